@@ -1,0 +1,65 @@
+"""Choices of the lead layer: lifecycle stages, queues, consent, outcomes, enrichment status."""
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    """Lifecycle stage. Scoring moves leads between new, engaged, MQL and SQL; sales moves them further."""
+
+    NEW = "new", "New"
+    ENGAGED = "engaged", "Engaged"
+    MQL = "mql", "MQL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    NURTURE = "nurture", "Nurture"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+STAGE_ORDER = {stage: index for index, stage in enumerate(Stage.values)}
+
+
+class Queue(models.TextChoices):
+    """Where a lead waits when it has no owner. Never empty for a lead the pipeline could not place."""
+
+    NONE = "", "—"
+    HOLDING = "holding", "Holding (data missing)"
+    REVIEW = "review", "Review (no rule matched or a step failed)"
+    NURTURE = "nurture", "Nurture (no human assignment)"
+
+
+class Consent(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    OPT_IN = "opt_in", "Opted in"
+    OPT_OUT = "opt_out", "Opted out"
+
+
+class Outcome(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class EnrichmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Enriched"
+    PARTIAL = "partial", "Partly enriched"
+    NOT_FOUND = "not_found", "Nothing found"
+    FAILED = "failed", "Failed (enrich by hand)"
+    SKIPPED = "skipped", "Skipped (switch off)"
+
+
+class EventType(models.TextChoices):
+    """Engagement event types the scoring rules know by name (other types are stored and can be scored too)."""
+
+    PAGE_VIEW = "page_view", "Page view"
+    EMAIL_OPEN = "email_open", "E-mail open"
+    EMAIL_CLICK = "email_click", "E-mail click"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    WEBINAR = "webinar_attended", "Webinar attended"
+    DEMO_REQUEST = "demo_request", "Demo requested"
+    CONTENT_DOWNLOAD = "content_download", "Content downloaded"
+    MEETING = "meeting_booked", "Meeting booked"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    BOUNCE = "email_bounce", "E-mail bounced"

@@ -1,0 +1,210 @@
+"""Leads, accounts and engagement events: the data every later layer reads.
+
+Field-local rules only; business logic lives in services.py. The score, band, stage, owner and queue columns are
+written by the scoring and routing layers through their services, never typed in by hand.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .choices import Consent, EnrichmentStatus, Outcome, Queue, Stage
+
+
+class Account(models.Model):
+    """A company, keyed by its web domain. Leads of the same domain share it; its owner wins account-based routing."""
+
+    name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, unique=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.domain})"
+
+
+class LeadQuerySet(models.QuerySet):
+    def live(self) -> "LeadQuerySet":
+        """Leads that were not merged into another one."""
+        return self.filter(merged_into__isnull=True)
+
+
+class Lead(models.Model):
+    """One person who may buy. Identity fields are stored normalized (lower-case email, E.164 phone, ISO country)."""
+
+    # Identity and profile
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True, db_index=True)
+    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="E.164")
+    phone_raw = models.CharField(max_length=255, blank=True, help_text="As received, when it could not be parsed.")
+    company = models.CharField(max_length=255, blank=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    website = models.CharField(max_length=255, blank=True)
+    domain = models.CharField(max_length=255, blank=True, db_index=True)
+    title = models.CharField(max_length=255, blank=True)
+    seniority = models.CharField(max_length=20, blank=True)
+    department = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
+    state = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    size_band = models.CharField(max_length=20, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    custom = models.JSONField(default=dict, blank=True, help_text="Columns outside the contract, kept as given.")
+    flags = models.JSONField(default=list, blank=True, help_text="Data problems found at ingest or enrichment.")
+    data_quality = models.PositiveSmallIntegerField(default=0, help_text="Completeness and validity, 0–100.")
+
+    # Attribution
+    source = models.CharField(max_length=100, blank=True, db_index=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    campaign = models.CharField(max_length=255, blank=True)
+    utm_source = models.CharField(max_length=255, blank=True)
+    utm_medium = models.CharField(max_length=255, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+    first_touch = models.JSONField(default=dict, blank=True)
+    last_touch = models.JSONField(default=dict, blank=True)
+
+    # Consent and outcome
+    consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN, db_index=True)
+    deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Enrichment
+    enrichment_status = models.CharField(
+        max_length=12, choices=EnrichmentStatus.choices, default=EnrichmentStatus.PENDING
+    )
+    enriched_at = models.DateTimeField(null=True, blank=True)
+
+    # Written by the scoring layer
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW, db_index=True)
+    fit_score = models.IntegerField(null=True, blank=True)
+    engagement_score = models.IntegerField(null=True, blank=True)
+    predicted_probability = models.FloatField(null=True, blank=True)
+    score = models.IntegerField(null=True, blank=True, db_index=True)
+    band = models.CharField(max_length=2, blank=True, db_index=True)
+    score_reasons = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    # Written by the routing layer
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    queue = models.CharField(max_length=10, choices=Queue.choices, blank=True, default=Queue.NONE, db_index=True)
+    queue_reason = models.CharField(max_length=500, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+    )
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "stage"]),
+            models.Index(fields=["queue", "created_at"]),
+            models.Index(fields=["source", "external_id"]),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name or self.email or self.phone or 'Lead'} #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class SourceRecord(models.Model):
+    """A source system's id for a lead. Every record merged into a lead keeps pointing at the survivor."""
+
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="source_records")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="uniq_source_external_id")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class LeadEvent(models.Model):
+    """One engagement event (page view, e-mail open, form, webinar...). ``idempotency_key`` makes redelivery a no-op."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=50, db_index=True)
+    occurred_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    source = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["lead", "occurred_at"]), models.Index(fields=["lead", "type"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class IndustryTerm(models.Model):
+    """The controlled industry vocabulary: a synonym people type and the canonical industry it means."""
+
+    synonym = models.CharField(max_length=100, unique=True, help_text="Matched case-insensitively.")
+    canonical = models.CharField(max_length=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["canonical", "synonym"]
+
+    def __str__(self) -> str:
+        return f"{self.synonym} → {self.canonical}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.synonym = " ".join(self.synonym.split()).lower()
+        self.canonical = " ".join(self.canonical.split())
+        super().save(*args, **kwargs)
+
+
+class CompanyProfile(models.Model):
+    """The company directory: firmographics by domain, loaded from CSV; the built-in enrichment provider."""
+
+    domain = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,350 @@
+"""Business logic of the lead layer that writes: ingest, events, consent, enrichment, review queue.
+
+Every write goes through ``full_clean()`` and leaves a history row whose reason names the automation or user.
+Higher layers hear about writes through the signals in ``leads.signals``, sent after commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from revops.jobs import enqueue_after_commit
+
+from . import signals
+from .choices import Consent, EventType, Queue
+from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
+from .normalize import FieldError, normalize_row
+
+# Fields an ingest may write on a lead (normalized values outside this set are derived or diagnostic).
+PROFILE_FIELDS = (
+    "first_name", "last_name", "email", "phone", "phone_raw", "company", "website", "domain", "title", "seniority",
+    "department", "country", "state", "city", "postal_code", "industry", "employees", "size_band", "annual_revenue",
+)
+TOUCH_FIELDS = ("source", "campaign", "utm_source", "utm_medium", "utm_campaign")
+OUTCOME_FIELDS = ("outcome", "deal_value")
+# Lead fields whose change means the score must be recomputed.
+SCORING_INPUT_FIELDS = frozenset(PROFILE_FIELDS) | {"source", "campaign", "custom", "consent", "outcome"}
+
+_vocabulary_cache: tuple[float, dict[str, str]] | None = None
+VOCABULARY_TTL_SECONDS = 30.0
+
+
+class LeadInputError(ValueError):
+    """Input that cannot be stored, with the field errors that say why."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+
+
+@dataclass
+class IngestResult:
+    """What one ingested record became: ``created``, ``updated`` (same lead, new data) or ``rejected``."""
+
+    action: str
+    lead: Lead | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    rule: str = ""
+
+
+def industry_vocabulary() -> dict[str, str]:
+    """The controlled industry vocabulary (synonym → canonical), cached for a few seconds per process."""
+    global _vocabulary_cache
+    now = time.monotonic()
+    if _vocabulary_cache is None or now - _vocabulary_cache[0] > VOCABULARY_TTL_SECONDS:
+        mapping = {}
+        for synonym, canonical in IndustryTerm.objects.values_list("synonym", "canonical"):
+            mapping[synonym.lower()] = canonical
+            mapping.setdefault(canonical.lower(), canonical)
+        _vocabulary_cache = (now, mapping)
+    return _vocabulary_cache[1]
+
+
+def industry_vocabulary_clear() -> None:
+    """Forget the cached vocabulary (after an admin edit)."""
+    global _vocabulary_cache
+    _vocabulary_cache = None
+
+
+def data_quality_score(lead: Lead) -> int:
+    """Completeness and validity of a lead, 0–100: key fields present, minus points for each data problem."""
+    checks = [
+        bool(lead.email), bool(lead.phone), bool(lead.first_name and lead.last_name), bool(lead.company),
+        bool(lead.title), bool(lead.country), bool(lead.industry), lead.employees is not None, bool(lead.domain),
+        lead.annual_revenue is not None,
+    ]
+    completeness = 100 * sum(checks) / len(checks)
+    penalty = 15 * len([f for f in lead.flags if f in {"phone_invalid", "country_unknown", "industry_unknown"}])
+    return max(0, min(100, round(completeness - penalty)))
+
+
+def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
+    touch = {name: values.get(name, "") for name in TOUCH_FIELDS if values.get(name)}
+    if touch:
+        touch["at"] = at.isoformat()
+    return touch
+
+
+def _account_for(domain: str, company: str) -> Account | None:
+    if not domain:
+        return None
+    account, _ = Account.objects.get_or_create(domain=domain, defaults={"name": company or domain})
+    return account
+
+
+def _find_existing(values: Mapping[str, Any], source: str) -> tuple[Lead | None, str]:
+    """The lead these values belong to, by source id first, then by e-mail; and the rule that matched."""
+    external_id = values.get("external_id") or ""
+    if source and external_id:
+        record = SourceRecord.objects.select_related("lead").filter(source=source, external_id=external_id).first()
+        if record is not None:
+            lead = record.lead
+            while lead.merged_into_id:
+                lead = lead.merged_into
+            return lead, "same_source_id"
+    email = values.get("email") or ""
+    if email:
+        lead = Lead.objects.live().filter(email=email).order_by("id").first()
+        if lead is not None:
+            return lead, "same_email"
+    return None, ""
+
+
+def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason: str = "") -> IngestResult:
+    """Normalize one inbound record and store it as a new lead or as new data on the lead it matches.
+
+    Steps: normalize (a rejected record writes nothing); look for the lead it belongs to (same source and external
+    id, then same e-mail); create or update inside one transaction; schedule enrichment after commit; send
+    ``lead_created`` or ``lead_changed`` after commit.
+    """
+    row = dict(data)
+    if source and not row.get("source"):
+        row["source"] = source
+    normalized = normalize_row(row, industry_vocabulary=industry_vocabulary())
+    if normalized.errors:
+        return IngestResult(action="rejected", errors=list(normalized.errors), flags=list(normalized.flags))
+    values = normalized.values
+    effective_source = values.get("source") or source
+    with transaction.atomic():
+        existing, rule = _find_existing(values, effective_source)
+        if existing is None:
+            lead = _lead_create(values, normalized.custom, normalized.flags, effective_source, user, reason)
+            return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
+        lead = _lead_update_from_record(existing, values, normalized.custom, normalized.flags, effective_source,
+                                        user, reason or f"ingest: matched by {rule}")
+        return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule=rule)
+
+
+def _lead_create(values, custom, flags, source, user, reason) -> Lead:
+    now = timezone.now()
+    lead = Lead(**{name: values[name] for name in PROFILE_FIELDS + TOUCH_FIELDS + OUTCOME_FIELDS if name in values})
+    lead.source = source
+    lead.external_id = values.get("external_id", "")
+    lead.consent = values.get("consent") or Consent.UNKNOWN
+    lead.custom = dict(custom)
+    lead.flags = sorted(set(flags))
+    lead.account = _account_for(lead.domain, lead.company)
+    lead.first_touch = lead.last_touch = _touch({**values, "source": source}, now)
+    lead.data_quality = data_quality_score(lead)
+    lead.full_clean(exclude=["account", "owner", "merged_into"])
+    lead._history_user = user
+    lead._change_reason = reason or f"ingest from {source or 'api'}"
+    lead.save()
+    if source and lead.external_id:
+        SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
+    enqueue_after_commit(lead_enrich_job_ref(), lead.pk)
+    transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead.pk))
+    return lead
+
+
+def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, reason) -> Lead:
+    """Fold a new record of the same person into the lead: profile fields fill gaps, the last touch is updated."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    changed: set[str] = set()
+    for name in PROFILE_FIELDS + OUTCOME_FIELDS:
+        new = values.get(name)
+        if new in (None, "") or getattr(lead, name) == new:
+            continue
+        if getattr(lead, name) in (None, "") or name in OUTCOME_FIELDS:
+            setattr(lead, name, new)
+            changed.add(name)
+    if values.get("consent") and values["consent"] != Consent.UNKNOWN and lead.consent != Consent.OPT_OUT:
+        if lead.consent != values["consent"]:
+            lead.consent = values["consent"]
+            changed.add("consent")
+    if custom:
+        merged_custom = {**custom, **lead.custom}
+        if merged_custom != lead.custom:
+            lead.custom = merged_custom
+            changed.add("custom")
+    touch = _touch({**values, "source": source}, timezone.now())
+    if touch:
+        lead.last_touch = touch
+        changed.add("last_touch")
+    lead.flags = sorted(set(lead.flags) | set(flags))
+    if lead.account_id is None and lead.domain:
+        lead.account = _account_for(lead.domain, lead.company)
+    lead.data_quality = data_quality_score(lead)
+    lead.full_clean(exclude=["account", "owner", "merged_into"])
+    lead._history_user = user
+    lead._change_reason = reason
+    lead.save()
+    external_id = values.get("external_id") or ""
+    if source and external_id:
+        SourceRecord.objects.get_or_create(source=source, external_id=external_id, defaults={"lead": lead})
+    if changed:
+        transaction.on_commit(lambda: signals.lead_changed.send(sender=Lead, lead_id=lead.pk, fields=changed))
+    return lead
+
+
+def lead_enrich_job_ref():
+    """The enrichment job (imported late: jobs.py imports this module)."""
+    from .jobs import lead_enrich_job
+
+    return lead_enrich_job
+
+
+def lead_send_to_review(lead_id: int, workflow: str, message: str) -> None:
+    """Put a lead the pipeline could not handle in the review queue, saying which step failed and why."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None:
+            return
+        lead.queue = Queue.REVIEW
+        lead.queue_reason = f"{workflow} failed: {message}"[:500]
+        lead._change_reason = f"automation:{workflow} failed, sent to review: {message}"[:100]
+        lead.save(update_fields=["queue", "queue_reason", "updated_at"])
+
+
+def _parse_occurred_at(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif value in (None, ""):
+        return timezone.now()
+    else:
+        moment = parse_datetime(str(value))
+        if moment is None:
+            raise LeadInputError([FieldError("occurred_at", f"{value!r} is not an ISO 8601 date-time")])
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_current_timezone())
+    if moment > timezone.now() + timezone.timedelta(minutes=5):
+        raise LeadInputError([FieldError("occurred_at", "is in the future")])
+    return moment
+
+
+def event_record(
+    *,
+    lead_id: int | None = None,
+    email: str = "",
+    type: str,
+    occurred_at: Any = None,
+    properties: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    source: str = "",
+) -> tuple[LeadEvent, bool]:
+    """Record one engagement event; the same ``idempotency_key`` again returns the first event and changes nothing.
+
+    Returns (event, created). Raises LeadInputError for an unknown lead or malformed fields.
+    """
+    events, created = events_record(
+        lead_id=lead_id,
+        email=email,
+        items=[{"type": type, "occurred_at": occurred_at, "properties": properties, "idempotency_key": idempotency_key,
+                "source": source}],
+    )
+    return events[0], bool(created)
+
+
+def _resolve_lead(lead_id: int | None, email: str) -> Lead:
+    lead = None
+    if lead_id:
+        lead = Lead.objects.filter(pk=lead_id).first()
+        if lead is None:
+            raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
+    elif email:
+        normalized = " ".join(str(email).split()).lower()
+        lead = Lead.objects.live().filter(email=normalized).order_by("id").first()
+        if lead is None:
+            raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
+    else:
+        raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
+    while lead.merged_into_id:
+        lead = lead.merged_into
+    return lead
+
+
+def events_record(
+    *, lead_id: int | None = None, email: str = "", items: Iterable[Mapping[str, Any]]
+) -> tuple[list[LeadEvent], list[LeadEvent]]:
+    """Record several events of one lead in one transaction; returns (all events, the newly created ones).
+
+    Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
+    interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, after commit.
+    """
+    lead = _resolve_lead(lead_id, email)
+    prepared = []
+    for item in items:
+        event_type = " ".join(str(item.get("type") or "").split()).lower()
+        if not event_type:
+            raise LeadInputError([FieldError("type", "is required")])
+        if len(event_type) > 50:
+            raise LeadInputError([FieldError("type", "longer than 50 characters")])
+        properties = item.get("properties") or {}
+        if not isinstance(properties, Mapping):
+            raise LeadInputError([FieldError("properties", "must be an object")])
+        key = (item.get("idempotency_key") or None) and str(item["idempotency_key"])[:200]
+        prepared.append((event_type, _parse_occurred_at(item.get("occurred_at")), dict(properties), key,
+                         str(item.get("source") or "")[:100]))
+    result, created = [], []
+    with transaction.atomic():
+        for event_type, occurred_at, properties, key, source in prepared:
+            if key:
+                existing = LeadEvent.objects.filter(idempotency_key=key).first()
+                if existing is not None:
+                    result.append(existing)
+                    continue
+            event = LeadEvent(lead=lead, type=event_type, occurred_at=occurred_at, properties=properties,
+                              idempotency_key=key, source=source)
+            event._change_reason = f"event from {source or 'api'}"
+            event.save()
+            result.append(event)
+            created.append(event)
+        if created:
+            _lead_after_events(lead, created)
+    return result, created
+
+
+def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    update = ["updated_at"]
+    newest = max(e.occurred_at for e in created)
+    if lead.last_interaction_at is None or newest > lead.last_interaction_at:
+        lead.last_interaction_at = newest
+        update.append("last_interaction_at")
+    reasons = [f"{len(created)} new event(s)"]
+    if any(e.type == EventType.UNSUBSCRIBE for e in created) and lead.consent != Consent.OPT_OUT:
+        lead.consent = Consent.OPT_OUT
+        update.append("consent")
+        reasons.append("unsubscribed: consent withdrawn")
+    lead._change_reason = "automation:events " + "; ".join(reasons)
+    lead.save(update_fields=update)
+    lead_id, event_ids = lead.pk, [e.pk for e in created]
+    transaction.on_commit(lambda: signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids))
+
+
+def size_band_for(employees: int | None) -> str:
+    """The size band of an employee count (the same bands as at ingest)."""
+    from .normalize import employees_to_size_band
+
+    if employees is None:
+        return ""
+    return employees_to_size_band(str(employees))[1]

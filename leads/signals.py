@@ -1,0 +1,19 @@
+"""Signals the lead layer sends. Higher layers receive them; this layer never imports them.
+
+Every signal is sent after the write it announces has committed, with primary keys only.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: lead_id
+lead_created = Signal()
+# kwargs: lead_id, fields (set of changed field names)
+lead_changed = Signal()
+# kwargs: lead_id, event_ids (list)
+events_recorded = Signal()
+# kwargs: lead_id, enriched (bool: whether anything was added)
+lead_enriched = Signal()
+# kwargs: survivor_id, merged_id
+lead_merged = Signal()
+# kwargs: survivor_id, merged_id
+lead_unmerged = Signal()

@@ -1,0 +1,68 @@
+"""Admin of the cross-cutting models: kill switches, the notification outbox, the automation log."""
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import AutomationLog, Notification, WorkflowSwitch
+from .switches import workflow_switch_set
+
+admin.site.site_header = "Leadflow administration"
+admin.site.site_title = "Leadflow"
+admin.site.index_title = "RevOps configuration and data"
+
+
+@admin.register(WorkflowSwitch)
+class WorkflowSwitchAdmin(SimpleHistoryAdmin):
+    list_display = ("workflow", "enabled", "note", "updated_at")
+    list_editable = ("enabled",)
+    actions = ["switch_on", "switch_off"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service, so switching on sends workflow_resumed and the skipped work is caught up.
+        workflow_switch_set(workflow=obj.workflow, enabled=obj.enabled, note=obj.note, user=request.user)
+
+    @admin.action(description="Switch on")
+    def switch_on(self, request, queryset) -> None:
+        for switch in queryset:
+            workflow_switch_set(workflow=switch.workflow, enabled=True, user=request.user)
+        self.message_user(request, "Switched on.", messages.SUCCESS)
+
+    @admin.action(description="Switch OFF (kill switch)")
+    def switch_off(self, request, queryset) -> None:
+        for switch in queryset:
+            workflow_switch_set(workflow=switch.workflow, enabled=False, user=request.user)
+        self.message_user(request, "Switched off.", messages.WARNING)
+
+
+@admin.register(Notification)
+class NotificationAdmin(SimpleHistoryAdmin):
+    list_display = ("created_at", "recipient", "status", "attempts", "text", "last_error")
+    list_filter = ("status",)
+    search_fields = ("recipient", "text", "dedup_key")
+    show_full_result_count = False
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (failed or not configured)")
+    def send_again(self, request, queryset) -> None:
+        from .notifications import notifications_retry
+
+        count = notifications_retry(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Scheduled {count} notifications.", messages.SUCCESS)
+
+
+@admin.register(AutomationLog)
+class AutomationLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "workflow", "action", "outcome", "object_type", "object_id", "short_detail")
+    list_filter = ("workflow", "outcome", "action")
+    search_fields = ("detail",)
+    show_full_result_count = False
+
+    @admin.display(description="Detail")
+    def short_detail(self, obj: AutomationLog) -> str:
+        return obj.detail[:120]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

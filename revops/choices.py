@@ -1,0 +1,35 @@
+"""Choices shared by every layer: the workflows that can be switched off, notification and job outcomes."""
+
+from django.db import models
+
+
+class Workflow(models.TextChoices):
+    """Every automated workflow; each has one kill switch (WorkflowSwitch) an admin flips without a deploy."""
+
+    ENRICHMENT = "enrichment", "Enrichment"
+    SCORING = "scoring", "Scoring"
+    ROUTING = "routing", "Routing"
+    TASKS = "tasks", "Follow-up tasks"
+    NOTIFICATIONS = "notifications", "Notifications (Slack)"
+    DECAY = "decay", "Score decay"
+    DEDUP_SCAN = "dedup_scan", "Duplicate scan"
+    RE_ENRICHMENT = "re_enrichment", "Re-enrichment"
+    STALE_ALERTS = "stale_alerts", "Stale-lead alerts and escalation"
+    PREDICTIVE = "predictive", "Predictive model training"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    NOT_CONFIGURED = "not_configured", "Not configured (no Slack token)"
+    NO_RECIPIENT = "no_recipient", "No recipient"
+
+
+class AutomationOutcome(models.TextChoices):
+    DONE = "done", "Done"
+    NOOP = "noop", "Nothing to do"
+    SKIPPED = "skipped", "Skipped (kill switch off)"
+    RETRY = "retry", "Failed, will retry"
+    FAILED = "failed", "Failed"

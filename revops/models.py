@@ -1,0 +1,90 @@
+"""Cross-cutting models: kill switches, the notification outbox and the automation log.
+
+This is the base layer: it imports no Leadflow app. Objects of other apps are referred to by a label and a primary
+key (``object_type`` / ``object_id``) so the base never depends on the layers above it.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .choices import AutomationOutcome, NotificationStatus, Workflow
+
+
+class WorkflowSwitch(models.Model):
+    """The kill switch of one workflow. Jobs read it when they start, so a flip takes effect for the next job."""
+
+    workflow = models.CharField(max_length=40, choices=Workflow.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=255, blank=True, help_text="Why it was switched, for the next person.")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["workflow"]
+        verbose_name = "workflow switch"
+        verbose_name_plural = "workflow switches"
+
+    def __str__(self) -> str:
+        return f"{self.get_workflow_display()}: {'on' if self.enabled else 'OFF'}"
+
+
+class Notification(models.Model):
+    """One outgoing message (Slack DM or channel post): an outbox row, sent at most once thanks to ``dedup_key``."""
+
+    dedup_key = models.CharField(max_length=200, unique=True, help_text="One message per key, however often asked.")
+    recipient = models.CharField(max_length=100, blank=True, help_text="Slack user id (DM) or channel.")
+    text = models.TextField()
+    blocks = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    slack_ts = models.CharField(max_length=64, blank=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.recipient or '(no recipient)'}: {self.text[:60]}"
+
+
+class AutomationLog(models.Model):
+    """What an automation did (or skipped, or failed at) to one object: the trail behind every job run."""
+
+    workflow = models.CharField(max_length=40, choices=Workflow.choices)
+    action = models.CharField(max_length=80)
+    outcome = models.CharField(max_length=20, choices=AutomationOutcome.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}/{self.action}: {self.outcome}"
+
+
+class ApiIdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` an API client sent, with the response it got, so a repeat returns the same answer."""
+
+    key = models.CharField(max_length=200)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    endpoint = models.CharField(max_length=100)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="uniq_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

@@ -1,0 +1,157 @@
+"""Notifications: an outbox of Slack messages, each sent at most once.
+
+``notification_queue`` writes the outbox row (one per ``dedup_key``, however often it is asked) and schedules the
+send job after commit. The send job claims the row with a conditional UPDATE so two workers never send it twice,
+then posts it through slack-sdk's WebClient, whose base URL comes from ``SLACK_API_URL``.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from .automation import automation_log
+from .choices import AutomationOutcome, NotificationStatus, Workflow
+from .jobs import TransientError, enqueue_after_commit, pipeline_job
+from .models import Notification
+
+# Slack errors that mean "try again later" rather than "this message can never be delivered".
+TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+
+
+def slack_client() -> WebClient | None:
+    """A WebClient for the configured workspace, or None when no bot token is configured."""
+    if not settings.SLACK_BOT_TOKEN:
+        return None
+    base_url = settings.SLACK_API_URL if settings.SLACK_API_URL.endswith("/") else settings.SLACK_API_URL + "/"
+    return WebClient(token=settings.SLACK_BOT_TOKEN, base_url=base_url, timeout=10)
+
+
+def notification_queue(
+    *,
+    dedup_key: str,
+    recipient: str,
+    text: str,
+    blocks: list | None = None,
+    object_type: str = "",
+    object_id: int | None = None,
+) -> tuple[Notification, bool]:
+    """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
+
+    Returns the notification and whether it was created now.
+    """
+    notification, created = Notification.objects.get_or_create(
+        dedup_key=dedup_key,
+        defaults={
+            "recipient": recipient or settings.SLACK_DEFAULT_CHANNEL,
+            "text": text,
+            "blocks": blocks or [],
+            "object_type": object_type,
+            "object_id": object_id,
+        },
+    )
+    if created:
+        enqueue_after_commit(notification_send_job, notification.pk)
+    return notification, created
+
+
+def _notification_failed(pk: int, workflow: str, message: str) -> None:
+    """A permanent send failure: the outbox row says so (the admin lists failed notifications)."""
+    Notification.objects.filter(pk=pk).exclude(status=NotificationStatus.SENT).update(
+        status=NotificationStatus.FAILED, last_error=message[:2000]
+    )
+
+
+@pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notification_failed)
+def notification_send_job(notification_id: int) -> str:
+    """Send one outbox message (kill switch: notifications)."""
+    return notification_send(notification_id=notification_id)
+
+
+def notification_send(*, notification_id: int) -> str:
+    """Send one pending notification through Slack, exactly once.
+
+    Steps: claim the row (pending → sending) with a conditional UPDATE, so a duplicate job finds nothing to do;
+    without a token, park it as "not configured"; post it; record the result. A transient Slack error puts the
+    row back to pending and raises TransientError so RQ retries; any other Slack error marks it failed.
+    """
+    claimed = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.SENDING, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "noop"
+    notification = Notification.objects.get(pk=notification_id)
+    client = slack_client()
+    if client is None:
+        _finish(notification, NotificationStatus.NOT_CONFIGURED, "SLACK_BOT_TOKEN is not set")
+        return "not_configured"
+    if not notification.recipient:
+        _finish(notification, NotificationStatus.NO_RECIPIENT, "no Slack user id or channel to send to")
+        return "no_recipient"
+    try:
+        response = client.chat_postMessage(
+            channel=notification.recipient, text=notification.text, blocks=notification.blocks or None
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):
+            _release(notification, f"Slack said {error or exc}")
+            raise TransientError(f"Slack said {error or exc}") from exc
+        _finish(notification, NotificationStatus.FAILED, f"Slack said {error or exc}")
+        return "failed"
+    except (SlackClientError, OSError) as exc:
+        _release(notification, f"Slack unreachable: {exc}")
+        raise TransientError(f"Slack unreachable: {exc}") from exc
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = timezone.now()
+    notification.slack_ts = str(response.get("ts", ""))
+    notification.last_error = ""
+    notification._change_reason = "automation:notifications sent to Slack"
+    notification.save()
+    automation_log(
+        workflow=Workflow.NOTIFICATIONS,
+        action="notification_send",
+        outcome=AutomationOutcome.DONE,
+        object_type="notification",
+        object_id=notification.pk,
+        detail=f"sent to {notification.recipient}",
+    )
+    return "sent"
+
+
+def _finish(notification: Notification, status: str, error: str) -> None:
+    notification.status = status
+    notification.last_error = error
+    notification._change_reason = f"automation:notifications {status}"
+    notification.save()
+
+
+def _release(notification: Notification, error: str) -> None:
+    """Give a claimed row back to pending so the retry can claim it again."""
+    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.PENDING, last_error=error[:2000]
+    )
+
+
+def notifications_resend_pending() -> int:
+    """Schedule a send for every pending message (after the notifications switch comes back on)."""
+    ids = list(Notification.objects.filter(status=NotificationStatus.PENDING).values_list("pk", flat=True))
+    with transaction.atomic():
+        for pk in ids:
+            enqueue_after_commit(notification_send_job, pk)
+    return len(ids)
+
+
+def notifications_retry(*, ids: list[int]) -> int:
+    """Put failed or not-configured notifications back to pending and schedule their sending."""
+    with transaction.atomic():
+        count = Notification.objects.filter(
+            pk__in=ids, status__in=[NotificationStatus.FAILED, NotificationStatus.NOT_CONFIGURED,
+                                    NotificationStatus.NO_RECIPIENT]
+        ).update(status=NotificationStatus.PENDING, last_error="")
+        for pk in Notification.objects.filter(pk__in=ids, status=NotificationStatus.PENDING).values_list("pk",
+                                                                                                        flat=True):
+            enqueue_after_commit(notification_send_job, pk)
+    return count

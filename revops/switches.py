@@ -1,0 +1,43 @@
+"""Kill switches: one per workflow, read by every job when it starts."""
+
+from django.db import transaction
+
+from .choices import Workflow
+from .models import WorkflowSwitch
+from .signals import workflow_resumed
+
+
+def workflow_enabled(workflow: str) -> bool:
+    """True unless an admin switched the workflow off. A workflow with no switch row is on.
+
+    Read from the database every time (one indexed query) so a flip takes effect for the very next job in every
+    worker process, without a cache to invalidate.
+    """
+    enabled = WorkflowSwitch.objects.filter(workflow=workflow).values_list("enabled", flat=True).first()
+    return True if enabled is None else enabled
+
+
+def workflow_switch_set(*, workflow: str, enabled: bool, note: str = "", user=None) -> WorkflowSwitch:
+    """Switch a workflow on or off, with history; switching on sends ``workflow_resumed`` after commit."""
+    if workflow not in Workflow.values:
+        raise ValueError(f"unknown workflow {workflow!r}; known: {', '.join(Workflow.values)}")
+    with transaction.atomic():
+        switch, _ = WorkflowSwitch.objects.select_for_update().get_or_create(workflow=workflow)
+        was_enabled = switch.enabled
+        switch.enabled = enabled
+        switch.note = note or switch.note
+        switch._history_user = user
+        switch._change_reason = f"switched {'on' if enabled else 'off'}" + (f": {note}" if note else "")
+        switch.full_clean()
+        switch.save()
+        if enabled and not was_enabled:
+            transaction.on_commit(lambda: workflow_resumed.send(sender=WorkflowSwitch, workflow=workflow))
+    return switch
+
+
+def workflow_switches_ensure() -> None:
+    """Create a switch row (on) for every workflow that has none, so the admin lists them all."""
+    existing = set(WorkflowSwitch.objects.values_list("workflow", flat=True))
+    for workflow in Workflow.values:
+        if workflow not in existing:
+            WorkflowSwitch.objects.create(workflow=workflow, enabled=True)

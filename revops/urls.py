@@ -1,0 +1,32 @@
+"""URLs of Leadflow: admin, API, health, the rep workspace and dashboards."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from leads.api.views import EventCreateView, LeadBulkView
+from routing.api.views import RoutedLeadViewSet, TaskViewSet
+
+from . import views
+from .health import health_view
+
+router = DefaultRouter()
+router.register("leads", RoutedLeadViewSet, basename="lead")
+router.register("tasks", TaskViewSet, basename="task")
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/workspace/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("django-rq/", include("django_rq.urls")),
+    path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
+    path("api/events/", EventCreateView.as_view(), name="event-create"),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("health/", health_view, name="health"),
+    path("workspace/", views.workspace, name="workspace"),
+    path("workspace/tasks/<int:task_id>/done/", views.task_done, name="task-done"),
+    path("workspace/leads/<int:lead_id>/", views.lead_detail, name="workspace-lead"),
+]

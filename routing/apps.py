@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    """Territories, teams, reps, routing rules and strategies, assignments, follow-up tasks and SLAs."""
+
+    name = "routing"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401 - connects the receivers

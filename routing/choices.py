@@ -1,0 +1,37 @@
+"""Choices of the routing layer."""
+
+from django.db import models
+
+
+class RepRole(models.TextChoices):
+    SDR = "sdr", "SDR (qualification)"
+    AE = "ae", "Account executive"
+    SENIOR_AE = "senior_ae", "Senior AE"
+    MANAGER = "manager", "Sales manager"
+
+
+class RuleAction(models.TextChoices):
+    ASSIGN_REP = "rep", "Assign to a rep"
+    ASSIGN_TEAM = "team", "Assign to a team (strategy)"
+    QUEUE = "queue", "Put in a queue"
+
+
+class Strategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin"
+    WEIGHTED = "weighted", "Weighted round robin"
+    CAPACITY = "capacity", "Capacity (fewest open leads)"
+    SKILLS = "skills", "Skills (industry, language), then round robin"
+    PERFORMANCE = "performance", "Performance-weighted (recent conversion)"
+    ACCOUNT = "account", "Account owner first, then round robin"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TaskKind(models.TextChoices):
+    FOLLOW_UP = "follow_up", "Follow up new lead"
+    RE_ENGAGE = "re_engage", "Re-engage cold lead"
+    HOT_LEAD = "hot_lead", "Hot lead: call now"

@@ -1,0 +1,20 @@
+"""RQ jobs of the routing layer: each takes a primary key and calls one service."""
+
+from revops.choices import Workflow
+from revops.jobs import pipeline_job
+
+from .services import lead_route, lead_route_failed, task_create_for_decision
+
+
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
+def lead_route_job(lead_id: int, cause: str = "new lead") -> str:
+    """Route one lead (kill switch: routing)."""
+    outcome = lead_route(lead_id=lead_id, cause=cause)
+    return outcome.decision.summary if outcome.decision else outcome.action
+
+
+@pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision")
+def task_create_job(decision_id: int) -> str:
+    """Create the follow-up task of an assignment and queue its Slack message (kill switch: tasks)."""
+    task = task_create_for_decision(decision_id=decision_id)
+    return f"task {task.pk}" if task else "noop"

@@ -1,0 +1,257 @@
+"""Routing configuration (territories, teams, reps, ordered rules), decisions, follow-up tasks and SLAs."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from leads.choices import Queue, Stage
+from leads.models import Lead
+
+from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+
+
+def split_csv(value: str, *, upper: bool = False) -> list[str]:
+    """'US, ca ,MX' → ['US', 'CA', 'MX'] (or lower-case)."""
+    items = [part.strip() for part in (value or "").split(",") if part.strip()]
+    return [i.upper() for i in items] if upper else [i.lower() for i in items]
+
+
+class Territory(models.Model):
+    """A sales territory: countries, optionally narrowed to states or postal-code prefixes."""
+
+    name = models.CharField(max_length=100, unique=True)
+    countries = models.CharField(max_length=1000, help_text="ISO alpha-2 codes, comma-separated: US, CA")
+    states = models.CharField(max_length=1000, blank=True, help_text="Optional: state codes, comma-separated.")
+    postal_prefixes = models.CharField(max_length=1000, blank=True, help_text="Optional: postal-code prefixes.")
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "territories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        import pycountry
+
+        unknown = [c for c in split_csv(self.countries, upper=True) if pycountry.countries.get(alpha_2=c) is None]
+        if unknown:
+            raise ValidationError({"countries": f"not ISO 3166 alpha-2 codes: {', '.join(unknown)}"})
+        if not split_csv(self.countries):
+            raise ValidationError({"countries": "at least one country"})
+
+    def covers(self, *, country: str, state: str, postal_code: str) -> bool | None:
+        """True/False when the lead's location says; None when a needed part of it is missing."""
+        if not country:
+            return None
+        if country.upper() not in split_csv(self.countries, upper=True):
+            return False
+        states = split_csv(self.states, upper=True)
+        if states:
+            if not state:
+                return None
+            if state.upper() not in states:
+                return False
+        prefixes = split_csv(self.postal_prefixes, upper=True)
+        if prefixes:
+            if not postal_code:
+                return None
+            if not any(postal_code.upper().startswith(p) for p in prefixes):
+                return False
+        return True
+
+
+class Team(models.Model):
+    """A pool of reps (SMB, Mid-Market, Enterprise, SDR...). A team with nobody available overflows to another."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    overflow_team = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      help_text="Where leads go when nobody in this team is available.")
+    slack_channel = models.CharField(max_length=100, blank=True, help_text="Channel for team-wide alerts.")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="managed_teams")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rep(models.Model):
+    """A sales rep: who they are in the app and in Slack, where and what they sell, and how much they can take."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="reps")
+    role = models.CharField(max_length=12, choices=RepRole.choices, default=RepRole.AE)
+    territories = models.ManyToManyField(Territory, blank=True, related_name="reps")
+    is_active = models.BooleanField(default=True, help_text="Inactive reps get no leads; their open leads re-route.")
+    out_of_office_from = models.DateTimeField(null=True, blank=True)
+    out_of_office_until = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    working_hours_start = models.TimeField(default=time(0, 0))
+    working_hours_end = models.TimeField(default=time(23, 59, 59))
+    capacity = models.PositiveIntegerField(default=200, help_text="Most open leads at once.")
+    daily_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a day (empty: none).")
+    weekly_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a week (empty: none).")
+    weight = models.PositiveIntegerField(default=1, help_text="Share under weighted round robin.")
+    skills = models.CharField(max_length=500, blank=True, help_text="Industries, comma-separated.")
+    languages = models.CharField(max_length=200, blank=True, help_text="Language codes, comma-separated: en, de")
+    slack_user_id = models.CharField(max_length=50, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    def clean(self) -> None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"time_zone": f"{self.time_zone!r} is not an IANA time zone"}) from exc
+        if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until < self.out_of_office_from:
+            raise ValidationError({"out_of_office_until": "ends before it starts"})
+
+
+class RoutingRule(models.Model):
+    """One ordered routing rule: conditions over a lead (all must hold) and an action.
+
+    Rules are tried by ``order``; the first that matches decides. A condition left empty does not test anything.
+    """
+
+    name = models.CharField(max_length=100)
+    order = models.PositiveIntegerField(default=100, db_index=True)
+    active = models.BooleanField(default=True)
+    territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.PROTECT)
+    countries = models.CharField(max_length=500, blank=True, help_text="ISO codes, comma-separated.")
+    min_employees = models.PositiveIntegerField(null=True, blank=True)
+    max_employees = models.PositiveIntegerField(null=True, blank=True)
+    industries = models.CharField(max_length=500, blank=True, help_text="Canonical industries, comma-separated.")
+    seniorities = models.CharField(max_length=200, blank=True, help_text="e.g. c_level, vp")
+    min_score = models.IntegerField(null=True, blank=True)
+    max_score = models.IntegerField(null=True, blank=True)
+    bands = models.CharField(max_length=20, blank=True, help_text="e.g. A, B")
+    stages = models.CharField(max_length=200, blank=True, help_text="e.g. sql, mql")
+    sources = models.CharField(max_length=500, blank=True, help_text="Lead sources, comma-separated.")
+    action = models.CharField(max_length=10, choices=RuleAction.choices, default=RuleAction.ASSIGN_TEAM)
+    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.PROTECT, related_name="direct_rules")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
+    strategy = models.CharField(max_length=15, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    match_rep_territory = models.BooleanField(
+        default=False, help_text="Only reps whose territories cover the lead's location."
+    )
+    queue = models.CharField(max_length=10, choices=Queue.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        if self.action == RuleAction.ASSIGN_REP and not self.rep_id:
+            raise ValidationError({"rep": "Choose the rep this rule assigns to."})
+        if self.action == RuleAction.ASSIGN_TEAM and not self.team_id:
+            raise ValidationError({"team": "Choose the team this rule assigns to."})
+        if self.action == RuleAction.QUEUE and not self.queue:
+            raise ValidationError({"queue": "Choose the queue."})
+        unknown_stages = [s for s in split_csv(self.stages) if s not in Stage.values]
+        if unknown_stages:
+            raise ValidationError({"stages": f"unknown stages: {', '.join(unknown_stages)}"})
+        both = self.min_employees is not None and self.max_employees is not None
+        if both and self.min_employees > self.max_employees:
+            raise ValidationError({"max_employees": "below the minimum"})
+
+
+class RoutingPointer(models.Model):
+    """The persisted position of a round-robin pool, locked while a lead is assigned so turns are never skipped."""
+
+    pool_key = models.CharField(max_length=100, unique=True)
+    last_rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL)
+    turns = models.PositiveBigIntegerField(default=0)
+    credits = models.JSONField(default=dict, blank=True, help_text="Weighted round robin: current credit per rep.")
+
+    def __str__(self) -> str:
+        return f"{self.pool_key}: {self.turns} turns"
+
+
+class RoutingDecision(models.Model):
+    """One routing decision and why: rules tried, the rule that matched, candidates and why each was skipped."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="routing_decisions")
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL)
+    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    previous_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    previous_queue = models.CharField(max_length=10, blank=True)
+    queue = models.CharField(max_length=10, choices=Queue.choices, blank=True)
+    strategy = models.CharField(max_length=15, blank=True)
+    summary = models.CharField(max_length=500)
+    explanation = models.JSONField(default=dict)
+    cause = models.CharField(max_length=100, default="new lead")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class SlaPolicy(models.Model):
+    """How soon the first follow-up of a lead is due, by band (and optionally stage)."""
+
+    band = models.CharField(max_length=2, blank=True, help_text="Empty: any band.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, help_text="Empty: any stage.")
+    minutes = models.PositiveIntegerField(help_text="Minutes from assignment to due.")
+    escalate_after_minutes = models.PositiveIntegerField(default=60, help_text="Overdue this long → manager alert.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["band", "stage"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return f"band {self.band or 'any'} / {self.stage or 'any stage'}: {self.minutes} min"
+
+
+class Task(models.Model):
+    """A follow-up task for a rep, due by its SLA. ``dedup_key`` makes its creation idempotent."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks")
+    decision = models.ForeignKey(RoutingDecision, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=20, choices=TaskKind.choices, default=TaskKind.FOLLOW_UP)
+    title = models.CharField(max_length=255)
+    due_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    outcome_note = models.CharField(max_length=500, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["assignee", "status", "due_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ScoringConfig(AppConfig):
+    """Fit and engagement scoring, bands, lifecycle stages, decay, triggers and the predictive model."""
+
+    name = "scoring"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401 - connects the receivers

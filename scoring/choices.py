@@ -1,0 +1,52 @@
+"""Choices of the scoring layer."""
+
+from django.db import models
+
+
+class ModelStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class RuleKind(models.TextChoices):
+    FIT = "fit", "Fit (who they are)"
+    ENGAGEMENT = "engagement", "Engagement (what they did)"
+
+
+class Dimension(models.TextChoices):
+    COMPANY_SIZE = "company_size", "Company size"
+    INDUSTRY = "industry", "Industry"
+    TITLE = "title", "Title / seniority"
+    GEOGRAPHY = "geography", "Geography"
+    OTHER_FIT = "other", "Other fit"
+    BEHAVIOUR = "behaviour", "Behaviour"
+    NEGATIVE = "negative", "Negative signals"
+
+
+class Operator(models.TextChoices):
+    EQUALS = "equals", "equals"
+    NOT_EQUALS = "not_equals", "does not equal"
+    IN = "in", "is one of (comma-separated)"
+    NOT_IN = "not_in", "is none of (comma-separated)"
+    RANGE = "range", "is between (min..max, inclusive)"
+    GTE = "gte", "is at least"
+    LTE = "lte", "is at most"
+    CONTAINS = "contains", "contains"
+    REGEX = "regex", "matches regex"
+    IS_EMPTY = "is_empty", "is empty"
+    IS_NOT_EMPTY = "is_not_empty", "is not empty"
+
+
+class DecayMode(models.TextChoices):
+    NONE = "none", "No decay"
+    LINEAR = "linear", "Linear (% per day)"
+    HALF_LIFE = "half_life", "Exponential (half-life in days)"
+    STEP = "step", "Step (% off every N days)"
+
+
+class Band(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"

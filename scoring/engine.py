@@ -1,0 +1,276 @@
+"""The scoring engine: a pure function from (compiled model, lead values, events, now) to a score with reasons.
+
+No database access here: ``scoring.services`` loads and compiles the model once per configuration version and
+feeds the engine, so a score can be computed in microseconds and tested without a database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from leads.choices import Consent, Stage
+
+from .choices import Band, DecayMode, RuleKind
+from .conditions import compile_condition, lead_field_value
+
+# Stages the engine never moves a lead out of: sales or a person put it there.
+SALES_OWNED_STAGES = frozenset({Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED})
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    kind: str
+    dimension: str
+    reason_code: str
+    label: str
+    field: str
+    predicate: Callable[[Any], bool] | None
+    event_type: str
+    property_key: str
+    property_predicate: Callable[[Any], bool] | None
+    points: int
+    cap_points: int | None
+    window_days: int | None
+    frequency_count: int | None
+    frequency_hours: int | None
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    id: int
+    version: int
+    segment: str
+    band_a_min: int
+    band_b_min: int
+    band_c_min: int
+    mql_threshold: int
+    sql_threshold: int
+    min_fit: int
+    decay_mode: str
+    decay_rate: float
+    decay_step_days: int
+    engagement_floor: int
+    engagement_ceiling: int
+    dimension_caps: dict[str, int]
+    fit_rules: tuple[CompiledRule, ...]
+    engagement_rules: tuple[CompiledRule, ...]
+
+
+@dataclass(frozen=True)
+class EventView:
+    type: str
+    occurred_at: datetime
+    properties: dict[str, Any]
+
+
+@dataclass
+class ScoreResult:
+    fit: int
+    engagement: int
+    score: int
+    band: str
+    stage: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    fit_data_missing: bool = False
+    fit_gate_failed: bool = False
+
+
+def compile_rule(rule: Any) -> CompiledRule:
+    """Compile a ScoringRule (or anything with its attributes) so evaluating it parses nothing."""
+    predicate = compile_condition(rule.operator, rule.value) if rule.kind == RuleKind.FIT else None
+    property_predicate = (
+        compile_condition(rule.property_operator, rule.property_value)
+        if rule.kind == RuleKind.ENGAGEMENT and rule.property_key
+        else None
+    )
+    return CompiledRule(
+        id=rule.id,
+        kind=rule.kind,
+        dimension=rule.dimension,
+        reason_code=rule.reason_code,
+        label=rule.label,
+        field=rule.field,
+        predicate=predicate,
+        event_type=(rule.event_type or "").lower(),
+        property_key=rule.property_key,
+        property_predicate=property_predicate,
+        points=rule.points,
+        cap_points=rule.cap_points,
+        window_days=rule.window_days,
+        frequency_count=rule.frequency_count,
+        frequency_hours=rule.frequency_hours,
+    )
+
+
+def compile_model(model: Any, rules: Sequence[Any]) -> CompiledModel:
+    """Compile a ScoringModel and its active rules."""
+    compiled = [compile_rule(rule) for rule in rules if rule.active]
+    return CompiledModel(
+        id=model.id,
+        version=model.version,
+        segment=model.segment,
+        band_a_min=model.band_a_min,
+        band_b_min=model.band_b_min,
+        band_c_min=model.band_c_min,
+        mql_threshold=model.mql_threshold,
+        sql_threshold=model.sql_threshold,
+        min_fit=model.min_fit,
+        decay_mode=model.decay_mode,
+        decay_rate=model.decay_rate,
+        decay_step_days=model.decay_step_days or 1,
+        engagement_floor=model.engagement_floor,
+        engagement_ceiling=model.engagement_ceiling,
+        dimension_caps=dict(model.dimension_caps or {}),
+        fit_rules=tuple(r for r in compiled if r.kind == RuleKind.FIT),
+        engagement_rules=tuple(r for r in compiled if r.kind == RuleKind.ENGAGEMENT),
+    )
+
+
+def decay_factor(model: CompiledModel, age_days: float) -> float:
+    """How much of an event's points are left after ``age_days`` under the model's decay mode (0..1)."""
+    if age_days <= 0 or model.decay_mode == DecayMode.NONE:
+        return 1.0
+    if model.decay_mode == DecayMode.HALF_LIFE:
+        return math.pow(0.5, age_days / model.decay_rate)
+    if model.decay_mode == DecayMode.LINEAR:
+        return max(0.0, 1.0 - model.decay_rate * age_days / 100.0)
+    steps = int(age_days // model.decay_step_days)
+    return max(0.0, 1.0 - steps * model.decay_rate / 100.0)
+
+
+def band_for(model: CompiledModel, score: int) -> str:
+    if score >= model.band_a_min:
+        return Band.A
+    if score >= model.band_b_min:
+        return Band.B
+    if score >= model.band_c_min:
+        return Band.C
+    return Band.D
+
+
+def _fit(model: CompiledModel, values: dict[str, Any]) -> tuple[int, list[dict[str, Any]], bool]:
+    """Fit points per dimension, capped; returns (fit, contributions, whether the lead had no fit data at all)."""
+    by_dimension: dict[str, float] = defaultdict(float)
+    contributions: list[dict[str, Any]] = []
+    any_data = False
+    for rule in model.fit_rules:
+        value = lead_field_value(values, rule.field)
+        if value not in (None, ""):
+            any_data = True
+        if rule.predicate is not None and rule.predicate(value):
+            by_dimension[rule.dimension] += rule.points
+            contributions.append({"code": rule.reason_code, "label": rule.label, "points": rule.points,
+                                  "kind": RuleKind.FIT, "dimension": rule.dimension})
+    total = 0.0
+    for dimension, points in by_dimension.items():
+        cap = model.dimension_caps.get(dimension)
+        if cap is not None and points > cap:
+            contributions.append({"code": f"cap_{dimension}", "label": f"{dimension} capped at {cap}",
+                                  "points": cap - points, "kind": RuleKind.FIT, "dimension": dimension})
+            points = cap
+        total += points
+    return round(total), contributions, bool(model.fit_rules) and not any_data
+
+
+def _event_matches(rule: CompiledRule, event: EventView) -> bool:
+    if event.type != rule.event_type:
+        return False
+    if rule.property_predicate is None:
+        return True
+    return rule.property_predicate(event.properties.get(rule.property_key))
+
+
+def _frequency_hit(times: list[datetime], count: int, hours: int) -> datetime | None:
+    """The moment ``count`` matching events first fell within ``hours`` (the newest such moment), or None."""
+    times = sorted(times)
+    span = timedelta(hours=hours)
+    hit = None
+    for index in range(count - 1, len(times)):
+        if times[index] - times[index - count + 1] <= span:
+            hit = times[index]
+    return hit
+
+
+def _engagement(model: CompiledModel, events: Sequence[EventView], now: datetime) -> tuple[int, list[dict[str, Any]]]:
+    contributions: list[dict[str, Any]] = []
+    total = 0.0
+    for rule in model.engagement_rules:
+        matching = [e for e in events if _event_matches(rule, e)]
+        if rule.window_days:
+            horizon = now - timedelta(days=rule.window_days)
+            matching = [e for e in matching if e.occurred_at >= horizon]
+        if not matching:
+            continue
+        if rule.frequency_count and rule.frequency_hours:
+            hit = _frequency_hit([e.occurred_at for e in matching], rule.frequency_count, rule.frequency_hours)
+            if hit is None:
+                continue
+            points = rule.points * decay_factor(model, (now - hit).total_seconds() / 86400)
+        else:
+            points = sum(rule.points * decay_factor(model, (now - e.occurred_at).total_seconds() / 86400)
+                         for e in matching)
+            if rule.cap_points is not None:
+                points = min(points, rule.cap_points) if rule.points >= 0 else max(points, rule.cap_points)
+        if round(points) == 0:
+            continue
+        total += points
+        contributions.append({"code": rule.reason_code, "label": rule.label, "points": round(points),
+                              "kind": RuleKind.ENGAGEMENT, "dimension": rule.dimension, "events": len(matching)})
+    bounded = max(model.engagement_floor, min(model.engagement_ceiling, total))
+    return round(bounded), contributions
+
+
+def stage_for(
+    model: CompiledModel, *, current: str, score: int, fit: int, engagement: int, fit_data_missing: bool, consent: str
+) -> tuple[str, bool]:
+    """The lifecycle stage the score earns, and whether the fit gate held the lead back.
+
+    Sales-owned stages are kept; an opted-out lead is suppressed; a lead below the fit gate never reaches MQL or
+    SQL whatever its engagement; a lead with no fit data at all can reach MQL on behaviour (qualification) but
+    not SQL (a closer).
+    """
+    if current in SALES_OWNED_STAGES:
+        return current, False
+    if consent == Consent.OPT_OUT:
+        return Stage.SUPPRESSED, False
+    gate_failed = not fit_data_missing and fit < model.min_fit
+    if not gate_failed:
+        if score >= model.sql_threshold and not fit_data_missing:
+            return Stage.SQL, False
+        if score >= model.mql_threshold:
+            return Stage.MQL, False
+    return (Stage.ENGAGED if engagement > 0 else Stage.NEW), gate_failed
+
+
+def score_lead(
+    model: CompiledModel,
+    values: dict[str, Any],
+    events: Sequence[EventView],
+    now: datetime,
+    *,
+    current_stage: str = Stage.NEW,
+    top_reasons: int = 5,
+) -> ScoreResult:
+    """Score one lead: fit + engagement, band, stage, and the top contributing reasons."""
+    fit, fit_reasons, fit_missing = _fit(model, values)
+    engagement, engagement_reasons = _engagement(model, events, now)
+    score = fit + engagement
+    stage, gate_failed = stage_for(
+        model, current=current_stage, score=score, fit=fit, engagement=engagement, fit_data_missing=fit_missing,
+        consent=values.get("consent") or "",
+    )
+    reasons = sorted(fit_reasons + engagement_reasons, key=lambda r: (-abs(r["points"]), r["code"]))[:top_reasons]
+    if gate_failed:
+        reasons.append({"code": "fit_gate", "label": f"fit {fit} below the minimum {model.min_fit}", "points": 0,
+                        "kind": RuleKind.FIT, "dimension": "gate"})
+    if fit_missing:
+        reasons.append({"code": "no_fit_data", "label": "no fit data yet: scored on behaviour only", "points": 0,
+                        "kind": RuleKind.FIT, "dimension": "gate"})
+    return ScoreResult(fit=fit, engagement=engagement, score=score, band=band_for(model, score), stage=stage,
+                       reasons=reasons, fit_data_missing=fit_missing, fit_gate_failed=gate_failed)

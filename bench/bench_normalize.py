@@ -152,27 +152,32 @@ def run(quick: bool = False) -> str:
     # Results are tallied and dropped rather than kept, like an import that writes each row as it goes;
     # holding 100,000 results would mostly measure the garbage collector walking them.
     rejected = phone_flagged = 0
-    started = time.perf_counter()
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
     for row in rows:
         result = normalize_row(row, industry_vocabulary=INDUSTRY_VOCABULARY)
         if result.errors:
             rejected += 1
         if "phone_invalid" in result.flags:
             phone_flagged += 1
-    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    wall_seconds = time.perf_counter() - wall_started
 
-    rows_per_second = row_count / seconds
+    # The target is per core, and this machine is shared with other work: CPU time is what one core spent on
+    # the rows, whereas wall time also counts the moments another process had the core.
+    rows_per_second = row_count / cpu_seconds
     passed = rows_per_second >= TARGET_ROWS_PER_SECOND
     lines = [
         "## Normalization",
         "",
-        "| rows | seconds | rows/s | target | result |",
-        "|---:|---:|---:|---|---|",
-        f"| {row_count:,} | {seconds:.2f} | {rows_per_second:,.0f} | ≥ {TARGET_ROWS_PER_SECOND:,} rows/s "
+        "| rows | CPU seconds | rows/s (CPU) | wall seconds | rows/s (wall) | target | result |",
+        "|---:|---:|---:|---:|---:|---|---|",
+        f"| {row_count:,} | {cpu_seconds:.2f} | {rows_per_second:,.0f} | {wall_seconds:.2f} "
+        f"| {row_count / wall_seconds:,.0f} | ≥ {TARGET_ROWS_PER_SECOND:,} rows/s (CPU) "
         f"| {'pass' if passed else 'FAIL'} |",
         "",
-        f"One core, seeded synthetic rows (seed {SEED}); {rejected:,} rows rejected, {phone_flagged:,} flagged "
-        f"`phone_invalid`. First call (country table build) took {warmup_seconds:.2f} s and is excluded.",
+        f"One thread, seeded synthetic rows (seed {SEED}); {rejected:,} rows rejected, {phone_flagged:,} flagged "
+        f"`phone_invalid`. The first call (country table build, {warmup_seconds:.2f} s) is excluded. "
+        "Wall time exceeds CPU time when other processes compete for the cores.",
     ]
     return "\n".join(lines)
 

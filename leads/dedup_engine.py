@@ -351,6 +351,7 @@ class _Columns:
     company: np.ndarray
     company_rank: np.ndarray
     company_names: np.ndarray
+    company_lengths: np.ndarray
     name: np.ndarray
     abbr: np.ndarray
     initial: np.ndarray
@@ -362,43 +363,69 @@ class _Columns:
 
 
 def _ranks(values: list[str]) -> np.ndarray:
-    """Return the lexicographic rank of every string in ``values`` (equal strings never occur: they are interned)."""
+    """Return the lexicographic rank of every string in ``values`` (ties are broken by position)."""
     order = sorted(range(len(values)), key=values.__getitem__)
     rank = np.empty(len(values), dtype=np.int32)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(values), dtype=np.int32)
     return rank
 
 
+def _mix(tag: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Combine a tag and two integer columns into one 64-bit blocking key per row (wrapping multiply-xor hash).
+
+    A collision merely puts two unrelated records in one block, where they are scored and dropped, so a fast
+    non-cryptographic mix is enough.
+    """
+    h = np.uint64((tag * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) + a.astype(np.int64).view(np.uint64)
+    h = (h ^ (h >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9) + b.astype(np.int64).view(np.uint64)
+    h = (h ^ (h >> np.uint64(29))) * np.uint64(0x94D049BB133111EB)
+    return (h ^ (h >> np.uint64(32))).view(np.int64)
+
+
+class _Tokens:
+    """Interned name parts of one side (first or last names): processed text, metaphone id and initial."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.part: list[str] = []
+        self.metaphone: list[int] = []
+        self.initial: list[int] = []
+
+    def add(self, raw: str, part: str, metaphones: dict[str, int]) -> int:
+        """Intern ``raw`` (already processed into ``part``) and return its token id."""
+        code = self.index[raw] = len(self.part)
+        self.part.append(part)
+        mp = jellyfish.metaphone(part) if part else ""
+        self.metaphone.append(metaphones.setdefault(mp, len(metaphones) + 1) if mp else 0)
+        self.initial.append(ord(part[0]) if part else 0)
+        return code
+
+
 def _ingest(records: Iterable[DedupRecord]) -> _Columns:
     """Stream the records once into compact columns.
 
     Steps:
-    1. For every record, hash e-mail, phone and non-free domain; intern the normalized company, the sorted name
-       key and the abbreviated name key.
-    2. Compute the name blocking keys of records that have both name parts and a company or domain (a similar
-       name with nothing shared is never reported, so other records need none):
-       ``metaphone(last) + first initial`` and ``metaphone(first) + last initial`` (they coincide across a
-       first/last swap; only with a company, since same-domain pairs have their own pass), and
+    1. Per record (the only Python loop over records): hash e-mail and phone, look up the hashed non-free
+       domain, the interned normalized company and the interned first and last name parts in dicts keyed by
+       the raw value (sized by distinct values, far below the record count).
+    2. Build each distinct (first, last) combination's comparison forms once (``_name_forms``) and spread them
+       to records with the inverse index of ``np.unique``.
+    3. Build the name blocking keys with numpy, only for records that have both name parts and a company or
+       domain (a similar name with nothing shared is never reported, so other records need none):
+       ``(metaphone(last), first initial)`` and ``(metaphone(first), last initial)``, which coincide across a
+       first/last swap (only with a company: same-domain pairs have their own pass); and
        ``(company, metaphone(part))`` / ``(domain, metaphone(part))`` for both parts, which keep a typo in the
        first letter of one part from separating two people at the same organisation.
-    3. Convert the appended ``array`` buffers to numpy and the interned strings to object arrays indexed per
-       record, plus lexicographic ranks used to order big blocks for sorted-neighbourhood windows.
-
-    Per-token results (processed name part, metaphone), per-company and per-domain results are cached in dicts
-    whose size is the number of distinct values, far below the number of records.
+    4. Lexicographic ranks of names and companies, used to order big blocks for sorted-neighbourhood windows.
     """
     ids, email_h, phone_h, domain_h = array("q"), array("q"), array("q"), array("q")
-    company_id, name_id, abbr_id = array("i"), array("i"), array("i")
-    initial = bytearray()
-    name_keys = array("q")
-    no_name_keys = (0,) * _NAME_KEYS
+    company_id, first_id, last_id = array("i"), array("i"), array("i")
     company_index: dict[str, int] = {"": 0}
     company_cache: dict[str, int] = {}
     domain_cache: dict[str, int] = {"": 0}
-    name_index: dict[str, int] = {}
-    abbr_index: dict[str, int] = {}
-    first_cache: dict[str, tuple[str, str]] = {}
-    last_cache: dict[str, tuple[str, str]] = {}
+    metaphones: dict[str, int] = {}
+    firsts, lasts = _Tokens(), _Tokens()
+    first_index, last_index = firsts.index, lasts.index
 
     for rec in records:
         ids.append(rec.id)
@@ -411,62 +438,75 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
             blocking = _blocking_domain(raw_domain, "")
             dom = domain_cache[raw_domain] = hash(blocking) if blocking else 0
         domain_h.append(dom)
-
         cid = company_cache.get(rec.company)
         if cid is None:
-            cid = company_index.setdefault(_normalize_company(rec.company), len(company_index))
-            company_cache[rec.company] = cid
-        company_id.append(cid)
-
-        first_mp = first_cache.get(rec.first_name)
-        if first_mp is None:
-            part = _first_part(rec.first_name)
-            first_mp = first_cache[rec.first_name] = (part, jellyfish.metaphone(part) if part else "")
-        last_mp = last_cache.get(rec.last_name)
-        if last_mp is None:
-            part = utils.default_process(rec.last_name)
-            last_mp = last_cache[rec.last_name] = (part, jellyfish.metaphone(part) if part else "")
-        first, mp_first = first_mp
-        last, mp_last = last_mp
-        key, abbr, has_initial = _name_forms(first, last)
-        name_id.append(name_index.setdefault(key, len(name_index)))
-        abbr_id.append(abbr_index.setdefault(abbr, len(abbr_index)))
-        initial.append(has_initial)
-
-        if first and last and (cid or dom):
-            name_keys.extend(
-                (
-                    hash((mp_last, first[0])) if cid else 0,
-                    hash((mp_first, last[0])) if cid else 0,
-                    hash(("c", cid, mp_first)) if cid else 0,
-                    hash(("c", cid, mp_last)) if cid else 0,
-                    hash(("d", dom, mp_first)) if dom else 0,
-                    hash(("d", dom, mp_last)) if dom else 0,
-                )
+            cid = company_cache[rec.company] = company_index.setdefault(
+                _normalize_company(rec.company), len(company_index)
             )
-        else:
-            name_keys.extend(no_name_keys)
+        company_id.append(cid)
+        fid = first_index.get(rec.first_name)
+        if fid is None:
+            fid = firsts.add(rec.first_name, _first_part(rec.first_name), metaphones)
+        first_id.append(fid)
+        lid = last_index.get(rec.last_name)
+        if lid is None:
+            lid = lasts.add(rec.last_name, utils.default_process(rec.last_name), metaphones)
+        last_id.append(lid)
+
+    del company_cache, domain_cache, metaphones, first_index, last_index
+    fids = np.frombuffer(first_id, dtype=np.int32)
+    lids = np.frombuffer(last_id, dtype=np.int32)
+    combos, inverse = np.unique((fids.astype(np.int64) << 32) | lids, return_inverse=True)
+    keys: list[str] = []
+    abbrs: list[str] = []
+    initials: list[bool] = []
+    for combo in combos.tolist():
+        key, abbr, has_initial = _name_forms(firsts.part[combo >> 32], lasts.part[combo & 0xFFFFFFFF])
+        keys.append(key)
+        abbrs.append(abbr)
+        initials.append(has_initial)
+    name_rank = _ranks(keys)[inverse]
+    names = np.array(keys, dtype=object)[inverse]
+    del keys
+    abbr = np.array(abbrs, dtype=object)[inverse]
+    del abbrs
+    initial = np.array(initials, dtype=np.bool_)[inverse]
+    del initials, combos, inverse
+
+    # frombuffer shares the ``array`` buffers instead of copying them; nothing appends to them any more.
+    company = np.frombuffer(company_id, dtype=np.int32)
+    domain = np.frombuffer(domain_h, dtype=np.int64)
+    f_mp = np.array(firsts.metaphone, dtype=np.int64)[fids]
+    l_mp = np.array(lasts.metaphone, dtype=np.int64)[lids]
+    f_init = np.array(firsts.initial, dtype=np.int64)[fids]
+    l_init = np.array(lasts.initial, dtype=np.int64)[lids]
+    named = (f_init != 0) & (l_init != 0)
+    by_company = named & (company != 0)
+    by_domain = named & (domain != 0)
+    name_keys = np.zeros((len(company), _NAME_KEYS), dtype=np.int64)
+    name_keys[:, 0] = np.where(by_company & (l_mp != 0), _mix(1, l_mp, f_init), 0)
+    name_keys[:, 1] = np.where(by_company & (f_mp != 0), _mix(1, f_mp, l_init), 0)
+    name_keys[:, 2] = np.where(by_company & (f_mp != 0), _mix(2, company, f_mp), 0)
+    name_keys[:, 3] = np.where(by_company & (l_mp != 0), _mix(2, company, l_mp), 0)
+    name_keys[:, 4] = np.where(by_domain & (f_mp != 0), _mix(3, domain, f_mp), 0)
+    name_keys[:, 5] = np.where(by_domain & (l_mp != 0), _mix(3, domain, l_mp), 0)
+    del f_mp, l_mp, f_init, l_init, named, by_company, by_domain
 
     company_names = list(company_index)
-    name_values = list(name_index)
-    abbr_values = np.array(list(abbr_index), dtype=object)
-    del company_cache, domain_cache, first_cache, last_cache, name_index, abbr_index, company_index
-    name_ids = np.frombuffer(name_id, dtype=np.int32)
-    company_ids = np.frombuffer(company_id, dtype=np.int32).copy()
-    company_rank = _ranks(company_names)
     return _Columns(
-        ids=np.frombuffer(ids, dtype=np.int64).copy(),
-        email=np.frombuffer(email_h, dtype=np.int64).copy(),
-        phone=np.frombuffer(phone_h, dtype=np.int64).copy(),
-        domain=np.frombuffer(domain_h, dtype=np.int64).copy(),
-        company=company_ids,
-        company_rank=company_rank[company_ids],
+        ids=np.frombuffer(ids, dtype=np.int64),
+        email=np.frombuffer(email_h, dtype=np.int64),
+        phone=np.frombuffer(phone_h, dtype=np.int64),
+        domain=domain,
+        company=company,
+        company_rank=_ranks(company_names)[company],
         company_names=np.array(company_names, dtype=object),
-        name=np.array(name_values, dtype=object)[name_ids],
-        abbr=abbr_values[np.frombuffer(abbr_id, dtype=np.int32)],
-        initial=np.frombuffer(bytes(initial), dtype=np.bool_).copy(),
-        name_rank=_ranks(name_values)[name_ids],
-        name_keys=np.frombuffer(name_keys, dtype=np.int64).reshape(-1, _NAME_KEYS).copy(),
+        company_lengths=np.array([len(name) for name in company_names], dtype=np.int32),
+        name=names,
+        abbr=abbr,
+        initial=initial,
+        name_rank=name_rank,
+        name_keys=name_keys,
     )
 
 
@@ -492,16 +532,21 @@ class _Blocks:
         return _Blocks(self.members, self.starts[keep], self.sizes[keep])
 
 
-def _group(keys: np.ndarray, rows: np.ndarray, order_by: tuple[np.ndarray, ...]) -> _Blocks:
-    """Group ``rows`` by ``keys`` (0 = no key), members of each block sorted by the ``order_by`` columns.
+def _group(keys: np.ndarray, order: np.ndarray) -> _Blocks:
+    """Group records by blocking key; ``keys`` holds one or more key columns of all records end to end.
 
-    Steps: drop missing keys; ``lexsort`` by key then by the secondary columns; cut the sorted run at every key
-    change; keep blocks of two or more members.
+    Entry ``e`` of ``keys`` belongs to record ``e % len(order)``, so a record can sit in several blocks of the
+    same key space (the swap-matching name keys). Steps: drop missing keys (0); ``lexsort`` by key, then by the
+    per-record ``order`` column, which puts the members of every block in sorted-neighbourhood order; cut the
+    sorted run at every key change; keep blocks of two or more members.
     """
-    present = keys != 0
-    keys, rows = keys[present], rows[present]
-    order = np.lexsort(tuple(col[rows] for col in reversed(order_by)) + (keys,))
-    keys, rows = keys[order], rows[order]
+    entries = np.flatnonzero(keys)
+    keys = keys[entries]
+    rows = entries % len(order)
+    del entries
+    sort = np.lexsort((order[rows], keys))
+    keys, rows = keys[sort], rows[sort]
+    del sort
     if len(keys) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return _Blocks(rows, empty, empty)
@@ -605,29 +650,54 @@ class _NameScorer:
         return score
 
 
-def _similar_pairs(
+def _similar_batches(
     blocks: _Blocks, scorer: _NameScorer, cutoff: float, window: int, block_max: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs inside ``blocks`` whose name similarity is at least ``cutoff``, as ``(left, right, score)``.
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Pairs inside ``blocks`` whose name similarity is at least ``cutoff``, as batches of ``(left, right, score)``.
 
     Steps, by block size:
-    1. Up to ``_SMALL_BLOCK`` members: generate every pair with numpy and score them all in one batched cpdist.
+    1. Up to ``_SMALL_BLOCK`` members: generate every pair with numpy and score them all in batched cpdist calls.
     2. Up to ``block_max`` members: one ``cdist`` of the block against itself, keeping the upper triangle.
     3. Larger: sorted-neighbourhood windows. The block (already in neighbourhood order) is cut into chunks of
        ``window`` rows; each chunk is scored with ``cdist`` against itself and the following chunk, so every
        member is compared with at least the next ``window`` members, and the work is ``O(size * window)``.
+
+    Hits are handed out whenever about ``_PAIR_CHUNK`` have accumulated, so a caller that filters them further
+    (``_org_reasons``) never holds more than one batch of unfiltered pairs.
     """
     out_l: list[np.ndarray] = []
     out_r: list[np.ndarray] = []
     out_s: list[np.ndarray] = []
+    pending = 0
 
-    left, right = _all_pairs(blocks.subset(blocks.sizes <= min(_SMALL_BLOCK, block_max)))
-    if len(left):
-        score = scorer.pairs(left, right)
+    def collect(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> bool:
+        """Buffer one block's hits; True when the buffer is full and should be yielded."""
+        nonlocal pending
+        out_l.append(left)
+        out_r.append(right)
+        out_s.append(score)
+        pending += len(left)
+        return pending >= _PAIR_CHUNK
+
+    def drain() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Concatenate and clear the buffer."""
+        nonlocal pending
+        batch = np.concatenate(out_l), np.concatenate(out_r), np.concatenate(out_s)
+        out_l.clear()
+        out_r.clear()
+        out_s.clear()
+        pending = 0
+        return batch
+
+    small = blocks.subset(blocks.sizes <= min(_SMALL_BLOCK, block_max))
+    left, right = _all_pairs(small)
+    for lo in range(0, len(left), _PAIR_CHUNK):
+        a, b = left[lo : lo + _PAIR_CHUNK], right[lo : lo + _PAIR_CHUNK]
+        score = scorer.pairs(a, b)
         hit = score >= cutoff
-        out_l.append(left[hit])
-        out_r.append(right[hit])
-        out_s.append(score[hit])
+        if collect(a[hit], b[hit], score[hit]):
+            yield drain()
+    del left, right
 
     members = blocks.members
     dense = (blocks.sizes > _SMALL_BLOCK) & (blocks.sizes <= block_max)
@@ -636,10 +706,8 @@ def _similar_pairs(
         tri_r, tri_c = _triu(size)
         score = scorer.matrix(block, block, cutoff)[tri_r, tri_c]
         hit = score >= cutoff
-        if hit.any():
-            out_l.append(block[tri_r[hit]])
-            out_r.append(block[tri_c[hit]])
-            out_s.append(score[hit])
+        if hit.any() and collect(block[tri_r[hit]], block[tri_c[hit]], score[hit]):
+            yield drain()
 
     ahead = np.arange(2 * window)[None, :] > np.arange(window)[:, None]
     large = blocks.sizes > block_max
@@ -650,15 +718,11 @@ def _similar_pairs(
             cols = block[lo : lo + 2 * window]
             score = scorer.matrix(rows, cols, cutoff)
             hit_r, hit_c = np.nonzero(ahead[: len(rows), : len(cols)] & (score >= cutoff))
-            if len(hit_r):
-                out_l.append(rows[hit_r])
-                out_r.append(cols[hit_c])
-                out_s.append(score[hit_r, hit_c])
+            if len(hit_r) and collect(rows[hit_r], cols[hit_c], score[hit_r, hit_c]):
+                yield drain()
 
-    if not out_l:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0, dtype=np.float64)
-    return np.concatenate(out_l), np.concatenate(out_r), np.concatenate(out_s)
+    if pending:
+        yield drain()
 
 
 class _Hits:
@@ -716,8 +780,20 @@ def _org_reasons(cols: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndar
     same_company = (comp_l == comp_r) & (comp_l != 0)
     fuzzy = ~same_domain & ~same_company & (comp_l != 0) & (comp_r != 0)
     if fuzzy.any():
+        # ratio >= 90 needs 2*min(len)/(sum of len) >= 0.9; this filter drops most pairs before any string work.
+        len_l, len_r = cols.company_lengths[comp_l], cols.company_lengths[comp_r]
+        fuzzy &= 2 * np.minimum(len_l, len_r) >= (COMPANY_THRESHOLD / 100) * (len_l + len_r)
+    if fuzzy.any():
         names = cols.company_names
-        score = process.cpdist(names[comp_l[fuzzy]], names[comp_r[fuzzy]], scorer=fuzz.ratio, workers=1)
+        workers = -1 if fuzzy.sum() >= _PARALLEL_MIN_CELLS else 1
+        score = process.cpdist(
+            names[comp_l[fuzzy]],
+            names[comp_r[fuzzy]],
+            scorer=fuzz.ratio,
+            score_cutoff=COMPANY_THRESHOLD,
+            dtype=np.float64,
+            workers=workers,
+        )
         same_company[np.flatnonzero(fuzzy)[score >= COMPANY_THRESHOLD]] = True
     reason[same_company] = _SIMILAR_NAME_SAME_COMPANY
     reason[same_domain] = _SIMILAR_NAME_SAME_DOMAIN
@@ -765,62 +841,47 @@ def find_duplicate_pairs(
     if len(cols) < 2:
         return
     scorer = _NameScorer(cols)
-    rows = np.arange(len(cols), dtype=np.int64)
     hits = _Hits()
 
-    emails = _group(cols.email, rows, (cols.name_rank,))
+    emails = _group(cols.email, cols.name_rank)
     left, right = _all_pairs(emails.subset(emails.sizes <= block_max))
     hits.add(left, right, np.full(len(left), 100.0), _SAME_EMAIL)
     left, right = _window_pairs(emails.subset(emails.sizes > block_max), window)
     hits.add(left, right, np.full(len(left), 100.0), _SAME_EMAIL)
     del emails
 
-    phones = _group(cols.phone, rows, (cols.name_rank,))
+    phones = _group(cols.phone, cols.name_rank)
     left, right = _all_pairs(phones.subset(phones.sizes <= weak_block_max))
     score = scorer.pairs(left, right)
     hits.add(
         left, right, score, np.where(score >= name_threshold, _SAME_PHONE_SIMILAR_NAME, _SAME_PHONE_DIFFERENT_NAME)
     )
-    left, right, score = _similar_pairs(
+    for left, right, score in _similar_batches(
         phones.subset(phones.sizes > weak_block_max), scorer, name_threshold, window, block_max
-    )
-    hits.add(left, right, score, _SAME_PHONE_SIMILAR_NAME)
+    ):
+        hits.add(left, right, score, _SAME_PHONE_SIMILAR_NAME)
     del phones
 
-    domains = _group(cols.domain, rows, (cols.name_rank,))
-    left, right, score = _similar_pairs(domains, scorer, name_threshold, window, block_max)
-    hits.add(left, right, score, _SIMILAR_NAME_SAME_DOMAIN)
+    domains = _group(cols.domain, cols.name_rank)
+    for left, right, score in _similar_batches(domains, scorer, name_threshold, window, block_max):
+        hits.add(left, right, score, _SIMILAR_NAME_SAME_DOMAIN)
     del domains
 
-    companies = _group(cols.company, rows, (cols.name_rank,))
-    left, right, score = _similar_pairs(companies, scorer, name_threshold, window, block_max)
+    companies = _group(cols.company, cols.name_rank)
+    for left, right, score in _similar_batches(companies, scorer, name_threshold, window, block_max):
+        hits.add(left, right, score, _org_reasons(cols, left, right))
     del companies
-    reason = _org_reasons(cols, left, right)
-    hits.add(left, right, score, reason)
 
-    phonetic = _group(
-        cols.name_keys.T.ravel(),
-        np.tile(rows, _NAME_KEYS),
-        (cols.company_rank, cols.name_rank),
-    )
-    left, right, score = _similar_pairs(phonetic, scorer, name_threshold, window, block_max)
-    del phonetic
-    reason = _org_reasons(cols, left, right)
-    shared = reason >= 0
-    hits.add(left[shared], right[shared], score[shared], reason[shared])
-
-    with_company = rows[cols.company != 0]
-    neighbourhood = _Blocks(
-        with_company[np.lexsort((cols.company_rank[with_company], cols.name_rank[with_company]))],
-        np.zeros(1, dtype=np.int64),
-        np.array([len(with_company)], dtype=np.int64),
-    )
-    if len(with_company) >= 2:
-        left, right, score = _similar_pairs(neighbourhood, scorer, name_threshold, window, 1)
-        reason = _org_reasons(cols, left, right)
-        shared = reason >= 0
-        hits.add(left[shared], right[shared], score[shared], reason[shared])
-    del neighbourhood
+    # Company first, then name: inside an oversized block, neighbours are colleagues with similar names.
+    company_then_name = (cols.company_rank.astype(np.int64) << 32) | cols.name_rank
+    for slot in range(0, _NAME_KEYS, 2):
+        # Each pair of slots is one key space (a first/last swap moves a key from one slot to the other).
+        name_blocks = _group(cols.name_keys[:, slot : slot + 2].T.ravel(), company_then_name)
+        for left, right, score in _similar_batches(name_blocks, scorer, name_threshold, window, block_max):
+            reason = _org_reasons(cols, left, right)
+            shared = reason >= 0
+            hits.add(left[shared], right[shared], score[shared], reason[shared])
+        del name_blocks
 
     lo, hi, score, reason = hits.best(cols.ids)
     del hits, cols, scorer

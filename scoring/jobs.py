@@ -1,7 +1,7 @@
 """RQ jobs of the scoring layer: each takes a primary key and calls one service."""
 
 from revops.choices import Workflow
-from revops.jobs import pipeline_job
+from revops.jobs import periodic_job, pipeline_job
 
 from .services import lead_score, lead_score_failed
 
@@ -11,3 +11,11 @@ def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
     """Score one lead (kill switch: scoring)."""
     result = lead_score(lead_id=lead_id, cause=cause)
     return f"{result.score} {result.band} {result.stage}"
+
+
+@periodic_job(workflow=Workflow.DECAY)
+def scores_decay_job() -> str:
+    """Daily: re-score every lead with engagement so aging points decay (kill switch: decay)."""
+    from .services import leads_decay
+
+    return leads_decay()

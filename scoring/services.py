@@ -172,3 +172,21 @@ def leads_rescore_schedule(*, cause: str, only_unscored: bool = False) -> int:
         for pk in ids:
             lead_score_schedule(pk, cause)
     return len(ids)
+
+
+def leads_decay(*, batch_size: int = 500) -> str:
+    """Re-score, in place, every live lead whose engagement can still decay; returns a summary.
+
+    Scores are computed from event ages, so re-scoring *is* the decay: a lead whose points fell below a threshold
+    moves down a stage, with the usual history, score-change log and downstream signals.
+    """
+    ids = list(
+        Lead.objects.live().filter(engagement_score__gt=0).order_by("pk").values_list("pk", flat=True)
+    )
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        for lead_id in ids[start:start + batch_size]:
+            before = Lead.objects.filter(pk=lead_id).values_list("score", flat=True).first()
+            result = lead_score(lead_id=lead_id, cause="decay")
+            changed += int(result.score != before)
+    return f"decayed {len(ids)} leads, {changed} changed score"

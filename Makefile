@@ -1,0 +1,40 @@
+# Leadflow: `make run` sets everything up and runs the app with demo data; `make test` runs the whole suite on
+# SQLite and on PostgreSQL; `make bench` runs the benchmarks and writes docs/benchmarks.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-sqlite test-postgres lint bench demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo --if-empty
+	$(BIN)/python manage.py serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite: install
+	$(BIN)/python -m pytest
+
+test-postgres: install
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python -m pytest
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf db.sqlite3 db.sqlite3-wal db.sqlite3-shm .run

@@ -1,0 +1,14 @@
+"""The periodic jobs, run by RQ's own cron scheduler (`manage.py rqcron revops.cron`).
+
+Each job checks its workflow's kill switch when it runs; the schedule itself never changes with a deploy.
+"""
+
+from rq import cron
+
+from revops.notifications import notifications_sweep_job
+from routing.jobs import tasks_escalate_overdue_job
+from scoring.jobs import scores_decay_job
+
+cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
+cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
+cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay")

@@ -223,7 +223,7 @@ INITIAL_MATCH_WEIGHT = 0.95
 # overhead, more than scoring a dozen pairs, and most blocks have two or three members.
 _SMALL_BLOCK = 12
 _PAIR_CHUNK = 1 << 20
-_NAME_KEYS = 6
+_NAME_KEYS = 4
 # Below this many cells the thread hand-off of a multi-worker rapidfuzz call costs more than it saves.
 _PARALLEL_MIN_CELLS = 1 << 16
 
@@ -410,12 +410,11 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
        the raw value (sized by distinct values, far below the record count).
     2. Build each distinct (first, last) combination's comparison forms once (``_name_forms``) and spread them
        to records with the inverse index of ``np.unique``.
-    3. Build the name blocking keys with numpy, only for records that have both name parts and a company or
-       domain (a similar name with nothing shared is never reported, so other records need none):
+    3. Build the name blocking keys with numpy, only for records that have both name parts and a company (a
+       similar name with nothing shared is never reported, and same-domain pairs have their own pass):
        ``(metaphone(last), first initial)`` and ``(metaphone(first), last initial)``, which coincide across a
-       first/last swap (only with a company: same-domain pairs have their own pass); and
-       ``(company, metaphone(part))`` / ``(domain, metaphone(part))`` for both parts, which keep a typo in the
-       first letter of one part from separating two people at the same organisation.
+       first/last swap; ``(company, metaphone(first))`` and ``(company, metaphone(last))``, which keep a typo in
+       the first letter of one part from separating two people at the same big company.
     4. Lexicographic ranks of names and companies, used to order big blocks for sorted-neighbourhood windows.
     """
     ids, email_h, phone_h, domain_h = array("q"), array("q"), array("q"), array("q")
@@ -466,9 +465,10 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
         abbrs.append(abbr)
         initials.append(has_initial)
     name_rank = _ranks(keys)[inverse]
-    names = np.array(keys, dtype=object)[inverse]
+    # rapidfuzz scores None as 0 against anything (and "" vs "" as 100): a nameless lead matches no one.
+    names = np.array([key or None for key in keys], dtype=object)[inverse]
     del keys
-    abbr = np.array(abbrs, dtype=object)[inverse]
+    abbr = np.array([key or None for key in abbrs], dtype=object)[inverse]
     del abbrs
     initial = np.array(initials, dtype=np.bool_)[inverse]
     del initials, combos, inverse
@@ -482,15 +482,12 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
     l_init = np.array(lasts.initial, dtype=np.int64)[lids]
     named = (f_init != 0) & (l_init != 0)
     by_company = named & (company != 0)
-    by_domain = named & (domain != 0)
     name_keys = np.zeros((len(company), _NAME_KEYS), dtype=np.int64)
     name_keys[:, 0] = np.where(by_company & (l_mp != 0), _mix(1, l_mp, f_init), 0)
     name_keys[:, 1] = np.where(by_company & (f_mp != 0), _mix(1, f_mp, l_init), 0)
     name_keys[:, 2] = np.where(by_company & (f_mp != 0), _mix(2, company, f_mp), 0)
     name_keys[:, 3] = np.where(by_company & (l_mp != 0), _mix(2, company, l_mp), 0)
-    name_keys[:, 4] = np.where(by_domain & (f_mp != 0), _mix(3, domain, f_mp), 0)
-    name_keys[:, 5] = np.where(by_domain & (l_mp != 0), _mix(3, domain, l_mp), 0)
-    del f_mp, l_mp, f_init, l_init, named, by_company, by_domain
+    del f_mp, l_mp, f_init, l_init, named, by_company
 
     company_names = list(company_index)
     return _Columns(
@@ -800,6 +797,14 @@ def _org_reasons(cols: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndar
     return reason
 
 
+def _add_org_hits(hits: _Hits, cols: _Columns, batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """Keep the similar-name pairs of ``batches`` that share a domain or company, with the matching reason."""
+    for left, right, score in batches:
+        reason = _org_reasons(cols, left, right)
+        shared = reason >= 0
+        hits.add(left[shared], right[shared], score[shared], reason[shared])
+
+
 def find_duplicate_pairs(
     records: Iterable[DedupRecord],
     *,
@@ -811,32 +816,41 @@ def find_duplicate_pairs(
     """Scan all leads for probable duplicates and yield each pair once, ordered by ``(lead_id, other_lead_id)``.
 
     Steps:
-    1. Ingest: stream ``records`` once into numpy columns (hashed e-mail / phone / non-free domain, interned
-       normalized company and name keys, two phonetic keys per named record with a company).
+    1. Ingest: stream ``records`` once into numpy columns (see ``_ingest``): hashed e-mail, phone and
+       non-free domain, interned normalized company and name comparison keys, four name blocking keys.
     2. E-mail blocks: every two records sharing an exact e-mail -> ``same_email``, similarity 100. An e-mail
        shared by more than ``block_max`` records (a role inbox) only links sorted neighbours within ``window``,
        which still chains the whole group together for the reviewer.
-    3. Phone blocks (members in name order): in a block of at most ``weak_block_max`` records every pair is
-       reported, ``same_phone_similar_name`` when the name similarity reaches ``name_threshold``, else the weak
-       ``same_phone_different_name`` (a shared switchboard or household line). Bigger blocks are switchboards
-       whose different-name pairs carry no signal, so only their similar-name pairs are reported.
-    4. Domain blocks (non-free domains, members in name order): similar names -> ``similar_name_same_domain``.
-    5. Phonetic-name blocks (``metaphone(last)+first initial`` and ``metaphone(first)+last initial`` in one
-       key space, members in company order): similar names that also share the domain or a company with
-       fuzzy similarity >= 90 -> ``similar_name_same_domain`` / ``similar_name_same_company``.
-    6. Sorted neighbourhood over all records with a company, ordered by the sorted name key: each record is
-       compared with its next ``window`` neighbours; reported as in step 5. This catches typos that change
-       both phonetic keys.
+    3. Phone blocks: in a block of at most ``weak_block_max`` records every pair is reported,
+       ``same_phone_similar_name`` when the name similarity reaches ``name_threshold``, else the weak
+       ``same_phone_different_name`` (a shared household or desk line). A bigger block is a company
+       switchboard whose different-name pairs carry no signal, so only its similar-name pairs are reported.
+    4. Domain blocks (non-free domains only): similar names -> ``similar_name_same_domain``.
+    5. Company blocks (normalized company): similar names -> ``similar_name_same_company`` (or
+       ``similar_name_same_domain`` when the domain matches too).
+    6. Name-key blocks, two key spaces: ``(metaphone(last), first initial)`` together with
+       ``(metaphone(first), last initial)``, which finds colleagues across company spelling variants and
+       swapped names; ``(company, metaphone of either part)``, which finds typos at big companies whose blocks
+       in step 5 are only walked by windows. Similar names are reported when they share the domain or a
+       company with fuzzy similarity >= ``COMPANY_THRESHOLD``.
     7. Merge: a pair found by several passes is reported once with its strongest reason.
 
-    Steps 3-6 score names with ``_similar_pairs``: tiny blocks batched through ``process.cpdist``, blocks of up
-    to ``block_max`` as one ``process.cdist`` matrix each, larger blocks as ``cdist`` windows, so no pass ever
-    holds more than ``O(records * window)`` candidate pairs and nothing is quadratic in the database size.
-    Memory is a few numpy columns per record (about 150 bytes each including interned strings) plus the
-    reported pairs.
+    Steps 3-6 score names with ``_similar_batches``: tiny blocks batched through ``process.cpdist``, blocks of
+    up to ``block_max`` as one ``process.cdist`` matrix each, larger blocks by sorted-neighbourhood ``cdist``
+    windows (members ordered by the sorted name key, company first in step 6), so each pass does
+    ``O(records * max(window, block_max))`` comparisons and never holds more than about ``_PAIR_CHUNK``
+    unfiltered pairs. Memory: about 100 bytes of numpy columns per record plus the interned strings and the
+    reported pairs; the scan of 1M synthetic leads peaks near 260 MB above its input (``bench/bench_dedup_scan``).
     """
     if window < 1 or block_max < 2 or weak_block_max < 2:
         raise ValueError("window must be >= 1 and block_max, weak_block_max >= 2")
+    return _scan(records, name_threshold, window, block_max, weak_block_max)
+
+
+def _scan(
+    records: Iterable[DedupRecord], name_threshold: float, window: int, block_max: int, weak_block_max: int
+) -> Iterator[CandidatePair]:
+    """The body of ``find_duplicate_pairs`` (steps documented there), run lazily as the caller iterates."""
     cols = _ingest(records)
     if len(cols) < 2:
         return
@@ -853,14 +867,12 @@ def find_duplicate_pairs(
     phones = _group(cols.phone, cols.name_rank)
     left, right = _all_pairs(phones.subset(phones.sizes <= weak_block_max))
     score = scorer.pairs(left, right)
-    hits.add(
-        left, right, score, np.where(score >= name_threshold, _SAME_PHONE_SIMILAR_NAME, _SAME_PHONE_DIFFERENT_NAME)
-    )
-    for left, right, score in _similar_batches(
-        phones.subset(phones.sizes > weak_block_max), scorer, name_threshold, window, block_max
-    ):
+    similar = score >= name_threshold
+    hits.add(left, right, score, np.where(similar, _SAME_PHONE_SIMILAR_NAME, _SAME_PHONE_DIFFERENT_NAME))
+    switchboards = phones.subset(phones.sizes > weak_block_max)
+    for left, right, score in _similar_batches(switchboards, scorer, name_threshold, window, block_max):
         hits.add(left, right, score, _SAME_PHONE_SIMILAR_NAME)
-    del phones
+    del phones, switchboards
 
     domains = _group(cols.domain, cols.name_rank)
     for left, right, score in _similar_batches(domains, scorer, name_threshold, window, block_max):
@@ -868,19 +880,15 @@ def find_duplicate_pairs(
     del domains
 
     companies = _group(cols.company, cols.name_rank)
-    for left, right, score in _similar_batches(companies, scorer, name_threshold, window, block_max):
-        hits.add(left, right, score, _org_reasons(cols, left, right))
+    _add_org_hits(hits, cols, _similar_batches(companies, scorer, name_threshold, window, block_max))
     del companies
 
     # Company first, then name: inside an oversized block, neighbours are colleagues with similar names.
     company_then_name = (cols.company_rank.astype(np.int64) << 32) | cols.name_rank
     for slot in range(0, _NAME_KEYS, 2):
-        # Each pair of slots is one key space (a first/last swap moves a key from one slot to the other).
+        # Both slots of a pair share one key space: a first/last swap moves a key from one slot to the other.
         name_blocks = _group(cols.name_keys[:, slot : slot + 2].T.ravel(), company_then_name)
-        for left, right, score in _similar_batches(name_blocks, scorer, name_threshold, window, block_max):
-            reason = _org_reasons(cols, left, right)
-            shared = reason >= 0
-            hits.add(left[shared], right[shared], score[shared], reason[shared])
+        _add_org_hits(hits, cols, _similar_batches(name_blocks, scorer, name_threshold, window, block_max))
         del name_blocks
 
     lo, hi, score, reason = hits.best(cols.ids)

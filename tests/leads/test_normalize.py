@@ -460,6 +460,7 @@ def test_it_treats_an_empty_employee_count_as_unknown(value: object) -> None:
         ("3 million dollars", Decimal("3000000.00")),
         ("1.200", Decimal("1200.00")),
         ("1.25", Decimal("1.25")),
+        ("CHF 1'250'000", Decimal("1250000.00")),
         ("0", Decimal("0.00")),
         (1200, Decimal("1200.00")),
         (1.1, Decimal("1.10")),
@@ -477,7 +478,7 @@ def test_it_rejects_negative_amounts(value: object) -> None:
     assert reason == f"'{value}' is negative; deal_value cannot be negative"
 
 
-@pytest.mark.parametrize("value", ["abc", "abc 100", "1.2.3", "2e10", "12 apples", True, float("nan")])
+@pytest.mark.parametrize("value", ["abc", "abc 100", "1.2.3", "12 34", "2e10", "12 apples", True, float("nan")])
 def test_it_rejects_unreadable_amounts(value: object) -> None:
     amount, reason = parse_decimal(value, "annual_revenue")
     assert amount is None

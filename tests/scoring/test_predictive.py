@@ -221,9 +221,20 @@ def test_synthetic_leads_look_like_crm_rows() -> None:
     assert len(rows) == len(outcomes) == 2000
     assert 0.1 < np.mean(outcomes) < 0.4
     first = rows[0]
-    for key in ("country", "industry", "size_band", "employees", "seniority", "source", "annual_revenue",
-                "email_opens_30d", "pricing_visits_30d", "events_90d", "days_since_last_event",
-                "custom:plan_interest"):
+    for key in (
+        "country",
+        "industry",
+        "size_band",
+        "employees",
+        "seniority",
+        "source",
+        "annual_revenue",
+        "email_opens_30d",
+        "pricing_visits_30d",
+        "events_90d",
+        "days_since_last_event",
+        "custom:plan_interest",
+    ):
         assert key in first
     assert any(row["annual_revenue"] is None for row in rows)
 

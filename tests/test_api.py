@@ -1,0 +1,118 @@
+"""The HTTP API: creating leads (errors by field), bulk, filters, events, tasks, permissions, schema."""
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from leads.models import Lead, LeadEvent
+from routing.models import Task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_create_returns_201_with_the_normalized_lead(api_client, configured, inline_jobs):
+    response = api_client.post("/api/leads/", {"email": " Bob@Example.COM ", "country": "Deutschland",
+                                               "phone": "030 1234567", "custom_plan": "pro"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "bob@example.com" and body["country"] == "DE" and body["phone"] == "+49301234567"
+    assert body["custom"] == {"custom_plan": "pro"}
+    assert body["action"] == "created"
+
+
+def test_create_rejects_bad_input_with_field_errors_and_stores_nothing(api_client, configured):
+    response = api_client.post("/api/leads/", {"email": "not-an-email", "first_name": "x"}, format="json")
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert "not a valid email" in response.json()["email"][0]
+    assert not Lead.objects.exists()
+
+
+def test_create_needs_email_or_phone(api_client, configured):
+    response = api_client.post("/api/leads/", {"first_name": "Nobody"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["email"] == ["at least an email or a phone is required"]
+
+
+def test_the_same_person_twice_updates_one_lead(api_client, configured, inline_jobs):
+    first = api_client.post("/api/leads/", {"email": "same@x.example"}, format="json")
+    second = api_client.post("/api/leads/", {"email": "SAME@x.example", "title": "CTO"}, format="json")
+    assert first.status_code == 201 and second.status_code == 200
+    assert second.json()["action"] == "updated" and second.json()["id"] == first.json()["id"]
+    assert Lead.objects.count() == 1 and Lead.objects.get().title == "CTO"
+
+
+def test_bulk_returns_one_result_per_item(api_client, configured, inline_jobs):
+    items = [{"email": "a@x.example"}, {"email": "broken"}, {"phone": "+14155552671", "country": "US"}]
+    response = api_client.post("/api/leads/bulk/", items, format="json")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["action"] for r in results] == ["created", "rejected", "created"]
+    assert "email" in results[1]["errors"]
+    assert response.json()["counts"] == {"created": 2, "rejected": 1}
+
+
+def test_bulk_refuses_a_non_list(api_client):
+    assert api_client.post("/api/leads/bulk/", {"email": "a@x.example"}, format="json").status_code == 400
+
+
+def test_list_filters_by_stage_band_score_and_country(api_client, db):
+    Lead.objects.create(email="a@x.example", stage="mql", band="B", score=55, country="US")
+    Lead.objects.create(email="b@x.example", stage="new", band="D", score=5, country="DE")
+    def ids(query):
+        return [r["email"] for r in api_client.get(f"/api/leads/?{query}").json()["results"]]
+    assert ids("stage=mql") == ["a@x.example"]
+    assert ids("band=D") == ["b@x.example"]
+    assert ids("score_min=50") == ["a@x.example"]
+    assert ids("country=DE") == ["b@x.example"]
+
+
+def test_event_for_unknown_lead_is_a_clear_400(api_client, db):
+    response = api_client.post("/api/events/", {"email": "ghost@x.example", "type": "page_view"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"email": ["no lead with e-mail ghost@x.example"]}
+
+
+def test_event_in_the_future_is_refused(api_client, db):
+    lead = Lead.objects.create(email="a@x.example")
+    response = api_client.post("/api/events/", {"lead": lead.pk, "type": "page_view",
+                                                "occurred_at": "2999-01-01T00:00:00Z"}, format="json")
+    assert response.status_code == 400 and response.json() == {"occurred_at": ["is in the future"]}
+    assert not LeadEvent.objects.exists()
+
+
+def test_unsubscribe_event_opts_the_lead_out_at_once(api_client, configured, inline_jobs):
+    lead_id = api_client.post("/api/leads/", {"email": "u@x.example", "consent": "yes"}, format="json").json()["id"]
+    api_client.post("/api/events/", {"lead": lead_id, "type": "unsubscribe"}, format="json")
+    lead = Lead.objects.get(pk=lead_id)
+    assert lead.consent == "opt_out" and lead.stage == "suppressed"
+
+
+def test_anonymous_and_unprivileged_callers_are_refused(db):
+    assert APIClient().get("/api/leads/").status_code == 401
+    user = User.objects.create_user("nobody")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert client.post("/api/leads/", {"email": "a@x.example"}, format="json").status_code == 403
+    assert client.post("/api/events/", {"email": "a@x.example", "type": "x"}, format="json").status_code == 403
+
+
+def test_tasks_are_the_callers_own_and_a_manager_sees_the_team(configured, sales_manager, api_client, inline_jobs):
+    api_client.post("/api/leads/", {"email": "t1@x.example", "country": "US"}, format="json")
+    api_client.post("/api/leads/", {"email": "t2@x.example", "country": "US"}, format="json")
+    assert Task.objects.count() == 2
+    rita, ravi = configured["reps"]
+    client = APIClient()
+    client.force_authenticate(rita.user)
+    mine = client.get("/api/tasks/").json()["results"]
+    assert len(mine) == 1 and mine[0]["assignee"] == rita.user_id
+    done = client.post(f"/api/tasks/{mine[0]['id']}/complete/", {"note": "called"}, format="json")
+    assert done.json()["status"] == "done"
+    client.force_authenticate(sales_manager)
+    assert len(client.get("/api/tasks/").json()["results"]) == 2
+
+
+def test_schema_and_docs_are_served(api_client):
+    assert api_client.get("/api/schema/").status_code == 200
+    assert api_client.get("/api/docs/").status_code == 200

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Run every benchmark (bench/bench_*.py) and write docs/benchmarks.md with the machine and the date.
+
+`python bench/run.py [--quick] [NAME ...]`: each module's `run(quick)` returns a Markdown section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()} on {platform.system()}"
+
+
+def run_one(path: Path, quick: bool) -> str:
+    """Run one benchmark in its own process so each starts clean (own Django settings, own memory)."""
+    code = (
+        "import importlib.util, sys; sys.path.insert(0, %r);"
+        "spec = importlib.util.spec_from_file_location('b', %r); m = importlib.util.module_from_spec(spec);"
+        "spec.loader.exec_module(m); print(m.run(quick=%r))"
+    ) % (str(ROOT), str(path), quick)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        return f"## {path.stem}\n\nFAILED after {time.monotonic() - started:.0f} s:\n\n```\n{result.stderr[-3000:]}\n```\n"
+    return result.stdout.strip() + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the targets)")
+    parser.add_argument("names", nargs="*", help="only these benchmarks, e.g. normalize routing")
+    args = parser.parse_args()
+    paths = sorted((ROOT / "bench").glob("bench_*.py"))
+    if args.names:
+        paths = [p for p in paths if p.stem.removeprefix("bench_") in args.names]
+    sections = []
+    for path in paths:
+        print(f"running {path.stem}...", flush=True)
+        sections.append(run_one(path, args.quick))
+        print(sections[-1], flush=True)
+    header = (
+        "# Benchmarks\n\n"
+        f"Written by `make bench` on {datetime.date.today().isoformat()}.\n\n"
+        f"Machine: {machine()}.\n\n"
+        + ("**Quick run: reduced sizes, not the targets.**\n\n" if args.quick else "")
+        + "Each benchmark runs in its own process; sizes and targets are in each table.\n\n"
+    )
+    (ROOT / "docs" / "benchmarks.md").write_text(header + "\n".join(sections))
+    print("wrote docs/benchmarks.md")
+    return 1 if any("FAILED" in s for s in sections) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import os
 import platform
 import subprocess
@@ -40,14 +39,15 @@ def machine() -> str:
 def run_one(path: Path, quick: bool) -> str:
     """Run one benchmark in its own process so each starts clean (own Django settings, own memory)."""
     code = (
-        "import importlib.util, sys; sys.path.insert(0, %r);"
-        "spec = importlib.util.spec_from_file_location('b', %r); m = importlib.util.module_from_spec(spec);"
-        "spec.loader.exec_module(m); print(m.run(quick=%r))"
-    ) % (str(ROOT), str(path), quick)
+        f"import importlib.util, sys; sys.path.insert(0, {str(ROOT)!r});"
+        f"spec = importlib.util.spec_from_file_location('b', {str(path)!r}); m = importlib.util.module_from_spec(spec);"
+        f"spec.loader.exec_module(m); print(m.run(quick={quick!r}))"
+    )
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
-        return f"## {path.stem}\n\nFAILED after {time.monotonic() - started:.0f} s:\n\n```\n{result.stderr[-3000:]}\n```\n"
+        elapsed = time.monotonic() - started
+        return f"## {path.stem}\n\nFAILED after {elapsed:.0f} s:\n\n```\n{result.stderr[-3000:]}\n```\n"
     return result.stdout.strip() + "\n"
 
 

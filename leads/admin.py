@@ -116,3 +116,6 @@ class IndustryTermAdmin(SimpleHistoryAdmin):
 class CompanyProfileAdmin(SimpleHistoryAdmin):
     list_display = ("domain", "name", "industry", "employees", "country")
     search_fields = ("domain", "name")
+
+# CSV import and export screens (upload, preview, progress, per-row errors) live in their own module.
+from . import admin_import  # noqa: E402, F401

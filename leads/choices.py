@@ -63,3 +63,29 @@ class EventType(models.TextChoices):
     MEETING = "meeting_booked", "Meeting booked"
     UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
     BOUNCE = "email_bounce", "E-mail bounced"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MERGED = "merged", "Merged"
+    NOT_DUPLICATE = "not_duplicate", "Not a duplicate"
+
+
+class MatchRule(models.TextChoices):
+    """Why two records were taken for the same person (or sent to review)."""
+
+    SOURCE_ID = "same_source_id", "Same source and external id"
+    EMAIL = "same_email", "Same e-mail"
+    PHONE_NAME = "same_phone_similar_name", "Same phone, similar name"
+    PHONE_ONLY = "same_phone_different_name", "Same phone, different name (switchboard?)"
+    NAME_COMPANY = "similar_name_same_company", "Similar name, same company"
+    NAME_DOMAIN = "similar_name_same_domain", "Similar name, same company domain"
+    MANUAL = "manual", "Merged by a person"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded (preview)"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -322,8 +322,8 @@ def _normalize_company(company: str) -> str:
 def _blocking_domain(domain: str, email: str) -> str:
     """Return the organisation domain of a lead (its ``domain`` field, else its e-mail's), or "" for free mail."""
     dom = domain.strip().lower().removeprefix("www.")
-    if not dom and "@" in email:
-        dom = email.rpartition("@")[2]
+    if not dom:
+        dom = email.partition("@")[2]
     return "" if dom in FREE_EMAIL_DOMAINS else dom
 
 
@@ -336,12 +336,13 @@ def _blocking_domain(domain: str, email: str) -> str:
 class _Columns:
     """All per-record state of a scan, one numpy array per attribute; row ``i`` is the ``i``-th input record.
 
-    String attributes that must be compared (names, companies) are interned: each distinct value is stored once
-    and records hold small integer ids. Attributes that are only compared for equality (e-mail, phone, domain,
-    phonetic keys) are kept as 64-bit string hashes, 0 meaning "missing". Python's 64-bit SipHash makes a false
-    equality between two of 1M distinct values about a 3e-8 event per scan, and a collision only adds one pair to
-    a human review queue, so keeping the strings is not worth their ~100 MB. ``name_keys`` has ``_NAME_KEYS``
-    name blocking keys per record (see ``_ingest``).
+    Strings that must be compared are shared, not copied: ``name`` / ``abbr`` hold one string object per
+    distinct (first, last) combination (None for a nameless lead), companies are interned to ids into
+    ``company_names``. Attributes only compared for equality (e-mail, phone, domain) are kept as 64-bit string
+    hashes, 0 meaning "missing". Python's 64-bit SipHash makes a false equality between two of 1M distinct values
+    about a 3e-8 event per scan, and a collision only adds one pair to a human review queue, so keeping the
+    strings is not worth their ~100 MB. ``name_keys`` holds ``_NAME_KEYS`` name blocking keys per record (see
+    ``_ingest``), 0 where a record has none.
     """
 
     ids: np.ndarray
@@ -431,7 +432,7 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
         email = rec.email
         email_h.append(hash(email) if email else 0)
         phone_h.append(hash(rec.phone) if rec.phone else 0)
-        raw_domain = rec.domain or email.rpartition("@")[2]
+        raw_domain = rec.domain or email.partition("@")[2]
         dom = domain_cache.get(raw_domain)
         if dom is None:
             blocking = _blocking_domain(raw_domain, "")
@@ -516,7 +517,7 @@ def _ingest(records: Iterable[DedupRecord]) -> _Columns:
 class _Blocks:
     """Records grouped by a blocking key: ``members[starts[b] : starts[b] + sizes[b]]`` is block ``b``.
 
-    Inside a block, members are in the order of the secondary sort columns, which is the sorted-neighbourhood
+    Inside a block, members are in the order of the per-record order column, which is the sorted-neighbourhood
     order used when the block is too big to compare all pairs.
     """
 
@@ -840,7 +841,7 @@ def find_duplicate_pairs(
     windows (members ordered by the sorted name key, company first in step 6), so each pass does
     ``O(records * max(window, block_max))`` comparisons and never holds more than about ``_PAIR_CHUNK``
     unfiltered pairs. Memory: about 100 bytes of numpy columns per record plus the interned strings and the
-    reported pairs; the scan of 1M synthetic leads peaks near 260 MB above its input (``bench/bench_dedup_scan``).
+    reported pairs; the scan of 1M synthetic leads peaks about 230 MB above its input (``bench/bench_dedup_scan``).
     """
     if window < 1 or block_max < 2 or weak_block_max < 2:
         raise ValueError("window must be >= 1 and block_max, weak_block_max >= 2")
@@ -1125,7 +1126,8 @@ def _mutate(rng: random.Random, base: dict[str, str], company_domain: str, used:
     1. E-mail: kept (45%), a new work address at the same company (30%; free mail when there is none), a free
        mail address (15%) or missing (10%). Exact e-mail duplicates are mostly stopped at ingest, so most
        duplicates in the database differ here.
-    2. Phone: kept (55%), missing (25%) or a new number (20%).
+    2. Phone: kept (55%; however it was typed, it normalizes to the same E.164 string), missing (25%) or a new
+       number (20%).
     3. Name: one or two edits among a typo in the last or first name, swapped parts, a nickname, an initial,
        or none.
     4. Company: kept (80%), a spelling variant (legal suffix added or a typo, 12%) or missing (8%).
@@ -1200,6 +1202,8 @@ def generate_synthetic_leads(
        every two members of one original's family form a true pair.
     4. Shuffle and number the leads 1..n so duplicates are not adjacent by id.
     """
+    if n < 0 or not 0.0 <= duplicate_rate < 1.0:
+        raise ValueError("n must be >= 0 and duplicate_rate in [0, 1)")
     rng = random.Random(seed)
     n_dup = round(n * duplicate_rate)
     n_base = n - n_dup

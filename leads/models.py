@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .choices import Consent, EnrichmentStatus, Outcome, Queue, Stage
+from .choices import Consent, EnrichmentStatus, ImportStatus, MatchRule, Outcome, Queue, ReviewStatus, Stage
 
 
 class Account(models.Model):
@@ -50,6 +50,8 @@ class Lead(models.Model):
     phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="E.164")
     phone_raw = models.CharField(max_length=255, blank=True, help_text="As received, when it could not be parsed.")
     company = models.CharField(max_length=255, blank=True)
+    company_key = models.CharField(max_length=255, blank=True, db_index=True,
+                                   help_text="Lower-case company name without legal suffixes, for matching.")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     website = models.CharField(max_length=255, blank=True)
     domain = models.CharField(max_length=255, blank=True, db_index=True)
@@ -208,3 +210,127 @@ class CompanyProfile(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class MergeLog(models.Model):
+    """One merge: which lead survived, the merged lead's full snapshot, every field decision; undoable.
+
+    The merged lead is kept (hidden, ``merged_into`` set) so undo can bring it back exactly as it was, with the
+    events and source records that moved to the survivor.
+    """
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_as_survivor")
+    merged = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_as_merged")
+    rule = models.CharField(max_length=40, choices=MatchRule.choices)
+    similarity = models.FloatField(null=True, blank=True)
+    survivor_before = models.JSONField(help_text="The survivor's fields before the merge.")
+    merged_snapshot = models.JSONField(help_text="The merged lead exactly as it was.")
+    decisions = models.JSONField(default=list, help_text="Per field: both values, the one kept and why.")
+    moved_event_ids = models.JSONField(default=list)
+    moved_source_record_ids = models.JSONField(default=list)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} into #{self.survivor_id} ({self.rule})"
+
+
+class DuplicateReview(models.Model):
+    """A pair of leads that may be the same person, for a human to decide: merge, or not a duplicate (remembered)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    other_lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    similarity = models.FloatField()
+    reason = models.CharField(max_length=40, choices=MatchRule.choices)
+    status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.OPEN,
+                              db_index=True)
+    found_by = models.CharField(max_length=20, default="ingest", help_text="ingest or scan")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "other_lead"], name="uniq_review_pair"),
+            models.CheckConstraint(condition=models.Q(lead__lt=models.F("other_lead")), name="review_pair_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.lead_id} ~ #{self.other_lead_id} ({self.similarity:.0f}%)"
+
+
+class EnrichmentProvider(models.Model):
+    """A configured enrichment provider: the company directory, or a generic HTTP JSON API.
+
+    HTTP: ``url_template`` with ``{domain}``, ``{email}``, ``{company}`` placeholders; the auth header sent as is;
+    ``field_map`` maps Leadflow fields to dotted paths in the JSON answer, e.g. {"employees": "company.size"}.
+    """
+
+    KIND_DIRECTORY = "directory"
+    KIND_HTTP = "http"
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=[(KIND_DIRECTORY, "Company directory"), (KIND_HTTP, "HTTP JSON")])
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=10)
+    url_template = models.CharField(max_length=500, blank=True)
+    auth_header = models.CharField(max_length=100, blank=True, help_text="e.g. Authorization")
+    auth_value = models.CharField(max_length=500, blank=True, help_text="e.g. Bearer sk-...")
+    timeout_seconds = models.FloatField(default=5.0)
+    retries = models.PositiveSmallIntegerField(default=2)
+    field_map = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords(excluded_fields=["auth_value"])
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnrichmentRequest(models.Model):
+    """One paid look-up: unique per provider, lead and period, so a lead is never paid for twice."""
+
+    provider = models.ForeignKey(EnrichmentProvider, on_delete=models.CASCADE)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrichment_requests")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class LeadImport(models.Model):
+    """A CSV import started in the admin: the uploaded file, its progress, its counts and per-row errors."""
+
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255)
+    source = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors_file = models.FileField(upload_to="imports/errors/", blank=True)
+    error_sample = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"

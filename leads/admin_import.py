@@ -1,0 +1,1 @@
+"""Admin screens for CSV import and export of leads (being built)."""

@@ -20,6 +20,7 @@ from revops.jobs import enqueue_after_commit
 
 from . import signals
 from .choices import Consent, EventType, Queue
+from .dedup_keys import company_key
 from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
 from .normalize import FieldError, normalize_row
 
@@ -47,7 +48,11 @@ class LeadInputError(ValueError):
 
 @dataclass
 class IngestResult:
-    """What one ingested record became: ``created``, ``updated`` (same lead, new data) or ``rejected``."""
+    """What one ingested record became.
+
+    ``created``; ``updated`` (same source id: new data on that lead); ``merged`` (same person: folded into the
+    existing lead, ``lead`` is the survivor); ``review`` (created, and review pairs opened); ``rejected``.
+    """
 
     action: str
     lead: Lead | None = None
@@ -101,31 +106,32 @@ def _account_for(domain: str, company: str) -> Account | None:
     return account
 
 
-def _find_existing(values: Mapping[str, Any], source: str) -> tuple[Lead | None, str]:
-    """The lead these values belong to, by source id first, then by e-mail; and the rule that matched."""
+def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:
+    """Dedup rule 1: the lead that already holds this source's external id (followed through merges)."""
     external_id = values.get("external_id") or ""
-    if source and external_id:
-        record = SourceRecord.objects.select_related("lead").filter(source=source, external_id=external_id).first()
-        if record is not None:
-            lead = record.lead
-            while lead.merged_into_id:
-                lead = lead.merged_into
-            return lead, "same_source_id"
-    email = values.get("email") or ""
-    if email:
-        lead = Lead.objects.live().filter(email=email).order_by("id").first()
-        if lead is not None:
-            return lead, "same_email"
-    return None, ""
+    if not (source and external_id):
+        return None
+    record = SourceRecord.objects.select_related("lead").filter(source=source, external_id=external_id).first()
+    if record is None:
+        return None
+    lead = record.lead
+    while lead.merged_into_id:
+        lead = lead.merged_into
+    return lead
 
 
 def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason: str = "") -> IngestResult:
-    """Normalize one inbound record and store it as a new lead or as new data on the lead it matches.
+    """Normalize one inbound record and store it: a new lead, an update, a merge, or a new lead plus review pairs.
 
-    Steps: normalize (a rejected record writes nothing); look for the lead it belongs to (same source and external
-    id, then same e-mail); create or update inside one transaction; schedule enrichment after commit; send
-    ``lead_created`` or ``lead_changed`` after commit.
+    Steps: normalize (a rejected record writes nothing); dedup rule 1 (same source and external id) updates that
+    lead; otherwise the record is stored as a lead and ``leads.dedup.dedup_match`` decides: a certain match (same
+    e-mail, or same phone with a similar name) merges it into the existing lead at once, through the logged,
+    undoable ``lead_merge``; uncertain candidates open review pairs and the new lead goes on through the pipeline
+    (enrichment is scheduled after commit). Everything happens in one transaction.
     """
+    from .dedup import dedup_match, review_pair_open
+    from .merge import lead_merge
+
     row = dict(data)
     if source and not row.get("source"):
         row["source"] = source
@@ -135,16 +141,30 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
     values = normalized.values
     effective_source = values.get("source") or source
     with transaction.atomic():
-        existing, rule = _find_existing(values, effective_source)
-        if existing is None:
-            lead = _lead_create(values, normalized.custom, normalized.flags, effective_source, user, reason)
-            return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
-        lead = _lead_update_from_record(existing, values, normalized.custom, normalized.flags, effective_source,
-                                        user, reason or f"ingest: matched by {rule}")
-        return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule=rule)
+        existing = _find_by_source_id(values, effective_source)
+        if existing is not None:
+            lead = _lead_update_from_record(existing, values, normalized.custom, normalized.flags, effective_source,
+                                            user, reason or "ingest: same source and external id")
+            return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule="same_source_id")
+        match, uncertain = dedup_match(values)
+        lead = _lead_create(values, normalized.custom, normalized.flags, effective_source, user, reason,
+                            run_pipeline=match is None)
+        if match is not None:
+            lead_merge(survivor_id=match.lead.pk, merged_id=lead.pk, rule=match.rule, similarity=match.similarity,
+                       user=user)
+            survivor = Lead.objects.get(pk=match.lead.pk)
+            return IngestResult(action="merged", lead=survivor, flags=list(normalized.flags), rule=match.rule)
+        opened = [
+            m for m in uncertain
+            if review_pair_open(lead_id=lead.pk, other_id=m.lead.pk, similarity=m.similarity, reason=m.rule,
+                                found_by="ingest")
+        ]
+        if opened:
+            return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule)
+        return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
 
 
-def _lead_create(values, custom, flags, source, user, reason) -> Lead:
+def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: bool = True) -> Lead:
     now = timezone.now()
     lead = Lead(**{name: values[name] for name in PROFILE_FIELDS + TOUCH_FIELDS + OUTCOME_FIELDS if name in values})
     lead.source = source
@@ -152,6 +172,7 @@ def _lead_create(values, custom, flags, source, user, reason) -> Lead:
     lead.consent = values.get("consent") or Consent.UNKNOWN
     lead.custom = dict(custom)
     lead.flags = sorted(set(flags))
+    lead.company_key = company_key(lead.company)
     lead.account = _account_for(lead.domain, lead.company)
     lead.first_touch = lead.last_touch = _touch({**values, "source": source}, now)
     lead.data_quality = data_quality_score(lead)
@@ -161,8 +182,9 @@ def _lead_create(values, custom, flags, source, user, reason) -> Lead:
     lead.save()
     if source and lead.external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
-    enqueue_after_commit(lead_enrich_job_ref(), lead.pk)
-    transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead.pk))
+    if run_pipeline:
+        enqueue_after_commit(lead_enrich_job_ref(), lead.pk)
+        transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead.pk))
     return lead
 
 
@@ -193,6 +215,7 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
     lead.flags = sorted(set(lead.flags) | set(flags))
     if lead.account_id is None and lead.domain:
         lead.account = _account_for(lead.domain, lead.company)
+    lead.company_key = company_key(lead.company)
     lead.data_quality = data_quality_score(lead)
     lead.full_clean(exclude=["account", "owner", "merged_into"])
     lead._history_user = user
@@ -348,3 +371,20 @@ def size_band_for(employees: int | None) -> str:
     if employees is None:
         return ""
     return employees_to_size_band(str(employees))[1]
+
+
+def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = "") -> Lead:
+    """Save a lead edited by a person (admin) and tell the layers above which fields changed."""
+    changed = set(changed)
+    if changed & {"company"}:
+        lead.company_key = company_key(lead.company)
+    lead.data_quality = data_quality_score(lead)
+    lead._history_user = user
+    if reason:
+        lead._change_reason = reason
+    with transaction.atomic():
+        lead.save()
+        lead_id = lead.pk
+        if changed:
+            transaction.on_commit(lambda: signals.lead_changed.send(sender=Lead, lead_id=lead_id, fields=changed))
+    return lead

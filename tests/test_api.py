@@ -35,12 +35,21 @@ def test_create_needs_email_or_phone(api_client, configured):
     assert response.json()["email"] == ["at least an email or a phone is required"]
 
 
-def test_the_same_person_twice_updates_one_lead(api_client, configured, inline_jobs):
+def test_the_same_person_twice_is_merged_into_one_lead(api_client, configured, inline_jobs):
     first = api_client.post("/api/leads/", {"email": "same@x.example"}, format="json")
     second = api_client.post("/api/leads/", {"email": "SAME@x.example", "title": "CTO"}, format="json")
     assert first.status_code == 201 and second.status_code == 200
+    assert second.json()["action"] == "merged" and second.json()["id"] == first.json()["id"]
+    assert Lead.objects.live().count() == 1 and Lead.objects.live().get().title == "CTO"
+
+
+def test_the_same_source_id_again_updates_the_lead(api_client, configured, inline_jobs):
+    first = api_client.post("/api/leads/", {"email": "a@x.example", "external_id": "42", "source": "crm"},
+                            format="json")
+    second = api_client.post("/api/leads/", {"email": "new@x.example", "external_id": "42", "source": "crm",
+                                             "title": "CTO"}, format="json")
     assert second.json()["action"] == "updated" and second.json()["id"] == first.json()["id"]
-    assert Lead.objects.count() == 1 and Lead.objects.get().title == "CTO"
+    assert Lead.objects.count() == 1
 
 
 def test_bulk_returns_one_result_per_item(api_client, configured, inline_jobs):

@@ -1,0 +1,113 @@
+"""Deduplication at ingest: which stored lead an inbound record is, and how sure we are.
+
+Rules, in this order (the first that decides wins):
+
+1. same source and external id → the record updates that lead (handled in ``services._find_existing``);
+2. same normalized e-mail → certain: merge;
+3. same E.164 phone and a name similarity at or above ``LEADFLOW_DEDUP_NAME_THRESHOLD`` → certain: merge;
+4. weaker evidence → uncertain: the lead is created and a review pair opened for a person to decide:
+   the same phone with a dissimilar name (a company switchboard), or a similar name at the same company
+   (same company domain or same company name) with no shared identifier.
+
+Uncertain evidence is never merged automatically. Pairs a person marked "not a duplicate" never come back.
+Every query here is an indexed equality (email, phone, domain, company_key), so one check against millions of
+stored leads stays in the milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+from .choices import MatchRule, ReviewStatus
+from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
+from .dedup_keys import company_key
+from .models import DuplicateReview, Lead
+
+CANDIDATES_PER_KEY = 50  # a switchboard or a giant company: compare with the newest few only
+
+
+def name_threshold() -> float:
+    return float(getattr(settings, "LEADFLOW_DEDUP_NAME_THRESHOLD", 85.0))
+
+
+@dataclass(frozen=True)
+class Match:
+    lead: Lead
+    rule: str
+    similarity: float
+    certain: bool
+
+
+def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match | None, list[Match]]:
+    """The certain match of normalized values (or None) and the uncertain candidates for review."""
+    live = Lead.objects.live()
+    if exclude_id is not None:
+        live = live.exclude(pk=exclude_id)
+    email = values.get("email") or ""
+    if email:
+        lead = live.filter(email=email).order_by("id").first()
+        if lead is not None:
+            return Match(lead, MatchRule.EMAIL, 100.0, True), []
+    first, last = values.get("first_name") or "", values.get("last_name") or ""
+    threshold = name_threshold()
+    uncertain: list[Match] = []
+    phone = values.get("phone") or ""
+    if phone:
+        best: Match | None = None
+        for lead in live.filter(phone=phone).order_by("-id")[:CANDIDATES_PER_KEY]:
+            similarity = name_similarity(first, last, lead.first_name, lead.last_name)
+            if similarity >= threshold and (best is None or similarity > best.similarity):
+                best = Match(lead, MatchRule.PHONE_NAME, similarity, True)
+            elif similarity < threshold:
+                uncertain.append(Match(lead, MatchRule.PHONE_ONLY, similarity, False))
+        if best is not None:
+            return best, []
+    domain = values.get("domain") or ""
+    key = company_key(values.get("company") or "")
+    org = Q()
+    if domain and domain not in FREE_EMAIL_DOMAINS:
+        org |= Q(domain=domain)
+    if key:
+        org |= Q(company_key=key)
+    if (first or last) and org:
+        seen = {m.lead.pk for m in uncertain}
+        for lead in live.filter(org).order_by("-id")[:CANDIDATES_PER_KEY]:
+            if lead.pk in seen:
+                continue
+            similarity = name_similarity(first, last, lead.first_name, lead.last_name)
+            if similarity >= threshold:
+                same_domain = bool(domain) and lead.domain == domain
+                rule = MatchRule.NAME_DOMAIN if same_domain else MatchRule.NAME_COMPANY
+                uncertain.append(Match(lead, rule, similarity, False))
+    return None, uncertain
+
+
+def review_pair_open(*, lead_id: int, other_id: int, similarity: float, reason: str, found_by: str) -> bool:
+    """Open a review pair unless the pair is already known (open, merged or dismissed); True when opened."""
+    low, high = sorted((lead_id, other_id))
+    if low == high:
+        return False
+    _, created = DuplicateReview.objects.get_or_create(
+        lead_id=low, other_lead_id=high,
+        defaults={"similarity": round(similarity, 1), "reason": reason, "found_by": found_by},
+    )
+    return created
+
+
+def review_pairs_known(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (low, high) pairs already have a review row, whatever its status."""
+    if not pairs:
+        return set()
+    lows = {p[0] for p in pairs}
+    rows = DuplicateReview.objects.filter(lead_id__in=lows).values_list("lead_id", "other_lead_id")
+    wanted = set(pairs)
+    return {row for row in rows if row in wanted}
+
+
+def review_is_dismissed(lead_id: int, other_id: int) -> bool:
+    low, high = sorted((lead_id, other_id))
+    return DuplicateReview.objects.filter(lead_id=low, other_lead_id=high,
+                                          status=ReviewStatus.NOT_DUPLICATE).exists()

@@ -7,16 +7,26 @@ what we have, flagged for manual enrichment.
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import signals
 from .choices import EnrichmentStatus
-from .models import CompanyProfile, Lead
+from .models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
 from .services import data_quality_score
+
+REENRICH_AFTER_DAYS = 60
 
 ENRICHABLE_FIELDS = ("company", "industry", "employees", "annual_revenue", "country", "state", "city")
 
@@ -31,10 +41,10 @@ class EnrichmentResult:
     found: dict[str, Any] = field(default_factory=dict)
 
 
-class EnrichmentProvider(Protocol):
+class Provider(Protocol):
     name: str
 
-    def lookup(self, lead: Lead) -> EnrichmentResult:
+    def lookup(self, lead: Lead, period: str) -> EnrichmentResult:
         """Return what this provider knows about the lead's company (an empty ``found`` when nothing)."""
 
 
@@ -43,7 +53,7 @@ class CompanyDirectoryProvider:
 
     name = "company_directory"
 
-    def lookup(self, lead: Lead) -> EnrichmentResult:
+    def lookup(self, lead: Lead, period: str = "initial") -> EnrichmentResult:
         if not lead.domain:
             return EnrichmentResult(self.name)
         profile = CompanyProfile.objects.filter(domain=lead.domain).first()
@@ -61,12 +71,122 @@ class CompanyDirectoryProvider:
         return EnrichmentResult(self.name, {k: v for k, v in found.items() if v not in (None, "")})
 
 
-def enrichment_providers() -> list[EnrichmentProvider]:
-    """The providers to try, in order."""
-    return [CompanyDirectoryProvider()]
+def _dotted(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
 
 
-def lead_enrich(*, lead_id: int) -> str:
+def _coerce(name: str, value: Any) -> Any:
+    """A provider's value in the lead field's type (None when it does not fit)."""
+    if value in (None, ""):
+        return None
+    if name == "employees":
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return None
+    if name == "annual_revenue":
+        try:
+            return Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return None
+    if name == "country":
+        from .normalize import normalize_country
+
+        return normalize_country(value)[0] or None
+    return str(value)[:100]
+
+
+class HttpJsonProvider:
+    """A generic HTTP JSON provider: GET a URL built from the lead, map fields from the JSON answer.
+
+    Each look-up carries an idempotency key (provider, lead, period) in the ``Idempotency-Key`` header and is
+    stored in EnrichmentRequest before its result is used, so a lead is never paid for twice in one period: a
+    second run reads the stored answer. Timeouts, connection errors and 5xx answers are retried ``retries``
+    times with a short back-off; a 404 is "not found" (stored, not retried); other failures raise
+    EnrichmentError.
+    """
+
+    def __init__(self, config: EnrichmentProvider):
+        self.config = config
+        self.name = config.name
+
+    def _url(self, lead: Lead) -> str:
+        quote = urllib.parse.quote
+        return self.config.url_template.format(domain=quote(lead.domain), email=quote(lead.email),
+                                               company=quote(lead.company))
+
+    def _fetch(self, url: str, key: str) -> tuple[int, dict]:
+        headers = {"Accept": "application/json", "Idempotency-Key": key, "User-Agent": "Leadflow enrichment"}
+        if self.config.auth_header:
+            headers[self.config.auth_header] = self.config.auth_value
+        last_error = ""
+        for attempt in range(self.config.retries + 1):
+            if attempt:
+                time.sleep(min(2.0, 0.2 * 2 ** attempt))
+            request = urllib.request.Request(url, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=self.config.timeout_seconds) as response:
+                    return response.status, json.loads(response.read() or b"{}")
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return 404, {}
+                last_error = f"HTTP {exc.code}"
+                if exc.code < 500 and exc.code != 429:
+                    break
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                last_error = f"unreachable: {getattr(exc, 'reason', exc)}"
+            except json.JSONDecodeError as exc:
+                last_error = f"answer is not JSON: {exc}"
+                break
+        raise EnrichmentError(last_error)
+
+    def lookup(self, lead: Lead, period: str = "initial") -> EnrichmentResult:
+        if "{domain}" in self.config.url_template and not lead.domain:
+            return EnrichmentResult(self.name)
+        key = f"{self.config.pk}:{lead.pk}:{period}"
+        stored = EnrichmentRequest.objects.filter(idempotency_key=key).first()
+        if stored is None or stored.error:
+            try:
+                status, answer = self._fetch(self._url(lead), key)
+            except EnrichmentError as exc:
+                EnrichmentRequest.objects.update_or_create(
+                    idempotency_key=key, defaults={"provider": self.config, "lead": lead, "error": str(exc)})
+                raise
+            try:
+                stored, _ = EnrichmentRequest.objects.update_or_create(
+                    idempotency_key=key,
+                    defaults={"provider": self.config, "lead": lead, "status_code": status, "response": answer,
+                              "error": ""})
+            except IntegrityError:
+                stored = EnrichmentRequest.objects.get(idempotency_key=key)
+        found = {}
+        for name, path in (self.config.field_map or {}).items():
+            if name in ENRICHABLE_FIELDS:
+                value = _coerce(name, _dotted(stored.response, path))
+                if value is not None:
+                    found[name] = value
+        return EnrichmentResult(self.name, found)
+
+
+def enrichment_providers() -> list[Provider]:
+    """The active providers in order; the company directory alone when none is configured."""
+    providers: list[Provider] = []
+    for config in EnrichmentProvider.objects.filter(active=True):
+        providers.append(HttpJsonProvider(config) if config.kind == EnrichmentProvider.KIND_HTTP
+                         else CompanyDirectoryProvider())
+    if not EnrichmentProvider.objects.exists():
+        providers.append(CompanyDirectoryProvider())
+    return providers
+
+
+def lead_enrich(*, lead_id: int, period: str = "initial") -> str:
     """Enrich one lead and let the pipeline go on.
 
     Steps: ask each provider (a failing one is noted, the rest still run); fill only empty fields; record the
@@ -78,7 +198,7 @@ def lead_enrich(*, lead_id: int) -> str:
     failures: list[str] = []
     for provider in enrichment_providers():
         try:
-            result = provider.lookup(lead)
+            result = provider.lookup(lead, period)
         except EnrichmentError as exc:
             failures.append(f"{provider.name}: {exc}")
             continue
@@ -95,8 +215,11 @@ def lead_enrich(*, lead_id: int) -> str:
                 filled.append(name)
         if "employees" in filled:
             lead.size_band = size_band_for(lead.employees)
-        if failures:
+        if failures and not filled:
             lead.enrichment_status = EnrichmentStatus.FAILED
+            lead.flags = sorted(set(lead.flags) | {"needs_manual_enrichment"})
+        elif failures:
+            lead.enrichment_status = EnrichmentStatus.PARTIAL
             lead.flags = sorted(set(lead.flags) | {"needs_manual_enrichment"})
         elif filled:
             lead.enrichment_status = EnrichmentStatus.DONE
@@ -132,3 +255,31 @@ def lead_enrichment_failed(lead_id: int, workflow: str, message: str) -> None:
         lead._change_reason = f"automation:enrichment failed: {message}"[:100]
         lead.save(update_fields=["enrichment_status", "flags", "updated_at"])
         transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False))
+
+
+def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
+    """Live leads older than 60 days, not enriched in 60 days, with incomplete firmographic fields."""
+    now = now or timezone.now()
+    horizon = now - timedelta(days=REENRICH_AFTER_DAYS)
+    incomplete = Q(industry="") | Q(employees__isnull=True) | Q(company="") | Q(annual_revenue__isnull=True)
+    return list(
+        Lead.objects.live()
+        .filter(incomplete, created_at__lt=horizon)
+        .filter(Q(enriched_at__isnull=True) | Q(enriched_at__lt=horizon))
+        .order_by("enriched_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def leads_reenrich_schedule(*, now=None) -> int:
+    """Schedule re-enrichment of the leads due for it (see ``leads_due_for_reenrichment``)."""
+    from revops.jobs import enqueue_after_commit
+
+    from .jobs import lead_reenrich_job
+
+    ids = leads_due_for_reenrichment(now=now)
+    period = f"re-{(now or timezone.now()):%Y-%m-%d}"
+    with transaction.atomic():
+        for pk in ids:
+            enqueue_after_commit(lead_reenrich_job, pk, period)
+    return len(ids)

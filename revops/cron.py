@@ -5,6 +5,7 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 
 from rq import cron
 
+from leads.jobs import dedup_scan_job, leads_reenrich_job
 from revops.notifications import notifications_sweep_job
 from routing.jobs import tasks_escalate_overdue_job
 from scoring.jobs import scores_decay_job
@@ -12,3 +13,5 @@ from scoring.jobs import scores_decay_job
 cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
 cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
 cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay")
+cron.register(leads_reenrich_job, "default", cron="30 3 * * *", name="daily re-enrichment", job_timeout=3600)
+cron.register(dedup_scan_job, "default", cron="0 4 * * 0", name="weekly duplicate scan", job_timeout=3600)

@@ -379,6 +379,14 @@ def test_synthetic_leads_are_reproducible_normalized_and_duplicated_at_the_reque
     assert all((a, b) in truth for ids in shared for i, a in enumerate(ids) for b in ids[i + 1 :])
 
 
+def test_synthetic_generator_rejects_impossible_sizes_and_rates() -> None:
+    with pytest.raises(ValueError):
+        generate_synthetic_leads(100, duplicate_rate=1.0)
+    with pytest.raises(ValueError):
+        generate_synthetic_leads(-1)
+    assert generate_synthetic_leads(0) == ([], set())
+
+
 def test_pair_recall_and_precision_count_each_pair_once_whatever_its_orientation() -> None:
     truth = {(1, 2), (3, 4), (5, 6), (7, 8)}
     found = [

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from revops.jobs import enqueue_after_commit
 
 from . import signals
-from .choices import Consent, EventType, Queue
+from .choices import Consent, EventType, Queue, Stage
 from .dedup_keys import company_key
 from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
 from .normalize import FieldError, normalize_row
@@ -355,9 +355,13 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         update.append("last_interaction_at")
     reasons = [f"{len(created)} new event(s)"]
     if any(e.type == EventType.UNSUBSCRIBE for e in created) and lead.consent != Consent.OPT_OUT:
+        # Suppressed at once, in the same transaction as the event: no outreach may start in between.
         lead.consent = Consent.OPT_OUT
         update.append("consent")
-        reasons.append("unsubscribed: consent withdrawn")
+        if lead.stage not in (Stage.CUSTOMER, Stage.OPPORTUNITY):
+            lead.stage = Stage.SUPPRESSED
+            update.append("stage")
+        reasons.append("unsubscribed: consent withdrawn, suppressed")
     lead._change_reason = "automation:events " + "; ".join(reasons)
     lead.save(update_fields=update)
     lead_id, event_ids = lead.pk, [e.pk for e in created]

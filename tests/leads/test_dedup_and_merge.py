@@ -151,3 +151,13 @@ def test_review_merge_and_dismiss(revops_admin):
     pair.refresh_from_db()
     assert pair.status == ReviewStatus.MERGED and log.user == revops_admin
     assert Lead.objects.get(pk=pair.other_lead_id).merged_into_id == pair.lead_id
+
+
+def test_unsubscribe_suppresses_the_lead_at_once():
+    from leads.selectors import lead_contactable
+
+    lead = ingest(email="u@x.example", consent="yes")
+    event_record(lead_id=lead.lead.pk, type="unsubscribe")
+    stored = Lead.objects.get(pk=lead.lead.pk)
+    assert stored.consent == "opt_out" and stored.stage == "suppressed"
+    assert lead_contactable(stored) is False

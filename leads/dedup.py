@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 
 from .choices import MatchRule, ReviewStatus
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
@@ -67,21 +66,24 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
             return best, []
     domain = values.get("domain") or ""
     key = company_key(values.get("company") or "")
-    org = Q()
-    if domain and domain not in FREE_EMAIL_DOMAINS:
-        org |= Q(domain=domain)
-    if key:
-        org |= Q(company_key=key)
-    if (first or last) and org:
+    if first or last:
+        # Two indexed look-ups (an OR of two columns defeats the indexes on some databases).
+        lookups = []
+        if domain and domain not in FREE_EMAIL_DOMAINS:
+            lookups.append(("domain", domain))
+        if key:
+            lookups.append(("company_key", key))
         seen = {m.lead.pk for m in uncertain}
-        for lead in live.filter(org).order_by("-id")[:CANDIDATES_PER_KEY]:
-            if lead.pk in seen:
-                continue
-            similarity = name_similarity(first, last, lead.first_name, lead.last_name)
-            if similarity >= threshold:
-                same_domain = bool(domain) and lead.domain == domain
-                rule = MatchRule.NAME_DOMAIN if same_domain else MatchRule.NAME_COMPANY
-                uncertain.append(Match(lead, rule, similarity, False))
+        for column, value in lookups:
+            for lead in live.filter(**{column: value}).order_by("-id")[:CANDIDATES_PER_KEY]:
+                if lead.pk in seen:
+                    continue
+                seen.add(lead.pk)
+                similarity = name_similarity(first, last, lead.first_name, lead.last_name)
+                if similarity >= threshold:
+                    same_domain = bool(domain) and lead.domain == domain
+                    rule = MatchRule.NAME_DOMAIN if same_domain else MatchRule.NAME_COMPANY
+                    uncertain.append(Match(lead, rule, similarity, False))
     return None, uncertain
 
 

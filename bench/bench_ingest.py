@@ -1,0 +1,148 @@
+"""Ingestion benchmarks: duplicate check of one new lead against a large table, and import through the pipeline.
+
+Runs on SQLite in a temporary database file (the zero-setup default). `run(quick)` returns a Markdown section.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Lukas", "Sophie",
+         "Mateo", "Lucia", "Hiroshi", "Yuki", "Priya", "Arjun", "Olivia", "Noah", "Emma", "Liam", "Chloe", "Wei"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Mueller", "Schneider",
+        "Dubois", "Martin", "Rossi", "Tanaka", "Sato", "Patel", "Sharma", "Kim", "Lee", "Nguyen", "Jansen"]
+
+
+def setup_django(db_path: str) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def fill_leads(count: int, rng: random.Random) -> None:
+    """Insert ``count`` normalized leads fast (raw executemany with every column's default)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from leads.models import Lead
+
+    fields = [f for f in Lead._meta.concrete_fields if f.name != "id"]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    placeholders = ", ".join("?" for _ in fields)
+    now = timezone.now().isoformat()
+    defaults = {}
+    for f in fields:
+        value = f.get_default()
+        if f.get_internal_type() == "JSONField":
+            value = "[]" if isinstance(value, list) else "{}"
+        defaults[f.attname] = value
+    defaults.update(created_at=now, updated_at=now)
+    sql = f'INSERT INTO "{Lead._meta.db_table}" ({columns}) VALUES ({placeholders})'
+    batch = []
+    with connection.cursor() as cursor:
+        for index in range(count):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company = f"company{rng.randrange(count // 20 + 1)}"
+            row = dict(defaults)
+            row.update(first_name=first, last_name=last, email=f"{first}.{last}.{index}@{company}.example".lower(),
+                       phone=f"+1415{index:07d}", company=company, company_key=company, domain=f"{company}.example")
+            batch.append(tuple(row[f.attname] for f in fields))
+            if len(batch) == 20000:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_dedup_check(stored: int, rng: random.Random) -> tuple[float, float]:
+    from leads.dedup import dedup_match
+    from leads.normalize import normalize_row
+
+    probes = []
+    for index in range(1000):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company = f"company{rng.randrange(stored // 20 + 1)}"
+        kind = index % 3
+        if kind == 0:  # a new person at a known company: email miss, domain/company candidates compared
+            row = {"email": f"{first}.{last}.new{index}@{company}.example", "first_name": first, "last_name": last,
+                   "company": company}
+        elif kind == 1:  # the same phone (a probable duplicate)
+            row = {"phone": f"+1415{rng.randrange(stored):07d}", "first_name": first, "last_name": last}
+        else:  # an exact e-mail hit
+            n = rng.randrange(stored)
+            row = {"email": f"x.y.{n}@nowhere.example", "first_name": first, "last_name": last}
+        probes.append(normalize_row(row).values)
+    timings = []
+    for values in probes:
+        started = time.perf_counter()
+        dedup_match(values)
+        timings.append((time.perf_counter() - started) * 1000)
+    return percentile(timings, 0.5), percentile(timings, 0.95)
+
+
+def bench_pipeline(rows: int, rng: random.Random) -> float:
+    """Leads/s for rows imported one by one through the whole pipeline, jobs inline (import_leads --sync)."""
+    from leads.services import lead_ingest
+    from revops.demo import demo_configuration, demo_users
+    from revops.jobs import jobs_inline
+
+    demo_configuration(demo_users())
+    started = time.perf_counter()
+    with jobs_inline():
+        for index in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            lead_ingest(data={"email": f"{first}.{last}.p{index}@acme{index % 50}.example", "first_name": first,
+                              "last_name": last, "country": "US", "state": "NY", "title": "VP Sales",
+                              "employees": str(rng.choice([20, 300, 5000])), "industry": "SaaS"},
+                        source="bench")
+    return rows / (time.perf_counter() - started)
+
+
+def run(quick: bool = False) -> str:
+    stored = 100_000 if quick else 1_000_000
+    pipeline_rows = 300 if quick else 2000
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(os.path.join(tmp, "bench.sqlite3"))
+        started = time.perf_counter()
+        fill_leads(stored, rng)
+        fill_seconds = time.perf_counter() - started
+        p50, p95 = bench_dedup_check(stored, rng)
+        rate = bench_pipeline(pipeline_rows, rng)
+    lines = [
+        "## Ingestion",
+        "",
+        f"SQLite, temporary file; {stored:,} stored leads inserted in {fill_seconds:.0f} s (not timed below).",
+        "",
+        "| what | measured | target | result |",
+        "|---|---|---|---|",
+        f"| duplicate check of one new lead against {stored:,} stored (p50) | {p50:.2f} ms | — | — |",
+        f"| duplicate check of one new lead against {stored:,} stored (p95) | {p95:.2f} ms | ≤ 10 ms | "
+        f"{'pass' if p95 <= 10 else 'FAIL'} |",
+        f"| one-by-one import through the whole pipeline, jobs inline ({pipeline_rows:,} leads) | {rate:,.0f} leads/s "
+        f"| ≥ 2,000 leads/s | {'pass' if rate >= 2000 else 'FAIL'} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))

@@ -129,6 +129,7 @@ RQ_QUEUES = {
 # must not defer a second time.
 RQ = {"COMMIT_MODE": "auto"}
 LEADFLOW_JOB_RETRY_MAX = int(os.environ.get("LEADFLOW_JOB_RETRY_MAX", "3"))
+LEADFLOW_DEDUP_NAME_THRESHOLD = float(os.environ.get("LEADFLOW_DEDUP_NAME_THRESHOLD", "85"))
 LEADFLOW_JOB_RETRY_INTERVALS = [int(s) for s in env_list("LEADFLOW_JOB_RETRY_INTERVALS", "5,30,120")]
 
 # --- Slack ----------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """URLs of Leadflow: admin, API, health, the rep workspace and dashboards."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -19,6 +20,8 @@ router.register("tasks", TaskViewSet, basename="task")
 urlpatterns = [
     path("", RedirectView.as_view(url="/workspace/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="workspace/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/accounts/login/"), name="logout"),
     path("django-rq/", include("django_rq.urls")),
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),

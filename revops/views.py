@@ -35,8 +35,10 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
     if not allowed:
         raise Http404("no such lead")
+    contact = [part for part in (lead.email, lead.phone or lead.phone_raw, lead.country) if part]
     return render(request, "workspace/lead.html", {
         "lead": lead,
+        "contact": contact,
         "decision": routing_decision_latest(lead_id=lead.pk),
         "events": lead.events.all()[:50],
         "tasks": lead.tasks.select_related("assignee").all(),

@@ -78,3 +78,15 @@ def test_another_rep_cannot_open_a_lead_that_is_not_theirs(client, configured, i
     other = next(rep for rep in configured["reps"] if rep.user_id != lead.owner_id)
     client.force_login(other.user)
     assert client.get(f"/workspace/leads/{lead.pk}/").status_code == 404
+
+
+def test_a_rep_signs_in_on_the_workspace_login_page(client, configured):
+    rep = configured["reps"][0]
+    rep.user.set_password("pw-for-test")
+    rep.user.save()
+    page = client.get("/workspace/", follow=True)
+    assert "Sign in" in page.content.decode()
+    response = client.post("/accounts/login/", {"username": rep.user.username, "password": "pw-for-test",
+                                                "next": "/workspace/"})
+    assert response.status_code == 302 and response["Location"] == "/workspace/"
+    assert "Tasks" in client.get("/workspace/").content.decode()

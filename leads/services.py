@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from revops.jobs import enqueue_after_commit
 
 from . import signals
-from .choices import Consent, EventType, Queue, Stage
+from .choices import Consent, EventType, Outcome, Queue, Stage
 from .dedup_keys import company_key
 from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
 from .normalize import FieldError, normalize_row
@@ -164,8 +164,9 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
 
 
-def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: bool = True) -> Lead:
-    now = timezone.now()
+def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, source: str, *, now=None) -> Lead:
+    """An unsaved lead from normalized values (shared by single and bulk ingest); the account is left to the caller."""
+    now = now or timezone.now()
     lead = Lead(**{name: values[name] for name in PROFILE_FIELDS + TOUCH_FIELDS + OUTCOME_FIELDS if name in values})
     lead.source = source
     lead.external_id = values.get("external_id", "")
@@ -173,8 +174,15 @@ def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: b
     lead.custom = dict(custom)
     lead.flags = sorted(set(flags))
     lead.company_key = company_key(lead.company)
-    lead.account = _account_for(lead.domain, lead.company)
     lead.first_touch = lead.last_touch = _touch({**values, "source": source}, now)
+    if lead.outcome in (Outcome.WON, Outcome.LOST):
+        lead.closed_at = now
+    return lead
+
+
+def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: bool = True) -> Lead:
+    lead = lead_build(values, custom, flags, source)
+    lead.account = _account_for(lead.domain, lead.company)
     lead.data_quality = data_quality_score(lead)
     lead.full_clean(exclude=["account", "owner", "merged_into"])
     lead._history_user = user
@@ -208,6 +216,8 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
         if merged_custom != lead.custom:
             lead.custom = merged_custom
             changed.add("custom")
+    if "outcome" in changed and lead.outcome in (Outcome.WON, Outcome.LOST) and lead.closed_at is None:
+        lead.closed_at = timezone.now()
     touch = _touch({**values, "source": source}, timezone.now())
     if touch:
         lead.last_touch = touch

@@ -1,0 +1,216 @@
+"""Bulk ingest: many rows at a time, set-based, with exactly the same outcome as ``lead_ingest`` row by row.
+
+Rows that match nothing stored and nothing earlier in the batch (the vast majority of a fresh import) are
+created with a handful of queries per batch: one look-up per matching key (e-mails, phones, source ids, company
+domains and names), one bulk insert of leads with their history rows, one of source records, one of accounts,
+and the company-directory enrichment in memory. Every other row — anything that could be a merge, an update or a
+review pair — goes through ``lead_ingest`` one by one, so the dedup rules live in one place.
+
+The caller (``revops.bulk_pipeline``) then scores and routes the created leads in batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from .choices import EnrichmentStatus
+from .dedup import CANDIDATES_PER_KEY, name_threshold
+from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
+from .dedup_keys import company_key
+from .enrichment import ENRICHABLE_FIELDS
+from .models import Account, CompanyProfile, EnrichmentProvider, Lead, SourceRecord
+from .normalize import FieldError, normalize_row
+from .services import data_quality_score, industry_vocabulary, lead_build, size_band_for
+
+
+@dataclass
+class RowOutcome:
+    """What one row became: the same actions as ``IngestResult`` (created, updated, merged, review, rejected)."""
+
+    row: int
+    action: str
+    lead_id: int | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    fast: bool = False  # created by the set-based path (the caller scores and routes it in batch)
+
+
+@dataclass
+class _Prepared:
+    row: int
+    values: dict[str, Any]
+    custom: dict[str, str]
+    flags: list[str]
+    source: str
+
+
+def _names_by(column: str, keys: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Stored live leads' (first, last) names per value of an indexed column, newest first, capped per key."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if not keys:
+        return found
+    rows = Lead.objects.live().filter(**{f"{column}__in": keys}).order_by("-id").values_list(
+        column, "first_name", "last_name")
+    for key, first, last in rows.iterator(chunk_size=5000):
+        if len(found[key]) < CANDIDATES_PER_KEY:
+            found[key].append((first, last))
+    return found
+
+
+def _needs_row_by_row(batch: list[_Prepared]) -> set[int]:
+    """Rows whose dedup outcome is not simply "created": they go through ``lead_ingest`` one by one."""
+    emails = {p.values["email"] for p in batch if p.values.get("email")}
+    phones = {p.values["phone"] for p in batch if p.values.get("phone")}
+    sources = {(p.source, p.values["external_id"]) for p in batch if p.source and p.values.get("external_id")}
+    domains = {p.values["domain"] for p in batch
+               if p.values.get("domain") and p.values["domain"] not in FREE_EMAIL_DOMAINS}
+    companies = {p.values["company_key"] for p in batch if p.values.get("company_key")}
+    live = Lead.objects.live()
+    stored_emails = set(live.filter(email__in=emails).values_list("email", flat=True)) if emails else set()
+    stored_phones = set(live.filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
+    stored_sources: set[tuple[str, str]] = set()
+    for source in {s for s, _ in sources}:
+        ids = {e for s, e in sources if s == source}
+        stored_sources |= {(source, e) for e in SourceRecord.objects.filter(source=source, external_id__in=ids)
+                           .values_list("external_id", flat=True)}
+    by_domain = _names_by("domain", domains)
+    by_company = _names_by("company_key", companies)
+    threshold = name_threshold()
+    slow: set[int] = set()
+    seen_email, seen_phone, seen_source = set(), set(), set()
+    batch_domain: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    batch_company: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for p in batch:
+        v = p.values
+        email, phone = v.get("email") or "", v.get("phone") or ""
+        source_key = (p.source, v.get("external_id") or "")
+        name = (v.get("first_name") or "", v.get("last_name") or "")
+        domain = v.get("domain") if v.get("domain") not in FREE_EMAIL_DOMAINS else ""
+        company = v.get("company_key") or ""
+        conflict = (
+            (email and (email in stored_emails or email in seen_email))
+            or (phone and (phone in stored_phones or phone in seen_phone))
+            or (source_key[1] and (source_key in stored_sources or source_key in seen_source))
+        )
+        if not conflict and any(name):
+            candidates = (by_domain.get(domain, []) + batch_domain.get(domain, []) if domain else []) + (
+                by_company.get(company, []) + batch_company.get(company, []) if company else [])
+            conflict = any(name_similarity(name[0], name[1], a, b) >= threshold for a, b in candidates)
+        if conflict:
+            slow.add(p.row)
+        if email:
+            seen_email.add(email)
+        if phone:
+            seen_phone.add(phone)
+        if source_key[1]:
+            seen_source.add(source_key)
+        if domain:
+            batch_domain[domain].append(name)
+        if company:
+            batch_company[company].append(name)
+    return slow
+
+
+def _accounts(leads: list[Lead]) -> None:
+    """Attach accounts by domain, creating the missing ones in one insert."""
+    domains = {lead.domain: lead.company for lead in leads if lead.domain}
+    if not domains:
+        return
+    existing = dict(Account.objects.filter(domain__in=domains).values_list("domain", "pk"))
+    missing = [Account(domain=d, name=c or d) for d, c in domains.items() if d not in existing]
+    if missing:
+        Account.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = dict(Account.objects.filter(domain__in=domains).values_list("domain", "pk"))
+    for lead in leads:
+        if lead.domain:
+            lead.account_id = existing.get(lead.domain)
+
+
+def directory_only() -> bool:
+    """True when the company directory is the only enrichment (so it can run in memory, in batch)."""
+    return not EnrichmentProvider.objects.filter(active=True).exclude(kind=EnrichmentProvider.KIND_DIRECTORY).exists()
+
+
+def _enrich_from_directory(leads: list[Lead]) -> None:
+    now = timezone.now()
+    profiles = {p.domain: p for p in CompanyProfile.objects.filter(domain__in={x.domain for x in leads if x.domain})}
+    for lead in leads:
+        profile = profiles.get(lead.domain)
+        filled = []
+        if profile is not None:
+            for name in ENRICHABLE_FIELDS:
+                value = getattr(profile, "name" if name == "company" else name)
+                if value not in (None, "") and getattr(lead, name) in (None, ""):
+                    setattr(lead, name, value)
+                    filled.append(name)
+        if "employees" in filled:
+            lead.size_band = size_band_for(lead.employees)
+        lead.enrichment_status = EnrichmentStatus.DONE if filled else EnrichmentStatus.NOT_FOUND
+        lead.enriched_at = now
+
+
+def leads_bulk_ingest(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], *, source: str = "", user=None, reason: str = "bulk import",
+    enrich: bool = True,
+) -> tuple[list[RowOutcome], list[Lead]]:
+    """Ingest numbered rows; returns an outcome per row and the leads the set-based path created.
+
+    Steps: normalize every row (rejected rows get their errors and write nothing); find the rows whose dedup
+    outcome is not "created" and send them through ``lead_ingest`` one by one (each in its own transaction);
+    build the others, attach accounts, enrich them from the company directory in memory (when it is the only
+    provider; otherwise the caller schedules enrichment jobs), and insert them with their history rows and
+    source records in one transaction.
+    """
+    from .services import lead_ingest
+
+    vocabulary = industry_vocabulary()
+    outcomes: list[RowOutcome] = []
+    prepared: list[_Prepared] = []
+    raw_by_row: dict[int, dict] = {}
+    for number, data in rows:
+        row = dict(data)
+        if source and not row.get("source"):
+            row["source"] = source
+        normalized = normalize_row(row, industry_vocabulary=vocabulary)
+        if normalized.errors:
+            outcomes.append(RowOutcome(number, "rejected", errors=list(normalized.errors)))
+            continue
+        values = dict(normalized.values)
+        values["company_key"] = company_key(values.get("company") or "")
+        raw_by_row[number] = row
+        prepared.append(_Prepared(number, values, normalized.custom, normalized.flags, values.get("source") or source))
+    slow = _needs_row_by_row(prepared)
+    fast = [p for p in prepared if p.row not in slow]
+    now = timezone.now()
+    leads = []
+    for p in fast:
+        lead = lead_build(p.values, p.custom, p.flags, p.source, now=now)
+        lead._change_reason = reason
+        lead._history_user = user
+        leads.append(lead)
+    with transaction.atomic():
+        _accounts(leads)
+        if enrich and directory_only():
+            _enrich_from_directory(leads)
+        for lead in leads:
+            lead.data_quality = data_quality_score(lead)
+        created = bulk_create_with_history(leads, Lead, batch_size=500, default_user=user,
+                                           default_change_reason=reason) if leads else []
+        SourceRecord.objects.bulk_create(
+            [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
+             if lead.source and lead.external_id], ignore_conflicts=True)
+    for p, lead in zip(fast, created, strict=True):
+        outcomes.append(RowOutcome(p.row, "created", lead.pk, fast=True))
+    for p in prepared:
+        if p.row in slow:
+            result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason)
+            outcomes.append(RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
+                                       errors=list(result.errors)))
+    outcomes.sort(key=lambda o: o.row)
+    return outcomes, list(created)

@@ -1,0 +1,50 @@
+"""Bulk ingest gives the same outcome as ingesting row by row, with set-based writes for the clean rows."""
+
+import pytest
+
+from leads.bulk import leads_bulk_ingest
+from leads.models import CompanyProfile, DuplicateReview, Lead, MergeLog, SourceRecord
+
+pytestmark = pytest.mark.django_db
+
+ROWS = [
+    {"email": "a@acme.example", "first_name": "Ann", "last_name": "Lee", "external_id": "1"},
+    {"email": "b@acme.example", "first_name": "Bob", "last_name": "Ray", "phone": "+14155550100"},
+    {"email": "A@ACME.example", "title": "CFO"},  # same e-mail as row 2: merged
+    {"email": "bad-address"},  # rejected
+    {"phone": "+14155550100", "first_name": "Zed", "last_name": "Quinn"},  # same phone, other name: review
+    {"email": "c@initech.example", "first_name": "Cy", "last_name": "Fox", "company": "Initech"},
+    {"email": "new@x.example", "external_id": "1"},  # same source id as row 2: update
+]
+
+
+def test_bulk_ingest_matches_the_row_by_row_rules():
+    CompanyProfile.objects.create(domain="initech.example", name="Initech", industry="Technology", employees=300)
+    outcomes, created = leads_bulk_ingest(enumerate(ROWS, start=2), source="crm")
+    assert [o.action for o in outcomes] == ["created", "created", "merged", "rejected", "review", "created",
+                                            "updated"]
+    assert [o.row for o in outcomes] == [2, 3, 4, 5, 6, 7, 8]
+    assert outcomes[3].errors[0].field == "email"
+    assert {lead.email for lead in created} == {"a@acme.example", "b@acme.example", "c@initech.example"}
+    ann = Lead.objects.live().get(email="a@acme.example")
+    assert ann.title == "CFO" and MergeLog.objects.get().survivor == ann
+    assert DuplicateReview.objects.get().reason == "same_phone_different_name"
+    assert SourceRecord.objects.get(source="crm", external_id="1").lead == ann
+    cy = Lead.objects.get(email="c@initech.example")
+    assert cy.industry == "Technology" and cy.employees == 300 and cy.enrichment_status == "done"
+    assert cy.account.domain == "initech.example" and cy.data_quality > 0
+    assert cy.history.get().history_change_reason == "bulk import"
+
+
+def test_two_rows_of_the_same_person_in_one_batch_are_merged():
+    outcomes, created = leads_bulk_ingest(enumerate([{"email": "x@y.example"}, {"email": "x@y.example",
+                                                                                  "title": "CTO"}], start=2))
+    assert [o.action for o in outcomes] == ["created", "merged"]
+    assert Lead.objects.live().get().title == "CTO"
+
+
+def test_similar_names_at_the_same_company_in_one_batch_open_a_review():
+    rows = [{"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith"},
+            {"email": "j.smith@initech.example", "first_name": "John", "last_name": "Smith"}]
+    outcomes, _ = leads_bulk_ingest(enumerate(rows, start=2))
+    assert [o.action for o in outcomes] == ["created", "review"]

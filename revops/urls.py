@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health_view, name="health"),
     path("workspace/", views.workspace, name="workspace"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("workspace/tasks/<int:task_id>/done/", views.task_done, name="task-done"),
     path("workspace/leads/<int:lead_id>/", views.lead_detail, name="workspace-lead"),
 ]

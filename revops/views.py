@@ -1,7 +1,7 @@
 """The rep workspace: a rep's task queue and lead pages (managers see their teams')."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -55,3 +55,27 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     task_complete(task_id=task.pk, user=request.user, note=request.POST.get("note", ""))
     messages.success(request, f"Done: {task.title}")
     return redirect(request.POST.get("next") or "workspace")
+
+
+PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+
+
+@login_required
+@permission_required("leads.view_lead", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Funnel, conversion by score band, sources, queues, SLA compliance and workload (managers, RevOps)."""
+    from datetime import timedelta
+
+    from . import dashboards
+
+    period = request.GET.get("period", "90")
+    days = PERIODS.get(period, 90)
+    leads = Lead.objects.live()
+    if days is not None:
+        leads = leads.filter(created_at__gte=timezone.now() - timedelta(days=days))
+    return render(request, "workspace/dashboard.html", {
+        "period": period, "periods": list(PERIODS), "total": leads.count(),
+        "funnel": dashboards.funnel(leads), "bands": dashboards.band_conversion(leads),
+        "sources": dashboards.sources(leads), "queues": dashboards.queues(), "sla": dashboards.sla(days=days or 3650),
+        "workload": dashboards.workload(),
+    })

@@ -1,0 +1,98 @@
+"""Dashboard figures: the funnel, conversion by score band, queues, SLAs and workload. Reads only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from leads.choices import Outcome, Queue, Stage
+from leads.models import DuplicateReview, Lead
+from routing.choices import TaskStatus
+from routing.models import Rep, Task
+
+FUNNEL = [Stage.NEW, Stage.ENGAGED, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER]
+
+
+def funnel(leads) -> list[dict]:
+    """Leads per lifecycle stage, and the share of all live leads that reached at least that stage."""
+    counts = dict(leads.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
+    total = sum(counts.values()) or 1
+    rows, reached = [], sum(counts.get(stage, 0) for stage in FUNNEL)
+    for stage in FUNNEL:
+        rows.append({"stage": Stage(stage).label, "count": counts.get(stage, 0),
+                     "reached_pct": round(100 * reached / total, 1)})
+        reached -= counts.get(stage, 0)
+    for stage in (Stage.NURTURE, Stage.DISQUALIFIED, Stage.SUPPRESSED):
+        rows.append({"stage": Stage(stage).label, "count": counts.get(stage, 0), "reached_pct": None})
+    return rows
+
+
+def band_conversion(leads) -> list[dict]:
+    """Per score band: leads, closed, won, lost and the win rate of closed leads (is the score predictive?)."""
+    rows = (
+        leads.exclude(band="")
+        .values("band")
+        .annotate(leads=Count("id"), won=Count("id", filter=Q(outcome=Outcome.WON)),
+                  lost=Count("id", filter=Q(outcome=Outcome.LOST)))
+        .order_by("band")
+    )
+    result = []
+    for row in rows:
+        closed = row["won"] + row["lost"]
+        result.append({**row, "closed": closed, "win_rate": round(100 * row["won"] / closed, 1) if closed else None})
+    return result
+
+
+def queues() -> dict[str, int]:
+    live = Lead.objects.live()
+    return {
+        "holding": live.filter(queue=Queue.HOLDING).count(),
+        "review": live.filter(queue=Queue.REVIEW).count(),
+        "nurture": live.filter(queue=Queue.NURTURE).count(),
+        "duplicate_reviews": DuplicateReview.objects.filter(status="open").count(),
+        "needs_manual_enrichment": live.filter(enrichment_status__in=["failed", "partial"]).count(),
+    }
+
+
+def sla(now=None, days: int = 30) -> dict:
+    """Follow-ups of the last ``days``: done on time, done late, open overdue, open in time."""
+    now = now or timezone.now()
+    tasks = Task.objects.filter(created_at__gte=now - timedelta(days=days))
+    done = tasks.filter(status=TaskStatus.DONE)
+    on_time = done.filter(completed_at__lte=F("due_at")).count()
+    figures = {
+        "created": tasks.count(),
+        "done_on_time": on_time,
+        "done_late": done.count() - on_time,
+        "open_overdue": tasks.filter(status=TaskStatus.OPEN, due_at__lt=now).count(),
+        "open_in_time": tasks.filter(status=TaskStatus.OPEN, due_at__gte=now).count(),
+        "escalated": tasks.exclude(escalated_at=None).count(),
+    }
+    finished = figures["done_on_time"] + figures["done_late"] + figures["open_overdue"]
+    figures["on_time_pct"] = round(100 * on_time / finished, 1) if finished else None
+    return figures
+
+
+def workload() -> list[dict]:
+    """Per rep: open leads against capacity, open and overdue tasks."""
+    now = timezone.now()
+    reps = Rep.objects.select_related("user", "team").order_by("team__name", "user__username")
+    open_leads = dict(
+        Lead.objects.live().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
+        .annotate(n=Count("id")).values_list("owner_id", "n")
+    )
+    tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
+             .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))}
+    return [{"rep": str(rep), "team": rep.team.name, "active": rep.is_active,
+             "open_leads": open_leads.get(rep.user_id, 0), "capacity": rep.capacity,
+             "open_tasks": tasks.get(rep.user_id, {}).get("open", 0),
+             "overdue_tasks": tasks.get(rep.user_id, {}).get("overdue", 0)} for rep in reps]
+
+
+def sources(leads) -> list[dict]:
+    rows = (leads.values("source").annotate(leads=Count("id"), mql=Count("id", filter=Q(stage__in=[
+        Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER])), won=Count("id", filter=Q(outcome=Outcome.WON)))
+        .order_by("-leads"))
+    return [{**row, "source": row["source"] or "(none)"} for row in rows]

@@ -125,3 +125,30 @@ def test_tasks_are_the_callers_own_and_a_manager_sees_the_team(configured, sales
 def test_schema_and_docs_are_served(api_client):
     assert api_client.get("/api/schema/").status_code == 200
     assert api_client.get("/api/docs/").status_code == 200
+
+
+def test_a_repeated_idempotency_key_replays_the_first_answer(api_client, configured, inline_jobs):
+    first = api_client.post("/api/leads/", {"email": "idem@x.example"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api_client.post("/api/leads/", {"email": "idem@x.example", "title": "CEO"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert Lead.objects.count() == 1 and Lead.objects.get().title == ""
+
+
+def test_production_mode_refuses_to_start_without_secret_key_and_hosts():
+    import subprocess
+    import sys
+
+    env = {"DEBUG": "false", "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "revops.settings"}
+    run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                         text=True)
+    assert run.returncode != 0 and "SECRET_KEY must be set" in run.stderr
+    env["SECRET_KEY"] = "s" * 50
+    run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                         text=True)
+    assert run.returncode != 0 and "ALLOWED_HOSTS must be set" in run.stderr
+    env["ALLOWED_HOSTS"] = "leadflow.example"
+    run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr

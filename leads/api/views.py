@@ -1,7 +1,11 @@
 """Views of the lead API: thin, each calls one service."""
 
+import json
+
+from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,6 +15,47 @@ from ..services import LeadInputError, event_record, lead_ingest
 from .serializers import EventInputSerializer, EventSerializer, LeadInputSerializer, LeadSerializer
 
 MAX_BULK_ITEMS = 1000
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Send the same key again (same user, same endpoint) to get the first answer back; nothing is "
+                "written twice.",
+)
+
+
+def idempotent(endpoint: str):
+    """Replay the stored answer when the caller repeats an ``Idempotency-Key``; store the first answer.
+
+    Keys are scoped to the user and the endpoint. A request whose first attempt is still running gets 409.
+    """
+
+    def decorator(handler):
+        def wrapper(self, request, *args, **kwargs):
+            from revops.models import ApiIdempotencyKey
+
+            key = (request.headers.get("Idempotency-Key") or "").strip()[:200]
+            if not key:
+                return handler(self, request, *args, **kwargs)
+            stored = ApiIdempotencyKey.objects.filter(user=request.user, endpoint=endpoint, key=key).first()
+            if stored is not None:
+                response = Response(stored.response, status=stored.status_code)
+                response["Idempotent-Replayed"] = "true"
+                return response
+            response = handler(self, request, *args, **kwargs)
+            if response.status_code < 500:
+                try:
+                    with transaction.atomic():
+                        ApiIdempotencyKey.objects.create(
+                            user=request.user, endpoint=endpoint, key=key, status_code=response.status_code,
+                            response=json.loads(JSONRenderer().render(response.data)))
+                except IntegrityError:
+                    pass  # a concurrent duplicate stored it first; both answers describe the same lead
+            return response
+
+        wrapper.__name__ = handler.__name__
+        wrapper.__doc__ = handler.__doc__
+        return wrapper
+
+    return decorator
 
 
 class LeadPermission(permissions.DjangoModelPermissions):
@@ -34,7 +79,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_class = LeadFilterSet
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
 
-    @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer, 200: LeadSerializer})
+    @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer, 200: LeadSerializer},
+                   parameters=[IDEMPOTENCY_HEADER])
+    @idempotent("leads.create")
     def create(self, request):
         data = LeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -53,7 +100,8 @@ class LeadBulkView(APIView):
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
     queryset = Lead.objects.none()
 
-    @extend_schema(request=LeadInputSerializer(many=True), responses={200: dict})
+    @extend_schema(request=LeadInputSerializer(many=True), responses={200: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @idempotent("leads.bulk")
     def post(self, request):
         items = request.data
         if not isinstance(items, list):

@@ -4,7 +4,11 @@ The lead admin is completed here (the top of the layers that know about leads), 
 imports the layers above it.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -62,7 +66,7 @@ class RoutedLeadAdmin(LeadAdmin):
     fieldsets = LeadAdmin.fieldsets[:4] + (
         ("Owner", {"fields": ("owner", "queue", "queue_reason", "assigned_at", "routing_display")}),
     ) + LeadAdmin.fieldsets[5:]
-    actions = ["reroute", "rescore"]
+    actions = [*LeadAdmin.actions, "reroute", "reassign", "rescore"]
 
     @admin.display(description="Why this owner")
     def routing_display(self, obj: Lead) -> str:
@@ -88,6 +92,33 @@ class RoutedLeadAdmin(LeadAdmin):
                               reason="re-route from admin")
         self.message_user(request, f"Re-routed {count} leads.", messages.SUCCESS)
 
+    @admin.action(description="Reassign to a rep… (with a reason)")
+    def reassign(self, request, queryset):
+        """Two steps: choose the rep and give a reason, then ``leads_reassign`` writes one decision per lead."""
+        from .services import leads_reassign
+
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = ReassignForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                result = leads_reassign(lead_ids=list(queryset.values_list("pk", flat=True)),
+                                        rep_id=form.cleaned_data["rep"].pk, reason=form.cleaned_data["reason"],
+                                        user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+                return None
+            self.message_user(request, f"Reassigned {result.reassigned} leads to {form.cleaned_data['rep']} "
+                                       "(undoable from Routing decisions).", messages.SUCCESS)
+            for note in result.skipped + result.warnings:
+                self.message_user(request, note, messages.WARNING)
+            return None
+        context = {**self.admin_site.each_context(request), "title": "Reassign leads", "form": form,
+                   "leads": queryset[:50], "count": queryset.count(), "opts": self.model._meta,
+                   "action": "reassign", "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                   "select_across": request.POST.get("select_across", "0")}
+        return TemplateResponse(request, "admin/routing/reassign.html", context)
+
     @admin.action(description="Score again")
     def rescore(self, request, queryset) -> None:
         from scoring.services import lead_score
@@ -97,15 +128,41 @@ class RoutedLeadAdmin(LeadAdmin):
         self.message_user(request, f"Re-scored {queryset.count()} leads.", messages.SUCCESS)
 
 
+class ReassignForm(forms.Form):
+    rep = forms.ModelChoiceField(queryset=Rep.objects.filter(is_active=True).select_related("user", "team"),
+                                 help_text="Active reps only.")
+    reason = forms.CharField(max_length=300, help_text="Kept in each lead's history and routing decision.")
+
+
 @admin.register(Territory)
 class TerritoryAdmin(SimpleHistoryAdmin):
     list_display = ("name", "countries", "states", "postal_prefixes", "active")
     search_fields = ("name", "countries")
+    actions = ["reroute_leads"]
+
+    @admin.action(description="Re-route open leads in this territory")
+    def reroute_leads(self, request, queryset) -> None:
+        from .services import territory_leads_reroute_schedule
+
+        for territory in queryset:
+            territory_leads_reroute_schedule(territory_id=territory.pk)
+        self.message_user(request, f"Re-routing scheduled for {queryset.count()} territories: leads whose owner "
+                                   "still fits keep them; the others move (see Routing decisions, cause "
+                                   "'territory change').", messages.SUCCESS)
 
 
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
+    actions = ["rebalance"]
+
+    @admin.action(description="Rebalance workload (move open leads from overloaded reps)")
+    def rebalance(self, request, queryset) -> None:
+        from .services import routing_rebalance
+
+        for team in queryset:
+            result = routing_rebalance(team_id=team.pk, user=request.user)
+            self.message_user(request, str(result), messages.SUCCESS if result.moves else messages.INFO)
 
 
 @admin.register(Rep)
@@ -120,33 +177,85 @@ class RepAdmin(SimpleHistoryAdmin):
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(SimpleHistoryAdmin):
-    list_display = ("order", "name", "active", "action", "team", "rep", "strategy", "queue", "territory",
-                    "stages", "bands", "min_score")
+    list_display = ("order", "name", "active", "draft", "replaces", "action", "team", "rep", "strategy", "queue",
+                    "territory", "stages", "bands", "min_score")
     list_display_links = ("name",)
     list_editable = ("order", "active")
-    list_filter = ("active", "action", "team")
-    list_select_related = ("team", "rep__user", "territory")
+    list_filter = ("active", "draft", "action", "team")
+    list_select_related = ("team", "rep__user", "territory", "replaces")
+    raw_id_fields = ("replaces",)
     fieldsets = (
-        (None, {"fields": ("name", "order", "active")}),
+        (None, {"fields": ("name", "order", "active", "draft", "replaces")}),
         ("Conditions (all must hold; empty ones test nothing)", {"fields": (
             "territory", "countries", "min_employees", "max_employees", "industries", "seniorities", "min_score",
-            "max_score", "bands", "stages", "sources")}),
-        ("Action", {"fields": ("action", "rep", "team", "strategy", "match_rep_territory", "queue")}),
+            "max_score", "bands", "stages", "sources", "languages")}),
+        ("Action", {"fields": ("action", "rep", "team", "strategy", "rep_roles", "match_rep_territory", "queue")}),
     )
+    actions = ["activate_drafts"]
+
+    def get_urls(self):
+        return [path("preview/", self.admin_site.admin_view(self.preview_view),
+                     name="routing_routingrule_preview")] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "preview_url": reverse("admin:routing_routingrule_preview")}
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Activate the selected drafts (deactivates the rules they replace)")
+    def activate_drafts(self, request, queryset) -> None:
+        from .services import routing_rules_activate
+
+        names = routing_rules_activate(rule_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
+        if names:
+            self.message_user(request, f"Activated: {', '.join(names)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected rules is a draft.", messages.WARNING)
+
+    def preview_view(self, request):
+        """Route the last N leads under the live rules, or with the drafts, and show what would change."""
+        from .services import PREVIEW_MAX_LEADS, routing_preview
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            last = max(1, min(int(request.GET.get("last", 200)), PREVIEW_MAX_LEADS))
+        except ValueError:
+            last = 200
+        # The box is ticked by default; once the form was sent, an unticked box sends nothing.
+        include_drafts = request.GET.get("drafts") == "1" if "run" in request.GET else True
+        preview = routing_preview(last=last, include_drafts=include_drafts) if "run" in request.GET else None
+        context = {**self.admin_site.each_context(request), "title": "Preview routing rules", "preview": preview,
+                   "last": last, "include_drafts": include_drafts, "opts": self.model._meta,
+                   "drafts": RoutingRule.objects.filter(draft=True).select_related("replaces"),
+                   "max_leads": PREVIEW_MAX_LEADS}
+        return TemplateResponse(request, "admin/routing/routingrule/preview.html", context)
 
 
 @admin.register(RoutingDecision)
 class RoutingDecisionAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "lead", "summary", "rep", "queue", "cause", "undone_at")
-    list_filter = ("queue", "strategy", "cause")
-    raw_id_fields = ("lead", "rule", "rep", "owner", "previous_owner")
-    list_select_related = ("lead", "rep__user")
+    list_display = ("created_at", "lead", "summary", "rep", "queue", "cause", "user", "undone_at")
+    list_filter = ("queue", "strategy", "cause", ("undone_at", admin.EmptyFieldListFilter))
+    raw_id_fields = ("lead", "rule", "rep", "owner", "previous_owner", "user", "undone_by")
+    list_select_related = ("lead", "rep__user", "user")
     show_full_result_count = False
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in RoutingDecision._meta.fields]
+    actions = ["undo"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Undo the selected routing changes (previous owners and queues come back)")
+    def undo(self, request, queryset) -> None:
+        from .services import routing_decisions_undo
+
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        result = routing_decisions_undo(decision_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
+        self.message_user(request, f"Undid {len(result.undone)} routing decisions.",
+                          messages.SUCCESS if result.undone else messages.INFO)
+        for note in result.skipped:
+            self.message_user(request, note, messages.WARNING)
 
 
 @admin.register(RoutingPointer)

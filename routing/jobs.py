@@ -3,7 +3,15 @@
 from revops.choices import Workflow
 from revops.jobs import periodic_job, pipeline_job
 
-from .services import lead_route, lead_route_failed, task_create_for_decision, tasks_escalate_overdue
+from .services import (
+    lead_route,
+    lead_route_failed,
+    lead_stage_handoff,
+    rep_leads_reroute,
+    task_create_for_decision,
+    tasks_escalate_overdue,
+    territory_leads_reroute,
+)
 
 
 @pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
@@ -11,6 +19,25 @@ def lead_route_job(lead_id: int, cause: str = "new lead") -> str:
     """Route one lead (kill switch: routing)."""
     outcome = lead_route(lead_id=lead_id, cause=cause)
     return outcome.decision.summary if outcome.decision else outcome.action
+
+
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
+def lead_stage_handoff_job(lead_id: int) -> str:
+    """Hand a lead that became SQL from its SDR to the SQL rules (kill switch: routing)."""
+    outcome = lead_stage_handoff(lead_id=lead_id)
+    return outcome.decision.summary if outcome.decision else outcome.action
+
+
+@pipeline_job(workflow=Workflow.ROUTING, object_type="rep")
+def rep_leads_reroute_job(rep_id: int) -> str:
+    """Re-route the open leads of a deactivated rep (kill switch: routing); a failing lead goes to review."""
+    return str(rep_leads_reroute(rep_id=rep_id))
+
+
+@pipeline_job(workflow=Workflow.ROUTING, object_type="territory")
+def territory_leads_reroute_job(territory_id: int) -> str:
+    """Re-route the open leads a territory change affects (kill switch: routing)."""
+    return str(territory_leads_reroute(territory_id=territory_id))
 
 
 @pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision")

@@ -27,7 +27,8 @@ class Territory(models.Model):
     states = models.CharField(max_length=1000, blank=True, help_text="Optional: state codes, comma-separated.")
     postal_prefixes = models.CharField(max_length=1000, blank=True, help_text="Optional: postal-code prefixes.")
     active = models.BooleanField(default=True)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
@@ -128,11 +129,17 @@ class RoutingRule(models.Model):
     """One ordered routing rule: conditions over a lead (all must hold) and an action.
 
     Rules are tried by ``order``; the first that matches decides. A condition left empty does not test anything.
+    A *draft* rule is inactive: live routing never uses it, the routing preview (``route_leads --dry-run
+    --include-drafts``, the admin's "Preview" page) tries it in its place, and "Activate drafts" makes it live,
+    deactivating the rule it ``replaces``. The name is the rule's natural key (configuration as code).
     """
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, unique=True)
     order = models.PositiveIntegerField(default=100, db_index=True)
     active = models.BooleanField(default=True)
+    draft = models.BooleanField(default=False, help_text="A proposed rule: only the preview uses it until activated.")
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="drafts",
+                                 help_text="Draft only: the live rule this draft takes the place of when activated.")
     territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.PROTECT)
     countries = models.CharField(max_length=500, blank=True, help_text="ISO codes, comma-separated.")
     min_employees = models.PositiveIntegerField(null=True, blank=True)
@@ -144,6 +151,9 @@ class RoutingRule(models.Model):
     bands = models.CharField(max_length=20, blank=True, help_text="e.g. A, B")
     stages = models.CharField(max_length=200, blank=True, help_text="e.g. sql, mql")
     sources = models.CharField(max_length=500, blank=True, help_text="Lead sources, comma-separated.")
+    languages = models.CharField(max_length=200, blank=True,
+                                 help_text="Lead languages (ISO 639-1, e.g. de, fr): the lead's custom attribute "
+                                           "'language', else its country's language.")
     action = models.CharField(max_length=10, choices=RuleAction.choices, default=RuleAction.ASSIGN_TEAM)
     rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.PROTECT, related_name="direct_rules")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
@@ -151,6 +161,9 @@ class RoutingRule(models.Model):
     match_rep_territory = models.BooleanField(
         default=False, help_text="Only reps whose territories cover the lead's location."
     )
+    rep_roles = models.CharField(max_length=100, blank=True,
+                                 help_text="Only reps with these roles, comma-separated: sdr, ae, senior_ae "
+                                           "(empty: any role).")
     queue = models.CharField(max_length=10, choices=Queue.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -174,6 +187,22 @@ class RoutingRule(models.Model):
         both = self.min_employees is not None and self.max_employees is not None
         if both and self.min_employees > self.max_employees:
             raise ValidationError({"max_employees": "below the minimum"})
+        both = self.min_score is not None and self.max_score is not None
+        if both and self.min_score > self.max_score:
+            raise ValidationError({"max_score": "below the minimum"})
+        unknown_roles = [r for r in split_csv(self.rep_roles) if r not in RepRole.values]
+        if unknown_roles:
+            raise ValidationError({"rep_roles": f"unknown roles: {', '.join(unknown_roles)}; "
+                                                f"use {', '.join(RepRole.values)}"})
+        bad_languages = [code for code in split_csv(self.languages) if len(code) != 2 or not code.isalpha()]
+        if bad_languages:
+            raise ValidationError({"languages": f"not ISO 639-1 codes: {', '.join(bad_languages)}"})
+        if self.draft and self.active:
+            raise ValidationError({"active": "A draft rule stays inactive until it is activated."})
+        if self.replaces_id and not self.draft:
+            raise ValidationError({"replaces": "Only a draft replaces a live rule."})
+        if self.replaces_id and (self.replaces_id == self.pk or self.replaces.draft):
+            raise ValidationError({"replaces": "A draft replaces a live rule, not itself or another draft."})
 
 
 class RoutingPointer(models.Model):
@@ -204,11 +233,16 @@ class RoutingDecision(models.Model):
     summary = models.CharField(max_length=500)
     explanation = models.JSONField(default=dict)
     cause = models.CharField(max_length=100, default="new lead")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", help_text="Who made a manual decision (empty: automation).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["rep", "created_at"])]
 
     def __str__(self) -> str:
         return self.summary
@@ -225,6 +259,7 @@ class SlaPolicy(models.Model):
 
     class Meta:
         ordering = ["band", "stage"]
+        constraints = [models.UniqueConstraint(fields=["band", "stage"], name="uniq_sla_policy_band_stage")]
         verbose_name = "SLA policy"
         verbose_name_plural = "SLA policies"
 

@@ -1,96 +1,57 @@
-"""Business logic of the routing layer that writes: route a lead, create its follow-up task, announce it.
+"""Business logic of the routing layer that writes: route a lead, hand it over, reassign, undo, rebalance, tasks.
 
 ``lead_route`` explains every decision: the rules tried and why each did or did not match, the candidates of the
 chosen pool and why each was skipped, and the strategy's state. When data a rule needs is missing the lead waits
 in the holding queue and is routed again when the data arrives; when no rule matches, or a pool has nobody
 available and no overflow, it goes to the review queue: never to a random rep, never to nobody.
+
+Locks are always taken in one order, so two workers (or a worker and an admin action) can never deadlock:
+the lead rows (ascending id) → the reps of every pool the decision may use, overflow teams included (ascending id,
+one statement) → the round-robin pointer → the lead's tasks. Capacity, caps and the round-robin turn are read
+only after the rep rows are locked, so two decisions for the same pool run one after the other.
 """
 
 from __future__ import annotations
 
 import zoneinfo
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from leads.choices import Outcome, Queue
+from leads.choices import Outcome, Queue, Stage
 from leads.models import Lead
-from revops.jobs import enqueue_after_commit
+from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
 from revops.notifications import notification_queue
 
 from . import strategies
-from .choices import RuleAction, Strategy, TaskKind, TaskStatus
-from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, split_csv
+from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+from .languages import lead_language
+from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory, split_csv
+from .rules import CompiledRule, RuleCheck, routing_rule_set, rule_check
+
+__all__ = ["RuleCheck", "rule_check"]  # re-exported: callers of the first version imported them from here
 
 # Queues a lead is routed out of automatically; a lead in review waits for a person.
 ROUTABLE_QUEUES = frozenset({Queue.NONE, Queue.HOLDING, Queue.NURTURE})
 CLOSED_STAGES = frozenset({"customer", "disqualified"})
 DEFAULT_SLA_MINUTES = {"A": 60, "B": 240, "C": 1440, "D": 2880}
+PREVIEW_MAX_LEADS = 5000
+
+CAUSE_STAGE_HANDOFF = "stage handoff"
+CAUSE_REASSIGN = "manual reassign"
+CAUSE_REBALANCE = "rebalance"
+CAUSE_REP_DEACTIVATED = "rep deactivated"
+CAUSE_TERRITORY = "territory change"
 
 
-@dataclass
-class RuleCheck:
-    """Whether one rule matches a lead: True, False (with the failed condition) or None (data missing)."""
-
-    matched: bool | None
-    detail: str = ""
-    missing: list[str] = field(default_factory=list)
-
-
-def rule_check(rule: RoutingRule, lead: Lead) -> RuleCheck:
-    """Test every condition of a rule against a lead; the first failing condition is the reason."""
-    missing: list[str] = []
-
-    def need(name: str, value: Any) -> bool:
-        if value in (None, ""):
-            missing.append(name)
-            return False
-        return True
-
-    if rule.territory_id:
-        covers = rule.territory.covers(country=lead.country, state=lead.state, postal_code=lead.postal_code)
-        if covers is None:
-            missing.append("location (country/state/postal code)")
-        elif not covers:
-            return RuleCheck(False, f"{lead.country or '?'} {lead.state} is outside territory {rule.territory}")
-    countries = split_csv(rule.countries, upper=True)
-    if countries and need("country", lead.country) and lead.country.upper() not in countries:
-        return RuleCheck(False, f"country {lead.country} not in {', '.join(countries)}")
-    if rule.min_employees is not None or rule.max_employees is not None:
-        if need("employees", lead.employees):
-            if rule.min_employees is not None and lead.employees < rule.min_employees:
-                return RuleCheck(False, f"{lead.employees} employees < {rule.min_employees}")
-            if rule.max_employees is not None and lead.employees > rule.max_employees:
-                return RuleCheck(False, f"{lead.employees} employees > {rule.max_employees}")
-    industries = split_csv(rule.industries)
-    if industries and need("industry", lead.industry) and lead.industry.lower() not in industries:
-        return RuleCheck(False, f"industry {lead.industry} not in {rule.industries}")
-    seniorities = split_csv(rule.seniorities)
-    if seniorities and need("seniority", lead.seniority) and lead.seniority.lower() not in seniorities:
-        return RuleCheck(False, f"seniority {lead.seniority} not in {rule.seniorities}")
-    if rule.min_score is not None or rule.max_score is not None:
-        if need("score", lead.score):
-            if rule.min_score is not None and lead.score < rule.min_score:
-                return RuleCheck(False, f"score {lead.score} < {rule.min_score}")
-            if rule.max_score is not None and lead.score > rule.max_score:
-                return RuleCheck(False, f"score {lead.score} > {rule.max_score}")
-    bands = split_csv(rule.bands, upper=True)
-    if bands and need("band", lead.band) and lead.band.upper() not in bands:
-        return RuleCheck(False, f"band {lead.band} not in {', '.join(bands)}")
-    stages = split_csv(rule.stages)
-    if stages and lead.stage not in stages:
-        return RuleCheck(False, f"stage {lead.stage} not in {rule.stages}")
-    sources = split_csv(rule.sources)
-    if sources and (lead.source or "").lower() not in sources:
-        return RuleCheck(False, f"source {lead.source or '(none)'} not in {rule.sources}")
-    if missing:
-        return RuleCheck(None, "missing " + ", ".join(missing), missing)
-    return RuleCheck(True, "all conditions hold")
+# --- Availability -------------------------------------------------------------------------------------------------
 
 
 def rep_unavailable_reason(rep: Rep, now: datetime, open_leads: int, today: int, week: int) -> str | None:
@@ -115,12 +76,22 @@ def rep_unavailable_reason(rep: Rep, now: datetime, open_leads: int, today: int,
     return None
 
 
+def _open_leads(queryset=None):
+    """Live, open leads: the ones that count against a rep's capacity."""
+    return (queryset if queryset is not None else Lead.objects.live()).filter(outcome=Outcome.OPEN).exclude(
+        stage__in=CLOSED_STAGES
+    )
+
+
+def _counts_against_capacity(lead: Lead) -> bool:
+    return lead.merged_into_id is None and lead.outcome == Outcome.OPEN and lead.stage not in CLOSED_STAGES
+
+
 def rep_open_lead_counts(reps: list[Rep]) -> dict[int, int]:
     """Open leads owned by each rep (one query)."""
     by_user = dict(
-        Lead.objects.live()
-        .filter(owner_id__in=[r.user_id for r in reps], outcome=Outcome.OPEN)
-        .exclude(stage__in=CLOSED_STAGES)
+        _open_leads()
+        .filter(owner_id__in=[r.user_id for r in reps])
         .values("owner_id")
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")
@@ -129,7 +100,7 @@ def rep_open_lead_counts(reps: list[Rep]) -> dict[int, int]:
 
 
 def _assignment_counts(reps: list[Rep], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """New leads given to each rep today and this week (in UTC days)."""
+    """New leads given to each rep today and this week (in UTC days), not counting undone decisions."""
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = day_start - timedelta(days=day_start.weekday())
     rows = (
@@ -154,154 +125,302 @@ def _performance_weights(reps: list[Rep], now: datetime) -> dict[int, float]:
     return {r.pk: 1.0 + 10.0 * rate.get(r.user_id, 0.0) for r in reps}
 
 
-def _choose_from_team(rule: RoutingRule, team: Team, lead: Lead, now: datetime, explanation: dict) -> Rep | None:
-    """Pick a rep of ``team`` by the rule's strategy, following overflow teams; None when nobody is available."""
-    seen: set[int] = set()
-    while team is not None and team.pk not in seen:
-        seen.add(team.pk)
-        pool = list(
-            Rep.objects.select_for_update(of=("self",)).select_related("user").filter(team=team).order_by("pk")
+# --- Choosing a rep -----------------------------------------------------------------------------------------------
+
+
+def _team_chain(team_id: int | None) -> list[Team]:
+    """A team followed by its overflow teams, in order, each once (one query for all teams)."""
+    if team_id is None:
+        return []
+    teams = Team.objects.in_bulk()
+    chain: list[Team] = []
+    team = teams.get(team_id)
+    while team is not None and team not in chain:
+        chain.append(team)
+        team = teams.get(team.overflow_team_id) if team.overflow_team_id else None
+    return chain
+
+
+def _lock_reps(*, team_ids: list[int], rep_ids: tuple[int, ...] = ()) -> list[Rep]:
+    """Lock every rep of the given teams (and the given reps) in one statement, in id order: the pool lock."""
+    return list(
+        Rep.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(Q(team_id__in=team_ids) | Q(pk__in=rep_ids))
+        .order_by("pk")
+    )
+
+
+@dataclass
+class _Pools:
+    """The locked reps a decision may use with their loads, read once after the lock."""
+
+    reps: list[Rep]
+    open_counts: dict[int, int]
+    today: dict[int, int]
+    week: dict[int, int]
+
+    @classmethod
+    def load(cls, reps: list[Rep], lead: Lead, now: datetime) -> _Pools:
+        open_counts = rep_open_lead_counts(reps)
+        if lead.owner_id and _counts_against_capacity(lead):
+            # The lead is being re-routed: its current owner's count must not include it.
+            for rep in reps:
+                if rep.user_id == lead.owner_id:
+                    open_counts[rep.pk] = max(0, open_counts[rep.pk] - 1)
+        today, week = _assignment_counts(reps, now)
+        return cls(reps, open_counts, today, week)
+
+    def unavailable(self, rep: Rep, now: datetime) -> str | None:
+        return rep_unavailable_reason(rep, now, self.open_counts[rep.pk], self.today.get(rep.pk, 0),
+                                      self.week.get(rep.pk, 0))
+
+    def candidate(self, rep: Rep, team: Team | None, reason: str | None) -> dict[str, Any]:
+        return {"rep": rep.pk, "name": str(rep), "team": team.name if team else "", "role": rep.role,
+                "open_leads": self.open_counts[rep.pk], "skipped": reason}
+
+
+@dataclass
+class _Choice:
+    """What the strategy needs to know about the lead being routed."""
+
+    lead: Lead
+    language: str
+    now: datetime
+    keep_current_owner: bool
+    explanation: dict[str, Any]
+
+
+def _choose_from_chain(rule: RoutingRule, chain: list[Team], pools: _Pools, choice: _Choice) -> Rep | None:
+    """Pick a rep of the first team in ``chain`` with someone available, by the rule's strategy; None if nobody.
+
+    Steps per team: the team's reps (narrowed to the rule's roles and, with ``match_rep_territory``, to reps of
+    the rule's territory); skip the unavailable ones, saying why; keep the current owner when asked and still
+    available; else apply the strategy (skills and language narrow the pool first) under the pool's locked
+    round-robin pointer. A team with nobody available overflows to the next.
+    """
+    explanation, now, lead = choice.explanation, choice.now, choice.lead
+    roles = set(split_csv(rule.rep_roles))
+    in_territory: set[int] | None = None
+    if rule.match_rep_territory and rule.territory_id:
+        in_territory = set(
+            Rep.territories.through.objects.filter(rep_id__in=[r.pk for r in pools.reps],
+                                                   territory_id=rule.territory_id).values_list("rep_id", flat=True)
         )
-        if rule.match_rep_territory and rule.territory_id:
-            pool = [r for r in pool if rule.territory in r.territories.all()]
-        open_counts = rep_open_lead_counts(pool)
-        today, week = _assignment_counts(pool, now)
-        available, candidates = [], []
+    for team in chain:
+        pool = [r for r in pools.reps if r.team_id == team.pk]
+        if roles:
+            pool = [r for r in pool if r.role in roles]
+        if in_territory is not None:
+            pool = [r for r in pool if r.pk in in_territory]
+        available = []
         for rep in pool:
-            reason = rep_unavailable_reason(rep, now, open_counts[rep.pk], today.get(rep.pk, 0), week.get(rep.pk, 0))
-            candidates.append({"rep": rep.pk, "name": str(rep), "team": team.name, "open_leads": open_counts[rep.pk],
-                               "skipped": reason})
+            reason = pools.unavailable(rep, now)
+            explanation.setdefault("candidates", []).append(pools.candidate(rep, team, reason))
             if reason is None:
                 available.append(rep)
-        explanation.setdefault("candidates", []).extend(candidates)
-        if available:
-            pool_key = f"team:{team.pk}:{rule.strategy}"
-            chosen_pool = available
-            if rule.strategy == Strategy.SKILLS and lead.industry:
-                skilled = [r for r in available if lead.industry.lower() in split_csv(r.skills)]
-                explanation["skills"] = {"industry": lead.industry, "matching": [r.pk for r in skilled]}
-                if skilled:
-                    chosen_pool = skilled
-                    pool_key += f":{lead.industry.lower()}"
-            if rule.strategy == Strategy.ACCOUNT and lead.account_id and lead.account.owner_id:
-                owner_rep = next((r for r in available if r.user_id == lead.account.owner_id), None)
-                explanation["account_owner"] = lead.account.owner_id
-                if owner_rep is not None:
-                    explanation["strategy_state"] = {"strategy": "account", "account": lead.account_id}
-                    return owner_rep
-            pointer, _ = RoutingPointer.objects.get_or_create(pool_key=pool_key)
-            pointer = RoutingPointer.objects.select_for_update().get(pk=pointer.pk)
-            if rule.strategy == Strategy.WEIGHTED:
-                chosen, state = strategies.weighted_round_robin(chosen_pool, pointer)
-            elif rule.strategy == Strategy.PERFORMANCE:
-                chosen, state = strategies.weighted_round_robin(
-                    chosen_pool, pointer, _performance_weights(chosen_pool, now)
-                )
-            elif rule.strategy == Strategy.CAPACITY:
-                chosen, state = strategies.fewest_open(chosen_pool, pointer, open_counts)
-            else:
-                chosen, state = strategies.round_robin(chosen_pool, pointer)
-            pointer.save()
-            explanation["strategy_state"] = state
-            return chosen
-        explanation.setdefault("overflow", []).append(f"nobody available in {team.name}")
-        team = team.overflow_team
+        if not available:
+            explanation.setdefault("overflow", []).append(f"nobody available in {team.name}")
+            continue
+        if choice.keep_current_owner and lead.owner_id:
+            current = next((r for r in available if r.user_id == lead.owner_id), None)
+            if current is not None:
+                explanation["strategy_state"] = {"strategy": "kept current owner", "rep": current.pk}
+                return current
+        return _apply_strategy(rule, team, available, pools, choice)
     return None
+
+
+def _apply_strategy(rule: RoutingRule, team: Team, available: list[Rep], pools: _Pools, choice: _Choice) -> Rep:
+    """Choose among available reps of one team by the rule's strategy, under the pool's locked pointer."""
+    lead, explanation = choice.lead, choice.explanation
+    pool_key = f"team:{team.pk}:{rule.strategy}"
+    chosen_pool = available
+    if rule.strategy == Strategy.SKILLS:
+        skills: dict[str, Any] = {}
+        if lead.industry:
+            skilled = [r for r in chosen_pool if lead.industry.lower() in split_csv(r.skills)]
+            skills.update(industry=lead.industry, industry_matching=[r.pk for r in skilled])
+            if skilled:
+                chosen_pool = skilled
+                pool_key += f":{lead.industry.lower()}"
+        if choice.language:
+            speakers = [r for r in chosen_pool if choice.language in split_csv(r.languages)]
+            skills.update(language=choice.language, language_matching=[r.pk for r in speakers])
+            if speakers:
+                chosen_pool = speakers
+                pool_key += f":lang={choice.language}"
+        skills["matching"] = [r.pk for r in chosen_pool]
+        explanation["skills"] = skills
+    if rule.strategy == Strategy.ACCOUNT and lead.account_id and lead.account.owner_id:
+        owner_rep = next((r for r in available if r.user_id == lead.account.owner_id), None)
+        explanation["account_owner"] = lead.account.owner_id
+        if owner_rep is not None:
+            explanation["strategy_state"] = {"strategy": "account", "account": lead.account_id}
+            return owner_rep
+    pointer, _ = RoutingPointer.objects.select_for_update().get_or_create(pool_key=pool_key[:100])
+    if rule.strategy == Strategy.WEIGHTED:
+        chosen, state = strategies.weighted_round_robin(chosen_pool, pointer)
+    elif rule.strategy == Strategy.PERFORMANCE:
+        chosen, state = strategies.weighted_round_robin(chosen_pool, pointer,
+                                                        _performance_weights(chosen_pool, choice.now))
+    elif rule.strategy == Strategy.CAPACITY:
+        chosen, state = strategies.fewest_open(chosen_pool, pointer, pools.open_counts)
+    else:
+        chosen, state = strategies.round_robin(chosen_pool, pointer)
+    pointer.save(update_fields=["last_rep", "turns", "credits"])
+    explanation["strategy_state"] = state
+    return chosen
+
+
+# --- Routing one lead ---------------------------------------------------------------------------------------------
 
 
 @dataclass
 class RouteOutcome:
+    """What ``lead_route`` did: ``assigned``, ``queued``, ``noop`` (nothing to do or nothing changed), ``dry_run``."""
+
     decision: RoutingDecision | None
-    action: str  # assigned, queued, noop
+    action: str
 
 
-def lead_route(*, lead_id: int, cause: str = "new lead", force: bool = False, dry_run: bool = False) -> RouteOutcome:
+def _user_label(user) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def _tasks_cancel_open(lead: Lead, assignee_id: int, *, reason: str, user=None) -> list[int]:
+    """Cancel the open tasks of a lead assigned to one user (their owner changed); returns the task ids."""
+    cancelled = []
+    for task in Task.objects.select_for_update().filter(lead=lead, assignee_id=assignee_id, status=TaskStatus.OPEN):
+        task.status = TaskStatus.CANCELLED
+        task.outcome_note = reason[:500]
+        task._history_user = user
+        task._change_reason = (reason if user else f"automation:routing {reason}")[:1000]
+        task.save(update_fields=["status", "outcome_note"])
+        cancelled.append(task.pk)
+    return cancelled
+
+
+def _before(lead: Lead) -> dict[str, Any]:
+    """The routing state of a lead before a decision, kept in the decision for undo."""
+    return {"queue_reason": lead.queue_reason, "assigned_at": lead.assigned_at.isoformat() if lead.assigned_at
+            else None}
+
+
+def lead_route(
+    *,
+    lead_id: int,
+    cause: str = "new lead",
+    force: bool = False,
+    dry_run: bool = False,
+    include_drafts: bool = False,
+    keep_current_owner: bool = False,
+    user=None,
+) -> RouteOutcome:
     """Route one lead by the ordered rules and record why.
 
-    Steps: lock the lead; skip it when it already has an owner, waits in review, or was merged (unless forced);
-    try the active rules in order, noting each result; act on the first match (a rep, a team's strategy with
-    overflow, or a queue); with no match go to holding when a rule lacked data, else to review; write the
-    decision, the owner or queue (with history) and schedule the follow-up task after commit. A dry run does
-    all the choosing inside a transaction that is rolled back.
+    Steps:
+    1. lock the lead; skip it when it already has an owner, waits in review, or was merged (unless ``force``);
+    2. try the rules in order (the live ones; with ``include_drafts`` the preview set), noting each result;
+    3. act on the first match: a rep (availability checked, overflow to their team's overflow), a team through its
+       strategy with overflow teams, or a queue; no match → holding when a rule lacked data, else review;
+    4. with ``keep_current_owner``, an owner still eligible in the chosen pool keeps the lead, and a decision that
+       changes nothing is not written (territory re-route, stage handoff, preview);
+    5. write the decision, cancel the previous owner's open tasks when the owner changes, save the owner or queue
+       (with history) and schedule the new owner's follow-up task after commit.
+    A dry run does all the choosing inside a savepoint that is rolled back.
     """
     now = timezone.now()
     with transaction.atomic():
         lead = Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
-        if not force and (lead.merged_into_id or lead.owner_id or lead.queue not in ROUTABLE_QUEUES):
+        if lead.merged_into_id or (not force and (lead.owner_id or lead.queue not in ROUTABLE_QUEUES)):
             return RouteOutcome(None, "noop")
-        explanation: dict[str, Any] = {"rules": [], "at": now.isoformat()}
-        matched_rule, missing_data = None, []
-        rules = RoutingRule.objects.filter(active=True).select_related("territory", "team", "rep__user")
-        for rule in rules:
-            check = rule_check(rule, lead)
-            explanation["rules"].append({"rule": rule.pk, "name": rule.name, "matched": check.matched,
-                                         "detail": check.detail})
+        rule_set = routing_rule_set(include_drafts=include_drafts)
+        language = lead_language(custom=lead.custom, country=lead.country)
+        explanation: dict[str, Any] = {"rules": [], "at": now.isoformat(), "language": language}
+        if rule_set.drafts:
+            explanation["drafts"] = list(rule_set.drafts)
+        matched: CompiledRule | None = None
+        missing_data: list[str] = []
+        for compiled in rule_set.rules:
+            check = compiled.check(lead, language)
+            explanation["rules"].append({"rule": compiled.rule.pk, "name": compiled.rule.name,
+                                         "matched": check.matched, "detail": check.detail})
             if check.matched:
-                matched_rule = rule
+                matched = compiled
                 break
             if check.matched is None:
                 missing_data.extend(m for m in check.missing if m not in missing_data)
-        owner_rep, queue, summary = None, Queue.NONE, ""
-        if matched_rule is None:
-            if missing_data:
-                queue = Queue.HOLDING
-                summary = f"holding: waiting for {', '.join(missing_data)}"
-            else:
-                queue = Queue.REVIEW
-                summary = "review: no routing rule matched"
-        elif matched_rule.action == RuleAction.QUEUE:
-            queue = matched_rule.queue
-            summary = f"{queue} queue by rule '{matched_rule.name}'"
-        elif matched_rule.action == RuleAction.ASSIGN_REP:
-            rep = matched_rule.rep
-            counts = rep_open_lead_counts([rep])
-            today, week = _assignment_counts([rep], now)
-            reason = rep_unavailable_reason(rep, now, counts[rep.pk], today.get(rep.pk, 0), week.get(rep.pk, 0))
-            explanation["candidates"] = [{"rep": rep.pk, "name": str(rep), "open_leads": counts[rep.pk],
-                                          "skipped": reason}]
-            if reason is None:
-                owner_rep = rep
-            elif rep.team.overflow_team_id:
-                owner_rep = _choose_from_team(matched_rule, rep.team.overflow_team, lead, now, explanation)
-            if owner_rep is None:
-                queue = Queue.REVIEW
-                summary = f"review: {rep} unavailable ({reason}) and no overflow by rule '{matched_rule.name}'"
-        else:
-            owner_rep = _choose_from_team(matched_rule, matched_rule.team, lead, now, explanation)
-            if owner_rep is None:
-                queue = Queue.REVIEW
-                summary = (
-                    f"review: nobody available in {matched_rule.team} or its overflow (rule '{matched_rule.name}')"
-                )
-        if owner_rep is not None:
-            summary = f"assigned to {owner_rep} by rule '{matched_rule.name}'" + (
-                f" ({matched_rule.get_strategy_display().lower()})" if matched_rule.action == RuleAction.ASSIGN_TEAM
-                else ""
-            )
+        matched_rule = matched.rule if matched else None
+        owner_rep, queue, summary = _act(matched_rule, missing_data, lead, language, now, explanation,
+                                         keep_current_owner)
+        owner_id = owner_rep.user_id if owner_rep else None
+        if keep_current_owner and owner_id == lead.owner_id and queue == lead.queue:
+            return RouteOutcome(None, "noop")
         if not force and owner_rep is None and queue == lead.queue and lead.queue_reason == summary:
             return RouteOutcome(None, "noop")
+        explanation["before"] = _before(lead)
         decision = RoutingDecision(
-            lead=lead, rule=matched_rule, rep=owner_rep, owner=owner_rep.user if owner_rep else None,
-            previous_owner=lead.owner, previous_queue=lead.queue, queue=queue,
+            lead=lead, rule=matched_rule, rep=owner_rep, owner_id=owner_id,
+            previous_owner_id=lead.owner_id, previous_queue=lead.queue, queue=queue,
             strategy=matched_rule.strategy if matched_rule and matched_rule.action == RuleAction.ASSIGN_TEAM else "",
-            summary=summary[:500], explanation=explanation, cause=cause[:100],
+            summary=summary[:500], explanation=explanation, cause=cause[:100], user=user,
         )
         if dry_run:
             transaction.set_rollback(True)
             return RouteOutcome(decision, "dry_run")
+        if lead.owner_id and lead.owner_id != owner_id:
+            explanation["cancelled_tasks"] = _tasks_cancel_open(
+                lead, lead.owner_id, reason=f"lead moved ({cause}): {summary}"[:500], user=user
+            )
         decision.save()
-        lead.owner = owner_rep.user if owner_rep else None
+        lead.owner_id = owner_id
         lead.queue = queue
         lead.queue_reason = "" if owner_rep else summary[:500]
         if owner_rep:
             lead.assigned_at = now
-        lead._change_reason = f"automation:routing {summary}"[:1000]
+        lead._history_user = user
+        lead._change_reason = (f"{cause}: {summary}" if user else f"automation:routing ({cause}) {summary}")[:1000]
         lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
         if owner_rep is not None:
             from .jobs import task_create_job
 
             enqueue_after_commit(task_create_job, decision.pk)
     return RouteOutcome(decision, "assigned" if owner_rep else "queued")
+
+
+def _act(rule: RoutingRule | None, missing_data: list[str], lead: Lead, language: str, now: datetime,
+         explanation: dict[str, Any], keep_current_owner: bool) -> tuple[Rep | None, str, str]:
+    """Carry out the matched rule's action: returns (rep or None, queue, summary)."""
+    if rule is None:
+        if missing_data:
+            return None, Queue.HOLDING, f"holding: waiting for {', '.join(missing_data)}"
+        return None, Queue.REVIEW, "review: no routing rule matched"
+    if rule.action == RuleAction.QUEUE:
+        return None, rule.queue, f"{rule.queue} queue by rule '{rule.name}'"
+    choice = _Choice(lead, language, now, keep_current_owner, explanation)
+    if rule.action == RuleAction.ASSIGN_REP:
+        target = Rep.objects.only("team_id").get(pk=rule.rep_id)
+        overflow = _team_chain(Team.objects.values_list("overflow_team_id", flat=True).get(pk=target.team_id))
+        pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in overflow], rep_ids=(rule.rep_id,)), lead, now)
+        rep = next(r for r in pools.reps if r.pk == rule.rep_id)
+        reason = pools.unavailable(rep, now)
+        explanation["candidates"] = [pools.candidate(rep, None, reason)]
+        if reason is None:
+            return rep, Queue.NONE, f"assigned to {rep} by rule '{rule.name}'"
+        owner_rep = _choose_from_chain(rule, overflow, pools, choice) if overflow else None
+        if owner_rep is None:
+            return None, Queue.REVIEW, f"review: {rep} unavailable ({reason}) and no overflow by rule '{rule.name}'"
+        return owner_rep, Queue.NONE, f"assigned to {owner_rep} by rule '{rule.name}' ({rep} {reason}: overflow)"
+    chain = _team_chain(rule.team_id)
+    pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in chain]), lead, now)
+    owner_rep = _choose_from_chain(rule, chain, pools, choice)
+    if owner_rep is None:
+        team_name = chain[0].name if chain else "?"
+        return None, Queue.REVIEW, f"review: nobody available in {team_name} or its overflow (rule '{rule.name}')"
+    return owner_rep, Queue.NONE, (
+        f"assigned to {owner_rep} by rule '{rule.name}' ({rule.get_strategy_display().lower()})"
+    )
 
 
 def lead_route_failed(lead_id: int, workflow: str, message: str) -> None:
@@ -341,6 +460,600 @@ def leads_unrouted_schedule(*, cause: str) -> int:
         for pk in ids:
             lead_route_schedule(pk, cause)
     return len(ids)
+
+
+def leads_waiting_for_routing(*, last: int | None = None) -> list[int]:
+    """Ids of live leads waiting for routing (no owner, queue none or holding), oldest first; the last N only."""
+    queryset = Lead.objects.live().filter(owner__isnull=True, queue__in=[Queue.NONE, Queue.HOLDING])
+    if last:
+        return sorted(queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:last])
+    return list(queryset.order_by("created_at", "id").values_list("pk", flat=True))
+
+
+# --- Stage handoff (SDR → AE) -------------------------------------------------------------------------------------
+
+
+def _owner_is_sdr(lead: Lead) -> bool:
+    return bool(lead.owner_id) and Rep.objects.filter(user_id=lead.owner_id, role=RepRole.SDR).exists()
+
+
+def lead_after_scoring_schedule(*, lead_id: int, old_stage: str | None, new_stage: str | None) -> str:
+    """After a score: route a lead that waits for routing; hand a lead an SDR owns that just became SQL to sales.
+
+    Returns what was scheduled: ``route``, ``handoff`` or ``""``.
+    """
+    if lead_route_if_waiting(lead_id=lead_id, cause="scored"):
+        return "route"
+    if new_stage == Stage.SQL and old_stage != Stage.SQL:
+        lead = Lead.objects.live().filter(pk=lead_id).only("owner_id").first()
+        if lead is not None and _owner_is_sdr(lead):
+            from .jobs import lead_stage_handoff_job
+
+            enqueue_after_commit(lead_stage_handoff_job, lead_id)
+            return "handoff"
+    return ""
+
+
+def lead_stage_handoff(*, lead_id: int) -> RouteOutcome:
+    """Hand an SQL lead an SDR owns to the rules for SQLs (the AE rule), with the cause "stage handoff".
+
+    Idempotent: does nothing unless the lead is still SQL and still owned by an SDR. The routing is forced (the lead
+    has an owner) and keeps the SDR only when the SQL rule's own pool contains them; the SDR's open tasks are
+    cancelled and the new owner gets a follow-up task. Nobody available → the review queue, as any routing.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.merged_into_id or lead.stage != Stage.SQL or not _owner_is_sdr(lead):
+            return RouteOutcome(None, "noop")
+        return lead_route(lead_id=lead_id, cause=CAUSE_STAGE_HANDOFF, force=True, keep_current_owner=True)
+
+
+# --- Re-routing: a deactivated rep, a territory change, an admin's "route again" ----------------------------------
+
+
+@dataclass
+class RerouteResult:
+    """Leads looked at, and what became of them: moved (a decision written), unchanged, failed (→ review)."""
+
+    considered: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    decisions: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.considered} leads: {self.moved} re-routed, {self.unchanged} unchanged, {self.failed} failed"
+
+
+def _reroute_each(lead_ids: list[int], *, cause: str, user=None, keep_current_owner: bool) -> RerouteResult:
+    """Route each lead again in its own transaction; one lead's failure sends it to review, the others go on."""
+    result = RerouteResult(considered=len(lead_ids))
+    for lead_id in lead_ids:
+        try:
+            outcome = lead_route(lead_id=lead_id, cause=cause, force=True, keep_current_owner=keep_current_owner,
+                                 user=user)
+        except TRANSIENT_ERRORS:
+            raise  # the job is retried; leads already re-routed are skipped next time (their state changed)
+        except Exception as exc:  # noqa: BLE001 - one broken lead must not stop the others; it goes to review
+            lead_route_failed(lead_id, "routing", f"{type(exc).__name__}: {exc}")
+            result.failed += 1
+            continue
+        if outcome.decision is None:
+            result.unchanged += 1
+        else:
+            result.moved += 1
+            result.decisions.append(outcome.decision.pk)
+    return result
+
+
+def leads_reroute(*, lead_ids: list[int], user=None, reason: str) -> int:
+    """Route the given leads again now, whatever their owner or queue (admin action "Route again")."""
+    return _reroute_each(sorted(lead_ids), cause=reason, user=user, keep_current_owner=False).moved
+
+
+def rep_open_lead_ids(*, rep: Rep) -> list[int]:
+    """Ids of the live open leads a rep owns, oldest first."""
+    return list(_open_leads().filter(owner_id=rep.user_id).order_by("pk").values_list("pk", flat=True))
+
+
+def rep_leads_reroute_schedule(*, rep_id: int) -> bool:
+    """When a rep is inactive and still owns open leads, schedule their re-routing after commit; True if so."""
+    rep = Rep.objects.select_related("user").filter(pk=rep_id).first()
+    if rep is None or (rep.is_active and rep.user.is_active):
+        return False
+    if not _open_leads().filter(owner_id=rep.user_id).exists():
+        return False
+    from .jobs import rep_leads_reroute_job
+
+    enqueue_after_commit(rep_leads_reroute_job, rep_id)
+    return True
+
+
+def rep_leads_reroute(*, rep_id: int) -> RerouteResult:
+    """Re-route every open lead of a deactivated rep by the rules (the rep is skipped as inactive).
+
+    Idempotent: a rep active again keeps their leads; a second run finds no leads left to move.
+    """
+    rep = Rep.objects.select_related("user").get(pk=rep_id)
+    if rep.is_active and rep.user.is_active:
+        return RerouteResult()
+    return _reroute_each(rep_open_lead_ids(rep=rep), cause=CAUSE_REP_DEACTIVATED, keep_current_owner=False)
+
+
+def territory_lead_ids(*, territory: Territory) -> list[int]:
+    """Open leads a territory change may affect: located in it now, or routed by a rule of it before.
+
+    Leads waiting in review are left to the person reviewing them.
+    """
+    from .rules import CompiledTerritory
+
+    compiled = CompiledTerritory.of(territory)
+    candidates = (
+        _open_leads()
+        .filter(Q(owner__isnull=False) | Q(queue__in=list(ROUTABLE_QUEUES)))
+        .filter(Q(country__in=list(compiled.countries))
+                | Q(routing_decisions__rule__territory=territory, routing_decisions__undone_at__isnull=True))
+        .values_list("pk", "country", "state", "postal_code")
+        .distinct()
+    )
+    routed_here = set(
+        RoutingDecision.objects.filter(rule__territory=territory, undone_at__isnull=True).values_list("lead_id",
+                                                                                                      flat=True)
+    )
+    return sorted(
+        pk for pk, country, state, postal in candidates
+        if pk in routed_here or compiled.covers(country=country, state=state, postal_code=postal)
+    )
+
+
+def territory_leads_reroute(*, territory_id: int, user=None) -> RerouteResult:
+    """Re-route the open leads a territory change may affect; an owner who still fits keeps the lead."""
+    territory = Territory.objects.get(pk=territory_id)
+    return _reroute_each(territory_lead_ids(territory=territory), cause=f"{CAUSE_TERRITORY}: {territory.name}",
+                         user=user, keep_current_owner=True)
+
+
+def territory_leads_reroute_schedule(*, territory_id: int) -> None:
+    """Re-route a territory's leads in a worker, after commit (admin action)."""
+    from .jobs import territory_leads_reroute_job
+
+    enqueue_after_commit(territory_leads_reroute_job, territory_id)
+
+
+# --- Manual reassignment and undo ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReassignResult:
+    """What a bulk reassignment did: decisions written, leads skipped and why, capacity warnings."""
+
+    decisions: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reassigned(self) -> int:
+        return len(self.decisions)
+
+
+def _tasks_move_open(lead: Lead, *, to_user_id: int, reason: str, user=None) -> list[dict[str, int]]:
+    """Give a lead's open tasks to its new owner; returns [{"task": id, "from": old assignee id}] for undo."""
+    moved = []
+    for task in Task.objects.select_for_update().filter(lead=lead, status=TaskStatus.OPEN).exclude(
+        assignee_id=to_user_id
+    ):
+        moved.append({"task": task.pk, "from": task.assignee_id})
+        task.assignee_id = to_user_id
+        task._history_user = user
+        task._change_reason = reason[:1000]
+        task.save(update_fields=["assignee"])
+    return moved
+
+
+def leads_reassign(*, lead_ids: list[int], rep_id: int, reason: str, user) -> ReassignResult:
+    """Give leads to one rep by hand, with a reason: one decision per lead, open tasks move with the lead.
+
+    Steps: refuse an empty reason or an inactive rep; lock the leads (id order) then the rep; for each live lead
+    not already the rep's, write a decision (cause "manual reassign", the user and reason in it), move its open
+    tasks to the rep (or, when it had none, schedule a follow-up task), save the owner with history naming the
+    user. A person may knowingly go over a rep's capacity: it is allowed and reported as a warning.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Give a reason for the reassignment.")
+    now = timezone.now()
+    result = ReassignResult()
+    with transaction.atomic():
+        leads = list(Lead.objects.select_for_update(of=("self",)).filter(pk__in=lead_ids).order_by("pk"))
+        rep = Rep.objects.select_for_update(of=("self",)).select_related("user", "team").get(pk=rep_id)
+        if not rep.is_active or not rep.user.is_active:
+            raise ValidationError(f"{rep} is inactive; choose an active rep.")
+        who = _user_label(user) or "automation"
+        for lead in leads:
+            if lead.merged_into_id:
+                result.skipped.append(f"{lead}: merged into #{lead.merged_into_id}")
+                continue
+            if lead.owner_id == rep.user_id:
+                result.skipped.append(f"{lead}: already owned by {rep}")
+                continue
+            summary = f"reassigned to {rep} by {who}: {reason}"
+            explanation: dict[str, Any] = {"at": now.isoformat(), "manual": {"user": who, "reason": reason},
+                                           "before": _before(lead)}
+            explanation["moved_tasks"] = _tasks_move_open(lead, to_user_id=rep.user_id, user=user,
+                                                          reason=f"lead reassigned to {rep}: {reason}")
+            decision = RoutingDecision.objects.create(
+                lead=lead, rep=rep, owner_id=rep.user_id, previous_owner_id=lead.owner_id,
+                previous_queue=lead.queue, queue=Queue.NONE, summary=summary[:500], explanation=explanation,
+                cause=CAUSE_REASSIGN, user=user,
+            )
+            lead.owner_id, lead.queue, lead.queue_reason, lead.assigned_at = rep.user_id, Queue.NONE, "", now
+            lead._history_user = user
+            lead._change_reason = f"reassigned to {rep}: {reason}"[:1000]
+            lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
+            _after_manual_move(decision, rep, lead)
+            result.decisions.append(decision.pk)
+        if result.decisions:
+            open_now = rep_open_lead_counts([rep])[rep.pk]
+            if open_now > rep.capacity:
+                result.warnings.append(f"{rep} now has {open_now} open leads, over their capacity of {rep.capacity}")
+    return result
+
+
+@dataclass
+class UndoResult:
+    """Decisions undone and the ones left as they were, with why."""
+
+    undone: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def routing_decisions_undo(*, decision_ids: list[int], user) -> UndoResult:
+    """Undo routing changes in one action: previous owners and queues come back, the decisions are marked undone.
+
+    Steps: lock the leads (id order); take the decisions newest first so a chain of changes on one lead unwinds in
+    order; undo one only when it is the lead's latest standing decision and the lead still has the owner and
+    queue it gave (otherwise say why and leave it); cancel the open tasks it created, reopen the tasks it
+    cancelled, give back the tasks it moved; restore owner, queue and queue reason with history naming the user.
+    A previous owner who is now inactive does not get leads back. Round-robin turns are not rewound.
+    """
+    now = timezone.now()
+    result = UndoResult()
+    who = _user_label(user) or "automation"
+    with transaction.atomic():
+        lead_ids = sorted(set(RoutingDecision.objects.filter(pk__in=decision_ids).values_list("lead_id", flat=True)))
+        leads = {lead.pk: lead for lead in
+                 Lead.objects.select_for_update(of=("self",)).filter(pk__in=lead_ids).order_by("pk")}
+        decisions = list(
+            RoutingDecision.objects.filter(pk__in=decision_ids).select_related("previous_owner__rep", "owner")
+            .order_by("-created_at", "-id")
+        )
+        for decision in decisions:
+            lead = leads[decision.lead_id]
+            label = f"decision #{decision.pk} ({lead})"
+            if decision.undone_at:
+                result.skipped.append(f"{label}: already undone")
+                continue
+            latest = (RoutingDecision.objects.filter(lead_id=lead.pk, undone_at__isnull=True)
+                      .order_by("-created_at", "-id").values_list("pk", flat=True).first())
+            if latest != decision.pk:
+                result.skipped.append(f"{label}: a later routing change of this lead must be undone first")
+                continue
+            if lead.owner_id != decision.owner_id or lead.queue != decision.queue:
+                result.skipped.append(f"{label}: the lead's owner or queue changed since; undo by hand")
+                continue
+            previous = decision.previous_owner
+            previous_rep = getattr(previous, "rep", None) if previous else None
+            if previous is not None and (not previous.is_active or (previous_rep and not previous_rep.is_active)):
+                result.skipped.append(f"{label}: the previous owner {previous} is inactive")
+                continue
+            reason = f"undo of routing decision #{decision.pk} by {who}"
+            for task in Task.objects.select_for_update().filter(decision=decision, status=TaskStatus.OPEN):
+                task.status, task.outcome_note = TaskStatus.CANCELLED, reason
+                task._history_user, task._change_reason = user, reason
+                task.save(update_fields=["status", "outcome_note"])
+            reopen = decision.explanation.get("cancelled_tasks") or []
+            for task in Task.objects.select_for_update().filter(pk__in=reopen, status=TaskStatus.CANCELLED):
+                task.status, task.outcome_note = TaskStatus.OPEN, ""
+                task._history_user, task._change_reason = user, reason
+                task.save(update_fields=["status", "outcome_note"])
+            for move in decision.explanation.get("moved_tasks") or []:
+                task = Task.objects.select_for_update().filter(pk=move["task"], status=TaskStatus.OPEN,
+                                                               assignee_id=decision.owner_id).first()
+                if task is not None:
+                    task.assignee_id = move["from"]
+                    task._history_user, task._change_reason = user, reason
+                    task.save(update_fields=["assignee"])
+            before = decision.explanation.get("before") or {}
+            lead.owner_id = decision.previous_owner_id
+            lead.queue = decision.previous_queue
+            lead.queue_reason = before.get("queue_reason", "") if not lead.owner_id else ""
+            lead.assigned_at = datetime.fromisoformat(before["assigned_at"]) if before.get("assigned_at") else None
+            lead._history_user = user
+            lead._change_reason = f"{reason}: {decision.summary}"[:1000]
+            lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
+            decision.undone_at, decision.undone_by = now, user
+            decision.save(update_fields=["undone_at", "undone_by"])
+            result.undone.append(decision.pk)
+    return result
+
+
+# --- Workload rebalancing -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RebalanceResult:
+    """Moves made (lead, from, to, why) and the team's open-lead counts before and after."""
+
+    team: str
+    moves: list[dict[str, Any]] = field(default_factory=list)
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{name} {self.before[name]}→{self.after[name]}" for name in self.before)
+        return f"{self.team}: moved {len(self.moves)} leads ({counts})"
+
+
+def routing_rebalance(*, team_id: int, user=None, dry_run: bool = False) -> RebalanceResult:
+    """Even out open leads in a team: leads move from reps over capacity or above the average to the least loaded.
+
+    Steps:
+    1. lock the open leads the team's active reps own (id order), then the team's reps (id order);
+    2. receivers are reps who could take a lead now (active, in office; working hours and daily caps are about new
+       leads and do not apply); donors are active reps over capacity or above the team's average (rounded up);
+    3. repeatedly move one lead from the most loaded donor to the least loaded receiver while that narrows the
+       gap (donor − receiver ≥ 2, or the donor is over capacity) and the receiver stays within capacity;
+       a donor gives its most recently assigned leads first (the least worked); a lead routed by a rule with
+       ``match_rep_territory`` only goes to a rep of that territory;
+    4. each move writes a decision (cause "rebalance", with the counts and the reason) and moves the open tasks.
+    """
+    now = timezone.now()
+    team = Team.objects.get(pk=team_id)
+    result = RebalanceResult(team=team.name)
+    with transaction.atomic():
+        user_ids = list(Rep.objects.filter(team=team, is_active=True).values_list("user_id", flat=True))
+        leads = list(
+            _open_leads(Lead.objects.select_for_update(of=("self",))).filter(owner_id__in=user_ids).order_by("pk")
+        )
+        reps = [r for r in _lock_reps(team_ids=[team.pk]) if r.is_active and r.user.is_active]
+        if not reps:
+            return result
+        counts = {r.pk: 0 for r in reps}
+        by_user = {r.user_id: r for r in reps}
+        owned: dict[int, list[Lead]] = {r.pk: [] for r in reps}
+        for lead in leads:
+            if lead.owner_id in by_user:
+                rep = by_user[lead.owner_id]
+                counts[rep.pk] += 1
+                owned[rep.pk].append(lead)
+        for rep_leads in owned.values():
+            rep_leads.sort(key=lambda item: (item.assigned_at or item.created_at, item.pk))  # newest last
+        result.before = {str(r): counts[r.pk] for r in reps}
+        total = sum(counts.values())
+        ceiling = -(-total // len(reps))
+        receivers = [r for r in reps if _can_receive_moved_leads(r, now)]
+        territory_rules = _territory_rules_of(leads)
+        rep_territories = _rep_territories(reps)
+        moves_left = len(leads)
+        while moves_left > 0:
+            moves_left -= 1
+            donors = [r for r in reps if counts[r.pk] > r.capacity or counts[r.pk] > ceiling]
+            donors.sort(key=lambda r: (-(counts[r.pk] - min(r.capacity, ceiling)), r.pk))
+            move = None
+            for donor in donors:
+                over_capacity = counts[donor.pk] > donor.capacity
+                targets = sorted((r for r in receivers if r.pk != donor.pk and counts[r.pk] < r.capacity
+                                  and (counts[donor.pk] - counts[r.pk] >= 2 or over_capacity)),
+                                 key=lambda r: (counts[r.pk], r.pk))
+                for target in targets:
+                    lead = next((item for item in reversed(owned[donor.pk])
+                                 if territory_rules.get(item.pk) is None
+                                 or territory_rules[item.pk] in rep_territories.get(target.pk, ())), None)
+                    if lead is not None:
+                        move = (donor, target, lead, over_capacity)
+                        break
+                if move:
+                    break
+            if move is None:
+                break
+            donor, target, lead, over_capacity = move
+            why = (f"{donor} over capacity ({counts[donor.pk]}/{donor.capacity})" if over_capacity
+                   else f"{donor} above the team average ({counts[donor.pk]} open, average {total / len(reps):.1f})")
+            result.moves.append({"lead": lead.pk, "from": str(donor), "to": str(target), "reason": why,
+                                 "from_open": counts[donor.pk], "to_open": counts[target.pk]})
+            owned[donor.pk].remove(lead)
+            owned[target.pk].append(lead)
+            counts[donor.pk] -= 1
+            counts[target.pk] += 1
+            if not dry_run:
+                _rebalance_move(lead, donor, target, why, counts, user, now)
+        result.after = {str(r): counts[r.pk] for r in reps}
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def _can_receive_moved_leads(rep: Rep, now: datetime) -> bool:
+    """Active and in office (capacity is checked by the caller; hours and daily caps are about new leads)."""
+    reason = rep_unavailable_reason(rep, now, 0, 0, 0)
+    return reason is None or reason.startswith("outside working hours")
+
+
+def _territory_rules_of(leads: list[Lead]) -> dict[int, int]:
+    """Lead id → territory id, for leads whose latest decision came from a rule with ``match_rep_territory``."""
+    rows = (RoutingDecision.objects.filter(lead_id__in=[lead.pk for lead in leads], undone_at__isnull=True)
+            .order_by("lead_id", "created_at", "id").values_list("lead_id", "rule__match_rep_territory",
+                                                                  "rule__territory_id"))
+    latest: dict[int, int | None] = {}
+    for lead_id, match, territory_id in rows:
+        latest[lead_id] = territory_id if match and territory_id else None
+    return {lead_id: territory for lead_id, territory in latest.items() if territory}
+
+
+def _rep_territories(reps: list[Rep]) -> dict[int, set[int]]:
+    result: dict[int, set[int]] = {r.pk: set() for r in reps}
+    for rep_id, territory_id in Rep.territories.through.objects.filter(rep_id__in=list(result)).values_list(
+        "rep_id", "territory_id"
+    ):
+        result[rep_id].add(territory_id)
+    return result
+
+
+def _rebalance_move(lead: Lead, donor: Rep, target: Rep, why: str, counts: dict[int, int], user,
+                    now: datetime) -> RoutingDecision:
+    summary = f"rebalanced from {donor} to {target}: {why}"
+    explanation = {"at": now.isoformat(), "rebalance": {"reason": why, "from": donor.pk, "to": target.pk,
+                                                        "from_open_after": counts[donor.pk],
+                                                        "to_open_after": counts[target.pk]},
+                   "before": _before(lead)}
+    explanation["moved_tasks"] = _tasks_move_open(lead, to_user_id=target.user_id, user=user,
+                                                  reason=f"automation:routing rebalance: {summary}")
+    decision = RoutingDecision.objects.create(
+        lead=lead, rep=target, owner_id=target.user_id, previous_owner_id=lead.owner_id, previous_queue=lead.queue,
+        queue=Queue.NONE, summary=summary[:500], explanation=explanation, cause=CAUSE_REBALANCE, user=user,
+    )
+    lead.owner_id, lead.queue, lead.queue_reason, lead.assigned_at = target.user_id, Queue.NONE, "", now
+    lead._history_user = user
+    lead._change_reason = f"automation:routing rebalance {summary}"[:1000]
+    lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
+    _after_manual_move(decision, target, lead)
+    return decision
+
+
+def _after_manual_move(decision: RoutingDecision, rep: Rep, lead: Lead) -> None:
+    """The new owner hears of a lead moved to them: its moved open tasks, or a new follow-up task."""
+    moved = [m["task"] for m in decision.explanation.get("moved_tasks") or []]
+    if not moved:
+        from .jobs import task_create_job
+
+        enqueue_after_commit(task_create_job, decision.pk)
+        return
+    for task in Task.objects.filter(pk__in=moved):
+        due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M %Z")
+        notification_queue(
+            dedup_key=f"task:{task.pk}:moved:{decision.pk}",
+            recipient=rep.slack_user_id or rep.team.slack_channel,
+            text=f"{lead} is yours now ({decision.summary}). Open task: {task.title}, due {due}: "
+                 f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{lead.pk}/",
+            object_type="task", object_id=task.pk,
+        )
+
+
+# --- Governance: preview a rule set, activate drafts --------------------------------------------------------------
+
+
+@dataclass
+class PreviewRow:
+    """One lead of a preview: where it is now, where the rules would put it, and by which rule."""
+
+    lead_id: int
+    lead: str
+    current: str
+    proposed: str
+    rule: str
+    summary: str
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.proposed
+
+
+@dataclass
+class RoutingPreview:
+    """What routing the last N leads under a rule set would do, compared with where they are now."""
+
+    include_drafts: bool
+    drafts: list[str] = field(default_factory=list)
+    rows: list[PreviewRow] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.changed]
+
+    def transitions(self) -> list[tuple[str, str, int]]:
+        """(from, to, leads) for every change, most frequent first."""
+        counter = Counter((row.current, row.proposed) for row in self.changed)
+        return sorted(((a, b, n) for (a, b), n in counter.items()), key=lambda t: (-t[2], t[0], t[1]))
+
+    def as_text(self) -> str:
+        """The report printed by ``route_leads --dry-run``."""
+        rule_set = "live rules" + (f" + drafts ({', '.join(self.drafts)})" if self.drafts else "")
+        lines = [f"Preview of routing the last {len(self.rows)} leads under the {rule_set}; nothing was written.",
+                 f"{len(self.changed)} of {len(self.rows)} leads would be assigned differently."]
+        if self.changed:
+            width_a = max(len("from"), *(len(a) for a, _, _ in self.transitions()))
+            width_b = max(len("to"), *(len(b) for _, b, _ in self.transitions()))
+            lines += ["", f"{'from':<{width_a}}  {'to':<{width_b}}  leads",
+                      f"{'-' * width_a}  {'-' * width_b}  -----"]
+            lines += [f"{a:<{width_a}}  {b:<{width_b}}  {n:>5}" for a, b, n in self.transitions()]
+        return "\n".join(lines)
+
+
+def _place(owner_label: str, queue: str) -> str:
+    if owner_label:
+        return owner_label
+    return f"({queue} queue)" if queue else "(unrouted)"
+
+
+def routing_preview(*, last: int = 200, include_drafts: bool = False) -> RoutingPreview:
+    """Route the last N open leads again under the live rules (or with the drafts) and report the differences.
+
+    The leads are routed oldest first, exactly as ``lead_route`` would (strategies, round-robin turns,
+    capacity and caps advance from one lead to the next), inside one transaction that is rolled back: nothing is
+    written, no task or message is created. An owner who would still be eligible in the chosen pool keeps the
+    lead, so only changes the rules cause are reported, not round-robin turns. The preview holds the routing
+    locks of the pools it touches for its duration (a few milliseconds per lead).
+    """
+    last = max(1, min(int(last), PREVIEW_MAX_LEADS))
+    ids = sorted(_open_leads().order_by("-created_at", "-id").values_list("pk", flat=True)[:last])
+    preview = RoutingPreview(include_drafts=include_drafts)
+    owners = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "owner__username"))
+    with transaction.atomic():
+        for lead_id in ids:
+            lead = Lead.objects.only("id", "first_name", "last_name", "email", "phone", "queue", "owner_id").get(
+                pk=lead_id)
+            current = _place(owners.get(lead_id) or "", lead.queue)
+            try:
+                outcome = lead_route(lead_id=lead_id, cause="preview", force=True, include_drafts=include_drafts,
+                                     keep_current_owner=True)
+            except Exception as exc:  # noqa: BLE001 - a preview reports a lead it cannot route
+                preview.rows.append(PreviewRow(lead_id, str(lead), current, "(error)", "", str(exc)[:200]))
+                continue
+            decision = outcome.decision
+            if decision is None:
+                preview.rows.append(PreviewRow(lead_id, str(lead), current, current, "", "unchanged"))
+                continue
+            proposed = _place(decision.rep.user.get_username() if decision.rep else "", decision.queue)
+            preview.rows.append(PreviewRow(lead_id, str(lead), current, proposed,
+                                           decision.rule.name if decision.rule else "", decision.summary))
+        preview.drafts = list(routing_rule_set(include_drafts=include_drafts).drafts)
+        transaction.set_rollback(True)
+    return preview
+
+
+def routing_rules_activate(*, rule_ids: list[int], user=None) -> list[str]:
+    """Make draft rules live: each becomes active and the live rule it replaces is deactivated (with history)."""
+    activated = []
+    with transaction.atomic():
+        for draft in RoutingRule.objects.select_for_update().filter(pk__in=rule_ids, draft=True).order_by("pk"):
+            if draft.replaces_id:
+                old = RoutingRule.objects.select_for_update().get(pk=draft.replaces_id)
+                if old.active:
+                    old.active = False
+                    old._history_user = user
+                    old._change_reason = f"replaced by draft '{draft.name}'"
+                    old.full_clean()
+                    old.save()
+            draft.draft, draft.active, draft.replaces = False, True, None
+            draft._history_user = user
+            draft._change_reason = "draft activated"
+            draft.full_clean()
+            draft.save()
+            activated.append(draft.name)
+    return activated
+
+
+# --- Tasks --------------------------------------------------------------------------------------------------------
 
 
 def sla_minutes_for(band: str, stage: str) -> tuple[int, int]:
@@ -410,19 +1123,6 @@ def task_complete(*, task_id: int, user, note: str = "") -> Task:
         task.full_clean()
         task.save()
     return task
-
-
-def leads_reroute(*, lead_ids: list[int], user=None, reason: str) -> int:
-    """Clear the owner and queue of the given leads and route them again now (admin action, territory change)."""
-    count = 0
-    for lead_id in lead_ids:
-        with transaction.atomic():
-            lead = Lead.objects.select_for_update().get(pk=lead_id)
-            if lead.merged_into_id:
-                continue
-            lead_route(lead_id=lead_id, cause=reason, force=True)
-            count += 1
-    return count
 
 
 def tasks_escalate_overdue(*, now: datetime | None = None) -> int:

@@ -1,5 +1,6 @@
-"""Receivers: routing listens to scoring and to the lead layer. Thin: each calls one service."""
+"""Receivers: routing listens to scoring, the lead layer and its own configuration. Thin: each calls one service."""
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from leads import signals as lead_signals
@@ -7,15 +8,24 @@ from revops.choices import Workflow
 from revops.signals import workflow_resumed
 from scoring.signals_defs import lead_scored
 
-from .services import lead_route_if_waiting, leads_unrouted_schedule
+from .models import Rep, RoutingRule, Territory
+from .rules import routing_rules_cache_clear
+from .services import (
+    lead_after_scoring_schedule,
+    lead_route_if_waiting,
+    leads_unrouted_schedule,
+    rep_leads_reroute_schedule,
+)
 
-# Lead fields whose arrival can release a lead from the holding queue.
-ROUTING_INPUT_FIELDS = frozenset({"country", "state", "postal_code", "employees", "industry", "seniority", "source"})
+# Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
+ROUTING_INPUT_FIELDS = frozenset(
+    {"country", "state", "postal_code", "employees", "industry", "seniority", "source", "custom"}
+)
 
 
 @receiver(lead_scored)
-def route_after_scoring(sender, lead_id: int, **kwargs) -> None:
-    lead_route_if_waiting(lead_id=lead_id, cause="scored")
+def route_after_scoring(sender, lead_id: int, old_stage=None, new_stage=None, **kwargs) -> None:
+    lead_after_scoring_schedule(lead_id=lead_id, old_stage=old_stage, new_stage=new_stage)
 
 
 @receiver(lead_signals.lead_changed)
@@ -28,3 +38,17 @@ def route_after_data_arrives(sender, lead_id: int, fields=(), **kwargs) -> None:
 def route_waiting_after_resume(sender, workflow: str, **kwargs) -> None:
     if workflow == Workflow.ROUTING:
         leads_unrouted_schedule(cause="routing resumed")
+
+
+@receiver(post_save, sender=Rep)
+def reroute_leads_of_deactivated_rep(sender, instance: Rep, raw: bool = False, **kwargs) -> None:
+    if not raw and not instance.is_active:
+        rep_leads_reroute_schedule(rep_id=instance.pk)
+
+
+@receiver(post_save, sender=RoutingRule)
+@receiver(post_delete, sender=RoutingRule)
+@receiver(post_save, sender=Territory)
+@receiver(post_delete, sender=Territory)
+def forget_compiled_rules(sender, **kwargs) -> None:
+    routing_rules_cache_clear()

@@ -77,7 +77,8 @@ class Team(models.Model):
     slack_channel = models.CharField(max_length=100, blank=True, help_text="Channel for team-wide alerts.")
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="managed_teams")
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
@@ -220,13 +221,16 @@ class RoutingPointer(models.Model):
 class RoutingDecision(models.Model):
     """One routing decision and why: rules tried, the rule that matched, candidates and why each was skipped."""
 
+    # Every index is written by every decision: only the ones queries use exist. (rep, created_at) serves the
+    # caps; the user columns are read through the lead or the decision, never searched by.
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="routing_decisions")
     rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL)
-    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions")
+    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions",
+                            db_index=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+                              related_name="+", db_index=False)
     previous_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="+")
+                                       related_name="+", db_index=False)
     previous_queue = models.CharField(max_length=10, blank=True)
     queue = models.CharField(max_length=10, choices=Queue.choices, blank=True)
     strategy = models.CharField(max_length=15, blank=True)
@@ -234,11 +238,12 @@ class RoutingDecision(models.Model):
     explanation = models.JSONField(default=dict)
     cause = models.CharField(max_length=100, default="new lead")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+", help_text="Who made a manual decision (empty: automation).")
+                             related_name="+", db_index=False,
+                             help_text="Who made a manual decision (empty: automation).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+                                  related_name="+", db_index=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

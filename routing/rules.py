@@ -1,9 +1,10 @@
 """Routing rules compiled for speed, cached per process, and checked against a lead with an explanation.
 
-A rule's comma-separated conditions are parsed once into sets (``CompiledRule``). The compiled rule list is cached
-per process and reused while the configuration version is unchanged: one small aggregate query (count and latest
-``updated_at`` of rules and territories) per routing decision, instead of loading and parsing every rule. A save in
-this process clears the cache at once (``routing_rules_cache_clear``, connected in signals.py).
+A rule's comma-separated conditions are parsed once into sets (``CompiledRule``). The compiled rule list (and the
+teams with their overflow links) is cached per process and reused while the configuration version is unchanged: one
+small aggregate query (count and latest ``updated_at`` of rules, territories and teams) per routing decision,
+instead of loading and parsing every rule. A save in this process clears the cache at once
+(``routing_rules_cache_clear``, connected in signals.py); a save in another process is seen at its next decision.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from django.db import connection
 from leads.models import Lead
 
 from .languages import lead_language
-from .models import RoutingRule, Territory, split_csv
+from .models import RoutingRule, Team, Territory, split_csv
 
 
 @dataclass
 class RuleCheck:
-    """Whether one rule matches a lead: True, False (with the failed condition) or None (data missing)."""
+    """Whether one rule matches a lead: True, False (with the failed condition) or None (data missing).
+
+    ``condition`` names the condition that failed (territory, country, employees, industry, seniority, score, band,
+    stage, source, language).
+    """
 
     matched: bool | None
     detail: str = ""
     missing: list[str] = field(default_factory=list)
+    condition: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,36 +118,40 @@ class CompiledRule:
                 missing.append("location (country/state/postal code)")
             elif not covers:
                 return RuleCheck(False, f"{lead.country or '?'} {lead.state} is outside territory "
-                                        f"{self.territory.name}")
+                                        f"{self.territory.name}", condition="territory")
         if self.countries and need("country", lead.country) and lead.country.upper() not in self.countries:
-            return RuleCheck(False, f"country {lead.country} not in {', '.join(sorted(self.countries))}")
+            return RuleCheck(False, f"country {lead.country} not in {', '.join(sorted(self.countries))}",
+                             condition="country")
         if rule.min_employees is not None or rule.max_employees is not None:
             if need("employees", lead.employees):
                 if rule.min_employees is not None and lead.employees < rule.min_employees:
-                    return RuleCheck(False, f"{lead.employees} employees < {rule.min_employees}")
+                    return RuleCheck(False, f"{lead.employees} employees < {rule.min_employees}", condition="employees")
                 if rule.max_employees is not None and lead.employees > rule.max_employees:
-                    return RuleCheck(False, f"{lead.employees} employees > {rule.max_employees}")
+                    return RuleCheck(False, f"{lead.employees} employees > {rule.max_employees}", condition="employees")
         if self.industries and need("industry", lead.industry) and lead.industry.lower() not in self.industries:
-            return RuleCheck(False, f"industry {lead.industry} not in {rule.industries}")
+            return RuleCheck(False, f"industry {lead.industry} not in {rule.industries}", condition="industry")
         if self.seniorities and need("seniority", lead.seniority) and lead.seniority.lower() not in self.seniorities:
-            return RuleCheck(False, f"seniority {lead.seniority} not in {rule.seniorities}")
+            return RuleCheck(False, f"seniority {lead.seniority} not in {rule.seniorities}",
+                             condition="seniority")
         if rule.min_score is not None or rule.max_score is not None:
             if need("score", lead.score):
                 if rule.min_score is not None and lead.score < rule.min_score:
-                    return RuleCheck(False, f"score {lead.score} < {rule.min_score}")
+                    return RuleCheck(False, f"score {lead.score} < {rule.min_score}", condition="score")
                 if rule.max_score is not None and lead.score > rule.max_score:
-                    return RuleCheck(False, f"score {lead.score} > {rule.max_score}")
+                    return RuleCheck(False, f"score {lead.score} > {rule.max_score}", condition="score")
         if self.bands and need("band", lead.band) and lead.band.upper() not in self.bands:
-            return RuleCheck(False, f"band {lead.band} not in {', '.join(sorted(self.bands))}")
+            return RuleCheck(False, f"band {lead.band} not in {', '.join(sorted(self.bands))}", condition="band")
         if self.stages and lead.stage not in self.stages:
-            return RuleCheck(False, f"stage {lead.stage} not in {rule.stages}")
+            return RuleCheck(False, f"stage {lead.stage} not in {rule.stages}", condition="stage")
         if self.sources and (lead.source or "").lower() not in self.sources:
-            return RuleCheck(False, f"source {lead.source or '(none)'} not in {rule.sources}")
+            return RuleCheck(False, f"source {lead.source or '(none)'} not in {rule.sources}",
+                             condition="source")
         if self.languages:
             if language is None:
                 language = lead_language(custom=lead.custom, country=lead.country)
             if need("language", language) and language not in self.languages:
-                return RuleCheck(False, f"language {language} not in {rule.languages}")
+                return RuleCheck(False, f"language {language} not in {rule.languages}",
+                                 condition="language")
         if missing:
             return RuleCheck(None, "missing " + ", ".join(missing), missing)
         return RuleCheck(True, "all conditions hold")
@@ -154,10 +164,21 @@ def rule_check(rule: RoutingRule, lead: Lead) -> RuleCheck:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules one routing decision tries, in order: the live ones, or the preview set with the drafts."""
+    """The rules one routing decision tries, in order (the live ones, or the preview set with the drafts), and the
+    teams by id (for overflow chains)."""
 
     rules: tuple[CompiledRule, ...]
     drafts: tuple[str, ...] = ()
+    teams: dict[int, Team] = field(default_factory=dict)
+
+    def team_chain(self, team_id: int | None) -> list[Team]:
+        """A team followed by its overflow teams, in order, each once."""
+        chain: list[Team] = []
+        team = self.teams.get(team_id) if team_id else None
+        while team is not None and team not in chain:
+            chain.append(team)
+            team = self.teams.get(team.overflow_team_id) if team.overflow_team_id else None
+        return chain
 
 
 _cache_lock = threading.Lock()
@@ -170,15 +191,18 @@ def routing_rules_cache_clear() -> None:
         _cache.update(version=None, live=None, preview=None)
 
 
+def _version_sql() -> str:
+    parts = []
+    for model in (RoutingRule, Territory, Team):
+        table = connection.ops.quote_name(model._meta.db_table)
+        parts.append(f"(SELECT COUNT(*) FROM {table}), (SELECT MAX(updated_at) FROM {table})")
+    return "SELECT " + ", ".join(parts)
+
+
 def routing_config_version() -> tuple:
-    """Count and latest change of rules and territories: it changes whenever either table does (one query)."""
-    rule_table = connection.ops.quote_name(RoutingRule._meta.db_table)
-    territory_table = connection.ops.quote_name(Territory._meta.db_table)
+    """Count and latest change of rules, territories and teams: it changes whenever one of them does (one query)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM {rule_table}), (SELECT MAX(updated_at) FROM {rule_table}), "
-            f"(SELECT COUNT(*) FROM {territory_table}), (SELECT MAX(updated_at) FROM {territory_table})"
-        )
+        cursor.execute(_version_sql())
         return tuple(cursor.fetchone())
 
 
@@ -192,7 +216,7 @@ def _compile(include_drafts: bool) -> RuleSet:
         replaced = {d.replaces_id for d in drafts if d.replaces_id}
         rules = [r for r in rules if r.pk not in replaced] + drafts
         rules.sort(key=lambda r: (r.order, r.pk))
-    return RuleSet(tuple(CompiledRule.of(r) for r in rules), tuple(d.name for d in drafts))
+    return RuleSet(tuple(CompiledRule.of(r) for r in rules), tuple(d.name for d in drafts), Team.objects.in_bulk())
 
 
 def routing_rule_set(*, include_drafts: bool = False) -> RuleSet:

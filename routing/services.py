@@ -13,17 +13,22 @@ only after the rep rows are locked, so two decisions for the same pool run one a
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime, parse_time
 
 from leads.choices import Outcome, Queue, Stage
 from leads.models import Lead
@@ -34,15 +39,20 @@ from . import strategies
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 from .languages import lead_language
 from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory, split_csv
-from .rules import CompiledRule, RuleCheck, routing_rule_set, rule_check
+from .rules import CompiledRule, RuleCheck, RuleSet, routing_rule_set, rule_check
 
 __all__ = ["RuleCheck", "rule_check"]  # re-exported: callers of the first version imported them from here
+
+User = get_user_model()
 
 # Queues a lead is routed out of automatically; a lead in review waits for a person.
 ROUTABLE_QUEUES = frozenset({Queue.NONE, Queue.HOLDING, Queue.NURTURE})
 CLOSED_STAGES = frozenset({"customer", "disqualified"})
 DEFAULT_SLA_MINUTES = {"A": 60, "B": 240, "C": 1440, "D": 2880}
 PREVIEW_MAX_LEADS = 5000
+# A decision lists this many rules tried in full; further rules that did not match are counted by the condition
+# that failed (and their ids kept), so a decision under hundreds of rules stays a few kilobytes.
+EXPLAIN_RULES_IN_FULL = 30
 
 CAUSE_STAGE_HANDOFF = "stage handoff"
 CAUSE_REASSIGN = "manual reassign"
@@ -54,7 +64,7 @@ CAUSE_TERRITORY = "territory change"
 # --- Availability -------------------------------------------------------------------------------------------------
 
 
-def rep_unavailable_reason(rep: Rep, now: datetime, open_leads: int, today: int, week: int) -> str | None:
+def rep_unavailable_reason(rep: Rep | PoolRep, now: datetime, open_leads: int, today: int, week: int) -> str | None:
     """Why a rep cannot take a lead now, or None when they can."""
     if not rep.is_active or not rep.user.is_active:
         return "inactive"
@@ -87,24 +97,38 @@ def _counts_against_capacity(lead: Lead) -> bool:
     return lead.merged_into_id is None and lead.outcome == Outcome.OPEN and lead.stage not in CLOSED_STAGES
 
 
-def rep_open_lead_counts(reps: list[Rep]) -> dict[int, int]:
-    """Open leads owned by each rep (one query)."""
-    by_user = dict(
-        _open_leads()
-        .filter(owner_id__in=[r.user_id for r in reps])
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .values_list("owner_id", "n")
+def rep_open_lead_counts(reps: list[Rep] | list[PoolRep]) -> dict[int, int]:
+    """Open leads owned by each rep (one query, written in SQL: it runs on every routing decision)."""
+    if not reps:
+        return {}
+    lead = Lead._meta
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(reps))
+    closed = ", ".join(["%s"] * len(CLOSED_STAGES))
+    sql = (
+        f"SELECT {quote('owner_id')}, COUNT(*) FROM {quote(lead.db_table)} WHERE {quote('owner_id')} IN ({marks}) "
+        f"AND {quote('merged_into_id')} IS NULL AND {quote('outcome')} = %s AND {quote('stage')} NOT IN ({closed}) "
+        f"GROUP BY {quote('owner_id')}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [r.user_id for r in reps] + [Outcome.OPEN] + sorted(CLOSED_STAGES))
+        by_user = dict(cursor.fetchall())
     return {r.pk: by_user.get(r.user_id, 0) for r in reps}
 
 
-def _assignment_counts(reps: list[Rep], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """New leads given to each rep today and this week (in UTC days), not counting undone decisions."""
+def _assignment_counts(reps: list[PoolRep], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """New leads given to each rep today and this week (in UTC days), not counting undone decisions.
+
+    Only reps with a daily or weekly cap need it; with none in the pool no query runs.
+    """
+    capped = [r for r in reps if r.daily_cap is not None or r.weekly_cap is not None]
+    if not capped:
+        return {}, {}
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = day_start - timedelta(days=day_start.weekday())
     rows = (
-        RoutingDecision.objects.filter(rep__in=reps, created_at__gte=week_start, undone_at__isnull=True)
+        RoutingDecision.objects.filter(rep_id__in=[r.pk for r in capped], created_at__gte=week_start,
+                                       undone_at__isnull=True)
         .values("rep_id")
         .annotate(week=Count("id"), today=Count("id", filter=Q(created_at__gte=day_start)))
     )
@@ -113,7 +137,7 @@ def _assignment_counts(reps: list[Rep], now: datetime) -> tuple[dict[int, int], 
     return today, week
 
 
-def _performance_weights(reps: list[Rep], now: datetime) -> dict[int, float]:
+def _performance_weights(reps: list[PoolRep], now: datetime) -> dict[int, float]:
     """1 + 10 × each rep's win rate over leads closed in the last 90 days."""
     since = now - timedelta(days=90)
     rows = (
@@ -128,40 +152,165 @@ def _performance_weights(reps: list[Rep], now: datetime) -> dict[int, float]:
 # --- Choosing a rep -----------------------------------------------------------------------------------------------
 
 
-def _team_chain(team_id: int | None) -> list[Team]:
-    """A team followed by its overflow teams, in order, each once (one query for all teams)."""
-    if team_id is None:
+@dataclass(slots=True)
+class PoolUser:
+    """The user fields a routing decision reads."""
+
+    id: int
+    is_active: bool
+    username: str
+    first_name: str
+    last_name: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_username(self) -> str:
+        return self.username
+
+
+@dataclass(slots=True, eq=False)
+class PoolRep:
+    """A rep as a routing decision sees it: read (and locked) in one SQL statement for the whole pool.
+
+    Building full model instances for every rep of a pool on every decision cost more than the rest of the
+    decision; this carries the same attribute names, so availability and strategies take either.
+    """
+
+    id: int
+    user_id: int
+    team_id: int
+    role: str
+    is_active: bool
+    out_of_office_from: datetime | None
+    out_of_office_until: datetime | None
+    time_zone: str
+    working_hours_start: dt_time
+    working_hours_end: dt_time
+    capacity: int
+    daily_cap: int | None
+    weekly_cap: int | None
+    weight: int
+    skills: str
+    languages: str
+    slack_user_id: str
+    user: PoolUser
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PoolRep | Rep) and other.pk == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+
+_POOL_REP_FIELDS = ("id", "user_id", "team_id", "role", "is_active", "out_of_office_from", "out_of_office_until",
+                    "time_zone", "working_hours_start", "working_hours_end", "capacity", "daily_cap", "weekly_cap",
+                    "weight", "skills", "languages", "slack_user_id")
+_POOL_USER_FIELDS = ("id", "is_active", "username", "first_name", "last_name")
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A datetime column read in raw SQL: SQLite gives naive UTC (text or datetime), PostgreSQL an aware one."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    return parsed.replace(tzinfo=UTC) if parsed is not None and parsed.tzinfo is None else parsed
+
+
+def _as_time(value: Any) -> dt_time:
+    return value if isinstance(value, dt_time) else parse_time(value)
+
+
+def _lock_reps(*, team_ids: list[int], rep_ids: tuple[int, ...] = ()) -> list[PoolRep]:
+    """Lock every rep of the given teams (and the given reps) in one statement, in id order: the pool lock.
+
+    Written in SQL because it runs on every decision for every rep of the pool. On PostgreSQL the rows are locked
+    ``FOR UPDATE OF`` the rep table (rows lock in id order, so two decisions never deadlock); SQLite serializes
+    writing transactions instead.
+    """
+    if not team_ids and not rep_ids:
         return []
-    teams = Team.objects.in_bulk()
-    chain: list[Team] = []
-    team = teams.get(team_id)
-    while team is not None and team not in chain:
-        chain.append(team)
-        team = teams.get(team.overflow_team_id) if team.overflow_team_id else None
-    return chain
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("the pool lock is only taken inside a transaction")
+    quote = connection.ops.quote_name
+    rep_table, user_table = quote(Rep._meta.db_table), quote(User._meta.db_table)
+    columns = [f"{rep_table}.{quote(Rep._meta.get_field(name).column)}" for name in _POOL_REP_FIELDS]
+    columns += [f"{user_table}.{quote(User._meta.get_field(name).column)}" for name in _POOL_USER_FIELDS]
+    where = []
+    if team_ids:
+        where.append(f"{rep_table}.{quote('team_id')} IN ({', '.join(['%s'] * len(team_ids))})")
+    if rep_ids:
+        where.append(f"{rep_table}.{quote('id')} IN ({', '.join(['%s'] * len(rep_ids))})")
+    sql = (f"SELECT {', '.join(columns)} FROM {rep_table} INNER JOIN {user_table} "
+           f"ON {rep_table}.{quote('user_id')} = {user_table}.{quote('id')} WHERE {' OR '.join(where)} "
+           f"ORDER BY {rep_table}.{quote('id')}")
+    if connection.features.has_select_for_update_of:
+        sql += f" FOR UPDATE OF {rep_table}"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*team_ids, *rep_ids])
+        rows = cursor.fetchall()
+    width = len(_POOL_REP_FIELDS)
+    reps = []
+    for row in rows:
+        (pk, user_id, team_id, role, active, ooo_from, ooo_until, tz, start, end, capacity, daily, weekly, weight,
+         skills, languages, slack) = row[:width]
+        user = PoolUser(row[width], bool(row[width + 1]), *row[width + 2:])
+        reps.append(PoolRep(pk, user_id, team_id, role, bool(active), _as_datetime(ooo_from), _as_datetime(ooo_until),
+                            tz, _as_time(start), _as_time(end), capacity, daily, weekly, weight, skills, languages,
+                            slack, user))
+    return reps
 
 
-def _lock_reps(*, team_ids: list[int], rep_ids: tuple[int, ...] = ()) -> list[Rep]:
-    """Lock every rep of the given teams (and the given reps) in one statement, in id order: the pool lock."""
-    return list(
-        Rep.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(Q(team_id__in=team_ids) | Q(pk__in=rep_ids))
-        .order_by("pk")
-    )
+def _pointer_locked(pool_key: str) -> RoutingPointer:
+    """The pool's round-robin pointer, locked (created on the pool's first turn)."""
+    quote = connection.ops.quote_name
+    table = quote(RoutingPointer._meta.db_table)
+    sql = (f"SELECT {quote('id')}, {quote('last_rep_id')}, {quote('turns')}, {quote('credits')} FROM {table} "
+           f"WHERE {quote('pool_key')} = %s" + (" FOR UPDATE" if connection.features.has_select_for_update else ""))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pool_key])
+        row = cursor.fetchone()
+    if row is None:
+        pointer, _ = RoutingPointer.objects.select_for_update().get_or_create(pool_key=pool_key)
+        return pointer
+    credits = json.loads(row[3]) if isinstance(row[3], str) else (row[3] or {})
+    return RoutingPointer(id=row[0], pool_key=pool_key, last_rep_id=row[1], turns=row[2], credits=credits)
+
+
+def _pointer_save(pointer: RoutingPointer) -> None:
+    quote = connection.ops.quote_name
+    table = quote(RoutingPointer._meta.db_table)
+    cast = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {quote('last_rep_id')} = %s, {quote('turns')} = %s, "
+                       f"{quote('credits')} = {cast} WHERE {quote('id')} = %s",
+                       [pointer.last_rep_id, pointer.turns, json.dumps(pointer.credits), pointer.pk])
 
 
 @dataclass
 class _Pools:
     """The locked reps a decision may use with their loads, read once after the lock."""
 
-    reps: list[Rep]
+    reps: list[PoolRep]
     open_counts: dict[int, int]
     today: dict[int, int]
     week: dict[int, int]
 
     @classmethod
-    def load(cls, reps: list[Rep], lead: Lead, now: datetime) -> _Pools:
+    def load(cls, reps: list[PoolRep], lead: Lead, now: datetime) -> _Pools:
         open_counts = rep_open_lead_counts(reps)
         if lead.owner_id and _counts_against_capacity(lead):
             # The lead is being re-routed: its current owner's count must not include it.
@@ -171,11 +320,11 @@ class _Pools:
         today, week = _assignment_counts(reps, now)
         return cls(reps, open_counts, today, week)
 
-    def unavailable(self, rep: Rep, now: datetime) -> str | None:
+    def unavailable(self, rep: PoolRep, now: datetime) -> str | None:
         return rep_unavailable_reason(rep, now, self.open_counts[rep.pk], self.today.get(rep.pk, 0),
                                       self.week.get(rep.pk, 0))
 
-    def candidate(self, rep: Rep, team: Team | None, reason: str | None) -> dict[str, Any]:
+    def candidate(self, rep: PoolRep, team: Team | None, reason: str | None) -> dict[str, Any]:
         return {"rep": rep.pk, "name": str(rep), "team": team.name if team else "", "role": rep.role,
                 "open_leads": self.open_counts[rep.pk], "skipped": reason}
 
@@ -191,7 +340,7 @@ class _Choice:
     explanation: dict[str, Any]
 
 
-def _choose_from_chain(rule: RoutingRule, chain: list[Team], pools: _Pools, choice: _Choice) -> Rep | None:
+def _choose_from_chain(rule: RoutingRule, chain: list[Team], pools: _Pools, choice: _Choice) -> PoolRep | None:
     """Pick a rep of the first team in ``chain`` with someone available, by the rule's strategy; None if nobody.
 
     Steps per team: the team's reps (narrowed to the rule's roles and, with ``match_rep_territory``, to reps of
@@ -231,7 +380,8 @@ def _choose_from_chain(rule: RoutingRule, chain: list[Team], pools: _Pools, choi
     return None
 
 
-def _apply_strategy(rule: RoutingRule, team: Team, available: list[Rep], pools: _Pools, choice: _Choice) -> Rep:
+def _apply_strategy(rule: RoutingRule, team: Team, available: list[PoolRep], pools: _Pools,
+                    choice: _Choice) -> PoolRep:
     """Choose among available reps of one team by the rule's strategy, under the pool's locked pointer."""
     lead, explanation = choice.lead, choice.explanation
     pool_key = f"team:{team.pk}:{rule.strategy}"
@@ -258,7 +408,7 @@ def _apply_strategy(rule: RoutingRule, team: Team, available: list[Rep], pools: 
         if owner_rep is not None:
             explanation["strategy_state"] = {"strategy": "account", "account": lead.account_id}
             return owner_rep
-    pointer, _ = RoutingPointer.objects.select_for_update().get_or_create(pool_key=pool_key[:100])
+    pointer = _pointer_locked(pool_key[:100])
     if rule.strategy == Strategy.WEIGHTED:
         chosen, state = strategies.weighted_round_robin(chosen_pool, pointer)
     elif rule.strategy == Strategy.PERFORMANCE:
@@ -268,7 +418,7 @@ def _apply_strategy(rule: RoutingRule, team: Team, available: list[Rep], pools: 
         chosen, state = strategies.fewest_open(chosen_pool, pointer, pools.open_counts)
     else:
         chosen, state = strategies.round_robin(chosen_pool, pointer)
-    pointer.save(update_fields=["last_rep", "turns", "credits"])
+    _pointer_save(pointer)
     explanation["strategy_state"] = state
     return chosen
 
@@ -332,7 +482,7 @@ def lead_route(
     """
     now = timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
         if lead.merged_into_id or (not force and (lead.owner_id or lead.queue not in ROUTABLE_QUEUES)):
             return RouteOutcome(None, "noop")
         rule_set = routing_rule_set(include_drafts=include_drafts)
@@ -342,17 +492,20 @@ def lead_route(
             explanation["drafts"] = list(rule_set.drafts)
         matched: CompiledRule | None = None
         missing_data: list[str] = []
-        for compiled in rule_set.rules:
+        for index, compiled in enumerate(rule_set.rules):
             check = compiled.check(lead, language)
-            explanation["rules"].append({"rule": compiled.rule.pk, "name": compiled.rule.name,
-                                         "matched": check.matched, "detail": check.detail})
+            if index < EXPLAIN_RULES_IN_FULL or check.matched is not False:
+                explanation["rules"].append({"rule": compiled.rule.pk, "name": compiled.rule.name,
+                                             "matched": check.matched, "detail": check.detail})
+            else:
+                _omit(explanation, compiled.rule.pk, check.condition)
             if check.matched:
                 matched = compiled
                 break
             if check.matched is None:
                 missing_data.extend(m for m in check.missing if m not in missing_data)
         matched_rule = matched.rule if matched else None
-        owner_rep, queue, summary = _act(matched_rule, missing_data, lead, language, now, explanation,
+        owner_rep, queue, summary = _act(matched_rule, rule_set, missing_data, lead, language, now, explanation,
                                          keep_current_owner)
         owner_id = owner_rep.user_id if owner_rep else None
         if keep_current_owner and owner_id == lead.owner_id and queue == lead.queue:
@@ -361,7 +514,7 @@ def lead_route(
             return RouteOutcome(None, "noop")
         explanation["before"] = _before(lead)
         decision = RoutingDecision(
-            lead=lead, rule=matched_rule, rep=owner_rep, owner_id=owner_id,
+            lead=lead, rule=matched_rule, rep_id=owner_rep.pk if owner_rep else None, owner_id=owner_id,
             previous_owner_id=lead.owner_id, previous_queue=lead.queue, queue=queue,
             strategy=matched_rule.strategy if matched_rule and matched_rule.action == RuleAction.ASSIGN_TEAM else "",
             summary=summary[:500], explanation=explanation, cause=cause[:100], user=user,
@@ -389,8 +542,16 @@ def lead_route(
     return RouteOutcome(decision, "assigned" if owner_rep else "queued")
 
 
-def _act(rule: RoutingRule | None, missing_data: list[str], lead: Lead, language: str, now: datetime,
-         explanation: dict[str, Any], keep_current_owner: bool) -> tuple[Rep | None, str, str]:
+def _omit(explanation: dict[str, Any], rule_id: int, condition: str) -> None:
+    """Count a rule that did not match beyond the first EXPLAIN_RULES_IN_FULL, by the condition that failed."""
+    more = explanation.setdefault("more_rules", {"not_matching": 0, "by_condition": {}, "ids": []})
+    more["not_matching"] += 1
+    more["by_condition"][condition] = more["by_condition"].get(condition, 0) + 1
+    more["ids"].append(rule_id)
+
+
+def _act(rule: RoutingRule | None, rule_set: RuleSet, missing_data: list[str], lead: Lead, language: str,
+         now: datetime, explanation: dict[str, Any], keep_current_owner: bool) -> tuple[PoolRep | None, str, str]:
     """Carry out the matched rule's action: returns (rep or None, queue, summary)."""
     if rule is None:
         if missing_data:
@@ -400,8 +561,8 @@ def _act(rule: RoutingRule | None, missing_data: list[str], lead: Lead, language
         return None, rule.queue, f"{rule.queue} queue by rule '{rule.name}'"
     choice = _Choice(lead, language, now, keep_current_owner, explanation)
     if rule.action == RuleAction.ASSIGN_REP:
-        target = Rep.objects.only("team_id").get(pk=rule.rep_id)
-        overflow = _team_chain(Team.objects.values_list("overflow_team_id", flat=True).get(pk=target.team_id))
+        target_team = rule_set.teams.get(Rep.objects.values_list("team_id", flat=True).get(pk=rule.rep_id))
+        overflow = rule_set.team_chain(target_team.overflow_team_id if target_team else None)
         pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in overflow], rep_ids=(rule.rep_id,)), lead, now)
         rep = next(r for r in pools.reps if r.pk == rule.rep_id)
         reason = pools.unavailable(rep, now)
@@ -412,7 +573,7 @@ def _act(rule: RoutingRule | None, missing_data: list[str], lead: Lead, language
         if owner_rep is None:
             return None, Queue.REVIEW, f"review: {rep} unavailable ({reason}) and no overflow by rule '{rule.name}'"
         return owner_rep, Queue.NONE, f"assigned to {owner_rep} by rule '{rule.name}' ({rep} {reason}: overflow)"
-    chain = _team_chain(rule.team_id)
+    chain = rule_set.team_chain(rule.team_id)
     pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in chain]), lead, now)
     owner_rep = _choose_from_chain(rule, chain, pools, choice)
     if owner_rep is None:
@@ -690,7 +851,7 @@ def leads_reassign(*, lead_ids: list[int], rep_id: int, reason: str, user) -> Re
             lead._history_user = user
             lead._change_reason = f"reassigned to {rep}: {reason}"[:1000]
             lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
-            _after_manual_move(decision, rep, lead)
+            _after_manual_move(decision, lead, recipient=rep.slack_user_id or rep.team.slack_channel)
             result.decisions.append(decision.pk)
         if result.decisions:
             open_now = rep_open_lead_counts([rep])[rep.pk]
@@ -866,14 +1027,14 @@ def routing_rebalance(*, team_id: int, user=None, dry_run: bool = False) -> Reba
             counts[donor.pk] -= 1
             counts[target.pk] += 1
             if not dry_run:
-                _rebalance_move(lead, donor, target, why, counts, user, now)
+                _rebalance_move(lead, donor, target, why, counts, user, now, team.slack_channel)
         result.after = {str(r): counts[r.pk] for r in reps}
         if dry_run:
             transaction.set_rollback(True)
     return result
 
 
-def _can_receive_moved_leads(rep: Rep, now: datetime) -> bool:
+def _can_receive_moved_leads(rep: PoolRep, now: datetime) -> bool:
     """Active and in office (capacity is checked by the caller; hours and daily caps are about new leads)."""
     reason = rep_unavailable_reason(rep, now, 0, 0, 0)
     return reason is None or reason.startswith("outside working hours")
@@ -890,7 +1051,7 @@ def _territory_rules_of(leads: list[Lead]) -> dict[int, int]:
     return {lead_id: territory for lead_id, territory in latest.items() if territory}
 
 
-def _rep_territories(reps: list[Rep]) -> dict[int, set[int]]:
+def _rep_territories(reps: list[PoolRep]) -> dict[int, set[int]]:
     result: dict[int, set[int]] = {r.pk: set() for r in reps}
     for rep_id, territory_id in Rep.territories.through.objects.filter(rep_id__in=list(result)).values_list(
         "rep_id", "territory_id"
@@ -899,8 +1060,8 @@ def _rep_territories(reps: list[Rep]) -> dict[int, set[int]]:
     return result
 
 
-def _rebalance_move(lead: Lead, donor: Rep, target: Rep, why: str, counts: dict[int, int], user,
-                    now: datetime) -> RoutingDecision:
+def _rebalance_move(lead: Lead, donor: PoolRep, target: PoolRep, why: str, counts: dict[int, int], user,
+                    now: datetime, team_channel: str) -> RoutingDecision:
     summary = f"rebalanced from {donor} to {target}: {why}"
     explanation = {"at": now.isoformat(), "rebalance": {"reason": why, "from": donor.pk, "to": target.pk,
                                                         "from_open_after": counts[donor.pk],
@@ -909,18 +1070,19 @@ def _rebalance_move(lead: Lead, donor: Rep, target: Rep, why: str, counts: dict[
     explanation["moved_tasks"] = _tasks_move_open(lead, to_user_id=target.user_id, user=user,
                                                   reason=f"automation:routing rebalance: {summary}")
     decision = RoutingDecision.objects.create(
-        lead=lead, rep=target, owner_id=target.user_id, previous_owner_id=lead.owner_id, previous_queue=lead.queue,
-        queue=Queue.NONE, summary=summary[:500], explanation=explanation, cause=CAUSE_REBALANCE, user=user,
+        lead=lead, rep_id=target.pk, owner_id=target.user_id, previous_owner_id=lead.owner_id,
+        previous_queue=lead.queue, queue=Queue.NONE, summary=summary[:500], explanation=explanation,
+        cause=CAUSE_REBALANCE, user=user,
     )
     lead.owner_id, lead.queue, lead.queue_reason, lead.assigned_at = target.user_id, Queue.NONE, "", now
     lead._history_user = user
     lead._change_reason = f"automation:routing rebalance {summary}"[:1000]
     lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
-    _after_manual_move(decision, target, lead)
+    _after_manual_move(decision, lead, recipient=target.slack_user_id or team_channel)
     return decision
 
 
-def _after_manual_move(decision: RoutingDecision, rep: Rep, lead: Lead) -> None:
+def _after_manual_move(decision: RoutingDecision, lead: Lead, *, recipient: str) -> None:
     """The new owner hears of a lead moved to them: its moved open tasks, or a new follow-up task."""
     moved = [m["task"] for m in decision.explanation.get("moved_tasks") or []]
     if not moved:
@@ -932,7 +1094,7 @@ def _after_manual_move(decision: RoutingDecision, rep: Rep, lead: Lead) -> None:
         due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M %Z")
         notification_queue(
             dedup_key=f"task:{task.pk}:moved:{decision.pk}",
-            recipient=rep.slack_user_id or rep.team.slack_channel,
+            recipient=recipient,
             text=f"{lead} is yours now ({decision.summary}). Open task: {task.title}, due {due}: "
                  f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{lead.pk}/",
             object_type="task", object_id=task.pk,

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-sqlite test-postgres lint bench demo clean
+.PHONY: install run test test-sqlite test-postgres lint bench demo clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,14 +21,18 @@ run: install
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py serve
 
+# Browser tests drive Debian's Chromium with Playwright (no browser download).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test-sqlite: install
+test-sqlite: install browser
 	$(BIN)/python -m pytest
 
-test-postgres: install
+test-postgres: install browser
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python -m pytest
 
 test: lint test-sqlite test-postgres

@@ -1,0 +1,50 @@
+"""In a real browser (Debian's Chromium driven by Playwright): a rep signs in, opens a lead, completes a task."""
+
+import os
+import shutil
+
+import pytest
+
+from leads.services import lead_ingest
+from routing.models import Task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Chromium is missing: `make test` installs the Debian package 'chromium'"
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def test_a_rep_signs_in_opens_the_lead_and_completes_the_follow_up(live_server, browser_page, configured, inline_jobs):
+    lead = lead_ingest(data={"email": "grace@acme.example", "first_name": "Grace", "last_name": "Hopper",
+                             "country": "US", "title": "VP Engineering", "employees": "300"}).lead
+    task = Task.objects.get(lead=lead)
+    task.assignee.set_password("browser-pw")
+    task.assignee.save()
+    page = browser_page
+    page.goto(f"{live_server.url}/workspace/")
+    page.fill("#id_username", task.assignee.username)
+    page.fill("#id_password", "browser-pw")
+    page.click("main button[type=submit]")
+    assert page.locator("#tasks").inner_text().count("Follow up Grace Hopper") == 1
+    page.click("text=Grace Hopper #")
+    assert "Why" in page.inner_text("body") and "VP or above" in page.inner_text("#reasons")
+    assert "assigned to" in page.inner_text("#routing-summary")
+    page.go_back()
+    page.click("#tasks button:has-text('Done')")
+    assert "Done: Follow up Grace Hopper" in page.inner_text(".messages")
+    task.refresh_from_db()
+    assert task.status == "done" and task.completed_at is not None

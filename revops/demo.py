@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import CompanyProfile, IndustryTerm, Lead
-from leads.services import events_record, lead_ingest
+from leads.services import events_record
 from revops.jobs import jobs_inline
 from revops.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
@@ -277,7 +277,7 @@ def demo_lead_rows(rng: random.Random, companies: list[CompanyProfile], count: i
             "source": _weighted(rng, SOURCES),
             "campaign": rng.choice(["q3-webinar", "pricing-ads", "ebook-revops", "partner-day", ""]),
             "utm_source": rng.choice(["google", "linkedin", "newsletter", ""]),
-            "consent": rng.choice(["yes", "yes", "unknown", "no"]),
+            "consent": rng.choice(["yes"] * 12 + ["unknown"] * 7 + ["no"]),
         }
         if rng.random() < 0.25:
             won = rng.random() < 0.35
@@ -314,19 +314,31 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
     now = timezone.now()
     counts: dict[str, int] = {}
     rows = demo_lead_rows(rng, companies, leads)
+    from leads.bulk import leads_bulk_ingest
+    from scoring.jobs import lead_score_job
+
+    done = 0
     with jobs_inline():
-        for index, row in enumerate(rows, start=1):
-            result = lead_ingest(data=row, source=row.get("source", ""), reason="demo data")
-            counts[result.action] = counts.get(result.action, 0) + 1
-            if result.lead is not None:
+        for start in range(0, len(rows), 250):
+            batch = list(enumerate(rows[start:start + 250], start=start))
+            outcomes, created = leads_bulk_ingest(batch, reason="demo data")
+            created_ids = {lead.pk for lead in created}
+            for outcome in outcomes:
+                counts[outcome.action] = counts.get(outcome.action, 0) + 1
+                if outcome.lead_id is None:
+                    continue
+                row = rows[outcome.row]
                 events = demo_events(rng, row, now)
-                if events:
-                    events_record(lead_id=result.lead.pk, items=events)
+                if events:  # recording events scores the lead (and routes it, tasks it, announces it)
+                    events_record(lead_id=outcome.lead_id, items=events)
+                elif outcome.lead_id in created_ids:
+                    lead_score_job(outcome.lead_id, "ingest")
                 if row.get("outcome") in ("won", "lost"):
-                    Lead.objects.filter(pk=result.lead.pk).update(
+                    Lead.objects.filter(pk=outcome.lead_id).update(
                         closed_at=now - timedelta(days=rng.randint(1, 80)))
-            if stdout is not None and index % 250 == 0:
-                stdout.write(f"  {index}/{len(rows)} leads through the pipeline")
+            done += len(batch)
+            if stdout is not None:
+                stdout.write(f"  {done}/{len(rows)} leads through the pipeline")
     return counts
 
 

@@ -680,6 +680,11 @@ class PreviewRow:
     errors: list[FieldError]
     flags: list[str]
 
+    @property
+    def lines(self) -> int:
+        """Table lines the row takes on the preview: its verdict, its columns, the derived values."""
+        return 1 + len(self.fields) + len(self.derived)
+
 
 @dataclass
 class ImportPreview:

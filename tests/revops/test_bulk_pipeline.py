@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_bulk_import_scores_routes_and_tasks_every_created_lead(configured, slack):
-    rows = [(n + 2, {"email": f"p{n}@acme{n % 3}.example", "first_name": f"P{n}", "last_name": "Lee",
+    names = ["Ada", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Donald", "Frances", "Alan", "Margaret", "Dennis",
+             "Radia"]
+    rows = [(n + 2, {"email": f"p{n}@acme{n % 3}.example", "first_name": names[n], "last_name": f"Surname{n * 7}",
                      "country": "US", "title": "VP Sales", "employees": "300", "industry": "SaaS"})
             for n in range(12)]
     rows.append((14, {"email": "P0@ACME0.example", "title": "CEO"}))  # the first person again: merged

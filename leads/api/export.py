@@ -1,0 +1,55 @@
+"""``GET /api/leads/export/``: the lead CSV (docs/csv.md), streamed, with the filters of ``GET /api/leads/``."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+from ..csv_io import leads_csv_response
+from ..filtersets import LeadFilterSet
+from ..models import Lead
+from .views import LeadPermission
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: text/csv``; error bodies (400, 403) come out as two-column CSV."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        items = data.items() if isinstance(data, dict) else [("detail", data)]
+        writer.writerow(["field", "error"])
+        for key, value in items:
+            writer.writerow([key, "; ".join(map(str, value)) if isinstance(value, list) else str(value)])
+        return out.getvalue().encode(self.charset)
+
+
+class LeadExportView(generics.GenericAPIView):
+    """Every live lead matching the filters, as CSV (the columns of docs/csv.md), streamed in chunks.
+
+    Needs ``leads.view_lead``. Invalid filter values are a 400 with the field errors.
+    """
+
+    queryset = Lead.objects.live()
+    filterset_class = LeadFilterSet
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [permissions.IsAuthenticated, LeadPermission]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    pagination_class = None
+
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR},
+                   description="The lead CSV (docs/csv.md), streamed; the same filters as GET /api/leads/.")
+    def get(self, request, *args, **kwargs):
+        return leads_csv_response(self.filter_queryset(self.get_queryset()))

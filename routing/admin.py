@@ -75,10 +75,16 @@ class RoutedLeadAdmin(LeadAdmin):
             return "Not routed yet."
         rules = decision.explanation.get("rules", [])
         candidates = decision.explanation.get("candidates", [])
+        more = decision.explanation.get("more_rules")
+        more_text = ""
+        if more:
+            by_condition = ", ".join(f"{n} on {c}" for c, n in sorted(more["by_condition"].items()))
+            more_text = f"… and {more['not_matching']} more rules did not match ({by_condition})."
         return format_html(
-            "<p><b>{}</b> ({:%Y-%m-%d %H:%M})</p><p>Rules tried:</p><ol>{}</ol><p>Candidates:</p><ul>{}</ul>",
-            decision.summary, decision.created_at,
-            format_html_join("", "<li>{}: {}</li>", ((r["name"], r["detail"]) for r in rules)),
+            "<p><b>{}</b> ({:%Y-%m-%d %H:%M}, cause: {})</p><p>Rules tried:</p><ol>{}</ol><p>{}</p>"
+            "<p>Candidates:</p><ul>{}</ul>",
+            decision.summary, decision.created_at, decision.cause,
+            format_html_join("", "<li>{}: {}</li>", ((r["name"], r["detail"]) for r in rules)), more_text,
             format_html_join("", "<li>{} ({} open): {}</li>",
                              ((c["name"], c.get("open_leads", "?"), c["skipped"] or "available")
                               for c in candidates)) or "—",

@@ -25,7 +25,9 @@ class RoutedLeadSerializer(LeadSerializer):
             "rep": str(decision.rep) if decision.rep else None,
             "queue": decision.queue,
             "decided_at": decision.created_at,
+            "cause": decision.cause,
             "rules_tried": decision.explanation.get("rules", []),
+            "more_rules_not_matching": decision.explanation.get("more_rules"),
             "candidates": decision.explanation.get("candidates", []),
             "strategy_state": decision.explanation.get("strategy_state"),
         }

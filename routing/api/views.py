@@ -1,14 +1,17 @@
 """Views of the routing API."""
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from leads.api.views import LeadViewSet
 
+from ..models import Rep
 from ..selectors import task_list_for
-from ..services import task_complete
+from ..services import leads_reassign, routing_decisions_undo, task_complete
 from .serializers import RoutedLeadSerializer, TaskCompleteSerializer, TaskSerializer
 
 
@@ -36,3 +39,61 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         task = task_complete(task_id=task.pk, user=request.user, note=data.validated_data["note"])
         return Response(TaskSerializer(task).data, status=status.HTTP_200_OK)
+
+
+class CanChangeLeads(permissions.BasePermission):
+    """Moving leads between owners needs the right to change leads (RevOps admins and sales managers)."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.has_perm("leads.change_lead"))
+
+
+class LeadReassignView(APIView):
+    """Give leads to one rep, with a reason: one routing decision per lead, open tasks move with them."""
+
+    permission_classes = [permissions.IsAuthenticated, CanChangeLeads]
+
+    class InputSerializer(serializers.Serializer):
+        lead_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+        rep = serializers.IntegerField(help_text="The rep's id.")
+        reason = serializers.CharField(max_length=300)
+
+    class OutputSerializer(serializers.Serializer):
+        reassigned = serializers.IntegerField()
+        decisions = serializers.ListField(child=serializers.IntegerField())
+        skipped = serializers.ListField(child=serializers.CharField())
+        warnings = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not Rep.objects.filter(pk=data.validated_data["rep"]).exists():
+            return Response({"rep": ["no such rep"]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            result = leads_reassign(lead_ids=data.validated_data["lead_ids"], rep_id=data.validated_data["rep"],
+                                    reason=data.validated_data["reason"], user=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(self.OutputSerializer({"reassigned": result.reassigned, "decisions": result.decisions,
+                                               "skipped": result.skipped, "warnings": result.warnings}).data)
+
+
+class RoutingUndoView(APIView):
+    """Undo routing changes: previous owners and queues come back; decisions are marked undone."""
+
+    permission_classes = [permissions.IsAuthenticated, CanChangeLeads]
+
+    class InputSerializer(serializers.Serializer):
+        decision_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        undone = serializers.ListField(child=serializers.IntegerField())
+        skipped = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = routing_decisions_undo(decision_ids=data.validated_data["decision_ids"], user=request.user)
+        return Response(self.OutputSerializer({"undone": result.undone, "skipped": result.skipped}).data)

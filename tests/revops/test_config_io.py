@@ -184,3 +184,34 @@ def test_export_and_import_commands(full_config, tmp_path):
     path.write_text("routing_rules:\n  - name: X\n    order: 1\n    action: rep\n")
     with pytest.raises(CommandError, match=r"routing_rules\[0\].rep: Choose the rep"):
         call_command("import_config", str(path))
+
+
+def test_the_example_in_docs_config_md_imports_cleanly_and_routes_as_described(sales_manager):
+    from pathlib import Path
+
+    from django.contrib.auth.models import User
+
+    from leads.models import Lead
+    from routing.services import lead_route
+
+    for username in ("ines", "rita", "sam"):
+        User.objects.create_user(username)
+    text = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    example = text.split("## Example", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    report = config_import(example)
+    assert set(report.counts()) == {"created"} and report.counts()["created"] == 2 + 2 + 3 + 7 + 3 + 1 + 2
+    assert set(config_import(example).counts()) == {"unchanged"}
+    # Ines works 08:00–18:00 in Berlin; the assertions below must not depend on the hour the suite runs at.
+    Rep.objects.filter(user__username="ines").update(working_hours_start="00:00", working_hours_end="23:59:59")
+
+    def owner(**fields):
+        lead = Lead.objects.create(email=f"{len(fields)}{Lead.objects.count()}@x.example", country="US",
+                                   **fields)
+        lead_route(lead_id=lead.pk)
+        lead.refresh_from_db()
+        return lead.owner.username if lead.owner else lead.queue
+
+    assert owner(stage="sql", band="B", score=80) in {"ines", "rita"}
+    assert owner(stage="mql", band="B", score=50) == "sam"
+    assert owner(stage="engaged", band="C", score=20) == "nurture"
+    assert owner(stage="new", band="A", score=85) == "ines"

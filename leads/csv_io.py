@@ -472,13 +472,13 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
         report.rows += 1
         errors = record.errors
         action = ""
+        failed_in_database = False
         if not errors:
             handled = False
             try:
                 with transaction.atomic():
                     action, errors = handle(record.values)
                     handled = True
-                consecutive_failures = 0
             except ValidationError as exc:
                 errors = _validation_errors(exc)
             except Exception as exc:  # noqa: BLE001 - one failing row must not stop the file
@@ -489,7 +489,8 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
                 else:
                     logger.exception("CSV import: row %s could not be stored", record.number)
                     errors = [FieldError("row", f"could not be stored ({type(exc).__name__}: {exc})")]
-                    consecutive_failures += 1
+                    failed_in_database = True
+        consecutive_failures = consecutive_failures + 1 if failed_in_database else 0
         if errors:
             report.errors += 1
             lines = [RowError(record.number, e.field, e.reason) for e in errors]

@@ -195,6 +195,29 @@ def test_a_row_failing_in_the_database_rolls_back_what_it_wrote_and_the_file_goe
     assert list(Lead.objects.values_list("email", flat=True)) == ["bob@x.example"]
 
 
+def test_the_import_stops_when_the_database_keeps_refusing_rows(tmp_path, monkeypatch):
+    from django.db import OperationalError
+
+    import leads.services
+
+    def database_down(**kwargs):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(leads.services, "lead_ingest", database_down)
+    report = run_import(csv_file(tmp_path, "email\n" + "".join(f"l{i}@x.example\n" for i in range(150))))
+    assert report.rows == 100 and report.errors == 100
+    assert report.file_error.startswith("Stopped at row 101: the last 100 rows could not be stored")
+    assert "OperationalError: the database is down" in report.error_sample[0].reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_row_whose_jobs_cannot_be_queued_counts_as_stored_with_a_warning(tmp_path, settings):
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:9/0", "DEFAULT_TIMEOUT": 60}}
+    report = run_import(csv_file(tmp_path, "email\na@x.example\n"))
+    assert report.created == 1 and report.errors == 0 and Lead.objects.count() == 1
+    assert any("could not be queued" in warning for warning in report.warnings)
+
+
 def test_every_error_goes_to_errors_out_and_only_the_first_are_kept_in_memory(tmp_path):
     rows = "".join(f"lead{i}@x.example,maybe\n" for i in range(MAX_ERRORS_KEPT + 50))
     path = csv_file(tmp_path, "email,consent\n" + rows)

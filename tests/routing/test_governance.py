@@ -49,6 +49,7 @@ def _routed(count: int, **fields) -> list[Lead]:
 # --- route_leads --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # commits for real, so the tasks run inline right after each decision
 def test_route_leads_routes_only_the_leads_waiting_for_routing(two_teams):
     waiting = [make_lead(employees=50), make_lead(employees=500), make_lead(employees=None)]
     owned = make_lead(owner=two_teams["smb"][0].user)
@@ -60,6 +61,7 @@ def test_route_leads_routes_only_the_leads_waiting_for_routing(two_teams):
     assert owners[waiting[0].pk].rep in two_teams["smb"] and owners[waiting[1].pk].rep in two_teams["mid"]
     assert Lead.objects.get(pk=waiting[2].pk).queue == "holding"
     assert not RoutingDecision.objects.filter(lead__in=[owned, in_review]).exists()
+    assert Task.objects.filter(lead__in=waiting[:2]).count() == 2  # tasks made in the process, no worker
 
 
 def test_route_leads_refuses_while_the_routing_kill_switch_is_off(two_teams):

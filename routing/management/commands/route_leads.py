@@ -6,6 +6,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 
 from revops.choices import Workflow
+from revops.jobs import jobs_inline
 from revops.switches import workflow_enabled
 from routing.jobs import lead_route_job
 from routing.services import PREVIEW_MAX_LEADS, leads_waiting_for_routing, routing_preview
@@ -13,7 +14,8 @@ from routing.services import PREVIEW_MAX_LEADS, leads_waiting_for_routing, routi
 
 class Command(BaseCommand):
     help = (
-        "Route unassigned leads (no owner, not in review) in this process, or with --dry-run preview routing of "
+        "Route unassigned leads (no owner, not in review) in this process — their follow-up tasks and messages too, "
+        "no worker needed — or with --dry-run preview routing of "
         "the last N leads under the current rules (with --include-drafts: the draft rules too) and print how many "
         "would be assigned differently and to whom. A dry run writes nothing."
     )
@@ -46,9 +48,10 @@ class Command(BaseCommand):
         started = time.monotonic()
         ids = leads_waiting_for_routing(last=last)
         results: Counter[str] = Counter()
-        for lead_id in ids:
-            summary = lead_route_job(lead_id, "route_leads command")
-            results[_kind(summary)] += 1
+        with jobs_inline():  # the follow-up tasks and messages run here too, as import_leads --sync does
+            for lead_id in ids:
+                summary = lead_route_job(lead_id, "route_leads command")
+                results[_kind(summary)] += 1
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(results.items())) or "nothing to do"
         self.stdout.write(self.style.SUCCESS(
             f"Routed {len(ids)} waiting leads in {time.monotonic() - started:.1f} s: {detail}."

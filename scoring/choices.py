@@ -50,3 +50,39 @@ class Band(models.TextChoices):
     B = "B", "B"
     C = "C", "C"
     D = "D", "D"
+
+
+class TriggerKind(models.TextChoices):
+    """What a ScoreTrigger announces (see docs/scoring.md, "Automated transitions")."""
+
+    MQL_UP = "mql_up", "Became MQL"
+    MQL_DOWN = "mql_down", "Fell below MQL"
+    SQL_UP = "sql_up", "Became SQL"
+    SQL_DOWN = "sql_down", "Fell below SQL"
+    HOT = "hot", "Hot (many points in a short time)"
+    COLD = "cold", "Cold (few points for a long time)"
+    HIGH_INTENT = "high_intent", "High intent (an intent frequency rule fired)"
+
+
+class Variant(models.TextChoices):
+    """The arm of an A/B scoring experiment a lead falls in (empty: no experiment)."""
+
+    NONE = "", "—"
+    A = "A", "A (the active model)"
+    B = "B", "B (the challenger)"
+
+
+class PredictiveStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    REFUSED = "refused", "Refused (not enough data)"
+
+
+class FeedbackReason(models.TextChoices):
+    """Why a person flagged a score as wrong."""
+
+    TOO_HIGH = "too_high", "Score too high (not a real buyer)"
+    TOO_LOW = "too_low", "Score too low (a real buyer we under-rated)"
+    WRONG_DATA = "wrong_data", "The lead's data is wrong (keep it out of training)"
+    OTHER = "other", "Other"

@@ -6,9 +6,10 @@ feeds the engine, so a score can be computed in microseconds and tested without 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ class CompiledRule:
     window_days: int | None
     frequency_count: int | None
     frequency_hours: int | None
+    intent: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class CompiledModel:
     dimension_caps: dict[str, int]
     fit_rules: tuple[CompiledRule, ...]
     engagement_rules: tuple[CompiledRule, ...]
+    predictive_weight: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,18 @@ class ScoreResult:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     fit_data_missing: bool = False
     fit_gate_failed: bool = False
+    predictive_points: int = 0
+    probability: float | None = None
+    intent_hits: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    """A lead's win probability from the active predictive model and its top features (label, log-odds)."""
+
+    probability: float
+    features: Sequence[tuple[str, float]] = ()
+    model_version: int | None = None
 
 
 def compile_rule(rule: Any) -> CompiledRule:
@@ -105,6 +120,7 @@ def compile_rule(rule: Any) -> CompiledRule:
         window_days=rule.window_days,
         frequency_count=rule.frequency_count,
         frequency_hours=rule.frequency_hours,
+        intent=bool(getattr(rule, "intent", False)),
     )
 
 
@@ -129,7 +145,13 @@ def compile_model(model: Any, rules: Sequence[Any]) -> CompiledModel:
         dimension_caps=dict(model.dimension_caps or {}),
         fit_rules=tuple(r for r in compiled if r.kind == RuleKind.FIT),
         engagement_rules=tuple(r for r in compiled if r.kind == RuleKind.ENGAGEMENT),
+        predictive_weight=int(getattr(model, "predictive_weight", 0) or 0),
     )
+
+
+def with_thresholds(model: CompiledModel, overrides: Mapping[str, int]) -> CompiledModel:
+    """The same model with other thresholds (an A/B variant): mql/sql thresholds, band minimums, the fit gate."""
+    return dataclasses.replace(model, **overrides) if overrides else model
 
 
 def decay_factor(model: CompiledModel, age_days: float) -> float:
@@ -197,8 +219,12 @@ def _frequency_hit(times: list[datetime], count: int, hours: int) -> datetime | 
     return hit
 
 
-def _engagement(model: CompiledModel, events: Sequence[EventView], now: datetime) -> tuple[int, list[dict[str, Any]]]:
+def _engagement(
+    model: CompiledModel, events: Sequence[EventView], now: datetime
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Engagement points (bounded), the contributions, and the intent frequency rules that fired (code, moment)."""
     contributions: list[dict[str, Any]] = []
+    intent_hits: list[dict[str, Any]] = []
     total = 0.0
     for rule in model.engagement_rules:
         matching = [e for e in events if _event_matches(rule, e)]
@@ -211,6 +237,9 @@ def _engagement(model: CompiledModel, events: Sequence[EventView], now: datetime
             hit = _frequency_hit([e.occurred_at for e in matching], rule.frequency_count, rule.frequency_hours)
             if hit is None:
                 continue
+            if rule.intent:
+                intent_hits.append({"code": rule.reason_code, "label": rule.label, "at": hit,
+                                    "hours": rule.frequency_hours})
             points = rule.points * decay_factor(model, (now - hit).total_seconds() / 86400)
         else:
             points = sum(rule.points * decay_factor(model, (now - e.occurred_at).total_seconds() / 86400)
@@ -223,7 +252,7 @@ def _engagement(model: CompiledModel, events: Sequence[EventView], now: datetime
         contributions.append({"code": rule.reason_code, "label": rule.label, "points": round(points),
                               "kind": RuleKind.ENGAGEMENT, "dimension": rule.dimension, "events": len(matching)})
     bounded = max(model.engagement_floor, min(model.engagement_ceiling, total))
-    return round(bounded), contributions
+    return round(bounded), contributions, intent_hits
 
 
 def stage_for(
@@ -256,21 +285,54 @@ def score_lead(
     *,
     current_stage: str = Stage.NEW,
     top_reasons: int = 5,
+    prediction: PredictionView | None = None,
 ) -> ScoreResult:
-    """Score one lead: fit + engagement, band, stage, and the top contributing reasons."""
+    """Score one lead: fit + engagement (+ the predictive contribution), band, stage, and the top reasons.
+
+    With a ``prediction`` the model's ``predictive_weight`` × win probability is added (rounded) and the
+    predictive model's top features are listed after the top reasons (``kind`` "predictive", 0 points).
+    """
     fit, fit_reasons, fit_missing = _fit(model, values)
-    engagement, engagement_reasons = _engagement(model, events, now)
-    score = fit + engagement
+    engagement, engagement_reasons, intent_hits = _engagement(model, events, now)
+    predictive_points, predictive_head, predictive_features = predictive_contribution(model, prediction)
+    score = fit + engagement + predictive_points
     stage, gate_failed = stage_for(
         model, current=current_stage, score=score, fit=fit, engagement=engagement, fit_data_missing=fit_missing,
         consent=values.get("consent") or "",
     )
-    reasons = sorted(fit_reasons + engagement_reasons, key=lambda r: (-abs(r["points"]), r["code"]))[:top_reasons]
+    reasons = sorted(fit_reasons + engagement_reasons + predictive_head,
+                     key=lambda r: (-abs(r["points"]), r["code"]))[:top_reasons]
     if gate_failed:
         reasons.append({"code": "fit_gate", "label": f"fit {fit} below the minimum {model.min_fit}", "points": 0,
                         "kind": RuleKind.FIT, "dimension": "gate"})
     if fit_missing:
         reasons.append({"code": "no_fit_data", "label": "no fit data yet: scored on behaviour only", "points": 0,
                         "kind": RuleKind.FIT, "dimension": "gate"})
+    reasons.extend(predictive_features)
     return ScoreResult(fit=fit, engagement=engagement, score=score, band=band_for(model, score), stage=stage,
-                       reasons=reasons, fit_data_missing=fit_missing, fit_gate_failed=gate_failed)
+                       reasons=reasons, fit_data_missing=fit_missing, fit_gate_failed=gate_failed,
+                       predictive_points=predictive_points,
+                       probability=None if prediction is None else prediction.probability, intent_hits=intent_hits)
+
+
+PREDICTIVE = "predictive"
+
+
+def predictive_contribution(
+    model: CompiledModel, prediction: PredictionView | None
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Points from the predictive model, the win-probability reason, and its top features as reasons.
+
+    The win-probability reason (only when it is worth points) competes with rule reasons for the top places; the
+    features are appended after them, so a rep always sees why the model thinks what it thinks.
+    """
+    if prediction is None:
+        return 0, [], []
+    points = round(model.predictive_weight * prediction.probability)
+    version = f" (model v{prediction.model_version})" if prediction.model_version else ""
+    head = [{"code": "predicted_win", "label": f"predicted win probability {prediction.probability:.0%}{version}",
+             "points": points, "kind": PREDICTIVE, "dimension": PREDICTIVE}] if points else []
+    features = [{"code": f"predicts_{'up' if weight >= 0 else 'down'}", "label": label, "points": 0,
+                 "kind": PREDICTIVE, "dimension": PREDICTIVE, "log_odds": round(float(weight), 3)}
+                for label, weight in prediction.features]
+    return points, head, features

@@ -1,4 +1,4 @@
-"""RQ jobs of the scoring layer: each takes a primary key and calls one service."""
+"""RQ jobs of the scoring layer: each takes a primary key (or nothing, when scheduled) and calls one service."""
 
 from revops.choices import Workflow
 from revops.jobs import periodic_job, pipeline_job
@@ -13,9 +13,45 @@ def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
     return f"{result.score} {result.band} {result.stage}"
 
 
+@pipeline_job(workflow=Workflow.SCORING, object_type="scoring_model")
+def scoring_model_rescore_job(model_id: int) -> str:
+    """Rescore, set-based, the leads of a model's segment after an activation or an experiment change."""
+    from .models import ScoringModel
+    from .services import leads_rescore_bulk
+
+    model = ScoringModel.objects.get(pk=model_id)
+    return str(leads_rescore_bulk(cause=f"model v{model.version} activated", segment=model.segment))
+
+
+@pipeline_job(workflow=Workflow.PREDICTIVE, object_type="predictive_model")
+def predictive_rescore_job(predictive_id: int) -> str:
+    """Rescore (and re-predict) the leads a predictive model covers after it was activated or rolled back."""
+    from .models import PredictiveModel
+    from .services import leads_rescore_bulk
+
+    row = PredictiveModel.objects.defer("artefact").get(pk=predictive_id)
+    return str(leads_rescore_bulk(cause=f"predictive v{row.version} {row.status}", segment=row.segment or None))
+
+
 @periodic_job(workflow=Workflow.DECAY)
 def scores_decay_job() -> str:
-    """Daily: re-score every lead with engagement so aging points decay (kill switch: decay)."""
+    """Daily: rescore, set-based, every lead with engagement so aging points decay (kill switch: decay)."""
     from .services import leads_decay
 
-    return leads_decay()
+    return str(leads_decay())
+
+
+@periodic_job(workflow=Workflow.SCORING)
+def scores_cold_check_job() -> str:
+    """Daily: fire the cold trigger for leads that gained too few points for too long (kill switch: scoring)."""
+    from .services import leads_cold_check
+
+    return leads_cold_check()
+
+
+@periodic_job(workflow=Workflow.PREDICTIVE)
+def predictive_retrain_job() -> str:
+    """Weekly: retrain every live predictive model on the latest closed leads (kill switch: predictive)."""
+    from .services import predictive_retrain
+
+    return predictive_retrain()

@@ -1,12 +1,25 @@
-"""Scoring configuration (models and rules, edited in the admin) and the score-change log."""
+"""Scoring configuration (models and rules, edited in the admin), the score-change log, triggers, A/B
+experiments, the predictive models trained on closed leads and the "score is wrong" feedback."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from leads.models import Lead
 
-from .choices import DecayMode, Dimension, ModelStatus, Operator, RuleKind
+from .choices import (
+    DecayMode,
+    Dimension,
+    FeedbackReason,
+    ModelStatus,
+    Operator,
+    PredictiveStatus,
+    RuleKind,
+    TriggerKind,
+    Variant,
+)
 from .conditions import compile_condition
 
 # Lead fields a rule or segment may test (``custom:NAME`` reads a custom attribute).
@@ -26,6 +39,8 @@ class ScoringModel(models.Model):
     """A versioned scoring model for one segment: its rules, thresholds (bands, MQL, SQL), fit gate and decay.
 
     One model is active per segment; leads take the active model of the first segment (by priority) they match.
+    Versions of a segment are numbered; only ``scoring.services.scoring_model_activate`` / ``_rollback`` change
+    which one is active (the admin shows status as read-only), so every switch is in the history with a reason.
     """
 
     name = models.CharField(max_length=100)
@@ -57,6 +72,9 @@ class ScoringModel(models.Model):
     hot_window_hours = models.PositiveIntegerField(default=24, help_text="... within this many hours.")
     cold_points = models.IntegerField(default=5, help_text="Cold: fewer than this many points ...")
     cold_window_days = models.PositiveIntegerField(default=90, help_text="... within this many days.")
+    predictive_weight = models.IntegerField(
+        default=0, help_text="Points added as this many × the predicted win probability (0: the predictive model "
+                             "only informs, it never moves the score).")
 
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -69,6 +87,7 @@ class ScoringModel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["segment"], condition=models.Q(status="active"),
                                     name="one_active_model_per_segment"),
+            models.UniqueConstraint(fields=["segment", "version"], name="one_model_per_segment_version"),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +108,8 @@ class ScoringModel(models.Model):
             raise ValidationError({"dimension_caps": "A JSON object of dimension name → whole number of points."})
         if self.decay_mode == DecayMode.HALF_LIFE and self.decay_rate <= 0:
             raise ValidationError({"decay_rate": "A half-life must be more than 0 days."})
+        if self.predictive_weight < 0:
+            raise ValidationError({"predictive_weight": "The predictive weight cannot be negative."})
 
 
 class ScoringRule(models.Model):
@@ -118,6 +139,8 @@ class ScoringRule(models.Model):
     frequency_count = models.PositiveIntegerField(null=True, blank=True,
                                                   help_text="Bonus: points once when this many events ...")
     frequency_hours = models.PositiveIntegerField(null=True, blank=True, help_text="... fall within N hours.")
+    intent = models.BooleanField(
+        default=False, help_text="Frequency rules only: when it fires, the lead gets a high-intent trigger.")
     order = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -145,6 +168,9 @@ class ScoringRule(models.Model):
                 raise ValidationError("A frequency bonus needs both the count and the hours.")
             if self.cap_points is not None and self.cap_points < 0 <= self.points:
                 raise ValidationError({"cap_points": "A cap on positive points must be positive."})
+        if self.intent and not (self.kind == RuleKind.ENGAGEMENT and self.frequency_count):
+            raise ValidationError({"intent": "Only an engagement rule with a frequency (count within hours) can "
+                                             "flag high intent."})
 
 
 class ScoreChange(models.Model):
@@ -163,10 +189,172 @@ class ScoreChange(models.Model):
     old_stage = models.CharField(max_length=20, blank=True)
     new_stage = models.CharField(max_length=20, blank=True)
     reasons = models.JSONField(default=list, blank=True)
+    experiment = models.ForeignKey("ScoringExperiment", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="score_changes")
+    variant = models.CharField(max_length=1, choices=Variant.choices, blank=True, default=Variant.NONE)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "at"])]
+        indexes = [models.Index(fields=["lead", "at"]), models.Index(fields=["experiment", "variant"])]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}: {self.old_score} → {self.new_score} ({self.delta:+d})"
+
+
+class ScoreTrigger(models.Model):
+    """A threshold crossing, a hot or cold lead, or a high-intent streak, announced once per lead and period.
+
+    ``period_key`` names the period (a day, or a cold spell); the unique constraint makes a second firing in the same
+    period impossible, even from two workers at once. Creating one sends ``lead_triggered`` after commit.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_triggers")
+    kind = models.CharField(max_length=20, choices=TriggerKind.choices)
+    period_key = models.CharField(max_length=80)
+    fired_at = models.DateTimeField(db_index=True)
+    model = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cause = models.CharField(max_length=60, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "period_key"], name="one_trigger_per_lead_kind_period"),
+        ]
+        indexes = [models.Index(fields=["kind", "fired_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for lead {self.lead_id} ({self.period_key})"
+
+
+class ScoringExperiment(models.Model):
+    """An A/B test of a segment's scoring: variant B uses another model or other thresholds for a share of leads.
+
+    A lead's variant comes from a hash of the experiment and lead ids (``scoring.experiments.variant_for``): it
+    never flips while the experiment runs. Split and variant settings are frozen once the experiment started.
+    """
+
+    segment = models.CharField(max_length=50, default="default")
+    name = models.CharField(max_length=100)
+    variant_b_model = models.ForeignKey(
+        ScoringModel, null=True, blank=True, on_delete=models.PROTECT, related_name="experiments_as_b",
+        help_text="A model of the same segment (usually a draft) that scores variant B. Leave empty to test "
+                  "thresholds only.")
+    b_mql_threshold = models.IntegerField(null=True, blank=True)
+    b_sql_threshold = models.IntegerField(null=True, blank=True)
+    b_band_a_min = models.IntegerField(null=True, blank=True)
+    b_band_b_min = models.IntegerField(null=True, blank=True)
+    b_band_c_min = models.IntegerField(null=True, blank=True)
+    b_min_fit = models.IntegerField(null=True, blank=True)
+    split_percent = models.PositiveSmallIntegerField(
+        default=50, validators=[MaxValueValidator(100)], help_text="Share of the segment's leads in variant B.")
+    active = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    THRESHOLD_FIELDS = ("mql_threshold", "sql_threshold", "band_a_min", "band_b_min", "band_c_min", "min_fit")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment"], condition=models.Q(active=True),
+                                    name="one_active_experiment_per_segment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.segment}, {'running' if self.active else 'stopped'}]"
+
+    def threshold_overrides(self) -> dict[str, int]:
+        """Variant B's thresholds that differ from the active model's (field name → value)."""
+        return {name: getattr(self, f"b_{name}") for name in self.THRESHOLD_FIELDS
+                if getattr(self, f"b_{name}") is not None}
+
+    FROZEN_ONCE_STARTED = ("segment", "variant_b_model_id", "split_percent",
+                           *(f"b_{name}" for name in THRESHOLD_FIELDS))
+
+    def clean(self) -> None:
+        if self.pk and self.started_at:
+            before = type(self).objects.filter(pk=self.pk).values(*self.FROZEN_ONCE_STARTED).first() or {}
+            moved = [name for name, value in before.items() if getattr(self, name) != value]
+            if moved:
+                raise ValidationError(f"An experiment that has started keeps its split and variants (a lead's "
+                                      f"variant must never flip); changed: {', '.join(moved)}. Create a new "
+                                      f"experiment instead.")
+        if self.variant_b_model_id is None and not self.threshold_overrides():
+            raise ValidationError("Give variant B a model or at least one threshold.")
+        if self.variant_b_model_id is not None and self.variant_b_model.segment != self.segment:
+            raise ValidationError({"variant_b_model": "Variant B's model must belong to the experiment's segment."})
+        if (self.b_mql_threshold is not None and self.b_sql_threshold is not None
+                and self.b_sql_threshold < self.b_mql_threshold):
+            raise ValidationError("Variant B's SQL threshold cannot be below its MQL threshold.")
+
+
+class PredictiveModel(models.Model):
+    """A win-probability model trained on a segment's closed leads (``segment`` empty: every segment).
+
+    The artefact is ``scoring.predictive.TrainedModel.to_bytes()``; ``metrics`` its evaluation (AUC, lift by
+    decile, calibration). A training that had too little data is kept with status *refused* and the reason, so the
+    admin shows why nothing was activated.
+    """
+
+    segment = models.CharField(max_length=50, blank=True, help_text="Empty: a model for leads of every segment.")
+    version = models.PositiveIntegerField(default=1)
+    algorithm = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=PredictiveStatus.choices, default=PredictiveStatus.DRAFT,
+                              db_index=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    artefact = models.BinaryField(null=True, blank=True, editable=False)
+    training_size = models.PositiveIntegerField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    feature_version = models.PositiveIntegerField(default=0)
+    refusal_reason = models.TextField(blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["artefact"])
+
+    class Meta:
+        ordering = ["segment", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment"], condition=models.Q(status="active"),
+                                    name="one_active_predictive_model_per_segment"),
+            models.UniqueConstraint(fields=["segment", "version"], name="one_predictive_model_per_segment_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"predictive {self.segment or 'all segments'} v{self.version} [{self.status}]"
+
+    @property
+    def auc(self) -> float | None:
+        return (self.metrics or {}).get("auc")
+
+
+class ScoreFeedback(models.Model):
+    """A person's flag that a lead's score is wrong, kept with the score it was about.
+
+    The next predictive training reads open flags (leads flagged *wrong data* are left out of its rows) and marks
+    them consumed by that training.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    reason = models.CharField(max_length=20, choices=FeedbackReason.choices)
+    comment = models.TextField(blank=True)
+    score = models.IntegerField(null=True, blank=True)
+    band = models.CharField(max_length=2, blank=True)
+    stage = models.CharField(max_length=20, blank=True)
+    predicted_probability = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    consumed_by = models.ForeignKey(PredictiveModel, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="consumed_feedback")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "score feedback"
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.get_reason_display()}"

@@ -8,7 +8,7 @@ from leads.services import SCORING_INPUT_FIELDS
 from revops.choices import Workflow
 from revops.signals import workflow_resumed
 
-from .models import ScoringModel, ScoringRule
+from .models import PredictiveModel, ScoringExperiment, ScoringModel, ScoringRule
 from .services import lead_score_schedule, scoring_config_clear
 
 
@@ -37,6 +37,8 @@ def score_after_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> Non
 @receiver(post_save, sender=ScoringModel)
 @receiver(post_save, sender=ScoringRule)
 @receiver(post_delete, sender=ScoringRule)
+@receiver(post_save, sender=ScoringExperiment)
+@receiver(post_save, sender=PredictiveModel)
 def forget_compiled_models(sender, **kwargs) -> None:
     scoring_config_clear()
 

@@ -1,0 +1,322 @@
+"""Set-based rescoring: the daily decay, ``rescore_leads`` and rescoring after a model or predictive activation.
+
+A chunk of leads at a time (ids ``[start, start + chunk)``):
+
+1. read the leads as columns and their scored events (``scoring.loaders``);
+2. give each lead its segment's configuration and its A/B variant, and, where the segment has an active predictive
+   model, its win probability (one batch prediction);
+3. score every group with the vectorized engine (``scoring.bulk_engine``: the per-lead engine's numbers);
+4. keep the leads whose score, fit, engagement, band, stage or probability changed, and write them with **one**
+   ``UPDATE ... FROM`` a temporary table, conditional on ``scored_at`` being what was read (a lead the per-lead
+   scorer touched in between is left to it: optimistic concurrency, no long locks);
+5. log one ``ScoreChange`` row per changed lead (the audit record of a score-only change: lead history rows are
+   written only for stage changes, see docs/scoring.md), and for stage changes also the lead's history row, the
+   crossing triggers and ``lead_scored`` after commit.
+
+Running it twice with the same ``now`` changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from leads.models import Lead
+
+from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
+from ..choices import Variant
+from ..experiments import variant_buckets
+from ..loaders import load_events, load_lead_columns
+from ..models import ScoreChange, ScoreTrigger
+from ..signals_defs import lead_scored
+from .config import SegmentConfig, scoring_config
+from .lead_scoring import change_reason
+from .predictions import predictions_for
+from .triggers import crossings, day_key, triggers_fire_many
+
+CHUNK_SIZE = 20_000
+STORED = ("stage", "consent", "score", "fit_score", "engagement_score", "band", "predicted_probability", "scored_at")
+_NONE = -(2**62)  # stands for NULL in integer comparisons
+
+
+@dataclass
+class BulkSummary:
+    """What a set-based run did."""
+
+    cause: str
+    considered: int = 0
+    changed: int = 0
+    stage_changes: int = 0
+    triggers: int = 0
+    skipped_no_model: int = 0
+    skipped_concurrent: int = 0
+    seconds: float = 0.0
+    stages: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        moves = ", ".join(f"{k} {v}" for k, v in sorted(self.stages.items()))
+        return (f"{self.cause}: {self.considered} leads scored, {self.changed} changed, {self.stage_changes} stage "
+                f"changes{f' ({moves})' if moves else ''}, {self.triggers} triggers, {self.skipped_no_model} "
+                f"without a model, {self.skipped_concurrent} left to a concurrent scoring, {self.seconds:.1f} s")
+
+
+def _fields_needed(configs: list[SegmentConfig]) -> list[str]:
+    names: dict[str, None] = {}
+    for config in configs:
+        if config.model.segment_field:
+            names[config.model.segment_field] = None
+        for compiled in (config.compiled, config.compiled_b):
+            for rule in compiled.fit_rules if compiled else ():
+                names[rule.field] = None
+    return [n for n in names if n not in STORED]
+
+
+def _event_scope(configs: list[SegmentConfig]) -> tuple[set[str], set[str]]:
+    types, property_types = set(), set()
+    for config in configs:
+        for compiled in (config.compiled, config.compiled_b):
+            for rule in compiled.engagement_rules if compiled else ():
+                types.add(rule.event_type)
+                if rule.property_predicate is not None:
+                    property_types.add(rule.event_type)
+    return types, property_types
+
+
+def _assign(configs: list[SegmentConfig], values: dict[str, list], n: int) -> np.ndarray:
+    """Index of each lead's configuration (first segment by priority that takes it), -1 for none."""
+    assigned = np.full(n, -1, dtype=np.int64)
+    open_ = np.ones(n, dtype=bool)
+    for k, config in enumerate(configs):
+        if config.segment_test is None:
+            assigned[open_] = k
+            break
+        column = values[config.model.segment_field] if config.model.segment_field in values else [None] * n
+        takes = open_ & evaluate(config.segment_test, column,
+                                 exact_types=config.model.segment_field.startswith("custom:"))
+        assigned[takes] = k
+        open_ &= ~takes
+    return assigned
+
+
+def _int_column(values: Iterable) -> np.ndarray:
+    return np.fromiter((_NONE if v is None else v for v in values), dtype=np.int64)
+
+
+def _probability_column(values: Iterable) -> np.ndarray:
+    return np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64)
+
+
+@dataclass
+class _Changes:
+    """Rows to write for one chunk."""
+
+    updates: list[tuple] = field(default_factory=list)
+    logs: dict[int, tuple] = field(default_factory=dict)
+    stage_moves: dict[int, tuple[str, str, int | None, int, str, list, int]] = field(default_factory=dict)
+
+
+def _collect(result, leads: LeadColumns, positions: np.ndarray, stored: dict[str, list], config: SegmentConfig,
+             variant: str, model_id: int, cause: str, now_db, changes: _Changes) -> None:
+    """Compare one group's scores with what is stored; queue the writes of the leads that changed."""
+    old_score = _int_column(stored["score"][p] for p in positions.tolist())
+    old_fit = _int_column(stored["fit_score"][p] for p in positions.tolist())
+    old_engagement = _int_column(stored["engagement_score"][p] for p in positions.tolist())
+    old_band = np.array([stored["band"][p] for p in positions.tolist()], dtype=object)
+    old_stage = np.array([stored["stage"][p] for p in positions.tolist()], dtype=object)
+    old_probability = _probability_column(stored["predicted_probability"][p] for p in positions.tolist())
+    probability = result.probability
+    same_probability = (probability == old_probability) | (np.isnan(probability) & np.isnan(old_probability))
+    changed = ((result.score != old_score) | (result.fit != old_fit) | (result.engagement != old_engagement)
+               | (result.band != old_band) | (result.stage != old_stage) | ~same_probability)
+    experiment_id = config.experiment.pk if variant else None
+    for i in np.flatnonzero(changed).tolist():
+        lead_id = int(leads.ids[i])
+        reasons = result.reasons(i)
+        reasons_json = json.dumps(reasons)
+        score, stage = int(result.score[i]), str(result.stage[i])
+        before_score = None if old_score[i] == _NONE else int(old_score[i])
+        p = None if np.isnan(probability[i]) else float(probability[i])
+        scored_at = stored["scored_at"][int(positions[i])]
+        changes.updates.append((lead_id, connection.ops.adapt_datetimefield_value(scored_at), int(result.fit[i]),
+                                int(result.engagement[i]), score, str(result.band[i]), stage, reasons_json, p))
+        changes.logs[lead_id] = (lead_id, model_id, now_db, cause[:60], before_score, score,
+                                 score - (before_score or 0), int(result.fit[i]), int(result.engagement[i]),
+                                 str(result.band[i]), str(old_stage[i]), stage, reasons_json, experiment_id, variant)
+        if stage != old_stage[i]:
+            changes.stage_moves[lead_id] = (str(old_stage[i]), stage, before_score, score, variant, reasons,
+                                            model_id)
+
+
+def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -> None:
+    """Apply one chunk's changes in one short transaction (see the module docstring, steps 4 and 5)."""
+    if not changes.updates:
+        return
+    lead_table, log_table = Lead._meta.db_table, ScoreChange._meta.db_table
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("CREATE TEMP TABLE scoring_bulk (id bigint PRIMARY KEY, old_scored_at timestamptz, "
+                           "fit_score integer, engagement_score integer, score integer, band varchar(2), "
+                           "stage varchar(20), score_reasons text, predicted_probability double precision) "
+                           "ON COMMIT DROP", [])
+        else:
+            cursor.execute("CREATE TEMP TABLE scoring_bulk (id integer PRIMARY KEY, old_scored_at text, "
+                           "fit_score integer, engagement_score integer, score integer, band text, stage text, "
+                           "score_reasons text, predicted_probability real)", [])
+        cursor.executemany("INSERT INTO scoring_bulk VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", changes.updates)
+        same_version = "IS NOT DISTINCT FROM" if postgres else "IS"
+        reasons = "t.score_reasons::jsonb" if postgres else "t.score_reasons"
+        cursor.execute(
+            f"UPDATE {lead_table} SET fit_score = t.fit_score, engagement_score = t.engagement_score, "
+            f"score = t.score, band = t.band, stage = t.stage, score_reasons = {reasons}, "
+            f"predicted_probability = t.predicted_probability, scored_at = %s, updated_at = %s "
+            f"FROM scoring_bulk AS t WHERE {lead_table}.id = t.id AND {lead_table}.scored_at {same_version} "
+            f"t.old_scored_at RETURNING {lead_table}.id",
+            [now_db, now_db],
+        )
+        applied = {row[0] for row in cursor.fetchall()}
+        if not postgres:
+            cursor.execute("DROP TABLE scoring_bulk", [])
+        log_json = "CAST(%s AS jsonb)" if postgres else "%s"
+        cursor.executemany(
+            f"INSERT INTO {log_table} (lead_id, model_id, at, cause, old_score, new_score, delta, fit_score, "
+            f"engagement_score, band, old_stage, new_stage, reasons, experiment_id, variant) VALUES "
+            f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {log_json}, %s, %s)",
+            [row for lead_id, row in changes.logs.items() if lead_id in applied],
+        )
+        summary.changed += len(applied)
+        summary.skipped_concurrent += len(changes.updates) - len(applied)
+        moves = {k: v for k, v in changes.stage_moves.items() if k in applied}
+        _stage_moves(moves, cause, now, summary)
+
+
+def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary) -> None:
+    """History rows, crossing triggers and ``lead_scored`` for the leads whose stage changed."""
+    if not moves:
+        return
+    ids = sorted(moves)
+    for start in range(0, len(ids), 500):
+        leads = list(Lead.objects.filter(pk__in=ids[start:start + 500]))
+        for lead in leads:
+            old_stage, new_stage, old_score, new_score, variant, reasons, _ = moves[lead.pk]
+            lead._change_reason = change_reason(cause, old_score, new_score, old_stage, new_stage, reasons, variant)
+        Lead.history.bulk_history_create(leads, update=True, default_date=now)
+    triggers = []
+    for lead_id, (old_stage, new_stage, _, score, _, _, model_id) in moves.items():
+        summary.stages[f"{old_stage}→{new_stage}"] = summary.stages.get(f"{old_stage}→{new_stage}", 0) + 1
+        for kind in crossings(old_stage, new_stage):
+            triggers.append(ScoreTrigger(lead_id=lead_id, kind=kind, period_key=day_key(now), fired_at=now,
+                                         model_id=model_id, cause=cause[:60],
+                                         detail={"score": score, "old_stage": old_stage, "new_stage": new_stage}))
+    summary.triggers += len(triggers_fire_many(triggers))
+    summary.stage_changes += len(moves)
+    announcements = [(lead_id, old_stage, new_stage, old_score, new_score)
+                     for lead_id, (old_stage, new_stage, old_score, new_score, *_) in moves.items()]
+
+    def announce() -> None:
+        for lead_id, old_stage, new_stage, old_score, new_score in announcements:
+            lead_scored.send(sender=Lead, lead_id=lead_id, changed=True, old_stage=old_stage, new_stage=new_stage,
+                             old_score=old_score, new_score=new_score)
+
+    transaction.on_commit(announce)
+
+
+def leads_rescore_bulk(
+    *,
+    cause: str,
+    queryset: QuerySet | None = None,
+    segment: str | None = None,
+    now: datetime | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> BulkSummary:
+    """Rescore leads set-based (see the module docstring); ``queryset`` narrows the live leads considered and
+    ``segment`` keeps only the leads of that segment."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    configs = scoring_config(fresh=True)
+    summary = BulkSummary(cause=cause)
+    if not configs:
+        return summary
+    base = (queryset if queryset is not None else Lead.objects.all()).filter(merged_into__isnull=True)
+    first = base.order_by("id").values_list("id", flat=True).first()
+    last = base.order_by("-id").values_list("id", flat=True).first()
+    if first is None:
+        return summary
+    fields = _fields_needed(configs)
+    types, property_types = _event_scope(configs)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    for start in range(first, last + 1, chunk_size):
+        ids, stored = load_lead_columns(base.filter(id__gte=start, id__lt=start + chunk_size), [*STORED, *fields])
+        n = int(ids.size)
+        if n == 0:
+            continue
+        assigned = _assign(configs, stored, n)
+        if segment is not None:
+            other = np.array([k >= 0 and configs[k].segment != segment for k in assigned.tolist()], dtype=bool)
+            assigned[other] = -2
+        summary.skipped_no_model += int((assigned == -1).sum())
+        leads = LeadColumns(ids=ids, stage=stored["stage"], consent=stored["consent"],
+                            values={name: stored[name] for name in fields})
+        events = load_events(ids, types=types, property_types=property_types) if types else None
+        changes = _Changes()
+        for k, config in enumerate(configs):
+            members = np.flatnonzero(assigned == k)
+            if members.size == 0:
+                continue
+            summary.considered += int(members.size)
+            variants = np.full(members.size, Variant.NONE.value, dtype=object)
+            if config.experiment is not None:
+                in_b = variant_buckets(config.experiment.pk, ids[members]) < config.experiment.split_percent
+                variants[:] = np.where(in_b, Variant.B.value, Variant.A.value)
+            probability = features = None
+            if config.predictive is not None:
+                probability, features = predictions_for(config.predictive, ids[members], now)
+            for variant in dict.fromkeys(variants.tolist()):
+                subset = np.flatnonzero(variants == variant)
+                positions = members[subset]
+                model, compiled = config.for_variant(variant)
+                group = leads.take(positions)
+                if probability is not None:
+                    group.probability = probability[subset]
+                    group.features = [features[i] for i in subset.tolist()]
+                    group.model_version = config.predictive.version
+                group_events = (events.for_leads(positions, n) if events is not None else
+                                EventColumns(np.zeros(0, np.intp), np.zeros(0, np.int32), [], np.zeros(0, np.int64),
+                                             []))
+                result = score_batch(compiled, group, group_events, now)
+                _collect(result, group, positions, stored, config, variant, model.pk, cause, now_db, changes)
+        _write(changes, cause, now, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def leads_decay(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> BulkSummary:
+    """The daily decay: rescore, set-based, every scored live lead that has engagement points.
+
+    Scores are computed from event ages, so rescoring *is* the decay: a lead whose points fell below a threshold
+    moves down a stage, with its history row, its ScoreChange row, the crossing triggers and ``lead_scored``.
+    """
+    queryset = Lead.objects.filter(score__isnull=False).exclude(engagement_score=0)
+    return leads_rescore_bulk(cause="decay", queryset=queryset, now=now, chunk_size=chunk_size)
+
+
+def leads_rescore_needed(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> BulkSummary:
+    """Rescore the leads never scored and those scored before the newest model activation (``rescore_leads``).
+
+    The filter is a superset (a lead of a segment activated earlier may be included); rescoring such a lead
+    changes nothing, so the superset only costs time.
+    """
+    activated = [c.model.activated_at for c in scoring_config(fresh=True) if c.model.activated_at]
+    stale = Q(score__isnull=True) | Q(scored_at__isnull=True)
+    if activated:
+        stale |= Q(scored_at__lt=max(activated))
+    return leads_rescore_bulk(cause="rescore", queryset=Lead.objects.filter(stale), now=now, chunk_size=chunk_size)

@@ -39,9 +39,7 @@ from . import strategies
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 from .languages import lead_language
 from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory, split_csv
-from .rules import CompiledRule, RuleCheck, RuleSet, routing_rule_set, rule_check
-
-__all__ = ["RuleCheck", "rule_check"]  # re-exported: callers of the first version imported them from here
+from .rules import CompiledRule, RuleCheck, RuleSet, routing_rule_set, rule_check  # noqa: F401 - re-exported
 
 User = get_user_model()
 
@@ -621,6 +619,29 @@ def leads_unrouted_schedule(*, cause: str) -> int:
         for pk in ids:
             lead_route_schedule(pk, cause)
     return len(ids)
+
+
+def routing_catch_up_schedule(*, cause: str = "routing resumed") -> dict[str, int]:
+    """Schedule what the routing jobs skipped while the kill switch was off (called when it comes back on).
+
+    Unrouted leads are routed; inactive reps who still own open leads have them re-routed; SQL leads still owned by
+    an SDR are handed over. Every job re-checks its own condition, so scheduling one twice is harmless.
+    """
+    from .jobs import lead_stage_handoff_job, rep_leads_reroute_job
+
+    counts = {"leads": leads_unrouted_schedule(cause=cause), "reps": 0, "handoffs": 0}
+    open_owners = _open_leads().filter(owner__isnull=False).values("owner_id")
+    inactive = list(Rep.objects.filter(Q(is_active=False) | Q(user__is_active=False), user_id__in=open_owners)
+                    .values_list("pk", flat=True))
+    sdr_users = Rep.objects.filter(role=RepRole.SDR).values("user_id")
+    handoffs = list(_open_leads().filter(stage=Stage.SQL, owner_id__in=sdr_users).values_list("pk", flat=True))
+    with transaction.atomic():
+        for rep_id in inactive:
+            enqueue_after_commit(rep_leads_reroute_job, rep_id)
+        for lead_id in handoffs:
+            enqueue_after_commit(lead_stage_handoff_job, lead_id)
+    counts.update(reps=len(inactive), handoffs=len(handoffs))
+    return counts
 
 
 def leads_waiting_for_routing(*, last: int | None = None) -> list[int]:

@@ -13,8 +13,8 @@ from .rules import routing_rules_cache_clear
 from .services import (
     lead_after_scoring_schedule,
     lead_route_if_waiting,
-    leads_unrouted_schedule,
     rep_leads_reroute_schedule,
+    routing_catch_up_schedule,
 )
 
 # Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
@@ -37,7 +37,7 @@ def route_after_data_arrives(sender, lead_id: int, fields=(), **kwargs) -> None:
 @receiver(workflow_resumed)
 def route_waiting_after_resume(sender, workflow: str, **kwargs) -> None:
     if workflow == Workflow.ROUTING:
-        leads_unrouted_schedule(cause="routing resumed")
+        routing_catch_up_schedule(cause="routing resumed")
 
 
 @receiver(post_save, sender=Rep)

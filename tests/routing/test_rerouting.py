@@ -182,3 +182,27 @@ def test_team_admin_rebalance_action(pool, admin_client):
     response = admin_client.post(reverse("admin:routing_team_changelist"),
                                  {"action": "rebalance", "_selected_action": [str(team.pk)]}, follow=True)
     assert "Pool: moved 2 leads" in response.content.decode()
+
+
+def test_switching_routing_back_on_catches_up_on_deactivations_and_handoffs(pool, inline_jobs,
+                                                                            django_capture_on_commit_callbacks):
+    from revops.choices import Workflow
+    from revops.switches import workflow_switch_set
+    from routing.choices import RepRole
+
+    team, reps = pool
+    _route_all([make_lead() for _ in range(3)])
+    sdr_team = Team.objects.create(name="SDRs")
+    sdr = make_reps(sdr_team, 1, role=RepRole.SDR)[0]
+    team_rule("SQL first", team, order=1, stages="sql")
+    sql_lead = make_lead(stage="sql", owner=sdr.user)
+    workflow_switch_set(workflow=Workflow.ROUTING, enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        reps[0].is_active = False
+        reps[0].save()  # the re-route job is skipped: the switch is off
+    assert Lead.objects.filter(owner=reps[0].user).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_switch_set(workflow=Workflow.ROUTING, enabled=True)
+    assert not Lead.objects.filter(owner=reps[0].user).exists()
+    sql_lead.refresh_from_db()
+    assert sql_lead.owner.rep in reps[1:] and sql_lead.routing_decisions.first().cause == "stage handoff"

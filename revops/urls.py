@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from leads.api.export import LeadExportView
 from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/accounts/login/"), name="logout"),
     path("django-rq/", include("django_rq.urls")),
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
+    path("api/leads/export/", LeadExportView.as_view(), name="lead-export"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -33,6 +33,12 @@ def redis_server():
 
 
 @pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Uploads (CSV imports) land in the test's own temporary directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _redis(redis_server, settings):
     """Point RQ at the session's server and empty it before each test."""
     url = f"redis://127.0.0.1:{redis_server.port}/0"

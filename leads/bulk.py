@@ -6,7 +6,9 @@ domains and names), one bulk insert of leads with their history rows, one of sou
 and the company-directory enrichment in memory. Every other row — anything that could be a merge, an update or a
 review pair — goes through ``lead_ingest`` one by one, so the dedup rules live in one place.
 
-The caller (``revops.bulk_pipeline``) then scores and routes the created leads in batch.
+The created leads continue through the pipeline like any other: enriched in memory, each announces
+``lead_enriched`` after commit (scoring, routing, the task and the message follow, inline under ``jobs_inline`` or
+on the workers); otherwise each gets its enrichment job.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from revops.jobs import enqueue_after_commit
+
+from . import signals
 from .choices import EnrichmentStatus
 from .dedup import CANDIDATES_PER_KEY, name_threshold
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
@@ -155,9 +160,18 @@ def _enrich_from_directory(leads: list[Lead]) -> None:
         lead.enriched_at = now
 
 
+def _continue_pipeline(lead_id: int, *, enriched: bool) -> None:
+    """After commit: scoring for a lead enriched in memory, else its enrichment job (the per-lead path from there)."""
+    if enriched:
+        transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=True))
+    else:
+        from .jobs import lead_enrich_job
+
+        enqueue_after_commit(lead_enrich_job, lead_id)
+
+
 def leads_bulk_ingest(
     rows: Iterable[tuple[int, Mapping[str, Any]]], *, source: str = "", user=None, reason: str = "bulk import",
-    enrich: bool = True,
 ) -> tuple[list[RowOutcome], list[Lead]]:
     """Ingest numbered rows; returns an outcome per row and the leads the set-based path created.
 
@@ -196,7 +210,7 @@ def leads_bulk_ingest(
         leads.append(lead)
     with transaction.atomic():
         _accounts(leads)
-        if enrich and directory_only():
+        if directory_only():
             _enrich_from_directory(leads)
         for lead in leads:
             lead.data_quality = data_quality_score(lead)
@@ -205,6 +219,8 @@ def leads_bulk_ingest(
         SourceRecord.objects.bulk_create(
             [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
              if lead.source and lead.external_id], ignore_conflicts=True)
+        for lead in created:
+            _continue_pipeline(lead.pk, enriched=lead.enrichment_status != EnrichmentStatus.PENDING)
     for p, lead in zip(fast, created, strict=True):
         outcomes.append(RowOutcome(p.row, "created", lead.pk, fast=True))
     for p in prepared:
@@ -214,3 +230,36 @@ def leads_bulk_ingest(
                                        errors=list(result.errors)))
     outcomes.sort(key=lambda o: o.row)
     return outcomes, list(created)
+
+
+@dataclass
+class BulkReport:
+    """Counts per action and the first rejected rows of a bulk import."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+    errors: list[RowOutcome] = field(default_factory=list)
+
+
+def leads_import_bulk(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], *, source: str = "", user=None, reason: str = "bulk import",
+    batch_size: int = 500, on_batch=None, keep_errors: int = 1000,
+) -> BulkReport:
+    """Ingest numbered rows batch by batch with ``leads_bulk_ingest``; returns counts and the first errors.
+
+    Under ``revops.jobs.jobs_inline`` each batch's leads go through the whole pipeline before the next batch.
+    """
+    from itertools import islice
+
+    report = BulkReport()
+    iterator = iter(rows)
+    while batch := list(islice(iterator, batch_size)):
+        outcomes, _ = leads_bulk_ingest(batch, source=source, user=user, reason=reason)
+        for outcome in outcomes:
+            report.rows += 1
+            report.counts[outcome.action] = report.counts.get(outcome.action, 0) + 1
+            if outcome.action == "rejected" and len(report.errors) < keep_errors:
+                report.errors.append(outcome)
+        if on_batch is not None:
+            on_batch(report)
+    return report

@@ -315,24 +315,20 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
     counts: dict[str, int] = {}
     rows = demo_lead_rows(rng, companies, leads)
     from leads.bulk import leads_bulk_ingest
-    from scoring.jobs import lead_score_job
 
     done = 0
     with jobs_inline():
         for start in range(0, len(rows), 250):
             batch = list(enumerate(rows[start:start + 250], start=start))
-            outcomes, created = leads_bulk_ingest(batch, reason="demo data")
-            created_ids = {lead.pk for lead in created}
+            outcomes, _ = leads_bulk_ingest(batch, reason="demo data")
             for outcome in outcomes:
                 counts[outcome.action] = counts.get(outcome.action, 0) + 1
                 if outcome.lead_id is None:
                     continue
                 row = rows[outcome.row]
                 events = demo_events(rng, row, now)
-                if events:  # recording events scores the lead (and routes it, tasks it, announces it)
+                if events:  # recording events re-scores the lead
                     events_record(lead_id=outcome.lead_id, items=events)
-                elif outcome.lead_id in created_ids:
-                    lead_score_job(outcome.lead_id, "ingest")
                 if row.get("outcome") in ("won", "lost"):
                     Lead.objects.filter(pk=outcome.lead_id).update(
                         closed_at=now - timedelta(days=rng.randint(1, 80)))

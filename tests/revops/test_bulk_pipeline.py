@@ -2,8 +2,9 @@
 
 import pytest
 
+from leads.bulk import leads_import_bulk
 from leads.models import Lead
-from revops.bulk_pipeline import leads_import_bulk
+from revops.jobs import jobs_inline
 from revops.models import Notification
 from routing.models import Task
 
@@ -19,7 +20,8 @@ def test_bulk_import_scores_routes_and_tasks_every_created_lead(configured, slac
     rows.append((14, {"email": "P0@ACME0.example", "title": "CEO"}))  # the first person again: merged
     rows.append((15, {"email": "broken"}))
     seen = []
-    report = leads_import_bulk(rows, source="csv", batch_size=5, on_batch=lambda r: seen.append(r.rows))
+    with jobs_inline():
+        report = leads_import_bulk(rows, source="csv", batch_size=5, on_batch=lambda r: seen.append(r.rows))
     assert report.counts == {"created": 12, "merged": 1, "rejected": 1}
     assert seen == [5, 10, 14]
     assert report.errors[0].row == 15

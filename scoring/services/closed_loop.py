@@ -198,7 +198,7 @@ def predictive_rollback(*, segment: str | None, user=None) -> PredictiveModel | 
     for the segment (returns None)."""
     key = segment or ""
     previous = (PredictiveModel.objects.filter(segment=key, status=PredictiveStatus.RETIRED,
-                                               activated_at__isnull=False)
+                                               retired_at__isnull=False)
                 .order_by("-retired_at", "-version").first())
     if previous is not None:
         return predictive_activate(model_id=previous.pk, user=user, reason="rollback")

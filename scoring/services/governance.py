@@ -73,7 +73,8 @@ def scoring_model_activate(*, model_id: int, user=None, reason: str = "") -> Sco
 
 def scoring_model_rollback(*, segment: str, user=None) -> ScoringModel:
     """Re-activate the version that was active before the current one (the one retired last); returns it."""
-    previous = (ScoringModel.objects.filter(segment=segment, status=ModelStatus.RETIRED, activated_at__isnull=False)
+    # Only activation retires a model, so a retired_at means "was active until then".
+    previous = (ScoringModel.objects.filter(segment=segment, status=ModelStatus.RETIRED, retired_at__isnull=False)
                 .order_by("-retired_at", "-version").first())
     if previous is None:
         raise ScoringError(f"segment {segment!r} has no earlier active version to roll back to")

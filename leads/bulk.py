@@ -7,7 +7,7 @@ and the company-directory enrichment in memory. Every other row — anything tha
 review pair — goes through ``lead_ingest`` one by one, so the dedup rules live in one place.
 
 The created leads continue through the pipeline like any other: enriched in memory, each announces
-``lead_enriched`` after commit (scoring, routing, the task and the message follow, inline under ``jobs_inline`` or
+``lead_enriched`` once stored (scoring, routing, the task and the message follow, inline under ``jobs_inline`` or
 on the workers); otherwise each gets its enrichment job.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -43,7 +44,8 @@ class RowOutcome:
     action: str
     lead_id: int | None = None
     errors: list[FieldError] = field(default_factory=list)
-    fast: bool = False  # created by the set-based path (the caller scores and routes it in batch)
+    fast: bool = False  # created by the set-based path
+    unqueued: str = ""  # stored, but its pipeline jobs could not be queued (why)
 
 
 @dataclass
@@ -53,6 +55,13 @@ class _Prepared:
     custom: dict[str, str]
     flags: list[str]
     source: str
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    if hasattr(exc, "error_dict"):
+        return [FieldError(name if name != "__all__" else "row", message)
+                for name, messages in exc.message_dict.items() for message in messages]
+    return [FieldError("row", message) for message in exc.messages]
 
 
 def _names_by(column: str, keys: set[str]) -> dict[str, list[tuple[str, str]]]:
@@ -161,7 +170,10 @@ def _enrich_from_directory(leads: list[Lead]) -> None:
 
 
 def _continue_pipeline(lead_id: int, *, enriched: bool) -> None:
-    """After commit: scoring for a lead enriched in memory, else its enrichment job (the per-lead path from there)."""
+    """Once stored: scoring for a lead enriched in memory, else its enrichment job (the per-lead path from there).
+
+    Called after the batch's transaction, so a queue that is down cannot undo stored rows.
+    """
     if enriched:
         transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=True))
     else:
@@ -202,12 +214,20 @@ def leads_bulk_ingest(
     slow = _needs_row_by_row(prepared)
     fast = [p for p in prepared if p.row not in slow]
     now = timezone.now()
-    leads = []
+    leads, kept = [], []
     for p in fast:
         lead = lead_build(p.values, p.custom, p.flags, p.source, now=now)
+        try:
+            # The model's own limits (lengths, ranges) hold here exactly as in lead_ingest's full_clean().
+            lead.clean_fields(exclude=["account", "owner", "merged_into"])
+        except ValidationError as exc:
+            outcomes.append(RowOutcome(p.row, "rejected", errors=_field_errors(exc)))
+            continue
         lead._change_reason = reason
         lead._history_user = user
         leads.append(lead)
+        kept.append(p)
+    fast = kept
     with transaction.atomic():
         _accounts(leads)
         if directory_only():
@@ -219,13 +239,21 @@ def leads_bulk_ingest(
         SourceRecord.objects.bulk_create(
             [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
              if lead.source and lead.external_id], ignore_conflicts=True)
-        for lead in created:
-            _continue_pipeline(lead.pk, enriched=lead.enrichment_status != EnrichmentStatus.PENDING)
     for p, lead in zip(fast, created, strict=True):
-        outcomes.append(RowOutcome(p.row, "created", lead.pk, fast=True))
+        outcome = RowOutcome(p.row, "created", lead.pk, fast=True)
+        try:
+            _continue_pipeline(lead.pk, enriched=lead.enrichment_status != EnrichmentStatus.PENDING)
+        except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
+            outcome.unqueued = f"{type(exc).__name__}: {exc}"
+        outcomes.append(outcome)
     for p in prepared:
         if p.row in slow:
-            result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason)
+            try:
+                with transaction.atomic():
+                    result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason)
+            except ValidationError as exc:
+                outcomes.append(RowOutcome(p.row, "rejected", errors=_field_errors(exc)))
+                continue
             outcomes.append(RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
                                        errors=list(result.errors)))
     outcomes.sort(key=lambda o: o.row)

@@ -463,50 +463,90 @@ def _validation_errors(exc: ValidationError) -> list[FieldError]:
 RowHandler = Callable[[dict[str, str]], tuple[str, list[FieldError]]]
 
 
+BatchHandler = Callable[[list[tuple[int, dict[str, str]]], "ImportReport"], dict[int, tuple[str, list[FieldError]]]]
+BATCH_ROWS = 200
+
+
+def _handle_one(record: CsvRecord, handle: RowHandler, report: ImportReport) -> tuple[str, list[FieldError], bool]:
+    """One record through ``handle`` in its own transaction: (action, errors, failed in the database)."""
+    handled = False
+    try:
+        with transaction.atomic():
+            action, errors = handle(record.values)
+            handled = True
+        return action, errors, False
+    except ValidationError as exc:
+        return "", _validation_errors(exc), False
+    except Exception as exc:  # noqa: BLE001 - one failing row must not stop the file
+        if handled and not isinstance(exc, DatabaseError):
+            # Committed; what failed is a commit hook (queueing the row's pipeline jobs, e.g. Redis down).
+            report.unqueued += 1
+            report.unqueued_reason = f"{type(exc).__name__}: {exc}"
+            return "", [], False
+        logger.exception("CSV import: row %s could not be stored", record.number)
+        return "", [FieldError("row", f"could not be stored ({type(exc).__name__}: {exc})")], True
+
+
+def _chunks(reader: CsvReader, size: int) -> Iterator[list[CsvRecord]]:
+    chunk: list[CsvRecord] = []
+    for record in reader:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
-                progress: Callable[[ImportReport], None] | None, errors_out: TextIO | None) -> None:
-    """Feed every record to ``handle`` in its own transaction and account for the outcome in ``report``."""
+                progress: Callable[[ImportReport], None] | None, errors_out: TextIO | None,
+                batch_handle: BatchHandler | None = None) -> None:
+    """Feed the records to ``batch_handle`` a few hundred at a time (when given) or to ``handle`` one by one,
+    and account for every outcome in ``report``.
+
+    A batch that fails as a whole (a database error) is retried row by row with ``handle``, each row in its own
+    transaction, so one bad row never costs the others and every row gets its own error.
+    """
     writer = _ErrorWriter(errors_out)
     consecutive_failures = 0
-    for record in reader:
-        report.rows += 1
-        errors = record.errors
-        action = ""
-        failed_in_database = False
-        if not errors:
-            handled = False
+    for chunk in _chunks(reader, BATCH_ROWS if batch_handle is not None else 1):
+        results: dict[int, tuple[str, list[FieldError]]] | None = None
+        readable = [(r.number, r.values) for r in chunk if not r.errors]
+        if batch_handle is not None and readable:
             try:
-                with transaction.atomic():
-                    action, errors = handle(record.values)
-                    handled = True
-            except ValidationError as exc:
-                errors = _validation_errors(exc)
-            except Exception as exc:  # noqa: BLE001 - one failing row must not stop the file
-                if handled and not isinstance(exc, DatabaseError):
-                    # Committed; what failed is a commit hook (queueing the row's pipeline jobs, e.g. Redis down).
-                    report.unqueued += 1
-                    report.unqueued_reason = f"{type(exc).__name__}: {exc}"
+                results = batch_handle(readable, report)
+            except Exception:  # noqa: BLE001 - fall back to one row at a time
+                logger.exception("CSV import: batch from row %s failed; retrying row by row", chunk[0].number)
+                results = None
+        for record in chunk:
+            report.rows += 1
+            errors = record.errors
+            action = ""
+            failed_in_database = False
+            if not errors:
+                if results is not None and record.number in results:
+                    action, errors = results[record.number]
                 else:
-                    logger.exception("CSV import: row %s could not be stored", record.number)
-                    errors = [FieldError("row", f"could not be stored ({type(exc).__name__}: {exc})")]
-                    failed_in_database = True
-        consecutive_failures = consecutive_failures + 1 if failed_in_database else 0
-        if errors:
-            report.errors += 1
-            lines = [RowError(record.number, e.field, e.reason) for e in errors]
-            report.error_lines += len(lines)
-            room = MAX_ERRORS_KEPT - len(report.error_sample)
-            if room > 0:
-                report.error_sample.extend(lines[:room])
-            writer.write(lines)
-        else:
-            report.count(action)
-        if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-            report.file_error = (f"Stopped at row {record.number}: the last {MAX_CONSECUTIVE_FAILURES} rows could "
-                                 f"not be stored ({errors[0].reason}). Rows before were imported.")
+                    action, errors, failed_in_database = _handle_one(record, handle, report)
+            consecutive_failures = consecutive_failures + 1 if failed_in_database else 0
+            if errors:
+                report.errors += 1
+                lines = [RowError(record.number, e.field, e.reason) for e in errors]
+                report.error_lines += len(lines)
+                room = MAX_ERRORS_KEPT - len(report.error_sample)
+                if room > 0:
+                    report.error_sample.extend(lines[:room])
+                writer.write(lines)
+            else:
+                report.count(action)
+            if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                report.file_error = (f"Stopped at row {record.number}: the last {MAX_CONSECUTIVE_FAILURES} rows "
+                                     f"could not be stored ({errors[0].reason}). Rows before were imported.")
+                break
+            if progress is not None and report.rows % PROGRESS_EVERY_ROWS == 0:
+                progress(report)
+        if report.file_error:
             break
-        if progress is not None and report.rows % PROGRESS_EVERY_ROWS == 0:
-            progress(report)
     if report.unqueued:
         report.warnings.append(f"{report.unqueued} row(s) were stored but their pipeline jobs could not be queued "
                                f"({report.unqueued_reason}): once the queue is back, run rescore_leads and "
@@ -518,7 +558,7 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
 
 def _import(fileobj: IO[bytes], *, kind: str, known_columns: Iterable[str], required_any: tuple[str, ...],
             keep_custom: bool, handle: RowHandler, progress: Callable[[ImportReport], None] | None,
-            errors_out: TextIO | None) -> ImportReport:
+            errors_out: TextIO | None, batch_handle: BatchHandler | None = None) -> ImportReport:
     started = time.monotonic()
     report = ImportReport(kind=kind)
     try:
@@ -528,7 +568,7 @@ def _import(fileobj: IO[bytes], *, kind: str, known_columns: Iterable[str], requ
         return report
     report.columns = reader.columns
     report.warnings.extend(reader.warnings)
-    _run_import(reader, handle, report, progress=progress, errors_out=errors_out)
+    _run_import(reader, handle, report, progress=progress, errors_out=errors_out, batch_handle=batch_handle)
     report.seconds = time.monotonic() - started
     if progress is not None:
         progress(report)
@@ -544,6 +584,7 @@ def import_leads_csv(fileobj: IO[bytes], *, source: str = "", user=None, sync: b
     scoring, routing) inline after each row; otherwise its jobs go to the RQ queue. A file-level problem is
     returned as ``report.file_error`` with nothing imported.
     """
+    from .bulk import leads_bulk_ingest
     from .services import lead_ingest
 
     def handle(values: dict[str, str]) -> tuple[str, list[FieldError]]:
@@ -552,9 +593,19 @@ def import_leads_csv(fileobj: IO[bytes], *, source: str = "", user=None, sync: b
             return "", result.errors
         return result.action, []
 
+    def batch_handle(rows: list[tuple[int, dict[str, str]]],
+                     report: ImportReport) -> dict[int, tuple[str, list[FieldError]]]:
+        outcomes, _ = leads_bulk_ingest(rows, source=source, user=user, reason=f"CSV import ({source or 'csv'})")
+        for outcome in outcomes:
+            if outcome.unqueued:
+                report.unqueued += 1
+                report.unqueued_reason = outcome.unqueued
+        return {o.row: (("", o.errors) if o.action == "rejected" else (o.action, [])) for o in outcomes}
+
     with jobs_inline() if sync else nullcontext():
         return _import(fileobj, kind="leads", known_columns=INPUT_COLUMNS, required_any=("email", "phone"),
-                       keep_custom=True, handle=handle, progress=progress, errors_out=errors_out)
+                       keep_custom=True, handle=handle, progress=progress, errors_out=errors_out,
+                       batch_handle=batch_handle)
 
 
 # --------------------------------------------------------------------------------------------------------------

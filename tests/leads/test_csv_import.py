@@ -195,19 +195,24 @@ def test_a_row_failing_in_the_database_rolls_back_what_it_wrote_and_the_file_goe
     assert list(Lead.objects.values_list("email", flat=True)) == ["bob@x.example"]
 
 
-def test_the_import_stops_when_the_database_keeps_refusing_rows(tmp_path, monkeypatch):
-    from django.db import OperationalError
+def test_the_import_stops_when_the_database_keeps_refusing_rows(tmp_path):
+    from django.db import connection
 
-    import leads.services
-
-    def database_down(**kwargs):
-        raise OperationalError("the database is down")
-
-    monkeypatch.setattr(leads.services, "lead_ingest", database_down)
-    report = run_import(csv_file(tmp_path, "email\n" + "".join(f"l{i}@x.example\n" for i in range(150))))
+    # A real refusal by the database (a trigger, as a full disk or a lost lock would), not a patched function.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE FUNCTION refuse_leads() RETURNS trigger AS $$ BEGIN "
+                           "RAISE EXCEPTION 'the database is down'; END $$ LANGUAGE plpgsql")
+            cursor.execute("CREATE TRIGGER refuse BEFORE INSERT ON leads_lead FOR EACH ROW "
+                           "EXECUTE FUNCTION refuse_leads()")
+        else:
+            cursor.execute("CREATE TRIGGER refuse BEFORE INSERT ON leads_lead "
+                           "BEGIN SELECT RAISE(ABORT, 'the database is down'); END")
+    report = run_import(csv_file(tmp_path, "email\n" + "".join(f"l{i}@x.example\n" for i in range(250))))
     assert report.rows == 100 and report.errors == 100
     assert report.file_error.startswith("Stopped at row 101: the last 100 rows could not be stored")
-    assert "OperationalError: the database is down" in report.error_sample[0].reason
+    assert "the database is down" in report.error_sample[0].reason
+    assert not Lead.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

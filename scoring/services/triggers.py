@@ -129,9 +129,9 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
                               cause: str, now: datetime) -> list[ScoreTrigger]:
     """The triggers one scoring earns: crossings of the stage change, hot, high intent.
 
-    Hot: the points gained by the lead's own events (ScoreChange deltas, cause "events") within the model's hot
-    window reach ``hot_points`` (0 switches hot off). High intent: an intent frequency rule fired within its own
-    hours (a streak seen again later is not new).
+    Hot: the net points the lead's own events added (ScoreChange deltas of cause "events") within the model's hot
+    window reach ``hot_points`` (0 switches hot off); a lead's first score does not count. High intent: an intent
+    frequency rule fired within its own hours (a streak seen again later is not new).
     """
     fired: list[ScoreTrigger | None] = []
     detail = {"score": result.score, "band": result.band, "old_stage": old_stage, "new_stage": result.stage}
@@ -142,8 +142,10 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
         return [t for t in fired if t is not None]
     if delta > 0 and cause in HOT_CAUSES and model.hot_points > 0:
         since = now - timedelta(hours=model.hot_window_hours)
-        gained = ScoreChange.objects.filter(lead_id=lead.pk, at__gte=since, at__lte=now, delta__gt=0,
-                                            cause__in=HOT_CAUSES).aggregate(total=Sum("delta"))["total"] or 0
+        # Net, not only the rises: points that came and went again (an event undone) are no burst of interest.
+        # A lead's first score (old score empty) is its fit arriving, not points its behaviour gained.
+        gained = ScoreChange.objects.filter(lead_id=lead.pk, at__gte=since, at__lte=now, cause__in=HOT_CAUSES,
+                                            old_score__isnull=False).aggregate(total=Sum("delta"))["total"] or 0
         if gained >= model.hot_points:
             fired.append(trigger_fire(
                 lead_id=lead.pk, kind=TriggerKind.HOT, period_key=day_key(now), now=now, model_id=model.pk,
@@ -189,7 +191,8 @@ def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -
         checked += int(ids.size)
         gains_since = now - timedelta(days=oldest_window)
         rows = (ScoreChange.objects.filter(lead_id__gte=start, lead_id__lt=start + chunk_size, at__gte=gains_since,
-                                           at__lte=now, delta__gt=0, cause__in=ACTIVITY_CAUSES)
+                                           at__lte=now, delta__gt=0, cause__in=ACTIVITY_CAUSES,
+                                           old_score__isnull=False)
                 .values_list("lead_id", "at", "delta"))
         per_lead: dict[int, list[tuple[datetime, int]]] = {}
         for lead_id, at, delta in rows:

@@ -147,9 +147,6 @@ def run(quick: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    print(run(quick="--quick" in sys.argv))
-
 
 def bench_bulk(rows: int, rng: random.Random) -> float:
     """Leads/s for a bulk import through the whole pipeline (revops.bulk_pipeline, as `import_leads --sync`)."""
@@ -166,3 +163,7 @@ def bench_bulk(rows: int, rng: random.Random) -> float:
     with jobs_inline():
         leads_import_bulk(data, source="bench")
     return rows / (time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))

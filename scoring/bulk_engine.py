@@ -11,6 +11,7 @@ round-half-to-even. Reasons are built only for the leads that changed (:meth:`Ba
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,19 +101,27 @@ def evaluate(predicate: Callable[[Any], bool], values: Sequence[Any], *, exact_t
     """The predicate over a column, evaluated once per distinct value.
 
     ``exact_types`` keys the memo by type as well (JSON values: ``1`` and ``True`` and ``1.0`` compare equal in
-    Python but are different text to a condition).
+    Python but are different text to a condition), which is slower; lead columns hold one type each.
     """
-    memo: dict[Any, bool] = {}
-    out = np.empty(len(values), dtype=bool)
-    for i, value in enumerate(values):
-        key = (type(value), value) if exact_types else value
+    n = len(values)
+    if not exact_types:
         try:
-            result = memo.get(key)
+            memo = {value: bool(predicate(value)) for value in set(values)}
+        except TypeError:  # an unhashable value: take the general path
+            pass
+        else:
+            return np.fromiter(map(memo.__getitem__, values), dtype=bool, count=n)
+    memo_typed: dict[Any, bool] = {}
+    out = np.empty(n, dtype=bool)
+    for i, value in enumerate(values):
+        key = (type(value), value)
+        try:
+            result = memo_typed.get(key)
         except TypeError:  # an unhashable JSON value (list, object)
             out[i] = predicate(value)
             continue
         if result is None:
-            result = memo[key] = bool(predicate(value))
+            result = memo_typed[key] = bool(predicate(value))
         out[i] = result
     return out
 
@@ -165,6 +174,38 @@ class BatchScores:
     engagement_events: np.ndarray
     top_reasons: int = 5
     probability: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def reasons_json(self, indices: np.ndarray) -> tuple[list[str], list[list[dict[str, Any]]]]:
+        """The reasons of the leads at ``indices`` as JSON and as lists, built once per distinct reason pattern.
+
+        Leads with the same rule hits, rounded points, event counts and prediction have the same reasons, so the
+        Python work is per pattern, not per lead (the per-lead features of a predictive model defeat this; those
+        leads are built one by one).
+        """
+        if indices.size == 0:
+            return [], []
+        if self.leads.features is not None:
+            lists = [self.reasons(int(i)) for i in indices.tolist()]
+            return [json.dumps(r) for r in lists], lists
+        n_fit, n_eng = self.fit_hits.shape[1], self.engagement_points.shape[1]
+        signature = np.zeros((indices.size, n_fit + self.dimension_points.shape[1] + 3 * n_eng + 4), dtype=np.int64)
+        column = 0
+        for part in (self.fit_hits[indices], self.dimension_points[indices], self.engagement_included[indices],
+                     np.rint(self.engagement_points[indices]) * self.engagement_included[indices],
+                     self.engagement_events[indices] * self.engagement_included[indices]):
+            width = part.shape[1]
+            signature[:, column:column + width] = part
+            column += width
+        signature[:, column] = self.fit[indices]
+        signature[:, column + 1] = self.gate_failed[indices] + 2 * self.fit_missing[indices]
+        signature[:, column + 2] = self.predictive_points[indices]
+        signature[:, column + 3] = np.nan_to_num(self.probability[indices], nan=-1.0).view(np.int64) \
+            if self.probability.size else 0
+        _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+        lists = [self.reasons(int(indices[k])) for k in first.tolist()]
+        texts = [json.dumps(r) for r in lists]
+        order = inverse.reshape(-1).tolist()
+        return [texts[k] for k in order], [lists[k] for k in order]
 
     def reasons(self, i: int) -> list[dict[str, Any]]:
         """Lead ``i``'s reasons exactly as ``score_lead`` lists them (same order, same ties)."""

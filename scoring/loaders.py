@@ -11,7 +11,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 from leads.models import Lead, LeadEvent
 
@@ -32,10 +33,42 @@ def epoch_us_sql(column: str) -> str:
     raise NotImplementedError(f"set-based scoring supports SQLite and PostgreSQL, not {connection.vendor}")
 
 
+def _json_key_sql(column: str, key: str) -> tuple[str, str, list[Any]]:
+    """SQL for the JSON type and the value of one key of a JSON object column, and the params of each."""
+    if connection.vendor == "postgresql":
+        return f"jsonb_typeof({column} -> %s)", f"({column} ->> %s)", [key]
+    path = '$."' + key.replace('"', '""') + '"'
+    return f"json_type({column}, %s)", f"json_extract({column}, %s)", [path]
+
+
+def _property_sql(key: str, property_types: list[str]) -> tuple[str, str, list[Any]]:
+    """SQL for one event property's JSON type and value (only for ``property_types`` events), and its params."""
+    only = f"type IN ({', '.join(['%s'] * len(property_types))})"
+    kind_sql, value_sql, key_params = _json_key_sql("properties", key)
+    return (f"CASE WHEN {only} THEN {kind_sql} END", f"CASE WHEN {only} THEN {value_sql} END",
+            [*property_types, *key_params, *property_types, *key_params])
+
+
+def _property_value(kind: str | None, value: Any) -> Any:
+    """The Python value ``json.loads`` would give for a property, from its JSON type and the value SQL returned."""
+    if kind in ("text", "string"):
+        return value
+    if kind in ("integer", "real", "number"):
+        return json.loads(value) if isinstance(value, str) else value
+    if kind == "true" or (kind == "boolean" and value == "true"):
+        return True
+    if kind == "false" or kind == "boolean":
+        return False
+    if kind in ("object", "array"):
+        return json.loads(value)
+    return None
+
+
 def load_events(
     lead_ids: np.ndarray,
     *,
     types: Collection[str] | None = None,
+    property_keys: Collection[str] = (),
     property_types: Collection[str] = (),
     since_us: int | None = None,
     limit_per_lead: int | None = EVENTS_CONSIDERED,
@@ -43,9 +76,10 @@ def load_events(
     """Events of the given leads (sorted ids), newest first within each lead, as columns.
 
     Steps: 1) one range query over the leads' id span (the (lead, occurred_at) index), only the wanted ``types``
-    and, with ``since_us``, only newer events; 2) drop events of leads in the span but not in ``lead_ids``;
-    3) order by lead, newest first; 4) keep the newest ``limit_per_lead`` of each lead (as the per-lead scorer does);
-    5) parse properties of ``property_types`` events only.
+    and, with ``since_us``, only newer events; the ``property_keys`` rules filter on are read out of the JSON in
+    SQL, only for ``property_types`` events (no JSON parsed in Python); 2) drop events of leads in the span but not
+    in ``lead_ids``; 3) order by lead, newest first; 4) keep the newest ``limit_per_lead`` of each lead (as the
+    per-lead scorer does).
     """
     empty = EventColumns(lead_index=np.zeros(0, dtype=np.intp), type_code=np.zeros(0, dtype=np.int32),
                          type_names=[], at_us=np.zeros(0, dtype=np.int64), properties=[])
@@ -53,14 +87,14 @@ def load_events(
         return empty
     table = LeadEvent._meta.db_table
     at = epoch_us_sql("occurred_at")
-    property_types = sorted(set(property_types))
-    if property_types:
-        placeholders = ", ".join(["%s"] * len(property_types))
-        props = f"CASE WHEN type IN ({placeholders}) THEN properties END"
-    else:
-        props = "NULL"
+    keys = sorted(set(property_keys)) if property_types else []
+    selects, params = [], []
+    for key in keys:
+        kind_sql, value_sql, key_params = _property_sql(key, sorted(set(property_types)))
+        selects += [kind_sql, value_sql]
+        params += key_params
     where = ["lead_id >= %s", "lead_id <= %s"]
-    params: list[Any] = [*property_types, int(lead_ids[0]), int(lead_ids[-1])]
+    params += [int(lead_ids[0]), int(lead_ids[-1])]
     if types is not None:
         wanted = sorted(set(types))
         where.append(f"type IN ({', '.join(['%s'] * len(wanted))})")
@@ -68,20 +102,20 @@ def load_events(
     if since_us is not None:
         where.append(f"{at} >= %s")
         params.append(since_us)
-    sql = f"SELECT lead_id, type, {at}, {props} FROM {table} WHERE {' AND '.join(where)}"
+    sql = f"SELECT {', '.join(['lead_id', 'type', at, *selects])} FROM {table} WHERE {' AND '.join(where)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         return empty
-    owner_ids, type_values, at_values, raw_properties = zip(*rows, strict=True)
-    owners = np.fromiter(owner_ids, dtype=np.int64, count=len(rows))
+    columns = list(zip(*rows, strict=True))
+    owners = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
     position = np.searchsorted(lead_ids, owners)
     position[position >= lead_ids.size] = 0
     keep = lead_ids[position] == owners
     names: dict[str, int] = {}
-    codes = np.fromiter((names.setdefault(t, len(names)) for t in type_values), dtype=np.int32, count=len(rows))
-    at_us = np.fromiter(at_values, dtype=np.int64, count=len(rows))
+    codes = np.fromiter((names.setdefault(t, len(names)) for t in columns[1]), dtype=np.int32, count=len(rows))
+    at_us = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
     order = np.lexsort((-at_us, position))
     order = order[keep[order]]
     lead_index = position[order]
@@ -90,37 +124,42 @@ def load_events(
         first = np.repeat(starts, np.diff(np.r_[starts, lead_index.size]))
         ranked = np.arange(lead_index.size) - first < limit_per_lead
         order, lead_index = order[ranked], lead_index[ranked]
-    properties = [_parse(raw_properties[k]) for k in order.tolist()] if property_types else [None] * order.size
+    properties: list[dict[str, Any] | None] = [None] * order.size
+    if keys:
+        kinds_and_values = [(columns[3 + 2 * k], columns[4 + 2 * k]) for k in range(len(keys))]
+        for j, row in enumerate(order.tolist()):
+            found = {key: _property_value(kinds[row], values[row])
+                     for key, (kinds, values) in zip(keys, kinds_and_values, strict=True) if kinds[row] is not None}
+            if found or kinds_and_values[0][0][row] is not None:
+                properties[j] = found
     return EventColumns(lead_index=lead_index.astype(np.intp), type_code=codes[order], type_names=list(names),
                         at_us=at_us[order], properties=properties)
-
-
-def _parse(raw: Any) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        raw = json.loads(raw)
-    return raw if isinstance(raw, dict) else {}
 
 
 def load_lead_columns(queryset, fields: Sequence[str]) -> tuple[np.ndarray, dict[str, list[Any]]]:
     """Lead columns in id order: ``fields`` are Lead field names, plus ``custom:NAME`` read from ``custom``.
 
-    Goes through ``values_list`` so every value has the type the per-lead scorer sees (Decimal, int, str...).
+    Goes through ``values_list`` so every value has the type the per-lead scorer sees (Decimal, int, str...);
+    custom attributes are read out of the JSON in SQL, with their JSON type, so no JSON is parsed in Python.
     """
-    custom_keys = [name.removeprefix("custom:") for name in fields if name.startswith("custom:")]
+    custom_keys = list(dict.fromkeys(name.removeprefix("custom:") for name in fields if name.startswith("custom:")))
     plain = [name for name in dict.fromkeys(fields) if not name.startswith("custom:")]
-    columns = ["id", *plain] + (["custom"] if custom_keys and "custom" not in plain else [])
-    rows = list(queryset.order_by("id").values_list(*columns))
+    column = f"{connection.ops.quote_name(Lead._meta.db_table)}.{connection.ops.quote_name('custom')}"
+    annotations = {}
+    for k, key in enumerate(custom_keys):
+        kind_sql, value_sql, params = _json_key_sql(column, key)
+        annotations[f"custom_kind_{k}"] = RawSQL(kind_sql, params, output_field=models.TextField())
+        annotations[f"custom_value_{k}"] = RawSQL(value_sql, params, output_field=models.TextField())
+    rows = list(queryset.annotate(**annotations).order_by("id").values_list("id", *plain, *annotations))
     if not rows:
         return np.zeros(0, dtype=np.int64), {name: [] for name in fields}
     transposed = list(zip(*rows, strict=True))
     ids = np.fromiter(transposed[0], dtype=np.int64, count=len(rows))
     result: dict[str, list[Any]] = {name: list(transposed[1 + k]) for k, name in enumerate(plain)}
-    if custom_keys:
-        customs = transposed[columns.index("custom")]
-        for key in custom_keys:
-            result[f"custom:{key}"] = [(c or {}).get(key) if isinstance(c, dict) else None for c in customs]
+    for k, key in enumerate(custom_keys):
+        kinds, values = transposed[1 + len(plain) + 2 * k], transposed[2 + len(plain) + 2 * k]
+        result[f"custom:{key}"] = [None if kind is None else _property_value(kind, value)
+                                   for kind, value in zip(kinds, values, strict=True)]
     return ids, result
 
 

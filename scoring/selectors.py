@@ -19,7 +19,7 @@ from .conditions import compile_condition
 from .engine import compile_model
 from .loaders import load_events, load_lead_columns
 from .models import ScoreChange, ScoreFeedback, ScoringExperiment, ScoringModel
-from .services.bulk import STORED, _assign
+from .services.bulk import STORED, _assign, event_scope
 from .services.config import SegmentConfig, scoring_config
 
 PREVIEW_SCAN_LIMIT = 50_000
@@ -73,9 +73,8 @@ def scoring_model_preview(*, model_id: int, last_n: int = 500, now: datetime | N
                         values={name: stored[name] for name in fields},
                         probability=np.array([np.nan if p is None else p for p in stored["predicted_probability"]],
                                              dtype=np.float64))
-    types = {r.event_type for r in compiled.engagement_rules}
-    property_types = {r.event_type for r in compiled.engagement_rules if r.property_predicate is not None}
-    events = load_events(ids, types=types, property_types=property_types)
+    types, property_types, property_keys = event_scope([compiled])
+    events = load_events(ids, types=types, property_types=property_types, property_keys=property_keys)
     result = score_batch(compiled, leads, events, now)
     bands, stages, sample = Counter(), Counter(), []
     before_scores = [s for s in stored["score"] if s is not None]

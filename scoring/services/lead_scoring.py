@@ -101,7 +101,8 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
                 experiment=config.experiment if variant else None, variant=variant,
             )
         lead_triggers_after_score(lead=lead, model=model, old_stage=old_stage, result=result,
-                                  delta=delta if changed else 0, cause=cause, now=now)
+                                  delta=delta if changed else 0, cause=cause, now=now,
+                                  first_score=old_score is None)
         new_stage = result.stage
         transaction.on_commit(
             lambda: lead_scored.send(

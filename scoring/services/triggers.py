@@ -10,10 +10,12 @@ and cools down again is announced again).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -74,16 +76,33 @@ def _announce(created: list[ScoreTrigger]) -> None:
     transaction.on_commit(send)
 
 
+def _insert_sql() -> str:
+    """One trigger row, skipped when its (lead, kind, period) exists: no savepoint, no error to catch."""
+    detail = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    return (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, detail) "
+            f"VALUES (%s, %s, %s, %s, %s, %s, {detail}) ON CONFLICT (lead_id, kind, period_key) DO NOTHING")
+
+
+def _row(trigger: ScoreTrigger) -> tuple:
+    return (trigger.lead_id, trigger.kind, trigger.period_key[:80],
+            connection.ops.adapt_datetimefield_value(trigger.fired_at), trigger.model_id, trigger.cause[:60],
+            json.dumps(trigger.detail or {}, cls=DjangoJSONEncoder))
+
+
 def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, model_id: int | None = None,
                  cause: str = "", detail: dict[str, Any] | None = None) -> ScoreTrigger | None:
-    """Record a trigger unless it already fired in this period; announce it after commit. None when it had."""
-    with transaction.atomic():
-        trigger, created = ScoreTrigger.objects.get_or_create(
-            lead_id=lead_id, kind=kind, period_key=period_key[:80],
-            defaults={"fired_at": now, "model_id": model_id, "cause": cause[:60], "detail": detail or {}},
-        )
-    if not created:
+    """Record a trigger unless it already fired in this period; announce it after commit. None when it had.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the unique constraint decides, also between workers.
+    """
+    trigger = ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now, model_id=model_id,
+                           cause=cause[:60], detail=detail or {})
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql() + " RETURNING id", _row(trigger))
+        inserted = cursor.fetchone()
+    if inserted is None:
         return None
+    trigger.pk = inserted[0]
     _announce([trigger])
     return trigger
 
@@ -91,32 +110,37 @@ def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, mod
 def triggers_fire_many(items: list[ScoreTrigger]) -> list[ScoreTrigger]:
     """Record many unsaved triggers at once (set-based paths), skipping those that already fired; announce them.
 
-    Steps: 1) drop the (lead, kind, period) already recorded; 2) insert the rest in one statement; 3) if another
-    process recorded one of them in between, fall back to one get-or-create each.
+    Steps: 1) drop the (lead, kind, period) already recorded; 2) insert the rest with one ``executemany`` (a row
+    another process recorded in between is skipped by the constraint); 3) read back the ids of the rows inserted.
     """
     if not items:
         return []
-    wanted = {(t.lead_id, t.kind, t.period_key) for t in items}
     lead_ids = sorted({t.lead_id for t in items})
+    kinds = sorted({t.kind for t in items})
     existing: set[tuple[int, str, str]] = set()
     for start in range(0, len(lead_ids), 500):
-        existing.update(ScoreTrigger.objects.filter(lead_id__in=lead_ids[start:start + 500],
-                                                    kind__in={t.kind for t in items})
+        existing.update(ScoreTrigger.objects.filter(lead_id__in=lead_ids[start:start + 500], kind__in=kinds)
                         .values_list("lead_id", "kind", "period_key"))
-    fresh, seen = [], set()
+    fresh: dict[tuple[int, str, str], ScoreTrigger] = {}
     for trigger in items:
-        key = (trigger.lead_id, trigger.kind, trigger.period_key)
-        if key in wanted and key not in existing and key not in seen:
-            seen.add(key)
-            fresh.append(trigger)
-    try:
-        with transaction.atomic():
-            created = ScoreTrigger.objects.bulk_create(fresh, batch_size=2000)
-    except IntegrityError:
-        created = [t for t in (trigger_fire(lead_id=t.lead_id, kind=t.kind, period_key=t.period_key,
-                                            now=t.fired_at, model_id=t.model_id, cause=t.cause, detail=t.detail)
-                               for t in fresh) if t is not None]
-        return created
+        key = (trigger.lead_id, trigger.kind, trigger.period_key[:80])
+        if key not in existing and key not in fresh:
+            fresh[key] = trigger
+    if not fresh:
+        return []
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(), [_row(t) for t in fresh.values()])
+    created = []
+    fresh_ids = sorted({key[0] for key in fresh})
+    moments = sorted({t.fired_at for t in fresh.values()})
+    for start in range(0, len(fresh_ids), 500):
+        rows = ScoreTrigger.objects.filter(lead_id__in=fresh_ids[start:start + 500], kind__in=kinds,
+                                           fired_at__in=moments).values_list("id", "lead_id", "kind", "period_key")
+        for pk, lead_id, kind, period_key in rows:
+            trigger = fresh.get((lead_id, kind, period_key))
+            if trigger is not None:
+                trigger.pk = pk
+                created.append(trigger)
     _announce(created)
     return created
 
@@ -126,7 +150,7 @@ def _eligible(lead: Lead, stage: str) -> bool:
 
 
 def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
-                              cause: str, now: datetime) -> list[ScoreTrigger]:
+                              cause: str, now: datetime, first_score: bool = False) -> list[ScoreTrigger]:
     """The triggers one scoring earns: crossings of the stage change, hot, high intent.
 
     Hot: the net points the lead's own events added (ScoreChange deltas of cause "events") within the model's hot
@@ -140,7 +164,7 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
                                   cause=cause, detail=detail))
     if not _eligible(lead, result.stage):
         return [t for t in fired if t is not None]
-    if delta > 0 and cause in HOT_CAUSES and model.hot_points > 0:
+    if delta > 0 and not first_score and cause in HOT_CAUSES and model.hot_points > 0:
         since = now - timedelta(hours=model.hot_window_hours)
         # Net, not only the rises: points that came and went again (an event undone) are no burst of interest.
         # A lead's first score (old score empty) is its fit arriving, not points its behaviour gained.

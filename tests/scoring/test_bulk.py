@@ -53,15 +53,23 @@ def test_set_based_rescoring_agrees_with_per_lead_scoring_so_it_changes_nothing(
     ScoringRule.objects.create(model=scoring_model, kind="engagement", dimension="behaviour", reason_code="streak",
                                label="3 visits in 48 h", event_type="page_view", points=15, frequency_count=3,
                                frequency_hours=48)
+    ScoringRule.objects.create(model=scoring_model, kind="engagement", dimension="behaviour", reason_code="vip",
+                               label="VIP open", event_type="email_open", property_key="vip", property_operator="in",
+                               property_value="true, 1.5, {'tier': 1}", points=3)
+    ScoringRule.objects.create(model=scoring_model, kind="fit", dimension="other", reason_code="plan", label="Plan",
+                               field="custom:plan", operator="in", value="enterprise, true, 1.0", points=4)
     rng = random.Random(3)
     leads = []
     for i in range(40):
         lead = make_lead(f"p{i}@x.example", employees=rng.choice([None, 10, 200]), seniority=rng.choice(["", "vp"]),
-                         consent=rng.choice(["unknown", "opt_out", "opt_in"]))
+                         consent=rng.choice(["unknown", "opt_out", "opt_in"]),
+                         custom=rng.choice([{}, {"plan": "enterprise"}, {"plan": True}, {"plan": 1}, {"plan": 1.0},
+                                            {"plan": None}, {"plan": ["enterprise"]}]))
         for _ in range(rng.choice([0, 2, 5, 12])):
             add_event(lead, rng.choice(["page_view", "email_open", "demo_request", "unsubscribe"]),
                       NOW - timedelta(hours=rng.uniform(0, 24 * 90)),
-                      url=rng.choice(["https://a.example/pricing", "https://a.example/blog"]))
+                      url=rng.choice(["https://a.example/pricing", "https://a.example/blog", None, 42]),
+                      vip=rng.choice([True, False, "true", 1, 1.5, None, {"tier": 1}, [1]]))
         leads.append(lead)
     for lead in leads:
         lead_score(lead_id=lead.pk, cause="events", now=NOW)
@@ -71,6 +79,7 @@ def test_set_based_rescoring_agrees_with_per_lead_scoring_so_it_changes_nothing(
 
     assert summary.considered == 40
     assert summary.changed == 0, summary
+    assert ScoreChange.objects.filter(reasons__icontains="plan").exists()  # the custom rule did match some leads
     assert ScoreChange.objects.count() == changes
 
 

@@ -165,12 +165,15 @@ def run(quick: bool = False) -> str:
         lead_ids = make_leads(count, rng)
         decisions = bench_decisions(lead_ids)
         diagnostic = bench_decisions(make_leads(count // 2, rng), checkpoint_outside=True)
+        from routing.models import RoutingRule, Team
 
+        live = RoutingRule.objects.get(name="Deciding rule 4")  # MQLs to team 3, weighted
+        RoutingRule.objects.create(name="Deciding rule 4 (draft)", order=live.order, stages="mql", draft=True,
+                                   active=False, replaces=live, action=live.action, team=live.team.overflow_team
+                                   or Team.objects.exclude(pk=live.team_id).first(), strategy="capacity")
         started = time.perf_counter()
         preview = services.routing_preview(last=preview_leads, include_drafts=True)
         preview_seconds = time.perf_counter() - started
-
-        from routing.models import Team
 
         started = time.perf_counter()
         moves = sum(len(services.routing_rebalance(team_id=team.pk).moves) for team in Team.objects.all())
@@ -194,7 +197,7 @@ def run(quick: bool = False) -> str:
         f"| routing decision (max) | {decisions['max']:.2f} ms | — | — |",
         f"| diagnostic: p50 / p99 with SQLite's WAL checkpoint taken out of the commits "
         f"({diagnostic['count']:,} more leads) | {diagnostic['p50']:.2f} / {diagnostic['p99']:.2f} ms | — | — |",
-        f"| preview of the last {preview_leads} leads with drafts (`route_leads --dry-run`), "
+        f"| preview of the last {preview_leads} leads with a draft rule (`route_leads --dry-run --include-drafts`), "
         f"{len(preview.changed)} would change | {preview_seconds:.2f} s | — | — |",
         f"| rebalance of all {TEAMS} teams ({moves} moves) | {rebalance_seconds:.2f} s | — | — |",
     ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
     path("api/leads/export/", LeadExportView.as_view(), name="lead-export"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),
+    path("api/", include("routing.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -34,6 +34,7 @@ class RoutingDecisionInline(admin.TabularInline):
 
 class TaskInline(admin.TabularInline):
     model = Task
+    fk_name = "lead"
     extra = 0
     fields = ("title", "assignee", "due_at", "status", "completed_at")
     readonly_fields = fields

@@ -276,6 +276,8 @@ class Task(models.Model):
     """A follow-up task for a rep, due by its SLA. ``dedup_key`` makes its creation idempotent."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
+    merged_from = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="The lead this task belonged to before a merge (moved back on undo).")
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks")
     decision = models.ForeignKey(RoutingDecision, null=True, blank=True, on_delete=models.SET_NULL)
     kind = models.CharField(max_length=20, choices=TaskKind.choices, default=TaskKind.FOLLOW_UP)

@@ -1340,3 +1340,27 @@ def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
             )
             escalated += 1
     return escalated
+
+
+def lead_tasks_follow_merge(*, survivor_id: int, merged_id: int) -> int:
+    """A lead was merged: its tasks move to the survivor, remembering where they came from (for undo)."""
+    with transaction.atomic():
+        tasks = list(Task.objects.select_for_update().filter(lead_id=merged_id))
+        for task in tasks:
+            task.lead_id = survivor_id
+            task.merged_from_id = merged_id
+            task._change_reason = f"automation:dedup lead #{merged_id} merged into #{survivor_id}"
+            task.save(update_fields=["lead", "merged_from"])
+    return len(tasks)
+
+
+def lead_tasks_follow_unmerge(*, survivor_id: int, merged_id: int) -> int:
+    """A merge was undone: the tasks that came with the merged lead go back to it."""
+    with transaction.atomic():
+        tasks = list(Task.objects.select_for_update().filter(lead_id=survivor_id, merged_from_id=merged_id))
+        for task in tasks:
+            task.lead_id = merged_id
+            task.merged_from_id = None
+            task._change_reason = f"automation:dedup merge undone, back to lead #{merged_id}"
+            task.save(update_fields=["lead", "merged_from"])
+    return len(tasks)

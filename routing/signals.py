@@ -13,6 +13,8 @@ from .rules import routing_rules_cache_clear
 from .services import (
     lead_after_scoring_schedule,
     lead_route_if_waiting,
+    lead_tasks_follow_merge,
+    lead_tasks_follow_unmerge,
     rep_leads_reroute_schedule,
     routing_catch_up_schedule,
 )
@@ -52,3 +54,13 @@ def reroute_leads_of_deactivated_rep(sender, instance: Rep, raw: bool = False, *
 @receiver(post_delete, sender=Territory)
 def forget_compiled_rules(sender, **kwargs) -> None:
     routing_rules_cache_clear()
+
+
+@receiver(lead_signals.lead_merged)
+def tasks_follow_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
+    lead_tasks_follow_merge(survivor_id=survivor_id, merged_id=merged_id)
+
+
+@receiver(lead_signals.lead_unmerged)
+def tasks_follow_unmerge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
+    lead_tasks_follow_unmerge(survivor_id=survivor_id, merged_id=merged_id)

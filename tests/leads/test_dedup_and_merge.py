@@ -161,3 +161,18 @@ def test_unsubscribe_suppresses_the_lead_at_once():
     stored = Lead.objects.get(pk=lead.lead.pk)
     assert stored.consent == "opt_out" and stored.stage == "suppressed"
     assert lead_contactable(stored) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_follow_a_merge_and_come_back_on_undo(configured, inline_jobs):
+    from routing.models import Task
+
+    a = ingest(email="a@acme.example", first_name="Ann", country="US").lead
+    b = ingest(email="other@acme.example", first_name="Bo", country="US").lead
+    task_b = Task.objects.get(lead=b)
+    log = lead_merge(survivor_id=a.pk, merged_id=b.pk, rule="manual")
+    task_b.refresh_from_db()
+    assert task_b.lead_id == a.pk and task_b.merged_from_id == b.pk
+    lead_merge_undo(merge_id=log.pk)
+    task_b.refresh_from_db()
+    assert task_b.lead_id == b.pk and task_b.merged_from_id is None

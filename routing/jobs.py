@@ -51,3 +51,12 @@ def task_create_job(decision_id: int) -> str:
 def tasks_escalate_overdue_job() -> str:
     """Every few minutes: escalate overdue follow-ups to the team manager (kill switch: stale alerts)."""
     return f"escalated {tasks_escalate_overdue()} overdue tasks"
+
+
+@pipeline_job(workflow=Workflow.TASKS, object_type="lead")
+def lead_trigger_task_job(lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> str:
+    """A scoring trigger on an owned lead: a hot-lead or re-engagement task (kill switch: tasks)."""
+    from .services import lead_trigger_task
+
+    task = lead_trigger_task(lead_id=lead_id, kind=kind, trigger_id=trigger_id, detail=detail)
+    return f"task {task.pk}" if task else "noop"

@@ -1364,3 +1364,45 @@ def lead_tasks_follow_unmerge(*, survivor_id: int, merged_id: int) -> int:
             task._change_reason = f"automation:dedup merge undone, back to lead #{merged_id}"
             task.save(update_fields=["lead", "merged_from"])
     return len(tasks)
+
+
+# What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
+TRIGGER_TASKS = {
+    "hot": (TaskKind.HOT_LEAD, timedelta(minutes=15), "Hot lead: {points} in a short time. Call now"),
+    "high_intent": (TaskKind.HOT_LEAD, timedelta(minutes=15), "High intent (repeated pricing visits). Call now"),
+    "cold": (TaskKind.RE_ENGAGE, timedelta(days=3), "Gone cold: re-engage"),
+}
+
+
+def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> Task | None:
+    """A hot / high-intent / cold trigger on an owned lead: one task for the owner (per trigger) and a message.
+
+    Nothing for a lead with no owner (routing places it), or one that may not be contacted (opted out,
+    suppressed): outreach checks consent.
+    """
+    from leads.selectors import lead_contactable
+
+    if kind not in TRIGGER_TASKS:
+        return None
+    task_kind, due_in, text = TRIGGER_TASKS[kind]
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None or lead.owner_id is None or not lead_contactable(lead):
+            return None
+        title = text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
+        task, created = Task.objects.get_or_create(
+            dedup_key=f"trigger:{trigger_id}",
+            defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": task_kind, "title": title[:255],
+                      "due_at": timezone.now() + due_in},
+        )
+        if created:
+            task._change_reason = f"automation:tasks {kind} trigger #{trigger_id}"
+            task.save(update_fields=[])
+            rep = Rep.objects.select_related("team").filter(user_id=lead.owner_id).first()
+            recipient = (rep.slack_user_id or rep.team.slack_channel) if rep else ""
+            notification_queue(
+                dedup_key=f"task:{task.pk}:assigned", recipient=recipient,
+                text=f"{title}. Score {lead.score}. {settings.LEADFLOW_BASE_URL}/workspace/leads/{lead.pk}/",
+                object_type="task", object_id=task.pk,
+            )
+    return task

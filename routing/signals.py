@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from leads import signals as lead_signals
 from revops.choices import Workflow
 from revops.signals import workflow_resumed
-from scoring.signals_defs import lead_scored
+from scoring.signals_defs import lead_scored, lead_triggered
 
 from .models import Rep, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
@@ -64,3 +64,13 @@ def tasks_follow_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> No
 @receiver(lead_signals.lead_unmerged)
 def tasks_follow_unmerge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
     lead_tasks_follow_unmerge(survivor_id=survivor_id, merged_id=merged_id)
+
+
+@receiver(lead_triggered)
+def task_after_trigger(sender, lead_id: int, kind: str, trigger_id: int, detail=None, **kwargs) -> None:
+    if kind in ("hot", "high_intent", "cold"):
+        from revops.jobs import enqueue_after_commit
+
+        from .jobs import lead_trigger_task_job
+
+        enqueue_after_commit(lead_trigger_task_job, lead_id, kind, trigger_id, detail or {})

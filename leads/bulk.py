@@ -33,7 +33,7 @@ from .dedup_keys import company_key
 from .enrichment import ENRICHABLE_FIELDS
 from .models import Account, CompanyProfile, EnrichmentProvider, Lead, SourceRecord
 from .normalize import FieldError, normalize_row
-from .services import data_quality_score, industry_vocabulary, lead_build, size_band_for
+from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
 
 
 @dataclass
@@ -55,13 +55,6 @@ class _Prepared:
     custom: dict[str, str]
     flags: list[str]
     source: str
-
-
-def _field_errors(exc: ValidationError) -> list[FieldError]:
-    if hasattr(exc, "error_dict"):
-        return [FieldError(name if name != "__all__" else "row", message)
-                for name, messages in exc.message_dict.items() for message in messages]
-    return [FieldError("row", message) for message in exc.messages]
 
 
 def _names_by(column: str, keys: set[str]) -> dict[str, list[tuple[str, str]]]:
@@ -221,7 +214,7 @@ def leads_bulk_ingest(
             # The model's own limits (lengths, ranges) hold here exactly as in lead_ingest's full_clean().
             lead.clean_fields(exclude=["account", "owner", "merged_into"])
         except ValidationError as exc:
-            outcomes.append(RowOutcome(p.row, "rejected", errors=_field_errors(exc)))
+            outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
             continue
         lead._change_reason = reason
         lead._history_user = user
@@ -252,7 +245,7 @@ def leads_bulk_ingest(
                 with transaction.atomic():
                     result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason)
             except ValidationError as exc:
-                outcomes.append(RowOutcome(p.row, "rejected", errors=_field_errors(exc)))
+                outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
                 continue
             outcomes.append(RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
                                        errors=list(result.errors)))

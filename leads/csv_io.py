@@ -454,10 +454,9 @@ class _ErrorWriter:
 
 def _validation_errors(exc: ValidationError) -> list[FieldError]:
     """A model's full_clean() error as field errors."""
-    if hasattr(exc, "error_dict"):
-        return [FieldError(name if name != "__all__" else "row", message)
-                for name, messages in exc.message_dict.items() for message in messages]
-    return [FieldError("row", message) for message in exc.messages]
+    from .services import field_errors_from
+
+    return field_errors_from(exc)
 
 
 RowHandler = Callable[[dict[str, str]], tuple[str, list[FieldError]]]

@@ -38,6 +38,14 @@ _vocabulary_cache: tuple[float, dict[str, str]] | None = None
 VOCABULARY_TTL_SECONDS = 30.0
 
 
+def field_errors_from(exc) -> list[FieldError]:
+    """A model validation error (``full_clean`` / ``clean_fields``) as field errors for a row or an API answer."""
+    if hasattr(exc, "error_dict"):
+        return [FieldError(name if name != "__all__" else "row", message)
+                for name, messages in exc.message_dict.items() for message in messages]
+    return [FieldError("row", message) for message in exc.messages]
+
+
 class LeadInputError(ValueError):
     """Input that cannot be stored, with the field errors that say why."""
 

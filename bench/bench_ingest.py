@@ -119,7 +119,7 @@ def bench_pipeline(rows: int, rng: random.Random) -> float:
 
 def run(quick: bool = False) -> str:
     stored = 100_000 if quick else 1_000_000
-    pipeline_rows = 300 if quick else 2000
+    pipeline_rows = 200 if quick else 500
     rng = random.Random(3)
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(os.path.join(tmp, "bench.sqlite3"))

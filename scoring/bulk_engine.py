@@ -26,6 +26,7 @@ from .choices import Band, DecayMode, RuleKind
 from .engine import PREDICTIVE, SALES_OWNED_STAGES, CompiledModel, CompiledRule
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FIT, ENGAGEMENT = RuleKind.FIT.value, RuleKind.ENGAGEMENT.value
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 
@@ -69,14 +70,15 @@ class EventColumns:
     """Events of a batch of leads, ordered by lead, newest first within a lead.
 
     ``lead_index`` points into the LeadColumns; ``type_code`` into ``type_names``; ``at_us`` is the exact
-    occurrence time; ``properties`` holds the parsed properties where a rule filters on them (else None).
+    occurrence time; ``properties`` maps each property key a rule filters on to one value per event (None where
+    the event lacks it).
     """
 
     lead_index: np.ndarray
     type_code: np.ndarray
     type_names: list[str]
     at_us: np.ndarray
-    properties: list[dict[str, Any] | None]
+    properties: dict[str, list[Any]]
 
     def __len__(self) -> int:
         return int(self.lead_index.size)
@@ -93,7 +95,7 @@ class EventColumns:
             type_code=self.type_code[keep],
             type_names=self.type_names,
             at_us=self.at_us[keep],
-            properties=[self.properties[i] for i in positions.tolist()],
+            properties={key: [column[i] for i in positions.tolist()] for key, column in self.properties.items()},
         )
 
 
@@ -212,24 +214,27 @@ class BatchScores:
         model = self.model
         contributions: list[dict[str, Any]] = []
         dimension_order: list[str] = []
-        for j, rule in enumerate(model.fit_rules):
-            if self.fit_hits[i, j]:
+        for hit, rule in zip(self.fit_hits[i].tolist(), model.fit_rules, strict=True):
+            if hit:
                 contributions.append({"code": rule.reason_code, "label": rule.label, "points": rule.points,
-                                      "kind": RuleKind.FIT, "dimension": rule.dimension})
+                                      "kind": FIT, "dimension": rule.dimension})
                 if rule.dimension not in dimension_order:
                     dimension_order.append(rule.dimension)
-        for dimension in dimension_order:
-            cap = model.dimension_caps.get(dimension)
-            points = int(self.dimension_points[i, self.dimensions.index(dimension)])
-            if cap is not None and points > cap:
-                contributions.append({"code": f"cap_{dimension}", "label": f"{dimension} capped at {cap}",
-                                      "points": cap - points, "kind": RuleKind.FIT, "dimension": dimension})
-        for r, rule in enumerate(model.engagement_rules):
-            if self.engagement_included[i, r]:
-                contributions.append({"code": rule.reason_code, "label": rule.label,
-                                      "points": round(float(self.engagement_points[i, r])),
-                                      "kind": RuleKind.ENGAGEMENT, "dimension": rule.dimension,
-                                      "events": int(self.engagement_events[i, r])})
+        if dimension_order and model.dimension_caps:
+            dimension_points = self.dimension_points[i].tolist()
+            for dimension in dimension_order:
+                cap = model.dimension_caps.get(dimension)
+                points = dimension_points[self.dimensions.index(dimension)]
+                if cap is not None and points > cap:
+                    contributions.append({"code": f"cap_{dimension}", "label": f"{dimension} capped at {cap}",
+                                          "points": cap - points, "kind": FIT, "dimension": dimension})
+        included = self.engagement_included[i].tolist()
+        if any(included):
+            points_row, events_row = self.engagement_points[i].tolist(), self.engagement_events[i].tolist()
+            for r, rule in enumerate(model.engagement_rules):
+                if included[r]:
+                    contributions.append({"code": rule.reason_code, "label": rule.label, "points": round(points_row[r]),
+                                          "kind": ENGAGEMENT, "dimension": rule.dimension, "events": events_row[r]})
         probability = float(self.probability[i]) if self.probability.size else math.nan
         has_prediction = not math.isnan(probability)
         points = int(self.predictive_points[i])
@@ -239,13 +244,12 @@ class BatchScores:
                                   "label": f"predicted win probability {probability:.0%}{version}",
                                   "points": points, "kind": PREDICTIVE, "dimension": PREDICTIVE})
         reasons = sorted(contributions, key=lambda r: (-abs(r["points"]), r["code"]))[:self.top_reasons]
-        fit = int(self.fit[i])
         if self.gate_failed[i]:
-            reasons.append({"code": "fit_gate", "label": f"fit {fit} below the minimum {model.min_fit}", "points": 0,
-                            "kind": RuleKind.FIT, "dimension": "gate"})
+            reasons.append({"code": "fit_gate", "label": f"fit {int(self.fit[i])} below the minimum {model.min_fit}",
+                            "points": 0, "kind": FIT, "dimension": "gate"})
         if self.fit_missing[i]:
             reasons.append({"code": "no_fit_data", "label": "no fit data yet: scored on behaviour only", "points": 0,
-                            "kind": RuleKind.FIT, "dimension": "gate"})
+                            "kind": FIT, "dimension": "gate"})
         if has_prediction and self.leads.features is not None:
             for label, weight in self.leads.features[i] or ():
                 reasons.append({"code": f"predicts_{'up' if weight >= 0 else 'down'}", "label": label, "points": 0,
@@ -298,7 +302,8 @@ def _rule_mask(rule: CompiledRule, events: EventColumns, now_us: int) -> np.ndar
         mask &= events.at_us >= now_us - rule.window_days * US_PER_DAY
     if rule.property_predicate is not None and mask.any():
         positions = np.flatnonzero(mask)
-        values = [(events.properties[k] or {}).get(rule.property_key) for k in positions.tolist()]
+        column = events.properties.get(rule.property_key) or [None] * len(events)
+        values = [column[k] for k in positions.tolist()]
         mask[positions] = evaluate(rule.property_predicate, values, exact_types=True)
     return mask
 

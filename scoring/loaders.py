@@ -33,6 +33,15 @@ def epoch_us_sql(column: str) -> str:
     raise NotImplementedError(f"set-based scoring supports SQLite and PostgreSQL, not {connection.vendor}")
 
 
+def no_index(column: str) -> str:
+    """The column in a condition SQLite must not drive the query with (its planner has no statistics here).
+
+    SQLite's unary ``+`` keeps it from using an index on the column: an event-type index would make a range query
+    over a few thousand leads scan every event of those types, chunk after chunk. PostgreSQL plans by statistics.
+    """
+    return f"+{column}" if connection.vendor == "sqlite" else column
+
+
 def _json_key_sql(column: str, key: str) -> tuple[str, str, list[Any]]:
     """SQL for the JSON type and the value of one key of a JSON object column, and the params of each."""
     if connection.vendor == "postgresql":
@@ -47,6 +56,9 @@ def _property_sql(key: str, property_types: list[str]) -> tuple[str, str, list[A
     kind_sql, value_sql, key_params = _json_key_sql("properties", key)
     return (f"CASE WHEN {only} THEN {kind_sql} END", f"CASE WHEN {only} THEN {value_sql} END",
             [*property_types, *key_params, *property_types, *key_params])
+
+
+_TEXT = frozenset({"text", "string"})  # the JSON type of a string, as SQLite and PostgreSQL name it
 
 
 def _property_value(kind: str | None, value: Any) -> Any:
@@ -72,37 +84,44 @@ def load_events(
     property_types: Collection[str] = (),
     since_us: int | None = None,
     limit_per_lead: int | None = EVENTS_CONSIDERED,
+    ordered: bool = True,
 ) -> EventColumns:
     """Events of the given leads (sorted ids), newest first within each lead, as columns.
 
     Steps: 1) one range query over the leads' id span (the (lead, occurred_at) index), only the wanted ``types``
-    and, with ``since_us``, only newer events; the ``property_keys`` rules filter on are read out of the JSON in
-    SQL, only for ``property_types`` events (no JSON parsed in Python); 2) drop events of leads in the span but not
-    in ``lead_ids``; 3) order by lead, newest first; 4) keep the newest ``limit_per_lead`` of each lead (as the
-    per-lead scorer does).
+    (coded to integers in SQL) and, with ``since_us``, only newer events; the ``property_keys`` rules filter on
+    are read out of the JSON in SQL, only for ``property_types`` events (no JSON parsed in Python); 2) drop events
+    of leads in the span but not in ``lead_ids``; 3) order by lead, newest first; 4) keep the newest
+    ``limit_per_lead`` of each lead (as the per-lead scorer does). ``ordered=False`` (counts only: predictive
+    features) skips steps 3 and 4.
     """
+    keys = sorted(set(property_keys)) if property_types else []
     empty = EventColumns(lead_index=np.zeros(0, dtype=np.intp), type_code=np.zeros(0, dtype=np.int32),
-                         type_names=[], at_us=np.zeros(0, dtype=np.int64), properties=[])
+                         type_names=[], at_us=np.zeros(0, dtype=np.int64), properties={key: [] for key in keys})
     if lead_ids.size == 0 or (types is not None and not types):
         return empty
     table = LeadEvent._meta.db_table
     at = epoch_us_sql("occurred_at")
-    keys = sorted(set(property_keys)) if property_types else []
     selects, params = [], []
+    wanted = sorted(set(types)) if types is not None else None
+    if wanted is not None:
+        selects.append("CASE type " + " ".join(f"WHEN %s THEN {code}" for code in range(len(wanted))) + " END")
+        params += wanted
+    else:
+        selects.append("type")
     for key in keys:
         kind_sql, value_sql, key_params = _property_sql(key, sorted(set(property_types)))
         selects += [kind_sql, value_sql]
         params += key_params
     where = ["lead_id >= %s", "lead_id <= %s"]
     params += [int(lead_ids[0]), int(lead_ids[-1])]
-    if types is not None:
-        wanted = sorted(set(types))
-        where.append(f"type IN ({', '.join(['%s'] * len(wanted))})")
+    if wanted is not None:
+        where.append(f"{no_index('type')} IN ({', '.join(['%s'] * len(wanted))})")
         params.extend(wanted)
     if since_us is not None:
         where.append(f"{at} >= %s")
         params.append(since_us)
-    sql = f"SELECT {', '.join(['lead_id', 'type', at, *selects])} FROM {table} WHERE {' AND '.join(where)}"
+    sql = f"SELECT {', '.join(['lead_id', at, *selects])} FROM {table} WHERE {' AND '.join(where)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -110,37 +129,46 @@ def load_events(
         return empty
     columns = list(zip(*rows, strict=True))
     owners = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
+    at_us = np.fromiter(columns[1], dtype=np.int64, count=len(rows))
+    if wanted is not None:
+        names = wanted
+        codes = np.fromiter(columns[2], dtype=np.int32, count=len(rows))
+    else:
+        coding: dict[str, int] = {}
+        codes = np.fromiter((coding.setdefault(t, len(coding)) for t in columns[2]), dtype=np.int32, count=len(rows))
+        names = list(coding)
     position = np.searchsorted(lead_ids, owners)
     position[position >= lead_ids.size] = 0
     keep = lead_ids[position] == owners
-    names: dict[str, int] = {}
-    codes = np.fromiter((names.setdefault(t, len(names)) for t in columns[1]), dtype=np.int32, count=len(rows))
-    at_us = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
-    order = np.lexsort((-at_us, position))
-    order = order[keep[order]]
+    if ordered:
+        order = np.lexsort((-at_us, position))
+        order = order[keep[order]]
+    else:
+        order, limit_per_lead = np.flatnonzero(keep), None
     lead_index = position[order]
     if limit_per_lead is not None and lead_index.size:
         starts = np.flatnonzero(np.r_[True, lead_index[1:] != lead_index[:-1]])
         first = np.repeat(starts, np.diff(np.r_[starts, lead_index.size]))
         ranked = np.arange(lead_index.size) - first < limit_per_lead
         order, lead_index = order[ranked], lead_index[ranked]
-    properties: list[dict[str, Any] | None] = [None] * order.size
-    if keys:
-        kinds_and_values = [(columns[3 + 2 * k], columns[4 + 2 * k]) for k in range(len(keys))]
-        for j, row in enumerate(order.tolist()):
-            found = {key: _property_value(kinds[row], values[row])
-                     for key, (kinds, values) in zip(keys, kinds_and_values, strict=True) if kinds[row] is not None}
-            if found or kinds_and_values[0][0][row] is not None:
-                properties[j] = found
+    properties: dict[str, list[Any]] = {}
+    picked = order.tolist()
+    for k, key in enumerate(keys):
+        kinds, values = columns[3 + 2 * k], columns[4 + 2 * k]
+        properties[key] = [values[row] if kinds[row] in _TEXT else None if kinds[row] is None
+                           else _property_value(kinds[row], values[row]) for row in picked]
     return EventColumns(lead_index=lead_index.astype(np.intp), type_code=codes[order], type_names=list(names),
                         at_us=at_us[order], properties=properties)
 
 
-def load_lead_columns(queryset, fields: Sequence[str]) -> tuple[np.ndarray, dict[str, list[Any]]]:
+def load_lead_columns(queryset, fields: Sequence[str], *, raw: Collection[str] = ()) -> tuple[np.ndarray,
+                                                                                              dict[str, list[Any]]]:
     """Lead columns in id order: ``fields`` are Lead field names, plus ``custom:NAME`` read from ``custom``.
 
-    Goes through ``values_list`` so every value has the type the per-lead scorer sees (Decimal, int, str...);
-    custom attributes are read out of the JSON in SQL, with their JSON type, so no JSON is parsed in Python.
+    The query is the queryset's own (``values_list``), run on a plain cursor with Django's converters applied column
+    by column, so every value has the type the per-lead scorer sees (Decimal, bool, str...) without the per-row
+    overhead. Fields in ``raw`` keep the database's value (``scored_at`` is only written back as a version check).
+    Custom attributes are read out of the JSON in SQL, with their JSON type, so no JSON is parsed in Python.
     """
     custom_keys = list(dict.fromkeys(name.removeprefix("custom:") for name in fields if name.startswith("custom:")))
     plain = [name for name in dict.fromkeys(fields) if not name.startswith("custom:")]
@@ -150,15 +178,29 @@ def load_lead_columns(queryset, fields: Sequence[str]) -> tuple[np.ndarray, dict
         kind_sql, value_sql, params = _json_key_sql(column, key)
         annotations[f"custom_kind_{k}"] = RawSQL(kind_sql, params, output_field=models.TextField())
         annotations[f"custom_value_{k}"] = RawSQL(value_sql, params, output_field=models.TextField())
-    rows = list(queryset.annotate(**annotations).order_by("id").values_list("id", *plain, *annotations))
+    query = queryset.annotate(**annotations).order_by("id").values_list("id", *plain, *annotations).query
+    compiler = query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     if not rows:
         return np.zeros(0, dtype=np.int64), {name: [] for name in fields}
-    transposed = list(zip(*rows, strict=True))
+    transposed = [list(col) for col in zip(*rows, strict=True)]
+    names = ["id", *plain, *annotations]
+    expressions = [selected[0] for selected in compiler.select]
+    for index, (converters, expression) in compiler.get_converters(expressions).items():
+        if names[index] in raw:
+            continue
+        values = transposed[index]
+        for converter in converters:
+            values = [converter(value, expression, connection) for value in values]
+        transposed[index] = values
     ids = np.fromiter(transposed[0], dtype=np.int64, count=len(rows))
-    result: dict[str, list[Any]] = {name: list(transposed[1 + k]) for k, name in enumerate(plain)}
+    result: dict[str, list[Any]] = {name: transposed[1 + k] for k, name in enumerate(plain)}
     for k, key in enumerate(custom_keys):
         kinds, values = transposed[1 + len(plain) + 2 * k], transposed[2 + len(plain) + 2 * k]
-        result[f"custom:{key}"] = [None if kind is None else _property_value(kind, value)
+        result[f"custom:{key}"] = [None if kind is None else value if kind == "text" else _property_value(kind, value)
                                    for kind, value in zip(kinds, values, strict=True)]
     return ids, result
 

@@ -189,8 +189,9 @@ class ScoreChange(models.Model):
     old_stage = models.CharField(max_length=20, blank=True)
     new_stage = models.CharField(max_length=20, blank=True)
     reasons = models.JSONField(default=list, blank=True)
+    # No index of its own: the (experiment, variant) index below serves it, and every bulk insert pays per index.
     experiment = models.ForeignKey("ScoringExperiment", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="score_changes")
+                                   related_name="score_changes", db_index=False)
     variant = models.CharField(max_length=1, choices=Variant.choices, blank=True, default=Variant.NONE)
 
     class Meta:

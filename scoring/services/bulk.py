@@ -148,7 +148,7 @@ def _collect(result, leads: LeadColumns, positions: np.ndarray, stored: dict[str
     befores = [None if v == _NONE else v for v in old_score[changed].tolist()]
     old_stages = old_stage[changed].tolist()
     probabilities = [None if p != p else p for p in probability[changed].tolist()]
-    versions = [connection.ops.adapt_datetimefield_value(stored["scored_at"][at[i]]) for i in changed.tolist()]
+    versions = [stored["scored_at"][at[i]] for i in changed.tolist()]  # as read: the version check
     texts, lists = result.reasons_json(changed)
     cause = cause[:60]
     for k, lead_id in enumerate(ids):
@@ -185,9 +185,11 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -
             f"UPDATE {lead_table} SET fit_score = t.fit_score, engagement_score = t.engagement_score, "
             f"score = t.score, band = t.band, stage = t.stage, score_reasons = {reasons}, "
             f"predicted_probability = t.predicted_probability, scored_at = %s, updated_at = %s "
-            f"FROM scoring_bulk AS t WHERE {lead_table}.id = t.id AND {lead_table}.scored_at {same_version} "
-            f"t.old_scored_at RETURNING {lead_table}.id",
-            [now_db, now_db],
+            f"FROM scoring_bulk AS t WHERE {lead_table}.id = t.id AND {lead_table}.id BETWEEN %s AND %s "
+            f"AND {lead_table}.scored_at {same_version} t.old_scored_at RETURNING {lead_table}.id",
+            # The id range lets the planner walk the temporary table and look leads up by key instead of scanning
+            # the lead table for every chunk.
+            [now_db, now_db, min(row[0] for row in changes.updates), max(row[0] for row in changes.updates)],
         )
         applied = {row[0] for row in cursor.fetchall()}
         if not postgres:
@@ -274,7 +276,8 @@ def leads_rescore_bulk(
         [m for c in configs for m in (c.compiled, c.compiled_b) if m is not None])
     now_db = connection.ops.adapt_datetimefield_value(now)
     for start in range(first, last + 1, chunk_size):
-        ids, stored = load_lead_columns(base.filter(id__gte=start, id__lt=start + chunk_size), [*STORED, *fields])
+        ids, stored = load_lead_columns(base.filter(id__gte=start, id__lt=start + chunk_size), [*STORED, *fields],
+                                        raw=("scored_at",))
         n = int(ids.size)
         if n == 0:
             continue
@@ -311,7 +314,7 @@ def leads_rescore_bulk(
                     group.model_version = config.predictive.version
                 group_events = (events.for_leads(positions, n) if events is not None else
                                 EventColumns(np.zeros(0, np.intp), np.zeros(0, np.int32), [], np.zeros(0, np.int64),
-                                             []))
+                                             {}))
                 result = score_batch(compiled, group, group_events, now)
                 _collect(result, group, positions, stored, config, variant, model.pk, cause, now_db, changes)
         _write(changes, cause, now, summary)

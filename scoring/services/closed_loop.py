@@ -21,7 +21,7 @@ from revops.jobs import enqueue_after_commit
 
 from ..bulk_engine import US_PER_DAY, to_us
 from ..choices import FeedbackReason, PredictiveStatus
-from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, default_event_types, feature_rows
+from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, custom_columns, default_event_types, feature_rows
 from ..loaders import load_events, load_lead_columns
 from ..models import PredictiveModel, ScoreFeedback
 from ..predictive import FEATURE_VERSION, ModelVersionError, TrainedModel, TrainingRefused, train_model
@@ -82,9 +82,8 @@ def training_set(*, segment: str | None = None, now: datetime | None = None) -> 
     values = {name: [column[i] for i in positions] for name, column in values.items()}
     reference = np.fromiter((to_us(c or now) for c in values["closed_at"]), dtype=np.int64, count=ids.size)
     since = int(reference.min()) - RECENCY_DAYS * US_PER_DAY if ids.size else None
-    events = load_events(ids, since_us=since, limit_per_lead=None)
-    rows = feature_rows({k: v for k, v in values.items() if k in LEAD_FEATURE_FIELDS}, values["custom"], reference,
-                        events, default_event_types(events))
+    events = load_events(ids, since_us=since, limit_per_lead=None, ordered=False)
+    rows = feature_rows(values, custom_columns(values["custom"]), reference, events, default_event_types(events))
     return TrainingSet(rows=rows, outcomes=[o == Outcome.WON for o in values["outcome"]], lead_ids=ids.tolist(),
                        excluded_wrong_data=excluded)
 

@@ -10,7 +10,7 @@ import numpy as np
 from leads.models import Lead
 
 from ..bulk_engine import US_PER_DAY, to_us
-from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, feature_rows, model_event_types
+from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, feature_rows, model_custom_keys, model_event_types, scalar
 from ..loaders import load_events, load_lead_columns
 from ..predictive import predict, predict_proba
 from .config import LoadedPredictive
@@ -30,19 +30,23 @@ def predictions_for(
     ids = np.asarray(sorted(int(i) for i in lead_ids), dtype=np.int64)
     if ids.size == 0:
         return np.zeros(0), []
-    loaded_ids, values = load_lead_columns(Lead.objects.filter(pk__in=ids.tolist()) if ids.size <= 500 else
-                                           Lead.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1])),
-                                           [*LEAD_FEATURE_FIELDS, "custom"])
-    keep = np.isin(loaded_ids, ids)
-    positions = np.flatnonzero(keep).tolist()
-    customs = [values["custom"][i] for i in positions]
-    values = {name: [column[i] for i in positions] for name, column in values.items() if name != "custom"}
-    loaded_ids = loaded_ids[keep]
-    now_us = to_us(now)
-    events = load_events(loaded_ids, since_us=now_us - RECENCY_DAYS * US_PER_DAY, limit_per_lead=None)
     trained = predictive.trained
-    rows = feature_rows(values, customs, np.full(loaded_ids.size, now_us, dtype=np.int64), events,
-                        model_event_types(trained.vectorizer.field_names))
+    field_names = trained.vectorizer.field_names
+    custom_keys = model_custom_keys(field_names)
+    queryset = (Lead.objects.filter(pk__in=ids.tolist()) if ids.size <= 500 else
+                Lead.objects.filter(pk__gte=int(ids[0]), pk__lte=int(ids[-1])))
+    loaded_ids, values = load_lead_columns(queryset, [*LEAD_FEATURE_FIELDS, *(f"custom:{k}" for k in custom_keys)])
+    keep = np.isin(loaded_ids, ids)
+    if not keep.all():
+        positions = np.flatnonzero(keep).tolist()
+        values = {name: [column[i] for i in positions] for name, column in values.items()}
+        loaded_ids = loaded_ids[keep]
+    customs = {key: [scalar(v) for v in values.pop(f"custom:{key}")] for key in custom_keys}
+    now_us = to_us(now)
+    event_types = model_event_types(field_names)
+    events = load_events(loaded_ids, types=event_types, since_us=now_us - RECENCY_DAYS * US_PER_DAY,
+                         limit_per_lead=None, ordered=False)
+    rows = feature_rows(values, customs, np.full(loaded_ids.size, now_us, dtype=np.int64), events, event_types)
     probabilities = np.full(ids.size, np.nan)
     features: list[list[tuple[str, float]]] = [[] for _ in range(ids.size)]
     at = np.searchsorted(ids, loaded_ids).tolist()

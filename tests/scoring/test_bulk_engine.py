@@ -72,7 +72,7 @@ def columns(leads, events, probabilities=None, features=None):
         lead_index=np.array([i for i, _ in flat], dtype=np.intp),
         type_code=np.array([TYPES.index(e.type) for _, e in flat], dtype=np.int32), type_names=TYPES,
         at_us=np.array([to_us(e.occurred_at) for _, e in flat], dtype=np.int64),
-        properties=[e.properties for _, e in flat],
+        properties={"url": [e.properties.get("url") for _, e in flat]},
     )
     return lead_columns, event_columns
 

@@ -22,10 +22,13 @@ EVENTS_CONSIDERED = 2000  # the newest events of a lead that count; older ones h
 
 
 def epoch_us_sql(column: str) -> str:
-    """SQL for a datetime column as whole microseconds since the Unix epoch (exact on SQLite and PostgreSQL)."""
+    """SQL for a datetime column as whole microseconds since the Unix epoch (exact on SQLite and PostgreSQL).
+
+    For statements run with parameters: a literal ``%`` is written ``%%``.
+    """
     if connection.vendor == "postgresql":
         return (f"(EXTRACT(EPOCH FROM date_trunc('second', {column}))::bigint * 1000000"
-                f" + EXTRACT(MICROSECONDS FROM {column})::bigint % 1000000)")
+                f" + EXTRACT(MICROSECONDS FROM {column})::bigint %% 1000000)")
     if connection.vendor == "sqlite":
         # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC; the fraction, when present, has six digits.
         # '%%' because the statement always runs with parameters (Django turns %s into ? and %% into %).

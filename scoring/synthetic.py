@@ -68,6 +68,13 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     return count
 
 
+# The predictive generator's seniority names, in the lead layer's vocabulary (and its 20-character column).
+SENIORITY = {"individual_contributor": "individual"}
+def _new_ids(before: int) -> list[int]:
+    """Ids of the leads just inserted, in insertion order (a sequence need not continue from the highest id)."""
+    return list(Lead.objects.filter(id__gt=before).order_by("id").values_list("id", flat=True))
+
+
 OPEN_LEAD_COLUMNS = ("first_name", "email", "country", "industry", "employees", "seniority", "title", "source",
                      "consent", "stage", "custom")
 EVENT_COLUMNS = ("lead", "type", "occurred_at", "properties", "source")
@@ -81,10 +88,10 @@ def open_leads(n: int, *, seed: int = 0, now: datetime | None = None, engaged_sh
     """
     rng = random.Random(seed)
     now = now or timezone.now()
-    first_id = (Lead.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    before = Lead.objects.order_by("-id").values_list("id", flat=True).first() or 0
     countries = ["US", "US", "CA", "GB", "DE", "FR", "IN", ""]
     industries = ["Technology", "Technology", "Financial Services", "Healthcare", "Retail", "Education", ""]
-    seniorities = ["vp", "c_level", "director", "manager", "individual_contributor", ""]
+    seniorities = ["vp", "c_level", "director", "manager", "individual", ""]
 
     def lead_rows():
         for i in range(n):
@@ -95,6 +102,7 @@ def open_leads(n: int, *, seed: int = 0, now: datetime | None = None, engaged_sh
                    {"plan": rng.choice(["free", "pro", "enterprise"])})
 
     leads = insert_rows(Lead, OPEN_LEAD_COLUMNS, lead_rows())
+    ids = _new_ids(before)
     kinds = [("page_view", {"url": "https://acme.example/pricing"}), ("page_view", {"url": "https://acme.example/blog"}),
              ("email_open", {}), ("email_open", {}), ("demo_request", {}), ("webinar_attended", {})]
 
@@ -105,7 +113,7 @@ def open_leads(n: int, *, seed: int = 0, now: datetime | None = None, engaged_sh
             for _ in range(rng.randint(1, max_events)):
                 kind, props = rng.choice(kinds)
                 at = now - timedelta(seconds=rng.uniform(0, history_days * 86400))
-                yield (first_id + i, kind, at, props, "synthetic")
+                yield (ids[i], kind, at, props, "synthetic")
 
     events = insert_rows(LeadEvent, EVENT_COLUMNS, event_rows())
     return leads, events
@@ -118,7 +126,7 @@ def closed_leads(n: int, *, seed: int = 0, now: datetime | None = None) -> tuple
     rng = random.Random(seed)
     now = now or timezone.now()
     rows, outcomes = synthetic_closed_leads(n, seed=seed)
-    first_id = (Lead.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    before = Lead.objects.order_by("-id").values_list("id", flat=True).first() or 0
     closed_at = [now - timedelta(days=rng.uniform(1, 400)) for _ in range(n)]
     columns = ("email", "country", "industry", "employees", "size_band", "annual_revenue", "seniority",
                "department", "source", "custom", "outcome", "closed_at", "stage", "consent")
@@ -128,15 +136,17 @@ def closed_leads(n: int, *, seed: int = 0, now: datetime | None = None) -> tuple
             revenue = row["annual_revenue"]
             plan = row["custom:plan_interest"]
             yield (f"closed{seed}-{i}@example.com", row["country"], row["industry"], row["employees"],
-                   row["size_band"], None if revenue is None else Decimal(str(revenue)), row["seniority"] or "",
+                   row["size_band"], None if revenue is None else Decimal(str(revenue)),
+                   SENIORITY.get(row["seniority"], row["seniority"] or ""),
                    row["department"], row["source"], {"plan_interest": plan} if plan else {},
                    "won" if won else "lost", closed_at[i], "customer" if won else "disqualified", "opt_in")
 
     leads = insert_rows(Lead, columns, lead_rows())
+    ids = _new_ids(before)
 
     def event_rows():
         for i, row in enumerate(rows):
-            lead_id, close = first_id + i, closed_at[i]
+            lead_id, close = ids[i], closed_at[i]
 
             def at(days: float, close: datetime = close) -> datetime:
                 return close - timedelta(days=days, seconds=rng.uniform(0, 3600))

@@ -172,8 +172,7 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -
         if postgres:
             cursor.execute("CREATE TEMP TABLE scoring_bulk (id bigint PRIMARY KEY, old_scored_at timestamptz, "
                            "fit_score integer, engagement_score integer, score integer, band varchar(2), "
-                           "stage varchar(20), score_reasons text, predicted_probability double precision) "
-                           "ON COMMIT DROP", [])
+                           "stage varchar(20), score_reasons text, predicted_probability double precision)", [])
         else:
             cursor.execute("CREATE TEMP TABLE scoring_bulk (id integer PRIMARY KEY, old_scored_at text, "
                            "fit_score integer, engagement_score integer, score integer, band text, stage text, "
@@ -192,8 +191,7 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -
             [now_db, now_db, min(row[0] for row in changes.updates), max(row[0] for row in changes.updates)],
         )
         applied = {row[0] for row in cursor.fetchall()}
-        if not postgres:
-            cursor.execute("DROP TABLE scoring_bulk", [])
+        cursor.execute("DROP TABLE scoring_bulk", [])
         log_json = "CAST(%s AS jsonb)" if postgres else "%s"
         cursor.executemany(
             f"INSERT INTO {log_table} (lead_id, model_id, at, cause, old_score, new_score, delta, fit_score, "

@@ -73,7 +73,7 @@ def test_an_activated_model_fills_probability_and_reasons_without_moving_the_sco
 
     assert row.status == PredictiveStatus.ACTIVE and row.activated_at is not None
     assert row.metrics["auc"] > 0.65 and len(row.metrics["lift_by_decile"]) == 10
-    assert row.metrics["lift_by_decile"][0] > 1.5 and row.training_size == 600
+    assert row.metrics["lift_by_decile"][0] > 1.3 and row.training_size == 600
     lead.refresh_from_db()
     assert 0 < lead.predicted_probability < 1
     assert lead.score == before.score

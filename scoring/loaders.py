@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
@@ -33,7 +34,7 @@ def epoch_us_sql(column: str) -> str:
         # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC; the fraction, when present, has six digits.
         # '%%' because the statement always runs with parameters (Django turns %s into ? and %% into %).
         return f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
-    raise NotImplementedError(f"set-based scoring supports SQLite and PostgreSQL, not {connection.vendor}")
+    raise ImproperlyConfigured(f"set-based scoring supports SQLite and PostgreSQL, not {connection.vendor}")
 
 
 def no_index(column: str) -> str:

@@ -198,3 +198,21 @@ def test_apply_decay_command_runs_the_daily_decay_now(scoring_model, capsys):
     lead.refresh_from_db()
     assert lead.stage == "engaged" and lead.engagement_score == 2
     assert "1 changed" in capsys.readouterr().out
+
+
+def test_rescore_leads_takes_the_unscored_and_those_scored_before_the_newest_activation(scoring_model, capsys):
+    from scoring.services import scoring_model_activate, scoring_model_new_version
+
+    old = make_lead("old@x.example")
+    lead_score(lead_id=old.pk, cause="ingest")
+    draft = scoring_model_new_version(model_id=scoring_model.pk)
+    ScoringRule.objects.filter(model=draft, reason_code="vp_or_above").update(points=5)
+    scoring_model_activate(model_id=draft.pk)  # its own rescoring job is queued, not run here
+    unscored = make_lead("new@x.example")
+    fresh = make_lead("fresh@x.example")
+    lead_score(lead_id=fresh.pk, cause="ingest")
+
+    call_command("rescore_leads")
+
+    assert "2 leads scored, 2 changed" in capsys.readouterr().out
+    assert {x.score for x in Lead.objects.filter(pk__in=[old.pk, unscored.pk, fresh.pk])} == {25}

@@ -152,3 +152,13 @@ def test_a_model_added_in_the_admin_is_the_next_draft_and_status_is_not_editable
     assert response.status_code == 302, response.content.decode()[:2000]
     added = ScoringModel.objects.get(name="Challenger")
     assert (added.version, added.status) == (2, ModelStatus.DRAFT)
+
+
+def test_the_rules_of_a_retired_version_are_read_only_in_the_admin(admin_client, scoring_model):
+    draft = scoring_model_new_version(model_id=scoring_model.pk)
+    scoring_model_activate(model_id=draft.pk)
+
+    retired = admin_client.get(reverse("admin:scoring_scoringmodel_change", args=[scoring_model.pk])).content.decode()
+    live = admin_client.get(reverse("admin:scoring_scoringmodel_change", args=[draft.pk])).content.decode()
+
+    assert 'name="rules-0-points"' not in retired and 'name="rules-0-points"' in live

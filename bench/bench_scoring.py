@@ -178,16 +178,20 @@ def _one_lead(quick: bool) -> dict[str, float]:
         engine_ms.append((time.perf_counter() - started) * 1000)
     for lead_id in ids[:20]:  # warm-up: configuration cache, statement caches
         lead_score(lead_id=lead_id, cause="bench")
-    db_ms = []
+    db_ms, read_ms = [], []
     for lead_id in ids[20:]:
         started = time.perf_counter()
-        lead_score(lead_id=lead_id, cause="events")
+        lead_score(lead_id=lead_id, cause="events", now=now)
         db_ms.append((time.perf_counter() - started) * 1000)
+    for lead_id in ids[20:]:  # the same moment again: read, score, compare, nothing to write
+        started = time.perf_counter()
+        lead_score(lead_id=lead_id, cause="events", now=now)
+        read_ms.append((time.perf_counter() - started) * 1000)
     model.status = "retired"
     model.save()
     return {"engine_p50": statistics.median(engine_ms), "engine_p99": _percentile(engine_ms, 0.99),
             "db_p50": statistics.median(db_ms), "db_p99": _percentile(db_ms, 0.99), "db_n": len(db_ms),
-            "events": len(events)}
+            "read_p50": statistics.median(read_ms), "read_p99": _percentile(read_ms, 0.99), "events": len(events)}
 
 
 def _bulk(quick: bool) -> dict[str, object]:
@@ -290,9 +294,13 @@ def run(quick: bool = False) -> str:
         f"| score one lead, 100 rules, {one['events']} events — engine only | p50 {one['engine_p50']:.3f} ms, "
         f"p99 {one['engine_p99']:.3f} ms | p99 < {ONE_LEAD_P99_MS:.0f} ms | "
         f"{_verdict(one['engine_p99'] < ONE_LEAD_P99_MS)} |",
-        f"| score one lead, 100 rules, 20 events — `lead_score` with the database ({one['db_n']:,} leads: read, "
-        f"events, write, history, log, triggers) | p50 {one['db_p50']:.2f} ms, p99 {one['db_p99']:.2f} ms "
-        f"| p99 < {ONE_LEAD_P99_MS:.0f} ms | {_verdict(one['db_p99'] < ONE_LEAD_P99_MS)} |",
+        f"| score one lead, 100 rules, 20 events — `lead_score` with the database, first score ({one['db_n']:,} "
+        f"leads: lock and read the lead, its events, engine, write, history row, score log, crossing trigger, "
+        f"commit) | p50 {one['db_p50']:.2f} ms, p99 {one['db_p99']:.2f} ms | p99 < {ONE_LEAD_P99_MS:.0f} ms "
+        f"| {_verdict(one['db_p99'] < ONE_LEAD_P99_MS)} |",
+        f"| the same, rescored with nothing changed (read, engine, compare, commit) | p50 {one['read_p50']:.2f} ms, "
+        f"p99 {one['read_p99']:.2f} ms | p99 < {ONE_LEAD_P99_MS:.0f} ms "
+        f"| {_verdict(one['read_p99'] < ONE_LEAD_P99_MS)} |",
         f"| daily decay, set-based, of {n:,} leads ({bulk['events']:,} events; {decay.considered:,} with "
         f"engagement) | {decay.seconds:.1f} s ({decay.changed:,} changed, {decay.stage_changes:,} stage changes, "
         f"{decay.triggers:,} triggers) | < {BULK_TARGET_S:.0f} s | {_verdict(decay.seconds < BULK_TARGET_S)} |",

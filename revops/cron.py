@@ -8,10 +8,13 @@ from rq import cron
 from leads.jobs import dedup_scan_job, leads_reenrich_job
 from revops.notifications import notifications_sweep_job
 from routing.jobs import tasks_escalate_overdue_job
-from scoring.jobs import scores_decay_job
+from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
 cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
 cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
-cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay")
+cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay", job_timeout=3600)
+cron.register(scores_cold_check_job, "default", cron="45 2 * * *", name="daily cold-lead check", job_timeout=3600)
+cron.register(predictive_retrain_job, "default", cron="0 5 * * 1", name="weekly predictive retraining",
+              job_timeout=3600)
 cron.register(leads_reenrich_job, "default", cron="30 3 * * *", name="daily re-enrichment", job_timeout=3600)
 cron.register(dedup_scan_job, "default", cron="0 4 * * 0", name="weekly duplicate scan", job_timeout=3600)

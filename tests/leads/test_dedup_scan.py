@@ -59,4 +59,5 @@ def test_cron_configuration_loads_every_job():
     scheduler = CronScheduler(connection=django_rq.get_connection("default"))
     scheduler.load_config_from_file("revops.cron")
     names = {job.name for job in scheduler.get_jobs()}
-    assert {"weekly duplicate scan", "daily re-enrichment", "daily score decay", "escalate overdue tasks"} <= names
+    assert {"weekly duplicate scan", "daily re-enrichment", "daily score decay", "escalate overdue tasks",
+            "daily cold-lead check", "weekly predictive retraining"} <= names

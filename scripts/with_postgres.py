@@ -79,7 +79,13 @@ def main() -> int:
         print(f"PostgreSQL {os.path.basename(os.path.dirname(bin_dir))} on port {port}", flush=True)
         return subprocess.run(args, env=env).returncode
     finally:
-        server.send_signal(signal.SIGINT)  # fast shutdown
+        # Stop by the postmaster's own PID (runuser does not pass SIGINT on): SIGINT is PostgreSQL's fast shutdown.
+        pid_file = os.path.join(data, "postmaster.pid")
+        try:
+            with open(pid_file) as handle:
+                os.kill(int(handle.readline().strip()), signal.SIGINT)
+        except (OSError, ValueError):
+            server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:

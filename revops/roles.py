@@ -31,6 +31,7 @@ def roles_ensure() -> None:
         "leads.change_lead", "leads.add_lead", "routing.change_rep", "routing.change_task", "routing.add_task",
         "routing.change_territory", "routing.change_routingrule", "routing.add_routingrule",
         "scoring.change_scoringrule", "scoring.add_scoringrule", "scoring.change_scoringmodel",
+        "scoring.add_scorefeedback",
     )
     manager.permissions.set(manager_perms)
 

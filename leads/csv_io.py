@@ -63,6 +63,7 @@ from .normalize import (
     normalize_website,
     parse_decimal,
 )
+from .services import field_errors_from
 
 logger = logging.getLogger(__name__)
 
@@ -452,13 +453,6 @@ class _ErrorWriter:
         self._writer.writerows([e.row, csv_safe(e.field), csv_safe(e.reason)] for e in errors)
 
 
-def _validation_errors(exc: ValidationError) -> list[FieldError]:
-    """A model's full_clean() error as field errors."""
-    from .services import field_errors_from
-
-    return field_errors_from(exc)
-
-
 RowHandler = Callable[[dict[str, str]], tuple[str, list[FieldError]]]
 
 
@@ -475,7 +469,7 @@ def _handle_one(record: CsvRecord, handle: RowHandler, report: ImportReport) -> 
             handled = True
         return action, errors, False
     except ValidationError as exc:
-        return "", _validation_errors(exc), False
+        return "", field_errors_from(exc), False
     except Exception as exc:  # noqa: BLE001 - one failing row must not stop the file
         if handled and not isinstance(exc, DatabaseError):
             # Committed; what failed is a commit hook (queueing the row's pipeline jobs, e.g. Redis down).

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from .choices import MatchRule, ReviewStatus
+from .choices import MatchRule
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
 from .dedup_keys import company_key
 from .models import DuplicateReview, Lead
@@ -97,19 +97,3 @@ def review_pair_open(*, lead_id: int, other_id: int, similarity: float, reason: 
         defaults={"similarity": round(similarity, 1), "reason": reason, "found_by": found_by},
     )
     return created
-
-
-def review_pairs_known(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of these (low, high) pairs already have a review row, whatever its status."""
-    if not pairs:
-        return set()
-    lows = {p[0] for p in pairs}
-    rows = DuplicateReview.objects.filter(lead_id__in=lows).values_list("lead_id", "other_lead_id")
-    wanted = set(pairs)
-    return {row for row in rows if row in wanted}
-
-
-def review_is_dismissed(lead_id: int, other_id: int) -> bool:
-    low, high = sorted((lead_id, other_id))
-    return DuplicateReview.objects.filter(lead_id=low, other_lead_id=high,
-                                          status=ReviewStatus.NOT_DUPLICATE).exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -277,7 +277,7 @@ def _parse_occurred_at(value: Any) -> datetime:
             raise LeadInputError([FieldError("occurred_at", f"{value!r} is not an ISO 8601 date-time")])
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    if moment > timezone.now() + timezone.timedelta(minutes=5):
+    if moment > timezone.now() + timedelta(minutes=5):
         raise LeadInputError([FieldError("occurred_at", "is in the future")])
     return moment
 
@@ -387,12 +387,10 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
 
 
 def size_band_for(employees: int | None) -> str:
-    """The size band of an employee count (the same bands as at ingest)."""
-    from .normalize import employees_to_size_band
+    """The size band of an employee count (the same bands as at ingest); "" when unknown."""
+    from .normalize import size_band_for as band_of
 
-    if employees is None:
-        return ""
-    return employees_to_size_band(str(employees))[1]
+    return "" if employees is None else band_of(employees)
 
 
 def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = "") -> Lead:

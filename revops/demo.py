@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import time as dtime
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
@@ -336,8 +335,3 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
             if stdout is not None:
                 stdout.write(f"  {done}/{len(rows)} leads through the pipeline")
     return counts
-
-
-# Working hours are left at the whole day for the demo so leads route at any hour; reps' real hours are set in
-# the admin (Rep → working hours).
-DEMO_WORKING_HOURS = (dtime(0, 0), dtime(23, 59, 59))

@@ -5,6 +5,8 @@ send job after commit. The send job claims the row with a conditional UPDATE so 
 then posts it through slack-sdk's WebClient, whose base URL comes from ``SLACK_API_URL``.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -159,7 +161,7 @@ def notifications_retry(*, ids: list[int]) -> int:
 
 def notifications_sweep(*, stuck_after_minutes: int = 15) -> int:
     """Release messages stuck in 'sending' (a worker died mid-send) and schedule every pending one."""
-    cutoff = timezone.now() - timezone.timedelta(minutes=stuck_after_minutes)
+    cutoff = timezone.now() - timedelta(minutes=stuck_after_minutes)
     Notification.objects.filter(status=NotificationStatus.SENDING, created_at__lt=cutoff).update(
         status=NotificationStatus.PENDING
     )

@@ -15,22 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile, setup_django  # noqa: E402
+
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Lukas", "Sophie",
          "Mateo", "Lucia", "Hiroshi", "Yuki", "Priya", "Arjun", "Olivia", "Noah", "Emma", "Liam", "Chloe", "Wei"]
 LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Mueller", "Schneider",
         "Dubois", "Martin", "Rossi", "Tanaka", "Sato", "Patel", "Sharma", "Kim", "Lee", "Nguyen", "Jansen"]
-
-
-def setup_django(db_path: str) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def fill_leads(count: int, rng: random.Random) -> None:
@@ -66,11 +56,6 @@ def fill_leads(count: int, rng: random.Random) -> None:
                 batch.clear()
         if batch:
             cursor.executemany(sql, batch)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def bench_dedup_check(stored: int, rng: random.Random) -> tuple[float, float]:

@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile, setup_django  # noqa: E402
+
 RULES = 200
 REPS = 50
 TEAMS = 5
@@ -26,27 +28,6 @@ TARGET_P99_MS = 5.0
 RARE_COUNTRIES = ["JP", "KR", "BR", "MX", "IN", "AU", "ZA", "SG", "SE", "PL", "IT", "ES", "NL", "CH", "AT"]
 COMMON_COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR"]
 INDUSTRIES = ["Technology", "Healthcare", "Finance", "Retail", "Manufacturing", "Media", "Education"]
-
-
-def setup_django(db_path: str) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # Measured as production runs: DEBUG off (no query log kept for every statement).
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def build_configuration(rng: random.Random) -> None:

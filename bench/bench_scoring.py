@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import setup_django  # noqa: E402
+
 ONE_LEAD_P99_MS = 2.0
 BULK_TARGET_S = 60.0
 TRAIN_TARGET_S = 60.0
@@ -30,19 +32,7 @@ PREDICT_TARGET = 50_000
 
 
 def _setup(db_path: str) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "revops.settings"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # DEBUG off: with DEBUG on Django keeps every query in memory.
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(db_path)
     from scoring.signals_defs import lead_scored, lead_triggered
 
     lead_scored.receivers.clear()

@@ -1,0 +1,29 @@
+"""What the database benchmarks share: a Django set-up on a temporary SQLite file, and percentiles."""
+
+from __future__ import annotations
+
+import os
+
+
+def setup_django(db_path: str) -> None:
+    """Configure Django on the SQLite file ``db_path`` and migrate it.
+
+    Measured as production runs: DEBUG off, so Django does not keep every statement in memory.
+    """
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "revops.settings"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -18,6 +18,8 @@ class Stage(models.TextChoices):
 
 
 STAGE_ORDER = {stage: index for index, stage in enumerate(Stage.values)}
+# Stages after which a lead no longer counts against its owner's capacity.
+CLOSED_STAGES = (Stage.CUSTOMER.value, Stage.DISQUALIFIED.value)
 
 
 class Queue(models.TextChoices):

@@ -6,9 +6,20 @@ written by the scoring and routing layers through their services, never typed in
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import Consent, EnrichmentStatus, ImportStatus, MatchRule, Outcome, Queue, ReviewStatus, Stage
+from .choices import (
+    CLOSED_STAGES,
+    Consent,
+    EnrichmentStatus,
+    ImportStatus,
+    MatchRule,
+    Outcome,
+    Queue,
+    ReviewStatus,
+    Stage,
+)
 
 
 class Account(models.Model):
@@ -130,6 +141,11 @@ class Lead(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "stage"]),
+            # The leads that count against a rep's capacity, counted on every routing decision (an index-only
+            # count instead of visiting every lead the rep ever owned).
+            models.Index(fields=["owner"], name="lead_open_by_owner",
+                         condition=Q(merged_into__isnull=True, outcome="open")
+                         & ~Q(stage__in=CLOSED_STAGES)),
             models.Index(fields=["queue", "created_at"]),
             models.Index(fields=["source", "external_id"]),
         ]

@@ -100,7 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # serve's checkpointer keeps the log short (revops/sqlite.py); the automatic checkpoint is the
+            # safety net for processes that run without it.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint="
+            f"{int(os.environ.get('SQLITE_WAL_AUTOCHECKPOINT', '10000'))};",
         }
     )
 

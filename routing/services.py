@@ -30,8 +30,10 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
-from leads.choices import Outcome, Queue, Stage
+from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
+from leads.history import lead_save_with_history
 from leads.models import Lead
+from leads.selectors import lead_locked
 from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
 from revops.notifications import notification_queue
 
@@ -45,7 +47,6 @@ User = get_user_model()
 
 # Queues a lead is routed out of automatically; a lead in review waits for a person.
 ROUTABLE_QUEUES = frozenset({Queue.NONE, Queue.HOLDING, Queue.NURTURE})
-CLOSED_STAGES = frozenset({"customer", "disqualified"})
 DEFAULT_SLA_MINUTES = {"A": 60, "B": 240, "C": 1440, "D": 2880}
 PREVIEW_MAX_LEADS = 5000
 # A decision lists this many rules tried in full; further rules that did not match are counted by the condition
@@ -96,20 +97,27 @@ def _counts_against_capacity(lead: Lead) -> bool:
 
 
 def rep_open_lead_counts(reps: list[Rep] | list[PoolRep]) -> dict[int, int]:
-    """Open leads owned by each rep (one query, written in SQL: it runs on every routing decision)."""
+    """Open leads owned by each rep (one query, written in SQL: it runs on every routing decision).
+
+    The conditions are written as literals, exactly as the partial index ``lead_open_by_owner`` has them, so the
+    count reads that index alone (SQLite uses a partial index only when the query repeats its terms as written,
+    and PostgreSQL's planner proves the index's predicate from the literals).
+    """
     if not reps:
         return {}
-    lead = Lead._meta
     quote = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(reps))
-    closed = ", ".join(["%s"] * len(CLOSED_STAGES))
+    closed = ", ".join(f"'{stage}'" for stage in CLOSED_STAGES)  # constants of ours, not input
+    # SQLite without ANALYZE statistics would rather walk the outcome index (every open lead): name the index.
+    indexed_by = " INDEXED BY lead_open_by_owner" if connection.vendor == "sqlite" else ""
     sql = (
-        f"SELECT {quote('owner_id')}, COUNT(*) FROM {quote(lead.db_table)} WHERE {quote('owner_id')} IN ({marks}) "
-        f"AND {quote('merged_into_id')} IS NULL AND {quote('outcome')} = %s AND {quote('stage')} NOT IN ({closed}) "
-        f"GROUP BY {quote('owner_id')}"
+        f"SELECT {quote('owner_id')}, COUNT(*) FROM {quote(Lead._meta.db_table)}{indexed_by} "
+        f"WHERE {quote('owner_id')} IN ({marks}) AND {quote('merged_into_id')} IS NULL "
+        f"AND {quote('outcome')} = '{Outcome.OPEN.value}' "
+        f"AND NOT ({quote('stage')} IN ({closed})) GROUP BY {quote('owner_id')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [r.user_id for r in reps] + [Outcome.OPEN] + sorted(CLOSED_STAGES))
+        cursor.execute(sql, [r.user_id for r in reps])
         by_user = dict(cursor.fetchall())
     return {r.pk: by_user.get(r.user_id, 0) for r in reps}
 
@@ -480,7 +488,7 @@ def lead_route(
     """
     now = timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        lead = lead_locked(lead_id=lead_id)
         if lead.merged_into_id or (not force and (lead.owner_id or lead.queue not in ROUTABLE_QUEUES)):
             return RouteOutcome(None, "noop")
         rule_set = routing_rule_set(include_drafts=include_drafts)
@@ -530,9 +538,10 @@ def lead_route(
         lead.queue_reason = "" if owner_rep else summary[:500]
         if owner_rep:
             lead.assigned_at = now
-        lead._history_user = user
-        lead._change_reason = (f"{cause}: {summary}" if user else f"automation:routing ({cause}) {summary}")[:1000]
-        lead.save(update_fields=["owner", "queue", "queue_reason", "assigned_at", "updated_at"])
+        lead_save_with_history(
+            lead, ["owner", "queue", "queue_reason", "assigned_at"], user=user,
+            reason=(f"{cause}: {summary}" if user else f"automation:routing ({cause}) {summary}")[:1000],
+        )
         if owner_rep is not None:
             from .jobs import task_create_job
 

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from leads.history import leads_history_record
 from leads.models import Lead
 
 from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
@@ -205,14 +206,6 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -
         _stage_moves(moves, cause, now, summary)
 
 
-def _history_sql() -> str:
-    """Copy a lead's current row into its history table, as django-simple-history would on save (type "~")."""
-    history = Lead.history.model
-    columns = ", ".join(f.column for f in history.tracked_fields)
-    return (f"INSERT INTO {history._meta.db_table} ({columns}, history_date, history_change_reason, history_type, "
-            f"history_user_id) SELECT {columns}, %s, %s, '~', NULL FROM {Lead._meta.db_table} WHERE id = %s")
-
-
 def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary) -> None:
     """History rows, crossing triggers and ``lead_scored`` for the leads whose stage changed.
 
@@ -221,12 +214,10 @@ def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary) -
     """
     if not moves:
         return
-    now_db = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.executemany(_history_sql(), [
-            (now_db, change_reason(cause, old_score, new_score, old_stage, new_stage, reasons, variant), lead_id)
-            for lead_id, (old_stage, new_stage, old_score, new_score, variant, reasons, _) in moves.items()
-        ])
+    leads_history_record([
+        (lead_id, change_reason(cause, old_score, new_score, old_stage, new_stage, reasons, variant))
+        for lead_id, (old_stage, new_stage, old_score, new_score, variant, reasons, _) in moves.items()
+    ], now=now)
     triggers = []
     today = day_key(now)
     for lead_id, (old_stage, new_stage, _, score, _, _, model_id) in moves.items():

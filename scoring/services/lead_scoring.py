@@ -8,7 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from leads.history import lead_save_with_history
 from leads.models import Lead, LeadEvent
+from leads.selectors import lead_locked
 from revops.jobs import enqueue_after_commit
 
 from ..engine import CompiledModel, EventView, PredictionView, ScoreResult, score_lead
@@ -63,7 +65,7 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
     """
     now = now or timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        lead = lead_locked(lead_id=lead_id)
         values = lead_values(lead)
         config = config_for(values)
         variant = config.variant(lead_id)
@@ -90,10 +92,11 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
             lead.band, lead.stage, lead.score_reasons = result.band, result.stage, result.reasons
             lead.predicted_probability = result.probability
             lead.scored_at = now
-            lead._change_reason = change_reason(cause, old_score, result.score, old_stage, result.stage,
-                                                result.reasons, variant)
-            lead.save(update_fields=["fit_score", "engagement_score", "score", "band", "stage", "score_reasons",
-                                     "predicted_probability", "scored_at", "updated_at"])
+            lead_save_with_history(
+                lead, ["fit_score", "engagement_score", "score", "band", "stage", "score_reasons",
+                       "predicted_probability", "scored_at"],
+                reason=change_reason(cause, old_score, result.score, old_stage, result.stage, result.reasons, variant),
+            )
             ScoreChange.objects.create(
                 lead=lead, model=model, at=now, cause=cause[:60], old_score=old_score, new_score=result.score,
                 delta=delta, fit_score=result.fit, engagement_score=result.engagement, band=result.band,

@@ -1,5 +1,6 @@
 """Run Leadflow: Redis (embedded when REDIS_URL is not set), an RQ worker with the scheduler, the cron
-process and the web server. Ctrl-C stops every process it started."""
+process and the web server; on SQLite also the WAL checkpointer (revops/sqlite.py). Ctrl-C stops every process
+it started."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ class Command(BaseCommand):
                                                               "--worker-class", "rq.worker.SimpleWorker"]))
         processes: list[tuple[str, subprocess.Popen]] = []
         stopping = False
+        checkpointer = None
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            from revops.sqlite import SqliteCheckpointer
+
+            checkpointer = SqliteCheckpointer(str(database["NAME"]))
+            checkpointer.start()
 
         def stop(*_args) -> None:
             nonlocal stopping
@@ -82,6 +90,8 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            if checkpointer is not None:
+                checkpointer.stop()
             if valkey is not None:
                 valkey.stop()
             self.stdout.write("Stopped web, worker, scheduler" + (" and Redis." if valkey else "."))

@@ -1,0 +1,89 @@
+"""The SQL fast paths for the hot lead writes: same lock, same instance, same history row as the ORM."""
+
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+
+from leads.history import lead_save_with_history, leads_history_record
+from leads.models import Lead
+from leads.selectors import lead_locked
+
+pytestmark = pytest.mark.django_db
+
+
+def _lead(**extra) -> Lead:
+    fields = dict(email="ada@example.com", first_name="Ada", last_name="Lovelace", country="GB", employees=120,
+                  custom={"tier": "gold", "langs": ["en"]}, score_reasons=[{"code": "x", "points": 3}], score=42)
+    return Lead.objects.create(**(fields | extra))
+
+
+def test_lead_locked_reads_the_same_lead_as_the_orm():
+    lead = _lead()
+    with transaction.atomic():
+        locked = lead_locked(lead_id=lead.pk)
+    reference = Lead.objects.get(pk=lead.pk)
+    for field in Lead._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(reference, field.attname), field.name
+    assert locked.custom == {"tier": "gold", "langs": ["en"]}
+    assert locked.created_at.tzinfo is not None
+    assert locked._state.adding is False and locked._state.db == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lead_locked_needs_a_transaction_and_an_existing_lead():
+    lead = _lead()
+    with pytest.raises(TransactionManagementError):
+        lead_locked(lead_id=lead.pk)
+    with transaction.atomic(), pytest.raises(Lead.DoesNotExist):
+        lead_locked(lead_id=lead.pk + 1000)
+
+
+def test_lead_save_with_history_writes_the_fields_and_the_row_simple_history_would(revops_admin):
+    lead = _lead()
+    before = lead.updated_at
+    lead.queue, lead.queue_reason, lead.owner = "review", "no rule matched", revops_admin
+    with transaction.atomic():
+        lead_save_with_history(lead, ["queue", "queue_reason", "owner"], reason="manual move", user=revops_admin)
+    stored = Lead.objects.get(pk=lead.pk)
+    assert (stored.queue, stored.queue_reason, stored.owner_id) == ("review", "no rule matched", revops_admin.pk)
+    assert stored.updated_at > before
+    latest = stored.history.first()
+    assert latest.history_type == "~" and latest.history_change_reason == "manual move"
+    assert latest.history_user_id == revops_admin.pk
+    assert (latest.queue, latest.owner_id, latest.custom, latest.email) == ("review", revops_admin.pk,
+                                                                              lead.custom, "ada@example.com")
+    # Undo by history works on it like on any row: the previous version is the created one.
+    assert latest.prev_record.history_type == "+" and latest.prev_record.queue == ""
+    assert sorted(latest.diff_against(latest.prev_record).changed_fields) == ["owner", "queue", "queue_reason"]
+
+
+def test_leads_history_record_copies_each_lead_as_it_is_now():
+    first, second = _lead(), _lead(email="grace@example.com", first_name="Grace")
+    Lead.objects.filter(pk=second.pk).update(stage="mql")
+    from django.utils import timezone
+
+    leads_history_record([(first.pk, "bulk one"), (second.pk, "bulk two")], now=timezone.now())
+    assert first.history.first().history_change_reason == "bulk one"
+    row = second.history.first()
+    assert (row.history_change_reason, row.stage, row.history_user_id) == ("bulk two", "mql", None)
+
+
+def test_open_lead_count_reads_the_partial_index_on_sqlite(reps):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's planner; PostgreSQL chooses by its statistics")
+    from django.test.utils import CaptureQueriesContext
+
+    from routing.services import rep_open_lead_counts
+
+    rita, ravi = reps
+    _lead(owner=rita.user)
+    _lead(email="b@example.com", owner=rita.user, stage="customer")
+    _lead(email="c@example.com", owner=rita.user, outcome="won")
+    _lead(email="d@example.com", owner=ravi.user)
+    with CaptureQueriesContext(connection) as queries:
+        assert rep_open_lead_counts(reps) == {rita.pk: 1, ravi.pk: 1}
+    sql = queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "lead_open_by_owner" in plan

@@ -6,9 +6,10 @@ domains and names), one bulk insert of leads with their history rows, one of sou
 and the company-directory enrichment in memory. Every other row — anything that could be a merge, an update or a
 review pair — goes through ``lead_ingest`` one by one, so the dedup rules live in one place.
 
-The created leads continue through the pipeline like any other: enriched in memory, each announces
-``lead_enriched`` once stored (scoring, routing, the task and the message follow, inline under ``jobs_inline`` or
-on the workers); otherwise each gets its enrichment job.
+The created leads continue through the pipeline as one batch: enriched in memory, the batch announces
+``leads_enriched_many`` once stored, and scoring, routing and the follow-up tasks run set-based over the whole
+batch (one job each, inline under ``jobs_inline`` or on the workers; see docs/ingestion.md, "Bulk pipeline").
+Leads that need a remote enrichment provider get their enrichment job each and go on one by one from there.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from revops.jobs import enqueue_after_commit
+from revops.sql import bulk_insert
 
 from . import signals
 from .choices import EnrichmentStatus
@@ -31,6 +32,7 @@ from .dedup import CANDIDATES_PER_KEY, name_threshold
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
 from .dedup_keys import company_key
 from .enrichment import ENRICHABLE_FIELDS
+from .history import leads_history_record_all
 from .models import Account, CompanyProfile, EnrichmentProvider, Lead, SourceRecord
 from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
@@ -162,17 +164,20 @@ def _enrich_from_directory(leads: list[Lead]) -> None:
         lead.enriched_at = now
 
 
-def _continue_pipeline(lead_id: int, *, enriched: bool) -> None:
-    """Once stored: scoring for a lead enriched in memory, else its enrichment job (the per-lead path from there).
+def _continue_pipeline(lead_id: int) -> None:
+    """Once stored, a lead that still needs a remote provider gets its enrichment job (the per-lead path).
 
     Called after the batch's transaction, so a queue that is down cannot undo stored rows.
     """
-    if enriched:
-        transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=True))
-    else:
-        from .jobs import lead_enrich_job
+    from .jobs import lead_enrich_job
 
-        enqueue_after_commit(lead_enrich_job, lead_id)
+    enqueue_after_commit(lead_enrich_job, lead_id)
+
+
+def _announce_enriched(lead_ids: list[int]) -> None:
+    """Tell the higher layers that these leads are stored and enriched: they score and route them as a batch."""
+    if lead_ids:
+        transaction.on_commit(lambda: signals.leads_enriched_many.send(sender=Lead, lead_ids=lead_ids))
 
 
 def leads_bulk_ingest(
@@ -216,8 +221,6 @@ def leads_bulk_ingest(
         except ValidationError as exc:
             outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
             continue
-        lead._change_reason = reason
-        lead._history_user = user
         leads.append(lead)
         kept.append(p)
     fast = kept
@@ -227,18 +230,28 @@ def leads_bulk_ingest(
             _enrich_from_directory(leads)
         for lead in leads:
             lead.data_quality = data_quality_score(lead)
-        created = bulk_create_with_history(leads, Lead, batch_size=500, default_user=user,
-                                           default_change_reason=reason) if leads else []
+        created = bulk_insert(leads)
+        leads_history_record_all([lead.pk for lead in created], reason=reason, now=now, created=True,
+                                 user_id=user.pk if user is not None and user.is_authenticated else None)
         SourceRecord.objects.bulk_create(
             [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
              if lead.source and lead.external_id], ignore_conflicts=True)
+    enriched = []
     for p, lead in zip(fast, created, strict=True):
         outcome = RowOutcome(p.row, "created", lead.pk, fast=True)
-        try:
-            _continue_pipeline(lead.pk, enriched=lead.enrichment_status != EnrichmentStatus.PENDING)
-        except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
-            outcome.unqueued = f"{type(exc).__name__}: {exc}"
+        if lead.enrichment_status != EnrichmentStatus.PENDING:
+            enriched.append(outcome)
+        else:
+            try:
+                _continue_pipeline(lead.pk)
+            except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
+                outcome.unqueued = f"{type(exc).__name__}: {exc}"
         outcomes.append(outcome)
+    try:
+        _announce_enriched([o.lead_id for o in enriched])
+    except Exception as exc:  # noqa: BLE001 - the leads are stored; say their jobs could not be queued
+        for outcome in enriched:
+            outcome.unqueued = f"{type(exc).__name__}: {exc}"
     for p in prepared:
         if p.row in slow:
             try:

@@ -14,28 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from revops.sql import history_copy, history_copy_all
+
 from .models import Lead
 
 
-@cache
-def _copy_sql() -> str:
-    history = Lead.history.model
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in history.tracked_fields)
-    return (f"INSERT INTO {history._meta.db_table} ({columns}, history_date, history_change_reason, history_type, "
-            f"history_user_id) SELECT {columns}, %s, %s, '~', %s FROM {Lead._meta.db_table} WHERE id = %s")
-
-
 def leads_history_record(rows: Iterable[tuple[int, str]], *, now: datetime, user_id: int | None = None) -> None:
-    """Write one history row per ``(lead_id, reason)``: each lead as it is now in this transaction."""
-    when = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.executemany(_copy_sql(), [(when, reason[:1000], user_id, lead_id) for lead_id, reason in rows])
+    """Write one history row (a change, type "~") per ``(lead_id, reason)``: each lead as it is now."""
+    history_copy(Lead, rows, now=now, user_id=user_id)
+
+
+def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime, user_id: int | None = None,
+                             created: bool = False) -> None:
+    """One history row per lead with the same reason, in one statement per 500 leads (``created``: type "+")."""
+    history_copy_all(Lead, lead_ids, reason=reason, now=now, user_id=user_id, history_type="+" if created else "~")
 
 
 def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=None) -> None:

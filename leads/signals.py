@@ -13,6 +13,8 @@ lead_changed = Signal()
 events_recorded = Signal()
 # kwargs: lead_id, enriched (bool: whether anything was added)
 lead_enriched = Signal()
+# kwargs: lead_ids (list): leads a bulk import created and enriched in memory, ready to score as one batch
+leads_enriched_many = Signal()
 # kwargs: survivor_id, merged_id
 lead_merged = Signal()
 # kwargs: survivor_id, merged_id

@@ -145,6 +145,67 @@ def pipeline_job(
     return decorator
 
 
+def batch_job(
+    *,
+    workflow: str,
+    object_type: str,
+    on_failure: Callable[[list[int], str, str], None],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like :func:`pipeline_job` for a job over many objects (a bulk import's leads, an import's decisions).
+
+    The first argument is the list of primary keys. The kill switch skips the whole batch (recorded once, with the
+    count; the workflow's catch-up on resume picks the objects up, as for one object). Transient failures are
+    retried by RQ. A permanent failure is recorded and ``on_failure(pks, workflow, message)`` hands every object
+    to its per-object job, which has its own retries and its own way to the review queue: a batch that breaks
+    degrades to the one-by-one path, never to a silent gap.
+    """
+
+    def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
+        action = body.__name__.removesuffix("_job")
+
+        @functools.wraps(body)
+        def wrapper(pks: list[int], *args: Any, **kwargs: Any) -> Any:
+            pks = list(pks)
+            first = pks[0] if pks else None
+            if not workflow_enabled(workflow):
+                automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.SKIPPED,
+                               object_type=object_type, object_id=first,
+                               detail=f"the {workflow} kill switch is off ({len(pks)} {object_type}s)")
+                return "skipped"
+            try:
+                return body(pks, *args, **kwargs)
+            except TRANSIENT_ERRORS as exc:
+                job = get_current_job()
+                if job is not None and (job.retries_left or 0) > 0:
+                    automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.RETRY,
+                                   object_type=object_type, object_id=first,
+                                   detail=f"{type(exc).__name__}: {exc}; {job.retries_left} retries left")
+                    raise
+                _fail_batch(workflow, action, object_type, pks, exc, on_failure)
+                return "failed"
+            except Exception as exc:  # noqa: BLE001 - a job records every failure instead of dying silently
+                _fail_batch(workflow, action, object_type, pks, exc, on_failure)
+                return "failed"
+
+        return wrapper
+
+    return decorator
+
+
+def _fail_batch(workflow: str, action: str, object_type: str, pks: list[int], exc: BaseException,
+                on_failure: Callable[[list[int], str, str], None]) -> None:
+    message = f"{type(exc).__name__}: {exc}"
+    logger.exception("%s/%s failed for %d %ss", workflow, action, len(pks), object_type)
+    automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.FAILED, object_type=object_type,
+                   object_id=pks[0] if pks else None,
+                   detail=f"{message}; {len(pks)} {object_type}s handed to the one-by-one path\n\n"
+                          f"{traceback.format_exc()}")
+    try:
+        on_failure(pks, workflow, message)
+    except Exception:  # noqa: BLE001 - the failure hook must never turn one failure into two
+        logger.exception("failure hook of %s/%s raised", workflow, action)
+
+
 def _fail(
     workflow: str,
     action: str,

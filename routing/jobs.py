@@ -1,14 +1,18 @@
 """RQ jobs of the routing layer: each takes a primary key and calls one service."""
 
 from revops.choices import Workflow
-from revops.jobs import periodic_job, pipeline_job
+from revops.jobs import batch_job, periodic_job, pipeline_job
 
 from .services import (
     lead_route,
     lead_route_failed,
     lead_stage_handoff,
+    leads_route_many,
+    leads_route_many_failed,
     rep_leads_reroute,
     task_create_for_decision,
+    tasks_create_batch_failed,
+    tasks_create_for_decisions,
     tasks_escalate_overdue,
     territory_leads_reroute,
 )
@@ -19,6 +23,18 @@ def lead_route_job(lead_id: int, cause: str = "new lead") -> str:
     """Route one lead (kill switch: routing)."""
     outcome = lead_route(lead_id=lead_id, cause=cause)
     return outcome.decision.summary if outcome.decision else outcome.action
+
+
+@batch_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=leads_route_many_failed)
+def leads_route_batch_job(lead_ids: list[int], cause: str = "new lead") -> str:
+    """Route a bulk import's leads set-based in one job (kill switch: routing)."""
+    return str(leads_route_many(lead_ids=lead_ids, cause=cause))
+
+
+@batch_job(workflow=Workflow.TASKS, object_type="routing_decision", on_failure=tasks_create_batch_failed)
+def tasks_create_batch_job(decision_ids: list[int]) -> str:
+    """Create the follow-up tasks of a batch of assignments and one Slack digest per rep (kill switch: tasks)."""
+    return f"{len(tasks_create_for_decisions(decision_ids=decision_ids))} tasks"
 
 
 @pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)

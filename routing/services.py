@@ -31,11 +31,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
-from leads.history import lead_save_with_history
-from leads.models import Lead
+from leads.history import lead_save_with_history, leads_history_record
+from leads.models import Account, Lead
 from leads.selectors import lead_locked
 from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
 from revops.notifications import notification_queue
+from revops.sql import bulk_insert, history_copy_all
 
 from . import strategies
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
@@ -316,9 +317,9 @@ class _Pools:
     week: dict[int, int]
 
     @classmethod
-    def load(cls, reps: list[PoolRep], lead: Lead, now: datetime) -> _Pools:
+    def load(cls, reps: list[PoolRep], lead: Lead | None, now: datetime) -> _Pools:
         open_counts = rep_open_lead_counts(reps)
-        if lead.owner_id and _counts_against_capacity(lead):
+        if lead is not None and lead.owner_id and _counts_against_capacity(lead):
             # The lead is being re-routed: its current owner's count must not include it.
             for rep in reps:
                 if rep.user_id == lead.owner_id:
@@ -335,15 +336,71 @@ class _Pools:
                 "open_leads": self.open_counts[rep.pk], "skipped": reason}
 
 
+class _PoolSource:
+    """Where one decision gets its locked pool and round-robin pointers: locked now, for this decision alone."""
+
+    def __init__(self, lead: Lead, now: datetime) -> None:
+        self.lead, self.now = lead, now
+
+    def pools(self, *, team_ids: list[int], rep_ids: tuple[int, ...] = ()) -> _Pools:
+        return _Pools.load(_lock_reps(team_ids=team_ids, rep_ids=rep_ids), self.lead, self.now)
+
+    def rep_team(self, rep_id: int) -> int:
+        return Rep.objects.values_list("team_id", flat=True).get(pk=rep_id)
+
+    def pointer(self, pool_key: str) -> RoutingPointer:
+        return _pointer_locked(pool_key)
+
+    def pointer_taken(self, pointer: RoutingPointer) -> None:
+        _pointer_save(pointer)
+
+
+class _BatchPoolSource(_PoolSource):
+    """A batch's pools (``leads_route_many``): every rep its matched rules may use, locked once in one statement
+    before the first choice; the loads counted on as the batch assigns; each pointer read once and saved once."""
+
+    def __init__(self, pools: _Pools, rep_teams: dict[int, int], now: datetime) -> None:
+        super().__init__(None, now)
+        self._pools, self._rep_teams = pools, rep_teams
+        self._pointers: dict[str, RoutingPointer] = {}
+
+    def pools(self, *, team_ids: list[int], rep_ids: tuple[int, ...] = ()) -> _Pools:
+        return self._pools
+
+    def rep_team(self, rep_id: int) -> int:
+        return self._rep_teams[rep_id]
+
+    def pointer(self, pool_key: str) -> RoutingPointer:
+        if pool_key not in self._pointers:
+            self._pointers[pool_key] = _pointer_locked(pool_key)
+        return self._pointers[pool_key]
+
+    def pointer_taken(self, pointer: RoutingPointer) -> None:
+        pass  # saved once by flush()
+
+    def assigned(self, rep: PoolRep) -> None:
+        """A lead of the batch went to ``rep``: the next choices see it in the rep's load and caps."""
+        pools = self._pools
+        pools.open_counts[rep.pk] = pools.open_counts.get(rep.pk, 0) + 1
+        if rep.daily_cap is not None or rep.weekly_cap is not None:
+            pools.today[rep.pk] = pools.today.get(rep.pk, 0) + 1
+            pools.week[rep.pk] = pools.week.get(rep.pk, 0) + 1
+
+    def flush(self) -> None:
+        for pointer in self._pointers.values():
+            _pointer_save(pointer)
+
+
 @dataclass
 class _Choice:
-    """What the strategy needs to know about the lead being routed."""
+    """What the strategy needs to know about the lead being routed, and where its pools come from."""
 
     lead: Lead
     language: str
     now: datetime
     keep_current_owner: bool
     explanation: dict[str, Any]
+    source: _PoolSource
 
 
 def _choose_from_chain(rule: RoutingRule, chain: list[Team], pools: _Pools, choice: _Choice) -> PoolRep | None:
@@ -414,7 +471,7 @@ def _apply_strategy(rule: RoutingRule, team: Team, available: list[PoolRep], poo
         if owner_rep is not None:
             explanation["strategy_state"] = {"strategy": "account", "account": lead.account_id}
             return owner_rep
-    pointer = _pointer_locked(pool_key[:100])
+    pointer = choice.source.pointer(pool_key[:100])
     if rule.strategy == Strategy.WEIGHTED:
         chosen, state = strategies.weighted_round_robin(chosen_pool, pointer)
     elif rule.strategy == Strategy.PERFORMANCE:
@@ -424,7 +481,7 @@ def _apply_strategy(rule: RoutingRule, team: Team, available: list[PoolRep], poo
         chosen, state = strategies.fewest_open(chosen_pool, pointer, pools.open_counts)
     else:
         chosen, state = strategies.round_robin(chosen_pool, pointer)
-    _pointer_save(pointer)
+    choice.source.pointer_taken(pointer)
     explanation["strategy_state"] = state
     return chosen
 
@@ -492,27 +549,10 @@ def lead_route(
         if lead.merged_into_id or (not force and (lead.owner_id or lead.queue not in ROUTABLE_QUEUES)):
             return RouteOutcome(None, "noop")
         rule_set = routing_rule_set(include_drafts=include_drafts)
-        language = lead_language(custom=lead.custom, country=lead.country)
-        explanation: dict[str, Any] = {"rules": [], "at": now.isoformat(), "language": language}
-        if rule_set.drafts:
-            explanation["drafts"] = list(rule_set.drafts)
-        matched: CompiledRule | None = None
-        missing_data: list[str] = []
-        for index, compiled in enumerate(rule_set.rules):
-            check = compiled.check(lead, language)
-            if index < EXPLAIN_RULES_IN_FULL or check.matched is not False:
-                explanation["rules"].append({"rule": compiled.rule.pk, "name": compiled.rule.name,
-                                             "matched": check.matched, "detail": check.detail})
-            else:
-                _omit(explanation, compiled.rule.pk, check.condition)
-            if check.matched:
-                matched = compiled
-                break
-            if check.matched is None:
-                missing_data.extend(m for m in check.missing if m not in missing_data)
-        matched_rule = matched.rule if matched else None
-        owner_rep, queue, summary = _act(matched_rule, rule_set, missing_data, lead, language, now, explanation,
-                                         keep_current_owner)
+        tried = _try_rules(lead, rule_set, now)
+        matched_rule = tried.matched.rule if tried.matched else None
+        explanation = tried.explanation
+        owner_rep, queue, summary = _act(matched_rule, rule_set, tried, keep_current_owner, _PoolSource(lead, now))
         owner_id = owner_rep.user_id if owner_rep else None
         if keep_current_owner and owner_id == lead.owner_id and queue == lead.queue:
             return RouteOutcome(None, "noop")
@@ -549,6 +589,41 @@ def lead_route(
     return RouteOutcome(decision, "assigned" if owner_rep else "queued")
 
 
+@dataclass
+class _Tried:
+    """The rules tried for one lead: the first that matched (if any), the data rules lacked, the explanation."""
+
+    lead: Lead
+    language: str
+    now: datetime
+    matched: CompiledRule | None
+    missing_data: list[str]
+    explanation: dict[str, Any]
+
+
+def _try_rules(lead: Lead, rule_set: RuleSet, now: datetime) -> _Tried:
+    """Try the rules in order until one matches, noting each result (30 in full, the rest counted)."""
+    language = lead_language(custom=lead.custom, country=lead.country)
+    explanation: dict[str, Any] = {"rules": [], "at": now.isoformat(), "language": language}
+    if rule_set.drafts:
+        explanation["drafts"] = list(rule_set.drafts)
+    matched: CompiledRule | None = None
+    missing_data: list[str] = []
+    for index, compiled in enumerate(rule_set.rules):
+        check = compiled.check(lead, language)
+        if index < EXPLAIN_RULES_IN_FULL or check.matched is not False:
+            explanation["rules"].append({"rule": compiled.rule.pk, "name": compiled.rule.name,
+                                         "matched": check.matched, "detail": check.detail})
+        else:
+            _omit(explanation, compiled.rule.pk, check.condition)
+        if check.matched:
+            matched = compiled
+            break
+        if check.matched is None:
+            missing_data.extend(m for m in check.missing if m not in missing_data)
+    return _Tried(lead, language, now, matched, missing_data, explanation)
+
+
 def _omit(explanation: dict[str, Any], rule_id: int, condition: str) -> None:
     """Count a rule that did not match beyond the first EXPLAIN_RULES_IN_FULL, by the condition that failed."""
     more = explanation.setdefault("more_rules", {"not_matching": 0, "by_condition": {}, "ids": []})
@@ -557,20 +632,22 @@ def _omit(explanation: dict[str, Any], rule_id: int, condition: str) -> None:
     more["ids"].append(rule_id)
 
 
-def _act(rule: RoutingRule | None, rule_set: RuleSet, missing_data: list[str], lead: Lead, language: str,
-         now: datetime, explanation: dict[str, Any], keep_current_owner: bool) -> tuple[PoolRep | None, str, str]:
+def _act(rule: RoutingRule | None, rule_set: RuleSet, tried: _Tried, keep_current_owner: bool,
+         source: _PoolSource) -> tuple[PoolRep | None, str, str]:
     """Carry out the matched rule's action: returns (rep or None, queue, summary)."""
+    lead, language, now, missing_data = tried.lead, tried.language, tried.now, tried.missing_data
+    explanation = tried.explanation
     if rule is None:
         if missing_data:
             return None, Queue.HOLDING, f"holding: waiting for {', '.join(missing_data)}"
         return None, Queue.REVIEW, "review: no routing rule matched"
     if rule.action == RuleAction.QUEUE:
         return None, rule.queue, f"{rule.queue} queue by rule '{rule.name}'"
-    choice = _Choice(lead, language, now, keep_current_owner, explanation)
+    choice = _Choice(lead, language, now, keep_current_owner, explanation, source)
     if rule.action == RuleAction.ASSIGN_REP:
-        target_team = rule_set.teams.get(Rep.objects.values_list("team_id", flat=True).get(pk=rule.rep_id))
+        target_team = rule_set.teams.get(source.rep_team(rule.rep_id))
         overflow = rule_set.team_chain(target_team.overflow_team_id if target_team else None)
-        pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in overflow], rep_ids=(rule.rep_id,)), lead, now)
+        pools = source.pools(team_ids=[t.pk for t in overflow], rep_ids=(rule.rep_id,))
         rep = next(r for r in pools.reps if r.pk == rule.rep_id)
         reason = pools.unavailable(rep, now)
         explanation["candidates"] = [pools.candidate(rep, None, reason)]
@@ -581,7 +658,7 @@ def _act(rule: RoutingRule | None, rule_set: RuleSet, missing_data: list[str], l
             return None, Queue.REVIEW, f"review: {rep} unavailable ({reason}) and no overflow by rule '{rule.name}'"
         return owner_rep, Queue.NONE, f"assigned to {owner_rep} by rule '{rule.name}' ({rep} {reason}: overflow)"
     chain = rule_set.team_chain(rule.team_id)
-    pools = _Pools.load(_lock_reps(team_ids=[t.pk for t in chain]), lead, now)
+    pools = source.pools(team_ids=[t.pk for t in chain])
     owner_rep = _choose_from_chain(rule, chain, pools, choice)
     if owner_rep is None:
         team_name = chain[0].name if chain else "?"
@@ -589,6 +666,233 @@ def _act(rule: RoutingRule | None, rule_set: RuleSet, missing_data: list[str], l
     return owner_rep, Queue.NONE, (
         f"assigned to {owner_rep} by rule '{rule.name}' ({rule.get_strategy_display().lower()})"
     )
+
+
+# --- Routing a batch (a bulk import's leads) ------------------------------------------------------------------------
+
+BATCH_CHUNK = 500
+
+
+@dataclass
+class RouteManyResult:
+    """What ``leads_route_many`` did, with the decisions that assigned someone (their tasks come next)."""
+
+    considered: int = 0
+    assigned: int = 0
+    queued: int = 0
+    unchanged: int = 0
+    assigned_decision_ids: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.considered} leads: {self.assigned} assigned, {self.queued} queued, {self.unchanged} "
+                f"unchanged")
+
+
+def _batch_pools(tried: list[_Tried], rule_set: RuleSet, now: datetime) -> _BatchPoolSource:
+    """Lock, in one statement and id order, every rep the matched rules of a batch may use, with their loads."""
+    rep_rules = {t.matched.rule.rep_id for t in tried
+                 if t.matched and t.matched.rule.action == RuleAction.ASSIGN_REP}
+    rep_teams = dict(Rep.objects.filter(pk__in=rep_rules).values_list("pk", "team_id")) if rep_rules else {}
+    team_ids: set[int] = set()
+    for t in tried:
+        rule = t.matched.rule if t.matched else None
+        if rule is None or rule.action == RuleAction.QUEUE:
+            continue
+        if rule.action == RuleAction.ASSIGN_REP:
+            target = rule_set.teams.get(rep_teams.get(rule.rep_id))
+            chain = rule_set.team_chain(target.overflow_team_id if target else None)
+        else:
+            chain = rule_set.team_chain(rule.team_id)
+        team_ids.update(team.pk for team in chain)
+    reps = _lock_reps(team_ids=sorted(team_ids), rep_ids=tuple(sorted(rep_rules)))
+    return _BatchPoolSource(_Pools.load(reps, None, now), rep_teams, now)
+
+
+def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteManyResult:
+    """Route a batch of leads waiting for routing (a bulk import's) with the rules, strategies and explanations of
+    ``lead_route``, set-based: 500 leads per transaction.
+
+    Steps per chunk: lock the leads (ascending id) and keep those still waiting (no owner, routable queue, not
+    merged); try the rules for each; lock every rep the matched rules may use in one statement (the same lock order
+    as one decision: leads, then reps, then pointers); choose lead by lead in id order, each choice seeing the
+    loads, caps and round-robin turns of the ones before it; then write the decisions (one insert), the leads (one
+    statement) and their history rows, and save each pointer once. The follow-up tasks of the assignments are
+    created by one job after commit. A lead already routed (a second delivery) is left alone.
+    """
+    result = RouteManyResult()
+    ids = sorted(set(lead_ids))
+    for start in range(0, len(ids), BATCH_CHUNK):
+        chunk = ids[start:start + BATCH_CHUNK]
+        with transaction.atomic():
+            _route_chunk(chunk, cause, result)
+    return result
+
+
+def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
+    now = timezone.now()
+    leads = [lead for lead in Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+             if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
+    accounts = Account.objects.in_bulk({lead.account_id for lead in leads if lead.account_id})
+    for lead in leads:
+        if lead.account_id:
+            lead.account = accounts[lead.account_id]
+    result.considered += len(leads)
+    rule_set = routing_rule_set()
+    tried = [_try_rules(lead, rule_set, now) for lead in leads]
+    source = _batch_pools(tried, rule_set, now)
+    decisions: list[RoutingDecision] = []
+    histories: list[tuple[int, str]] = []
+    updates: list[tuple] = []
+    adapt = connection.ops.adapt_datetimefield_value
+    for attempt in tried:
+        lead, rule = attempt.lead, attempt.matched.rule if attempt.matched else None
+        owner_rep, queue, summary = _act(rule, rule_set, attempt, False, source)
+        if owner_rep is None and queue == lead.queue and lead.queue_reason == summary:
+            result.unchanged += 1
+            continue
+        if owner_rep is not None:
+            source.assigned(owner_rep)
+        attempt.explanation["before"] = _before(lead)
+        decisions.append(RoutingDecision(
+            lead=lead, rule=rule, rep_id=owner_rep.pk if owner_rep else None,
+            owner_id=owner_rep.user_id if owner_rep else None, previous_owner_id=None, previous_queue=lead.queue,
+            queue=queue, strategy=rule.strategy if rule and rule.action == RuleAction.ASSIGN_TEAM else "",
+            summary=summary[:500], explanation=attempt.explanation, cause=cause[:100],
+        ))
+        updates.append((owner_rep.user_id if owner_rep else None, queue, "" if owner_rep else summary[:500],
+                        adapt(now) if owner_rep else adapt(lead.assigned_at), adapt(now), lead.pk))
+        histories.append((lead.pk, f"automation:routing ({cause}) {summary}"[:1000]))
+    source.flush()
+    if not decisions:
+        return
+    bulk_insert(decisions)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Lead._meta.db_table)} SET {quote('owner_id')} = %s, {quote('queue')} = %s, "
+            f"{quote('queue_reason')} = %s, {quote('assigned_at')} = %s, {quote('updated_at')} = %s "
+            f"WHERE {quote('id')} = %s", updates)
+    leads_history_record(histories, now=now)
+    assigned = [d.pk for d in decisions if d.owner_id is not None]
+    result.assigned += len(assigned)
+    result.queued += len(decisions) - len(assigned)
+    result.assigned_decision_ids.extend(assigned)
+    if assigned:
+        from .jobs import tasks_create_batch_job
+
+        enqueue_after_commit(tasks_create_batch_job, assigned)
+
+
+def leads_route_many_failed(lead_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each lead gets its own routing job (own retries, own way to the review queue)."""
+    from .jobs import lead_route_job
+
+    for lead_id in lead_ids:
+        enqueue_after_commit(lead_route_job, lead_id, "new lead")
+
+
+def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[int, tuple[str, str]]) -> dict:
+    """After a batch was scored: route the leads waiting for routing as one batch; hand over, one by one, the
+    leads an SDR owns that just became SQL (as ``lead_after_scoring_schedule`` does for one lead)."""
+    waiting = list(Lead.objects.live().filter(pk__in=lead_ids, owner__isnull=True, queue__in=list(ROUTABLE_QUEUES))
+                   .values_list("pk", flat=True))
+    if waiting:
+        from .jobs import leads_route_batch_job
+
+        enqueue_after_commit(leads_route_batch_job, waiting, "new lead")
+    became_sql = [lead_id for lead_id, (old, new) in stage_moves.items()
+                  if new == Stage.SQL and old != Stage.SQL and lead_id not in set(waiting)]
+    handoffs = []
+    if became_sql:
+        from .jobs import lead_stage_handoff_job
+
+        sdr_users = Rep.objects.filter(role=RepRole.SDR).values("user_id")
+        handoffs = list(Lead.objects.live().filter(pk__in=became_sql, owner_id__in=sdr_users)
+                        .values_list("pk", flat=True))
+        for lead_id in handoffs:
+            enqueue_after_commit(lead_stage_handoff_job, lead_id)
+    return {"route": len(waiting), "handoff": len(handoffs)}
+
+
+def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
+    """The follow-up tasks of a batch of assignments (``leads_route_many``), and one Slack digest per rep.
+
+    The same task ``task_create_for_decision`` creates for one decision (same key, title, SLA and history reason),
+    created in one insert for the batch; a decision undone since, or whose lead has moved on, gets none; a task
+    that exists already is not created again. Each rep gets one message listing their new leads instead of one
+    message per lead: an import of 300 leads is one notification, not 300.
+    """
+    with transaction.atomic():
+        decisions = list(RoutingDecision.objects.filter(pk__in=decision_ids, undone_at__isnull=True,
+                                                        owner__isnull=False).select_related("rep__team")
+                         .order_by("pk"))
+        leads = Lead.objects.select_for_update().in_bulk([d.lead_id for d in decisions])
+        keys = {d.pk: f"follow_up:decision:{d.pk}" for d in decisions}
+        existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
+        sla: dict[tuple[str, str], int] = {}
+        now = timezone.now()
+        tasks, reps = [], {}
+        for decision in decisions:
+            lead = leads.get(decision.lead_id)
+            if lead is None or lead.owner_id != decision.owner_id or keys[decision.pk] in existing:
+                continue
+            if (lead.band, lead.stage) not in sla:
+                sla[(lead.band, lead.stage)] = sla_minutes_for(lead.band, lead.stage)[0]
+            minutes = sla[(lead.band, lead.stage)]
+            name = lead.full_name or lead.email or lead.phone
+            task = Task(lead=lead, assignee_id=decision.owner_id, decision=decision, kind=TaskKind.FOLLOW_UP,
+                        title=f"Follow up {name}" + (f" ({lead.company})" if lead.company else ""),
+                        due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision.pk])
+            task._change_reason = f"automation:tasks follow-up due in {minutes} min (band {lead.band or '-'})"
+            tasks.append(task)
+            reps[task.dedup_key] = decision.rep
+        if not tasks:
+            return []
+        created = bulk_insert(tasks)
+        by_reason: dict[str, list[int]] = {}
+        for task in created:
+            by_reason.setdefault(task._change_reason, []).append(task.pk)
+        for reason, task_ids in by_reason.items():
+            history_copy_all(Task, task_ids, reason=reason, now=now, history_type="+")
+        by_rep: dict[int, list[Task]] = {}
+        for task in created:
+            by_rep.setdefault(reps[task.dedup_key].pk if reps[task.dedup_key] else 0, []).append(task)
+        for rep_tasks in by_rep.values():
+            _tasks_digest(rep_tasks, reps[rep_tasks[0].dedup_key])
+    return created
+
+
+DIGEST_LINES = 10
+
+
+def _tasks_digest(tasks: list[Task], rep: Rep | None) -> None:
+    """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message)."""
+    if len(tasks) == 1:
+        _task_notify(tasks[0], tasks[0].lead, rep)
+        return
+    base = settings.LEADFLOW_BASE_URL
+    lines = []
+    for task in tasks[:DIGEST_LINES]:
+        lead = task.lead
+        who = (lead.full_name or lead.email) + (f" at {lead.company}" if lead.company else "")
+        score = lead.score if lead.score is not None else "-"
+        due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
+        lines.append(f"• {who}: score {score} (band {lead.band or '-'}), follow up by {due}: "
+                     f"{base}/workspace/leads/{lead.pk}/")
+    more = len(tasks) - DIGEST_LINES
+    text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
+            + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))
+    recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
+    notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned", recipient=recipient,
+                       text=text, object_type="task", object_id=tasks[0].pk)
+
+
+def tasks_create_batch_failed(decision_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each decision gets its own task job."""
+    from .jobs import task_create_job
+
+    for decision_id in decision_ids:
+        enqueue_after_commit(task_create_job, decision_id)
 
 
 def lead_route_failed(lead_id: int, workflow: str, message: str) -> None:

@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from leads import signals as lead_signals
 from revops.choices import Workflow
 from revops.signals import workflow_resumed
-from scoring.signals_defs import lead_scored, lead_triggered
+from scoring.signals_defs import lead_scored, lead_triggered, leads_scored_many
 
 from .models import Rep, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
@@ -15,6 +15,7 @@ from .services import (
     lead_route_if_waiting,
     lead_tasks_follow_merge,
     lead_tasks_follow_unmerge,
+    leads_after_scoring_many_schedule,
     rep_leads_reroute_schedule,
     routing_catch_up_schedule,
 )
@@ -28,6 +29,11 @@ ROUTING_INPUT_FIELDS = frozenset(
 @receiver(lead_scored)
 def route_after_scoring(sender, lead_id: int, old_stage=None, new_stage=None, **kwargs) -> None:
     lead_after_scoring_schedule(lead_id=lead_id, old_stage=old_stage, new_stage=new_stage)
+
+
+@receiver(leads_scored_many)
+def route_batch_after_scoring(sender, lead_ids: list[int], stage_moves=None, **kwargs) -> None:
+    leads_after_scoring_many_schedule(lead_ids=lead_ids, stage_moves=stage_moves or {})
 
 
 @receiver(lead_signals.lead_changed)

@@ -1,7 +1,7 @@
 """RQ jobs of the scoring layer: each takes a primary key (or nothing, when scheduled) and calls one service."""
 
 from revops.choices import Workflow
-from revops.jobs import periodic_job, pipeline_job
+from revops.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .services import lead_score, lead_score_failed
 
@@ -11,6 +11,20 @@ def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
     """Score one lead (kill switch: scoring)."""
     result = lead_score(lead_id=lead_id, cause=cause)
     return f"{result.score} {result.band} {result.stage}"
+
+
+def _score_one_by_one(lead_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each lead gets its own scoring job (own retries, own way to the review queue)."""
+    for lead_id in lead_ids:
+        enqueue_after_commit(lead_score_job, lead_id, "ingest")
+
+
+@batch_job(workflow=Workflow.SCORING, object_type="lead", on_failure=_score_one_by_one)
+def leads_score_batch_job(lead_ids: list[int], cause: str = "ingest") -> str:
+    """Score a bulk import's leads set-based in one job, then route them as one batch (kill switch: scoring)."""
+    from .services import leads_score_many
+
+    return str(leads_score_many(lead_ids=lead_ids, cause=cause))
 
 
 @pipeline_job(workflow=Workflow.SCORING, object_type="scoring_model")

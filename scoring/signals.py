@@ -9,12 +9,17 @@ from revops.choices import Workflow
 from revops.signals import workflow_resumed
 
 from .models import PredictiveModel, ScoringExperiment, ScoringModel, ScoringRule
-from .services import lead_score_schedule, scoring_config_clear
+from .services import lead_score_schedule, leads_score_many_schedule, scoring_config_clear
 
 
 @receiver(lead_signals.lead_enriched)
 def score_after_enrichment(sender, lead_id: int, **kwargs) -> None:
     lead_score_schedule(lead_id, "ingest")
+
+
+@receiver(lead_signals.leads_enriched_many)
+def score_batch_after_bulk_import(sender, lead_ids: list[int], **kwargs) -> None:
+    leads_score_many_schedule(lead_ids, "ingest")
 
 
 @receiver(lead_signals.events_recorded)

@@ -9,7 +9,14 @@
 - ``config``: the cached live configuration.
 """
 
-from .bulk import BulkSummary, leads_decay, leads_rescore_bulk, leads_rescore_needed
+from .bulk import (
+    BulkSummary,
+    leads_decay,
+    leads_rescore_bulk,
+    leads_rescore_needed,
+    leads_score_many,
+    leads_score_many_schedule,
+)
 from .closed_loop import (
     PredictiveError,
     predictive_activate,
@@ -44,7 +51,8 @@ __all__ = [
     "BulkSummary", "PredictiveError", "ScoringError", "change_reason", "config_for", "crossings", "experiment_start",
     "experiment_stop", "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_score_schedule",
     "lead_triggers_after_score", "lead_values", "leads_cold_check", "leads_decay", "leads_rescore_bulk",
-    "leads_rescore_needed", "leads_rescore_schedule", "leads_score_unscored_schedule", "predictions_for",
+    "leads_score_many", "leads_score_many_schedule", "leads_rescore_needed", "leads_rescore_schedule",
+    "leads_score_unscored_schedule", "predictions_for",
     "predictive_activate", "predictive_retrain", "predictive_rollback", "predictive_train", "score_feedback_create",
     "scoring_config", "scoring_config_clear", "scoring_model_activate", "scoring_model_new_version",
     "scoring_model_rollback", "training_set", "trigger_fire",

@@ -30,13 +30,14 @@ from django.utils import timezone
 
 from leads.history import leads_history_record
 from leads.models import Lead
+from revops.jobs import enqueue_after_commit
 
 from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
 from ..choices import Variant
 from ..experiments import variant_buckets
 from ..loaders import load_events, load_lead_columns
 from ..models import ScoreChange, ScoreTrigger
-from ..signals_defs import lead_scored
+from ..signals_defs import lead_scored, leads_scored_many
 from .config import SegmentConfig, scoring_config
 from .lead_scoring import change_reason
 from .predictions import predictions_for
@@ -60,6 +61,8 @@ class BulkSummary:
     skipped_concurrent: int = 0
     seconds: float = 0.0
     stages: dict[str, int] = field(default_factory=dict)
+    # (lead id, old stage, new stage) of every stage change, kept when they are announced together
+    moves: list[tuple[int, str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
         moves = ", ".join(f"{k} {v}" for k, v in sorted(self.stages.items()))
@@ -162,7 +165,7 @@ def _collect(result, leads: LeadColumns, positions: np.ndarray, stored: dict[str
             changes.stage_moves[lead_id] = (old_stages[k], stage, before, score, variant, lists[k], model_id)
 
 
-def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -> None:
+def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, announce_each: bool = True) -> None:
     """Apply one chunk's changes in one short transaction (see the module docstring, steps 4 and 5)."""
     if not changes.updates:
         return
@@ -203,10 +206,10 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary) -
         summary.changed += len(applied)
         summary.skipped_concurrent += len(changes.updates) - len(applied)
         moves = {k: v for k, v in changes.stage_moves.items() if k in applied}
-        _stage_moves(moves, cause, now, summary)
+        _stage_moves(moves, cause, now, summary, announce_each)
 
 
-def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary) -> None:
+def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary, announce_each: bool = True) -> None:
     """History rows, crossing triggers and ``lead_scored`` for the leads whose stage changed.
 
     The history rows are the same rows django-simple-history writes on a save (the lead as it now is, with the
@@ -230,6 +233,9 @@ def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary) -
     summary.stage_changes += len(moves)
     announcements = [(lead_id, old_stage, new_stage, old_score, new_score)
                      for lead_id, (old_stage, new_stage, old_score, new_score, *_) in moves.items()]
+    if not announce_each:  # the caller announces the whole batch at once (leads_score_many)
+        summary.moves.extend((lead_id, old, new) for lead_id, old, new, _, _ in announcements)
+        return
 
     def announce() -> None:
         for lead_id, old_stage, new_stage, old_score, new_score in announcements:
@@ -246,9 +252,11 @@ def leads_rescore_bulk(
     segment: str | None = None,
     now: datetime | None = None,
     chunk_size: int = CHUNK_SIZE,
+    announce_each: bool = True,
 ) -> BulkSummary:
     """Rescore leads set-based (see the module docstring); ``queryset`` narrows the live leads considered and
-    ``segment`` keeps only the leads of that segment."""
+    ``segment`` keeps only the leads of that segment. ``announce_each=False`` sends no ``lead_scored`` and keeps
+    the stage changes in ``summary.moves`` for the caller to announce."""
     started = time.perf_counter()
     now = now or timezone.now()
     configs = scoring_config(fresh=True)
@@ -306,9 +314,28 @@ def leads_rescore_bulk(
                                              {}))
                 result = score_batch(compiled, group, group_events, now)
                 _collect(result, group, positions, stored, config, variant, model.pk, cause, now_db, changes)
-        _write(changes, cause, now, summary)
+        _write(changes, cause, now, summary, announce_each)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def leads_score_many(*, lead_ids: list[int], cause: str = "ingest") -> BulkSummary:
+    """Score a batch of leads (a bulk import's) set-based, then announce them together with ``leads_scored_many``.
+
+    Every lead of the batch is announced, changed or not (a lead scored before, or one no model covers, still has to
+    be routed), with the stage changes the scoring made. Running it twice changes nothing the second time.
+    """
+    summary = leads_rescore_bulk(cause=cause, queryset=Lead.objects.filter(pk__in=lead_ids), announce_each=False)
+    ids, moves = list(lead_ids), {lead_id: (old, new) for lead_id, old, new in summary.moves}
+    transaction.on_commit(lambda: leads_scored_many.send(sender=Lead, lead_ids=ids, stage_moves=moves))
+    return summary
+
+
+def leads_score_many_schedule(lead_ids: list[int], cause: str) -> None:
+    """Score a batch of leads in one job after the current transaction commits."""
+    from ..jobs import leads_score_batch_job
+
+    enqueue_after_commit(leads_score_batch_job, list(lead_ids), cause)
 
 
 def leads_decay(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> BulkSummary:

@@ -370,7 +370,10 @@ def test_without_sync_the_pipeline_goes_to_the_queue(tmp_path, configured):
     path = csv_file(tmp_path, "email,country\na@acme.example,US\nb@acme.example,US\n")
     report = run_import(path)
     assert report.created == 2
-    assert django_rq.get_queue("default").count == 2
+    # One job scores the batch (then routes it as one batch): not one job per lead.
+    jobs = django_rq.get_queue("default").get_jobs()
+    assert [(job.func_name, job.args[0]) for job in jobs] == [
+        ("scoring.jobs.leads_score_batch_job", list(Lead.objects.order_by("pk").values_list("pk", flat=True)))]
     assert all(lead.score is None and lead.owner is None for lead in Lead.objects.all())
 
 

@@ -1,22 +1,36 @@
-"""The bulk pipeline gives every lead what it would get arriving alone: score, owner, task, message."""
+"""The bulk pipeline gives every lead what it would get arriving alone (score, owner with an explanation, task),
+set-based: one scoring job, one routing job and one task job per batch, one Slack digest per rep and batch."""
 
+import django_rq
 import pytest
+from rq import SimpleWorker
 
 from leads.bulk import leads_import_bulk
 from leads.models import Lead
-from revops.jobs import jobs_inline
-from revops.models import Notification
-from routing.models import Task
+from revops.choices import AutomationOutcome, Workflow
+from revops.jobs import batch_job, jobs_inline
+from revops.models import AutomationLog, Notification, WorkflowSwitch
+from revops.switches import workflow_switch_set
+from routing.models import RoutingDecision, RoutingPointer, Task
+from routing.services import leads_route_many, leads_route_many_failed, tasks_create_for_decisions
+from scoring.models import ScoreChange
+from scoring.services import leads_score_many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+NAMES = ["Ada", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Donald", "Frances", "Alan", "Margaret", "Dennis",
+         "Radia"]
+
+
+def _rows(count=12, country="US"):
+    return [(n + 2, {"email": f"p{n}@acme{n % 3}.example", "first_name": NAMES[n % 12],
+                     "last_name": f"Surname{n * 7}", "country": country, "title": "VP Sales", "employees": "300",
+                     "industry": "SaaS"})
+            for n in range(count)]
+
 
 def test_bulk_import_scores_routes_and_tasks_every_created_lead(configured, slack):
-    names = ["Ada", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Donald", "Frances", "Alan", "Margaret", "Dennis",
-             "Radia"]
-    rows = [(n + 2, {"email": f"p{n}@acme{n % 3}.example", "first_name": names[n], "last_name": f"Surname{n * 7}",
-                     "country": "US", "title": "VP Sales", "employees": "300", "industry": "SaaS"})
-            for n in range(12)]
+    rows = _rows()
     rows.append((14, {"email": "P0@ACME0.example", "title": "CEO"}))  # the first person again: merged
     rows.append((15, {"email": "broken"}))
     seen = []
@@ -29,7 +43,122 @@ def test_bulk_import_scores_routes_and_tasks_every_created_lead(configured, slac
     assert leads.count() == 12
     assert all(lead.score == 35 and lead.owner_id for lead in leads)
     assert Task.objects.count() == 12
-    assert Notification.objects.filter(status="sent").count() == 12 == len(slack.messages)
     lead = leads.get(email="p1@acme1.example")
     reasons = [h.history_change_reason for h in lead.history.all()]
     assert "bulk import" in reasons and any(r and r.startswith("automation:routing") for r in reasons)
+    # Every decision explains itself like a single one: the rules tried, the candidates, the round-robin state.
+    decision = RoutingDecision.objects.get(lead=lead)
+    assert decision.rule.name == "NA to Mid-Market" and decision.cause == "new lead"
+    assert {c["name"] for c in decision.explanation["candidates"]} == {"Rita", "Ravi"}
+    assert decision.explanation["strategy_state"]["strategy"] == "round_robin"
+    task = Task.objects.get(lead=lead)
+    assert task.dedup_key == f"follow_up:decision:{decision.pk}" and task.history.first().history_change_reason \
+        .startswith("automation:tasks follow-up due in")
+
+
+def test_each_rep_gets_one_digest_per_batch_not_one_message_per_lead(configured, slack):
+    with jobs_inline():
+        leads_import_bulk(_rows(12), source="csv", batch_size=12)
+    sent = list(Notification.objects.filter(status="sent").order_by("recipient"))
+    assert [n.recipient for n in sent] == ["U0RAVI", "U0RITA"] == sorted(m["channel"] for m in slack.messages)
+    for notification in sent:
+        assert notification.text.startswith("6 new leads for you from an import:")
+        assert notification.text.count("/workspace/leads/") == 6
+    mentioned = " ".join(n.text for n in sent)
+    assert all(f"/workspace/leads/{pk}/" in mentioned for pk in Lead.objects.values_list("pk", flat=True))
+
+
+def test_round_robin_stays_fair_and_exact_across_a_batch_and_the_next_single_lead(configured):
+    rita, ravi = configured["reps"]
+    with jobs_inline():
+        leads_import_bulk(_rows(11), source="csv")
+    counts = {rep.user_id: Lead.objects.filter(owner_id=rep.user_id).count() for rep in (rita, ravi)}
+    assert sorted(counts.values()) == [5, 6]
+    pointer = RoutingPointer.objects.get()
+    assert pointer.turns == 11
+    # The pointer was saved once, where the batch left it: the next single lead goes to the rep with 5.
+    from leads.services import lead_ingest
+
+    with jobs_inline():
+        result = lead_ingest(data={"email": "solo@else.example", "first_name": "Solo", "country": "US"},
+                             source="api")
+    fewer = min(counts, key=counts.get)
+    assert Lead.objects.get(pk=result.lead.pk).owner_id == fewer
+
+
+def test_capacity_holds_inside_a_batch(configured):
+    rita, ravi = configured["reps"]
+    for rep in (rita, ravi):
+        rep.capacity = 3
+        rep.save()
+    with jobs_inline():
+        leads_import_bulk(_rows(8), source="csv")
+    assert Lead.objects.filter(owner_id=rita.user_id).count() == 3
+    assert Lead.objects.filter(owner_id=ravi.user_id).count() == 3
+    review = Lead.objects.filter(owner__isnull=True)
+    assert review.count() == 2 and set(review.values_list("queue", flat=True)) == {"review"}
+    decision = RoutingDecision.objects.filter(owner__isnull=True).first()
+    assert {c["skipped"] for c in decision.explanation["candidates"]} == {"at capacity (3/3 open leads)"}
+
+
+def test_every_batch_step_run_twice_changes_nothing_the_second_time(configured, slack):
+    with jobs_inline():
+        leads_import_bulk(_rows(6), source="csv")
+    ids = list(Lead.objects.values_list("pk", flat=True))
+    counts = (ScoreChange.objects.count(), RoutingDecision.objects.count(), Task.objects.count(),
+              Notification.objects.count(), Lead.history.count())
+    with jobs_inline():
+        again = leads_score_many(lead_ids=ids)
+        routed = leads_route_many(lead_ids=ids)
+        tasks = tasks_create_for_decisions(decision_ids=list(RoutingDecision.objects.values_list("pk", flat=True)))
+    assert again.changed == 0 and routed.considered == 0 and tasks == []
+    assert counts == (ScoreChange.objects.count(), RoutingDecision.objects.count(), Task.objects.count(),
+                      Notification.objects.count(), Lead.history.count())
+
+
+def test_routing_switched_off_skips_the_batch_and_the_catch_up_routes_it(configured, revops_admin):
+    workflow_switch_set(workflow=Workflow.ROUTING, enabled=False, user=revops_admin)
+    with jobs_inline():
+        leads_import_bulk(_rows(4), source="csv")
+        assert Lead.objects.filter(score=35, owner__isnull=True).count() == 4
+        skipped = AutomationLog.objects.get(workflow=Workflow.ROUTING, outcome=AutomationOutcome.SKIPPED)
+        assert skipped.action == "leads_route_batch" and "4 leads" in skipped.detail
+        workflow_switch_set(workflow=Workflow.ROUTING, enabled=True, user=revops_admin)
+    assert Lead.objects.filter(owner__isnull=False).count() == 4
+
+
+def test_a_failing_batch_hands_every_object_to_its_own_job(configured):
+    calls = []
+
+    @batch_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lambda pks, w, m: calls.append((pks, m)))
+    def broken_batch_job(lead_ids):
+        raise ValueError("bad batch")
+
+    assert broken_batch_job([3, 4]) == "failed"
+    assert calls == [([3, 4], "ValueError: bad batch")]
+    log = AutomationLog.objects.get(outcome=AutomationOutcome.FAILED)
+    assert log.object_id == 3 and "2 leads handed to the one-by-one path" in log.detail
+
+
+def test_the_routing_fallback_routes_each_lead_one_by_one(configured):
+    workflow_switch_set(workflow=Workflow.ROUTING, enabled=False)
+    with jobs_inline():
+        leads_import_bulk(_rows(3), source="csv")
+    # Back on without the catch-up (a plain update sends no workflow_resumed): only the fallback routes them.
+    WorkflowSwitch.objects.filter(workflow=Workflow.ROUTING).update(enabled=True)
+    ids = list(Lead.objects.values_list("pk", flat=True))
+    with jobs_inline():
+        leads_route_many_failed(ids, Workflow.ROUTING, "ValueError: bad batch")
+    assert Lead.objects.filter(owner__isnull=False).count() == 3
+    assert set(RoutingDecision.objects.values_list("cause", flat=True)) == {"new lead"}
+
+
+def test_a_bulk_import_through_a_real_worker(configured, slack):
+    report = leads_import_bulk(_rows(7), source="csv")
+    assert report.counts == {"created": 7}
+    queue = django_rq.get_queue("default")
+    assert [job.func_name for job in queue.get_jobs()] == ["scoring.jobs.leads_score_batch_job"]
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert Lead.objects.filter(score=35, owner__isnull=False).count() == 7
+    assert Task.objects.count() == 7
+    assert Notification.objects.filter(status="sent").count() == 2

@@ -37,6 +37,11 @@ from .models import Account, CompanyProfile, EnrichmentProvider, Lead, SourceRec
 from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
 
+_LEAD_FIELDS = [f.name for f in Lead._meta.concrete_fields]
+# Fields lead_build sets from more than one input value (or from none, when the row lacks them).
+_BUILT_FIELDS = frozenset({"source", "external_id", "consent", "custom", "flags", "company_key", "first_touch",
+                           "last_touch", "closed_at"})
+
 
 @dataclass
 class RowOutcome:
@@ -81,8 +86,8 @@ def _needs_row_by_row(batch: list[_Prepared]) -> set[int]:
                if p.values.get("domain") and p.values["domain"] not in FREE_EMAIL_DOMAINS}
     companies = {p.values["company_key"] for p in batch if p.values.get("company_key")}
     live = Lead.objects.live()
-    stored_emails = set(live.filter(email__in=emails).values_list("email", flat=True)) if emails else set()
-    stored_phones = set(live.filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
+    stored_emails = set(live.filter(email__in=emails).order_by().values_list("email", flat=True)) if emails else set()
+    stored_phones = set(live.filter(phone__in=phones).order_by().values_list("phone", flat=True)) if phones else set()
     stored_sources: set[tuple[str, str]] = set()
     for source in {s for s, _ in sources}:
         ids = {e for s, e in sources if s == source}
@@ -216,8 +221,10 @@ def leads_bulk_ingest(
     for p in fast:
         lead = lead_build(p.values, p.custom, p.flags, p.source, now=now)
         try:
-            # The model's own limits (lengths, ranges) hold here exactly as in lead_ingest's full_clean().
-            lead.clean_fields(exclude=["account", "owner", "merged_into"])
+            # The model's own limits (lengths, ranges) hold here exactly as in lead_ingest's full_clean(); only the
+            # fields the row set are checked (the others hold their defaults).
+            checked = _BUILT_FIELDS.union(p.values)
+            lead.clean_fields(exclude=[name for name in _LEAD_FIELDS if name not in checked])
         except ValidationError as exc:
             outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
             continue

@@ -103,7 +103,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             # serve's checkpointer keeps the log short (revops/sqlite.py); the automatic checkpoint is the
             # safety net for processes that run without it.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint="
-            f"{int(os.environ.get('SQLITE_WAL_AUTOCHECKPOINT', '10000'))};",
+            f"{int(os.environ.get('SQLITE_WAL_AUTOCHECKPOINT', '10000'))}; "
+            f"PRAGMA cache_size=-{int(os.environ.get('SQLITE_CACHE_MB', '64')) * 1024};",
         }
     )
 

@@ -26,6 +26,13 @@ from django.db import connection
 from django.db.models import Model
 
 POSTGRES_MAX_PARAMETERS = 65_535
+_TEXT, _INT = (str,), (int,)
+_PLAIN: dict[str, tuple[type, ...]] = {
+    "CharField": _TEXT, "TextField": _TEXT, "EmailField": _TEXT, "URLField": _TEXT, "SlugField": _TEXT,
+    "IntegerField": _INT, "BigIntegerField": _INT, "SmallIntegerField": _INT, "PositiveIntegerField": _INT,
+    "PositiveSmallIntegerField": _INT, "PositiveBigIntegerField": _INT, "ForeignKey": _INT, "OneToOneField": _INT,
+    "BooleanField": (bool,), "FloatField": (float, int),
+}
 
 
 def _max_parameters() -> int:
@@ -46,7 +53,9 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     rows_per_statement = max(1, min(1000, _max_parameters() // len(fields)))
-    prepare = [(f.attname, f.get_db_prep_save) for f in fields]
+    # A value that already has its column's plain Python type goes as it is (what the field's preparation would
+    # return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is prepared.
+    prepare = [(f.attname, f.get_db_prep_save, _PLAIN.get(f.get_internal_type(), ())) for f in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]
@@ -54,7 +63,9 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
             for obj in chunk:
                 for field in stamped:
                     field.pre_save(obj, add=True)
-                params.extend(prep(getattr(obj, attname), connection) for attname, prep in prepare)
+                for attname, prep, plain in prepare:
+                    value = getattr(obj, attname)
+                    params.append(value if value is None or type(value) in plain else prep(value, connection))
             row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "
                            f"RETURNING {quote(meta.pk.column)}", params)

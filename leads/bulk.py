@@ -23,8 +23,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from revops.choices import Workflow
 from revops.jobs import enqueue_after_commit
 from revops.sql import bulk_insert
+from revops.switches import workflow_enabled
 
 from . import signals
 from .choices import EnrichmentStatus
@@ -146,6 +148,14 @@ def _accounts(leads: list[Lead]) -> None:
             lead.account_id = existing.get(lead.domain)
 
 
+def _enrichment_mode() -> str:
+    """How a batch's new leads are enriched: ``skip`` (the enrichment switch is off), ``memory`` (the company
+    directory is the only provider: in memory, in batch) or ``jobs`` (a remote provider: one job per lead)."""
+    if not workflow_enabled(Workflow.ENRICHMENT):
+        return "skip"
+    return "memory" if directory_only() else "jobs"
+
+
 def directory_only() -> bool:
     """True when the company directory is the only enrichment (so it can run in memory, in batch)."""
     return not EnrichmentProvider.objects.filter(active=True).exclude(kind=EnrichmentProvider.KIND_DIRECTORY).exists()
@@ -177,6 +187,26 @@ def _continue_pipeline(lead_id: int) -> None:
     from .jobs import lead_enrich_job
 
     enqueue_after_commit(lead_enrich_job, lead_id)
+
+
+def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
+    """Enrich the new leads the row-by-row path stored, as their own enrichment job would, without announcing
+    each; returns those that go on with the batch (one whose enrichment fails is flagged and goes on alone)."""
+    if mode == "skip":
+        Lead.objects.filter(pk__in=lead_ids, enrichment_status=EnrichmentStatus.PENDING).update(
+            enrichment_status=EnrichmentStatus.SKIPPED)
+        return lead_ids
+    from .enrichment import lead_enrich, lead_enrichment_failed
+
+    joined = []
+    for lead_id in lead_ids:
+        try:
+            lead_enrich(lead_id=lead_id, announce=False)
+        except Exception as exc:  # noqa: BLE001 - the same degradation as the enrichment job's failure hook
+            lead_enrichment_failed(lead_id, Workflow.ENRICHMENT, f"{type(exc).__name__}: {exc}")
+            continue
+        joined.append(lead_id)
+    return joined
 
 
 def _announce_enriched(lead_ids: list[int]) -> None:
@@ -231,10 +261,14 @@ def leads_bulk_ingest(
         leads.append(lead)
         kept.append(p)
     fast = kept
+    mode = _enrichment_mode()
     with transaction.atomic():
         _accounts(leads)
-        if directory_only():
+        if mode == "memory":
             _enrich_from_directory(leads)
+        elif mode == "skip":
+            for lead in leads:
+                lead.enrichment_status = EnrichmentStatus.SKIPPED
         for lead in leads:
             lead.data_quality = data_quality_score(lead)
         created = bulk_insert(leads)
@@ -254,21 +288,29 @@ def leads_bulk_ingest(
             except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
                 outcome.unqueued = f"{type(exc).__name__}: {exc}"
         outcomes.append(outcome)
-    try:
-        _announce_enriched([o.lead_id for o in enriched])
-    except Exception as exc:  # noqa: BLE001 - the leads are stored; say their jobs could not be queued
-        for outcome in enriched:
-            outcome.unqueued = f"{type(exc).__name__}: {exc}"
+    joined = []  # new leads of the row-by-row path: they join the batch's pipeline
     for p in prepared:
         if p.row in slow:
             try:
                 with transaction.atomic():
-                    result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason)
+                    result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason,
+                                         pipeline=mode == "jobs")
             except ValidationError as exc:
                 outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
                 continue
-            outcomes.append(RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
-                                       errors=list(result.errors)))
+            outcome = RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
+                                 errors=list(result.errors))
+            outcomes.append(outcome)
+            if mode != "jobs" and result.action in ("created", "review"):
+                joined.append(outcome)
+    if joined:
+        going_on = set(_enrich_joined([o.lead_id for o in joined], mode))
+        joined = [o for o in joined if o.lead_id in going_on]
+    try:
+        _announce_enriched([o.lead_id for o in enriched + joined])
+    except Exception as exc:  # noqa: BLE001 - the leads are stored; say their jobs could not be queued
+        for outcome in enriched + joined:
+            outcome.unqueued = f"{type(exc).__name__}: {exc}"
     outcomes.sort(key=lambda o: o.row)
     return outcomes, list(created)
 
@@ -284,7 +326,7 @@ class BulkReport:
 
 def leads_import_bulk(
     rows: Iterable[tuple[int, Mapping[str, Any]]], *, source: str = "", user=None, reason: str = "bulk import",
-    batch_size: int = 500, on_batch=None, keep_errors: int = 1000,
+    batch_size: int = 1000, on_batch=None, keep_errors: int = 1000,
 ) -> BulkReport:
     """Ingest numbered rows batch by batch with ``leads_bulk_ingest``; returns counts and the first errors.
 

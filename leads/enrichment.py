@@ -186,12 +186,12 @@ def enrichment_providers() -> list[Provider]:
     return providers
 
 
-def lead_enrich(*, lead_id: int, period: str = "initial") -> str:
+def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True) -> str:
     """Enrich one lead and let the pipeline go on.
 
     Steps: ask each provider (a failing one is noted, the rest still run); fill only empty fields; record the
     status (done, partial, not found, failed → flagged for manual enrichment); send ``lead_enriched`` after
-    commit so scoring runs with whatever we have.
+    commit so scoring runs with whatever we have (``announce=False``: the caller announces it with its batch).
     """
     lead = Lead.objects.get(pk=lead_id)
     found: dict[str, Any] = {}
@@ -232,7 +232,9 @@ def lead_enrich(*, lead_id: int, period: str = "initial") -> str:
         ) + (f"; failed: {'; '.join(failures)}" if failures else "")
         lead.save()
         enriched = bool(filled)
-        transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=enriched))
+        if announce:
+            transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id,
+                                                                     enriched=enriched))
     return lead.enrichment_status
 
 

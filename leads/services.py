@@ -128,14 +128,16 @@ def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:
     return lead
 
 
-def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason: str = "") -> IngestResult:
+def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason: str = "",
+                pipeline: bool = True) -> IngestResult:
     """Normalize one inbound record and store it: a new lead, an update, a merge, or a new lead plus review pairs.
 
     Steps: normalize (a rejected record writes nothing); dedup rule 1 (same source and external id) updates that
     lead; otherwise the record is stored as a lead and ``leads.dedup.dedup_match`` decides: a certain match (same
     e-mail, or same phone with a similar name) merges it into the existing lead at once, through the logged,
     undoable ``lead_merge``; uncertain candidates open review pairs and the new lead goes on through the pipeline
-    (enrichment is scheduled after commit). Everything happens in one transaction.
+    (enrichment is scheduled after commit; ``pipeline=False``: the caller, a bulk import, takes a new lead through
+    the pipeline with its batch). Everything happens in one transaction.
     """
     from .dedup import dedup_match, review_pair_open
     from .merge import lead_merge
@@ -156,7 +158,7 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
             return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule="same_source_id")
         match, uncertain = dedup_match(values)
         lead = _lead_create(values, normalized.custom, normalized.flags, effective_source, user, reason,
-                            run_pipeline=match is None)
+                            run_pipeline=match is None and pipeline)
         if match is not None:
             lead_merge(survivor_id=match.lead.pk, merged_id=lead.pk, rule=match.rule, similarity=match.similarity,
                        user=user)

@@ -688,7 +688,7 @@ def _act(rule: RoutingRule | None, rule_set: RuleSet, tried: _Tried, keep_curren
 
 # --- Routing a batch (a bulk import's leads) ------------------------------------------------------------------------
 
-BATCH_CHUNK = 500
+BATCH_CHUNK = 1000
 # What a routing decision reads of a lead: the rules' conditions, the language, the strategies, the routing state.
 ROUTING_LEAD_FIELDS = ("id", "country", "state", "postal_code", "employees", "industry", "seniority", "score", "band",
                        "stage", "source", "custom", "account", "owner", "queue", "queue_reason", "assigned_at",
@@ -732,7 +732,7 @@ def _batch_pools(tried: list[_Tried], rule_set: RuleSet, now: datetime) -> _Batc
 
 def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteManyResult:
     """Route a batch of leads waiting for routing (a bulk import's) with the rules, strategies and explanations of
-    ``lead_route``, set-based: 500 leads per transaction.
+    ``lead_route``, set-based: 1,000 leads per transaction.
 
     Steps per chunk: lock the leads (ascending id) and keep those still waiting (no owner, routable queue, not
     merged); try the rules for each; lock every rep the matched rules may use in one statement (the same lock order

@@ -162,3 +162,39 @@ def test_a_bulk_import_through_a_real_worker(configured, slack):
     assert Lead.objects.filter(score=35, owner__isnull=False).count() == 7
     assert Task.objects.count() == 7
     assert Notification.objects.filter(status="sent").count() == 2
+
+
+def test_a_new_lead_of_the_row_by_row_path_goes_on_with_its_batch(configured):
+    """A possible duplicate (review pair) is stored row by row, then scored, routed and tasked with the batch."""
+    import django_rq
+
+    from leads.models import CompanyProfile, DuplicateReview
+
+    CompanyProfile.objects.create(domain="initech.example", name="Initech", employees=300)
+    rows = [(2, {"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith", "country": "US"}),
+            (3, {"email": "j.smith@initech.example", "first_name": "John", "last_name": "Smith", "country": "US"})]
+    report = leads_import_bulk(rows, source="csv")
+    assert report.counts == {"created": 1, "review": 1}
+    review_lead = Lead.objects.get(email="j.smith@initech.example")
+    assert review_lead.enrichment_status == "done" and review_lead.employees == 300  # enriched, not announced alone
+    assert DuplicateReview.objects.get().lead_id in {review_lead.pk, Lead.objects.get(first_name="Jon").pk}
+    queue = django_rq.get_queue("default")
+    jobs = queue.get_jobs()
+    assert [(j.func_name, sorted(j.args[0])) for j in jobs] == [
+        ("scoring.jobs.leads_score_batch_job", sorted(Lead.objects.values_list("pk", flat=True)))]
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    review_lead.refresh_from_db()
+    assert review_lead.owner_id and Task.objects.filter(lead=review_lead).exists()
+
+
+def test_with_enrichment_switched_off_a_bulk_import_skips_it_and_goes_on(configured):
+    from leads.models import CompanyProfile
+
+    CompanyProfile.objects.create(domain="acme0.example", name="Acme", employees=5000)
+    workflow_switch_set(workflow=Workflow.ENRICHMENT, enabled=False)
+    with jobs_inline():
+        leads_import_bulk(_rows(3), source="csv")
+    leads = Lead.objects.all()
+    assert {lead.enrichment_status for lead in leads} == {"skipped"}
+    assert Lead.objects.get(email="p0@acme0.example").employees == 300  # the directory's 5,000 was not applied
+    assert all(lead.score is not None and lead.owner_id for lead in leads)

@@ -1,0 +1,64 @@
+"""revops.sql writes the same rows as the ORM and django-simple-history, on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Lead
+from revops.sql import bulk_insert, history_copy, history_copy_all
+from routing.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+def _lead(n: int, **extra) -> Lead:
+    return Lead(email=f"p{n}@example.com", first_name="Ada", last_name=f"N{n}", employees=n, score=n,
+                custom={"n": n, "tags": ["a"]}, flags=["phone_invalid"], annual_revenue=Decimal("1234.50"),
+                closed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), **extra)
+
+
+def test_bulk_insert_sets_keys_and_stores_what_the_orm_would():
+    leads = bulk_insert([_lead(n) for n in range(1, 1201)])  # more rows than one statement may carry on SQLite
+    assert len({lead.pk for lead in leads}) == 1200 and all(not lead._state.adding for lead in leads)
+    reference = Lead.objects.create(**{f.attname: getattr(_lead(9999), f.attname)
+                                       for f in Lead._meta.concrete_fields if not f.primary_key})
+    stored = Lead.objects.get(pk=leads[41].pk)
+    assert stored.email == "p42@example.com" and stored.employees == 42 and stored.score == 42
+    assert stored.custom == {"n": 42, "tags": ["a"]} and stored.flags == ["phone_invalid"]
+    assert stored.annual_revenue == Decimal("1234.50") == reference.annual_revenue
+    assert stored.closed_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert stored.created_at is not None and stored.updated_at is not None  # auto_now_add / auto_now
+    for field in ("stage", "queue", "consent", "outcome", "enrichment_status", "score_reasons"):
+        assert getattr(stored, field) == getattr(reference, field), field
+
+
+def test_bulk_insert_prepares_a_value_of_another_type_like_the_field_would():
+    lead = _lead(1)
+    lead.first_name = 123  # a number in a text field: prepared to text, as save() would
+    bulk_insert([lead])
+    assert Lead.objects.get(pk=lead.pk).first_name == "123"
+
+
+def test_history_rows_copied_in_sql_read_like_simple_history_rows(revops_admin):
+    leads = bulk_insert([_lead(1), _lead(2)])
+    now = timezone.now()
+    history_copy_all(Lead, [lead.pk for lead in leads], reason="bulk import", now=now, history_type="+",
+                     user_id=revops_admin.pk)
+    Lead.objects.filter(pk=leads[0].pk).update(stage="mql")
+    history_copy(Lead, [(leads[0].pk, "scored")], now=now)
+    rows = list(Lead.history.filter(id=leads[0].pk).order_by("history_id"))
+    assert [(r.history_type, r.history_change_reason, r.stage) for r in rows] == [
+        ("+", "bulk import", "new"), ("~", "scored", "mql")]
+    assert rows[0].history_user_id == revops_admin.pk and rows[1].history_user_id is None
+    assert rows[1].diff_against(rows[0]).changed_fields == ["stage"]
+
+
+def test_history_copy_works_for_any_tracked_model(configured):
+    rita = configured["reps"][0]
+    lead = bulk_insert([_lead(1)])[0]
+    task = bulk_insert([Task(lead_id=lead.pk, assignee_id=rita.user_id, title="Follow up", dedup_key="k1",
+                             due_at=timezone.now())])[0]
+    history_copy_all(Task, [task.pk], reason="automation:tasks follow-up", now=timezone.now(), history_type="+")
+    assert task.history.get().history_change_reason == "automation:tasks follow-up"

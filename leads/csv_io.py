@@ -457,7 +457,7 @@ RowHandler = Callable[[dict[str, str]], tuple[str, list[FieldError]]]
 
 
 BatchHandler = Callable[[list[tuple[int, dict[str, str]]], "ImportReport"], dict[int, tuple[str, list[FieldError]]]]
-BATCH_ROWS = 200
+BATCH_ROWS = 1000
 
 
 def _handle_one(record: CsvRecord, handle: RowHandler, report: ImportReport) -> tuple[str, list[FieldError], bool]:
@@ -571,10 +571,11 @@ def _import(fileobj: IO[bytes], *, kind: str, known_columns: Iterable[str], requ
 def import_leads_csv(fileobj: IO[bytes], *, source: str = "", user=None, sync: bool = False,
                      progress: Callable[[ImportReport], None] | None = None,
                      errors_out: TextIO | None = None) -> ImportReport:
-    """Import a lead CSV (opened in binary mode) row by row through ``lead_ingest``; see the module docstring.
+    """Import a lead CSV (opened in binary mode) ``BATCH_ROWS`` rows at a time through ``leads_bulk_ingest``; see
+    the module docstring.
 
     ``source`` is the source of rows without a ``source`` cell. ``sync=True`` runs the whole pipeline (enrichment,
-    scoring, routing) inline after each row; otherwise its jobs go to the RQ queue. A file-level problem is
+    scoring, routing, tasks) inline after each batch; otherwise its jobs go to the RQ queue. A file-level problem is
     returned as ``report.file_error`` with nothing imported.
     """
     from .bulk import leads_bulk_ingest

@@ -25,17 +25,17 @@ from django.utils import timezone
 
 from revops.choices import Workflow
 from revops.jobs import enqueue_after_commit
-from revops.sql import bulk_insert
+from revops.sql import bulk_insert, history_copy_all
 from revops.switches import workflow_enabled
 
 from . import signals
-from .choices import EnrichmentStatus
+from .choices import EnrichmentStatus, MatchRule
 from .dedup import CANDIDATES_PER_KEY, name_threshold
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
 from .dedup_keys import company_key
 from .enrichment import ENRICHABLE_FIELDS
 from .history import leads_history_record_all
-from .models import Account, CompanyProfile, EnrichmentProvider, Lead, SourceRecord
+from .models import Account, CompanyProfile, DuplicateReview, EnrichmentProvider, Lead, SourceRecord
 from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
 
@@ -66,21 +66,39 @@ class _Prepared:
     source: str
 
 
-def _names_by(column: str, keys: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """Stored live leads' (first, last) names per value of an indexed column, newest first, capped per key."""
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+# A duplicate candidate of a row: a stored lead ("lead", id) or an earlier row of the batch ("row", number), with
+# its first and last name and its domain.
+_Candidate = tuple[str, int, str, str, str]
+
+
+def _names_by(column: str, keys: set[str]) -> dict[str, list[_Candidate]]:
+    """Stored live leads per value of an indexed column (id, names, domain), newest first, capped per key."""
+    found: dict[str, list[_Candidate]] = defaultdict(list)
     if not keys:
         return found
     rows = Lead.objects.live().filter(**{f"{column}__in": keys}).order_by("-id").values_list(
-        column, "first_name", "last_name")
-    for key, first, last in rows.iterator(chunk_size=5000):
+        column, "id", "first_name", "last_name", "domain")
+    for key, pk, first, last, domain in rows.iterator(chunk_size=5000):
         if len(found[key]) < CANDIDATES_PER_KEY:
-            found[key].append((first, last))
+            found[key].append(("lead", pk, first, last, domain))
     return found
 
 
-def _needs_row_by_row(batch: list[_Prepared]) -> set[int]:
-    """Rows whose dedup outcome is not simply "created": they go through ``lead_ingest`` one by one."""
+@dataclass
+class _Review:
+    """A row to create with review pairs: its similar candidates as (candidate, similarity, rule)."""
+
+    pairs: list[tuple[_Candidate, float, str]]
+
+
+def _needs_row_by_row(batch: list[_Prepared]) -> tuple[set[int], dict[int, _Review]]:
+    """Split the batch by what the duplicate check would do with each row, as ``lead_ingest`` decides it.
+
+    Returns the rows that may update or merge (same e-mail, phone or source id as a stored lead or an earlier row:
+    they go through ``lead_ingest`` one by one) and, for the rows to create that have a similar name at the same
+    company domain or company (stored or earlier in the batch), the review pairs to open with them. Every other
+    row is simply created.
+    """
     emails = {p.values["email"] for p in batch if p.values.get("email")}
     phones = {p.values["phone"] for p in batch if p.values.get("phone")}
     sources = {(p.source, p.values["external_id"]) for p in batch if p.source and p.values.get("external_id")}
@@ -99,14 +117,15 @@ def _needs_row_by_row(batch: list[_Prepared]) -> set[int]:
     by_company = _names_by("company_key", companies)
     threshold = name_threshold()
     slow: set[int] = set()
+    reviews: dict[int, _Review] = {}
     seen_email, seen_phone, seen_source = set(), set(), set()
-    batch_domain: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    batch_company: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    batch_domain: dict[str, list[_Candidate]] = defaultdict(list)
+    batch_company: dict[str, list[_Candidate]] = defaultdict(list)
     for p in batch:
         v = p.values
         email, phone = v.get("email") or "", v.get("phone") or ""
         source_key = (p.source, v.get("external_id") or "")
-        name = (v.get("first_name") or "", v.get("last_name") or "")
+        first, last = v.get("first_name") or "", v.get("last_name") or ""
         domain = v.get("domain") if v.get("domain") not in FREE_EMAIL_DOMAINS else ""
         company = v.get("company_key") or ""
         conflict = (
@@ -114,23 +133,61 @@ def _needs_row_by_row(batch: list[_Prepared]) -> set[int]:
             or (phone and (phone in stored_phones or phone in seen_phone))
             or (source_key[1] and (source_key in stored_sources or source_key in seen_source))
         )
-        if not conflict and any(name):
-            candidates = (by_domain.get(domain, []) + batch_domain.get(domain, []) if domain else []) + (
-                by_company.get(company, []) + batch_company.get(company, []) if company else [])
-            conflict = any(name_similarity(name[0], name[1], a, b) >= threshold for a, b in candidates)
         if conflict:
             slow.add(p.row)
+        elif first or last:
+            # The same look-ups as leads.dedup.dedup_match: by domain, then by company, each candidate once.
+            candidates = (batch_domain.get(domain, [])[::-1] + by_domain.get(domain, []) if domain else []) + (
+                batch_company.get(company, [])[::-1] + by_company.get(company, []) if company else [])
+            pairs, seen = [], set()
+            for candidate in candidates:
+                if candidate[:2] in seen:
+                    continue
+                seen.add(candidate[:2])
+                similarity = name_similarity(first, last, candidate[2], candidate[3])
+                if similarity >= threshold:
+                    rule = MatchRule.NAME_DOMAIN if domain and candidate[4] == domain else MatchRule.NAME_COMPANY
+                    pairs.append((candidate, similarity, rule))
+            if pairs:
+                reviews[p.row] = _Review(pairs)
         if email:
             seen_email.add(email)
         if phone:
             seen_phone.add(phone)
         if source_key[1]:
             seen_source.add(source_key)
-        if domain:
-            batch_domain[domain].append(name)
-        if company:
-            batch_company[company].append(name)
-    return slow
+        if p.row not in slow:  # a row merged into another is no candidate of its own
+            if domain:
+                batch_domain[domain].append(("row", p.row, first, last, v.get("domain") or ""))
+            if company:
+                batch_company[company].append(("row", p.row, first, last, v.get("domain") or ""))
+    return slow, reviews
+
+
+def _open_reviews(reviews: dict[int, _Review], lead_of_row: dict[int, int], *, reason: str, now) -> set[int]:
+    """Open the review pairs of the batch's new leads in one insert; returns the rows that got one.
+
+    The new leads have no pair yet, so none can be a pair already decided ("not a duplicate" is remembered by pair).
+    """
+    rows: dict[tuple[int, int], DuplicateReview] = {}
+    opened: set[int] = set()
+    for row, review in reviews.items():
+        lead_id = lead_of_row.get(row)
+        if lead_id is None:
+            continue
+        for (kind, ref, *_), similarity, rule in review.pairs:
+            other_id = ref if kind == "lead" else lead_of_row.get(ref)
+            if other_id is None or other_id == lead_id:
+                continue
+            low, high = sorted((lead_id, other_id))
+            if (low, high) not in rows:
+                rows[(low, high)] = DuplicateReview(lead_id=low, other_lead_id=high, similarity=round(similarity, 1),
+                                                    reason=rule, found_by="ingest")
+            opened.add(row)
+    if rows:
+        created = bulk_insert(list(rows.values()))
+        history_copy_all(DuplicateReview, [r.pk for r in created], reason=reason, now=now, history_type="+")
+    return opened
 
 
 def _accounts(leads: list[Lead]) -> None:
@@ -244,7 +301,7 @@ def leads_bulk_ingest(
         values["company_key"] = company_key(values.get("company") or "")
         raw_by_row[number] = row
         prepared.append(_Prepared(number, values, normalized.custom, normalized.flags, values.get("source") or source))
-    slow = _needs_row_by_row(prepared)
+    slow, reviews = _needs_row_by_row(prepared)
     fast = [p for p in prepared if p.row not in slow]
     now = timezone.now()
     leads, kept = [], []
@@ -277,9 +334,11 @@ def leads_bulk_ingest(
         SourceRecord.objects.bulk_create(
             [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
              if lead.source and lead.external_id], ignore_conflicts=True)
+        in_review = _open_reviews(reviews, {p.row: lead.pk for p, lead in zip(fast, created, strict=True)},
+                                  reason=reason, now=now)
     enriched = []
     for p, lead in zip(fast, created, strict=True):
-        outcome = RowOutcome(p.row, "created", lead.pk, fast=True)
+        outcome = RowOutcome(p.row, "review" if p.row in in_review else "created", lead.pk, fast=True)
         if lead.enrichment_status != EnrichmentStatus.PENDING:
             enriched.append(outcome)
         else:

@@ -82,7 +82,7 @@ class Lead(models.Model):
     data_quality = models.PositiveSmallIntegerField(default=0, help_text="Completeness and validity, 0–100.")
 
     # Attribution
-    source = models.CharField(max_length=100, blank=True, db_index=True)
+    source = models.CharField(max_length=100, blank=True)  # indexed by (source, external_id)
     external_id = models.CharField(max_length=255, blank=True)
     campaign = models.CharField(max_length=255, blank=True)
     utm_source = models.CharField(max_length=255, blank=True)
@@ -93,7 +93,7 @@ class Lead(models.Model):
 
     # Consent and outcome
     consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
     deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -109,15 +109,16 @@ class Lead(models.Model):
     engagement_score = models.IntegerField(null=True, blank=True)
     predicted_probability = models.FloatField(null=True, blank=True)
     score = models.IntegerField(null=True, blank=True, db_index=True)
-    band = models.CharField(max_length=2, blank=True, db_index=True)
+    band = models.CharField(max_length=2, blank=True)
     score_reasons = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 
     # Written by the routing layer
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    owner = models.ForeignKey(  # indexed by (owner, stage)
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads",
+        db_index=False,
     )
-    queue = models.CharField(max_length=10, choices=Queue.choices, blank=True, default=Queue.NONE, db_index=True)
+    queue = models.CharField(max_length=10, choices=Queue.choices, blank=True, default=Queue.NONE)
     queue_reason = models.CharField(max_length=500, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
 
@@ -130,6 +131,10 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Every index costs each insert and each routing or scoring update. Lookups by owner, queue and source use the
+    # composite indexes below (their first column); outcome and band (a handful of values each) are read by
+    # whole-table aggregates, where an index does not help, and misled SQLite's planner (no statistics) into
+    # walking them for selective queries.
     # The history table keeps only the indexes history is read by (the lead id, the date): indexing every copied
     # column doubled the pages a routing or scoring write touches.
     history = HistoricalRecords(

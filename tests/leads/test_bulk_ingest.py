@@ -48,3 +48,40 @@ def test_similar_names_at_the_same_company_in_one_batch_open_a_review():
             {"email": "j.smith@initech.example", "first_name": "John", "last_name": "Smith"}]
     outcomes, _ = leads_bulk_ingest(enumerate(rows, start=2))
     assert [o.action for o in outcomes] == ["created", "review"]
+
+
+def _review_pairs() -> set[tuple[str, str, str, float]]:
+    email = dict(Lead.objects.values_list("pk", "email"))
+    return {(*sorted((email[r.lead_id], email[r.other_lead_id])), r.reason, r.similarity)
+            for r in DuplicateReview.objects.all()}
+
+
+def test_review_pairs_opened_in_bulk_are_the_pairs_ingesting_row_by_row_opens():
+    from leads.services import lead_ingest
+
+    stored = [{"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith"},
+              {"email": "maria@globex.example", "first_name": "Maria", "last_name": "Garcia", "company": "Globex"},
+              {"email": "x@other.example", "first_name": "Maria", "last_name": "Garcia", "company": "Globex Corp"}]
+    rows = [{"email": "john.smith@initech.example", "first_name": "John", "last_name": "Smith"},  # stored Jon
+            {"email": "j.smyth@initech.example", "first_name": "John", "last_name": "Smyth"},  # both Smiths
+            {"email": "ann@initech.example", "first_name": "Ann", "last_name": "Lee"},  # nobody similar
+            {"email": "m.garcia@gmail.com", "first_name": "Maria", "last_name": "Garcia", "company": "Globex"},
+            {"email": "ann.lee@initech.example", "first_name": "Anne", "last_name": "Lee"}]  # the Ann above
+
+    def ingest(bulk: bool):
+        for row in stored:
+            lead_ingest(data=row)
+        if bulk:
+            outcomes, _ = leads_bulk_ingest(enumerate(rows, start=2))
+            actions = [o.action for o in outcomes]
+        else:
+            actions = [lead_ingest(data=row).action for row in rows]
+        return actions, _review_pairs()
+
+    bulk = ingest(bulk=True)
+    DuplicateReview.objects.all().delete()
+    Lead.objects.all().delete()
+    one_by_one = ingest(bulk=False)
+    assert bulk == one_by_one
+    assert bulk[0] == ["review", "review", "created", "review", "review"]
+    assert ("m.garcia@gmail.com", "maria@globex.example", "similar_name_same_company", 100.0) in bulk[1]

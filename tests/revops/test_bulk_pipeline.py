@@ -165,26 +165,29 @@ def test_a_bulk_import_through_a_real_worker(configured, slack):
 
 
 def test_a_new_lead_of_the_row_by_row_path_goes_on_with_its_batch(configured):
-    """A possible duplicate (review pair) is stored row by row, then scored, routed and tasked with the batch."""
+    """A shared phone with another name (a switchboard?) is ingested row by row, then scored, routed and tasked
+    with the batch."""
     import django_rq
 
     from leads.models import CompanyProfile, DuplicateReview
 
     CompanyProfile.objects.create(domain="initech.example", name="Initech", employees=300)
-    rows = [(2, {"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith", "country": "US"}),
-            (3, {"email": "j.smith@initech.example", "first_name": "John", "last_name": "Smith", "country": "US"})]
+    rows = [(2, {"email": "jon@initech.example", "first_name": "Jon", "last_name": "Smith", "country": "US",
+                 "phone": "+14155550100"}),
+            (3, {"email": "zed@initech.example", "first_name": "Zed", "last_name": "Quinn", "country": "US",
+                 "phone": "+14155550100"})]
     report = leads_import_bulk(rows, source="csv")
     assert report.counts == {"created": 1, "review": 1}
-    review_lead = Lead.objects.get(email="j.smith@initech.example")
-    assert review_lead.enrichment_status == "done" and review_lead.employees == 300  # enriched, not announced alone
-    assert DuplicateReview.objects.get().lead_id in {review_lead.pk, Lead.objects.get(first_name="Jon").pk}
+    zed = Lead.objects.get(email="zed@initech.example")
+    assert zed.enrichment_status == "done" and zed.employees == 300  # enriched, not announced alone
+    assert DuplicateReview.objects.get().reason == "same_phone_different_name"
     queue = django_rq.get_queue("default")
     jobs = queue.get_jobs()
     assert [(j.func_name, sorted(j.args[0])) for j in jobs] == [
         ("scoring.jobs.leads_score_batch_job", sorted(Lead.objects.values_list("pk", flat=True)))]
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    review_lead.refresh_from_db()
-    assert review_lead.owner_id and Task.objects.filter(lead=review_lead).exists()
+    zed.refresh_from_db()
+    assert zed.owner_id and Task.objects.filter(lead=zed).exists()
 
 
 def test_with_enrichment_switched_off_a_bulk_import_skips_it_and_goes_on(configured):

@@ -17,6 +17,7 @@ layers announce their changes with their own signals.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -42,6 +43,14 @@ def _max_parameters() -> int:
     return POSTGRES_MAX_PARAMETERS
 
 
+def _preparer(field):
+    """The field's ``get_db_prep_save``; for JSON on SQLite without a custom encoder, the ``json.dumps`` it ends in."""
+    if (connection.vendor == "sqlite" and field.get_internal_type() == "JSONField"
+            and getattr(field, "encoder", None) is None):
+        return lambda value, _connection: json.dumps(value)
+    return field.get_db_prep_save
+
+
 def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     """Insert new instances of one model (auto primary key), set their primary keys, and return them."""
     if not objs:
@@ -55,7 +64,7 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     rows_per_statement = max(1, min(1000, _max_parameters() // len(fields)))
     # A value that already has its column's plain Python type goes as it is (what the field's preparation would
     # return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is prepared.
-    prepare = [(f.attname, f.get_db_prep_save, _PLAIN.get(f.get_internal_type(), ())) for f in fields]
+    prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]

@@ -1,6 +1,7 @@
 """Routing configuration (territories, teams, reps, ordered rules), decisions, follow-up tasks and SLAs."""
 
 from datetime import time
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,10 +14,12 @@ from leads.models import Lead
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 
 
-def split_csv(value: str, *, upper: bool = False) -> list[str]:
-    """'US, ca ,MX' → ['US', 'CA', 'MX'] (or lower-case)."""
+@lru_cache(maxsize=4096)
+def split_csv(value: str, *, upper: bool = False) -> tuple[str, ...]:
+    """'US, ca ,MX' → ('US', 'CA', 'MX') (or lower-case). Cached: routing splits the same rep skills, languages and
+    rule roles for every lead it routes."""
     items = [part.strip() for part in (value or "").split(",") if part.strip()]
-    return [i.upper() for i in items] if upper else [i.lower() for i in items]
+    return tuple(i.upper() for i in items) if upper else tuple(i.lower() for i in items)
 
 
 class Territory(models.Model):

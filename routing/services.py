@@ -691,8 +691,24 @@ def _act(rule: RoutingRule | None, rule_set: RuleSet, tried: _Tried, keep_curren
 BATCH_CHUNK = 1000
 # What a routing decision reads of a lead: the rules' conditions, the language, the strategies, the routing state.
 ROUTING_LEAD_FIELDS = ("id", "country", "state", "postal_code", "employees", "industry", "seniority", "score", "band",
-                       "stage", "source", "custom", "account", "owner", "queue", "queue_reason", "assigned_at",
-                       "merged_into", "outcome")
+                       "stage", "source", "custom", "account_id", "owner_id", "queue", "queue_reason", "assigned_at",
+                       "merged_into_id", "outcome")
+
+
+class _LeadRow:
+    """A lead as the batch router reads it: the attributes of ``ROUTING_LEAD_FIELDS`` (and ``account`` for the
+    account strategy), read as values; building a model instance for each lead was the batch's largest cost."""
+
+    __slots__ = (*ROUTING_LEAD_FIELDS, "account")
+
+    def __init__(self, values: tuple) -> None:
+        for name, value in zip(ROUTING_LEAD_FIELDS, values, strict=True):
+            setattr(self, name, value)
+        self.account = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 @dataclass
@@ -752,8 +768,9 @@ def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteMa
 
 def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     now = timezone.now()
-    leads = [lead for lead in Lead.objects.select_for_update().filter(pk__in=chunk).only(*ROUTING_LEAD_FIELDS)
-             .order_by("pk") if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
+    rows = Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list(*ROUTING_LEAD_FIELDS)
+    leads = [lead for lead in map(_LeadRow, rows)
+             if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
     accounts = Account.objects.in_bulk({lead.account_id for lead in leads if lead.account_id})
     for lead in leads:
         if lead.account_id:
@@ -776,7 +793,7 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
             source.assigned(owner_rep)
         attempt.explanation["before"] = _before(lead)
         decisions.append(RoutingDecision(
-            lead=lead, rule=rule, rep_id=owner_rep.pk if owner_rep else None,
+            lead_id=lead.pk, rule=rule, rep_id=owner_rep.pk if owner_rep else None,
             owner_id=owner_rep.user_id if owner_rep else None, previous_owner_id=None, previous_queue=lead.queue,
             queue=queue, strategy=rule.strategy if rule and rule.action == RuleAction.ASSIGN_TEAM else "",
             summary=summary[:500], explanation=attempt.explanation, cause=cause[:100],

@@ -201,3 +201,19 @@ def test_with_enrichment_switched_off_a_bulk_import_skips_it_and_goes_on(configu
     assert {lead.enrichment_status for lead in leads} == {"skipped"}
     assert Lead.objects.get(email="p0@acme0.example").employees == 300  # the directory's 5,000 was not applied
     assert all(lead.score is not None and lead.owner_id for lead in leads)
+
+
+def test_the_account_owner_wins_inside_a_batch_too(configured):
+    from leads.models import Account
+    from routing.choices import Strategy
+    from routing.models import RoutingRule
+
+    rita, ravi = configured["reps"]
+    RoutingRule.objects.filter(name="NA to Mid-Market").update(strategy=Strategy.ACCOUNT)
+    Account.objects.create(domain="acme1.example", name="Acme 1", owner=ravi.user)
+    with jobs_inline():
+        leads_import_bulk(_rows(6), source="csv")
+    at_acme1 = Lead.objects.filter(domain="acme1.example")
+    assert at_acme1.count() == 2 and set(at_acme1.values_list("owner_id", flat=True)) == {ravi.user_id}
+    decision = RoutingDecision.objects.get(lead=at_acme1.first())
+    assert decision.explanation["strategy_state"]["strategy"] == "account"

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -110,8 +111,9 @@ class LeadAdmin(SimpleHistoryAdmin):
             return "—"
         return format_html(
             "<ul>{}</ul>",
-            format_html_join("", "<li><b>{}</b> {} ({:+d})</li>",
-                             ((r.get("code", ""), r.get("label", ""), int(r.get("points", 0)))
+            # format_html escapes its arguments to text first: numbers and dates are formatted here.
+            format_html_join("", "<li><b>{}</b> {} ({})</li>",
+                             ((r.get("code", ""), r.get("label", ""), f"{int(r.get('points', 0)):+d}")
                               for r in obj.score_reasons)),
         )
 
@@ -122,8 +124,9 @@ class LeadAdmin(SimpleHistoryAdmin):
             return "—"
         return format_html(
             "<table><tr><th>When</th><th>Workflow</th><th>Action</th><th>Outcome</th><th>Detail</th></tr>{}</table>",
-            format_html_join("", "<tr><td>{:%Y-%m-%d %H:%M:%S}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                             ((r.created_at, r.workflow, r.action, r.outcome, r.detail[:200]) for r in rows)),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                             ((f"{timezone.localtime(r.created_at):%Y-%m-%d %H:%M:%S}", r.workflow, r.action,
+                               r.outcome, r.detail[:200]) for r in rows)),
         )
 
 

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -45,28 +46,44 @@ class TaskInline(admin.TabularInline):
         return False
 
 
-class ScoreChangeInline(admin.TabularInline):
-    model = ScoreChange
-    extra = 0
-    fields = ("at", "cause", "old_score", "new_score", "delta", "band", "old_stage", "new_stage")
-    readonly_fields = fields
-    can_delete = False
-    ordering = ("-at",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
+SCORE_CHANGES_SHOWN = 20
 
 admin.site.unregister(Lead)
 
 
 @admin.register(Lead)
 class RoutedLeadAdmin(LeadAdmin):
-    inlines = LeadAdmin.inlines + [ScoreChangeInline, RoutingDecisionInline, TaskInline]
-    readonly_fields = LeadAdmin.readonly_fields + ("routing_display",)
-    fieldsets = LeadAdmin.fieldsets[:4] + (
+    inlines = LeadAdmin.inlines + [RoutingDecisionInline, TaskInline]
+    readonly_fields = LeadAdmin.readonly_fields + ("routing_display", "score_changes_display")
+    fieldsets = LeadAdmin.fieldsets[:3] + (
+        ("Score", {"fields": (*LeadAdmin.fieldsets[3][1]["fields"], "score_changes_display")}),
         ("Owner", {"fields": ("owner", "queue", "queue_reason", "assigned_at", "routing_display")}),
     ) + LeadAdmin.fieldsets[5:]
+
+    @admin.display(description="Score changes")
+    def score_changes_display(self, obj: Lead) -> str:
+        """The latest score changes (a lead with daily decay gathers hundreds), a link to all of them and the
+        "score is wrong" form for this lead."""
+        if not obj.pk:
+            return "—"
+        latest = list(ScoreChange.objects.filter(lead=obj).order_by("-at", "-id")[:SCORE_CHANGES_SHOWN + 1])
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{} → {} ({})</td><td>{}</td><td>{}</td></tr>",
+            ((f"{timezone.localtime(c.at):%Y-%m-%d %H:%M}", c.cause, "—" if c.old_score is None else c.old_score,
+              c.new_score, f"{c.delta:+d}", c.band or "—",
+              f"{c.old_stage} → {c.new_stage}" if c.old_stage != c.new_stage else c.new_stage)
+             for c in latest[:SCORE_CHANGES_SHOWN]),
+        )
+        every = reverse("admin:scoring_scorechange_changelist") + f"?lead__id__exact={obj.pk}"
+        wrong = reverse("admin:scoring_scorefeedback_add") + f"?lead={obj.pk}"
+        more = (format_html(' <a href="{}">All score changes of this lead</a>.', every)
+                if len(latest) > SCORE_CHANGES_SHOWN else "")
+        return format_html(
+            "<table><tr><th>When</th><th>Cause</th><th>Score</th><th>Band</th><th>Stage</th></tr>{}</table>"
+            "<p>{}{} <a href=\"{}\">This score is wrong…</a></p>",
+            rows, f"The latest {min(len(latest), SCORE_CHANGES_SHOWN)}." if latest else "No score change yet.", more,
+            wrong,
+        )
     actions = [*LeadAdmin.actions, "reroute", "reassign", "rescore"]
 
     @admin.display(description="Why this owner")
@@ -82,9 +99,9 @@ class RoutedLeadAdmin(LeadAdmin):
             by_condition = ", ".join(f"{n} on {c}" for c, n in sorted(more["by_condition"].items()))
             more_text = f"… and {more['not_matching']} more rules did not match ({by_condition})."
         return format_html(
-            "<p><b>{}</b> ({:%Y-%m-%d %H:%M}, cause: {})</p><p>Rules tried:</p><ol>{}</ol><p>{}</p>"
+            "<p><b>{}</b> ({}, cause: {})</p><p>Rules tried:</p><ol>{}</ol><p>{}</p>"
             "<p>Candidates:</p><ul>{}</ul>",
-            decision.summary, decision.created_at, decision.cause,
+            decision.summary, f"{timezone.localtime(decision.created_at):%Y-%m-%d %H:%M}", decision.cause,
             format_html_join("", "<li>{}: {}</li>", ((r["name"], r["detail"]) for r in rules)), more_text,
             format_html_join("", "<li>{} ({} open): {}</li>",
                              ((c["name"], c.get("open_leads", "?"), c["skipped"] or "available")

@@ -53,8 +53,17 @@ def test_every_admin_page_opens_for_the_revops_admin(client, revops_admin, confi
             assert client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk])).status_code == 200, info
             if hasattr(model_admin, "history_view"):
                 assert client.get(reverse("admin:{}_{}_history".format(*info), args=[obj.pk])).status_code == 200, info
+    from revops.automation import automation_log
+
+    automation_log(workflow="enrichment", action="lead_enrich", outcome="skipped", object_type="lead",
+                   object_id=lead.pk, detail="the enrichment kill switch is off")
     page = client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
     assert "Why this owner" in page and "assigned to" in page
+    # Each explanation renders its content (a section that fails to render shows a bare dash).
+    assert "Rules tried:" in page and "Candidates:" in page and "cause: " in page
+    assert "<li><b>" in page and "(+" in page  # why this score: reasons with their points
+    assert "<th>Workflow</th>" in page  # the automation log
+    assert "<th>Cause</th>" in page and "This score is wrong" in page  # the score changes
 
 
 def test_a_rep_sees_and_completes_their_task_in_the_workspace(client, configured, inline_jobs):

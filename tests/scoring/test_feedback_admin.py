@@ -43,3 +43,24 @@ def test_the_feedback_report_counts_per_reason_and_band(admin_client, scoring_mo
 def test_the_trigger_and_predictive_admin_lists_open(admin_client, scoring_model):
     for name in ("scoretrigger", "predictivemodel", "scoringexperiment", "scorefeedback", "scorechange"):
         assert admin_client.get(reverse(f"admin:scoring_{name}_changelist")).status_code == 200, name
+
+
+def test_the_lead_page_shows_the_latest_score_changes_and_links_to_all_and_to_the_feedback_form(admin_client,
+                                                                                                 scoring_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scoring.models import ScoreChange
+
+    lead = Lead.objects.create(email="decayed@x.example", employees=200)
+    now = timezone.now()
+    ScoreChange.objects.bulk_create([
+        ScoreChange(lead=lead, model=scoring_model, at=now - timedelta(days=day), cause="decay", old_score=60 - day,
+                    new_score=59 - day, delta=-1, band="B", old_stage="mql", new_stage="mql", reasons=[])
+        for day in range(45)])
+    page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    assert page.count("<td>decay</td>") == 20 and "The latest 20." in page
+    every = reverse("admin:scoring_scorechange_changelist") + f"?lead__id__exact={lead.pk}"
+    assert every in page and admin_client.get(every).status_code == 200
+    assert f"{reverse('admin:scoring_scorefeedback_add')}?lead={lead.pk}" in page

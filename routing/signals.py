@@ -1,5 +1,6 @@
 """Receivers: routing listens to scoring, the lead layer and its own configuration. Thin: each calls one service."""
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -52,6 +53,15 @@ def route_waiting_after_resume(sender, workflow: str, **kwargs) -> None:
 def reroute_leads_of_deactivated_rep(sender, instance: Rep, raw: bool = False, **kwargs) -> None:
     if not raw and not instance.is_active:
         rep_leads_reroute_schedule(rep_id=instance.pk)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def reroute_leads_of_deactivated_user(sender, instance, raw: bool = False, **kwargs) -> None:
+    """A person deactivated as a user (someone who left) is an inactive rep too: their open leads move on."""
+    if not raw and not instance.is_active:
+        rep_id = Rep.objects.filter(user_id=instance.pk).values_list("pk", flat=True).first()
+        if rep_id is not None:
+            rep_leads_reroute_schedule(rep_id=rep_id)
 
 
 @receiver(post_save, sender=RoutingRule)

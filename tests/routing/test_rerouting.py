@@ -62,6 +62,22 @@ def test_deactivating_a_rep_reroutes_their_open_leads_to_the_others(pool, inline
     assert rep_leads_reroute(rep_id=leaving.pk).considered == 0  # a second run finds nothing to do
 
 
+def test_deactivating_the_user_of_a_rep_reroutes_their_open_leads_too(pool, inline_jobs,
+                                                                      django_capture_on_commit_callbacks):
+    _, reps = pool
+    leads = _route_all([make_lead() for _ in range(6)])
+    leaving = reps[1]
+    theirs = [lead for lead in leads if lead.owner == leaving.user]
+    assert theirs
+    leaving.user.is_active = False  # the person left: their login is switched off, the rep row left as it was
+    with django_capture_on_commit_callbacks(execute=True):
+        leaving.user.save()
+    for lead in theirs:
+        lead.refresh_from_db()
+        assert lead.owner.rep in (reps[0], reps[2])
+        assert lead.routing_decisions.first().cause == "rep deactivated"
+
+
 def test_saving_an_active_rep_schedules_nothing(pool, django_capture_on_commit_callbacks):
     _, reps = pool
     _route_all([make_lead() for _ in range(3)])

@@ -182,7 +182,7 @@ class LeadImportAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Import of {lead_import.original_name} queued.", messages.SUCCESS)
             return redirect("admin:leads_leadimport_progress", lead_import.pk)
         with lead_import.file.open("rb") as fileobj:
-            preview = preview_csv(fileobj, kind="companies" if directory else "leads")
+            preview = preview_csv(fileobj, kind="companies" if directory else "leads", source=lead_import.source)
         if preview.file_error:
             LeadImport.objects.filter(pk=lead_import.pk).update(status=ImportStatus.FAILED,
                                                                message=preview.file_error, finished_at=timezone.now())

@@ -725,6 +725,7 @@ class PreviewRow:
     derived: list[PreviewField]
     errors: list[FieldError]
     flags: list[str]
+    outcome: str = ""  # what the import would do with the row (update, merge, review, create)
 
     @property
     def lines(self) -> int:
@@ -761,10 +762,12 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def preview_csv(fileobj: IO[bytes], *, kind: str = "leads", limit: int = PREVIEW_ROWS) -> ImportPreview:
+def preview_csv(fileobj: IO[bytes], *, kind: str = "leads", limit: int = PREVIEW_ROWS,
+                source: str = "") -> ImportPreview:
     """Read a whole file without writing: the first ``limit`` rows normalized (raw beside normalized, errors,
-    flags), the custom columns, and the count of data rows. A file-level problem is ``file_error``."""
-    from .services import industry_vocabulary
+    flags, and what the import would do with each: update, merge, review or create), the custom columns, and the
+    count of data rows. A file-level problem is ``file_error``."""
+    from .services import industry_vocabulary, lead_ingest_predict
 
     vocabulary = industry_vocabulary()
     preview = ImportPreview(kind=kind)
@@ -783,12 +786,17 @@ def preview_csv(fileobj: IO[bytes], *, kind: str = "leads", limit: int = PREVIEW
             continue
         fields: list[PreviewField] = []
         derived: list[PreviewField] = []
-        errors, flags = list(record.errors), []
+        errors, flags, outcome = list(record.errors), [], ""
         if not errors:
             if leads:
-                normalized = normalize_row(record.values, industry_vocabulary=vocabulary)
+                row = dict(record.values)
+                if source and not row.get("source"):
+                    row["source"] = source
+                normalized = normalize_row(row, industry_vocabulary=vocabulary)
                 values = {**normalized.values, **normalized.custom}
                 errors, flags = list(normalized.errors), list(normalized.flags)
+                if not errors:
+                    outcome = lead_ingest_predict(values=normalized.values, source=source)
                 derived = [PreviewField(name, "", _shown(normalized.values[name]), True)
                            for name in _DERIVED_FIELDS if normalized.values.get(name)]
             else:
@@ -799,7 +807,7 @@ def preview_csv(fileobj: IO[bytes], *, kind: str = "leads", limit: int = PREVIEW
                 raw = record.values.get(column.key, "")
                 shown = _shown(values.get(column.key, ""))
                 fields.append(PreviewField(column.header, raw, shown, shown != raw))
-        preview.rows.append(PreviewRow(record.number, fields, derived, errors, flags))
+        preview.rows.append(PreviewRow(record.number, fields, derived, errors, flags, outcome))
     preview.rows_with_errors = sum(1 for row in preview.rows if row.errors)
     if reader.invalid_utf8_rows:
         preview.warnings.append(f"{reader.invalid_utf8_rows} row(s) are not valid UTF-8; {_UTF8_HINT}.")

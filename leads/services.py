@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from revops.jobs import enqueue_after_commit
 
 from . import signals
-from .choices import Consent, EventType, Outcome, Queue, Stage
+from .choices import Consent, EventType, MatchRule, Outcome, Queue, Stage
 from .dedup_keys import company_key
 from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
 from .normalize import FieldError, normalize_row
@@ -172,6 +172,30 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         if opened:
             return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule)
         return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
+
+
+def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:
+    """What ``lead_ingest`` would do with normalized values, read-only (the CSV preview shows it per row).
+
+    The same rules in the same order: same source and external id → update; a certain match → merge; uncertain
+    candidates → created with review pairs; else created. Rows earlier in the same file are not taken into account.
+    """
+    from .dedup import dedup_match
+
+    effective_source = values.get("source") or source
+    existing = _find_by_source_id(values, effective_source)
+    if existing is not None:
+        return f"would update lead #{existing.pk} (same source and external id)"
+    match, uncertain = dedup_match(dict(values))
+    if match is not None:
+        return (f"would merge into lead #{match.lead.pk} ({MatchRule(match.rule).label.lower()}, "
+                f"{match.similarity:.0f}%)")
+    if uncertain:
+        first = uncertain[0]
+        others = f" and {len(uncertain) - 1} more" if len(uncertain) > 1 else ""
+        return (f"would be created, with a duplicate review against lead #{first.lead.pk}{others} "
+                f"({MatchRule(first.rule).label.lower()}, {first.similarity:.0f}%)")
+    return "would be created"
 
 
 def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, source: str, *, now=None) -> Lead:

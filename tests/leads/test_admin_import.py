@@ -254,3 +254,23 @@ def test_the_imports_list_shows_each_import_with_its_progress(admin_client):
     assert reverse("admin:leads_leadimport_preview", args=[lead_import.pk]) in page
     assert reverse("admin:leads_leadimport_company_upload") in page
     assert admin_client.get(reverse("admin:leads_leadimport_change", args=[lead_import.pk])).status_code == 200
+
+
+def test_the_preview_says_what_each_row_would_become_without_writing(admin_client):
+    from leads.services import lead_ingest
+
+    ann = lead_ingest(data={"email": "ann@acme.example", "first_name": "Ann", "last_name": "Lee"}).lead
+    jon = lead_ingest(data={"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith"}).lead
+    kept = lead_ingest(data={"email": "k@x.example", "external_id": "42"}, source="fair-2024").lead
+    content = ("email,first_name,last_name,external_id\n"
+               "ANN@acme.example,Ann,Lee,\n"
+               "john.smith@initech.example,John,Smith,\n"
+               "new@x.example,New,Person,42\n"
+               "fresh@nowhere.example,Fresh,Face,\n")
+    response = upload(admin_client, content)
+    page = admin_client.get(response.url).content.decode()
+    assert f"Would merge into lead #{ann.pk} (same e-mail, 100%)" in page
+    assert f"Would be created, with a duplicate review against lead #{jon.pk}" in page
+    assert f"Would update lead #{kept.pk} (same source and external id)" in page
+    assert page.count("Would be created") == 2
+    assert Lead.objects.count() == 3

@@ -246,6 +246,33 @@ def _continue_pipeline(lead_id: int) -> None:
     enqueue_after_commit(lead_enrich_job, lead_id)
 
 
+def _ingest_row_by_row(rows: list[tuple[int, dict]], outcomes: list[RowOutcome], *, source: str, user, reason: str,
+                       mode: str) -> list[RowOutcome]:
+    """The numbered rows that may update or merge, through ``lead_ingest`` one by one (each in its own
+    transaction). Returns the outcomes of the new leads among them that join the batch's pipeline (enriched here,
+    unless a remote provider enriches them with their own jobs).
+    """
+    from .services import lead_ingest
+
+    joined = []
+    for number, data in rows:
+        try:
+            with transaction.atomic():
+                result = lead_ingest(data=data, source=source, user=user, reason=reason, pipeline=mode == "jobs")
+        except ValidationError as exc:
+            outcomes.append(RowOutcome(number, "rejected", errors=field_errors_from(exc)))
+            continue
+        outcome = RowOutcome(number, result.action, result.lead.pk if result.lead else None,
+                             errors=list(result.errors))
+        outcomes.append(outcome)
+        if mode != "jobs" and result.action in ("created", "review"):
+            joined.append(outcome)
+    if joined:
+        going_on = set(_enrich_joined([o.lead_id for o in joined], mode))
+        joined = [o for o in joined if o.lead_id in going_on]
+    return joined
+
+
 def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
     """Enrich the new leads the row-by-row path stored, as their own enrichment job would, without announcing
     each; returns those that go on with the batch (one whose enrichment fails is flagged and goes on alone)."""
@@ -277,14 +304,13 @@ def leads_bulk_ingest(
 ) -> tuple[list[RowOutcome], list[Lead]]:
     """Ingest numbered rows; returns an outcome per row and the leads the set-based path created.
 
-    Steps: normalize every row (rejected rows get their errors and write nothing); find the rows whose dedup
-    outcome is not "created" and send them through ``lead_ingest`` one by one (each in its own transaction);
-    build the others, attach accounts, enrich them from the company directory in memory (when it is the only
-    provider; otherwise the caller schedules enrichment jobs), and insert them with their history rows and
-    source records in one transaction.
+    Steps: normalize every row (rejected rows get their errors and write nothing); split the rows by what the
+    duplicate check would do (``_needs_row_by_row``); build and validate the rows to create; in one transaction
+    attach accounts, enrich them (see ``_enrichment_mode``), insert them with their history rows and source records
+    and open their review pairs; then send the rows that may update or merge through ``lead_ingest`` one by one
+    (each in its own transaction); finally announce every new lead enriched here as one batch
+    (``leads_enriched_many``) for the batch pipeline.
     """
-    from .services import lead_ingest
-
     vocabulary = industry_vocabulary()
     outcomes: list[RowOutcome] = []
     prepared: list[_Prepared] = []
@@ -347,24 +373,8 @@ def leads_bulk_ingest(
             except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
                 outcome.unqueued = f"{type(exc).__name__}: {exc}"
         outcomes.append(outcome)
-    joined = []  # new leads of the row-by-row path: they join the batch's pipeline
-    for p in prepared:
-        if p.row in slow:
-            try:
-                with transaction.atomic():
-                    result = lead_ingest(data=raw_by_row[p.row], source=source, user=user, reason=reason,
-                                         pipeline=mode == "jobs")
-            except ValidationError as exc:
-                outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
-                continue
-            outcome = RowOutcome(p.row, result.action, result.lead.pk if result.lead else None,
-                                 errors=list(result.errors))
-            outcomes.append(outcome)
-            if mode != "jobs" and result.action in ("created", "review"):
-                joined.append(outcome)
-    if joined:
-        going_on = set(_enrich_joined([o.lead_id for o in joined], mode))
-        joined = [o for o in joined if o.lead_id in going_on]
+    joined = _ingest_row_by_row([(p.row, raw_by_row[p.row]) for p in prepared if p.row in slow], outcomes,
+                                source=source, user=user, reason=reason, mode=mode)
     try:
         _announce_enriched([o.lead_id for o in enriched + joined])
     except Exception as exc:  # noqa: BLE001 - the leads are stored; say their jobs could not be queued

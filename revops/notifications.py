@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from .automation import automation_log
 from .choices import AutomationOutcome, NotificationStatus, Workflow
-from .jobs import TransientError, enqueue_after_commit, pipeline_job
+from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
 
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
@@ -39,10 +39,12 @@ def notification_queue(
     blocks: list | None = None,
     object_type: str = "",
     object_id: int | None = None,
+    send: bool = True,
 ) -> tuple[Notification, bool]:
     """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
 
-    Returns the notification and whether it was created now.
+    Returns the notification and whether it was created now. ``send=False``: the caller sends a batch of new
+    messages with one job (``notifications_send_schedule``).
     """
     notification, created = Notification.objects.get_or_create(
         dedup_key=dedup_key,
@@ -54,9 +56,31 @@ def notification_queue(
             "object_id": object_id,
         },
     )
-    if created:
+    if created and send:
         enqueue_after_commit(notification_send_job, notification.pk)
     return notification, created
+
+
+def notifications_send_schedule(notification_ids: list[int]) -> None:
+    """Send several new outbox messages with one job after commit (a bulk import's digests)."""
+    if notification_ids:
+        enqueue_after_commit(notifications_send_batch_job, list(notification_ids))
+
+
+def _notifications_one_by_one(notification_ids: list[int], workflow: str, message: str) -> None:
+    for notification_id in notification_ids:
+        enqueue_after_commit(notification_send_job, notification_id)
+
+
+@batch_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notifications_one_by_one)
+def notifications_send_batch_job(notification_ids: list[int]) -> str:
+    """Send a batch of outbox messages, each exactly once (kill switch: notifications). A transient Slack error
+    retries the job, which finds the messages already sent claimed and sends only the others."""
+    outcomes: dict[str, int] = {}
+    for notification_id in notification_ids:
+        outcome = notification_send(notification_id=notification_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
 
 
 def _notification_failed(pk: int, workflow: str, message: str) -> None:

@@ -35,7 +35,7 @@ from leads.history import lead_save_with_history, leads_history_record_all
 from leads.models import Account, Lead
 from leads.selectors import lead_locked
 from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
-from revops.notifications import notification_queue
+from revops.notifications import notification_queue, notifications_send_schedule
 from revops.sql import bulk_insert, history_copy_all
 
 from . import strategies
@@ -905,19 +905,19 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
         for task in created:
             rep = task_reps[task.dedup_key]
             by_rep.setdefault(rep.pk if rep else 0, []).append(task)
-        for rep_tasks in by_rep.values():
-            _tasks_digest(rep_tasks, task_reps[rep_tasks[0].dedup_key], leads)
+        digests = [_tasks_digest(rep_tasks, task_reps[rep_tasks[0].dedup_key], leads) for rep_tasks in by_rep.values()]
+        notifications_send_schedule([pk for pk in digests if pk is not None])
     return created
 
 
 DIGEST_LINES = 10
 
 
-def _tasks_digest(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> None:
-    """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message)."""
+def _tasks_digest(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:
+    """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message); returns
+    the new outbox row's id for the batch's send job."""
     if len(tasks) == 1:
-        _task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep)
-        return
+        return _task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep, send=False)
     base = settings.LEADFLOW_BASE_URL
     lines = []
     for task in tasks[:DIGEST_LINES]:
@@ -932,8 +932,10 @@ def _tasks_digest(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str,
     text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
             + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
-    notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned", recipient=recipient,
-                       text=text, object_type="task", object_id=tasks[0].pk)
+    notification, created = notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned",
+                                               recipient=recipient, text=text, object_type="task",
+                                               object_id=tasks[0].pk, send=False)
+    return notification.pk if created else None
 
 
 def tasks_create_batch_failed(decision_ids: list[int], workflow: str, message: str) -> None:
@@ -1637,7 +1639,7 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
     return task
 
 
-def _task_notify(task: Task, lead: Lead, rep: Rep | None) -> None:
+def _task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -> int | None:
     reasons = ", ".join(f"{r['label']} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
     name = lead.full_name or lead.email
     due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
@@ -1650,8 +1652,9 @@ def _task_notify(task: Task, lead: Lead, rep: Rep | None) -> None:
         + f" Follow up by {due}: {link}"
     )
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
-    notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
-                       object_type="task", object_id=task.pk)
+    notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
+                                               object_type="task", object_id=task.pk, send=send)
+    return notification.pk if created else None
 
 
 def task_complete(*, task_id: int, user, note: str = "") -> Task:

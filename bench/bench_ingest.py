@@ -170,23 +170,26 @@ def _import_and_wait(path: str, source: str) -> float:
     return time.perf_counter() - started
 
 
-def bench_bulk_worker(db_path: str, rows: int, rng: random.Random) -> float:
+def bench_bulk_worker(db_path: str, rows: int, rng: random.Random, workers: int = 1) -> float:
     """Leads/s for a bulk import whose pipeline runs on one RQ worker in its own process, as `manage.py serve`
     runs it (a SimpleWorker, serve's SQLite checkpointer): from the first row read until every created lead is
     scored and placed (owner with its follow-up task, or a queue) and nothing is left on the queue."""
     import subprocess
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--worker-class",
-                               "rq.worker.SimpleWorker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    started = [subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--worker-class",
+                                 "rq.worker.SimpleWorker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+               for _ in range(workers)]
     directory = os.path.dirname(db_path)
     warm, timed = (csv_file(bulk_rows(n, rng, tag), directory, tag) for n, tag in ((500, "warm"), (rows, "worker")))
     try:
         _import_and_wait(warm, "warm")  # the worker's first jobs import and cache
         return with_checkpointer(db_path, lambda: rows / _import_and_wait(timed, "bench"))
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in started:
+            worker.terminate()
+        for worker in started:
+            worker.wait(timeout=30)
 
 
 def run(quick: bool = False) -> str:

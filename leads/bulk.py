@@ -345,15 +345,17 @@ def leads_bulk_ingest(
         kept.append(p)
     fast = kept
     mode = _enrichment_mode()
+    # Reading and computing before the transaction: it holds SQLite's one write lock, which the workers scoring and
+    # routing the previous batch wait for.
+    if mode == "memory":
+        _enrich_from_directory(leads)
+    elif mode == "skip":
+        for lead in leads:
+            lead.enrichment_status = EnrichmentStatus.SKIPPED
+    for lead in leads:
+        lead.data_quality = data_quality_score(lead)
     with transaction.atomic():
         _accounts(leads)
-        if mode == "memory":
-            _enrich_from_directory(leads)
-        elif mode == "skip":
-            for lead in leads:
-                lead.enrichment_status = EnrichmentStatus.SKIPPED
-        for lead in leads:
-            lead.data_quality = data_quality_score(lead)
         created = bulk_insert(leads)
         leads_history_record_all([lead.pk for lead in created], reason=reason, now=now, created=True,
                                  user_id=user.pk if user is not None and user.is_authenticated else None)

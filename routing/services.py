@@ -771,13 +771,14 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     rows = Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list(*ROUTING_LEAD_FIELDS)
     leads = [lead for lead in map(_LeadRow, rows)
              if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
-    accounts = Account.objects.in_bulk({lead.account_id for lead in leads if lead.account_id})
-    for lead in leads:
-        if lead.account_id:
-            lead.account = accounts[lead.account_id]
     result.considered += len(leads)
     rule_set = routing_rule_set()
     tried = [_try_rules(lead, rule_set, now) for lead in leads]
+    by_account = [t.lead for t in tried
+                  if t.lead.account_id and t.matched and t.matched.rule.strategy == Strategy.ACCOUNT]
+    accounts = Account.objects.in_bulk({lead.account_id for lead in by_account})  # the account strategy's owners
+    for lead in by_account:
+        lead.account = accounts[lead.account_id]
     source = _batch_pools(tried, rule_set, now)
     decisions: list[RoutingDecision] = []
     histories: list[tuple[int, str]] = []

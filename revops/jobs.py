@@ -123,16 +123,7 @@ def pipeline_job(
             try:
                 return body(pk, *args, **kwargs)
             except TRANSIENT_ERRORS as exc:
-                job = get_current_job()
-                if job is not None and (job.retries_left or 0) > 0:
-                    automation_log(
-                        workflow=workflow,
-                        action=action,
-                        outcome=AutomationOutcome.RETRY,
-                        object_type=object_type,
-                        object_id=pk,
-                        detail=f"{type(exc).__name__}: {exc}; {job.retries_left} retries left",
-                    )
+                if _retrying(workflow, action, object_type, pk, exc):
                     raise
                 _fail(workflow, action, object_type, pk, exc, on_failure)
                 return "failed"
@@ -143,6 +134,16 @@ def pipeline_job(
         return wrapper
 
     return decorator
+
+
+def _retrying(workflow: str, action: str, object_type: str, object_id: int | None, exc: BaseException) -> bool:
+    """Whether RQ still has retries left for the running job after a transient failure (the retry is logged)."""
+    job = get_current_job()
+    if job is None or (job.retries_left or 0) <= 0:
+        return False
+    automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.RETRY, object_type=object_type,
+                   object_id=object_id, detail=f"{type(exc).__name__}: {exc}; {job.retries_left} retries left")
+    return True
 
 
 def batch_job(
@@ -175,11 +176,7 @@ def batch_job(
             try:
                 return body(pks, *args, **kwargs)
             except TRANSIENT_ERRORS as exc:
-                job = get_current_job()
-                if job is not None and (job.retries_left or 0) > 0:
-                    automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.RETRY,
-                                   object_type=object_type, object_id=first,
-                                   detail=f"{type(exc).__name__}: {exc}; {job.retries_left} retries left")
+                if _retrying(workflow, action, object_type, first, exc):
                     raise
                 _fail_batch(workflow, action, object_type, pks, exc, on_failure)
                 return "failed"

@@ -889,9 +889,9 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
             minutes = sla[(band, stage)]
             name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
             task = Task(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id, kind=TaskKind.FOLLOW_UP,
-                        title=f"Follow up {name}" + (f" ({lead['company']})" if lead["company"] else ""),
+                        title=_follow_up_title(name, lead["company"]),
                         due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id])
-            task._change_reason = f"automation:tasks follow-up due in {minutes} min (band {band or '-'})"
+            task._change_reason = _follow_up_reason(minutes, band)
             tasks.append(task)
             task_reps[task.dedup_key] = reps.get(rep_id)
         if not tasks:
@@ -1613,6 +1613,14 @@ def sla_minutes_for(band: str, stage: str) -> tuple[int, int]:
     return DEFAULT_SLA_MINUTES.get(band, 1440), 60
 
 
+def _follow_up_title(name: str, company: str) -> str:
+    return f"Follow up {name}" + (f" ({company})" if company else "")
+
+
+def _follow_up_reason(minutes: int, band: str) -> str:
+    return f"automation:tasks follow-up due in {minutes} min (band {band or '-'})"
+
+
 def task_create_for_decision(*, decision_id: int) -> Task | None:
     """Create the follow-up task of an assignment (once per decision) and queue the rep's Slack message.
 
@@ -1629,12 +1637,12 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
             dedup_key=f"follow_up:decision:{decision.pk}",
             defaults={
                 "lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
-                "title": f"Follow up {name}" + (f" ({lead.company})" if lead.company else ""),
+                "title": _follow_up_title(name, lead.company),
                 "due_at": timezone.now() + timedelta(minutes=minutes),
             },
         )
         if created:
-            task._change_reason = f"automation:tasks follow-up due in {minutes} min (band {lead.band or '-'})"
+            task._change_reason = _follow_up_reason(minutes, lead.band)
             task.save(update_fields=[])
             _task_notify(task, lead, decision.rep)
     return task

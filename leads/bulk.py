@@ -34,7 +34,7 @@ from .dedup import CANDIDATES_PER_KEY, name_threshold
 from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
 from .dedup_keys import company_key
 from .enrichment import ENRICHABLE_FIELDS
-from .history import leads_history_record_all
+from .history import history_user_id, leads_history_record_all
 from .models import Account, CompanyProfile, DuplicateReview, EnrichmentProvider, Lead, SourceRecord
 from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
@@ -358,7 +358,7 @@ def leads_bulk_ingest(
         _accounts(leads)
         created = bulk_insert(leads)
         leads_history_record_all([lead.pk for lead in created], reason=reason, now=now, created=True,
-                                 user_id=user.pk if user is not None and user.is_authenticated else None)
+                                 user_id=history_user_id(user))
         SourceRecord.objects.bulk_create(
             [SourceRecord(source=lead.source, external_id=lead.external_id, lead=lead) for lead in created
              if lead.source and lead.external_id], ignore_conflicts=True)

@@ -51,8 +51,9 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
         values.append(field.get_db_prep_save(getattr(lead, field.attname), connection))
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {Lead._meta.db_table} SET {', '.join(assignments)} WHERE id = %s", [*values, lead.pk])
-    leads_history_record([(lead.pk, reason)], now=now, user_id=_user_id(user))
+    leads_history_record([(lead.pk, reason)], now=now, user_id=history_user_id(user))
 
 
-def _user_id(user: Any) -> int | None:
+def history_user_id(user: Any) -> int | None:
+    """The ``history_user_id`` a save by ``user`` records (none for automation or an anonymous user)."""
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None

@@ -713,13 +713,12 @@ class _LeadRow:
 
 @dataclass
 class RouteManyResult:
-    """What ``leads_route_many`` did, with the decisions that assigned someone (their tasks come next)."""
+    """What ``leads_route_many`` did."""
 
     considered: int = 0
     assigned: int = 0
     queued: int = 0
     unchanged: int = 0
-    assigned_decision_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.considered} leads: {self.assigned} assigned, {self.queued} queued, {self.unchanged} "
@@ -820,7 +819,6 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     assigned = [d.pk for d in decisions if d.owner_id is not None]
     result.assigned += len(assigned)
     result.queued += len(decisions) - len(assigned)
-    result.assigned_decision_ids.extend(assigned)
     if assigned:
         from .jobs import tasks_create_batch_job
 
@@ -844,8 +842,9 @@ def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[
         from .jobs import leads_route_batch_job
 
         enqueue_after_commit(leads_route_batch_job, waiting, "new lead")
+    routed = set(waiting)
     became_sql = [lead_id for lead_id, (old, new) in stage_moves.items()
-                  if new == Stage.SQL and old != Stage.SQL and lead_id not in set(waiting)]
+                  if new == Stage.SQL and old != Stage.SQL and lead_id not in routed]
     handoffs = []
     if became_sql:
         from .jobs import lead_stage_handoff_job

@@ -836,8 +836,11 @@ def leads_route_many_failed(lead_ids: list[int], workflow: str, message: str) ->
 def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[int, tuple[str, str]]) -> dict:
     """After a batch was scored: route the leads waiting for routing as one batch; hand over, one by one, the
     leads an SDR owns that just became SQL (as ``lead_after_scoring_schedule`` does for one lead)."""
-    waiting = list(Lead.objects.live().filter(pk__in=lead_ids, owner__isnull=True, queue__in=list(ROUTABLE_QUEUES))
-                   .values_list("pk", flat=True))
+    # Filtered here, not in SQL: with a condition on owner_id, SQLite (no statistics) may walk the owner index's
+    # NULL bucket, every unrouted lead, instead of looking the batch up by primary key.
+    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", "owner_id", "queue", "merged_into_id")
+    waiting = [pk for pk, owner_id, queue, merged_into_id in rows
+               if owner_id is None and merged_into_id is None and queue in ROUTABLE_QUEUES]
     if waiting:
         from .jobs import leads_route_batch_job
 
@@ -849,9 +852,10 @@ def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[
     if became_sql:
         from .jobs import lead_stage_handoff_job
 
-        sdr_users = Rep.objects.filter(role=RepRole.SDR).values("user_id")
-        handoffs = list(Lead.objects.live().filter(pk__in=became_sql, owner_id__in=sdr_users)
-                        .values_list("pk", flat=True))
+        sdr_users = Rep.objects.filter(role=RepRole.SDR)
+        sdr_user_ids = set(sdr_users.values_list("user_id", flat=True))
+        rows = Lead.objects.filter(pk__in=became_sql).values_list("pk", "owner_id", "merged_into_id")
+        handoffs = [pk for pk, owner_id, merged_into_id in rows if owner_id in sdr_user_ids and merged_into_id is None]
         for lead_id in handoffs:
             enqueue_after_commit(lead_stage_handoff_job, lead_id)
     return {"route": len(waiting), "handoff": len(handoffs)}

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from revops.choices import Workflow
 from revops.jobs import enqueue_after_commit
+from revops.memory import batch_gc
 from revops.sql import bulk_insert, history_copy_all
 from revops.switches import workflow_enabled
 
@@ -40,6 +41,7 @@ from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
 
 _LEAD_FIELDS = [f.name for f in Lead._meta.concrete_fields]
+_KEYS_PER_STATEMENT = 200  # SQLite allows 500 arms in one compound SELECT
 # Fields lead_build sets from more than one input value (or from none, when the row lacks them).
 _BUILT_FIELDS = frozenset({"source", "external_id", "consent", "custom", "flags", "company_key", "first_touch",
                            "last_touch", "closed_at"})
@@ -72,15 +74,24 @@ _Candidate = tuple[str, int, str, str, str]
 
 
 def _names_by(column: str, keys: set[str]) -> dict[str, list[_Candidate]]:
-    """Stored live leads per value of an indexed column (id, names, domain), newest first, capped per key."""
+    """Stored live leads per value of an indexed column (domain, company key), newest first, at most
+    ``CANDIDATES_PER_KEY`` per value: one ``LIMIT`` per value, read from the column's index, so a company with
+    thousands of leads costs no more than one with fifty."""
     found: dict[str, list[_Candidate]] = defaultdict(list)
-    if not keys:
-        return found
-    rows = Lead.objects.live().filter(**{f"{column}__in": keys}).order_by("-id").values_list(
-        column, "id", "first_name", "last_name", "domain")
-    for key, pk, first, last, domain in rows.iterator(chunk_size=5000):
-        if len(found[key]) < CANDIDATES_PER_KEY:
-            found[key].append(("lead", pk, first, last, domain))
+    quote = connection.ops.quote_name
+    table, col = quote(Lead._meta.db_table), quote(Lead._meta.get_field(column).column)
+    one = (f"SELECT * FROM (SELECT {col}, {quote('id')}, {quote('first_name')}, {quote('last_name')}, "
+           f"{quote('domain')} FROM {table} WHERE {col} = %s AND {quote('merged_into_id')} IS NULL "
+           f"ORDER BY {quote('id')} DESC LIMIT {CANDIDATES_PER_KEY}) AS k")
+    ordered = sorted(keys)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
+            chunk = ordered[start:start + _KEYS_PER_STATEMENT]
+            cursor.execute(" UNION ALL ".join([one] * len(chunk)), chunk)
+            for key, pk, first, last, domain in cursor.fetchall():
+                found[key].append(("lead", pk, first, last, domain))
+    for candidates in found.values():
+        candidates.sort(key=lambda c: -c[1])
     return found
 
 
@@ -311,6 +322,11 @@ def leads_bulk_ingest(
     (each in its own transaction); finally announce every new lead enriched here as one batch
     (``leads_enriched_many``) for the batch pipeline.
     """
+    with batch_gc():
+        return _bulk_ingest(rows, source=source, user=user, reason=reason)
+
+
+def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutcome], list[Lead]]:
     vocabulary = industry_vocabulary()
     outcomes: list[RowOutcome] = []
     prepared: list[_Prepared] = []

@@ -21,6 +21,7 @@ import string
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 import numpy as np
@@ -301,14 +302,21 @@ def name_similarity(a_first: str, a_last: str, b_first: str, b_last: str) -> flo
 
     ``find_duplicate_pairs`` computes exactly this formula, vectorised over blocks.
     """
-    a_key, a_abbr, a_init = _name_forms(*_name_parts(a_first, a_last))
-    b_key, b_abbr, b_init = _name_forms(*_name_parts(b_first, b_last))
+    a_key, a_abbr, a_init = _compared_forms(a_first, a_last)
+    b_key, b_abbr, b_init = _compared_forms(b_first, b_last)
     if not a_key or not b_key:
         return 0.0
     score = fuzz.ratio(a_key, b_key)
     if a_init or b_init:
         score = max(score, INITIAL_MATCH_WEIGHT * fuzz.ratio(a_abbr, b_abbr))
     return float(score)
+
+
+@lru_cache(maxsize=65536)
+def _compared_forms(first: str, last: str) -> tuple[str, str, bool]:
+    """``_name_forms(*_name_parts(first, last))``, kept for the names seen last: an import compares each new name
+    with up to ``CANDIDATES_PER_KEY`` stored ones per key, and names repeat."""
+    return _name_forms(*_name_parts(first, last))
 
 
 def _normalize_company(company: str) -> str:

@@ -26,6 +26,7 @@ from rq import Retry, get_current_job
 
 from .automation import automation_log
 from .choices import AutomationOutcome
+from .memory import batch_gc
 from .switches import workflow_enabled
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ def batch_job(
                                detail=f"the {workflow} kill switch is off ({len(pks)} {object_type}s)")
                 return "skipped"
             try:
-                return body(pks, *args, **kwargs)
+                with batch_gc():
+                    return body(pks, *args, **kwargs)
             except TRANSIENT_ERRORS as exc:
                 if _retrying(workflow, action, object_type, first, exc):
                     raise

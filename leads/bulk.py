@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from revops.choices import Workflow
+from revops.instances import instance_clean_fields
 from revops.jobs import enqueue_after_commit
 from revops.memory import batch_gc
 from revops.sql import bulk_insert, history_copy_all
@@ -40,7 +41,6 @@ from .models import Account, CompanyProfile, DuplicateReview, EnrichmentProvider
 from .normalize import FieldError, normalize_row
 from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
 
-_LEAD_FIELDS = [f.name for f in Lead._meta.concrete_fields]
 _KEYS_PER_STATEMENT = 200  # SQLite allows 500 arms in one compound SELECT
 # Fields lead_build sets from more than one input value (or from none, when the row lacks them).
 _BUILT_FIELDS = frozenset({"source", "external_id", "consent", "custom", "flags", "company_key", "first_touch",
@@ -352,8 +352,7 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
         try:
             # The model's own limits (lengths, ranges) hold here exactly as in lead_ingest's full_clean(); only the
             # fields the row set are checked (the others hold their defaults).
-            checked = _BUILT_FIELDS.union(p.values)
-            lead.clean_fields(exclude=[name for name in _LEAD_FIELDS if name not in checked])
+            instance_clean_fields(lead, _BUILT_FIELDS.union(p.values))
         except ValidationError as exc:
             outcomes.append(RowOutcome(p.row, "rejected", errors=field_errors_from(exc)))
             continue

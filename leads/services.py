@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from revops.instances import instance_new
 from revops.jobs import enqueue_after_commit
 
 from . import signals
@@ -201,7 +202,8 @@ def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:
 def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, source: str, *, now=None) -> Lead:
     """An unsaved lead from normalized values (shared by single and bulk ingest); the account is left to the caller."""
     now = now or timezone.now()
-    lead = Lead(**{name: values[name] for name in PROFILE_FIELDS + TOUCH_FIELDS + OUTCOME_FIELDS if name in values})
+    lead = instance_new(Lead, {name: values[name] for name in PROFILE_FIELDS + TOUCH_FIELDS + OUTCOME_FIELDS
+                               if name in values})
     lead.source = source
     lead.external_id = values.get("external_id", "")
     lead.consent = values.get("consent") or Consent.UNKNOWN

@@ -65,6 +65,7 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     # A value that already has its column's plain Python type goes as it is (what the field's preparation would
     # return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is prepared.
     prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
+    stamps: dict[tuple[str, datetime], Any] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]
@@ -74,7 +75,16 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
                     field.pre_save(obj, add=True)
                 for attname, prep, plain in prepare:
                     value = getattr(obj, attname)
-                    params.append(value if value is None or type(value) in plain else prep(value, connection))
+                    if value is None or type(value) in plain:
+                        params.append(value)
+                    elif type(value) is datetime:  # a batch's rows share their timestamps: prepared once each
+                        key = (attname, value)
+                        prepared = stamps.get(key)
+                        if prepared is None:
+                            prepared = stamps[key] = prep(value, connection)
+                        params.append(prepared)
+                    else:
+                        params.append(prep(value, connection))
             row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "
                            f"RETURNING {quote(meta.pk.column)}", params)

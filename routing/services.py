@@ -783,6 +783,7 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     histories: list[tuple[int, str]] = []
     updates: list[tuple] = []
     adapt = connection.ops.adapt_datetimefield_value
+    now_value = adapt(now)
     for attempt in tried:
         lead, rule = attempt.lead, attempt.matched.rule if attempt.matched else None
         owner_rep, queue, summary = _act(rule, rule_set, attempt, False, source)
@@ -799,7 +800,7 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
             summary=summary[:500], explanation=attempt.explanation, cause=cause[:100],
         ))
         updates.append((owner_rep.user_id if owner_rep else None, queue, "" if owner_rep else summary[:500],
-                        adapt(now) if owner_rep else adapt(lead.assigned_at), adapt(now), lead.pk))
+                        now_value if owner_rep else adapt(lead.assigned_at), now_value, lead.pk))
         histories.append((lead.pk, f"automation:routing ({cause}) {summary}"[:1000]))
     source.flush()
     if not decisions:

@@ -85,3 +85,28 @@ def test_review_pairs_opened_in_bulk_are_the_pairs_ingesting_row_by_row_opens():
     assert bulk == one_by_one
     assert bulk[0] == ["review", "review", "created", "review", "review"]
     assert ("m.garcia@gmail.com", "maria@globex.example", "similar_name_same_company", 100.0) in bulk[1]
+
+
+def test_a_big_company_is_compared_with_its_newest_leads_only_as_row_by_row():
+    from leads.dedup import CANDIDATES_PER_KEY
+    from leads.services import lead_ingest
+
+    names = [("John", "Smith")] * 3 + [("Person", f"Number{n:03d}") for n in range(CANDIDATES_PER_KEY + 5)]
+    names[-2] = ("Jon", "Smith")  # among the newest: a candidate
+    rows = [{"email": "johnny.smith@big.example", "first_name": "John", "last_name": "Smith"}]
+
+    def ingest(bulk: bool):
+        Lead.objects.bulk_create([Lead(email=f"p{n}@big.example", first_name=first, last_name=last,
+                                       domain="big.example") for n, (first, last) in enumerate(names)])
+        if bulk:
+            action = leads_bulk_ingest(enumerate(rows, start=2))[0][0].action
+        else:
+            action = lead_ingest(data=rows[0]).action
+        return action, _review_pairs()
+
+    bulk = ingest(bulk=True)
+    DuplicateReview.objects.all().delete()
+    Lead.objects.all().delete()
+    assert bulk == ingest(bulk=False)
+    assert bulk[0] == "review"
+    assert {pair[:2] for pair in bulk[1]} == {("johnny.smith@big.example", f"p{len(names) - 2}@big.example")}

@@ -66,13 +66,17 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     # return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is prepared.
     prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
     stamps: dict[tuple[str, datetime], Any] = {}
+    stamps_now: dict[str, Any] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]
             params: list[Any] = []
             for obj in chunk:
-                for field in stamped:
-                    field.pre_save(obj, add=True)
+                for field in stamped:  # one timestamp for the whole insert (pre_save would take one per row)
+                    if field.attname in stamps_now:
+                        setattr(obj, field.attname, stamps_now[field.attname])
+                    else:
+                        stamps_now[field.attname] = field.pre_save(obj, add=True)
                 for attname, prep, plain in prepare:
                     value = getattr(obj, attname)
                     if value is None or type(value) in plain:

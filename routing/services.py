@@ -34,6 +34,7 @@ from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.history import lead_save_with_history, leads_history_record_all
 from leads.models import Account, Lead
 from leads.selectors import lead_locked
+from revops.instances import instance_new
 from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
 from revops.notifications import notification_queue, notifications_send_schedule
 from revops.sql import bulk_insert, history_copy_all
@@ -793,12 +794,12 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
         if owner_rep is not None:
             source.assigned(owner_rep)
         attempt.explanation["before"] = _before(lead)
-        decisions.append(RoutingDecision(
+        decisions.append(instance_new(RoutingDecision, dict(
             lead_id=lead.pk, rule=rule, rep_id=owner_rep.pk if owner_rep else None,
             owner_id=owner_rep.user_id if owner_rep else None, previous_owner_id=None, previous_queue=lead.queue,
             queue=queue, strategy=rule.strategy if rule and rule.action == RuleAction.ASSIGN_TEAM else "",
             summary=summary[:500], explanation=attempt.explanation, cause=cause[:100],
-        ))
+        )))
         updates.append((owner_rep.user_id if owner_rep else None, queue, "" if owner_rep else summary[:500],
                         now_value if owner_rep else adapt(lead.assigned_at), now_value, lead.pk))
         histories.append((lead.pk, f"automation:routing ({cause}) {summary}"[:1000]))
@@ -892,9 +893,9 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
                 sla[(band, stage)] = sla_minutes_for(band, stage)[0]
             minutes = sla[(band, stage)]
             name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
-            task = Task(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id, kind=TaskKind.FOLLOW_UP,
-                        title=_follow_up_title(name, lead["company"]),
-                        due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id])
+            task = instance_new(Task, dict(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id,
+                                           kind=TaskKind.FOLLOW_UP, title=_follow_up_title(name, lead["company"]),
+                                           due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id]))
             task._change_reason = _follow_up_reason(minutes, band)
             tasks.append(task)
             task_reps[task.dedup_key] = reps.get(rep_id)

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from leads.history import leads_history_record
 from leads.models import Lead
+from revops.instances import instance_new
 from revops.jobs import enqueue_after_commit
 
 from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
@@ -226,9 +227,9 @@ def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary, a
     for lead_id, (old_stage, new_stage, _, score, _, _, model_id) in moves.items():
         summary.stages[f"{old_stage}→{new_stage}"] = summary.stages.get(f"{old_stage}→{new_stage}", 0) + 1
         for kind in crossings(old_stage, new_stage):
-            triggers.append(ScoreTrigger(lead_id=lead_id, kind=kind, period_key=today, fired_at=now,
-                                         model_id=model_id, cause=cause[:60],
-                                         detail={"score": score, "old_stage": old_stage, "new_stage": new_stage}))
+            triggers.append(instance_new(ScoreTrigger, dict(
+                lead_id=lead_id, kind=kind, period_key=today, fired_at=now, model_id=model_id, cause=cause[:60],
+                detail={"score": score, "old_stage": old_stage, "new_stage": new_stage})))
     summary.triggers += len(triggers_fire_many(triggers))
     summary.stage_changes += len(moves)
     announcements = [(lead_id, old_stage, new_stage, old_score, new_score)

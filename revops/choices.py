@@ -16,6 +16,7 @@ class Workflow(models.TextChoices):
     RE_ENRICHMENT = "re_enrichment", "Re-enrichment"
     STALE_ALERTS = "stale_alerts", "Stale-lead alerts and escalation"
     PREDICTIVE = "predictive", "Predictive model training"
+    DB_STATISTICS = "db_statistics", "Database statistics (SQLite query planner)"
 
 
 class NotificationStatus(models.TextChoices):

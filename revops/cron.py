@@ -6,6 +6,7 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 from rq import cron
 
 from leads.jobs import dedup_scan_job, leads_reenrich_job
+from revops.maintenance import database_statistics_job
 from revops.notifications import notifications_sweep_job
 from routing.jobs import tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
@@ -18,3 +19,5 @@ cron.register(predictive_retrain_job, "default", cron="0 5 * * 1", name="weekly 
               job_timeout=3600)
 cron.register(leads_reenrich_job, "default", cron="30 3 * * *", name="daily re-enrichment", job_timeout=3600)
 cron.register(dedup_scan_job, "default", cron="0 4 * * 0", name="weekly duplicate scan", job_timeout=3600)
+cron.register(database_statistics_job, "default", cron="0 1 * * *", name="nightly database statistics",
+              job_timeout=3600)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.models import Lead
 from revops.demo import demo_load
+from revops.maintenance import database_statistics_refresh
 
 
 class Command(BaseCommand):
@@ -26,5 +27,6 @@ class Command(BaseCommand):
             counts = demo_load(leads=leads, seed=seed, stdout=self.stdout)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        database_statistics_refresh()  # the query planner's statistics for the data just loaded
         summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         self.stdout.write(self.style.SUCCESS(f"Demo loaded in {time.monotonic() - started:.0f} s: {summary}."))

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 POSTGRES_MAX_PARAMETERS = 65_535
 _TEXT, _INT = (str,), (int,)
@@ -51,20 +52,33 @@ def _preparer(field):
     return field.get_db_prep_save
 
 
+_INSERT_PLANS: dict[tuple[type[Model], str], tuple] = {}
+
+
+def _insert_plan(model: type[Model]) -> tuple:
+    """What inserting rows of ``model`` needs, worked out once per model and database."""
+    key = (model, connection.vendor)
+    if key not in _INSERT_PLANS:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        rows_per_statement = max(1, min(1000, _max_parameters() // len(fields)))
+        # A value that already has its column's plain Python type goes as it is (what the field's preparation
+        # would return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is
+        # prepared.
+        prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
+        _INSERT_PLANS[key] = (fields, stamped, columns, rows_per_statement, prepare)
+    return _INSERT_PLANS[key]
+
+
 def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     """Insert new instances of one model (auto primary key), set their primary keys, and return them."""
     if not objs:
         return []
     model = type(objs[0])
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    fields, stamped, columns, rows_per_statement, prepare = _insert_plan(model)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    rows_per_statement = max(1, min(1000, _max_parameters() // len(fields)))
-    # A value that already has its column's plain Python type goes as it is (what the field's preparation would
-    # return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is prepared.
-    prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
     stamps: dict[tuple[str, datetime], Any] = {}
     stamps_now: dict[str, Any] = {}
     with connection.cursor() as cursor:
@@ -99,7 +113,37 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     return list(objs)
 
 
+def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Sequence[Any]) -> list[list[Any]]:
+    """The rows of the ``values_list`` queryset ``build()`` returns, its statement compiled once per ``key`` and
+    database (like ``leads.selectors.lead_locked``): ``params`` take the place of the parameters it was compiled
+    with (same number, same order), and every value goes through the converters Django applies to it."""
+    cache_key = (key, connection.alias, connection.vendor)
+    plan = _COMPILED.get(cache_key)
+    if plan is None:
+        compiler = build().query.get_compiler(connection.alias)
+        sql, compiled_params = compiler.as_sql()
+        converters = list(compiler.get_converters([column for column, _, _ in compiler.select]).items())
+        plan = _COMPILED[cache_key] = (sql, len(compiled_params), converters)
+    sql, count, converters = plan
+    if len(params) != count:
+        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        rows = [list(row) for row in cursor.fetchall()]
+    for row in rows:
+        for position, (functions, expression) in converters:
+            for function in functions:
+                row[position] = function(row[position], expression, connection)
+    return rows
+
+
+_COMPILED: dict[tuple, tuple] = {}
+
+
+@lru_cache(maxsize=256)
 def _insert_select(model: type[Model], history_type: str, where: str) -> str:
+    # Cached: the statement depends on its arguments only, and django-simple-history's ``model.history`` builds a
+    # new manager class on every access (a third of a millisecond, on the per-lead write paths).
     history = model.history.model
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in history.tracked_fields)

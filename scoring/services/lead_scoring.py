@@ -11,7 +11,9 @@ from django.utils import timezone
 from leads.history import lead_save_with_history
 from leads.models import Lead, LeadEvent
 from leads.selectors import lead_locked
+from revops.instances import instance_new
 from revops.jobs import enqueue_after_commit
+from revops.sql import bulk_insert, rows_compiled_once
 
 from ..engine import CompiledModel, EventView, PredictionView, ScoreResult, score_lead
 from ..loaders import EVENTS_CONSIDERED
@@ -32,12 +34,16 @@ def lead_values(lead: Lead) -> dict[str, Any]:
 
 def lead_events_for_scoring(lead_id: int, model: CompiledModel) -> list[EventView]:
     """The lead's newest events of the types the model's engagement rules score."""
-    types = {rule.event_type for rule in model.engagement_rules}
+    types = sorted({rule.event_type for rule in model.engagement_rules})
     if not types:
         return []
-    rows = LeadEvent.objects.filter(lead_id=lead_id, type__in=types).order_by("-occurred_at").values_list(
-        "type", "occurred_at", "properties"
-    )[:EVENTS_CONSIDERED]
+
+    def query():
+        return LeadEvent.objects.filter(lead_id=0, type__in=types).order_by("-occurred_at").values_list(
+            "type", "occurred_at", "properties")[:EVENTS_CONSIDERED]
+
+    # Compiled once per set of event types: compiling the query cost more than running it.
+    rows = rows_compiled_once(("scoring events", tuple(types)), query, [lead_id, *types])
     return [EventView(t, at, props or {}) for t, at, props in rows]
 
 
@@ -97,12 +103,12 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
                        "predicted_probability", "scored_at"],
                 reason=change_reason(cause, old_score, result.score, old_stage, result.stage, result.reasons, variant),
             )
-            ScoreChange.objects.create(
-                lead=lead, model=model, at=now, cause=cause[:60], old_score=old_score, new_score=result.score,
-                delta=delta, fit_score=result.fit, engagement_score=result.engagement, band=result.band,
-                old_stage=old_stage, new_stage=result.stage, reasons=result.reasons,
-                experiment=config.experiment if variant else None, variant=variant,
-            )
+            bulk_insert([instance_new(ScoreChange, dict(
+                lead_id=lead.pk, model_id=model.pk, at=now, cause=cause[:60], old_score=old_score,
+                new_score=result.score, delta=delta, fit_score=result.fit, engagement_score=result.engagement,
+                band=result.band, old_stage=old_stage, new_stage=result.stage, reasons=result.reasons,
+                experiment_id=config.experiment.pk if variant and config.experiment else None, variant=variant,
+            ))])
         lead_triggers_after_score(lead=lead, model=model, old_stage=old_stage, result=result,
                                   delta=delta if changed else 0, cause=cause, now=now,
                                   first_score=old_score is None)

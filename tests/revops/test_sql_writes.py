@@ -62,3 +62,26 @@ def test_history_copy_works_for_any_tracked_model(configured):
                              due_at=timezone.now())])[0]
     history_copy_all(Task, [task.pk], reason="automation:tasks follow-up", now=timezone.now(), history_type="+")
     assert task.history.get().history_change_reason == "automation:tasks follow-up"
+
+
+def test_rows_compiled_once_read_what_the_queryset_reads():
+    from leads.models import LeadEvent
+    from revops.sql import rows_compiled_once
+
+    leads = bulk_insert([_lead(1), _lead(2)])
+    when = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    for lead in leads:
+        LeadEvent.objects.create(lead=lead, type="page_view", occurred_at=when, properties={"url": f"/p{lead.pk}"})
+        LeadEvent.objects.create(lead=lead, type="email_open", occurred_at=when, properties={})
+
+    def query():
+        return LeadEvent.objects.filter(lead_id=0, type__in=["page_view"]).values_list("type", "occurred_at",
+                                                                                      "properties")
+
+    for lead in leads:  # compiled for the first, reused for the second
+        rows = rows_compiled_once(("test events", "page_view"), query, [lead.pk, "page_view"])
+        expected = LeadEvent.objects.filter(lead=lead, type="page_view").values_list("type", "occurred_at",
+                                                                                    "properties")
+        assert rows == [list(row) for row in expected] == [["page_view", when, {"url": f"/p{lead.pk}"}]]
+    with pytest.raises(ValueError, match="1 parameters given, the statement has 2"):
+        rows_compiled_once(("test events", "page_view"), query, [leads[0].pk])

@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 from leads.services import lead_ingest
 from routing.models import Task
@@ -25,6 +26,9 @@ def browser_page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         yield page
+        # While Playwright's event loop runs, Django keeps this thread's database connections in a context of
+        # their own: close them here, or the test database outlives the session with one session still open.
+        connections.close_all()
         browser.close()
 
 

@@ -200,12 +200,12 @@ def _fit(model: CompiledModel, values: dict[str, Any]) -> tuple[int, list[dict[s
     return round(total), contributions, bool(model.fit_rules) and not any_data
 
 
-def _event_matches(rule: CompiledRule, event: EventView) -> bool:
-    if event.type != rule.event_type:
-        return False
+def _matching(rule: CompiledRule, by_type: Mapping[str, list[EventView]]) -> list[EventView]:
+    """The events a rule counts: those of its type whose property (when the rule tests one) passes, in order."""
+    candidates = by_type.get(rule.event_type, ())
     if rule.property_predicate is None:
-        return True
-    return rule.property_predicate(event.properties.get(rule.property_key))
+        return list(candidates)
+    return [e for e in candidates if rule.property_predicate(e.properties.get(rule.property_key))]
 
 
 def _frequency_hit(times: list[datetime], count: int, hours: int) -> datetime | None:
@@ -226,8 +226,11 @@ def _engagement(
     contributions: list[dict[str, Any]] = []
     intent_hits: list[dict[str, Any]] = []
     total = 0.0
+    by_type: dict[str, list[EventView]] = defaultdict(list)  # each rule looks at its own event type only
+    for event in events:
+        by_type[event.type].append(event)
     for rule in model.engagement_rules:
-        matching = [e for e in events if _event_matches(rule, e)]
+        matching = _matching(rule, by_type)
         if rule.window_days:
             horizon = now - timedelta(days=rule.window_days)
             matching = [e for e in matching if e.occurred_at >= horizon]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from leads.choices import Consent, Stage
 from leads.models import Lead
+from revops.instances import instance_new
 
 from ..choices import TriggerKind
 from ..engine import ScoreResult
@@ -91,20 +92,36 @@ def _row(trigger: ScoreTrigger) -> tuple:
 
 def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, model_id: int | None = None,
                  cause: str = "", detail: dict[str, Any] | None = None) -> ScoreTrigger | None:
-    """Record a trigger unless it already fired in this period; announce it after commit. None when it had.
+    """Record a trigger unless it already fired in this period; announce it after commit. None when it had."""
+    fired = triggers_fire_rows([ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now,
+                                             model_id=model_id, cause=cause[:60], detail=detail or {})])
+    return fired[0] if fired else None
 
-    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the unique constraint decides, also between workers.
+
+def triggers_fire_rows(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
+    """Record a few unsaved triggers (one lead's) unless they already fired in their period; announce the new ones
+    after commit and return them, in the given order.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the unique constraint decides, also between workers.
     """
-    trigger = ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now, model_id=model_id,
-                           cause=cause[:60], detail=detail or {})
+    if not triggers:
+        return []
+    detail = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    row = f"(%s, %s, %s, %s, %s, %s, {detail})"
+    sql = (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, "
+           f"detail) VALUES {', '.join([row] * len(triggers))} ON CONFLICT (lead_id, kind, period_key) DO NOTHING "
+           f"RETURNING id, lead_id, kind, period_key")
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql() + " RETURNING id", _row(trigger))
-        inserted = cursor.fetchone()
-    if inserted is None:
-        return None
-    trigger.pk = inserted[0]
-    _announce([trigger])
-    return trigger
+        cursor.execute(sql, [value for trigger in triggers for value in _row(trigger)])
+        inserted = {(lead_id, kind, period_key): pk for pk, lead_id, kind, period_key in cursor.fetchall()}
+    created = []
+    for trigger in triggers:
+        pk = inserted.pop((trigger.lead_id, trigger.kind, trigger.period_key[:80]), None)
+        if pk is not None:
+            trigger.pk = pk
+            created.append(trigger)
+    _announce(created)
+    return created
 
 
 def triggers_fire_many(items: list[ScoreTrigger]) -> list[ScoreTrigger]:
@@ -157,13 +174,18 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
     window reach ``hot_points`` (0 switches hot off); a lead's first score does not count. High intent: an intent
     frequency rule fired within its own hours (a streak seen again later is not new).
     """
-    fired: list[ScoreTrigger | None] = []
+    pending: list[ScoreTrigger] = []
+
+    def add(kind: str, period_key: str, detail: dict[str, Any]) -> None:
+        pending.append(instance_new(ScoreTrigger, dict(lead_id=lead.pk, kind=kind, period_key=period_key[:80],
+                                                       fired_at=now, model_id=model.pk, cause=cause[:60],
+                                                       detail=detail)))
+
     detail = {"score": result.score, "band": result.band, "old_stage": old_stage, "new_stage": result.stage}
     for kind in crossings(old_stage, result.stage):
-        fired.append(trigger_fire(lead_id=lead.pk, kind=kind, period_key=day_key(now), now=now, model_id=model.pk,
-                                  cause=cause, detail=detail))
+        add(kind, day_key(now), detail)
     if not _eligible(lead, result.stage):
-        return [t for t in fired if t is not None]
+        return triggers_fire_rows(pending)
     if delta > 0 and not first_score and cause in HOT_CAUSES and model.hot_points > 0:
         since = now - timedelta(hours=model.hot_window_hours)
         # Net, not only the rises: points that came and went again (an event undone) are no burst of interest.
@@ -171,18 +193,12 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
         gained = ScoreChange.objects.filter(lead_id=lead.pk, at__gte=since, at__lte=now, cause__in=HOT_CAUSES,
                                             old_score__isnull=False).aggregate(total=Sum("delta"))["total"] or 0
         if gained >= model.hot_points:
-            fired.append(trigger_fire(
-                lead_id=lead.pk, kind=TriggerKind.HOT, period_key=day_key(now), now=now, model_id=model.pk,
-                cause=cause, detail={**detail, "gained": gained, "window_hours": model.hot_window_hours},
-            ))
+            add(TriggerKind.HOT, day_key(now), {**detail, "gained": gained, "window_hours": model.hot_window_hours})
     for hit in result.intent_hits:
         if hit["at"] >= now - timedelta(hours=hit["hours"]):
-            fired.append(trigger_fire(
-                lead_id=lead.pk, kind=TriggerKind.HIGH_INTENT, period_key=f"{hit['code']}:{day_key(hit['at'])}",
-                now=now, model_id=model.pk, cause=cause,
-                detail={**detail, "rule": hit["code"], "label": hit["label"], "at": hit["at"].isoformat()},
-            ))
-    return [t for t in fired if t is not None]
+            add(TriggerKind.HIGH_INTENT, f"{hit['code']}:{day_key(hit['at'])}",
+                {**detail, "rule": hit["code"], "label": hit["label"], "at": hit["at"].isoformat()})
+    return triggers_fire_rows(pending)
 
 
 def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -> str:

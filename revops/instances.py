@@ -10,7 +10,8 @@ helpers give the same instances and the same errors:
   (they would not run otherwise).
 * :func:`instance_clean_fields` — ``Model.clean_fields`` for the named fields, with each (field, value) outcome kept
   for the values that are plain and hashable (text, numbers, booleans, dates): a field's ``clean`` depends on the
-  value only (the related fields, whose validation reads the database, are never cached).
+  value only (the related fields, whose validation reads the database, are never cached). At most
+  ``_CLEAN_CACHE_PER_FIELD`` outcomes are kept per field.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init
 
 _CACHEABLE = (str, int, float, bool, decimal.Decimal, datetime.date, datetime.datetime, datetime.time)
-_CLEAN_CACHE_LIMIT = 100_000
+_CLEAN_CACHE_PER_FIELD = 4096  # outcomes kept per field: memory stays bounded on a file of a million rows
 _templates: dict[type[Model], tuple[dict[str, Any], list]] = {}
-_clean_cache: dict[tuple, tuple[bool, Any]] = {}
+_clean_cache: dict[Any, dict[tuple, tuple[bool, Any]]] = {}
 
 
 def _template(model: type[Model]) -> tuple[dict[str, Any], list]:
@@ -60,16 +61,18 @@ def instance_new(model: type[Model], values: Mapping[str, Any]) -> Model:
 def _clean(field, raw: Any, obj: Model) -> Any:
     if field.is_relation or type(raw) not in _CACHEABLE:
         return field.clean(raw, obj)
-    key = (field.model, field.attname, type(raw), raw)
-    known = _clean_cache.get(key)
+    outcomes = _clean_cache.get(field)
+    if outcomes is None:
+        outcomes = _clean_cache[field] = {}
+    key = (type(raw), raw)
+    known = outcomes.get(key)
     if known is None:
         try:
             known = (True, field.clean(raw, obj))
         except ValidationError as exc:
             known = (False, exc)
-        if len(_clean_cache) >= _CLEAN_CACHE_LIMIT:
-            _clean_cache.clear()
-        _clean_cache[key] = known
+        if len(outcomes) < _CLEAN_CACHE_PER_FIELD:  # a field whose values rarely repeat (e-mail) stops growing
+            outcomes[key] = known
     ok, result = known
     if not ok:
         raise ValidationError(result.error_list)

@@ -854,8 +854,7 @@ def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[
     if became_sql:
         from .jobs import lead_stage_handoff_job
 
-        sdr_users = Rep.objects.filter(role=RepRole.SDR)
-        sdr_user_ids = set(sdr_users.values_list("user_id", flat=True))
+        sdr_user_ids = set(Rep.objects.filter(role=RepRole.SDR).values_list("user_id", flat=True))
         rows = Lead.objects.filter(pk__in=became_sql).values_list("pk", "owner_id", "merged_into_id")
         handoffs = [pk for pk, owner_id, merged_into_id in rows if owner_id in sdr_user_ids and merged_into_id is None]
         for lead_id in handoffs:

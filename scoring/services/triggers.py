@@ -37,6 +37,7 @@ TRIGGER_STAGES = frozenset(STAGE_LEVEL)
 # Score changes that count as points gained by the lead's own activity (hot and cold); a model change does not.
 ACTIVITY_CAUSES = ("events", "ingest", "merge")
 HOT_CAUSES = ("events",)
+TRIGGERS_PER_STATEMENT = 500  # 7 parameters a row: well within SQLite's and PostgreSQL's limits
 
 
 def crossings(old_stage: str, new_stage: str) -> list[str]:
@@ -77,13 +78,6 @@ def _announce(created: list[ScoreTrigger]) -> None:
     transaction.on_commit(send)
 
 
-def _insert_sql() -> str:
-    """One trigger row, skipped when its (lead, kind, period) exists: no savepoint, no error to catch."""
-    detail = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    return (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, detail) "
-            f"VALUES (%s, %s, %s, %s, %s, %s, {detail}) ON CONFLICT (lead_id, kind, period_key) DO NOTHING")
-
-
 def _row(trigger: ScoreTrigger) -> tuple:
     return (trigger.lead_id, trigger.kind, trigger.period_key[:80],
             connection.ops.adapt_datetimefield_value(trigger.fired_at), trigger.model_id, trigger.cause[:60],
@@ -93,69 +87,32 @@ def _row(trigger: ScoreTrigger) -> tuple:
 def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, model_id: int | None = None,
                  cause: str = "", detail: dict[str, Any] | None = None) -> ScoreTrigger | None:
     """Record a trigger unless it already fired in this period; announce it after commit. None when it had."""
-    fired = triggers_fire_rows([ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now,
+    fired = triggers_fire_many([ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now,
                                              model_id=model_id, cause=cause[:60], detail=detail or {})])
     return fired[0] if fired else None
 
 
-def triggers_fire_rows(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
-    """Record a few unsaved triggers (one lead's) unless they already fired in their period; announce the new ones
-    after commit and return them, in the given order.
+def triggers_fire_many(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
+    """Record unsaved triggers unless they already fired in their period; announce the new ones after commit and
+    return them, in the given order (a second trigger of the same lead, kind and period is not new).
 
-    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the unique constraint decides, also between workers.
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per ``TRIGGERS_PER_STATEMENT``: the unique constraint
+    decides, also between workers, and the rows it returns are exactly the ones inserted.
     """
-    if not triggers:
-        return []
     detail = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     row = f"(%s, %s, %s, %s, %s, %s, {detail})"
-    sql = (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, "
-           f"detail) VALUES {', '.join([row] * len(triggers))} ON CONFLICT (lead_id, kind, period_key) DO NOTHING "
-           f"RETURNING id, lead_id, kind, period_key")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for trigger in triggers for value in _row(trigger)])
-        inserted = {(lead_id, kind, period_key): pk for pk, lead_id, kind, period_key in cursor.fetchall()}
     created = []
-    for trigger in triggers:
-        pk = inserted.pop((trigger.lead_id, trigger.kind, trigger.period_key[:80]), None)
-        if pk is not None:
-            trigger.pk = pk
-            created.append(trigger)
-    _announce(created)
-    return created
-
-
-def triggers_fire_many(items: list[ScoreTrigger]) -> list[ScoreTrigger]:
-    """Record many unsaved triggers at once (set-based paths), skipping those that already fired; announce them.
-
-    Steps: 1) drop the (lead, kind, period) already recorded; 2) insert the rest with one ``executemany`` (a row
-    another process recorded in between is skipped by the constraint); 3) read back the ids of the rows inserted.
-    """
-    if not items:
-        return []
-    lead_ids = sorted({t.lead_id for t in items})
-    kinds = sorted({t.kind for t in items})
-    existing: set[tuple[int, str, str]] = set()
-    for start in range(0, len(lead_ids), 500):
-        existing.update(ScoreTrigger.objects.filter(lead_id__in=lead_ids[start:start + 500], kind__in=kinds)
-                        .values_list("lead_id", "kind", "period_key"))
-    fresh: dict[tuple[int, str, str], ScoreTrigger] = {}
-    for trigger in items:
-        key = (trigger.lead_id, trigger.kind, trigger.period_key[:80])
-        if key not in existing and key not in fresh:
-            fresh[key] = trigger
-    if not fresh:
-        return []
-    with connection.cursor() as cursor:
-        cursor.executemany(_insert_sql(), [_row(t) for t in fresh.values()])
-    created = []
-    fresh_ids = sorted({key[0] for key in fresh})
-    moments = sorted({t.fired_at for t in fresh.values()})
-    for start in range(0, len(fresh_ids), 500):
-        rows = ScoreTrigger.objects.filter(lead_id__in=fresh_ids[start:start + 500], kind__in=kinds,
-                                           fired_at__in=moments).values_list("id", "lead_id", "kind", "period_key")
-        for pk, lead_id, kind, period_key in rows:
-            trigger = fresh.get((lead_id, kind, period_key))
-            if trigger is not None:
+    for start in range(0, len(triggers), TRIGGERS_PER_STATEMENT):
+        chunk = triggers[start:start + TRIGGERS_PER_STATEMENT]
+        sql = (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, "
+               f"detail) VALUES {', '.join([row] * len(chunk))} ON CONFLICT (lead_id, kind, period_key) DO NOTHING "
+               f"RETURNING id, lead_id, kind, period_key")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for trigger in chunk for value in _row(trigger)])
+            inserted = {(lead_id, kind, period_key): pk for pk, lead_id, kind, period_key in cursor.fetchall()}
+        for trigger in chunk:
+            pk = inserted.pop((trigger.lead_id, trigger.kind, trigger.period_key[:80]), None)
+            if pk is not None:
                 trigger.pk = pk
                 created.append(trigger)
     _announce(created)
@@ -185,7 +142,7 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
     for kind in crossings(old_stage, result.stage):
         add(kind, day_key(now), detail)
     if not _eligible(lead, result.stage):
-        return triggers_fire_rows(pending)
+        return triggers_fire_many(pending)
     if delta > 0 and not first_score and cause in HOT_CAUSES and model.hot_points > 0:
         since = now - timedelta(hours=model.hot_window_hours)
         # Net, not only the rises: points that came and went again (an event undone) are no burst of interest.
@@ -198,7 +155,7 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
         if hit["at"] >= now - timedelta(hours=hit["hours"]):
             add(TriggerKind.HIGH_INTENT, f"{hit['code']}:{day_key(hit['at'])}",
                 {**detail, "rule": hit["code"], "label": hit["label"], "at": hit["at"].isoformat()})
-    return triggers_fire_rows(pending)
+    return triggers_fire_many(pending)
 
 
 def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -> str:

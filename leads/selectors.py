@@ -1,8 +1,10 @@
 """Business logic of the lead layer that reads."""
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection
 from django.db.models import QuerySet
 from django.db.transaction import TransactionManagementError
+
+from revops.sql import rows_compiled_once
 
 from .filtersets import LeadFilterSet
 from .models import Lead
@@ -25,32 +27,18 @@ def lead_contactable(lead: Lead) -> bool:
     return lead.consent != Consent.OPT_OUT and lead.stage != Stage.SUPPRESSED and lead.merged_into_id is None
 
 
-_LOCK_QUERIES: dict[tuple[str, str], tuple] = {}
-
-
-def lead_locked(*, lead_id: int, using: str = DEFAULT_DB_ALIAS) -> Lead:
+def lead_locked(*, lead_id: int) -> Lead:
     """``Lead.objects.select_for_update().get(pk=lead_id)`` with the statement compiled once per database.
 
     Routing and scoring lock the lead they work on first thing, thousands of times a minute; compiling a 56-column
     query each time was the largest single cost of a routing decision. Same SQL, same converters, same instance.
     """
-    connection = connections[using]
     if not connection.in_atomic_block:
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    key = (using, connection.vendor)
-    if key not in _LOCK_QUERIES:
-        compiler = Lead.objects.select_for_update().filter(pk=0).query.get_compiler(using)
-        sql, _ = compiler.as_sql()
-        converters = compiler.get_converters([column for column, _, _ in compiler.select])
-        _LOCK_QUERIES[key] = (sql, list(converters.items()), [f.attname for f in Lead._meta.concrete_fields])
-    sql, converters, names = _LOCK_QUERIES[key]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [lead_id])
-        row = cursor.fetchone()
-    if row is None:
+    rows = rows_compiled_once("lead locked", lambda: Lead.objects.select_for_update().filter(pk=0), [lead_id])
+    if not rows:
         raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
-    values = list(row)
-    for position, (functions, expression) in converters:
-        for function in functions:
-            values[position] = function(values[position], expression, connection)
-    return Lead.from_db(using, names, values)
+    return Lead.from_db(connection.alias, _LEAD_ATTNAMES, rows[0])
+
+
+_LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]

@@ -113,10 +113,14 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     return list(objs)
 
 
+_COMPILED: dict[tuple, tuple] = {}
+
+
 def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Sequence[Any]) -> list[list[Any]]:
-    """The rows of the ``values_list`` queryset ``build()`` returns, its statement compiled once per ``key`` and
-    database (like ``leads.selectors.lead_locked``): ``params`` take the place of the parameters it was compiled
-    with (same number, same order), and every value goes through the converters Django applies to it."""
+    """The rows of the queryset ``build()`` returns (values, or a model's columns in field order), its statement
+    compiled once per ``key`` and database (``leads.selectors.lead_locked`` reads the lead it locks this way):
+    ``params`` take the place of the parameters it was compiled with (same number, same order), and every value goes
+    through the converters Django applies to it."""
     cache_key = (key, connection.alias, connection.vendor)
     plan = _COMPILED.get(cache_key)
     if plan is None:
@@ -135,9 +139,6 @@ def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Seq
             for function in functions:
                 row[position] = function(row[position], expression, connection)
     return rows
-
-
-_COMPILED: dict[tuple, tuple] = {}
 
 
 @lru_cache(maxsize=256)

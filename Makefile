@@ -27,6 +27,8 @@ browser:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_module_size.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test-sqlite: install browser

@@ -87,8 +87,8 @@ def bench_dedup_check(stored: int, rng: random.Random) -> tuple[float, float]:
 def bench_pipeline(rows: int, rng: random.Random) -> float:
     """Leads/s for rows imported one by one through the whole pipeline, jobs inline (import_leads --sync)."""
     from leads.services import lead_ingest
-    from revops.demo import demo_configuration, demo_users
-    from revops.jobs import jobs_inline
+    from revops.base.jobs import jobs_inline
+    from revops.top.demo import demo_configuration, demo_users
 
     demo_configuration(demo_users())
     started = time.perf_counter()

@@ -33,7 +33,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def with_checkpointer(db_path: str, work):
     """Run ``work()`` with serve's SQLite checkpointer running in its own process, as ``manage.py serve`` runs it."""
-    from revops.sqlite import checkpoint_forever
+    from revops.base.db.sqlite import checkpoint_forever
 
     checkpointer = multiprocessing.get_context("spawn").Process(target=checkpoint_forever, args=(db_path,),
                                                                 daemon=True)

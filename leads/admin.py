@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from revops.automation import automation_log_for
+from revops.base.automation import automation_log_for
 
 from .choices import MatchRule, ReviewStatus
 from .merge import MergeError, lead_merge, merges_undo, review_dismiss, review_merge

@@ -23,12 +23,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from revops.choices import Workflow
-from revops.instances import instance_clean_fields
-from revops.jobs import enqueue_after_commit
-from revops.memory import batch_gc
-from revops.sql import bulk_insert, history_copy_all
-from revops.switches import workflow_enabled
+from revops.base.choices import Workflow
+from revops.base.db.instances import instance_clean_fields
+from revops.base.db.memory import batch_gc
+from revops.base.db.sql import bulk_insert, history_copy_all
+from revops.base.jobs import enqueue_after_commit
+from revops.base.switches import workflow_enabled
 
 from . import signals
 from .choices import EnrichmentStatus, MatchRule
@@ -416,7 +416,7 @@ def leads_import_bulk(
 ) -> BulkReport:
     """Ingest numbered rows batch by batch with ``leads_bulk_ingest``; returns counts and the first errors.
 
-    Under ``revops.jobs.jobs_inline`` each batch's leads go through the whole pipeline before the next batch.
+    Under ``revops.base.jobs.jobs_inline`` each batch's leads go through the whole pipeline before the next batch.
     """
     from itertools import islice
 

@@ -48,7 +48,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from revops.jobs import jobs_inline, jobs_run_inline
+from revops.base.jobs import jobs_inline, jobs_run_inline
 
 from .choices import ImportStatus, ReviewStatus
 from .models import CompanyProfile, DuplicateReview, Lead, LeadImport, SourceRecord

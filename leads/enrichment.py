@@ -275,7 +275,7 @@ def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
 
 def leads_reenrich_schedule(*, now=None) -> int:
     """Schedule re-enrichment of the leads due for it (see ``leads_due_for_reenrichment``)."""
-    from revops.jobs import enqueue_after_commit
+    from revops.base.jobs import enqueue_after_commit
 
     from .jobs import lead_reenrich_job
 

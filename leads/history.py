@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from revops.sql import history_copy, history_copy_all
+from revops.base.db.sql import history_copy, history_copy_all
 
 from .models import Lead
 

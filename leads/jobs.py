@@ -1,7 +1,7 @@
 """RQ jobs of the lead layer: each takes a primary key and calls one service."""
 
-from revops.choices import Workflow
-from revops.jobs import periodic_job, pipeline_job
+from revops.base.choices import Workflow
+from revops.base.jobs import periodic_job, pipeline_job
 
 from .enrichment import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped
 

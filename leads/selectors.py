@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.transaction import TransactionManagementError
 
-from revops.sql import rows_compiled_once
+from revops.base.db.sql import rows_compiled_once
 
 from .filtersets import LeadFilterSet
 from .models import Lead

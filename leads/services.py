@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from revops.instances import instance_new
-from revops.jobs import enqueue_after_commit
+from revops.base.db.instances import instance_new
+from revops.base.jobs import enqueue_after_commit
 
 from . import signals
 from .choices import Consent, EventType, MatchRule, Outcome, Queue, Stage

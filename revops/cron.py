@@ -6,8 +6,8 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 from rq import cron
 
 from leads.jobs import dedup_scan_job, leads_reenrich_job
-from revops.maintenance import database_statistics_job
-from revops.notifications import notifications_sweep_job
+from revops.base.maintenance import database_statistics_job
+from revops.base.notifications import notifications_sweep_job
 from routing.jobs import tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 

@@ -53,10 +53,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "simple_history",
-    "revops",
+    "revops.base",
     "leads",
     "scoring",
     "routing",
+    "revops.top",
 ]
 
 MIDDLEWARE = [
@@ -131,7 +132,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
 }
-# Leadflow defers every enqueue to transaction.on_commit itself (revops.jobs.enqueue_after_commit), so django-rq
+# Leadflow defers every enqueue to transaction.on_commit itself (revops.base.jobs.enqueue_after_commit), so django-rq
 # must not defer a second time.
 RQ = {"COMMIT_MODE": "auto"}
 LEADFLOW_JOB_RETRY_MAX = int(os.environ.get("LEADFLOW_JOB_RETRY_MAX", "3"))

@@ -1,7 +1,7 @@
 """RQ jobs of the routing layer: each takes a primary key and calls one service."""
 
-from revops.choices import Workflow
-from revops.jobs import batch_job, periodic_job, pipeline_job
+from revops.base.choices import Workflow
+from revops.base.jobs import batch_job, periodic_job, pipeline_job
 
 from .services import (
     lead_route,

@@ -34,10 +34,10 @@ from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.history import lead_save_with_history, leads_history_record_all
 from leads.models import Account, Lead
 from leads.selectors import lead_locked
-from revops.instances import instance_new
-from revops.jobs import TRANSIENT_ERRORS, enqueue_after_commit
-from revops.notifications import notification_queue, notifications_send_schedule
-from revops.sql import bulk_insert, history_copy_all
+from revops.base.db.instances import instance_new
+from revops.base.db.sql import bulk_insert, history_copy_all
+from revops.base.jobs import TRANSIENT_ERRORS, enqueue_after_commit
+from revops.base.notifications import notification_queue, notifications_send_schedule
 
 from . import strategies
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus

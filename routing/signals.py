@@ -5,8 +5,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from leads import signals as lead_signals
-from revops.choices import Workflow
-from revops.signals import workflow_resumed
+from revops.base.choices import Workflow
+from revops.base.signals import workflow_resumed
 from scoring.signals_defs import lead_scored, lead_triggered, leads_scored_many
 
 from .models import Rep, RoutingRule, Territory
@@ -85,7 +85,7 @@ def tasks_follow_unmerge(sender, survivor_id: int, merged_id: int, **kwargs) -> 
 @receiver(lead_triggered)
 def task_after_trigger(sender, lead_id: int, kind: str, trigger_id: int, detail=None, **kwargs) -> None:
     if kind in ("hot", "high_intent", "cold"):
-        from revops.jobs import enqueue_after_commit
+        from revops.base.jobs import enqueue_after_commit
 
         from .jobs import lead_trigger_task_job
 

@@ -155,7 +155,7 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Rescore the segment's leads now (set-based, in the background)")
     def rescore_segment(self, request, queryset) -> None:
-        from revops.jobs import enqueue_now
+        from revops.base.jobs import enqueue_now
 
         from .jobs import scoring_model_rescore_job
 

@@ -1,7 +1,7 @@
 """RQ jobs of the scoring layer: each takes a primary key (or nothing, when scheduled) and calls one service."""
 
-from revops.choices import Workflow
-from revops.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.choices import Workflow
+from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .services import lead_score, lead_score_failed
 

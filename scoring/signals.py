@@ -5,8 +5,8 @@ from django.dispatch import receiver
 
 from leads import signals as lead_signals
 from leads.services import SCORING_INPUT_FIELDS
-from revops.choices import Workflow
-from revops.signals import workflow_resumed
+from revops.base.choices import Workflow
+from revops.base.signals import workflow_resumed
 
 from .models import PredictiveModel, ScoringExperiment, ScoringModel, ScoringRule
 from .services import lead_score_schedule, leads_score_many_schedule, scoring_config_clear

@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 
 from leads.models import IndustryTerm
-from revops.jobs import jobs_inline
-from revops.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
+from revops.base.jobs import jobs_inline
+from revops.base.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, Team, Territory
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind

@@ -5,9 +5,9 @@ import pytest
 from rq import SimpleWorker
 
 from leads.models import Lead, LeadEvent
-from revops.choices import AutomationOutcome, NotificationStatus, Workflow
-from revops.models import AutomationLog, Notification
-from revops.switches import workflow_switch_set
+from revops.base.choices import AutomationOutcome, NotificationStatus, Workflow
+from revops.base.models import AutomationLog, Notification
+from revops.base.switches import workflow_switch_set
 from routing.models import RoutingDecision, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)

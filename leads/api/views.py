@@ -30,7 +30,7 @@ def idempotent(endpoint: str):
 
     def decorator(handler):
         def wrapper(self, request, *args, **kwargs):
-            from revops.models import ApiIdempotencyKey
+            from revops.base.models import ApiIdempotencyKey
 
             key = (request.headers.get("Idempotency-Key") or "").strip()[:200]
             if not key:

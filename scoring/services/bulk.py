@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from leads.history import leads_history_record
 from leads.models import Lead
-from revops.instances import instance_new
-from revops.jobs import enqueue_after_commit
+from revops.base.db.instances import instance_new
+from revops.base.jobs import enqueue_after_commit
 
 from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
 from ..choices import Variant

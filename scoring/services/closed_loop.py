@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from leads.choices import Outcome
 from leads.models import Lead
-from revops.jobs import enqueue_after_commit
+from revops.base.jobs import enqueue_after_commit
 
 from ..bulk_engine import US_PER_DAY, to_us
 from ..choices import FeedbackReason, PredictiveStatus

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from revops.jobs import enqueue_after_commit
+from revops.base.jobs import enqueue_after_commit
 
 from ..choices import ModelStatus
 from ..engine import compile_model

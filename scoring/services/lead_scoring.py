@@ -11,9 +11,9 @@ from django.utils import timezone
 from leads.history import lead_save_with_history
 from leads.models import Lead, LeadEvent
 from leads.selectors import lead_locked
-from revops.instances import instance_new
-from revops.jobs import enqueue_after_commit
-from revops.sql import bulk_insert, rows_compiled_once
+from revops.base.db.instances import instance_new
+from revops.base.db.sql import bulk_insert, rows_compiled_once
+from revops.base.jobs import enqueue_after_commit
 
 from ..engine import CompiledModel, EventView, PredictionView, ScoreResult, score_lead
 from ..loaders import EVENTS_CONSIDERED

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from leads.choices import Consent, Stage
 from leads.models import Lead
-from revops.instances import instance_new
+from revops.base.db.instances import instance_new
 
 from ..choices import TriggerKind
 from ..engine import ScoreResult

@@ -13,7 +13,7 @@ from leads import csv_io
 from leads.choices import ImportStatus
 from leads.csv_io import lead_import_run_job
 from leads.models import CompanyProfile, Lead, LeadImport
-from revops.jobs import jobs_inline
+from revops.base.jobs import jobs_inline
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from revops.config_io import ConfigError, config_export, config_export_yaml, config_import
+from revops.top.config import ConfigError, config_export, config_export_yaml, config_import
 from routing.choices import RuleAction
 from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
 from scoring.models import ScoringModel, ScoringRule

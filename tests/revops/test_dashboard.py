@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
-from revops import dashboards
+from revops.top import dashboards
 from routing.models import Task
 
 pytestmark = pytest.mark.django_db

@@ -53,7 +53,7 @@ def test_every_admin_page_opens_for_the_revops_admin(client, revops_admin, confi
             assert client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk])).status_code == 200, info
             if hasattr(model_admin, "history_view"):
                 assert client.get(reverse("admin:{}_{}_history".format(*info), args=[obj.pk])).status_code == 200, info
-    from revops.automation import automation_log
+    from revops.base.automation import automation_log
 
     automation_log(workflow="enrichment", action="lead_enrich", outcome="skipped", object_type="lead",
                    object_id=lead.pk, detail="the enrichment kill switch is off")

@@ -1,4 +1,4 @@
-"""revops.instances builds and validates instances exactly as Model(**values) and clean_fields do."""
+"""revops.base.db.instances builds and validates instances exactly as Model(**values) and clean_fields do."""
 
 import gc
 from decimal import Decimal
@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from leads.models import Lead
-from revops.instances import instance_clean_fields, instance_new
-from revops.memory import batch_gc
+from revops.base.db.instances import instance_clean_fields, instance_new
+from revops.base.db.memory import batch_gc
 
 VALUES = {"email": "ada@example.com", "first_name": "Ada", "country": "GB", "employees": 40,
           "annual_revenue": Decimal("1200.50"), "custom": {"plan": "pro"}}

@@ -5,10 +5,10 @@ from django.db import OperationalError
 
 from leads.models import Lead
 from leads.services import lead_ingest
-from revops.choices import AutomationOutcome, Workflow
-from revops.jobs import pipeline_job
-from revops.models import AutomationLog, WorkflowSwitch
-from revops.switches import workflow_enabled, workflow_switch_set
+from revops.base.choices import AutomationOutcome, Workflow
+from revops.base.jobs import pipeline_job
+from revops.base.models import AutomationLog, WorkflowSwitch
+from revops.base.switches import workflow_enabled, workflow_switch_set
 from routing.jobs import lead_route_job
 from scoring.jobs import lead_score_job
 from scoring.models import ScoringRule

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 
 from leads.models import Lead
-from revops.choices import AutomationOutcome, Workflow
-from revops.maintenance import database_statistics_job
-from revops.models import AutomationLog, WorkflowSwitch
+from revops.base.choices import AutomationOutcome, Workflow
+from revops.base.maintenance import database_statistics_job
+from revops.base.models import AutomationLog, WorkflowSwitch
 
 pytestmark = pytest.mark.django_db
 

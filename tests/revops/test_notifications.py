@@ -2,10 +2,10 @@
 
 import pytest
 
-from revops.choices import NotificationStatus, Workflow
-from revops.models import Notification
-from revops.notifications import notification_queue, notification_send, notification_send_job
-from revops.switches import workflow_switch_set
+from revops.base.choices import NotificationStatus, Workflow
+from revops.base.models import Notification
+from revops.base.notifications import notification_queue, notification_send, notification_send_job
+from revops.base.switches import workflow_switch_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +57,7 @@ def test_a_batch_of_messages_is_sent_by_one_job_each_message_once(slack, setting
     import django_rq
     from rq import SimpleWorker
 
-    from revops.notifications import notifications_send_schedule
+    from revops.base.notifications import notifications_send_schedule
 
     settings.LEADFLOW_JOB_RETRY_INTERVALS = [0]
     ids = [notification_queue(dedup_key=f"d{n}", recipient="U1", text=f"digest {n}", send=False)[0].pk
@@ -66,7 +66,7 @@ def test_a_batch_of_messages_is_sent_by_one_job_each_message_once(slack, setting
     assert queue.count == 0  # nothing sent one by one
     slack.fail_with, slack.fail_times = "ratelimited", 1  # the first post is refused once
     notifications_send_schedule(ids)
-    assert [job.func_name for job in queue.get_jobs()] == ["revops.notifications.notifications_send_batch_job"]
+    assert [job.func_name for job in queue.get_jobs()] == ["revops.base.notifications.notifications_send_batch_job"]
     for _ in range(20):
         SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
         if Notification.objects.filter(status=NotificationStatus.SENT).count() == 3:

@@ -4,9 +4,9 @@ import django_rq
 import pytest
 from rq import SimpleWorker
 
-from revops.choices import AutomationOutcome, NotificationStatus
-from revops.models import AutomationLog, Notification
-from revops.notifications import notification_queue
+from revops.base.choices import AutomationOutcome, NotificationStatus
+from revops.base.models import AutomationLog, Notification
+from revops.base.notifications import notification_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""revops.sql writes the same rows as the ORM and django-simple-history, on SQLite and PostgreSQL."""
+"""revops.base.db.sql writes the same rows as the ORM and django-simple-history, on SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
-from revops.sql import bulk_insert, history_copy, history_copy_all
+from revops.base.db.sql import bulk_insert, history_copy, history_copy_all
 from routing.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_history_copy_works_for_any_tracked_model(configured):
 
 def test_rows_compiled_once_read_what_the_queryset_reads():
     from leads.models import LeadEvent
-    from revops.sql import rows_compiled_once
+    from revops.base.db.sql import rows_compiled_once
 
     leads = bulk_insert([_lead(1), _lead(2)])
     when = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)

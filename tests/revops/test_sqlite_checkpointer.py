@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from revops.sqlite import SqliteCheckpointer, sqlite_checkpoint
+from revops.base.db.sqlite import SqliteCheckpointer, sqlite_checkpoint
 
 
 def _database_with_log(path) -> sqlite3.Connection:

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from leads.models import Lead
-from revops.choices import Workflow
-from revops.switches import workflow_switch_set
+from revops.base.choices import Workflow
+from revops.base.switches import workflow_switch_set
 from routing.choices import RuleAction, TaskStatus
 from routing.models import RoutingDecision, RoutingPointer, RoutingRule, Task, Team
 from routing.services import (

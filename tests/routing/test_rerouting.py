@@ -202,8 +202,8 @@ def test_team_admin_rebalance_action(pool, admin_client):
 
 def test_switching_routing_back_on_catches_up_on_deactivations_and_handoffs(pool, inline_jobs,
                                                                             django_capture_on_commit_callbacks):
-    from revops.choices import Workflow
-    from revops.switches import workflow_switch_set
+    from revops.base.choices import Workflow
+    from revops.base.switches import workflow_switch_set
     from routing.choices import RepRole
 
     team, reps = pool

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from leads.models import Lead, LeadEvent
-from revops.choices import Workflow
-from revops.switches import workflow_switch_set
+from revops.base.choices import Workflow
+from revops.base.switches import workflow_switch_set
 from scoring.choices import DecayMode, TriggerKind
 from scoring.jobs import scores_decay_job
 from scoring.models import ScoreChange, ScoreTrigger, ScoringModel, ScoringRule

@@ -6,8 +6,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from leads.models import Lead, LeadEvent
-from revops.choices import Workflow
-from revops.switches import workflow_switch_set
+from revops.base.choices import Workflow
+from revops.base.switches import workflow_switch_set
 from scoring.choices import TriggerKind
 from scoring.jobs import scores_cold_check_job
 from scoring.models import ScoreChange, ScoreTrigger, ScoringRule

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from revops.jobs import enqueue_now
+from revops.base.jobs import enqueue_now
 
 
 class Command(BaseCommand):

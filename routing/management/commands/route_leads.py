@@ -5,9 +5,9 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from revops.choices import Workflow
-from revops.jobs import jobs_inline
-from revops.switches import workflow_enabled
+from revops.base.choices import Workflow
+from revops.base.jobs import jobs_inline
+from revops.base.switches import workflow_enabled
 from routing.jobs import lead_route_job
 from routing.services import PREVIEW_MAX_LEADS, leads_waiting_for_routing, routing_preview
 

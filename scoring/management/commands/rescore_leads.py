@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from revops.choices import Workflow
-from revops.switches import workflow_enabled
+from revops.base.choices import Workflow
+from revops.base.switches import workflow_enabled
 from scoring.services import leads_rescore_bulk, leads_rescore_needed
 
 

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import AutomationLog, Notification, WorkflowSwitch
+from .notifications import notifications_retry
 from .switches import workflow_switch_set
 
 admin.site.site_header = "Leadflow administration"
@@ -44,7 +45,6 @@ class NotificationAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Send again (failed or not configured)")
     def send_again(self, request, queryset) -> None:
-        from .notifications import notifications_retry
 
         count = notifications_retry(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Scheduled {count} notifications.", messages.SUCCESS)

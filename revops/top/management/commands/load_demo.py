@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.models import Lead
-from revops.demo import demo_load
-from revops.maintenance import database_statistics_refresh
+from revops.base.maintenance import database_statistics_refresh
+from revops.top.demo import demo_load
 
 
 class Command(BaseCommand):

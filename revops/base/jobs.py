@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import django_rq
 import redis.exceptions
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -26,7 +27,7 @@ from rq import Retry, get_current_job
 
 from .automation import automation_log
 from .choices import AutomationOutcome
-from .memory import batch_gc
+from .db.memory import batch_gc
 from .switches import workflow_enabled
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,6 @@ def enqueue_now(func: Callable[..., Any], *args: Any, queue: str = "default") ->
     if jobs_run_inline():
         func(*args)
         return
-    import django_rq
 
     django_rq.get_queue(queue).enqueue(func, *args, retry=job_retry())
 

@@ -1,5 +1,7 @@
 """The rep workspace: a rep's task queue and lead pages (managers see their teams')."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,6 +12,8 @@ from django.views.decorators.http import require_POST
 from leads.models import Lead
 from routing.selectors import routing_decision_latest, task_list_for
 from routing.services import task_complete
+
+from . import dashboards
 
 
 @login_required
@@ -64,9 +68,7 @@ PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
 @permission_required("leads.view_lead", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Funnel, conversion by score band, sources, queues, SLA compliance and workload (managers, RevOps)."""
-    from datetime import timedelta
 
-    from . import dashboards
 
     period = request.GET.get("period", "90")
     days = PERIODS.get(period, 90)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from revops.config_io import config_dump_yaml, config_export
+from revops.top.config import config_dump_yaml, config_export
 
 
 class Command(BaseCommand):

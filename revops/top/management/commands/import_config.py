@@ -1,11 +1,12 @@
 """Apply a routing and scoring configuration from a YAML file; --dry-run prints the diff and writes nothing."""
 
+import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from revops.config_io import ConfigError, config_import
+from revops.top.config import ConfigError, config_import
 
 
 class Command(BaseCommand):
@@ -20,7 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, dry_run: bool, user: str | None, **options) -> None:
         if file == "-":
-            import sys
 
             text = sys.stdin.read()
         else:

@@ -1,7 +1,10 @@
 """The /health/ endpoint: database, Redis, workers and scheduler; 200 only when all are up."""
 
+import django_rq
 from django.db import connection
 from django.http import JsonResponse
+from rq import Worker
+from rq.cron import CronScheduler
 
 
 def health_status() -> dict[str, dict]:
@@ -14,9 +17,6 @@ def health_status() -> dict[str, dict]:
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         checks["database"] = {"ok": False, "error": str(exc)}
     try:
-        import django_rq
-        from rq import Worker
-        from rq.cron import CronScheduler
 
         redis = django_rq.get_connection("default")
         redis.ping()

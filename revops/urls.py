@@ -11,8 +11,8 @@ from leads.api.export import LeadExportView
 from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
-from . import views
-from .health import health_view
+from .base.health import health_view
+from .top import views
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")

@@ -35,7 +35,6 @@ class Notification(models.Model):
     dedup_key = models.CharField(max_length=200, unique=True, help_text="One message per key, however often asked.")
     recipient = models.CharField(max_length=100, blank=True, help_text="Slack user id (DM) or channel.")
     text = models.TextField()
-    blocks = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -36,7 +36,6 @@ def notification_queue(
     dedup_key: str,
     recipient: str,
     text: str,
-    blocks: list | None = None,
     object_type: str = "",
     object_id: int | None = None,
     send: bool = True,
@@ -51,7 +50,6 @@ def notification_queue(
         defaults={
             "recipient": recipient or settings.SLACK_DEFAULT_CHANNEL,
             "text": text,
-            "blocks": blocks or [],
             "object_type": object_type,
             "object_id": object_id,
         },
@@ -117,9 +115,7 @@ def notification_send(*, notification_id: int) -> str:
         _finish(notification, NotificationStatus.NO_RECIPIENT, "no Slack user id or channel to send to")
         return "no_recipient"
     try:
-        response = client.chat_postMessage(
-            channel=notification.recipient, text=notification.text, blocks=notification.blocks or None
-        )
+        response = client.chat_postMessage(channel=notification.recipient, text=notification.text)
     except SlackApiError as exc:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""
         if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):

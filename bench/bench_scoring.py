@@ -1,7 +1,7 @@
 """Benchmark of the scoring layer: one lead, a million leads (decay and rescore), training, batch prediction.
 
 Runs on SQLite in a temporary database file built inside the script (settings from DATABASE_URL, migrated, filled
-with synthetic leads and events by ``scoring.synthetic``; data generation is not timed). Receivers of
+with synthetic leads and events by ``tests.synthetic.scoring``; data generation is not timed). Receivers of
 ``lead_scored`` / ``lead_triggered`` (routing) are disconnected: this measures scoring, not what routing does next.
 
 Run: ``.venv/bin/python bench/bench_scoring.py`` (``--quick`` for smaller sizes).
@@ -33,7 +33,7 @@ PREDICT_TARGET = 50_000
 
 def _setup(db_path: str) -> None:
     setup_django(db_path)
-    from scoring.signals_defs import lead_scored, lead_triggered
+    from scoring.signals import lead_scored, lead_triggered
 
     lead_scored.receivers.clear()
     lead_triggered.receivers.clear()
@@ -140,7 +140,7 @@ def _one_lead(quick: bool, db_path: str) -> dict[str, float]:
     from leads.models import Lead, LeadEvent
     from scoring.engine import EventView, compile_model, score_lead
     from scoring.services import lead_score, lead_values
-    from scoring.synthetic import EVENT_COLUMNS, insert_rows
+    from tests.synthetic.scoring import EVENT_COLUMNS, insert_rows
 
     model = _hundred_rule_model()
     compiled = compile_model(model, list(model.rules.all()))
@@ -204,8 +204,9 @@ def _bulk(quick: bool) -> dict[str, object]:
     from django.utils import timezone
 
     from scoring.models import ScoringRule
-    from scoring.services import leads_decay, leads_rescore_bulk, scoring_config_clear
-    from scoring.synthetic import open_leads
+    from scoring.selectors import scoring_config_clear
+    from scoring.services import leads_decay, leads_rescore_bulk
+    from tests.synthetic.scoring import open_leads
 
     model = _realistic_model()
     n = 100_000 if quick else 1_000_000
@@ -227,8 +228,9 @@ def _training(quick: bool) -> dict[str, object]:
     from leads.models import Lead
     from scoring.choices import PredictiveStatus
     from scoring.models import PredictiveModel
-    from scoring.services import predictive_train, scoring_config_clear
-    from scoring.synthetic import closed_leads
+    from scoring.selectors import scoring_config_clear
+    from scoring.services import predictive_train
+    from tests.synthetic.scoring import closed_leads
 
     n = 20_000 if quick else 100_000
     Lead.objects.filter(outcome__in=["won", "lost"]).delete()
@@ -251,8 +253,8 @@ def _prediction(quick: bool) -> dict[str, float]:
     from django.utils import timezone
 
     from leads.models import Lead
-    from scoring.services import scoring_config
-    from scoring.services.predictions import predictions_for
+    from scoring.selectors import scoring_config
+    from scoring.services import predictions_for
 
     config = next(c for c in scoring_config(fresh=True) if c.predictive is not None)
     n = 50_000 if quick else 200_000

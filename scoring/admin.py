@@ -1,7 +1,8 @@
 """Admin of the scoring layer: model versions (activate, roll back, new version, preview), rules, the score-change
 log, triggers, A/B experiments with their report, predictive models, and "score is wrong" feedback with its report.
 
-Actions call services; status fields are read-only so every switch goes through a service and its history reason.
+Actions call services (rescoring a segment now enqueues its job); status fields are read-only so every switch goes
+through a service and its history reason.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from revops.base.jobs import enqueue_now
+
 from .choices import ModelStatus, PredictiveStatus
+from .jobs import scoring_model_rescore_job
 from .models import (
     PredictiveModel,
     ScoreChange,
@@ -25,6 +29,19 @@ from .models import (
     ScoringExperiment,
     ScoringModel,
     ScoringRule,
+)
+from .selectors import ScoringError, experiment_report, score_feedback_report, scoring_model_preview
+from .services import (
+    PredictiveError,
+    experiment_start,
+    experiment_stop,
+    predictive_activate,
+    predictive_rollback,
+    predictive_train,
+    score_feedback_create,
+    scoring_model_activate,
+    scoring_model_new_version,
+    scoring_model_rollback,
 )
 
 
@@ -87,9 +104,6 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
     def preview_view(self, request: HttpRequest, object_id: str):
         """The preview page: what activating the model would change; POST "activate" activates it."""
-        from .selectors import scoring_model_preview
-        from .services import scoring_model_activate
-
         model = get_object_or_404(ScoringModel, pk=object_id)
         if not self.has_change_permission(request, model):
             return HttpResponseRedirect(reverse("admin:index"))
@@ -120,8 +134,6 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Activate (retires the segment's active version, rescores its leads)")
     def activate_model(self, request, queryset) -> None:
-        from .services import scoring_model_activate
-
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to activate.", messages.WARNING)
             return
@@ -135,8 +147,6 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Roll back the segment to its previous version")
     def rollback_segment(self, request, queryset) -> None:
-        from .services import ScoringError, scoring_model_rollback
-
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
                 model = scoring_model_rollback(segment=segment, user=request.user)
@@ -147,18 +157,12 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Copy as a new draft version")
     def new_version(self, request, queryset) -> None:
-        from .services import scoring_model_new_version
-
         for model in queryset:
             draft = scoring_model_new_version(model_id=model.pk, user=request.user)
             self.message_user(request, f"Created {draft.name} v{draft.version} (draft).", messages.SUCCESS)
 
     @admin.action(description="Rescore the segment's leads now (set-based, in the background)")
     def rescore_segment(self, request, queryset) -> None:
-        from revops.base.jobs import enqueue_now
-
-        from .jobs import scoring_model_rescore_job
-
         active = list(queryset.filter(status=ModelStatus.ACTIVE))
         for model in active:
             enqueue_now(scoring_model_rescore_job, model.pk)
@@ -231,8 +235,6 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Results per variant")
     def report(self, obj) -> str:
-        from .selectors import experiment_report
-
         if obj is None or obj.pk is None:
             return "—"
         rows = experiment_report(obj.pk)["variants"]
@@ -247,8 +249,6 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Start (rescores the segment with the variants)")
     def start_experiment(self, request, queryset) -> None:
-        from .services import experiment_start
-
         for experiment in queryset:
             try:
                 experiment_start(experiment_id=experiment.pk, user=request.user)
@@ -259,8 +259,6 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Stop (every lead back to the active model)")
     def stop_experiment(self, request, queryset) -> None:
-        from .services import experiment_stop
-
         for experiment in queryset:
             experiment_stop(experiment_id=experiment.pk, user=request.user)
         self.message_user(request, "Stopped.", messages.SUCCESS)
@@ -301,8 +299,6 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Activate (retires the segment's live model, rescores)")
     def activate_model(self, request, queryset) -> None:
-        from .services import predictive_activate
-
         for row in queryset:
             try:
                 predictive_activate(model_id=row.pk, user=request.user)
@@ -313,8 +309,6 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Roll back the segment to its previous predictive model")
     def rollback_segment(self, request, queryset) -> None:
-        from .services import PredictiveError, predictive_rollback
-
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
                 row = predictive_rollback(segment=segment or None, user=request.user)
@@ -327,8 +321,6 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Train a new version for the segment now (activates when good enough)")
     def retrain_segment(self, request, queryset) -> None:
-        from .services import predictive_train
-
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             row = predictive_train(segment=segment or None, activate=True, user=request.user)
             level = messages.SUCCESS if row.status == PredictiveStatus.ACTIVE else messages.WARNING
@@ -351,8 +343,6 @@ class ScoreFeedbackAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from .services import score_feedback_create
-
         created = score_feedback_create(lead_id=obj.lead_id, user=request.user, reason=obj.reason,
                                         comment=obj.comment)
         obj.pk = created.pk
@@ -363,8 +353,6 @@ class ScoreFeedbackAdmin(admin.ModelAdmin):
                      name="scoring_scorefeedback_report")] + urls
 
     def report_view(self, request: HttpRequest):
-        from .selectors import score_feedback_report
-
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": "Score feedback report", "report": score_feedback_report()}
         return TemplateResponse(request, "admin/scoring/scorefeedback/report.html", context)

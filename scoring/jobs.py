@@ -1,9 +1,25 @@
-"""RQ jobs of the scoring layer: each takes a primary key (or nothing, when scheduled) and calls one service."""
+"""RQ jobs of the scoring layer and the ``*_schedule`` helpers that enqueue them after commit.
 
+Each job takes a primary key (or nothing, when scheduled by cron) and calls one service. The receivers
+(``scoring.receivers``) call the ``*_schedule`` helpers; services never import this module.
+"""
+
+from django.db import transaction
+
+from leads.models import Lead
 from revops.base.choices import Workflow
 from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 
-from .services import lead_score, lead_score_failed
+from .models import PredictiveModel, ScoringModel
+from .services import (
+    lead_score,
+    lead_score_failed,
+    leads_cold_check,
+    leads_decay,
+    leads_rescore_bulk,
+    leads_score_many,
+    predictive_retrain,
+)
 
 
 @pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed)
@@ -22,17 +38,12 @@ def _score_one_by_one(lead_ids: list[int], workflow: str, message: str) -> None:
 @batch_job(workflow=Workflow.SCORING, object_type="lead", on_failure=_score_one_by_one)
 def leads_score_batch_job(lead_ids: list[int], cause: str = "ingest") -> str:
     """Score a bulk import's leads set-based in one job, then route them as one batch (kill switch: scoring)."""
-    from .services import leads_score_many
-
     return str(leads_score_many(lead_ids=lead_ids, cause=cause))
 
 
 @pipeline_job(workflow=Workflow.SCORING, object_type="scoring_model")
 def scoring_model_rescore_job(model_id: int) -> str:
     """Rescore, set-based, the leads of a model's segment after an activation or an experiment change."""
-    from .models import ScoringModel
-    from .services import leads_rescore_bulk
-
     model = ScoringModel.objects.get(pk=model_id)
     return str(leads_rescore_bulk(cause=f"model v{model.version} activated", segment=model.segment))
 
@@ -40,9 +51,6 @@ def scoring_model_rescore_job(model_id: int) -> str:
 @pipeline_job(workflow=Workflow.PREDICTIVE, object_type="predictive_model")
 def predictive_rescore_job(predictive_id: int) -> str:
     """Rescore (and re-predict) the leads a predictive model covers after it was activated or rolled back."""
-    from .models import PredictiveModel
-    from .services import leads_rescore_bulk
-
     row = PredictiveModel.objects.defer("artefact").get(pk=predictive_id)
     return str(leads_rescore_bulk(cause=f"predictive v{row.version} {row.status}", segment=row.segment or None))
 
@@ -50,22 +58,45 @@ def predictive_rescore_job(predictive_id: int) -> str:
 @periodic_job(workflow=Workflow.DECAY)
 def scores_decay_job() -> str:
     """Daily: rescore, set-based, every lead with engagement so aging points decay (kill switch: decay)."""
-    from .services import leads_decay
-
     return str(leads_decay())
 
 
 @periodic_job(workflow=Workflow.SCORING)
 def scores_cold_check_job() -> str:
     """Daily: fire the cold trigger for leads that gained too few points for too long (kill switch: scoring)."""
-    from .services import leads_cold_check
-
     return leads_cold_check()
 
 
 @periodic_job(workflow=Workflow.PREDICTIVE)
 def predictive_retrain_job() -> str:
     """Weekly: retrain every live predictive model on the latest closed leads (kill switch: predictive)."""
-    from .services import predictive_retrain
-
     return predictive_retrain()
+
+
+def lead_score_schedule(lead_id: int, cause: str) -> None:
+    """Score the lead after the current transaction commits."""
+    enqueue_after_commit(lead_score_job, lead_id, cause)
+
+
+def leads_score_many_schedule(lead_ids: list[int], cause: str) -> None:
+    """Score a batch of leads in one job after the current transaction commits."""
+    enqueue_after_commit(leads_score_batch_job, list(lead_ids), cause)
+
+
+def scoring_model_rescore_schedule(model_id: int) -> None:
+    """Rescore the leads of the model's segment, set-based, after the current transaction commits."""
+    enqueue_after_commit(scoring_model_rescore_job, model_id)
+
+
+def predictive_rescore_schedule(predictive_id: int) -> None:
+    """Rescore the leads the predictive model covers, set-based, after the current transaction commits."""
+    enqueue_after_commit(predictive_rescore_job, predictive_id)
+
+
+def leads_score_unscored_schedule() -> int:
+    """Score every live lead that has no score yet (after the scoring switch comes back on)."""
+    ids = list(Lead.objects.live().filter(score__isnull=True, scored_at__isnull=True).values_list("pk", flat=True))
+    with transaction.atomic():
+        for pk in ids:
+            lead_score_schedule(pk, "scoring resumed")
+    return len(ids)

@@ -1,4 +1,5 @@
-"""Read leads and events as columns for the set-based paths (bulk rescoring, decay, preview, predictive features).
+"""Read leads and events as columns for the set-based paths (bulk rescoring, decay, preview, predictive features),
+and which of them the compiled models need (``event_scope``).
 
 One query per chunk, no model instances: event times come back as exact integer microseconds computed in SQL (one
 expression per database vendor), event properties are parsed only for the event types a rule filters on.
@@ -20,6 +21,20 @@ from leads.models import Lead, LeadEvent
 from .bulk_engine import EventColumns
 
 EVENTS_CONSIDERED = 2000  # the newest events of a lead that count; older ones have decayed to nothing
+# A lead's stored scoring state: the set-based paths read it to compare with what they compute.
+STORED = ("stage", "consent", "score", "fit_score", "engagement_score", "band", "predicted_probability", "scored_at")
+
+
+def event_scope(compiled_models: list) -> tuple[set[str], set[str], set[str]]:
+    """The event types the compiled models score, and the types and property keys their filters read."""
+    types, property_types, property_keys = set(), set(), set()
+    for compiled in compiled_models:
+        for rule in compiled.engagement_rules:
+            types.add(rule.event_type)
+            if rule.property_predicate is not None:
+                property_types.add(rule.event_type)
+                property_keys.add(rule.property_key)
+    return types, property_types, property_keys
 
 
 def epoch_us_sql(column: str) -> str:
@@ -207,8 +222,3 @@ def load_lead_columns(queryset, fields: Sequence[str], *, raw: Collection[str] =
         result[f"custom:{key}"] = [None if kind is None else value if kind == "text" else _property_value(kind, value)
                                    for kind, value in zip(kinds, values, strict=True)]
     return ids, result
-
-
-def live_leads():
-    """The leads the set-based paths score: not merged into another lead."""
-    return Lead.objects.live()

@@ -1,8 +1,19 @@
-"""Business logic of the scoring layer that only reads: model preview, experiment report, feedback report."""
+"""Business logic of the scoring layer that only reads: the live configuration, model preview, experiment report,
+feedback report.
+
+The live configuration (per segment, the active model, its running experiment and predictive model) is compiled
+once and cached per process for a few seconds: an admin edit takes effect within CONFIG_TTL_SECONDS in every worker
+(at once in the process that made it). Predictive artefacts are loaded once per process and model.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +24,159 @@ from django.utils import timezone
 from leads.choices import Outcome, Stage
 from leads.models import Lead
 
-from .bulk_engine import LeadColumns, score_batch
-from .choices import Band, FeedbackReason, Variant
-from .conditions import compile_condition
-from .engine import compile_model
-from .loaders import load_events, load_lead_columns
-from .models import ScoreChange, ScoreFeedback, ScoringExperiment, ScoringModel
-from .services.bulk import STORED, _assign, event_scope
-from .services.config import SegmentConfig, scoring_config
+from .bulk_engine import LeadColumns, evaluate, score_batch
+from .choices import Band, FeedbackReason, ModelStatus, PredictiveStatus, Variant
+from .conditions import compile_condition, lead_field_value
+from .engine import CompiledModel, compile_model, with_thresholds
+from .experiments import variant_for
+from .loaders import STORED, event_scope, load_events, load_lead_columns
+from .models import PredictiveModel, ScoreChange, ScoreFeedback, ScoringExperiment, ScoringModel
+from .predictive import ModelVersionError, TrainedModel
+
+logger = logging.getLogger(__name__)
+
+CONFIG_TTL_SECONDS = 5.0
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {"at": 0.0, "configs": None}
+# Keyed by id and training time: ids can come back (a test database rolled back), a training never does.
+_artefacts: dict[tuple[int, str], TrainedModel | None] = {}
+
+
+class ScoringError(Exception):
+    """A lead cannot be scored (no active model for its segment, a broken rule)."""
+
+
+@dataclass
+class LoadedPredictive:
+    """An active predictive model, ready to predict."""
+
+    id: int
+    segment: str
+    version: int
+    trained: TrainedModel
+
+
+@dataclass
+class SegmentConfig:
+    """Everything that scores the leads of one segment."""
+
+    model: ScoringModel
+    segment_test: Callable[[Any], bool] | None
+    compiled: CompiledModel
+    experiment: ScoringExperiment | None = None
+    model_b: ScoringModel | None = None
+    compiled_b: CompiledModel | None = None
+    predictive: LoadedPredictive | None = None
+
+    @property
+    def segment(self) -> str:
+        return self.model.segment
+
+    def matches(self, values: dict[str, Any]) -> bool:
+        return self.segment_test is None or bool(self.segment_test(lead_field_value(values, self.model.segment_field)))
+
+    def variant(self, lead_id: int) -> str:
+        """The lead's variant in the running experiment ("" without one)."""
+        if self.experiment is None:
+            return Variant.NONE
+        return variant_for(self.experiment.pk, self.experiment.split_percent, lead_id)
+
+    def for_variant(self, variant: str) -> tuple[ScoringModel, CompiledModel]:
+        """The model row and compiled model that score a lead of this variant."""
+        if variant == Variant.B and self.compiled_b is not None:
+            return self.model_b or self.model, self.compiled_b
+        return self.model, self.compiled
+
+
+def scoring_config_clear() -> None:
+    """Forget the compiled configuration (called when a model, rule, experiment or predictive model is saved)."""
+    with _lock:
+        _cache["configs"] = None
+
+
+def _compile(model: ScoringModel) -> CompiledModel:
+    return compile_model(model, list(model.rules.all()))
+
+
+def _predictive(row: PredictiveModel) -> LoadedPredictive | None:
+    """Load an active predictive model's artefact (once per process); None when it cannot be used."""
+    key = (row.pk, row.trained_at.isoformat() if row.trained_at else "")
+    if key not in _artefacts:
+        data = PredictiveModel.objects.filter(pk=row.pk).values_list("artefact", flat=True).first()
+        try:
+            _artefacts[key] = TrainedModel.from_bytes(bytes(data)) if data else None
+        except ModelVersionError:
+            logger.exception("predictive model %s cannot be loaded; scoring goes on without it", row.pk)
+            _artefacts[key] = None
+    trained = _artefacts[key]
+    return None if trained is None else LoadedPredictive(row.pk, row.segment, row.version, trained)
+
+
+def scoring_config(*, fresh: bool = False) -> list[SegmentConfig]:
+    """Active models in segment priority order, each with its experiment and predictive model.
+
+    A predictive model of the segment wins over one for every segment (segment empty).
+    """
+    now = time.monotonic()
+    if not fresh:
+        with _lock:
+            cached = _cache["configs"]
+            if cached is not None and now - _cache["at"] < CONFIG_TTL_SECONDS:
+                return cached
+    experiments = {
+        e.segment: e for e in ScoringExperiment.objects.filter(active=True).select_related("variant_b_model")
+    }
+    predictive = {
+        p.segment: p for p in PredictiveModel.objects.filter(status=PredictiveStatus.ACTIVE).defer("artefact")
+    }
+    configs = []
+    for model in ScoringModel.objects.filter(status=ModelStatus.ACTIVE).prefetch_related("rules"):
+        segment_test = (
+            compile_condition(model.segment_operator, model.segment_value) if model.segment_operator else None
+        )
+        config = SegmentConfig(model=model, segment_test=segment_test, compiled=_compile(model))
+        experiment = experiments.get(model.segment)
+        if experiment is not None:
+            config.experiment = experiment
+            base = config.compiled
+            if experiment.variant_b_model_id:
+                config.model_b = experiment.variant_b_model
+                base = _compile(experiment.variant_b_model)
+            config.compiled_b = with_thresholds(base, experiment.threshold_overrides())
+        row = predictive.get(model.segment) or predictive.get("")
+        if row is not None:
+            config.predictive = _predictive(row)
+        configs.append(config)
+    with _lock:
+        _cache.update(at=now, configs=configs)
+    return configs
+
+
+def config_for(values: dict[str, Any], configs: list[SegmentConfig] | None = None) -> SegmentConfig:
+    """The configuration of the first segment (by priority) the lead belongs to."""
+    for config in configs if configs is not None else scoring_config():
+        if config.matches(values):
+            return config
+    raise ScoringError("no active scoring model matches this lead's segment")
+
+
+def configs_assign(configs: list[SegmentConfig], values: dict[str, list], n: int) -> np.ndarray:
+    """Index of each lead's configuration (first segment by priority that takes it), -1 for none: ``config_for``
+    for the columns of ``n`` leads (``values`` holds at least the segment fields)."""
+    assigned = np.full(n, -1, dtype=np.int64)
+    open_ = np.ones(n, dtype=bool)
+    for k, config in enumerate(configs):
+        if config.segment_test is None:
+            assigned[open_] = k
+            break
+        column = values[config.model.segment_field] if config.model.segment_field in values else [None] * n
+        takes = open_ & evaluate(config.segment_test, column,
+                                 exact_types=config.model.segment_field.startswith("custom:"))
+        assigned[takes] = k
+        open_ &= ~takes
+    return assigned
+
 
 PREVIEW_SCAN_LIMIT = 50_000
 QUALIFIED = (Stage.MQL, Stage.SQL)
@@ -62,7 +218,7 @@ def scoring_model_preview(*, model_id: int, last_n: int = 500, now: datetime | N
         if not batch:
             break
         ids, values = load_lead_columns(Lead.objects.filter(pk__in=batch), fields)
-        members = ids[_assign(configs, values, int(ids.size)) == own]
+        members = ids[configs_assign(configs, values, int(ids.size)) == own]
         order = {pk: k for k, pk in enumerate(batch)}
         chosen.extend(sorted(members.tolist(), key=order.__getitem__)[:last_n - len(chosen)])
         if len(chosen) >= last_n:

@@ -1,56 +1,22 @@
-"""Receivers: scoring listens to the lead layer. Thin: each calls one *_schedule service."""
+"""Signals the scoring layer sends, each after commit with primary keys only (definitions only: the receivers are
+``scoring.receivers`` and those of the layers above)."""
 
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal
 
-from leads import signals as lead_signals
-from leads.services import SCORING_INPUT_FIELDS
-from revops.base.choices import Workflow
-from revops.base.signals import workflow_resumed
+# kwargs: lead_id, changed (bool), old_stage, new_stage, old_score, new_score
+lead_scored = Signal()
+# A batch of leads was scored together (a bulk import's): kwargs lead_ids (list), stage_moves ({lead_id: (old
+# stage, new stage)} for the leads whose stage changed). Sent instead of one lead_scored per lead.
+leads_scored_many = Signal()
 
-from .models import PredictiveModel, ScoringExperiment, ScoringModel, ScoringRule
-from .services import lead_score_schedule, leads_score_many_schedule, scoring_config_clear
+# A ScoreTrigger fired (once per lead, kind and period), sent after commit.
+# kwargs: lead_id, kind (scoring.choices.TriggerKind: mql_up, mql_down, sql_up, sql_down, hot, cold, high_intent),
+# trigger_id, period_key, detail (dict: score, stage, and what fired it)
+lead_triggered = Signal()
 
-
-@receiver(lead_signals.lead_enriched)
-def score_after_enrichment(sender, lead_id: int, **kwargs) -> None:
-    lead_score_schedule(lead_id, "ingest")
-
-
-@receiver(lead_signals.leads_enriched_many)
-def score_batch_after_bulk_import(sender, lead_ids: list[int], **kwargs) -> None:
-    leads_score_many_schedule(lead_ids, "ingest")
-
-
-@receiver(lead_signals.events_recorded)
-def score_after_events(sender, lead_id: int, **kwargs) -> None:
-    lead_score_schedule(lead_id, "events")
-
-
-@receiver(lead_signals.lead_changed)
-def score_after_change(sender, lead_id: int, fields=(), **kwargs) -> None:
-    if set(fields) & SCORING_INPUT_FIELDS:
-        lead_score_schedule(lead_id, "lead changed")
-
-
-@receiver(lead_signals.lead_merged)
-@receiver(lead_signals.lead_unmerged)
-def score_after_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
-    lead_score_schedule(survivor_id, "merge")
-
-
-@receiver(post_save, sender=ScoringModel)
-@receiver(post_save, sender=ScoringRule)
-@receiver(post_delete, sender=ScoringRule)
-@receiver(post_save, sender=ScoringExperiment)
-@receiver(post_save, sender=PredictiveModel)
-def forget_compiled_models(sender, **kwargs) -> None:
-    scoring_config_clear()
-
-
-@receiver(workflow_resumed)
-def score_unscored_after_resume(sender, workflow: str, **kwargs) -> None:
-    if workflow == Workflow.SCORING:
-        from .services import leads_score_unscored_schedule
-
-        leads_score_unscored_schedule()
+# A segment's live scoring configuration changed (a model activated or rolled back, an experiment started or
+# stopped), so its leads score differently. kwargs: model_id (the segment's active ScoringModel)
+segment_config_changed = Signal()
+# A predictive model was activated, or retired by a rollback, so the leads it covers predict differently.
+# kwargs: predictive_id (the PredictiveModel activated or retired)
+predictive_model_changed = Signal()

@@ -28,24 +28,23 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from leads.history import leads_history_record
 from leads.models import Lead
+from leads.writes import leads_history_record
 from revops.base.db.instances import instance_new
-from revops.base.jobs import enqueue_after_commit
 
-from ..bulk_engine import EventColumns, LeadColumns, evaluate, score_batch
+from ..bulk_engine import EventColumns, LeadColumns, score_batch
 from ..choices import Variant
 from ..experiments import variant_buckets
-from ..loaders import load_events, load_lead_columns
-from ..models import ScoreChange, ScoreTrigger
-from ..signals_defs import lead_scored, leads_scored_many
-from .config import SegmentConfig, scoring_config
+from ..loaders import STORED, event_scope, load_events, load_lead_columns
+from ..models import ScoreTrigger
+from ..selectors import SegmentConfig, configs_assign, scoring_config
+from ..signals import lead_scored, leads_scored_many
+from ..writes import score_changes_insert
 from .lead_scoring import change_reason
 from .predictions import predictions_for
 from .triggers import crossings, day_key, triggers_fire_many
 
 CHUNK_SIZE = 20_000
-STORED = ("stage", "consent", "score", "fit_score", "engagement_score", "band", "predicted_probability", "scored_at")
 _NONE = -(2**62)  # stands for NULL in integer comparisons
 
 
@@ -81,34 +80,6 @@ def _fields_needed(configs: list[SegmentConfig]) -> list[str]:
             for rule in compiled.fit_rules if compiled else ():
                 names[rule.field] = None
     return [n for n in names if n not in STORED]
-
-
-def event_scope(models: list) -> tuple[set[str], set[str], set[str]]:
-    """The event types the compiled models score, and the types and property keys their filters read."""
-    types, property_types, property_keys = set(), set(), set()
-    for compiled in models:
-        for rule in compiled.engagement_rules:
-            types.add(rule.event_type)
-            if rule.property_predicate is not None:
-                property_types.add(rule.event_type)
-                property_keys.add(rule.property_key)
-    return types, property_types, property_keys
-
-
-def _assign(configs: list[SegmentConfig], values: dict[str, list], n: int) -> np.ndarray:
-    """Index of each lead's configuration (first segment by priority that takes it), -1 for none."""
-    assigned = np.full(n, -1, dtype=np.int64)
-    open_ = np.ones(n, dtype=bool)
-    for k, config in enumerate(configs):
-        if config.segment_test is None:
-            assigned[open_] = k
-            break
-        column = values[config.model.segment_field] if config.model.segment_field in values else [None] * n
-        takes = open_ & evaluate(config.segment_test, column,
-                                 exact_types=config.model.segment_field.startswith("custom:"))
-        assigned[takes] = k
-        open_ &= ~takes
-    return assigned
 
 
 def _int_column(values: Iterable) -> np.ndarray:
@@ -166,14 +137,18 @@ def _collect(result, leads: LeadColumns, positions: np.ndarray, stored: dict[str
             changes.stage_moves[lead_id] = (old_stages[k], stage, before, score, variant, lists[k], model_id)
 
 
-def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, announce_each: bool = True) -> None:
-    """Apply one chunk's changes in one short transaction (see the module docstring, steps 4 and 5)."""
-    if not changes.updates:
-        return
-    lead_table, log_table = Lead._meta.db_table, ScoreChange._meta.db_table
+def _leads_scores_apply(updates: list[tuple], now: datetime) -> set[int]:
+    """Write computed scores to the lead table; return the ids of the leads written (step 4 of the module docstring).
+
+    One ``UPDATE ... FROM`` a temporary table, conditional on ``scored_at`` being what the run read (the second
+    value of each update row): a lead scored meanwhile is left out. Runs inside the caller's transaction. It writes
+    the leads layer's table: it belongs with the lead table's other SQL writes and is kept apart so it can move
+    there as it is.
+    """
+    lead_table = Lead._meta.db_table
     now_db = connection.ops.adapt_datetimefield_value(now)
     postgres = connection.vendor == "postgresql"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if postgres:
             cursor.execute("CREATE TEMP TABLE scoring_bulk (id bigint PRIMARY KEY, old_scored_at timestamptz, "
                            "fit_score integer, engagement_score integer, score integer, band varchar(2), "
@@ -182,7 +157,7 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, a
             cursor.execute("CREATE TEMP TABLE scoring_bulk (id integer PRIMARY KEY, old_scored_at text, "
                            "fit_score integer, engagement_score integer, score integer, band text, stage text, "
                            "score_reasons text, predicted_probability real)", [])
-        cursor.executemany("INSERT INTO scoring_bulk VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", changes.updates)
+        cursor.executemany("INSERT INTO scoring_bulk VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", updates)
         same_version = "IS NOT DISTINCT FROM" if postgres else "IS"
         reasons = "t.score_reasons::jsonb" if postgres else "t.score_reasons"
         cursor.execute(
@@ -193,17 +168,20 @@ def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, a
             f"AND {lead_table}.scored_at {same_version} t.old_scored_at RETURNING {lead_table}.id",
             # The id range lets the planner walk the temporary table and look leads up by key instead of scanning
             # the lead table for every chunk.
-            [now_db, now_db, min(row[0] for row in changes.updates), max(row[0] for row in changes.updates)],
+            [now_db, now_db, min(row[0] for row in updates), max(row[0] for row in updates)],
         )
         applied = {row[0] for row in cursor.fetchall()}
         cursor.execute("DROP TABLE scoring_bulk", [])
-        log_json = "CAST(%s AS jsonb)" if postgres else "%s"
-        cursor.executemany(
-            f"INSERT INTO {log_table} (lead_id, model_id, at, cause, old_score, new_score, delta, fit_score, "
-            f"engagement_score, band, old_stage, new_stage, reasons, experiment_id, variant) VALUES "
-            f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {log_json}, %s, %s)",
-            [row for lead_id, row in changes.logs.items() if lead_id in applied],
-        )
+    return applied
+
+
+def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, announce_each: bool = True) -> None:
+    """Apply one chunk's changes in one short transaction (see the module docstring, steps 4 and 5)."""
+    if not changes.updates:
+        return
+    with transaction.atomic():
+        applied = _leads_scores_apply(changes.updates, now)
+        score_changes_insert([row for lead_id, row in changes.logs.items() if lead_id in applied])
         summary.changed += len(applied)
         summary.skipped_concurrent += len(changes.updates) - len(applied)
         moves = {k: v for k, v in changes.stage_moves.items() if k in applied}
@@ -281,7 +259,7 @@ def leads_rescore_bulk(
         n = int(ids.size)
         if n == 0:
             continue
-        assigned = _assign(configs, stored, n)
+        assigned = configs_assign(configs, stored, n)
         if segment is not None:
             other = np.array([k >= 0 and configs[k].segment != segment for k in assigned.tolist()], dtype=bool)
             assigned[other] = -2
@@ -333,13 +311,6 @@ def leads_score_many(*, lead_ids: list[int], cause: str = "ingest") -> BulkSumma
     ids, moves = list(lead_ids), {lead_id: (old, new) for lead_id, old, new in summary.moves}
     transaction.on_commit(lambda: leads_scored_many.send(sender=Lead, lead_ids=ids, stage_moves=moves))
     return summary
-
-
-def leads_score_many_schedule(lead_ids: list[int], cause: str) -> None:
-    """Score a batch of leads in one job after the current transaction commits."""
-    from ..jobs import leads_score_batch_job
-
-    enqueue_after_commit(leads_score_batch_job, list(lead_ids), cause)
 
 
 def leads_decay(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> BulkSummary:

@@ -2,7 +2,9 @@
 feedback into the next training, retrain on a schedule.
 
 The model itself (features → calibrated win probability, reason codes) is ``scoring.predictive``; this module
-extracts its rows from the database (``scoring.features``) and keeps the versions.
+extracts its rows from the database (``scoring.predictive.features``) and keeps the versions. An activation or a
+rollback is announced after commit with ``predictive_model_changed``; the scoring receiver then schedules the
+rescoring of the leads the model covers.
 """
 
 from __future__ import annotations
@@ -17,16 +19,25 @@ from django.utils import timezone
 
 from leads.choices import Outcome
 from leads.models import Lead
-from revops.base.jobs import enqueue_after_commit
 
 from ..bulk_engine import US_PER_DAY, to_us
 from ..choices import FeedbackReason, PredictiveStatus
-from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, custom_columns, default_event_types, feature_rows
 from ..loaders import load_events, load_lead_columns
 from ..models import PredictiveModel, ScoreFeedback
-from ..predictive import FEATURE_VERSION, ModelVersionError, TrainedModel, TrainingRefused, train_model
-from .bulk import _assign
-from .config import scoring_config, scoring_config_clear
+from ..predictive import (
+    FEATURE_VERSION,
+    LEAD_FEATURE_FIELDS,
+    RECENCY_DAYS,
+    ModelVersionError,
+    TrainedModel,
+    TrainingRefused,
+    custom_columns,
+    default_event_types,
+    feature_rows,
+    train_model,
+)
+from ..selectors import configs_assign, scoring_config, scoring_config_clear
+from ..signals import predictive_model_changed
 
 # Activation gates: a model that ranks leads barely better than chance does more harm than none.
 MIN_AUC_TO_ACTIVATE = 0.60
@@ -53,7 +64,7 @@ def _segment_members(ids: np.ndarray, values: dict[str, list], segment: str | No
     if segment is None:
         return np.arange(ids.size)
     configs = scoring_config(fresh=True)
-    assigned = _assign(configs, values, int(ids.size))
+    assigned = configs_assign(configs, values, int(ids.size))
     wanted = [k for k, c in enumerate(configs) if c.segment == segment]
     return np.flatnonzero(np.isin(assigned, wanted))
 
@@ -67,7 +78,7 @@ def training_set(*, segment: str | None = None, now: datetime | None = None) -> 
 
     Leads someone flagged as having wrong data are left out. Steps: 1) read the leads' feature fields, custom
     attributes, outcome and close date; 2) keep the segment's leads; 3) read their events of the year before the
-    earliest close; 4) build rows with ``scoring.features.feature_rows`` (events after a lead's close are ignored).
+    earliest close; 4) build rows with ``scoring.predictive.feature_rows`` (events after a lead's close are ignored).
     """
     now = now or timezone.now()
     wrong = ScoreFeedback.objects.filter(reason=FeedbackReason.WRONG_DATA).values("lead_id")
@@ -148,11 +159,11 @@ def predictive_train(*, segment: str | None = None, activate: bool = False, user
     return row
 
 
-def _schedule_rescore(predictive_id: int) -> None:
-    from ..jobs import predictive_rescore_job
-
+def _announce_change(predictive_id: int) -> None:
+    """After commit: forget the cached configuration, then announce that the predictive model ``predictive_id`` was
+    activated or retired, so the leads it covers are rescored."""
     transaction.on_commit(scoring_config_clear)
-    enqueue_after_commit(predictive_rescore_job, predictive_id)
+    transaction.on_commit(lambda: predictive_model_changed.send(sender=PredictiveModel, predictive_id=predictive_id))
 
 
 def predictive_activate(*, model_id: int, user=None, reason: str = "") -> PredictiveModel:
@@ -188,7 +199,7 @@ def predictive_activate(*, model_id: int, user=None, reason: str = "") -> Predic
         row._change_reason = ("activated" + (f", replacing v{current.version}" if current else "")
                               + (f" ({reason})" if reason else ""))
         row.save(update_fields=["status", "activated_at", "retired_at", "refusal_reason"])
-        _schedule_rescore(row.pk)
+        _announce_change(row.pk)
     return row
 
 
@@ -211,7 +222,7 @@ def predictive_rollback(*, segment: str | None, user=None) -> PredictiveModel | 
         current._history_user = user
         current._change_reason = "rolled back: no earlier version, predictive scoring off"
         current.save(update_fields=["status", "retired_at"])
-        _schedule_rescore(current.pk)
+        _announce_change(current.pk)
     return None
 
 

@@ -1,7 +1,8 @@
 """Scoring model versions: a new draft version, activation (retiring the previous one), rollback; experiments.
 
-Every switch is one transaction with a history row per model whose reason says who did what; the leads of the
-segment are rescored (set-based, ``scoring_model_rescore_job``) after commit.
+Every switch is one transaction with a history row per model whose reason says who did what. After commit the
+cached configuration is forgotten and ``segment_config_changed`` announces the switch; the scoring receiver then
+schedules the set-based rescoring of the segment's leads (``scoring_model_rescore_job``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from revops.base.jobs import enqueue_after_commit
-
 from ..choices import ModelStatus
 from ..engine import compile_model
 from ..models import ScoringExperiment, ScoringModel
-from .config import ScoringError, scoring_config_clear
+from ..selectors import ScoringError, scoring_config_clear
+from ..signals import segment_config_changed
 
 # Fields of a model that are configuration (copied into a new version); the rest is identity and lifecycle.
 _NOT_COPIED = {"id", "version", "status", "activated_at", "retired_at", "created_at", "updated_at"}
@@ -26,11 +26,11 @@ def _who(user) -> str:
     return getattr(user, "username", "") or "automation"
 
 
-def _schedule_rescore(model_id: int) -> None:
-    from ..jobs import scoring_model_rescore_job
-
+def _announce_change(model_id: int) -> None:
+    """After commit: forget the cached configuration, then announce that the segment of ``model_id`` (its active
+    model) changed, so its leads are rescored."""
     transaction.on_commit(scoring_config_clear)
-    enqueue_after_commit(scoring_model_rescore_job, model_id)
+    transaction.on_commit(lambda: segment_config_changed.send(sender=ScoringModel, model_id=model_id))
 
 
 def scoring_model_activate(*, model_id: int, user=None, reason: str = "") -> ScoringModel:
@@ -67,7 +67,7 @@ def scoring_model_activate(*, model_id: int, user=None, reason: str = "") -> Sco
                                 + (f", replacing v{current.version}" if current is not None else "")
                                 + (f" ({reason})" if reason else ""))
         model.save(update_fields=["status", "activated_at", "retired_at", "updated_at"])
-        _schedule_rescore(model.pk)
+        _announce_change(model.pk)
     return model
 
 
@@ -119,7 +119,7 @@ def experiment_start(*, experiment_id: int, user=None) -> ScoringExperiment:
         experiment._history_user = user
         experiment._change_reason = f"started by {_who(user)}"
         experiment.save()
-        _schedule_rescore(active.pk)
+        _announce_change(active.pk)
     return experiment
 
 
@@ -136,7 +136,7 @@ def experiment_stop(*, experiment_id: int, user=None) -> ScoringExperiment:
         experiment.save()
         active = ScoringModel.objects.filter(segment=experiment.segment, status=ModelStatus.ACTIVE).first()
         if active is not None:
-            _schedule_rescore(active.pk)
+            _announce_change(active.pk)
         else:
             transaction.on_commit(scoring_config_clear)
     return experiment

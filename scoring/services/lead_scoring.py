@@ -8,18 +8,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.history import lead_save_with_history
 from leads.models import Lead, LeadEvent
 from leads.selectors import lead_locked
+from leads.services import lead_send_to_review
+from leads.writes import lead_save_with_history
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import bulk_insert, rows_compiled_once
-from revops.base.jobs import enqueue_after_commit
 
 from ..engine import CompiledModel, EventView, PredictionView, ScoreResult, score_lead
 from ..loaders import EVENTS_CONSIDERED
 from ..models import SCORABLE_FIELDS, ScoreChange
-from ..signals_defs import lead_scored
-from .config import config_for
+from ..selectors import config_for
+from ..signals import lead_scored
 from .predictions import predictions_for
 from .triggers import lead_triggers_after_score
 
@@ -124,8 +124,6 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
 
 def lead_score_failed(lead_id: int, workflow: str, message: str) -> None:
     """Scoring failed: the score is left null (never a stale score to route on) and the lead goes to review."""
-    from leads.services import lead_send_to_review
-
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
         if lead is None:
@@ -138,35 +136,4 @@ def lead_score_failed(lead_id: int, workflow: str, message: str) -> None:
     lead_send_to_review(lead_id, workflow, message)
 
 
-def lead_score_schedule(lead_id: int, cause: str) -> None:
-    """Score the lead after the current transaction commits."""
-    from ..jobs import lead_score_job
-
-    enqueue_after_commit(lead_score_job, lead_id, cause)
-
-
-def leads_score_unscored_schedule() -> int:
-    """Score every live lead that has no score yet (after the scoring switch comes back on)."""
-    ids = list(Lead.objects.live().filter(score__isnull=True, scored_at__isnull=True).values_list("pk", flat=True))
-    with transaction.atomic():
-        for pk in ids:
-            lead_score_schedule(pk, "scoring resumed")
-    return len(ids)
-
-
-def leads_rescore_schedule(*, cause: str, only_unscored: bool = False) -> int:
-    """Schedule re-scoring of every live lead, one job each (small tables; ``rescore_leads`` is set-based)."""
-    queryset = Lead.objects.live()
-    if only_unscored:
-        queryset = queryset.filter(score__isnull=True)
-    ids = list(queryset.values_list("pk", flat=True))
-    with transaction.atomic():
-        for pk in ids:
-            lead_score_schedule(pk, cause)
-    return len(ids)
-
-
-__all__ = [
-    "change_reason", "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_score_schedule",
-    "lead_values", "leads_rescore_schedule", "leads_score_unscored_schedule",
-]
+__all__ = ["change_reason", "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_values"]

@@ -10,10 +10,18 @@ import numpy as np
 from leads.models import Lead
 
 from ..bulk_engine import US_PER_DAY, to_us
-from ..features import LEAD_FEATURE_FIELDS, RECENCY_DAYS, feature_rows, model_custom_keys, model_event_types, scalar
 from ..loaders import load_events, load_lead_columns
-from ..predictive import predict, predict_proba
-from .config import LoadedPredictive
+from ..predictive import (
+    LEAD_FEATURE_FIELDS,
+    RECENCY_DAYS,
+    feature_rows,
+    model_custom_keys,
+    model_event_types,
+    predict,
+    predict_proba,
+    scalar,
+)
+from ..selectors import LoadedPredictive
 
 TOP_FEATURES = 3
 
@@ -24,7 +32,7 @@ def predictions_for(
     """Probabilities (and top features) for the given leads, in ascending id order, as of ``now``.
 
     Steps: 1) read the leads' feature fields and custom attributes; 2) read their events of the last year (all
-    types); 3) build rows as ``scoring.features.feature_rows`` does for training, zero-filling every event type the
+    types); 3) build rows as ``scoring.predictive.feature_rows`` does for training, zero-filling every event type the
     model knows; 4) predict in one call.
     """
     ids = np.asarray(sorted(int(i) for i in lead_ids), dtype=np.int64)

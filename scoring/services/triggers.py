@@ -10,12 +10,10 @@ and cools down again is announced again).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -27,8 +25,9 @@ from ..choices import TriggerKind
 from ..engine import ScoreResult
 from ..loaders import load_lead_columns
 from ..models import ScoreChange, ScoreTrigger, ScoringModel
-from ..signals_defs import lead_triggered
-from .config import config_for, scoring_config
+from ..selectors import config_for, scoring_config
+from ..signals import lead_triggered
+from ..writes import score_triggers_insert
 
 # Stages on the scoring ladder: a lead moves between them by score alone.
 STAGE_LEVEL = {Stage.NEW: 0, Stage.ENGAGED: 0, Stage.NURTURE: 0, Stage.MQL: 1, Stage.SQL: 2}
@@ -37,7 +36,6 @@ TRIGGER_STAGES = frozenset(STAGE_LEVEL)
 # Score changes that count as points gained by the lead's own activity (hot and cold); a model change does not.
 ACTIVITY_CAUSES = ("events", "ingest", "merge")
 HOT_CAUSES = ("events",)
-TRIGGERS_PER_STATEMENT = 500  # 7 parameters a row: well within SQLite's and PostgreSQL's limits
 
 
 def crossings(old_stage: str, new_stage: str) -> list[str]:
@@ -78,12 +76,6 @@ def _announce(created: list[ScoreTrigger]) -> None:
     transaction.on_commit(send)
 
 
-def _row(trigger: ScoreTrigger) -> tuple:
-    return (trigger.lead_id, trigger.kind, trigger.period_key[:80],
-            connection.ops.adapt_datetimefield_value(trigger.fired_at), trigger.model_id, trigger.cause[:60],
-            json.dumps(trigger.detail or {}, cls=DjangoJSONEncoder))
-
-
 def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, model_id: int | None = None,
                  cause: str = "", detail: dict[str, Any] | None = None) -> ScoreTrigger | None:
     """Record a trigger unless it already fired in this period; announce it after commit. None when it had."""
@@ -96,25 +88,9 @@ def triggers_fire_many(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
     """Record unsaved triggers unless they already fired in their period; announce the new ones after commit and
     return them, in the given order (a second trigger of the same lead, kind and period is not new).
 
-    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per ``TRIGGERS_PER_STATEMENT``: the unique constraint
-    decides, also between workers, and the rows it returns are exactly the ones inserted.
+    The insert (``scoring.writes.score_triggers_insert``) lets the unique constraint decide, also between workers.
     """
-    detail = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    row = f"(%s, %s, %s, %s, %s, %s, {detail})"
-    created = []
-    for start in range(0, len(triggers), TRIGGERS_PER_STATEMENT):
-        chunk = triggers[start:start + TRIGGERS_PER_STATEMENT]
-        sql = (f"INSERT INTO {ScoreTrigger._meta.db_table} (lead_id, kind, period_key, fired_at, model_id, cause, "
-               f"detail) VALUES {', '.join([row] * len(chunk))} ON CONFLICT (lead_id, kind, period_key) DO NOTHING "
-               f"RETURNING id, lead_id, kind, period_key")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for trigger in chunk for value in _row(trigger)])
-            inserted = {(lead_id, kind, period_key): pk for pk, lead_id, kind, period_key in cursor.fetchall()}
-        for trigger in chunk:
-            pk = inserted.pop((trigger.lead_id, trigger.kind, trigger.period_key[:80]), None)
-            if pk is not None:
-                trigger.pk = pk
-                created.append(trigger)
+    created = score_triggers_insert(triggers)
     _announce(created)
     return created
 

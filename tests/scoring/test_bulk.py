@@ -14,7 +14,7 @@ from scoring.jobs import scores_decay_job
 from scoring.models import ScoreChange, ScoreTrigger, ScoringModel, ScoringRule
 from scoring.services import lead_score, leads_decay, leads_rescore_bulk
 from scoring.services.bulk import BulkSummary, _Changes, _write
-from scoring.signals_defs import lead_scored, lead_triggered
+from scoring.signals import lead_scored, lead_triggered
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FIT = dict(employees=200, seniority="vp", industry="Technology", country="US")  # 35 fit points in the fixture

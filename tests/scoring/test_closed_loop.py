@@ -19,7 +19,7 @@ from scoring.services import (
     score_feedback_create,
     training_set,
 )
-from scoring.synthetic import closed_leads
+from tests.synthetic.scoring import closed_leads
 
 
 def open_lead(email: str = "open@x.example") -> Lead:

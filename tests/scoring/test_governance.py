@@ -9,9 +9,8 @@ from django.urls import reverse
 from leads.models import Lead, LeadEvent
 from scoring.choices import ModelStatus
 from scoring.models import ScoreChange, ScoringModel, ScoringRule
-from scoring.selectors import scoring_model_preview
+from scoring.selectors import ScoringError, scoring_model_preview
 from scoring.services import (
-    ScoringError,
     lead_score,
     scoring_model_activate,
     scoring_model_new_version,

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from scoring import predictive
 from scoring.predictive import (
     ALGORITHMS,
     FEATURE_VERSION,
@@ -22,11 +21,12 @@ from scoring.predictive import (
     Prediction,
     TrainedModel,
     TrainingRefused,
+    artefact,
     predict,
     predict_proba,
-    synthetic_closed_leads,
     train_model,
 )
+from tests.synthetic.scoring import synthetic_closed_leads
 
 PLANTED = "pricing_visits_30d"
 
@@ -179,7 +179,7 @@ def test_round_trip_to_bytes_and_back_predicts_the_same(model: TrainedModel, fre
 
 def test_from_bytes_refuses_another_feature_version(model: TrainedModel, monkeypatch: pytest.MonkeyPatch) -> None:
     data = model.to_bytes()
-    monkeypatch.setattr(predictive, "FEATURE_VERSION", FEATURE_VERSION + 1)
+    monkeypatch.setattr(artefact, "FEATURE_VERSION", FEATURE_VERSION + 1)
     with pytest.raises(ModelVersionError, match=rf"feature version {FEATURE_VERSION}\b.*retrain"):
         TrainedModel.from_bytes(data)
 

@@ -12,7 +12,7 @@ from scoring.choices import TriggerKind
 from scoring.jobs import scores_cold_check_job
 from scoring.models import ScoreChange, ScoreTrigger, ScoringRule
 from scoring.services import crossings, lead_score, leads_cold_check
-from scoring.signals_defs import lead_triggered
+from scoring.signals import lead_triggered
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -1,7 +1,10 @@
-"""Synthetic leads and events straight into the database, for benchmarks and tests of the set-based paths.
+"""Synthetic scoring data for benchmarks and tests: closed leads as predictive rows, and leads and events straight
+into the database for the set-based paths.
 
-Rows go in with one ``executemany`` per batch (every other column gets its model default), so a million leads
-take seconds: no model instances, no signals, no history. Never used by the application itself.
+``synthetic_closed_leads`` draws realistic closed leads (rows and outcomes) with planted effects, no database.
+``open_leads`` and ``closed_leads`` insert leads and events with one ``executemany`` per batch (every other column
+gets its model default), so a million leads take seconds: no model instances, no signals, no history. Never used by
+the application itself.
 """
 
 from __future__ import annotations
@@ -12,12 +15,119 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
+from leads.normalize import size_band_for
 
-from .predictive import synthetic_closed_leads
+_COUNTRIES = ["US", "GB", "DE", "FR", "CA", "AU", "NL", "IN", "BR", "SE", "ES", "JP"]
+_COUNTRY_P = [0.38, 0.12, 0.09, 0.07, 0.06, 0.05, 0.04, 0.06, 0.04, 0.03, 0.03, 0.03]
+_INDUSTRIES = {
+    "Technology": 0.5,
+    "Financial Services": 0.3,
+    "Healthcare": 0.1,
+    "Manufacturing": 0.0,
+    "Retail": -0.1,
+    "Professional Services": 0.15,
+    "Media": -0.1,
+    "Education": -0.4,
+    "Government": -0.5,
+    "Non-profit": -0.6,
+}
+_INDUSTRY_P = [0.26, 0.12, 0.10, 0.11, 0.09, 0.10, 0.06, 0.06, 0.05, 0.05]
+_SENIORITY = {"c_level": 0.5, "vp": 0.7, "director": 0.4, "manager": 0.1, "individual_contributor": -0.4}
+_SENIORITY_P = [0.06, 0.12, 0.2, 0.27, 0.35]
+_DEPARTMENTS = ["sales", "marketing", "engineering", "finance", "operations", "it", "hr"]
+_DEPARTMENT_P = [0.22, 0.2, 0.18, 0.1, 0.12, 0.12, 0.06]
+_SOURCES = {
+    "referral": 0.8,
+    "partner": 0.5,
+    "event": 0.4,
+    "webinar": 0.3,
+    "organic": 0.1,
+    "paid_search": 0.0,
+    "content_download": -0.2,
+    "outbound": -0.4,
+}
+_SOURCE_P = [0.07, 0.06, 0.08, 0.14, 0.2, 0.18, 0.15, 0.12]
+_PLANS = {"enterprise": 0.4, "pro": 0.2, "free": -0.3}
+
+
+def synthetic_closed_leads(n: int, *, seed: int = 0) -> tuple[list[dict], list[bool]]:
+    """Generate ``n`` realistic closed leads and their outcomes (True = won), deterministic per ``seed``.
+
+    Steps: 1) draw firmographics (country, industry, log-normal headcount with its size band as ingestion derives
+    it, and revenue), persona (seniority, department), lead source and a ``custom:plan_interest`` attribute;
+    2) draw a latent engagement level that drives email opens, pricing-page visits, events, recency and demo
+    requests; 3) build the win log-odds from a few planted effects - pricing-page visits strongest, then seniority,
+    source, industry, a mid-market size sweet spot and recency (the last two non-linear, so boosting has something
+    to find) - plus Gaussian noise; 4) sample outcomes (about 20% won, achievable AUC around 0.8) and blank out some
+    values so missing-value handling is exercised.
+    """
+    rng = np.random.default_rng(seed)
+    country = rng.choice(_COUNTRIES, size=n, p=_COUNTRY_P)
+    industry = rng.choice(list(_INDUSTRIES), size=n, p=_INDUSTRY_P)
+    employees = np.clip(np.round(rng.lognormal(np.log(150), 1.5, size=n)), 1, 250_000).astype(int)
+    revenue = employees * rng.lognormal(np.log(160_000), 0.5, size=n)
+    seniority = rng.choice(list(_SENIORITY), size=n, p=_SENIORITY_P)
+    department = rng.choice(_DEPARTMENTS, size=n, p=_DEPARTMENT_P)
+    source = rng.choice(list(_SOURCES), size=n, p=_SOURCE_P)
+    plan = rng.choice(list(_PLANS), size=n, p=[0.2, 0.45, 0.35])
+
+    engagement = rng.gamma(2.0, 0.5, size=n)
+    email_opens = rng.poisson(2.5 * engagement)
+    pricing_visits = rng.poisson(0.7 * engagement)
+    events = rng.poisson(6.0 * engagement)
+    days_since = np.round(rng.exponential(20.0 / (0.3 + engagement), size=n)).astype(int)
+    demo = rng.random(n) < 0.05 + 0.1 * engagement
+    personal_email = rng.random(n) < 0.15
+
+    log_odds = (
+        -2.2
+        + 0.6 * np.minimum(pricing_visits, 6)
+        + np.vectorize(_SENIORITY.get)(seniority)
+        + np.vectorize(_SOURCES.get)(source)
+        + np.vectorize(_INDUSTRIES.get)(industry)
+        + np.vectorize(_PLANS.get)(plan)
+        # Enterprise interest only converts where there is an enterprise to sell to.
+        + np.where(plan == "enterprise", np.where(employees >= 1000, 0.9, -0.7), 0.0)
+        # Pricing-page visits from a decision maker weigh more than from an individual contributor.
+        + 0.25 * np.minimum(pricing_visits, 4) * np.isin(seniority, ["c_level", "vp"])
+        - 0.2 * (np.log(employees) - np.log(800)) ** 2
+        + 1.5 * np.exp(-days_since / 7.0) * (events > 0)
+        + 0.5 * demo
+        - 0.6 * personal_email
+        + 0.1 * engagement
+        + rng.normal(0.0, 0.5, size=n)
+    )
+    won = rng.random(n) < 1.0 / (1.0 + np.exp(-log_odds))
+
+    missing_revenue = rng.random(n) < 0.25
+    missing_seniority = rng.random(n) < 0.08
+    missing_plan = rng.random(n) < 0.3
+    rows: list[dict] = []
+    for i in range(n):
+        row: dict[str, Any] = {
+            "country": str(country[i]),
+            "industry": str(industry[i]),
+            "size_band": size_band_for(int(employees[i])),
+            "employees": int(employees[i]),
+            "seniority": None if missing_seniority[i] else str(seniority[i]),
+            "department": str(department[i]),
+            "source": str(source[i]),
+            "annual_revenue": None if missing_revenue[i] else round(float(revenue[i]), -3),
+            "email_opens_30d": int(email_opens[i]),
+            "pricing_visits_30d": int(pricing_visits[i]),
+            "events_90d": int(events[i]),
+            "days_since_last_event": None if events[i] == 0 else int(days_since[i]),
+            "demo_requested": bool(demo[i]),
+            "personal_email": bool(personal_email[i]),
+            "custom:plan_interest": None if missing_plan[i] else str(plan[i]),
+        }
+        rows.append(row)
+    return rows, [bool(w) for w in won]
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -70,6 +180,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
 
 # The predictive generator's seniority names, in the lead layer's vocabulary (and its 20-character column).
 SENIORITY = {"individual_contributor": "individual"}
+
+
 def _new_ids(before: int) -> list[int]:
     """Ids of the leads just inserted, in insertion order (a sequence need not continue from the highest id)."""
     return list(Lead.objects.filter(id__gt=before).order_by("id").values_list("id", flat=True))
@@ -120,7 +232,7 @@ def open_leads(n: int, *, seed: int = 0, now: datetime | None = None, engaged_sh
 
 
 def closed_leads(n: int, *, seed: int = 0, now: datetime | None = None) -> tuple[int, int]:
-    """Insert ``n`` closed (won or lost) leads from ``scoring.predictive.synthetic_closed_leads``, with events that
+    """Insert ``n`` closed (won or lost) leads from :func:`synthetic_closed_leads`, with events that
     reproduce each lead's engagement aggregates before its close date. Returns (leads, events) inserted.
     """
     rng = random.Random(seed)

@@ -17,7 +17,7 @@ import numpy as np
 
 from leads.choices import EventType
 
-from .bulk_engine import US_PER_DAY, EventColumns
+from ..bulk_engine import US_PER_DAY, EventColumns
 
 LEAD_FEATURE_FIELDS = (
     "country", "industry", "employees", "size_band", "annual_revenue", "seniority", "department", "source",

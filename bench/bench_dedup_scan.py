@@ -1,4 +1,4 @@
-"""Benchmark of the weekly full duplicate scan (``leads.dedup_engine.find_duplicate_pairs``).
+"""Benchmark of the weekly full duplicate scan (``leads.dedup.find_duplicate_pairs``).
 
 Generates 1,000,000 synthetic leads with known duplicates (100,000 with ``quick``), times the scan end to end
 (consuming the iterator), measures its peak memory and scores its pairs against the known duplicates. The
@@ -27,13 +27,8 @@ if str(ROOT) not in sys.path:
 
 import rapidfuzz  # noqa: E402
 
-from leads.dedup_engine import (  # noqa: E402
-    REASONS,
-    find_duplicate_pairs,
-    generate_synthetic_leads,
-    pair_precision,
-    pair_recall,
-)
+from leads.dedup import REASONS, find_duplicate_pairs  # noqa: E402
+from tests.synthetic.leads import generate_synthetic_leads, pair_precision, pair_recall  # noqa: E402
 
 FULL_LEADS = 1_000_000
 QUICK_LEADS = 100_000

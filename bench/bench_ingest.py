@@ -1,12 +1,15 @@
 """Ingestion benchmarks: duplicate check of one new lead against a large table, and import through the pipeline.
 
 Runs on SQLite in a temporary database file (the zero-setup default). `run(quick)` returns a Markdown section.
+Django, the apps and the queue are imported inside the functions: `run` first configures Django on that file.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,7 +62,7 @@ def fill_leads(count: int, rng: random.Random) -> None:
 
 
 def bench_dedup_check(stored: int, rng: random.Random) -> tuple[float, float]:
-    from leads.dedup import dedup_match
+    from leads.dedup.match import dedup_match
     from leads.normalize import normalize_row
 
     probes = []
@@ -116,8 +119,6 @@ def bulk_rows(rows: int, rng: random.Random, tag: str) -> list[tuple[int, dict]]
 
 def csv_file(data: list[tuple[int, dict]], directory: str, name: str) -> str:
     """The rows as a CSV file in the import contract's columns."""
-    import csv
-
     path = os.path.join(directory, f"{name}.csv")
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=list(data[0][1]))
@@ -128,7 +129,7 @@ def csv_file(data: list[tuple[int, dict]], directory: str, name: str) -> str:
 
 def import_csv(path: str, source: str, *, sync: bool) -> dict:
     """What `import_leads FILE --source NAME [--sync]` does: the CSV import, batch by batch."""
-    from leads.csv_io import import_leads_csv
+    from leads.csv import import_leads_csv
 
     with open(path, "rb") as fileobj:
         report = import_leads_csv(fileobj, source=source, sync=sync)
@@ -174,8 +175,6 @@ def bench_bulk_worker(db_path: str, rows: int, rng: random.Random, workers: int 
     """Leads/s for a bulk import whose pipeline runs on one RQ worker in its own process, as `manage.py serve`
     runs it (a SimpleWorker, serve's SQLite checkpointer): from the first row read until every created lead is
     scored and placed (owner with its follow-up task, or a queue) and nothing is left on the queue."""
-    import subprocess
-
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
     started = [subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--worker-class",
                                  "rq.worker.SimpleWorker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)

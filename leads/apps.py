@@ -1,3 +1,5 @@
+"""The lead layer's Django app: leads, accounts and engagement events."""
+
 from django.apps import AppConfig
 
 
@@ -8,4 +10,4 @@ class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signal_handlers  # noqa: F401 - connects the receivers
+        from . import receivers  # noqa: F401 - connects the receivers

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from .models import Lead, LeadEvent
+from .models import Lead
 
 
 class LeadFilterSet(django_filters.FilterSet):
@@ -22,11 +22,3 @@ class LeadFilterSet(django_filters.FilterSet):
         if value.isdigit():
             return queryset.filter(owner_id=int(value))
         return queryset.filter(owner__email__iexact=value)
-
-
-class LeadEventFilterSet(django_filters.FilterSet):
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-
-    class Meta:
-        model = LeadEvent
-        fields = ["lead", "type"]

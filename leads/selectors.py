@@ -1,29 +1,23 @@
-"""Business logic of the lead layer that reads."""
+"""Business logic of the lead layer that reads: whether a lead may be contacted, a lead locked for an update with
+a statement compiled once, the leads due for re-enrichment."""
+
+from datetime import timedelta
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from revops.base.db.sql import rows_compiled_once
 
-from .filtersets import LeadFilterSet
+from .choices import Consent, Stage
 from .models import Lead
 
-
-def lead_list(*, filters: dict | None = None) -> QuerySet[Lead]:
-    """Live leads, filtered with the LeadFilterSet vocabulary (stage, band, owner, queue, score range...)."""
-    queryset = Lead.objects.live().select_related("owner")
-    return LeadFilterSet(filters or {}, queryset).qs
-
-
-def lead_get(*, lead_id: int) -> Lead:
-    return Lead.objects.select_related("owner", "account").get(pk=lead_id)
+REENRICH_AFTER_DAYS = 60
 
 
 def lead_contactable(lead: Lead) -> bool:
     """Whether outreach (a call, an e-mail, a re-engagement) may go to this lead: not opted out, not suppressed."""
-    from .choices import Consent, Stage
-
     return lead.consent != Consent.OPT_OUT and lead.stage != Stage.SUPPRESSED and lead.merged_into_id is None
 
 
@@ -42,3 +36,17 @@ def lead_locked(*, lead_id: int) -> Lead:
 
 
 _LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
+
+
+def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
+    """Live leads older than 60 days, not enriched in 60 days, with incomplete firmographic fields."""
+    now = now or timezone.now()
+    horizon = now - timedelta(days=REENRICH_AFTER_DAYS)
+    incomplete = Q(industry="") | Q(employees__isnull=True) | Q(company="") | Q(annual_revenue__isnull=True)
+    return list(
+        Lead.objects.live()
+        .filter(incomplete, created_at__lt=horizon)
+        .filter(Q(enriched_at__isnull=True) | Q(enriched_at__lt=horizon))
+        .order_by("enriched_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

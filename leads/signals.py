@@ -1,11 +1,14 @@
 """Signals the lead layer sends. Higher layers receive them; this layer never imports them.
 
-Every signal is sent after the write it announces has committed, with primary keys only.
+Every signal is sent after the write it announces has committed, with primary keys only. The lead layer's own
+receivers (``leads.receivers``) take some of them further: ``lead_created`` schedules the new lead's enrichment,
+``lead_import_confirmed`` the import job.
 """
 
 from django.dispatch import Signal
 
-# kwargs: lead_id
+# kwargs: lead_id: a new lead is stored and goes through the per-lead pipeline, enrichment first (leads a bulk
+# import enriches in memory are announced with leads_enriched_many instead)
 lead_created = Signal()
 # kwargs: lead_id, fields (set of changed field names)
 lead_changed = Signal()
@@ -19,3 +22,5 @@ leads_enriched_many = Signal()
 lead_merged = Signal()
 # kwargs: survivor_id, merged_id
 lead_unmerged = Signal()
+# kwargs: import_id: an uploaded CSV import (LeadImport) was confirmed and is waiting for its job
+lead_import_confirmed = Signal()

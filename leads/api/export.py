@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from ..csv_io import leads_csv_response
+from ..csv import leads_csv_response
 from ..filtersets import LeadFilterSet
 from ..models import Lead
 from .views import LeadPermission

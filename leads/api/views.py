@@ -9,6 +9,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from revops.base.models import ApiIdempotencyKey
+
 from ..filtersets import LeadFilterSet
 from ..models import Lead
 from ..services import LeadInputError, event_record, lead_ingest
@@ -30,8 +32,6 @@ def idempotent(endpoint: str):
 
     def decorator(handler):
         def wrapper(self, request, *args, **kwargs):
-            from revops.base.models import ApiIdempotencyKey
-
             key = (request.headers.get("Idempotency-Key") or "").strip()[:200]
             if not key:
                 return handler(self, request, *args, **kwargs)

@@ -313,7 +313,7 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
     now = timezone.now()
     counts: dict[str, int] = {}
     rows = demo_lead_rows(rng, companies, leads)
-    from leads.bulk import leads_bulk_ingest
+    from leads.services import leads_bulk_ingest
 
     done = 0
     with jobs_inline():

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
+import django_rq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads import csv_io
+from leads import jobs as lead_jobs
 from leads.choices import ImportStatus
-from leads.csv_io import lead_import_run_job
+from leads.csv import DIRECTORY_IMPORT_SOURCE
+from leads.jobs import lead_import_run_job
 from leads.models import CompanyProfile, Lead, LeadImport
+from leads.services import lead_ingest
 from revops.base.jobs import jobs_inline
 
 pytestmark = pytest.mark.django_db
@@ -127,14 +130,12 @@ def test_confirm_runs_the_job_on_commit_and_inline_mode_runs_it_here(admin_clien
 
 
 def test_confirm_puts_the_job_on_the_queue(admin_client, django_capture_on_commit_callbacks):
-    import django_rq
-
     upload(admin_client)
     lead_import = LeadImport.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(reverse("admin:leads_leadimport_preview", args=[lead_import.pk]))
     jobs = django_rq.get_queue("default").jobs
-    assert [(job.func_name, job.args) for job in jobs] == [("leads.csv_io.lead_import_run_job", (lead_import.pk,))]
+    assert [(job.func_name, job.args) for job in jobs] == [("leads.jobs.lead_import_run_job", (lead_import.pk,))]
     assert jobs[0].timeout >= 3600
 
 
@@ -145,7 +146,7 @@ def test_the_job_records_progress_as_it_goes(admin_client, monkeypatch):
     admin_client.get(reverse("admin:leads_leadimport_preview", args=[lead_import.pk]))
     LeadImport.objects.filter(pk=lead_import.pk).update(status=ImportStatus.QUEUED)
     seen = []
-    real_import = csv_io.import_leads_csv
+    real_import = lead_jobs.import_leads_csv
 
     def spying_import(fileobj, *, progress, **kwargs):
         def spy(report):
@@ -153,7 +154,7 @@ def test_the_job_records_progress_as_it_goes(admin_client, monkeypatch):
             seen.append(LeadImport.objects.values_list("status", "processed_rows").get(pk=lead_import.pk))
         return real_import(fileobj, progress=spy, **kwargs)
 
-    monkeypatch.setattr(csv_io, "import_leads_csv", spying_import)
+    monkeypatch.setattr(lead_jobs, "import_leads_csv", spying_import)
     lead_import_run_job(lead_import.pk)
     assert seen == [("running", 200), ("running", 400), ("running", 450)]
     lead_import.refresh_from_db()
@@ -187,7 +188,7 @@ def test_the_company_directory_goes_through_the_same_flow(admin_client):
     response = admin_client.post(reverse("admin:leads_leadimport_company_upload"),
                                  {"file": SimpleUploadedFile("companies.csv", content.encode())})
     lead_import = LeadImport.objects.get()
-    assert lead_import.source == csv_io.DIRECTORY_IMPORT_SOURCE
+    assert lead_import.source == DIRECTORY_IMPORT_SOURCE
     page = admin_client.get(response.url).content.decode()
     assert "https://www.acme.example/" in page and ">acme.example<" in page
     assert "&#x27;many&#x27; is not a valid employee count" in page
@@ -200,7 +201,7 @@ def test_the_company_directory_goes_through_the_same_flow(admin_client):
 
 
 def test_the_lead_source_name_of_the_company_directory_is_reserved(admin_client):
-    response = upload(admin_client, source=csv_io.DIRECTORY_IMPORT_SOURCE)
+    response = upload(admin_client, source=DIRECTORY_IMPORT_SOURCE)
     assert response.status_code == 200 and "reserved" in response.content.decode()
     assert not LeadImport.objects.exists()
 
@@ -257,8 +258,6 @@ def test_the_imports_list_shows_each_import_with_its_progress(admin_client):
 
 
 def test_the_preview_says_what_each_row_would_become_without_writing(admin_client):
-    from leads.services import lead_ingest
-
     ann = lead_ingest(data={"email": "ann@acme.example", "first_name": "Ann", "last_name": "Lee"}).lead
     jon = lead_ingest(data={"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith"}).lead
     kept = lead_ingest(data={"email": "k@x.example", "external_id": "42"}, source="fair-2024").lead

@@ -2,8 +2,9 @@
 
 import pytest
 
-from leads.bulk import leads_bulk_ingest
+from leads.dedup.match import CANDIDATES_PER_KEY
 from leads.models import CompanyProfile, DuplicateReview, Lead, MergeLog, SourceRecord
+from leads.services import lead_ingest, leads_bulk_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +58,6 @@ def _review_pairs() -> set[tuple[str, str, str, float]]:
 
 
 def test_review_pairs_opened_in_bulk_are_the_pairs_ingesting_row_by_row_opens():
-    from leads.services import lead_ingest
-
     stored = [{"email": "jon.smith@initech.example", "first_name": "Jon", "last_name": "Smith"},
               {"email": "maria@globex.example", "first_name": "Maria", "last_name": "Garcia", "company": "Globex"},
               {"email": "x@other.example", "first_name": "Maria", "last_name": "Garcia", "company": "Globex Corp"}]
@@ -88,9 +87,6 @@ def test_review_pairs_opened_in_bulk_are_the_pairs_ingesting_row_by_row_opens():
 
 
 def test_a_big_company_is_compared_with_its_newest_leads_only_as_row_by_row():
-    from leads.dedup import CANDIDATES_PER_KEY
-    from leads.services import lead_ingest
-
     names = [("John", "Smith")] * 3 + [("Person", f"Number{n:03d}") for n in range(CANDIDATES_PER_KEY + 5)]
     names[-2] = ("Jon", "Smith")  # among the newest: a candidate
     rows = [{"email": "johnny.smith@big.example", "first_name": "John", "last_name": "Smith"}]

@@ -10,14 +10,15 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import path
+from django.urls import path, resolve
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from leads import csv_io
 from leads.api.export import LeadExportView
 from leads.choices import MatchRule, ReviewStatus
-from leads.csv_io import EXPORT_COLUMNS, csv_safe, lead_export_rows
+from leads.csv import EXPORT_COLUMNS, csv_safe, lead_export_rows, leads_csv_stream, write_leads_csv
+from leads.csv import export as csv_export
 from leads.models import DuplicateReview, Lead, SourceRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -32,7 +33,7 @@ def parse(text: str) -> list[dict[str, str]]:
 
 def export_text(queryset=None) -> str:
     out = io.StringIO()
-    csv_io.write_leads_csv(Lead.objects.all() if queryset is None else queryset, out)
+    write_leads_csv(Lead.objects.all() if queryset is None else queryset, out)
     return out.getvalue()
 
 
@@ -101,7 +102,7 @@ def test_an_injected_company_name_is_exported_as_text(db):
 
 
 def test_export_reads_in_chunks_with_source_records_prefetched_per_chunk(db, monkeypatch):
-    monkeypatch.setattr(csv_io, "EXPORT_CHUNK_SIZE", 10)
+    monkeypatch.setattr(csv_export, "EXPORT_CHUNK_SIZE", 10)
     for i in range(25):
         lead = Lead.objects.create(email=f"l{i}@x.example")
         SourceRecord.objects.create(lead=lead, source="crm", external_id=str(i))
@@ -113,7 +114,7 @@ def test_export_reads_in_chunks_with_source_records_prefetched_per_chunk(db, mon
 
 
 def test_the_http_stream_comes_in_batches(scored_lead):
-    chunks = list(csv_io.leads_csv_stream(Lead.objects.all(), batch=1))
+    chunks = list(leads_csv_stream(Lead.objects.all(), batch=1))
     assert chunks[0].startswith("lead_id,external_ids,") and len(chunks) == 2
 
 
@@ -173,8 +174,6 @@ def test_the_api_needs_the_view_lead_permission(db):
 
 
 def test_the_api_schema_documents_the_filters_and_the_csv_response():
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator(patterns=urlpatterns).get_schema(request=None, public=True)
     operation = schema["paths"]["/api/leads/export/"]["get"]
     assert {"stage", "band", "owner", "score_min", "country"} <= {p["name"] for p in operation["parameters"]}
@@ -183,8 +182,6 @@ def test_the_api_schema_documents_the_filters_and_the_csv_response():
 
 @pytest.mark.urls("revops.urls")
 def test_the_project_urls_mount_the_export_before_the_lead_detail_route():
-    from django.urls import resolve
-
     match = resolve("/api/leads/export/")
     if getattr(match.func, "cls", None) is not LeadExportView:
         pytest.skip("GET /api/leads/export/ is not mounted in revops/urls.py yet")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 
+import django_rq
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from leads.csv_io import (
+from leads.csv import (
     MAX_ERRORS_KEPT,
     MAX_FIELD_CHARS,
     import_companies_csv,
@@ -196,8 +200,6 @@ def test_a_row_failing_in_the_database_rolls_back_what_it_wrote_and_the_file_goe
 
 
 def test_the_import_stops_when_the_database_keeps_refusing_rows(tmp_path):
-    from django.db import connection
-
     # A real refusal by the database (a trigger, as a full disk or a lost lock would), not a patched function.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -336,9 +338,6 @@ def test_import_leads_fails_with_the_reason_on_a_file_level_error(tmp_path):
 
 
 def test_import_leads_exits_0_with_row_errors_and_1_on_a_file_level_error(tmp_path):
-    import subprocess
-    import sys
-
     good = csv_file(tmp_path, "email\nbroken\n", "rows.csv")
     bad = csv_file(tmp_path, "name\nAnn\n", "bad.csv")
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "PATH": "/usr/bin:/bin"}
@@ -365,8 +364,6 @@ def test_import_leads_sync_runs_the_pipeline_inline(tmp_path, configured):
 
 @pytest.mark.django_db(transaction=True)
 def test_without_sync_the_pipeline_goes_to_the_queue(tmp_path, configured):
-    import django_rq
-
     path = csv_file(tmp_path, "email,country\na@acme.example,US\nb@acme.example,US\n")
     report = run_import(path)
     assert report.created == 2

@@ -3,9 +3,19 @@
 import pytest
 
 from leads.choices import ReviewStatus
-from leads.merge import MergeError, lead_merge, lead_merge_undo, merges_undo, review_dismiss, review_merge
 from leads.models import DuplicateReview, Lead, LeadEvent, MergeLog, SourceRecord
-from leads.services import event_record, lead_ingest
+from leads.selectors import lead_contactable
+from leads.services import (
+    MergeError,
+    event_record,
+    lead_ingest,
+    lead_merge,
+    lead_merge_undo,
+    merges_undo,
+    review_dismiss,
+    review_merge,
+)
+from routing.models import Task
 
 pytestmark = pytest.mark.django_db
 
@@ -154,8 +164,6 @@ def test_review_merge_and_dismiss(revops_admin):
 
 
 def test_unsubscribe_suppresses_the_lead_at_once():
-    from leads.selectors import lead_contactable
-
     lead = ingest(email="u@x.example", consent="yes")
     event_record(lead_id=lead.lead.pk, type="unsubscribe")
     stored = Lead.objects.get(pk=lead.lead.pk)
@@ -165,8 +173,6 @@ def test_unsubscribe_suppresses_the_lead_at_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_tasks_follow_a_merge_and_come_back_on_undo(configured, inline_jobs):
-    from routing.models import Task
-
     a = ingest(email="a@acme.example", first_name="Ann", country="US").lead
     b = ingest(email="other@acme.example", first_name="Bo", country="US").lead
     task_b = Task.objects.get(lead=b)

@@ -1,4 +1,4 @@
-"""Behaviour of the full-database duplicate scan (``leads.dedup_engine``); pure Python, no database."""
+"""Behaviour of the full-database duplicate scan (the ``leads.dedup`` engine); pure Python, no database."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ from collections import defaultdict
 
 import pytest
 
-from leads.dedup_engine import (
-    FREE_EMAIL_DOMAINS,
-    CandidatePair,
-    DedupRecord,
-    find_duplicate_pairs,
-    generate_synthetic_leads,
-    name_similarity,
-    pair_precision,
-    pair_recall,
-)
+from leads.dedup import FREE_EMAIL_DOMAINS, CandidatePair, DedupRecord, find_duplicate_pairs, name_similarity
+from tests.synthetic.leads import generate_synthetic_leads, pair_precision, pair_recall
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 

@@ -1,12 +1,14 @@
 """The scheduled full-database duplicate scan and its command."""
 
+import django_rq
 import pytest
 from django.core.management import call_command
+from rq.cron import CronScheduler
 
 from leads.choices import ReviewStatus
-from leads.dedup_scan import dedup_scan_run
-from leads.merge import review_dismiss
+from leads.dedup.scan import dedup_scan_run
 from leads.models import DuplicateReview, Lead
+from leads.services import review_dismiss
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +55,6 @@ def test_command_prints_pairs_and_time(capsys):
 
 
 def test_cron_configuration_loads_every_job():
-    import django_rq
-    from rq.cron import CronScheduler
-
     scheduler = CronScheduler(connection=django_rq.get_connection("default"))
     scheduler.load_config_from_file("revops.cron")
     names = {job.name for job in scheduler.get_jobs()}

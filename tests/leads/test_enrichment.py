@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from leads.choices import EnrichmentStatus
-from leads.enrichment import lead_enrich, leads_due_for_reenrichment
 from leads.models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
-from leads.services import lead_ingest
+from leads.selectors import leads_due_for_reenrichment
+from leads.services import lead_enrich, lead_ingest
 
 pytestmark = pytest.mark.django_db
 

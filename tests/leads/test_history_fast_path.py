@@ -3,10 +3,13 @@
 import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from leads.history import lead_save_with_history, leads_history_record
 from leads.models import Lead
 from leads.selectors import lead_locked
+from leads.writes import lead_save_with_history, leads_history_record
+from routing.selectors import rep_open_lead_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +63,6 @@ def test_lead_save_with_history_writes_the_fields_and_the_row_simple_history_wou
 def test_leads_history_record_copies_each_lead_as_it_is_now():
     first, second = _lead(), _lead(email="grace@example.com", first_name="Grace")
     Lead.objects.filter(pk=second.pk).update(stage="mql")
-    from django.utils import timezone
-
     leads_history_record([(first.pk, "bulk one"), (second.pk, "bulk two")], now=timezone.now())
     assert first.history.first().history_change_reason == "bulk one"
     row = second.history.first()
@@ -71,10 +72,6 @@ def test_leads_history_record_copies_each_lead_as_it_is_now():
 def test_open_lead_count_reads_the_partial_index_on_sqlite(reps):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's planner; PostgreSQL chooses by its statistics")
-    from django.test.utils import CaptureQueriesContext
-
-    from routing.services import rep_open_lead_counts
-
     rita, ravi = reps
     _lead(owner=rita.user)
     _lead(email="b@example.com", owner=rita.user, stage="customer")

@@ -4,9 +4,8 @@ import pytest
 from django.urls import reverse
 
 from leads.choices import ReviewStatus
-from leads.merge import lead_merge
 from leads.models import DuplicateReview, Lead, MergeLog
-from leads.services import lead_ingest
+from leads.services import lead_ingest, lead_merge
 
 pytestmark = pytest.mark.django_db
 

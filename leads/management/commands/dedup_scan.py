@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
+from leads.dedup.scan import dedup_scan_run
+from leads.jobs import dedup_scan_job
 from revops.base.jobs import enqueue_now
 
 
@@ -13,13 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, sync: bool, **options) -> None:
         if not sync:
-            from leads.jobs import dedup_scan_job
-
             enqueue_now(dedup_scan_job)
             self.stdout.write("Duplicate scan queued; a worker runs it (see the automation log for the result).")
             return
-        from leads.dedup_scan import dedup_scan_run
-
         report = dedup_scan_run()
         self.stdout.write(
             f"Scanned {report.leads} leads in {report.seconds:.1f} s: {report.pairs_found} probable duplicate pairs, "

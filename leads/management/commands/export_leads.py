@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from leads.csv_io import write_leads_csv
+from leads.csv import write_leads_csv
 from leads.models import Lead
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.csv_io import DEFAULT_SOURCE, CsvFileError, CsvReader, ImportReport, import_leads_csv
+from leads.csv import DEFAULT_SOURCE, CsvFileError, CsvReader, ImportReport, import_leads_csv
 from leads.normalize import INPUT_COLUMNS
 
 

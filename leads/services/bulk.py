@@ -14,34 +14,33 @@ Leads that need a remote enrichment provider get their enrichment job each and g
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
 from revops.base.db.instances import instance_clean_fields
 from revops.base.db.memory import batch_gc
 from revops.base.db.sql import bulk_insert, history_copy_all
-from revops.base.jobs import enqueue_after_commit
 from revops.base.switches import workflow_enabled
 
-from . import signals
-from .choices import EnrichmentStatus, MatchRule
-from .dedup import CANDIDATES_PER_KEY, name_threshold
-from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
-from .dedup_keys import company_key
-from .enrichment import ENRICHABLE_FIELDS
-from .history import history_user_id, leads_history_record_all
-from .models import Account, CompanyProfile, DuplicateReview, EnrichmentProvider, Lead, SourceRecord
-from .normalize import FieldError, normalize_row
-from .services import data_quality_score, field_errors_from, industry_vocabulary, lead_build, size_band_for
+from .. import signals
+from ..choices import EnrichmentStatus
+from ..dedup.batch import BatchReview, BatchRow, batch_duplicates
+from ..dedup.keys import company_key
+from ..models import Account, CompanyProfile, DuplicateReview, EnrichmentProvider, Lead, SourceRecord
+from ..normalize import FieldError, normalize_row, size_band_for
+from ..quality import data_quality_score
+from ..writes import history_user_id, leads_history_record_all
+from .enrichment import ENRICHABLE_FIELDS, lead_enrich, lead_enrichment_failed
+from .ingest import field_errors_from, lead_build, lead_ingest
+from .vocabulary import industry_vocabulary
 
-_KEYS_PER_STATEMENT = 200  # SQLite allows 500 arms in one compound SELECT
 # Fields lead_build sets from more than one input value (or from none, when the row lacks them).
 _BUILT_FIELDS = frozenset({"source", "external_id", "consent", "custom", "flags", "company_key", "first_touch",
                            "last_touch", "closed_at"})
@@ -60,122 +59,14 @@ class RowOutcome:
 
 
 @dataclass
-class _Prepared:
-    row: int
-    values: dict[str, Any]
+class _Prepared(BatchRow):
+    """A row ready to store: what the duplicate check reads, plus its custom attributes and data flags."""
+
     custom: dict[str, str]
     flags: list[str]
-    source: str
 
 
-# A duplicate candidate of a row: a stored lead ("lead", id) or an earlier row of the batch ("row", number), with
-# its first and last name and its domain.
-_Candidate = tuple[str, int, str, str, str]
-
-
-def _names_by(column: str, keys: set[str]) -> dict[str, list[_Candidate]]:
-    """Stored live leads per value of an indexed column (domain, company key), newest first, at most
-    ``CANDIDATES_PER_KEY`` per value: one ``LIMIT`` per value, read from the column's index, so a company with
-    thousands of leads costs no more than one with fifty."""
-    found: dict[str, list[_Candidate]] = defaultdict(list)
-    quote = connection.ops.quote_name
-    table, col = quote(Lead._meta.db_table), quote(Lead._meta.get_field(column).column)
-    one = (f"SELECT * FROM (SELECT {col}, {quote('id')}, {quote('first_name')}, {quote('last_name')}, "
-           f"{quote('domain')} FROM {table} WHERE {col} = %s AND {quote('merged_into_id')} IS NULL "
-           f"ORDER BY {quote('id')} DESC LIMIT {CANDIDATES_PER_KEY}) AS k")
-    ordered = sorted(keys)
-    with connection.cursor() as cursor:
-        for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
-            chunk = ordered[start:start + _KEYS_PER_STATEMENT]
-            cursor.execute(" UNION ALL ".join([one] * len(chunk)), chunk)
-            for key, pk, first, last, domain in cursor.fetchall():
-                found[key].append(("lead", pk, first, last, domain))
-    for candidates in found.values():
-        candidates.sort(key=lambda c: -c[1])
-    return found
-
-
-@dataclass
-class _Review:
-    """A row to create with review pairs: its similar candidates as (candidate, similarity, rule)."""
-
-    pairs: list[tuple[_Candidate, float, str]]
-
-
-def _needs_row_by_row(batch: list[_Prepared]) -> tuple[set[int], dict[int, _Review]]:
-    """Split the batch by what the duplicate check would do with each row, as ``lead_ingest`` decides it.
-
-    Returns the rows that may update or merge (same e-mail, phone or source id as a stored lead or an earlier row:
-    they go through ``lead_ingest`` one by one) and, for the rows to create that have a similar name at the same
-    company domain or company (stored or earlier in the batch), the review pairs to open with them. Every other
-    row is simply created.
-    """
-    emails = {p.values["email"] for p in batch if p.values.get("email")}
-    phones = {p.values["phone"] for p in batch if p.values.get("phone")}
-    sources = {(p.source, p.values["external_id"]) for p in batch if p.source and p.values.get("external_id")}
-    domains = {p.values["domain"] for p in batch
-               if p.values.get("domain") and p.values["domain"] not in FREE_EMAIL_DOMAINS}
-    companies = {p.values["company_key"] for p in batch if p.values.get("company_key")}
-    live = Lead.objects.live()
-    stored_emails = set(live.filter(email__in=emails).order_by().values_list("email", flat=True)) if emails else set()
-    stored_phones = set(live.filter(phone__in=phones).order_by().values_list("phone", flat=True)) if phones else set()
-    stored_sources: set[tuple[str, str]] = set()
-    for source in {s for s, _ in sources}:
-        ids = {e for s, e in sources if s == source}
-        stored_sources |= {(source, e) for e in SourceRecord.objects.filter(source=source, external_id__in=ids)
-                           .values_list("external_id", flat=True)}
-    by_domain = _names_by("domain", domains)
-    by_company = _names_by("company_key", companies)
-    threshold = name_threshold()
-    slow: set[int] = set()
-    reviews: dict[int, _Review] = {}
-    seen_email, seen_phone, seen_source = set(), set(), set()
-    batch_domain: dict[str, list[_Candidate]] = defaultdict(list)
-    batch_company: dict[str, list[_Candidate]] = defaultdict(list)
-    for p in batch:
-        v = p.values
-        email, phone = v.get("email") or "", v.get("phone") or ""
-        source_key = (p.source, v.get("external_id") or "")
-        first, last = v.get("first_name") or "", v.get("last_name") or ""
-        domain = v.get("domain") if v.get("domain") not in FREE_EMAIL_DOMAINS else ""
-        company = v.get("company_key") or ""
-        conflict = (
-            (email and (email in stored_emails or email in seen_email))
-            or (phone and (phone in stored_phones or phone in seen_phone))
-            or (source_key[1] and (source_key in stored_sources or source_key in seen_source))
-        )
-        if conflict:
-            slow.add(p.row)
-        elif first or last:
-            # The same look-ups as leads.dedup.dedup_match: by domain, then by company, each candidate once.
-            candidates = (batch_domain.get(domain, [])[::-1] + by_domain.get(domain, []) if domain else []) + (
-                batch_company.get(company, [])[::-1] + by_company.get(company, []) if company else [])
-            pairs, seen = [], set()
-            for candidate in candidates:
-                if candidate[:2] in seen:
-                    continue
-                seen.add(candidate[:2])
-                similarity = name_similarity(first, last, candidate[2], candidate[3])
-                if similarity >= threshold:
-                    rule = MatchRule.NAME_DOMAIN if domain and candidate[4] == domain else MatchRule.NAME_COMPANY
-                    pairs.append((candidate, similarity, rule))
-            if pairs:
-                reviews[p.row] = _Review(pairs)
-        if email:
-            seen_email.add(email)
-        if phone:
-            seen_phone.add(phone)
-        if source_key[1]:
-            seen_source.add(source_key)
-        if p.row not in slow:  # a row merged into another is no candidate of its own
-            if domain:
-                batch_domain[domain].append(("row", p.row, first, last, v.get("domain") or ""))
-            if company:
-                batch_company[company].append(("row", p.row, first, last, v.get("domain") or ""))
-    return slow, reviews
-
-
-def _open_reviews(reviews: dict[int, _Review], lead_of_row: dict[int, int], *, reason: str, now) -> set[int]:
+def _open_reviews(reviews: dict[int, BatchReview], lead_of_row: dict[int, int], *, reason: str, now) -> set[int]:
     """Open the review pairs of the batch's new leads in one insert; returns the rows that got one.
 
     The new leads have no pair yet, so none can be a pair already decided ("not a duplicate" is remembered by pair).
@@ -248,13 +139,12 @@ def _enrich_from_directory(leads: list[Lead]) -> None:
 
 
 def _continue_pipeline(lead_id: int) -> None:
-    """Once stored, a lead that still needs a remote provider gets its enrichment job (the per-lead path).
+    """Once stored, a lead that still needs a remote provider goes the per-lead path: ``lead_created``, whose
+    receiver schedules its enrichment job.
 
     Called after the batch's transaction, so a queue that is down cannot undo stored rows.
     """
-    from .jobs import lead_enrich_job
-
-    enqueue_after_commit(lead_enrich_job, lead_id)
+    transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead_id))
 
 
 def _ingest_row_by_row(rows: list[tuple[int, dict]], outcomes: list[RowOutcome], *, source: str, user, reason: str,
@@ -263,8 +153,6 @@ def _ingest_row_by_row(rows: list[tuple[int, dict]], outcomes: list[RowOutcome],
     transaction). Returns the outcomes of the new leads among them that join the batch's pipeline (enriched here,
     unless a remote provider enriches them with their own jobs).
     """
-    from .services import lead_ingest
-
     joined = []
     for number, data in rows:
         try:
@@ -291,8 +179,6 @@ def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
         Lead.objects.filter(pk__in=lead_ids, enrichment_status=EnrichmentStatus.PENDING).update(
             enrichment_status=EnrichmentStatus.SKIPPED)
         return lead_ids
-    from .enrichment import lead_enrich, lead_enrichment_failed
-
     joined = []
     for lead_id in lead_ids:
         try:
@@ -316,9 +202,10 @@ def leads_bulk_ingest(
     """Ingest numbered rows; returns an outcome per row and the leads the set-based path created.
 
     Steps: normalize every row (rejected rows get their errors and write nothing); split the rows by what the
-    duplicate check would do (``_needs_row_by_row``); build and validate the rows to create; in one transaction
-    attach accounts, enrich them (see ``_enrichment_mode``), insert them with their history rows and source records
-    and open their review pairs; then send the rows that may update or merge through ``lead_ingest`` one by one
+    duplicate check would do (``leads.dedup.batch.batch_duplicates``); build and validate the rows to create; in
+    one transaction attach accounts, enrich them (see ``_enrichment_mode``), insert them with their history rows
+    and source records and open their review pairs; then send the rows that may update or merge through
+    ``lead_ingest`` one by one
     (each in its own transaction); finally announce every new lead enriched here as one batch
     (``leads_enriched_many``) for the batch pipeline.
     """
@@ -342,8 +229,9 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
         values = dict(normalized.values)
         values["company_key"] = company_key(values.get("company") or "")
         raw_by_row[number] = row
-        prepared.append(_Prepared(number, values, normalized.custom, normalized.flags, values.get("source") or source))
-    slow, reviews = _needs_row_by_row(prepared)
+        prepared.append(_Prepared(row=number, values=values, source=values.get("source") or source,
+                                   custom=normalized.custom, flags=normalized.flags))
+    slow, reviews = batch_duplicates(prepared)
     fast = [p for p in prepared if p.row not in slow]
     now = timezone.now()
     leads, kept = [], []
@@ -418,8 +306,6 @@ def leads_import_bulk(
 
     Under ``revops.base.jobs.jobs_inline`` each batch's leads go through the whole pipeline before the next batch.
     """
-    from itertools import islice
-
     report = BulkReport()
     iterator = iter(rows)
     while batch := list(islice(iterator, batch_size)):

@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .dedup_engine import CandidatePair, DedupRecord, find_duplicate_pairs
-from .models import DuplicateReview, Lead
+from ..models import DuplicateReview, Lead
+from .engine import CandidatePair, DedupRecord, find_duplicate_pairs
+from .match import name_threshold as default_threshold
 
 BATCH = 2000
 
@@ -37,8 +38,6 @@ def _records(counter: list[int]) -> Iterator[DedupRecord]:
 
 def dedup_scan_run(*, name_threshold: float | None = None) -> ScanReport:
     """Scan every live lead; open review pairs for new probable duplicates. Returns counts and time taken."""
-    from .dedup import name_threshold as default_threshold
-
     started = time.monotonic()
     counter = [0]
     found = opened = 0

@@ -23,9 +23,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
-from .choices import Consent, Outcome, ReviewStatus
-from .models import DuplicateReview, Lead, LeadEvent, MergeLog, SourceRecord
+from .. import signals
+from ..choices import Consent, Outcome, ReviewStatus
+from ..models import DuplicateReview, Lead, LeadEvent, MergeLog, SourceRecord
+from ..quality import data_quality_score
 
 MERGE_PROFILE_FIELDS = (
     "first_name", "last_name", "email", "phone", "phone_raw", "company", "company_key", "website", "domain",
@@ -138,8 +139,6 @@ def lead_merge(
     *, survivor_id: int, merged_id: int, rule: str, similarity: float | None = None, user=None, reason: str = ""
 ) -> MergeLog:
     """Merge ``merged_id`` into ``survivor_id`` (see the module docstring); returns the log row."""
-    from .services import data_quality_score
-
     if survivor_id == merged_id:
         raise MergeError("a lead cannot be merged into itself")
     with transaction.atomic():
@@ -260,26 +259,3 @@ def merges_undo(*, merge_ids: list[int], user=None) -> tuple[int, list[str]]:
         except MergeError as exc:
             errors.append(f"merge #{log.pk}: {exc}")
     return undone, errors
-
-
-def review_merge(*, review_id: int, survivor_id: int, user) -> MergeLog:
-    """A person decided the pair is one lead: merge into the chosen survivor."""
-    review = DuplicateReview.objects.get(pk=review_id)
-    if survivor_id not in (review.lead_id, review.other_lead_id):
-        raise MergeError("the survivor must be one of the pair")
-    merged_id = review.other_lead_id if survivor_id == review.lead_id else review.lead_id
-    return lead_merge(survivor_id=survivor_id, merged_id=merged_id, rule=review.reason, similarity=review.similarity,
-                      user=user, reason=f"review #{review.pk} merged by {user}")
-
-
-def review_dismiss(*, review_id: int, user) -> DuplicateReview:
-    """A person decided the pair are different people: remembered, so the pair never comes back."""
-    with transaction.atomic():
-        review = DuplicateReview.objects.select_for_update().get(pk=review_id)
-        review.status = ReviewStatus.NOT_DUPLICATE
-        review.decided_by = user
-        review.decided_at = timezone.now()
-        review._history_user = user
-        review._change_reason = "not a duplicate"
-        review.save()
-    return review

@@ -1,4 +1,7 @@
-"""Lead history rows written in SQL, for the hot paths (routing decisions, bulk scoring, bulk routing).
+"""Writes to the lead table in SQL that bypass the ORM: the one place they live, as named functions that the
+lead layer and the layers above call.
+
+Lead history rows written in SQL, for the hot paths (routing decisions, bulk scoring, bulk routing).
 
 django-simple-history writes a history row on every ``Lead.save()`` by building a historical model instance and
 preparing its 54 fields in Python; that alone took about a third of a routing decision. These helpers write the

@@ -1,29 +1,33 @@
-"""Business logic of the lead layer that writes: ingest, events, consent, enrichment, review queue.
+"""Ingest: one inbound record normalized and stored as a new lead, an update, a merge, or a new lead with review
+pairs; and a lead edited by a person.
 
 Every write goes through ``full_clean()`` and leaves a history row whose reason names the automation or user.
-Higher layers hear about writes through the signals in ``leads.signals``, sent after commit.
+Higher layers hear about writes through the signals in ``leads.signals``, sent after commit; a new lead's
+``lead_created`` also starts its own pipeline (the receiver schedules its enrichment).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from revops.base.db.instances import instance_new
-from revops.base.jobs import enqueue_after_commit
 
-from . import signals
-from .choices import Consent, EventType, MatchRule, Outcome, Queue, Stage
-from .dedup_keys import company_key
-from .models import Account, IndustryTerm, Lead, LeadEvent, SourceRecord
-from .normalize import FieldError, normalize_row
+from .. import signals
+from ..choices import Consent, MatchRule, Outcome
+from ..dedup.keys import company_key
+from ..dedup.match import dedup_match
+from ..models import Account, Lead, SourceRecord
+from ..normalize import FieldError, normalize_row
+from ..quality import data_quality_score
+from .merge import lead_merge
+from .review import review_pair_open
+from .vocabulary import industry_vocabulary
 
 # Fields an ingest may write on a lead (normalized values outside this set are derived or diagnostic).
 PROFILE_FIELDS = (
@@ -35,9 +39,6 @@ OUTCOME_FIELDS = ("outcome", "deal_value")
 # Lead fields whose change means the score must be recomputed.
 SCORING_INPUT_FIELDS = frozenset(PROFILE_FIELDS) | {"source", "campaign", "custom", "consent", "outcome"}
 
-_vocabulary_cache: tuple[float, dict[str, str]] | None = None
-VOCABULARY_TTL_SECONDS = 30.0
-
 
 def field_errors_from(exc) -> list[FieldError]:
     """A model validation error (``full_clean`` / ``clean_fields``) as field errors for a row or an API answer."""
@@ -45,14 +46,6 @@ def field_errors_from(exc) -> list[FieldError]:
         return [FieldError(name if name != "__all__" else "row", message)
                 for name, messages in exc.message_dict.items() for message in messages]
     return [FieldError("row", message) for message in exc.messages]
-
-
-class LeadInputError(ValueError):
-    """Input that cannot be stored, with the field errors that say why."""
-
-    def __init__(self, errors: list[FieldError]):
-        self.errors = errors
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
 
 
 @dataclass
@@ -68,37 +61,6 @@ class IngestResult:
     errors: list[FieldError] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     rule: str = ""
-
-
-def industry_vocabulary() -> dict[str, str]:
-    """The controlled industry vocabulary (synonym → canonical), cached for a few seconds per process."""
-    global _vocabulary_cache
-    now = time.monotonic()
-    if _vocabulary_cache is None or now - _vocabulary_cache[0] > VOCABULARY_TTL_SECONDS:
-        mapping = {}
-        for synonym, canonical in IndustryTerm.objects.values_list("synonym", "canonical"):
-            mapping[synonym.lower()] = canonical
-            mapping.setdefault(canonical.lower(), canonical)
-        _vocabulary_cache = (now, mapping)
-    return _vocabulary_cache[1]
-
-
-def industry_vocabulary_clear() -> None:
-    """Forget the cached vocabulary (after an admin edit)."""
-    global _vocabulary_cache
-    _vocabulary_cache = None
-
-
-def data_quality_score(lead: Lead) -> int:
-    """Completeness and validity of a lead, 0–100: key fields present, minus points for each data problem."""
-    checks = [
-        bool(lead.email), bool(lead.phone), bool(lead.first_name and lead.last_name), bool(lead.company),
-        bool(lead.title), bool(lead.country), bool(lead.industry), lead.employees is not None, bool(lead.domain),
-        lead.annual_revenue is not None,
-    ]
-    completeness = 100 * sum(checks) / len(checks)
-    penalty = 15 * len([f for f in lead.flags if f in {"phone_invalid", "country_unknown", "industry_unknown"}])
-    return max(0, min(100, round(completeness - penalty)))
 
 
 def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
@@ -134,15 +96,12 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
     """Normalize one inbound record and store it: a new lead, an update, a merge, or a new lead plus review pairs.
 
     Steps: normalize (a rejected record writes nothing); dedup rule 1 (same source and external id) updates that
-    lead; otherwise the record is stored as a lead and ``leads.dedup.dedup_match`` decides: a certain match (same
+    lead; otherwise the record is stored as a lead and ``leads.dedup.match.dedup_match`` decides: a certain match (same
     e-mail, or same phone with a similar name) merges it into the existing lead at once, through the logged,
     undoable ``lead_merge``; uncertain candidates open review pairs and the new lead goes on through the pipeline
     (enrichment is scheduled after commit; ``pipeline=False``: the caller, a bulk import, takes a new lead through
     the pipeline with its batch). Everything happens in one transaction.
     """
-    from .dedup import dedup_match, review_pair_open
-    from .merge import lead_merge
-
     row = dict(data)
     if source and not row.get("source"):
         row["source"] = source
@@ -181,8 +140,6 @@ def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:
     The same rules in the same order: same source and external id → update; a certain match → merge; uncertain
     candidates → created with review pairs; else created. Rows earlier in the same file are not taken into account.
     """
-    from .dedup import dedup_match
-
     effective_source = values.get("source") or source
     existing = _find_by_source_id(values, effective_source)
     if existing is not None:
@@ -227,7 +184,7 @@ def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: b
     if source and lead.external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
     if run_pipeline:
-        enqueue_after_commit(lead_enrich_job_ref(), lead.pk)
+        # The receiver of lead_created schedules the enrichment job, the first step of the lead's pipeline.
         transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead.pk))
     return lead
 
@@ -273,152 +230,6 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
     if changed:
         transaction.on_commit(lambda: signals.lead_changed.send(sender=Lead, lead_id=lead.pk, fields=changed))
     return lead
-
-
-def lead_enrich_job_ref():
-    """The enrichment job (imported late: jobs.py imports this module)."""
-    from .jobs import lead_enrich_job
-
-    return lead_enrich_job
-
-
-def lead_send_to_review(lead_id: int, workflow: str, message: str) -> None:
-    """Put a lead the pipeline could not handle in the review queue, saying which step failed and why."""
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None:
-            return
-        lead.queue = Queue.REVIEW
-        lead.queue_reason = f"{workflow} failed: {message}"[:500]
-        lead._change_reason = f"automation:{workflow} failed, sent to review: {message}"[:100]
-        lead.save(update_fields=["queue", "queue_reason", "updated_at"])
-
-
-def _parse_occurred_at(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    elif value in (None, ""):
-        return timezone.now()
-    else:
-        moment = parse_datetime(str(value))
-        if moment is None:
-            raise LeadInputError([FieldError("occurred_at", f"{value!r} is not an ISO 8601 date-time")])
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    if moment > timezone.now() + timedelta(minutes=5):
-        raise LeadInputError([FieldError("occurred_at", "is in the future")])
-    return moment
-
-
-def event_record(
-    *,
-    lead_id: int | None = None,
-    email: str = "",
-    type: str,
-    occurred_at: Any = None,
-    properties: Mapping[str, Any] | None = None,
-    idempotency_key: str | None = None,
-    source: str = "",
-) -> tuple[LeadEvent, bool]:
-    """Record one engagement event; the same ``idempotency_key`` again returns the first event and changes nothing.
-
-    Returns (event, created). Raises LeadInputError for an unknown lead or malformed fields.
-    """
-    events, created = events_record(
-        lead_id=lead_id,
-        email=email,
-        items=[{"type": type, "occurred_at": occurred_at, "properties": properties, "idempotency_key": idempotency_key,
-                "source": source}],
-    )
-    return events[0], bool(created)
-
-
-def _resolve_lead(lead_id: int | None, email: str) -> Lead:
-    lead = None
-    if lead_id:
-        lead = Lead.objects.filter(pk=lead_id).first()
-        if lead is None:
-            raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
-    elif email:
-        normalized = " ".join(str(email).split()).lower()
-        lead = Lead.objects.live().filter(email=normalized).order_by("id").first()
-        if lead is None:
-            raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
-    else:
-        raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
-    while lead.merged_into_id:
-        lead = lead.merged_into
-    return lead
-
-
-def events_record(
-    *, lead_id: int | None = None, email: str = "", items: Iterable[Mapping[str, Any]]
-) -> tuple[list[LeadEvent], list[LeadEvent]]:
-    """Record several events of one lead in one transaction; returns (all events, the newly created ones).
-
-    Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
-    interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, after commit.
-    """
-    lead = _resolve_lead(lead_id, email)
-    prepared = []
-    for item in items:
-        event_type = " ".join(str(item.get("type") or "").split()).lower()
-        if not event_type:
-            raise LeadInputError([FieldError("type", "is required")])
-        if len(event_type) > 50:
-            raise LeadInputError([FieldError("type", "longer than 50 characters")])
-        properties = item.get("properties") or {}
-        if not isinstance(properties, Mapping):
-            raise LeadInputError([FieldError("properties", "must be an object")])
-        key = (item.get("idempotency_key") or None) and str(item["idempotency_key"])[:200]
-        prepared.append((event_type, _parse_occurred_at(item.get("occurred_at")), dict(properties), key,
-                         str(item.get("source") or "")[:100]))
-    result, created = [], []
-    with transaction.atomic():
-        for event_type, occurred_at, properties, key, source in prepared:
-            if key:
-                existing = LeadEvent.objects.filter(idempotency_key=key).first()
-                if existing is not None:
-                    result.append(existing)
-                    continue
-            event = LeadEvent(lead=lead, type=event_type, occurred_at=occurred_at, properties=properties,
-                              idempotency_key=key, source=source)
-            event._change_reason = f"event from {source or 'api'}"
-            event.save()
-            result.append(event)
-            created.append(event)
-        if created:
-            _lead_after_events(lead, created)
-    return result, created
-
-
-def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    update = ["updated_at"]
-    newest = max(e.occurred_at for e in created)
-    if lead.last_interaction_at is None or newest > lead.last_interaction_at:
-        lead.last_interaction_at = newest
-        update.append("last_interaction_at")
-    reasons = [f"{len(created)} new event(s)"]
-    if any(e.type == EventType.UNSUBSCRIBE for e in created) and lead.consent != Consent.OPT_OUT:
-        # Suppressed at once, in the same transaction as the event: no outreach may start in between.
-        lead.consent = Consent.OPT_OUT
-        update.append("consent")
-        if lead.stage not in (Stage.CUSTOMER, Stage.OPPORTUNITY):
-            lead.stage = Stage.SUPPRESSED
-            update.append("stage")
-        reasons.append("unsubscribed: consent withdrawn, suppressed")
-    lead._change_reason = "automation:events " + "; ".join(reasons)
-    lead.save(update_fields=update)
-    lead_id, event_ids = lead.pk, [e.pk for e in created]
-    transaction.on_commit(lambda: signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids))
-
-
-def size_band_for(employees: int | None) -> str:
-    """The size band of an employee count (the same bands as at ingest); "" when unknown."""
-    from .normalize import size_band_for as band_of
-
-    return "" if employees is None else band_of(employees)
 
 
 def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = "") -> Lead:

@@ -3,8 +3,9 @@
 The same flow serves the lead import and the company directory import (a ``LeadImport`` whose source is
 ``DIRECTORY_IMPORT_SOURCE``). Confirming queues ``lead_import_run_job`` on RQ; the progress page refreshes every
 2 seconds from ``LeadImport.processed_rows`` and ``counts`` until the job is done, then offers the per-row errors
-CSV. The lead changelist gets "Import CSV" and "Export all (filtered)" buttons (templates/admin/leads/lead/) and
-the "Export selected leads as CSV" action; the company directory changelist gets "Import company directory".
+CSV. The lead changelist gets "Import CSV" and "Export all (filtered)" buttons (templates/admin/leads/lead/; the
+"Export selected leads as CSV" action is the lead admin's own), and the company directory changelist gets "Import
+company directory".
 """
 
 from __future__ import annotations
@@ -22,19 +23,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .admin import LeadAdmin
-from .choices import ImportStatus
-from .csv_io import (
-    COMPANY_COLUMNS,
-    DEFAULT_SOURCE,
-    DIRECTORY_IMPORT_SOURCE,
-    PREVIEW_ROWS,
-    lead_import_enqueue,
-    leads_csv_response,
-    preview_csv,
-)
-from .models import Lead, LeadImport
-from .normalize import INPUT_COLUMNS
+from ..choices import ImportStatus
+from ..csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, PREVIEW_ROWS, leads_csv_response, preview_csv
+from ..models import Lead, LeadImport
+from ..normalize import COMPANY_COLUMNS, INPUT_COLUMNS
+from ..services import lead_import_confirm
 
 # A queued import waiting longer than this probably has no worker to run it: the progress page says so.
 WORKER_HINT_AFTER_SECONDS = 30
@@ -54,17 +47,6 @@ class LeadUploadForm(forms.Form):
 
 class CompanyUploadForm(forms.Form):
     file = forms.FileField(label="CSV file", help_text="UTF-8, comma-separated, header first; upserted by domain.")
-
-
-@admin.action(description="Export selected leads as CSV", permissions=["view"])
-def export_selected_leads_csv(modeladmin, request, queryset):
-    """The selected live leads in the export format (docs/csv.md), streamed."""
-    return leads_csv_response(queryset)
-
-
-# admin.py (owned by the lead layer) imports this module at its end; the export action joins its Lead admin here.
-if export_selected_leads_csv not in LeadAdmin.actions:
-    LeadAdmin.actions = [*LeadAdmin.actions, export_selected_leads_csv]
 
 
 def _is_directory(lead_import: LeadImport) -> bool:
@@ -178,7 +160,7 @@ class LeadImportAdmin(admin.ModelAdmin):
             return redirect("admin:leads_leadimport_progress", lead_import.pk)
         self._check_can_import(request, directory=directory)
         if request.method == "POST":
-            if lead_import_enqueue(import_id=lead_import.pk):
+            if lead_import_confirm(import_id=lead_import.pk):
                 self.message_user(request, f"Import of {lead_import.original_name} queued.", messages.SUCCESS)
             return redirect("admin:leads_leadimport_progress", lead_import.pk)
         with lead_import.file.open("rb") as fileobj:

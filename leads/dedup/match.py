@@ -2,7 +2,7 @@
 
 Rules, in this order (the first that decides wins):
 
-1. same source and external id → the record updates that lead (handled in ``services._find_existing``);
+1. same source and external id → the record updates that lead (``lead_ingest`` checks it first);
 2. same normalized e-mail → certain: merge;
 3. same E.164 phone and a name similarity at or above ``LEADFLOW_DEDUP_NAME_THRESHOLD`` → certain: merge;
 4. weaker evidence → uncertain: the lead is created and a review pair opened for a person to decide:
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from .choices import MatchRule
-from .dedup_engine import FREE_EMAIL_DOMAINS, name_similarity
-from .dedup_keys import company_key
-from .models import DuplicateReview, Lead
+from ..choices import MatchRule
+from ..models import Lead
+from .keys import company_key
+from .names import FREE_EMAIL_DOMAINS, name_similarity
 
 CANDIDATES_PER_KEY = 50  # a switchboard or a giant company: compare with the newest few only
 
@@ -86,14 +86,3 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
                     uncertain.append(Match(lead, rule, similarity, False))
     return None, uncertain
 
-
-def review_pair_open(*, lead_id: int, other_id: int, similarity: float, reason: str, found_by: str) -> bool:
-    """Open a review pair unless the pair is already known (open, merged or dismissed); True when opened."""
-    low, high = sorted((lead_id, other_id))
-    if low == high:
-        return False
-    _, created = DuplicateReview.objects.get_or_create(
-        lead_id=low, other_lead_id=high,
-        defaults={"similarity": round(similarity, 1), "reason": reason, "found_by": found_by},
-    )
-    return created

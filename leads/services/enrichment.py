@@ -1,4 +1,4 @@
-"""Enrichment: providers that add firmographics to a lead, and the service that applies what they find.
+"""Enrichment: providers that add firmographics to a lead, and the services that apply what they find.
 
 A provider takes a lead and returns the fields it knows (never overwriting what the lead already has). Providers
 are tried in order; a provider failure does not stop the others, and the lead goes on through the pipeline with
@@ -13,20 +13,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from . import signals
-from .choices import EnrichmentStatus
-from .models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
-from .services import data_quality_score
-
-REENRICH_AFTER_DAYS = 60
+from .. import signals
+from ..choices import EnrichmentStatus
+from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
+from ..normalize import normalize_country, size_band_for
+from ..quality import data_quality_score
 
 ENRICHABLE_FIELDS = ("company", "industry", "employees", "annual_revenue", "country", "state", "city")
 
@@ -97,8 +94,6 @@ def _coerce(name: str, value: Any) -> Any:
         except (InvalidOperation, ValueError):
             return None
     if name == "country":
-        from .normalize import normalize_country
-
         return normalize_country(value)[0] or None
     return str(value)[:100]
 
@@ -204,7 +199,6 @@ def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True)
             continue
         for name, value in result.found.items():
             found.setdefault(name, value)
-    from .services import size_band_for
 
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
@@ -257,31 +251,3 @@ def lead_enrichment_failed(lead_id: int, workflow: str, message: str) -> None:
         lead._change_reason = f"automation:enrichment failed: {message}"[:100]
         lead.save(update_fields=["enrichment_status", "flags", "updated_at"])
         transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False))
-
-
-def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
-    """Live leads older than 60 days, not enriched in 60 days, with incomplete firmographic fields."""
-    now = now or timezone.now()
-    horizon = now - timedelta(days=REENRICH_AFTER_DAYS)
-    incomplete = Q(industry="") | Q(employees__isnull=True) | Q(company="") | Q(annual_revenue__isnull=True)
-    return list(
-        Lead.objects.live()
-        .filter(incomplete, created_at__lt=horizon)
-        .filter(Q(enriched_at__isnull=True) | Q(enriched_at__lt=horizon))
-        .order_by("enriched_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def leads_reenrich_schedule(*, now=None) -> int:
-    """Schedule re-enrichment of the leads due for it (see ``leads_due_for_reenrichment``)."""
-    from revops.base.jobs import enqueue_after_commit
-
-    from .jobs import lead_reenrich_job
-
-    ids = leads_due_for_reenrichment(now=now)
-    period = f"re-{(now or timezone.now()):%Y-%m-%d}"
-    with transaction.atomic():
-        for pk in ids:
-            enqueue_after_commit(lead_reenrich_job, pk, period)
-    return len(ids)

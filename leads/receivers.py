@@ -1,0 +1,30 @@
+"""Receivers inside the lead layer: thin handlers connected in ``LeadsConfig.ready``.
+
+Cached configuration is forgotten when its rows change; the lead layer's own signals, sent after commit, are taken
+to the job that does the next step.
+"""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from . import signals
+from .jobs import lead_enrich_schedule, lead_import_schedule
+from .models import IndustryTerm
+from .services import industry_vocabulary_clear
+
+
+@receiver(post_save, sender=IndustryTerm)
+@receiver(post_delete, sender=IndustryTerm)
+def forget_vocabulary(sender, **kwargs) -> None:
+    industry_vocabulary_clear()
+
+
+@receiver(signals.lead_created)
+def enrich_new_lead(sender, lead_id: int, **kwargs) -> None:
+    """A new lead's pipeline starts with its enrichment."""
+    lead_enrich_schedule(lead_id)
+
+
+@receiver(signals.lead_import_confirmed)
+def run_confirmed_import(sender, import_id: int, **kwargs) -> None:
+    lead_import_schedule(import_id)

@@ -1,0 +1,147 @@
+"""Engagement events: recorded once per idempotency key; a new event updates the lead's last interaction, and an
+unsubscribe opts the lead out in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .. import signals
+from ..choices import Consent, EventType, Stage
+from ..models import Lead, LeadEvent
+from ..normalize import FieldError
+
+
+class LeadInputError(ValueError):
+    """Input that cannot be stored, with the field errors that say why."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+
+
+def _parse_occurred_at(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif value in (None, ""):
+        return timezone.now()
+    else:
+        moment = parse_datetime(str(value))
+        if moment is None:
+            raise LeadInputError([FieldError("occurred_at", f"{value!r} is not an ISO 8601 date-time")])
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_current_timezone())
+    if moment > timezone.now() + timedelta(minutes=5):
+        raise LeadInputError([FieldError("occurred_at", "is in the future")])
+    return moment
+
+
+def event_record(
+    *,
+    lead_id: int | None = None,
+    email: str = "",
+    type: str,
+    occurred_at: Any = None,
+    properties: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    source: str = "",
+) -> tuple[LeadEvent, bool]:
+    """Record one engagement event; the same ``idempotency_key`` again returns the first event and changes nothing.
+
+    Returns (event, created). Raises LeadInputError for an unknown lead or malformed fields.
+    """
+    events, created = events_record(
+        lead_id=lead_id,
+        email=email,
+        items=[{"type": type, "occurred_at": occurred_at, "properties": properties, "idempotency_key": idempotency_key,
+                "source": source}],
+    )
+    return events[0], bool(created)
+
+
+def _resolve_lead(lead_id: int | None, email: str) -> Lead:
+    lead = None
+    if lead_id:
+        lead = Lead.objects.filter(pk=lead_id).first()
+        if lead is None:
+            raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
+    elif email:
+        normalized = " ".join(str(email).split()).lower()
+        lead = Lead.objects.live().filter(email=normalized).order_by("id").first()
+        if lead is None:
+            raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
+    else:
+        raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
+    while lead.merged_into_id:
+        lead = lead.merged_into
+    return lead
+
+
+def events_record(
+    *, lead_id: int | None = None, email: str = "", items: Iterable[Mapping[str, Any]]
+) -> tuple[list[LeadEvent], list[LeadEvent]]:
+    """Record several events of one lead in one transaction; returns (all events, the newly created ones).
+
+    Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
+    interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, after commit.
+    """
+    lead = _resolve_lead(lead_id, email)
+    prepared = []
+    for item in items:
+        event_type = " ".join(str(item.get("type") or "").split()).lower()
+        if not event_type:
+            raise LeadInputError([FieldError("type", "is required")])
+        if len(event_type) > 50:
+            raise LeadInputError([FieldError("type", "longer than 50 characters")])
+        properties = item.get("properties") or {}
+        if not isinstance(properties, Mapping):
+            raise LeadInputError([FieldError("properties", "must be an object")])
+        key = (item.get("idempotency_key") or None) and str(item["idempotency_key"])[:200]
+        prepared.append((event_type, _parse_occurred_at(item.get("occurred_at")), dict(properties), key,
+                         str(item.get("source") or "")[:100]))
+    result, created = [], []
+    with transaction.atomic():
+        for event_type, occurred_at, properties, key, source in prepared:
+            if key:
+                existing = LeadEvent.objects.filter(idempotency_key=key).first()
+                if existing is not None:
+                    result.append(existing)
+                    continue
+            event = LeadEvent(lead=lead, type=event_type, occurred_at=occurred_at, properties=properties,
+                              idempotency_key=key, source=source)
+            event._change_reason = f"event from {source or 'api'}"
+            event.save()
+            result.append(event)
+            created.append(event)
+        if created:
+            _lead_after_events(lead, created)
+    return result, created
+
+
+def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    update = ["updated_at"]
+    newest = max(e.occurred_at for e in created)
+    if lead.last_interaction_at is None or newest > lead.last_interaction_at:
+        lead.last_interaction_at = newest
+        update.append("last_interaction_at")
+    reasons = [f"{len(created)} new event(s)"]
+    if any(e.type == EventType.UNSUBSCRIBE for e in created) and lead.consent != Consent.OPT_OUT:
+        # Suppressed at once, in the same transaction as the event: no outreach may start in between.
+        lead.consent = Consent.OPT_OUT
+        update.append("consent")
+        if lead.stage not in (Stage.CUSTOMER, Stage.OPPORTUNITY):
+            lead.stage = Stage.SUPPRESSED
+            update.append("stage")
+        reasons.append("unsubscribed: consent withdrawn, suppressed")
+    lead._change_reason = "automation:events " + "; ".join(reasons)
+    lead.save(update_fields=update)
+    lead_id, event_ids = lead.pk, [e.pk for e in created]
+    transaction.on_commit(lambda: signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids))
+

@@ -16,8 +16,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from leads.admin import LeadAdmin
 from leads.models import Lead
 from scoring.models import ScoreChange
+from scoring.services import lead_score
 
 from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory
+from .services import (
+    PREVIEW_MAX_LEADS,
+    leads_reassign,
+    leads_reroute,
+    routing_decisions_undo,
+    routing_preview,
+    routing_rebalance,
+    routing_rules_activate,
+    territory_leads_reroute_request,
+)
 
 
 class RoutingDecisionInline(admin.TabularInline):
@@ -110,8 +121,6 @@ class RoutedLeadAdmin(LeadAdmin):
 
     @admin.action(description="Route again (clears owner and queue first)")
     def reroute(self, request, queryset) -> None:
-        from .services import leads_reroute
-
         count = leads_reroute(lead_ids=list(queryset.values_list("pk", flat=True)), user=request.user,
                               reason="re-route from admin")
         self.message_user(request, f"Re-routed {count} leads.", messages.SUCCESS)
@@ -119,8 +128,6 @@ class RoutedLeadAdmin(LeadAdmin):
     @admin.action(description="Reassign to a rep… (with a reason)")
     def reassign(self, request, queryset):
         """Two steps: choose the rep and give a reason, then ``leads_reassign`` writes one decision per lead."""
-        from .services import leads_reassign
-
         if not self.has_change_permission(request):
             raise PermissionDenied
         form = ReassignForm(request.POST if "apply" in request.POST else None)
@@ -145,8 +152,6 @@ class RoutedLeadAdmin(LeadAdmin):
 
     @admin.action(description="Score again")
     def rescore(self, request, queryset) -> None:
-        from scoring.services import lead_score
-
         for pk in queryset.values_list("pk", flat=True):
             lead_score(lead_id=pk, cause="rescore from admin")
         self.message_user(request, f"Re-scored {queryset.count()} leads.", messages.SUCCESS)
@@ -166,10 +171,8 @@ class TerritoryAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Re-route open leads in this territory")
     def reroute_leads(self, request, queryset) -> None:
-        from .services import territory_leads_reroute_schedule
-
         for territory in queryset:
-            territory_leads_reroute_schedule(territory_id=territory.pk)
+            territory_leads_reroute_request(territory_id=territory.pk)
         self.message_user(request, f"Re-routing scheduled for {queryset.count()} territories: leads whose owner "
                                    "still fits keep them; the others move (see Routing decisions, cause "
                                    "'territory change').", messages.SUCCESS)
@@ -182,8 +185,6 @@ class TeamAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Rebalance workload (move open leads from overloaded reps)")
     def rebalance(self, request, queryset) -> None:
-        from .services import routing_rebalance
-
         for team in queryset:
             result = routing_rebalance(team_id=team.pk, user=request.user)
             self.message_user(request, str(result), messages.SUCCESS if result.moves else messages.INFO)
@@ -227,8 +228,6 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Activate the selected drafts (deactivates the rules they replace)")
     def activate_drafts(self, request, queryset) -> None:
-        from .services import routing_rules_activate
-
         names = routing_rules_activate(rule_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         if names:
             self.message_user(request, f"Activated: {', '.join(names)}.", messages.SUCCESS)
@@ -237,8 +236,6 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
 
     def preview_view(self, request):
         """Route the last N leads under the live rules, or with the drafts, and show what would change."""
-        from .services import PREVIEW_MAX_LEADS, routing_preview
-
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
@@ -271,8 +268,6 @@ class RoutingDecisionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Undo the selected routing changes (previous owners and queues come back)")
     def undo(self, request, queryset) -> None:
-        from .services import routing_decisions_undo
-
         if not self.has_change_permission(request):
             raise PermissionDenied
         result = routing_decisions_undo(decision_ids=list(queryset.values_list("pk", flat=True)), user=request.user)

@@ -1,3 +1,5 @@
+"""The routing app: its receivers are connected when Django is ready."""
+
 from django.apps import AppConfig
 
 
@@ -8,4 +10,4 @@ class RoutingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import receivers  # noqa: F401 - connects the receivers

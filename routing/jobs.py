@@ -1,21 +1,63 @@
-"""RQ jobs of the routing layer: each takes a primary key and calls one service."""
+"""RQ jobs of the routing layer, and the ``*_schedule`` helpers that enqueue them after commit.
 
+Each job takes primary keys and calls one service; the batch jobs' failure hooks hand every object to its one-by-one
+job. The schedule helpers are called by the receivers (receivers.py) when a signal says there is work to do; they
+decide from the current rows what to enqueue and always enqueue with ``enqueue_after_commit``.
+"""
+
+from django.db import transaction
+
+from leads.choices import Stage
 from revops.base.choices import Workflow
-from revops.base.jobs import batch_job, periodic_job, pipeline_job
+from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 
+from .selectors import (
+    lead_owned_by_sdr,
+    lead_waiting_for_routing,
+    leads_sdr_owned_among,
+    leads_sql_owned_by_sdr_ids,
+    leads_unrouted_ids,
+    leads_waiting_among,
+    rep_id_of_user,
+    rep_leads_reroute_needed,
+    reps_inactive_with_open_leads_ids,
+)
 from .services import (
+    TRIGGER_TASKS,
     lead_route,
     lead_route_failed,
     lead_stage_handoff,
+    lead_trigger_task,
     leads_route_many,
-    leads_route_many_failed,
     rep_leads_reroute,
     task_create_for_decision,
-    tasks_create_batch_failed,
     tasks_create_for_decisions,
     tasks_escalate_overdue,
     territory_leads_reroute,
 )
+
+# Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
+ROUTING_INPUT_FIELDS = frozenset(
+    {"country", "state", "postal_code", "employees", "industry", "seniority", "source", "custom"}
+)
+
+
+# --- Failure hooks of the batch jobs: back to the one-by-one path -------------------------------------------------
+
+
+def leads_route_many_failed(lead_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each lead gets its own routing job (own retries, own way to the review queue)."""
+    for lead_id in lead_ids:
+        enqueue_after_commit(lead_route_job, lead_id, "new lead")
+
+
+def tasks_create_batch_failed(decision_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each decision gets its own task job."""
+    for decision_id in decision_ids:
+        enqueue_after_commit(task_create_job, decision_id)
+
+
+# --- Jobs ---------------------------------------------------------------------------------------------------------
 
 
 @pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
@@ -72,7 +114,127 @@ def tasks_escalate_overdue_job() -> str:
 @pipeline_job(workflow=Workflow.TASKS, object_type="lead")
 def lead_trigger_task_job(lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> str:
     """A scoring trigger on an owned lead: a hot-lead or re-engagement task (kill switch: tasks)."""
-    from .services import lead_trigger_task
-
     task = lead_trigger_task(lead_id=lead_id, kind=kind, trigger_id=trigger_id, detail=detail)
     return f"task {task.pk}" if task else "noop"
+
+
+# --- Scheduling: routing one lead, a batch, a hand-off ------------------------------------------------------------
+
+
+def lead_route_schedule(lead_id: int, cause: str) -> None:
+    """Route the lead after the current transaction commits."""
+    enqueue_after_commit(lead_route_job, lead_id, cause)
+
+
+def lead_route_if_waiting_schedule(*, lead_id: int, cause: str) -> bool:
+    """Schedule routing when the lead is waiting for it (no owner, not in review); True when scheduled."""
+    waiting = lead_waiting_for_routing(lead_id=lead_id)
+    if waiting:
+        lead_route_schedule(lead_id, cause)
+    return waiting
+
+
+def lead_data_arrived_schedule(*, lead_id: int, fields) -> bool:
+    """A lead changed: when a field the rules read arrived, a lead waiting for it is routed again."""
+    if not set(fields) & ROUTING_INPUT_FIELDS:
+        return False
+    return lead_route_if_waiting_schedule(lead_id=lead_id, cause="data arrived")
+
+
+def lead_after_scoring_schedule(*, lead_id: int, old_stage: str | None, new_stage: str | None) -> str:
+    """After a score: route a lead that waits for routing; hand a lead an SDR owns that just became SQL to sales.
+
+    Returns what was scheduled: ``route``, ``handoff`` or ``""``.
+    """
+    if lead_route_if_waiting_schedule(lead_id=lead_id, cause="scored"):
+        return "route"
+    if new_stage == Stage.SQL and old_stage != Stage.SQL:
+        if lead_owned_by_sdr(lead_id=lead_id):
+            enqueue_after_commit(lead_stage_handoff_job, lead_id)
+            return "handoff"
+    return ""
+
+
+def leads_after_scoring_many_schedule(*, lead_ids: list[int], stage_moves: dict[int, tuple[str, str]]) -> dict:
+    """After a batch was scored: route the leads waiting for routing as one batch; hand over, one by one, the
+    leads an SDR owns that just became SQL (as ``lead_after_scoring_schedule`` does for one lead)."""
+    waiting = leads_waiting_among(lead_ids=lead_ids)
+    if waiting:
+        enqueue_after_commit(leads_route_batch_job, waiting, "new lead")
+    routed = set(waiting)
+    became_sql = [lead_id for lead_id, (old, new) in stage_moves.items()
+                  if new == Stage.SQL and old != Stage.SQL and lead_id not in routed]
+    handoffs = leads_sdr_owned_among(lead_ids=became_sql)
+    for lead_id in handoffs:
+        enqueue_after_commit(lead_stage_handoff_job, lead_id)
+    return {"route": len(waiting), "handoff": len(handoffs)}
+
+
+def leads_unrouted_schedule(*, cause: str) -> int:
+    """Schedule routing for every live lead waiting for it (after the routing switch comes back on)."""
+    ids = leads_unrouted_ids()
+    with transaction.atomic():
+        for pk in ids:
+            lead_route_schedule(pk, cause)
+    return len(ids)
+
+
+def routing_catch_up_schedule(*, cause: str = "routing resumed") -> dict[str, int]:
+    """Schedule what the routing jobs skipped while the kill switch was off (called when it comes back on).
+
+    Unrouted leads are routed; inactive reps who still own open leads have them re-routed; SQL leads still owned by
+    an SDR are handed over. Every job re-checks its own condition, so scheduling one twice is harmless.
+    """
+    counts = {"leads": leads_unrouted_schedule(cause=cause), "reps": 0, "handoffs": 0}
+    inactive = reps_inactive_with_open_leads_ids()
+    handoffs = leads_sql_owned_by_sdr_ids()
+    with transaction.atomic():
+        for rep_id in inactive:
+            enqueue_after_commit(rep_leads_reroute_job, rep_id)
+        for lead_id in handoffs:
+            enqueue_after_commit(lead_stage_handoff_job, lead_id)
+    counts.update(reps=len(inactive), handoffs=len(handoffs))
+    return counts
+
+
+# --- Scheduling: re-routing ---------------------------------------------------------------------------------------
+
+
+def rep_leads_reroute_schedule(*, rep_id: int) -> bool:
+    """When a rep is inactive and still owns open leads, schedule their re-routing after commit; True if so."""
+    if not rep_leads_reroute_needed(rep_id=rep_id):
+        return False
+    enqueue_after_commit(rep_leads_reroute_job, rep_id)
+    return True
+
+
+def user_leads_reroute_schedule(*, user_id: int) -> bool:
+    """A user was deactivated: when they are a rep, their open leads are re-routed (``rep_leads_reroute_schedule``)."""
+    rep_id = rep_id_of_user(user_id=user_id)
+    return rep_id is not None and rep_leads_reroute_schedule(rep_id=rep_id)
+
+
+def territory_leads_reroute_schedule(*, territory_id: int) -> None:
+    """Re-route a territory's leads in a worker, after commit (admin action)."""
+    enqueue_after_commit(territory_leads_reroute_job, territory_id)
+
+
+# --- Scheduling: tasks --------------------------------------------------------------------------------------------
+
+
+def task_create_schedule(*, decision_id: int) -> None:
+    """Create the follow-up task of an assignment in a worker, after commit."""
+    enqueue_after_commit(task_create_job, decision_id)
+
+
+def tasks_create_batch_schedule(*, decision_ids: list[int]) -> None:
+    """Create the follow-up tasks of a batch's assignments in one worker job, after commit."""
+    enqueue_after_commit(tasks_create_batch_job, decision_ids)
+
+
+def lead_trigger_task_schedule(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> bool:
+    """A scoring trigger that asks the owner to act (hot, high intent, cold): its task in a worker, after commit."""
+    if kind not in TRIGGER_TASKS:
+        return False
+    enqueue_after_commit(lead_trigger_task_job, lead_id, kind, trigger_id, detail or {})
+    return True

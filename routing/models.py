@@ -1,15 +1,27 @@
-"""Routing configuration (territories, teams, reps, ordered rules), decisions, follow-up tasks and SLAs."""
+"""Routing configuration (territories, teams, reps, ordered rules), decisions, follow-up tasks and SLAs.
 
+Also the two row locks a routing decision takes on routing's own tables, as named manager methods:
+``Rep.objects.pool_locked`` (the reps of a pool) and ``RoutingPointer.objects.locked`` (a round-robin pointer).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
 from datetime import time
-from functools import lru_cache
+from functools import cache, lru_cache
 
+import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
+from django.db.models import Q
+from django.db.transaction import TransactionManagementError
 from simple_history.models import HistoricalRecords
 
 from leads.choices import Queue, Stage
 from leads.models import Lead
+from revops.base.db.sql import rows_compiled_once
 
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 
@@ -41,8 +53,6 @@ class Territory(models.Model):
         return self.name
 
     def clean(self) -> None:
-        import pycountry
-
         unknown = [c for c in split_csv(self.countries, upper=True) if pycountry.countries.get(alpha_2=c) is None]
         if unknown:
             raise ValidationError({"countries": f"not ISO 3166 alpha-2 codes: {', '.join(unknown)}"})
@@ -90,6 +100,64 @@ class Team(models.Model):
         return self.name
 
 
+# The user fields a routing decision reads of a pool's reps: availability (is_active) and labels (names).
+POOL_USER_FIELDS = ("id", "is_active", "username", "first_name", "last_name")
+
+
+@cache
+def _pool_columns(rep_model: type[models.Model]) -> tuple[models.Field, list[str], list[str]]:
+    """The pool lock's columns, in the order the statement selects them: every concrete field of the rep, then the
+    user's ``POOL_USER_FIELDS`` (as ``Model.from_db`` takes them: attribute names in field order)."""
+    user_field = rep_model._meta.get_field("user")
+    user_names = [f.attname for f in user_field.related_model._meta.concrete_fields if f.name in POOL_USER_FIELDS]
+    return user_field, [f.attname for f in rep_model._meta.concrete_fields], user_names
+
+
+class RepManager(models.Manager):
+    """Rep's manager, with the pool lock every routing decision takes."""
+
+    def pool_locked(self, *, team_ids: Sequence[int], rep_ids: Sequence[int] = ()) -> list[Rep]:
+        """Lock every rep of the given teams (and the given reps) in one statement, in id order: the pool lock.
+
+        Each rep comes with its user (the fields of ``POOL_USER_FIELDS``) already attached. Raw rows, not a
+        queryset, because this runs on every decision for every rep of the pool and compiling the query each time
+        cost more than the rest of the decision: the statement (``select_related("user")``, ordered by id,
+        ``FOR UPDATE OF`` the rep table on PostgreSQL so the users are not locked) is compiled once per number of
+        teams and reps, its values go through Django's converters, and ``Model.from_db`` makes them real ``Rep``
+        and ``User`` instances. The rows lock in id order, so two decisions never deadlock; SQLite serializes
+        writing transactions instead.
+        """
+        if not team_ids and not rep_ids:
+            return []
+        if not connection.in_atomic_block:
+            raise TransactionManagementError("the pool lock is only taken inside a transaction")
+        teams, reps = len(team_ids), len(rep_ids)
+        rows = rows_compiled_once(("rep pool locked", teams, reps), lambda: self._pool_query(teams, reps),
+                                  [*team_ids, *rep_ids])
+        user_field, rep_names, user_names = _pool_columns(self.model)
+        user_model, width, alias = user_field.related_model, len(rep_names), connection.alias
+        pool = []
+        for row in rows:
+            rep = self.model.from_db(alias, rep_names, row[:width])
+            user = user_model.from_db(alias, user_names, row[width:])
+            user_field.set_cached_value(rep, user)  # rep.user without a query, as select_related does
+            user_field.remote_field.set_cached_value(user, rep)
+            pool.append(rep)
+        return pool
+
+    def _pool_query(self, teams: int, reps: int) -> models.QuerySet:
+        """The pool lock's statement, for ``teams`` team ids and ``reps`` rep ids (given as distinct placeholders:
+        an IN list drops repeated values, and the compiled statement must keep one parameter per id)."""
+        where = Q()
+        if teams:
+            where |= Q(team_id__in=range(1, teams + 1))
+        if reps:
+            where |= Q(pk__in=range(teams + 1, teams + reps + 1))
+        fields = [f.name for f in self.model._meta.concrete_fields] + [f"user__{n}" for n in POOL_USER_FIELDS]
+        return (self.model._base_manager.select_related("user").only(*fields).filter(where).order_by("pk")
+                .select_for_update(of=("self",)))
+
+
 class Rep(models.Model):
     """A sales rep: who they are in the app and in Slack, where and what they sell, and how much they can take."""
 
@@ -112,6 +180,8 @@ class Rep(models.Model):
     slack_user_id = models.CharField(max_length=50, blank=True)
     history = HistoricalRecords()
 
+    objects = RepManager()
+
     class Meta:
         ordering = ["user__username"]
 
@@ -119,8 +189,6 @@ class Rep(models.Model):
         return self.user.get_full_name() or self.user.username
 
     def clean(self) -> None:
-        import zoneinfo
-
         try:
             zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -209,6 +277,25 @@ class RoutingRule(models.Model):
             raise ValidationError({"replaces": "A draft replaces a live rule, not itself or another draft."})
 
 
+class RoutingPointerManager(models.Manager):
+    """RoutingPointer's manager, with the row lock a round-robin turn takes."""
+
+    def locked(self, pool_key: str) -> RoutingPointer:
+        """The pool's round-robin pointer, locked (created on the pool's first turn).
+
+        Read through a statement compiled once (``rows_compiled_once``): it runs on every decision that takes a
+        turn, and the pointer is locked only after the pool's reps (the lock order of ``Rep.objects.pool_locked``).
+        """
+        rows = rows_compiled_once("routing pointer locked",
+                                  lambda: self.model._base_manager.select_for_update().filter(pool_key=""),
+                                  [pool_key])
+        if not rows:
+            pointer, _ = self.select_for_update().get_or_create(pool_key=pool_key)
+            return pointer
+        names = [f.attname for f in self.model._meta.concrete_fields]
+        return self.model.from_db(connection.alias, names, rows[0])
+
+
 class RoutingPointer(models.Model):
     """The persisted position of a round-robin pool, locked while a lead is assigned so turns are never skipped."""
 
@@ -216,6 +303,8 @@ class RoutingPointer(models.Model):
     last_rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL)
     turns = models.PositiveBigIntegerField(default=0)
     credits = models.JSONField(default=dict, blank=True, help_text="Weighted round robin: current credit per rep.")
+
+    objects = RoutingPointerManager()
 
     def __str__(self) -> str:
         return f"{self.pool_key}: {self.turns} turns"

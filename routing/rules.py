@@ -4,7 +4,7 @@ A rule's comma-separated conditions are parsed once into sets (``CompiledRule``)
 teams with their overflow links) is cached per process and reused while the configuration version is unchanged: one
 small aggregate query (count and latest ``updated_at`` of rules, territories and teams) per routing decision,
 instead of loading and parsing every rule. A save in this process clears the cache at once
-(``routing_rules_cache_clear``, connected in signals.py); a save in another process is seen at its next decision.
+(``routing_rules_cache_clear``, connected in receivers.py); a save in another process is seen at its next decision.
 """
 
 from __future__ import annotations

@@ -1,8 +1,25 @@
-"""Business logic of the routing layer that reads."""
+"""Business logic of the routing layer that reads: tasks, decisions, the loads of reps and the leads routing acts on.
 
-from django.db.models import Q, QuerySet
+The reads a routing decision makes on every call (open leads per rep, new leads per rep today and this week) are
+written for speed; the others are plain querysets. Nothing here writes or schedules anything.
+"""
 
-from .models import RoutingDecision, Task
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
+from leads.models import Lead
+
+from .choices import RepRole
+from .models import Rep, RoutingDecision, Task, Territory
+from .rules import CompiledTerritory
+
+# Queues a lead is routed out of automatically; a lead in review waits for a person.
+ROUTABLE_QUEUES = frozenset({Queue.NONE, Queue.HOLDING, Queue.NURTURE})
 
 
 def task_list_for(*, user) -> QuerySet[Task]:
@@ -17,3 +34,201 @@ def routing_decision_latest(*, lead_id: int) -> RoutingDecision | None:
     return RoutingDecision.objects.filter(lead_id=lead_id).select_related("rule", "rep__user").order_by(
         "-created_at", "-id"
     ).first()
+
+
+# --- Leads routing acts on ----------------------------------------------------------------------------------------
+
+
+def leads_open(queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """Live, open leads: the ones that count against a rep's capacity."""
+    return (queryset if queryset is not None else Lead.objects.live()).filter(outcome=Outcome.OPEN).exclude(
+        stage__in=CLOSED_STAGES
+    )
+
+
+def lead_waiting_for_routing(*, lead_id: int) -> bool:
+    """Whether the lead waits for routing: live, no owner, in a queue routing takes leads out of."""
+    return Lead.objects.live().filter(pk=lead_id, owner__isnull=True, queue__in=list(ROUTABLE_QUEUES)).exists()
+
+
+def leads_waiting_among(*, lead_ids: list[int]) -> list[int]:
+    """The leads of ``lead_ids`` waiting for routing (no owner, not merged, a routable queue), in the given order."""
+    # Filtered here, not in SQL: with a condition on owner_id, SQLite (no statistics) may walk the owner index's
+    # NULL bucket, every unrouted lead, instead of looking the batch up by primary key.
+    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", "owner_id", "queue", "merged_into_id")
+    return [pk for pk, owner_id, queue, merged_into_id in rows
+            if owner_id is None and merged_into_id is None and queue in ROUTABLE_QUEUES]
+
+
+def leads_unrouted_ids() -> list[int]:
+    """Ids of live scored leads with no owner in the none or holding queue (what routing skipped while off)."""
+    return list(
+        Lead.objects.live()
+        .filter(owner__isnull=True, queue__in=[Queue.NONE, Queue.HOLDING], score__isnull=False)
+        .values_list("pk", flat=True)
+    )
+
+
+def leads_waiting_for_routing(*, last: int | None = None) -> list[int]:
+    """Ids of live leads waiting for routing (no owner, queue none or holding), oldest first; the last N only."""
+    queryset = Lead.objects.live().filter(owner__isnull=True, queue__in=[Queue.NONE, Queue.HOLDING])
+    if last:
+        return sorted(queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:last])
+    return list(queryset.order_by("created_at", "id").values_list("pk", flat=True))
+
+
+def owner_is_sdr(*, owner_id: int | None) -> bool:
+    """Whether the user owning a lead is an SDR (a lead of theirs that becomes SQL is handed over)."""
+    return bool(owner_id) and Rep.objects.filter(user_id=owner_id, role=RepRole.SDR).exists()
+
+
+def lead_owned_by_sdr(*, lead_id: int) -> bool:
+    """Whether a live lead is owned by an SDR."""
+    owner_id = Lead.objects.live().filter(pk=lead_id).values_list("owner_id", flat=True).first()
+    return owner_is_sdr(owner_id=owner_id)
+
+
+def leads_sdr_owned_among(*, lead_ids: list[int]) -> list[int]:
+    """The leads of ``lead_ids`` an SDR owns that were not merged."""
+    if not lead_ids:
+        return []
+    sdr_user_ids = set(Rep.objects.filter(role=RepRole.SDR).values_list("user_id", flat=True))
+    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", "owner_id", "merged_into_id")
+    return [pk for pk, owner_id, merged_into_id in rows if owner_id in sdr_user_ids and merged_into_id is None]
+
+
+def leads_sql_owned_by_sdr_ids() -> list[int]:
+    """Open SQL leads still owned by an SDR (hand-offs routing skipped while off)."""
+    sdr_users = Rep.objects.filter(role=RepRole.SDR).values("user_id")
+    return list(leads_open().filter(stage=Stage.SQL, owner_id__in=sdr_users).values_list("pk", flat=True))
+
+
+def reps_inactive_with_open_leads_ids() -> list[int]:
+    """Reps inactive (as reps or as users) who still own open leads."""
+    open_owners = leads_open().filter(owner__isnull=False).values("owner_id")
+    return list(Rep.objects.filter(Q(is_active=False) | Q(user__is_active=False), user_id__in=open_owners)
+                .values_list("pk", flat=True))
+
+
+def rep_leads_reroute_needed(*, rep_id: int) -> bool:
+    """Whether a rep is inactive (as a rep or as a user) and still owns open leads."""
+    rep = Rep.objects.select_related("user").filter(pk=rep_id).first()
+    if rep is None or (rep.is_active and rep.user.is_active):
+        return False
+    return leads_open().filter(owner_id=rep.user_id).exists()
+
+
+def rep_id_of_user(*, user_id: int) -> int | None:
+    return Rep.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+
+
+def rep_open_lead_ids(*, rep: Rep) -> list[int]:
+    """Ids of the live open leads a rep owns, oldest first."""
+    return list(leads_open().filter(owner_id=rep.user_id).order_by("pk").values_list("pk", flat=True))
+
+
+def territory_lead_ids(*, territory: Territory) -> list[int]:
+    """Open leads a territory change may affect: located in it now, or routed by a rule of it before.
+
+    Leads waiting in review are left to the person reviewing them.
+    """
+    compiled = CompiledTerritory.of(territory)
+    candidates = (
+        leads_open()
+        .filter(Q(owner__isnull=False) | Q(queue__in=list(ROUTABLE_QUEUES)))
+        .filter(Q(country__in=list(compiled.countries))
+                | Q(routing_decisions__rule__territory=territory, routing_decisions__undone_at__isnull=True))
+        .values_list("pk", "country", "state", "postal_code")
+        .distinct()
+    )
+    routed_here = set(
+        RoutingDecision.objects.filter(rule__territory=territory, undone_at__isnull=True).values_list("lead_id",
+                                                                                                      flat=True)
+    )
+    return sorted(
+        pk for pk, country, state, postal in candidates
+        if pk in routed_here or compiled.covers(country=country, state=state, postal_code=postal)
+    )
+
+
+# --- The loads of reps (read on every decision) -------------------------------------------------------------------
+
+
+def rep_open_lead_counts(reps: list[Rep]) -> dict[int, int]:
+    """Open leads owned by each rep (one query, written in SQL: it runs on every routing decision).
+
+    The conditions are written as literals, exactly as the partial index ``lead_open_by_owner`` has them, so the
+    count reads that index alone (SQLite uses a partial index only when the query repeats its terms as written,
+    and PostgreSQL's planner proves the index's predicate from the literals).
+    """
+    if not reps:
+        return {}
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(reps))
+    closed = ", ".join(f"'{stage}'" for stage in CLOSED_STAGES)  # constants of ours, not input
+    # SQLite without ANALYZE statistics would rather walk the outcome index (every open lead): name the index.
+    indexed_by = " INDEXED BY lead_open_by_owner" if connection.vendor == "sqlite" else ""
+    sql = (
+        f"SELECT {quote('owner_id')}, COUNT(*) FROM {quote(Lead._meta.db_table)}{indexed_by} "
+        f"WHERE {quote('owner_id')} IN ({marks}) AND {quote('merged_into_id')} IS NULL "
+        f"AND {quote('outcome')} = '{Outcome.OPEN.value}' "
+        f"AND NOT ({quote('stage')} IN ({closed})) GROUP BY {quote('owner_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [r.user_id for r in reps])
+        by_user = dict(cursor.fetchall())
+    return {r.pk: by_user.get(r.user_id, 0) for r in reps}
+
+
+def rep_assignment_counts(reps: list[Rep], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """New leads given to each rep today and this week (in UTC days), not counting undone decisions.
+
+    Only reps with a daily or weekly cap need it; with none in the pool no query runs.
+    """
+    capped = [r for r in reps if r.daily_cap is not None or r.weekly_cap is not None]
+    if not capped:
+        return {}, {}
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start = day_start - timedelta(days=day_start.weekday())
+    rows = (
+        RoutingDecision.objects.filter(rep_id__in=[r.pk for r in capped], created_at__gte=week_start,
+                                       undone_at__isnull=True)
+        .values("rep_id")
+        .annotate(week=Count("id"), today=Count("id", filter=Q(created_at__gte=day_start)))
+    )
+    week = {row["rep_id"]: row["week"] for row in rows}
+    today = {row["rep_id"]: row["today"] for row in rows}
+    return today, week
+
+
+def rep_performance_weights(reps: list[Rep], now: datetime) -> dict[int, float]:
+    """1 + 10 × each rep's win rate over leads closed in the last 90 days."""
+    since = now - timedelta(days=90)
+    rows = (
+        Lead.objects.filter(owner_id__in=[r.user_id for r in reps], closed_at__gte=since)
+        .values("owner_id")
+        .annotate(won=Count("id", filter=Q(outcome=Outcome.WON)), closed=Count("id"))
+    )
+    rate = {row["owner_id"]: row["won"] / row["closed"] for row in rows if row["closed"]}
+    return {r.pk: 1.0 + 10.0 * rate.get(r.user_id, 0.0) for r in reps}
+
+
+def rep_territory_ids(reps: list[Rep]) -> dict[int, set[int]]:
+    """Rep id → the ids of the territories the rep covers."""
+    result: dict[int, set[int]] = {r.pk: set() for r in reps}
+    for rep_id, territory_id in Rep.territories.through.objects.filter(rep_id__in=list(result)).values_list(
+        "rep_id", "territory_id"
+    ):
+        result[rep_id].add(territory_id)
+    return result
+
+
+def leads_territory_rule(*, lead_ids: list[int]) -> dict[int, int]:
+    """Lead id → territory id, for leads whose latest decision came from a rule with ``match_rep_territory``."""
+    rows = (RoutingDecision.objects.filter(lead_id__in=lead_ids, undone_at__isnull=True)
+            .order_by("lead_id", "created_at", "id").values_list("lead_id", "rule__match_rep_territory",
+                                                                  "rule__territory_id"))
+    latest: dict[int, int | None] = {}
+    for lead_id, match, territory_id in rows:
+        latest[lead_id] = territory_id if match and territory_id else None
+    return {lead_id: territory for lead_id, territory in latest.items() if territory}

@@ -1,5 +1,6 @@
 """Serializers of the routing API, and the lead as the API shows it with its routing explanation."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from leads.api.serializers import LeadSerializer
@@ -45,8 +46,6 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_overdue(self, obj: Task) -> bool:
-        from django.utils import timezone
-
         return obj.status == "open" and obj.due_at < timezone.now()
 
 

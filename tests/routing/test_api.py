@@ -8,7 +8,7 @@ from routing.models import RoutingDecision
 
 from .factories import make_lead
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.routing.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

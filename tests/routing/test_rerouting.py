@@ -4,7 +4,9 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Lead
-from routing.choices import TaskStatus
+from revops.base.choices import Workflow
+from revops.base.switches import workflow_switch_set
+from routing.choices import RepRole, TaskStatus
 from routing.models import RoutingDecision, Task, Team, Territory
 from routing.services import (
     lead_route,
@@ -202,10 +204,6 @@ def test_team_admin_rebalance_action(pool, admin_client):
 
 def test_switching_routing_back_on_catches_up_on_deactivations_and_handoffs(pool, inline_jobs,
                                                                             django_capture_on_commit_callbacks):
-    from revops.base.choices import Workflow
-    from revops.base.switches import workflow_switch_set
-    from routing.choices import RepRole
-
     team, reps = pool
     _route_all([make_lead() for _ in range(3)])
     sdr_team = Team.objects.create(name="SDRs")

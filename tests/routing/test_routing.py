@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Account, Lead
 from routing.choices import RuleAction, Strategy
 from routing.models import Rep, RoutingDecision, RoutingRule, SlaPolicy, Task, Team
 from routing.services import lead_route, task_create_for_decision
@@ -173,8 +173,6 @@ def test_routing_an_owned_lead_again_does_nothing(pool):
 
 
 def test_account_owner_wins_under_account_strategy(pool):
-    from leads.models import Account
-
     _, reps, rule = pool
     rule.strategy = Strategy.ACCOUNT
     rule.save()

@@ -9,7 +9,8 @@ from revops.base.choices import Workflow
 from revops.base.jobs import jobs_inline
 from revops.base.switches import workflow_enabled
 from routing.jobs import lead_route_job
-from routing.services import PREVIEW_MAX_LEADS, leads_waiting_for_routing, routing_preview
+from routing.selectors import leads_waiting_for_routing
+from routing.services import PREVIEW_MAX_LEADS, routing_preview
 
 
 class Command(BaseCommand):

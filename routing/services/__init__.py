@@ -1,0 +1,67 @@
+"""Business logic of the routing layer that writes, by topic; every public service is importable from here.
+
+- ``assignment``: route one lead (``lead_route``) or a bulk import's leads (``leads_route_many``), the rules tried
+  and the explanation of each decision, the failure hook (to the review queue);
+- ``pools``: availability (inactive, out of office, working hours, capacity, caps), the pool lock and its order,
+  the loads read after it, the round-robin pointer and the strategy's choice;
+- ``handoff``: an SQL lead an SDR owns goes to the SQL rules;
+- ``reroute``: a deactivated rep's leads, a territory change, "route again";
+- ``reassign``: manual reassignment with a reason, and undo of routing changes;
+- ``rebalance``: even out a team's open leads;
+- ``governance``: preview a rule set with drafts on recent leads, activate drafts;
+- ``tasks``: follow-up tasks of assignments (one or a batch), trigger tasks, completion, tasks following a lead;
+- ``sla``: due times (``SlaPolicy``) and the escalation of overdue tasks;
+- ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
+
+Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
+receivers schedule the next step (jobs.py). Reads are in selectors.py.
+"""
+
+from .assignment import (
+    BATCH_CHUNK,
+    EXPLAIN_RULES_IN_FULL,
+    RouteManyResult,
+    RouteOutcome,
+    lead_route,
+    lead_route_failed,
+    lead_routing_state,
+    leads_route_many,
+)
+from .governance import PREVIEW_MAX_LEADS, PreviewRow, RoutingPreview, routing_preview, routing_rules_activate
+from .handoff import CAUSE_STAGE_HANDOFF, lead_stage_handoff
+from .messages import task_escalation_notify, task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
+from .pools import rep_unavailable_reason
+from .reassign import CAUSE_REASSIGN, ReassignResult, UndoResult, leads_reassign, routing_decisions_undo
+from .rebalance import CAUSE_REBALANCE, RebalanceResult, routing_rebalance
+from .reroute import (
+    CAUSE_REP_DEACTIVATED,
+    CAUSE_TERRITORY,
+    RerouteResult,
+    leads_reroute,
+    rep_leads_reroute,
+    territory_leads_reroute,
+    territory_leads_reroute_request,
+)
+from .sla import DEFAULT_SLA_MINUTES, sla_minutes_for, tasks_escalate_overdue
+from .tasks import (
+    TRIGGER_TASKS,
+    lead_tasks_follow_merge,
+    lead_tasks_follow_unmerge,
+    lead_trigger_task,
+    task_complete,
+    task_create_for_decision,
+    tasks_create_for_decisions,
+)
+
+__all__ = [
+    "BATCH_CHUNK", "CAUSE_REASSIGN", "CAUSE_REBALANCE", "CAUSE_REP_DEACTIVATED", "CAUSE_STAGE_HANDOFF",
+    "CAUSE_TERRITORY", "DEFAULT_SLA_MINUTES", "EXPLAIN_RULES_IN_FULL", "PREVIEW_MAX_LEADS", "TRIGGER_TASKS",
+    "PreviewRow", "ReassignResult", "RebalanceResult", "RerouteResult", "RouteManyResult", "RouteOutcome",
+    "RoutingPreview", "UndoResult", "lead_route", "lead_route_failed", "lead_routing_state", "lead_stage_handoff",
+    "lead_tasks_follow_merge", "lead_tasks_follow_unmerge", "lead_trigger_task", "leads_reassign", "leads_reroute",
+    "leads_route_many", "rep_leads_reroute", "rep_unavailable_reason", "routing_decisions_undo", "routing_preview",
+    "routing_rebalance", "routing_rules_activate", "sla_minutes_for", "task_complete", "task_create_for_decision",
+    "task_escalation_notify", "task_moved_notify", "task_notify", "tasks_create_for_decisions",
+    "tasks_digest_notify", "tasks_escalate_overdue", "territory_leads_reroute", "territory_leads_reroute_request",
+    "trigger_task_notify",
+]

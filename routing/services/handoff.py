@@ -1,0 +1,27 @@
+"""Hand-off: a lead an SDR owns that becomes SQL goes to the rules for SQLs (the AE rule)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from leads.choices import Stage
+from leads.models import Lead
+
+from ..selectors import owner_is_sdr
+from .assignment import RouteOutcome, lead_route
+
+CAUSE_STAGE_HANDOFF = "stage handoff"
+
+
+def lead_stage_handoff(*, lead_id: int) -> RouteOutcome:
+    """Hand an SQL lead an SDR owns to the rules for SQLs (the AE rule), with the cause "stage handoff".
+
+    Idempotent: does nothing unless the lead is still SQL and still owned by an SDR. The routing is forced (the lead
+    has an owner) and keeps the SDR only when the SQL rule's own pool contains them; the SDR's open tasks are
+    cancelled and the new owner gets a follow-up task. Nobody available → the review queue, as any routing.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.merged_into_id or lead.stage != Stage.SQL or not owner_is_sdr(owner_id=lead.owner_id):
+            return RouteOutcome(None, "noop")
+        return lead_route(lead_id=lead_id, cause=CAUSE_STAGE_HANDOFF, force=True, keep_current_owner=True)

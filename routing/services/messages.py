@@ -1,0 +1,118 @@
+"""Messages: every Slack text the routing layer sends, and the outbox row it is queued in.
+
+- ``task_notify``: a new follow-up task ("New lead for you: …");
+- ``tasks_digest_notify``: a rep's new leads of a bulk import in one message;
+- ``task_moved_notify``: an open task that came with a lead reassigned or rebalanced to its new owner;
+- ``trigger_task_notify``: a hot / high-intent / cold trigger's task;
+- ``task_escalation_notify``: an overdue task, to the team's manager or channel.
+Each message has a dedup key, so a job run twice queues it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from leads.models import Lead
+from revops.base.notifications import notification_queue
+
+from ..models import Rep, RoutingDecision, Task
+
+# A digest lists this many leads; the others are counted.
+DIGEST_LINES = 10
+
+
+def _lead_link(lead_id: int) -> str:
+    return f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{lead_id}/"
+
+
+def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -> int | None:
+    """The Slack message of a new follow-up task: who the lead is, the score and why, and when to follow up.
+    Returns the new outbox row's id (None when it existed already)."""
+    reasons = ", ".join(f"{r['label']} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
+    name = lead.full_name or lead.email
+    due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
+    link = _lead_link(lead.pk)
+    who = name + (f", {lead.title}" if lead.title else "") + (f" at {lead.company}" if lead.company else "")
+    score = lead.score if lead.score is not None else "-"
+    text = (
+        f"New lead for you: {who}. Score {score} (band {lead.band or '-'}, {lead.get_stage_display()})."
+        + (f" Why: {reasons}." if reasons else "")
+        + f" Follow up by {due}: {link}"
+    )
+    recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
+    notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
+                                               object_type="task", object_id=task.pk, send=send)
+    return notification.pk if created else None
+
+
+def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:
+    """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message); returns
+    the new outbox row's id for the batch's send job."""
+    if len(tasks) == 1:
+        return task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep, send=False)
+    base = settings.LEADFLOW_BASE_URL
+    lines = []
+    for task in tasks[:DIGEST_LINES]:
+        lead = leads[task.lead_id]
+        name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"]
+        who = name + (f" at {lead['company']}" if lead["company"] else "")
+        score = lead["score"] if lead["score"] is not None else "-"
+        due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
+        lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
+                     f"{base}/workspace/leads/{task.lead_id}/")
+    more = len(tasks) - DIGEST_LINES
+    text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
+            + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))
+    recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
+    notification, created = notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned",
+                                               recipient=recipient, text=text, object_type="task",
+                                               object_id=tasks[0].pk, send=False)
+    return notification.pk if created else None
+
+
+def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, recipient: str) -> None:
+    """The new owner of a lead moved by hand or by a rebalance hears of an open task that came with it."""
+    due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M %Z")
+    notification_queue(
+        dedup_key=f"task:{task.pk}:moved:{decision.pk}",
+        recipient=recipient,
+        text=f"{lead} is yours now ({decision.summary}). Open task: {task.title}, due {due}: {_lead_link(lead.pk)}",
+        object_type="task", object_id=task.pk,
+    )
+
+
+def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
+    """The owner of a lead a trigger fired on hears of the task it created (to their Slack, else their team's)."""
+    rep = Rep.objects.select_related("team").filter(user_id=lead.owner_id).first()
+    recipient = (rep.slack_user_id or rep.team.slack_channel) if rep else ""
+    notification_queue(
+        dedup_key=f"task:{task.pk}:assigned", recipient=recipient,
+        text=f"{title}. Score {lead.score}. {_lead_link(lead.pk)}",
+        object_type="task", object_id=task.pk,
+    )
+
+
+def task_escalation_notify(task: Task, *, now: datetime) -> None:
+    """An overdue task, to the assignee's team manager (their Slack) or else the team's channel.
+
+    ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep`` selected.
+    """
+    rep = getattr(task.assignee, "rep", None)
+    team = rep.team if rep else None
+    manager_rep = getattr(team.manager, "rep", None) if team and team.manager else None
+    recipient = (manager_rep.slack_user_id if manager_rep else "") or (team.slack_channel if team else "")
+    overdue_minutes = int((now - task.due_at).total_seconds() // 60)
+    notification_queue(
+        dedup_key=f"task:{task.pk}:escalated",
+        recipient=recipient,
+        text=f"Overdue by {overdue_minutes} min: '{task.title}' for "
+        f"{task.assignee.get_full_name() or task.assignee} "
+        f"(lead score {task.lead.score}, band {task.lead.band or '-'}). "
+        f"{_lead_link(task.lead_id)}",
+        object_type="task",
+        object_id=task.pk,
+    )

@@ -1,0 +1,232 @@
+"""Tasks: the follow-up task of an assignment (one, or a batch's with one digest per rep), trigger tasks (hot, high
+intent, cold), completion, and the open tasks that follow a lead: cancelled or moved when its owner changes, moved
+with a merge and back on its undo. The Slack texts are in messages.py, the due times in sla.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Lead
+from leads.selectors import lead_contactable
+from revops.base.db.instances import instance_new
+from revops.base.db.sql import bulk_insert, history_copy_all
+from revops.base.notifications import notifications_send_schedule
+
+from ..choices import TaskKind, TaskStatus
+from ..models import Rep, RoutingDecision, Task
+from ..signals import follow_up_needed
+from .messages import task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
+from .sla import sla_minutes_for
+
+# What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
+TRIGGER_TASKS = {
+    "hot": (TaskKind.HOT_LEAD, timedelta(minutes=15), "Hot lead: {points} in a short time. Call now"),
+    "high_intent": (TaskKind.HOT_LEAD, timedelta(minutes=15), "High intent (repeated pricing visits). Call now"),
+    "cold": (TaskKind.RE_ENGAGE, timedelta(days=3), "Gone cold: re-engage"),
+}
+
+
+def _follow_up_title(name: str, company: str) -> str:
+    return f"Follow up {name}" + (f" ({company})" if company else "")
+
+
+def _follow_up_reason(minutes: int, band: str) -> str:
+    return f"automation:tasks follow-up due in {minutes} min (band {band or '-'})"
+
+
+# --- Follow-up tasks of assignments -------------------------------------------------------------------------------
+
+
+def task_create_for_decision(*, decision_id: int) -> Task | None:
+    """Create the follow-up task of an assignment (once per decision) and queue the rep's Slack message.
+
+    Nothing is created when the decision was undone or the lead has since moved to someone else.
+    """
+    with transaction.atomic():
+        decision = RoutingDecision.objects.select_related("lead", "rep__team", "owner").get(pk=decision_id)
+        lead = Lead.objects.select_for_update().get(pk=decision.lead_id)
+        if decision.undone_at or decision.owner_id is None or lead.owner_id != decision.owner_id:
+            return None
+        minutes, _ = sla_minutes_for(lead.band, lead.stage)
+        name = lead.full_name or lead.email or lead.phone
+        task, created = Task.objects.get_or_create(
+            dedup_key=f"follow_up:decision:{decision.pk}",
+            defaults={
+                "lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
+                "title": _follow_up_title(name, lead.company),
+                "due_at": timezone.now() + timedelta(minutes=minutes),
+            },
+        )
+        if created:
+            task._change_reason = _follow_up_reason(minutes, lead.band)
+            task.save(update_fields=[])
+            task_notify(task, lead, decision.rep)
+    return task
+
+
+def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
+    """The follow-up tasks of a batch of assignments (``leads_route_many``), and one Slack digest per rep.
+
+    The same task ``task_create_for_decision`` creates for one decision (same key, title, SLA and history reason),
+    created in one insert for the batch; a decision undone since, or whose lead has moved on, gets none; a task
+    that exists already is not created again. Each rep gets one message listing their new leads instead of one
+    message per lead: an import of 300 leads is one notification, not 300.
+    """
+    with transaction.atomic():
+        decisions = list(RoutingDecision.objects.filter(pk__in=decision_ids, undone_at__isnull=True,
+                                                        owner__isnull=False).order_by("pk")
+                         .values_list("pk", "lead_id", "owner_id", "rep_id"))
+        leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
+                 .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
+                         "score")}
+        reps = Rep.objects.select_related("team").in_bulk({d[3] for d in decisions if d[3]})
+        keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
+        existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
+        sla: dict[tuple[str, str], int] = {}
+        now = timezone.now()
+        tasks, task_reps = [], {}
+        for decision_id, lead_id, owner_id, rep_id in decisions:
+            lead = leads.get(lead_id)
+            if lead is None or lead["owner_id"] != owner_id or keys[decision_id] in existing:
+                continue
+            band, stage = lead["band"], lead["stage"]
+            if (band, stage) not in sla:
+                sla[(band, stage)] = sla_minutes_for(band, stage)[0]
+            minutes = sla[(band, stage)]
+            name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
+            task = instance_new(Task, dict(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id,
+                                           kind=TaskKind.FOLLOW_UP, title=_follow_up_title(name, lead["company"]),
+                                           due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id]))
+            task._change_reason = _follow_up_reason(minutes, band)
+            tasks.append(task)
+            task_reps[task.dedup_key] = reps.get(rep_id)
+        if not tasks:
+            return []
+        created = bulk_insert(tasks)
+        by_reason: dict[str, list[int]] = {}
+        for task in created:
+            by_reason.setdefault(task._change_reason, []).append(task.pk)
+        for reason, task_ids in by_reason.items():
+            history_copy_all(Task, task_ids, reason=reason, now=now, history_type="+")
+        by_rep: dict[int, list[Task]] = {}
+        for task in created:
+            rep = task_reps[task.dedup_key]
+            by_rep.setdefault(rep.pk if rep else 0, []).append(task)
+        digests = [tasks_digest_notify(rep_tasks, task_reps[rep_tasks[0].dedup_key], leads)
+                   for rep_tasks in by_rep.values()]
+        notifications_send_schedule([pk for pk in digests if pk is not None])
+    return created
+
+
+def task_complete(*, task_id: int, user, note: str = "") -> Task:
+    """Mark a task done (by its assignee or a manager)."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task_id)
+        if task.status != TaskStatus.OPEN:
+            return task
+        task.status = TaskStatus.DONE
+        task.completed_at = timezone.now()
+        task.outcome_note = note[:500]
+        task._history_user = user
+        task._change_reason = "completed" + (f": {note}" if note else "")
+        task.full_clean()
+        task.save()
+    return task
+
+
+# --- Trigger tasks ------------------------------------------------------------------------------------------------
+
+
+def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> Task | None:
+    """A hot / high-intent / cold trigger on an owned lead: one task for the owner (per trigger) and a message.
+
+    Nothing for a lead with no owner (routing places it), or one that may not be contacted (opted out,
+    suppressed): outreach checks consent.
+    """
+    if kind not in TRIGGER_TASKS:
+        return None
+    task_kind, due_in, text = TRIGGER_TASKS[kind]
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None or lead.owner_id is None or not lead_contactable(lead):
+            return None
+        title = text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
+        task, created = Task.objects.get_or_create(
+            dedup_key=f"trigger:{trigger_id}",
+            defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": task_kind, "title": title[:255],
+                      "due_at": timezone.now() + due_in},
+        )
+        if created:
+            task._change_reason = f"automation:tasks {kind} trigger #{trigger_id}"
+            task.save(update_fields=[])
+            trigger_task_notify(task, lead, title=title)
+    return task
+
+
+# --- Open tasks that follow a lead --------------------------------------------------------------------------------
+
+
+def tasks_cancel_open(lead: Lead, assignee_id: int, *, reason: str, user=None) -> list[int]:
+    """Cancel the open tasks of a lead assigned to one user (their owner changed); returns the task ids."""
+    cancelled = []
+    for task in Task.objects.select_for_update().filter(lead=lead, assignee_id=assignee_id, status=TaskStatus.OPEN):
+        task.status = TaskStatus.CANCELLED
+        task.outcome_note = reason[:500]
+        task._history_user = user
+        task._change_reason = (reason if user else f"automation:routing {reason}")[:1000]
+        task.save(update_fields=["status", "outcome_note"])
+        cancelled.append(task.pk)
+    return cancelled
+
+
+def tasks_move_open(lead: Lead, *, to_user_id: int, reason: str, user=None) -> list[dict[str, int]]:
+    """Give a lead's open tasks to its new owner; returns [{"task": id, "from": old assignee id}] for undo."""
+    moved = []
+    for task in Task.objects.select_for_update().filter(lead=lead, status=TaskStatus.OPEN).exclude(
+        assignee_id=to_user_id
+    ):
+        moved.append({"task": task.pk, "from": task.assignee_id})
+        task.assignee_id = to_user_id
+        task._history_user = user
+        task._change_reason = reason[:1000]
+        task.save(update_fields=["assignee"])
+    return moved
+
+
+def tasks_after_manual_move(decision: RoutingDecision, lead: Lead, *, recipient: str) -> None:
+    """The new owner hears of a lead moved to them: its moved open tasks, or (after commit) a new follow-up task."""
+    moved = [m["task"] for m in decision.explanation.get("moved_tasks") or []]
+    if not moved:
+        decision_id = decision.pk
+        transaction.on_commit(lambda: follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id))
+        return
+    for task in Task.objects.filter(pk__in=moved):
+        task_moved_notify(task, lead, decision, recipient=recipient)
+
+
+def lead_tasks_follow_merge(*, survivor_id: int, merged_id: int) -> int:
+    """A lead was merged: its tasks move to the survivor, remembering where they came from (for undo)."""
+    with transaction.atomic():
+        tasks = list(Task.objects.select_for_update().filter(lead_id=merged_id))
+        for task in tasks:
+            task.lead_id = survivor_id
+            task.merged_from_id = merged_id
+            task._change_reason = f"automation:dedup lead #{merged_id} merged into #{survivor_id}"
+            task.save(update_fields=["lead", "merged_from"])
+    return len(tasks)
+
+
+def lead_tasks_follow_unmerge(*, survivor_id: int, merged_id: int) -> int:
+    """A merge was undone: the tasks that came with the merged lead go back to it."""
+    with transaction.atomic():
+        tasks = list(Task.objects.select_for_update().filter(lead_id=survivor_id, merged_from_id=merged_id))
+        for task in tasks:
+            task.lead_id = merged_id
+            task.merged_from_id = None
+            task._change_reason = f"automation:dedup merge undone, back to lead #{merged_id}"
+            task.save(update_fields=["lead", "merged_from"])
+    return len(tasks)

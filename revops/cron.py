@@ -6,11 +6,13 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 from rq import cron
 
 from leads.jobs import dedup_scan_job, leads_reenrich_job
+from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
 from routing.jobs import tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
+cron.register(pending_jobs_sweep_job, "default", interval=60, name="re-enqueue stuck pipeline jobs")
 cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
 cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
 cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay", job_timeout=3600)

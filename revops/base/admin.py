@@ -1,10 +1,12 @@
 """Admin of the cross-cutting models: kill switches, the notification outbox, the automation log."""
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AutomationLog, Notification, WorkflowSwitch
+from .models import AutomationLog, Notification, PendingJob, WorkflowSwitch
 from .notifications import notifications_retry
+from .pending import pending_jobs_sweep
 from .switches import workflow_switch_set
 
 admin.site.site_header = "Leadflow administration"
@@ -66,3 +68,25 @@ class AutomationLogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(PendingJob)
+class PendingJobAdmin(admin.ModelAdmin):
+    """Pipeline jobs not finished yet. Normally empty or short-lived; rows that stay say Redis or a worker is down."""
+
+    list_display = ("function", "args", "created_at", "due_at", "attempts")
+    list_filter = ("function",)
+    readonly_fields = ("function", "args", "queue", "created_at", "due_at", "attempts")
+    show_full_result_count = False
+    actions = ["enqueue_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Enqueue the selected jobs now (if not queued or running)")
+    def enqueue_now(self, request, queryset) -> None:
+        queryset.update(due_at=timezone.now())
+        self.message_user(request, pending_jobs_sweep(), messages.SUCCESS)

@@ -17,6 +17,7 @@ class Workflow(models.TextChoices):
     STALE_ALERTS = "stale_alerts", "Stale-lead alerts and escalation"
     PREDICTIVE = "predictive", "Predictive model training"
     DB_STATISTICS = "db_statistics", "Database statistics (SQLite query planner)"
+    PENDING_SWEEP = "pending_sweep", "Pipeline sweeper (re-enqueue stuck pending jobs)"
 
 
 class NotificationStatus(models.TextChoices):

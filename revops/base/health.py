@@ -6,6 +6,8 @@ from django.http import JsonResponse
 from rq import Worker
 from rq.cron import CronScheduler
 
+from .pending import pending_count
+
 
 def health_status() -> dict[str, dict]:
     """Check every component and say what is wrong with each that is not up."""
@@ -14,6 +16,8 @@ def health_status() -> dict[str, dict]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = {"ok": True, "vendor": connection.vendor}
+        # Informational: pipeline jobs not finished yet (rows that stay mean Redis or the workers are down).
+        checks["pending_jobs"] = {"ok": True, "count": pending_count()}
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         checks["database"] = {"ok": False, "error": str(exc)}
     try:

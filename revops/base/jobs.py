@@ -9,30 +9,50 @@ Every pipeline job is a plain function taking a primary key, wrapped by :func:`p
    so RQ retries it per ``LEADFLOW_JOB_RETRY_*``;
 4. on a permanent failure (or the last retry) records the error and calls the layer's ``on_failure`` hook, which
    puts the object in a review queue: never a silent null, never a random rep.
+
+Every scheduled job is also a ``PendingJob`` row written in the caller's transaction (``revops.base.pending``): the
+wrapper deletes it once the job has finished, and the sweeper enqueues again what Redis lost or never received. With
+Redis unreachable the caller's write still commits (the API answers, commands finish); the work waits in the table.
 """
 
 import contextvars
 import functools
 import logging
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import django_rq
 import redis.exceptions
 from django.conf import settings
 from django.db import OperationalError, transaction
 from rq import Retry, get_current_job
 
 from .automation import automation_log
-from .choices import AutomationOutcome
+from .choices import AutomationOutcome, Workflow
 from .db.memory import batch_gc
+from .pending import (
+    PENDING_META,
+    REDIS_ERRORS,
+    function_path,
+    pending_done,
+    pending_enqueue,
+    pending_jobs_sweep,
+    pending_record,
+)
 from .switches import workflow_enabled
 
 logger = logging.getLogger(__name__)
 
 _run_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("leadflow_run_jobs_inline", default=False)
+_UNSET = object()
+# The pending row of the job about to run in this context: an id for an inline run, None inside a job's body (a job
+# called directly from another job owns no row), unset on a worker (the id is then in the RQ job's meta).
+_pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pending_job", default=_UNSET)
+_enqueue_failures = {"count": 0, "warned_at": 0.0}
+_enqueue_failures_lock = threading.Lock()
 
 
 class TransientError(Exception):
@@ -73,21 +93,93 @@ def job_retry() -> Retry | None:
 
 
 def enqueue_now(func: Callable[..., Any], *args: Any, queue: str = "default") -> None:
-    """Enqueue ``func(*args)`` at once (or run it, inline mode). Only for callers outside any transaction."""
-    if jobs_run_inline():
-        func(*args)
-        return
-
-    django_rq.get_queue(queue).enqueue(func, *args, retry=job_retry())
+    """Record ``func(*args)`` as pending and enqueue it at once (or run it, inline mode). For callers outside any
+    transaction; inside one, use :func:`enqueue_after_commit`."""
+    pending_id = _pending_record(func, args, queue)
+    _enqueue_pending(func, args, queue, pending_id)
 
 
 def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str = "default") -> None:
     """Schedule ``func(*args)`` to run once the current transaction commits (at once outside a transaction).
 
-    A worker must never see a row that may still roll back, so nothing is enqueued before commit. Pass primary
-    keys, never instances: the job re-reads the current state.
+    The pending row is written now, in the caller's transaction, so the need for the job is as durable as the
+    change that needs it; the enqueue waits for the commit, because a worker must never see a row that may still
+    roll back. Pass primary keys, never instances: the job re-reads the current state.
     """
-    transaction.on_commit(functools.partial(enqueue_now, func, *args, queue=queue))
+    pending_id = _pending_record(func, args, queue)
+    transaction.on_commit(functools.partial(_enqueue_pending, func, args, queue, pending_id))
+
+
+def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:
+    if not getattr(func, "leadflow_job", False):
+        raise TypeError(f"{function_path(func)} is not a Leadflow job (wrap it with pipeline_job, batch_job or "
+                        "periodic_job, which finish its pending row)")
+    return pending_record(function=function_path(func), args=list(args), queue=queue)
+
+
+def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_id: int) -> None:
+    """Run the job inline, or hand it to Redis; when Redis is unreachable the job stays pending for the sweeper."""
+    if jobs_run_inline():
+        token = _pending_ctx.set(pending_id)
+        try:
+            func(*args)
+        finally:
+            _pending_ctx.reset(token)
+        return
+    try:
+        pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=job_retry())
+    except REDIS_ERRORS as exc:
+        _enqueue_failed(function_path(func), exc)
+
+
+def _enqueue_failed(path: str, exc: BaseException) -> None:
+    """Count the failure and warn in one line (at most once a minute): the write committed, the job waits."""
+    with _enqueue_failures_lock:
+        _enqueue_failures["count"] += 1
+        warn = time.monotonic() - _enqueue_failures["warned_at"] > 60
+        if warn:
+            _enqueue_failures["warned_at"] = time.monotonic()
+    if warn:
+        logger.warning("Redis unreachable (%s): %s and later jobs stay pending; the sweeper enqueues them when "
+                       "Redis is back", type(exc).__name__, path)
+
+
+def jobs_left_pending() -> int:
+    """How many jobs this process could not hand to Redis (they wait in the pending table for the sweeper)."""
+    return _enqueue_failures["count"]
+
+
+def jobs_left_pending_notice(*, since: int = 0) -> str:
+    """One line for a management command to print when Redis was unreachable while it ran, else an empty string.
+
+    ``since``: :func:`jobs_left_pending` when the command started.
+    """
+    count = jobs_left_pending() - since
+    if count <= 0:
+        return ""
+    return (f"Redis was unreachable: {count} follow-up job{'s' if count != 1 else ''} left pending; the sweeper runs "
+            "them once Redis is back.")
+
+
+def _claim_pending_id() -> int | None:
+    """The pending row of the job starting now (see ``_pending_ctx``)."""
+    value = _pending_ctx.get()
+    if value is not _UNSET:
+        return value
+    job = get_current_job()
+    return job.meta.get(PENDING_META) if job is not None else None
+
+
+def _finishing_pending(run: Callable[[], Any]) -> Any:
+    """Run a job's wrapped body; delete its pending row unless it raised (RQ then retries it and the row stays)."""
+    pending_id = _claim_pending_id()
+    token = _pending_ctx.set(None)
+    try:
+        result = run()
+    finally:
+        _pending_ctx.reset(token)
+    pending_done(pending_id)
+    return result
 
 
 def pipeline_job(
@@ -109,6 +201,9 @@ def pipeline_job(
 
         @functools.wraps(body)
         def wrapper(pk: int, *args: Any, **kwargs: Any) -> Any:
+            return _finishing_pending(functools.partial(run, pk, *args, **kwargs))
+
+        def run(pk: int, *args: Any, **kwargs: Any) -> Any:
             if not workflow_enabled(workflow):
                 automation_log(
                     workflow=workflow,
@@ -132,6 +227,7 @@ def pipeline_job(
                 _fail(workflow, action, object_type, pk, exc, on_failure)
                 return "failed"
 
+        wrapper.leadflow_job = True
         return wrapper
 
     return decorator
@@ -167,6 +263,9 @@ def batch_job(
 
         @functools.wraps(body)
         def wrapper(pks: list[int], *args: Any, **kwargs: Any) -> Any:
+            return _finishing_pending(functools.partial(run, pks, *args, **kwargs))
+
+        def run(pks: list[int], *args: Any, **kwargs: Any) -> Any:
             pks = list(pks)
             first = pks[0] if pks else None
             if not workflow_enabled(workflow):
@@ -186,6 +285,7 @@ def batch_job(
                 _fail_batch(workflow, action, object_type, pks, exc, on_failure)
                 return "failed"
 
+        wrapper.leadflow_job = True
         return wrapper
 
     return decorator
@@ -243,6 +343,9 @@ def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[],
 
         @functools.wraps(body)
         def wrapper() -> Any:
+            return _finishing_pending(run)
+
+        def run() -> Any:
             if not workflow_enabled(workflow):
                 automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.SKIPPED,
                                detail=f"the {workflow} kill switch is off")
@@ -257,6 +360,13 @@ def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[],
             automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.DONE, detail=str(result))
             return result
 
+        wrapper.leadflow_job = True
         return wrapper
 
     return decorator
+
+
+@periodic_job(workflow=Workflow.PENDING_SWEEP)
+def pending_jobs_sweep_job() -> str:
+    """Every minute: enqueue again the pipeline jobs Redis lost or never received (kill switch: pipeline sweeper)."""
+    return pending_jobs_sweep(retry=job_retry())

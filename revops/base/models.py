@@ -87,3 +87,27 @@ class ApiIdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+class PendingJob(models.Model):
+    """A pipeline step that still has to run: the durable record behind every job the pipeline schedules.
+
+    It is written in the same transaction as the change that needs the step, so it commits or rolls back with it,
+    and it is deleted when the job has finished (done, skipped by its kill switch, or failed to a review queue).
+    Enqueueing to Redis after commit is only the fast way to the worker: when Redis was unreachable, or a worker died
+    mid-job, the row is still here and the sweeper (``revops.base.pending.pending_jobs_sweep``) enqueues it again.
+    """
+
+    function = models.CharField(max_length=200, help_text="Dotted path of the job function.")
+    args = models.JSONField(default=list, blank=True)
+    queue = models.CharField(max_length=40, default="default")
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(db_index=True, help_text="When the sweeper considers the job stuck and enqueues it.")
+    attempts = models.PositiveIntegerField(default=0, help_text="How often the sweeper enqueued it again.")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = "pending pipeline job"
+
+    def __str__(self) -> str:
+        return f"{self.function}{tuple(self.args)}"

@@ -1,8 +1,8 @@
 """The fast paths write some tables with SQL that bypasses ``Model.save()`` (``revops.base.db.sql.bulk_insert``,
-``history_copy``, ``leads.writes``, the set-based scoring and routing writes). Such writes send no ``post_save``: they are
-only correct while nothing but django-simple-history listens to those models, and the fast paths write the history rows
-themselves. This test fails the day somebody connects another ``post_save`` receiver to one of them, so the fast path
-gets taught about it (or the receiver becomes an app signal) instead of silently missing writes.
+``history_copy``, ``leads.writes``, the set-based scoring and routing writes). Such writes send no ``post_save``:
+they are only correct while nothing but django-simple-history listens to those models, and the fast paths write the
+history rows themselves. This test fails the day somebody connects another ``post_save`` receiver to one of them, so
+the fast path gets taught about it (or the receiver becomes an app signal) instead of silently missing writes.
 """
 
 from __future__ import annotations

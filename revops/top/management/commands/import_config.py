@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from revops.base.jobs import jobs_left_pending, jobs_left_pending_notice
 from revops.top.config import ConfigError, config_import
 
 
@@ -21,13 +22,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, dry_run: bool, user: str | None, **options) -> None:
         if file == "-":
-
             text = sys.stdin.read()
         else:
             path = Path(file)
             if not path.is_file():
                 raise CommandError(f"{file}: no such file")
             text = path.read_text(encoding="utf-8")
+        left_pending = jobs_left_pending()
         history_user = None
         if user:
             history_user = get_user_model().objects.filter(username=user).first()
@@ -39,3 +40,5 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {len(exc.errors)} problem(s), nothing was written:\n  "
                                + "\n  ".join(exc.errors)) from exc
         self.stdout.write(report.as_text())
+        if notice := jobs_left_pending_notice(since=left_pending):
+            self.stdout.write(notice)

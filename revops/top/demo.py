@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import CompanyProfile, IndustryTerm, Lead
-from leads.services import events_record
+from leads.services import events_record, leads_bulk_ingest
 from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
@@ -313,7 +313,6 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
     now = timezone.now()
     counts: dict[str, int] = {}
     rows = demo_lead_rows(rng, companies, leads)
-    from leads.services import leads_bulk_ingest
 
     done = 0
     with jobs_inline():

@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_time
 
 from scoring.choices import ModelStatus
 from scoring.models import ScoringModel, ScoringRule
+from scoring.services import scoring_model_activate
 
 from .specs import (
     CHANGE_REASON,
@@ -340,24 +341,9 @@ class _Import:
                     self.errors.append(f"{path}.status: cannot activate: {exc}")
 
     def activate(self, model: ScoringModel) -> None:
-        try:
-            from scoring.services import scoring_model_activate
-        except ImportError:
-            scoring_model_activate = None
-        if scoring_model_activate is not None:
-            with transaction.atomic():
-                scoring_model_activate(model_id=model.pk, user=self.user, reason=CHANGE_REASON)
-            return
+        """Through the scoring layer's service: it retires the segment's previous version and schedules the rescore."""
         with transaction.atomic():
-            for current in ScoringModel.objects.select_for_update().filter(segment=model.segment,
-                                                                            status=ModelStatus.ACTIVE):
-                current.status, current.retired_at = ModelStatus.RETIRED, timezone.now()
-                current._history_user, current._change_reason = self.user, f"{CHANGE_REASON}: replaced"
-                current.save()
-            model.status, model.activated_at = ModelStatus.ACTIVE, timezone.now()
-            model._history_user, model._change_reason = self.user, CHANGE_REASON
-            model.full_clean()
-            model.save()
+            scoring_model_activate(model_id=model.pk, user=self.user, reason=CHANGE_REASON)
 
 
 def _ref_label(f: F) -> str:

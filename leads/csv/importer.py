@@ -1,11 +1,11 @@
-"""CSV import of leads and of the company directory (docs/csv.md), one row at a time so a file of millions of
-rows runs in bounded memory.
+"""CSV import of leads and of the company directory (docs/csv.md), read record by record so a file of millions
+of rows runs in bounded memory.
 
 ``import_leads_csv`` and ``import_companies_csv`` read the file with ``CsvReader`` (see ``reader``), then:
 
-1. every readable record goes through ``leads_bulk_ingest`` (``BATCH_ROWS`` at a time) or ``lead_ingest``
-   (or the directory upsert) in its own transaction, so a rejected or failing row writes nothing and the rest
-   of the file goes on;
+1. lead rows go through ``leads_bulk_ingest`` ``BATCH_ROWS`` at a time; a batch that fails as a whole, and every
+   company directory row, goes through ``lead_ingest`` (or the directory upsert) one row at a time in its own
+   transaction, so a rejected or failing row writes nothing and the rest of the file goes on;
 2. count the outcome, write every error to ``errors_out`` (CSV ``row,field,reason``) and keep the first
    ``MAX_ERRORS_KEPT`` in memory for the screen; call ``progress`` every ``PROGRESS_EVERY_ROWS`` rows.
 

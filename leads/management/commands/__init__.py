@@ -1,0 +1,1 @@
+"""Management commands of the lead layer: CSV import and export, the duplicate scan."""

@@ -60,3 +60,55 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
 def history_user_id(user: Any) -> int | None:
     """The ``history_user_id`` a save by ``user`` records (none for automation or an anonymous user)."""
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def leads_scores_write(updates: list[tuple], *, now: datetime) -> set[int]:
+    """Write computed scores to the lead table (set-based scoring); return the ids of the leads written.
+
+    Each update is ``(lead id, scored_at as read, fit, engagement, score, band, stage, reasons JSON, probability)``.
+
+    One ``UPDATE ... FROM`` a temporary table, conditional on ``scored_at`` being what the run read (the second
+    value of each update row): a lead scored meanwhile is left out. Runs inside the caller's transaction
+    (``scoring.services.bulk``).
+    """
+    lead_table = Lead._meta.db_table
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("CREATE TEMP TABLE scoring_bulk (id bigint PRIMARY KEY, old_scored_at timestamptz, "
+                           "fit_score integer, engagement_score integer, score integer, band varchar(2), "
+                           "stage varchar(20), score_reasons text, predicted_probability double precision)", [])
+        else:
+            cursor.execute("CREATE TEMP TABLE scoring_bulk (id integer PRIMARY KEY, old_scored_at text, "
+                           "fit_score integer, engagement_score integer, score integer, band text, stage text, "
+                           "score_reasons text, predicted_probability real)", [])
+        cursor.executemany("INSERT INTO scoring_bulk VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", updates)
+        same_version = "IS NOT DISTINCT FROM" if postgres else "IS"
+        reasons = "t.score_reasons::jsonb" if postgres else "t.score_reasons"
+        cursor.execute(
+            f"UPDATE {lead_table} SET fit_score = t.fit_score, engagement_score = t.engagement_score, "
+            f"score = t.score, band = t.band, stage = t.stage, score_reasons = {reasons}, "
+            f"predicted_probability = t.predicted_probability, scored_at = %s, updated_at = %s "
+            f"FROM scoring_bulk AS t WHERE {lead_table}.id = t.id AND {lead_table}.id BETWEEN %s AND %s "
+            f"AND {lead_table}.scored_at {same_version} t.old_scored_at RETURNING {lead_table}.id",
+            # The id range lets the planner walk the temporary table and look leads up by key instead of scanning
+            # the lead table for every chunk.
+            [now_db, now_db, min(row[0] for row in updates), max(row[0] for row in updates)],
+        )
+        applied = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE scoring_bulk", [])
+    return applied
+
+
+def leads_assignments_write(updates: list[tuple]) -> None:
+    """Write a batch's routing outcome on the lead table in one ``executemany`` (``routing.services.assignment``):
+    each update is ``(owner_id, queue, queue_reason, assigned_at, updated_at, lead id)``, the datetimes already
+    adapted for the database. History rows and announcements are the caller's.
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Lead._meta.db_table)} SET {quote('owner_id')} = %s, {quote('queue')} = %s, "
+            f"{quote('queue_reason')} = %s, {quote('assigned_at')} = %s, {quote('updated_at')} = %s "
+            f"WHERE {quote('id')} = %s", updates)

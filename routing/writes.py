@@ -2,7 +2,7 @@
 
 A pointer is saved on every decision that takes a turn (once per pool for a batch), so its UPDATE is written
 directly: three columns, no model ``save()`` machinery. The lead table's columns that routing sets in bulk belong to
-the lead layer (see ``routing.services.assignment._leads_assign_apply``).
+the lead layer (``leads.writes.leads_assignments_write``).
 """
 
 import json

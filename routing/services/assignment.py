@@ -24,7 +24,7 @@ from leads.choices import Queue
 from leads.models import Account, Lead
 from leads.selectors import lead_locked
 from leads.services import lead_send_to_review
-from leads.writes import lead_save_with_history, leads_history_record_all
+from leads.writes import lead_save_with_history, leads_assignments_write, leads_history_record_all
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import bulk_insert
 
@@ -329,7 +329,7 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     if not decisions:
         return
     bulk_insert(decisions)
-    _leads_assign_apply(updates)
+    leads_assignments_write(updates)
     by_reason: dict[str, list[int]] = {}
     for lead_id, reason in histories:  # a batch has a few distinct reasons (rule and rep): one statement each
         by_reason.setdefault(reason, []).append(lead_id)
@@ -340,18 +340,3 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     result.queued += len(decisions) - len(assigned)
     if assigned:
         transaction.on_commit(lambda: follow_ups_needed.send(sender=RoutingDecision, decision_ids=assigned))
-
-
-def _leads_assign_apply(updates: list[tuple]) -> None:
-    """Write a batch's routing outcome on the lead table, one statement for all: each update is (owner_id, queue,
-    queue_reason, assigned_at, updated_at, lead id), the datetimes already adapted for the database.
-
-    The lead table belongs to the lead layer: this block is kept apart, with no other logic, to move verbatim to
-    ``leads/writes.py``.
-    """
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(Lead._meta.db_table)} SET {quote('owner_id')} = %s, {quote('queue')} = %s, "
-            f"{quote('queue_reason')} = %s, {quote('assigned_at')} = %s, {quote('updated_at')} = %s "
-            f"WHERE {quote('id')} = %s", updates)

@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.writes import leads_history_record
+from leads.writes import leads_history_record, leads_scores_write
 from revops.base.db.instances import instance_new
 
 from ..bulk_engine import EventColumns, LeadColumns, score_batch
@@ -137,50 +137,12 @@ def _collect(result, leads: LeadColumns, positions: np.ndarray, stored: dict[str
             changes.stage_moves[lead_id] = (old_stages[k], stage, before, score, variant, lists[k], model_id)
 
 
-def _leads_scores_apply(updates: list[tuple], now: datetime) -> set[int]:
-    """Write computed scores to the lead table; return the ids of the leads written (step 4 of the module docstring).
-
-    One ``UPDATE ... FROM`` a temporary table, conditional on ``scored_at`` being what the run read (the second
-    value of each update row): a lead scored meanwhile is left out. Runs inside the caller's transaction. It writes
-    the leads layer's table: it belongs with the lead table's other SQL writes and is kept apart so it can move
-    there as it is.
-    """
-    lead_table = Lead._meta.db_table
-    now_db = connection.ops.adapt_datetimefield_value(now)
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("CREATE TEMP TABLE scoring_bulk (id bigint PRIMARY KEY, old_scored_at timestamptz, "
-                           "fit_score integer, engagement_score integer, score integer, band varchar(2), "
-                           "stage varchar(20), score_reasons text, predicted_probability double precision)", [])
-        else:
-            cursor.execute("CREATE TEMP TABLE scoring_bulk (id integer PRIMARY KEY, old_scored_at text, "
-                           "fit_score integer, engagement_score integer, score integer, band text, stage text, "
-                           "score_reasons text, predicted_probability real)", [])
-        cursor.executemany("INSERT INTO scoring_bulk VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", updates)
-        same_version = "IS NOT DISTINCT FROM" if postgres else "IS"
-        reasons = "t.score_reasons::jsonb" if postgres else "t.score_reasons"
-        cursor.execute(
-            f"UPDATE {lead_table} SET fit_score = t.fit_score, engagement_score = t.engagement_score, "
-            f"score = t.score, band = t.band, stage = t.stage, score_reasons = {reasons}, "
-            f"predicted_probability = t.predicted_probability, scored_at = %s, updated_at = %s "
-            f"FROM scoring_bulk AS t WHERE {lead_table}.id = t.id AND {lead_table}.id BETWEEN %s AND %s "
-            f"AND {lead_table}.scored_at {same_version} t.old_scored_at RETURNING {lead_table}.id",
-            # The id range lets the planner walk the temporary table and look leads up by key instead of scanning
-            # the lead table for every chunk.
-            [now_db, now_db, min(row[0] for row in updates), max(row[0] for row in updates)],
-        )
-        applied = {row[0] for row in cursor.fetchall()}
-        cursor.execute("DROP TABLE scoring_bulk", [])
-    return applied
-
-
 def _write(changes: _Changes, cause: str, now: datetime, summary: BulkSummary, announce_each: bool = True) -> None:
     """Apply one chunk's changes in one short transaction (see the module docstring, steps 4 and 5)."""
     if not changes.updates:
         return
     with transaction.atomic():
-        applied = _leads_scores_apply(changes.updates, now)
+        applied = leads_scores_write(changes.updates, now=now)
         score_changes_insert([row for lead_id, row in changes.logs.items() if lead_id in applied])
         summary.changed += len(applied)
         summary.skipped_concurrent += len(changes.updates) - len(applied)

@@ -25,7 +25,7 @@ from typing import IO, TextIO
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
-from revops.base.jobs import jobs_inline
+from revops.base.jobs import jobs_inline, jobs_left_pending
 
 from ..normalize import COMPANY_COLUMNS, INPUT_COLUMNS, FieldError, normalize_company_row
 from ..services import (
@@ -168,6 +168,7 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
     """
     writer = _ErrorWriter(errors_out)
     consecutive_failures = 0
+    left_pending = jobs_left_pending()
     for chunk in _chunks(reader, BATCH_ROWS if batch_handle is not None else 1):
         results: dict[int, tuple[str, list[FieldError]]] | None = None
         readable = [(r.number, r.values) for r in chunk if not r.errors]
@@ -206,6 +207,9 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
                 progress(report)
         if report.file_error:
             break
+    if left := jobs_left_pending() - left_pending:
+        report.warnings.append(f"{left} pipeline job(s) of the stored rows could not be queued (Redis unreachable): "
+                               "they wait in the pending-jobs table and run by themselves once the queue is back.")
     if report.unqueued:
         report.warnings.append(f"{report.unqueued} row(s) were stored but their pipeline jobs could not be queued "
                                f"({report.unqueued_reason}): once the queue is back, run rescore_leads and "

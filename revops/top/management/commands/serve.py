@@ -1,6 +1,10 @@
 """Run Leadflow: Redis (embedded when REDIS_URL is not set), an RQ worker with the scheduler, the cron
-process and the web server; on SQLite also the WAL checkpointer (revops/sqlite.py). Ctrl-C stops every process
-it started."""
+process and the web server; on SQLite also the WAL checkpointer (revops/base/db/sqlite.py). Ctrl-C stops every
+process it started.
+
+A worker or the cron process that exits (Redis unreachable, say) is started again after a growing pause (2 s up to
+30 s) while the web server keeps answering: the pipeline's pending jobs wait in the database and flow again once
+Redis is back. Only the web server exiting stops everything."""
 
 from __future__ import annotations
 
@@ -72,12 +76,25 @@ class Command(BaseCommand):
                 "             alice, bruno, chen, dana, emma, farid, greta, hugo, ines, jonas / leadflow-rep (reps)\n"
                 "Press Ctrl-C to stop everything."
             ))
+            restarts: dict[str, tuple[int, float]] = {}  # name -> (restarts so far, when the next may start)
             while not stopping:
-                for name, process in processes:
-                    if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {process.returncode}; stopping everything.")
+                for index, (name, process) in enumerate(processes):
+                    if process.poll() is None:
+                        continue
+                    if name == "web":
+                        self.stderr.write(f"web exited with code {process.returncode}; stopping everything.")
                         stopping = True
                         break
+                    count, not_before = restarts.get(name, (0, 0.0))
+                    if not_before == 0.0:
+                        pause = min(30.0, 2.0 * 2 ** min(count, 4))
+                        self.stderr.write(f"{name} exited with code {process.returncode}; starting it again in "
+                                          f"{pause:.0f} s (pending jobs wait in the database meanwhile).")
+                        restarts[name] = (count, time.monotonic() + pause)
+                    elif time.monotonic() >= not_before:
+                        command = dict(commands)[name]
+                        processes[index] = (name, subprocess.Popen(command, env=env, start_new_session=True))
+                        restarts[name] = (count + 1, 0.0)
                 time.sleep(0.5)
         finally:
             for _name, process in processes:

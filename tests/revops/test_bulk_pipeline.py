@@ -5,14 +5,15 @@ import django_rq
 import pytest
 from rq import SimpleWorker
 
-from leads.bulk import leads_import_bulk
+from leads.services import leads_import_bulk
 from leads.models import Lead
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.jobs import batch_job, jobs_inline
 from revops.base.models import AutomationLog, Notification, WorkflowSwitch
 from revops.base.switches import workflow_switch_set
+from routing.jobs import leads_route_many_failed
 from routing.models import RoutingDecision, RoutingPointer, Task
-from routing.services import leads_route_many, leads_route_many_failed, tasks_create_for_decisions
+from routing.services import leads_route_many, tasks_create_for_decisions
 from scoring.models import ScoreChange
 from scoring.services import leads_score_many
 

@@ -207,6 +207,7 @@ class IndustryTerm(models.Model):
 
     synonym = models.CharField(max_length=100, unique=True, help_text="Matched case-insensitively.")
     canonical = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False, help_text="Shipped with Leadflow (created by migrate); editable.")
     history = HistoricalRecords()
 
     class Meta:

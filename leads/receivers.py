@@ -4,13 +4,14 @@ Cached configuration is forgotten when its rows change; the lead layer's own sig
 to the job that does the next step.
 """
 
-from django.db.models.signals import post_delete, post_save
+from django.conf import settings
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from . import signals
 from .jobs import lead_enrich_schedule, lead_import_schedule
 from .models import IndustryTerm
-from .services import industry_vocabulary_clear
+from .services import industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 
 
 @receiver(post_save, sender=IndustryTerm)
@@ -28,3 +29,10 @@ def enrich_new_lead(sender, lead_id: int, **kwargs) -> None:
 @receiver(signals.lead_import_confirmed)
 def run_confirmed_import(sender, import_id: int, **kwargs) -> None:
     lead_import_schedule(import_id)
+
+
+@receiver(post_migrate)
+def default_vocabulary_after_migrate(sender, app_config=None, **kwargs) -> None:
+    """A fresh install maps "SaaS" to Technology out of the box (``LEADFLOW_DEFAULTS_ON_MIGRATE``)."""
+    if app_config is not None and app_config.label == "leads" and settings.LEADFLOW_DEFAULTS_ON_MIGRATE:
+        industry_vocabulary_defaults_ensure()

@@ -138,6 +138,8 @@ RQ = {"COMMIT_MODE": "auto"}
 LEADFLOW_JOB_RETRY_MAX = int(os.environ.get("LEADFLOW_JOB_RETRY_MAX", "3"))
 LEADFLOW_DEDUP_NAME_THRESHOLD = float(os.environ.get("LEADFLOW_DEDUP_NAME_THRESHOLD", "85"))
 LEADFLOW_JOB_RETRY_INTERVALS = [int(s) for s in env_list("LEADFLOW_JOB_RETRY_INTERVALS", "5,30,120")]
+# migrate creates the default industry vocabulary and an editable default scoring model when there is none.
+LEADFLOW_DEFAULTS_ON_MIGRATE = env_bool("LEADFLOW_DEFAULTS_ON_MIGRATE", True)
 # A pending pipeline job still not finished this many seconds after it was enqueued is enqueued again by the sweeper.
 LEADFLOW_PENDING_SWEEP_AFTER = int(os.environ.get("LEADFLOW_PENDING_SWEEP_AFTER", "60"))
 

@@ -72,9 +72,9 @@ class ScoringRuleInline(admin.TabularInline):
 
 @admin.register(ScoringModel)
 class ScoringModelAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "segment", "version", "status", "mql_threshold", "sql_threshold", "min_fit",
-                    "decay_mode", "predictive_weight", "activated_at", "retired_at")
-    list_filter = ("status", "segment")
+    list_display = ("name", "segment", "version", "status", "is_default", "mql_threshold", "sql_threshold",
+                    "min_fit", "decay_mode", "predictive_weight", "activated_at", "retired_at")
+    list_filter = ("status", "segment", "is_default")
     inlines = [ScoringRuleInline]
     actions = ["preview_model", "activate_model", "rollback_segment", "new_version", "rescore_segment"]
     fieldsets = (

@@ -52,6 +52,8 @@ class ScoringModel(models.Model):
     segment_value = models.CharField(max_length=500, blank=True)
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.DRAFT, db_index=True)
+    is_default = models.BooleanField(default=False, help_text="Shipped with Leadflow (created by migrate on a fresh "
+                                     "install); an ordinary model: edit it or replace it.")
 
     band_a_min = models.IntegerField(default=80)
     band_b_min = models.IntegerField(default=50)

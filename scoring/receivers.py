@@ -2,7 +2,8 @@
 switches. Thin: each skips what is not its business and calls one ``*_schedule`` of ``scoring.jobs`` (or forgets the
 cached configuration). Connected in ``ScoringConfig.ready``."""
 
-from django.db.models.signals import post_delete, post_save
+from django.conf import settings
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from leads import signals as lead_signals
@@ -19,6 +20,7 @@ from .jobs import (
 )
 from .models import PredictiveModel, ScoringExperiment, ScoringModel, ScoringRule
 from .selectors import scoring_config_clear
+from .services import scoring_model_default_ensure
 from .signals import predictive_model_changed, segment_config_changed
 
 
@@ -72,3 +74,10 @@ def rescore_after_predictive_change(sender, predictive_id: int, **kwargs) -> Non
 def score_unscored_after_resume(sender, workflow: str, **kwargs) -> None:
     if workflow == Workflow.SCORING:
         leads_score_unscored_schedule()
+
+
+@receiver(post_migrate)
+def default_model_after_migrate(sender, app_config=None, **kwargs) -> None:
+    """A fresh install scores leads out of the box (``LEADFLOW_DEFAULTS_ON_MIGRATE``)."""
+    if app_config is not None and app_config.label == "scoring" and settings.LEADFLOW_DEFAULTS_ON_MIGRATE:
+        scoring_model_default_ensure()

@@ -173,3 +173,5 @@ def configured(scoring_model, routing_rules, reps):
 def pytest_configure(config):
     # Jobs run through Redis unless a test asks for inline jobs; the django-rq commit mode is ours.
     settings.LEADFLOW_RUN_JOBS_INLINE = False
+    # Tests build their own configuration; the fresh-install defaults have their own test.
+    settings.LEADFLOW_DEFAULTS_ON_MIGRATE = False

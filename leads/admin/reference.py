@@ -9,7 +9,8 @@ from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Indu
 
 @admin.register(IndustryTerm)
 class IndustryTermAdmin(SimpleHistoryAdmin):
-    list_display = ("synonym", "canonical")
+    list_display = ("synonym", "canonical", "is_default")
+    list_filter = ("is_default", "canonical")
     search_fields = ("synonym", "canonical")
 
 

@@ -7,7 +7,7 @@
 - ``merge``: merging two leads and undoing it exactly;
 - ``review``: the review queues (a lead a pipeline step failed on; pairs that may be one person, decided);
 - ``enrichment``: the providers and applying what they find, with the job's failure and skip hooks;
-- ``vocabulary``: the cached industry vocabulary;
+- ``vocabulary``: the cached industry vocabulary and the default vocabulary a fresh install starts with;
 - ``companies``: the company directory; ``imports``: confirming an admin CSV import.
 
 Services never enqueue jobs: they send ``leads.signals`` after commit and ``leads.receivers`` schedules the jobs.
@@ -43,14 +43,15 @@ from .ingest import (
 )
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
-from .vocabulary import industry_vocabulary, industry_vocabulary_clear
+from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 
 __all__ = [
     "ENRICHABLE_FIELDS", "OUTCOME_FIELDS", "PROFILE_FIELDS", "SCORING_INPUT_FIELDS", "TOUCH_FIELDS", "BulkReport",
     "CompanyDirectoryProvider", "EnrichmentError", "EnrichmentResult", "HttpJsonProvider", "IngestResult",
     "LeadInputError", "MergeError", "Provider", "RowOutcome", "company_profile_upsert", "directory_only",
     "enrichment_providers", "event_record", "events_record", "field_errors_from", "industry_vocabulary",
-    "industry_vocabulary_clear", "lead_build", "lead_enrich", "lead_enrichment_failed", "lead_enrichment_skipped",
+    "industry_vocabulary_clear", "industry_vocabulary_defaults_ensure", "lead_build", "lead_enrich",
+    "lead_enrichment_failed", "lead_enrichment_skipped",
     "lead_import_confirm", "lead_ingest", "lead_ingest_predict", "lead_merge", "lead_merge_undo", "lead_restore",
     "lead_send_to_review", "lead_snapshot", "lead_update", "leads_bulk_ingest", "leads_import_bulk", "merges_undo",
     "review_dismiss", "review_merge", "review_pair_open",

@@ -9,6 +9,17 @@ import time
 
 from ..models import IndustryTerm
 
+# The vocabulary a fresh install starts with (canonical → synonyms); migrate creates what is missing, marked default.
+DEFAULT_INDUSTRY_VOCABULARY = {
+    "Technology": ["software", "saas", "it services", "tech", "information technology", "cloud"],
+    "Financial Services": ["banking", "fintech", "insurance", "finance"],
+    "Healthcare": ["health care", "medical", "pharma", "biotech"],
+    "Manufacturing": ["industrial", "automotive", "machinery"],
+    "Retail": ["e-commerce", "ecommerce", "consumer goods"],
+    "Education": ["edtech", "higher education", "schools"],
+    "Media": ["publishing", "advertising", "entertainment"],
+}
+
 _vocabulary_cache: tuple[float, dict[str, str]] | None = None
 VOCABULARY_TTL_SECONDS = 30.0
 
@@ -31,3 +42,22 @@ def industry_vocabulary_clear() -> None:
     global _vocabulary_cache
     _vocabulary_cache = None
 
+
+
+def industry_vocabulary_defaults_ensure() -> int:
+    """Create the default vocabulary's missing terms (marked default); an edited or deleted-and-recreated term is
+    left as the admin has it. Returns how many terms were created."""
+    existing = set(IndustryTerm.objects.values_list("synonym", flat=True))
+    created = 0
+    for canonical, synonyms in DEFAULT_INDUSTRY_VOCABULARY.items():
+        for synonym in [canonical.lower(), *synonyms]:
+            if synonym not in existing:
+                term = IndustryTerm(synonym=synonym, canonical=canonical, is_default=True)
+                term._change_reason = "default vocabulary (migrate)"
+                term.full_clean()
+                term.save()
+                existing.add(synonym)
+                created += 1
+    if created:
+        industry_vocabulary_clear()
+    return created

@@ -142,6 +142,10 @@ def demo_configuration(users: dict[str, User]) -> None:
     for band, minutes, escalate in (("A", 60, 30), ("B", 240, 60), ("C", 1440, 240), ("D", 2880, 1440)):
         SlaPolicy.objects.create(band=band, minutes=minutes, escalate_after_minutes=escalate)
 
+    for default in ScoringModel.objects.filter(is_default=True, status=ModelStatus.ACTIVE):
+        default.status, default.retired_at = ModelStatus.RETIRED, timezone.now()  # the demo brings its own model
+        default._change_reason = "demo: replaced by Standard B2B"
+        default.save()
     model = ScoringModel.objects.create(
         name="Standard B2B", segment="default", segment_priority=100, status=ModelStatus.ACTIVE,
         band_a_min=75, band_b_min=50, band_c_min=25, mql_threshold=45, sql_threshold=75, min_fit=10,

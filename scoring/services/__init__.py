@@ -5,7 +5,7 @@
 - ``triggers``: threshold crossings, hot, cold and high-intent triggers;
 - ``governance``: model versions (new version, activate, rollback) and A/B experiments;
 - ``closed_loop``: predictive training, activation, rollback, retraining; ``predictions``: batch prediction;
-- ``feedback``: "score is wrong" flags.
+- ``feedback``: "score is wrong" flags; ``defaults``: the model a fresh install starts with.
 
 The live configuration they read is ``scoring.selectors``. A service never enqueues a job: it announces its commit
 with a ``scoring.signals`` signal and ``scoring.receivers`` schedules what runs next.
@@ -20,6 +20,7 @@ from .closed_loop import (
     predictive_train,
     training_set,
 )
+from .defaults import scoring_model_default_ensure
 from .feedback import score_feedback_create
 from .governance import (
     experiment_start,
@@ -33,7 +34,8 @@ from .predictions import predictions_for
 from .triggers import crossings, lead_triggers_after_score, leads_cold_check, trigger_fire
 
 __all__ = [
-    "BulkSummary", "PredictiveError", "change_reason", "crossings", "experiment_start", "experiment_stop",
+    "BulkSummary", "PredictiveError", "change_reason", "scoring_model_default_ensure", "crossings",
+    "experiment_start", "experiment_stop",
     "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_triggers_after_score", "lead_values",
     "leads_cold_check", "leads_decay", "leads_rescore_bulk", "leads_rescore_needed", "leads_score_many",
     "predictions_for", "predictive_activate", "predictive_retrain", "predictive_rollback", "predictive_train",

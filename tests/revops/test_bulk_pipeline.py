@@ -5,8 +5,8 @@ import django_rq
 import pytest
 from rq import SimpleWorker
 
-from leads.services import leads_import_bulk
 from leads.models import Lead
+from leads.services import leads_import_bulk
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.jobs import batch_job, jobs_inline
 from revops.base.models import AutomationLog, Notification, WorkflowSwitch

@@ -20,6 +20,9 @@ from revops.base.jobs import enqueue_after_commit, pending_jobs_sweep_job, pipel
 from revops.base.models import Notification, PendingJob
 from revops.base.switches import workflow_switch_set
 from routing.models import Task
+from scoring.choices import PredictiveStatus
+from scoring.models import PredictiveModel
+from tests.synthetic.scoring import closed_leads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,4 +161,15 @@ def test_import_config_finishes_without_a_traceback_when_redis_is_down(configure
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "+ Default v2 (created)" in out
     assert list(PendingJob.objects.values_list("function", flat=True)) == ["scoring.jobs.scoring_model_rescore_job"]
+    assert "Redis was unreachable: 1 follow-up job left pending" in out
+
+
+def test_train_scoring_model_activate_finishes_without_a_traceback_when_redis_is_down(
+        scoring_model, redis_down, capsys):
+    closed_leads(600, seed=2)
+    call_command("train_scoring_model", "--activate")
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert PredictiveModel.objects.get().status == PredictiveStatus.ACTIVE
+    assert list(PendingJob.objects.values_list("function", flat=True)) == ["scoring.jobs.predictive_rescore_job"]
     assert "Redis was unreachable: 1 follow-up job left pending" in out

@@ -1,13 +1,13 @@
 """The full-database duplicate scan, on demand."""
 
-from django.core.management.base import BaseCommand
 
 from leads.dedup.scan import dedup_scan_run
 from leads.jobs import dedup_scan_job
+from revops.base.commands import PipelineCommand
 from revops.base.jobs import enqueue_now
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = "Scan every live lead for probable duplicates; new pairs go to the review queue."
 
     def add_arguments(self, parser) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from leads.csv import DEFAULT_SOURCE, CsvFileError, CsvReader, ImportReport, import_leads_csv
 from leads.normalize import INPUT_COLUMNS
+from revops.base.commands import PipelineCommand
 
 
 class _LazyTextFile:
@@ -78,7 +79,7 @@ def count_rows(path: Path) -> int | None:
         return None
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = ("Import leads from a CSV file (columns in docs/csv.md). Prints progress on stderr and the counts; "
             "per-row errors go to FILE.errors.csv. Exit code 0 even with row errors, 1 on a file-level error.")
 

@@ -3,9 +3,10 @@
 import time
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from revops.base.choices import Workflow
+from revops.base.commands import PipelineCommand
 from revops.base.jobs import jobs_inline
 from revops.base.switches import workflow_enabled
 from routing.jobs import lead_route_job
@@ -13,7 +14,7 @@ from routing.selectors import leads_waiting_for_routing
 from routing.services import PREVIEW_MAX_LEADS, routing_preview
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = (
         "Route unassigned leads (no owner, not in review) in this process — their follow-up tasks and messages too, "
         "no worker needed — or with --dry-run preview routing of "

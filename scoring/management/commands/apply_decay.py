@@ -1,11 +1,11 @@
 """`apply_decay`: the daily score decay, now (the same job the scheduler runs, kill switch included)."""
 
-from django.core.management.base import BaseCommand
 
+from revops.base.commands import PipelineCommand
 from scoring.jobs import scores_decay_job
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = "Decay engagement scores now (set-based); leads that fall below a threshold move down a stage."
 
     def handle(self, *args, **options) -> None:

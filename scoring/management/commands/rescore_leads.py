@@ -1,13 +1,13 @@
 """`rescore_leads [--all]`: recompute scores set-based, after a model change or to catch up."""
 
-from django.core.management.base import BaseCommand
 
 from revops.base.choices import Workflow
+from revops.base.commands import PipelineCommand
 from revops.base.switches import workflow_enabled
 from scoring.services import leads_rescore_bulk, leads_rescore_needed
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = ("Rescore leads set-based: by default the leads never scored and those scored before the newest model "
             "activation; --all every live lead.")
 

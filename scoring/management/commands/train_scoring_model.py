@@ -1,12 +1,12 @@
 """`train_scoring_model [--segment NAME] [--activate]`: train the predictive model on closed leads and report it."""
 
-from django.core.management.base import BaseCommand
 
+from revops.base.commands import PipelineCommand
 from scoring.choices import PredictiveStatus
 from scoring.services import predictive_train
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = ("Train the win-probability model on closed (won/lost) leads; prints AUC, lift by decile and size, or "
             "why training was refused. --activate makes it live when the data suffices and the AUC is good enough.")
 

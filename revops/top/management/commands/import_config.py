@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from revops.base.jobs import jobs_left_pending, jobs_left_pending_notice
+from revops.base.commands import PipelineCommand
 from revops.top.config import ConfigError, config_import
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = ("Import a configuration file written by export_config (or by hand): objects are matched by name, "
             "everything is validated first and applied in one transaction. Prints what was created, changed, "
             "left unchanged or deleted, field by field. With --dry-run nothing is written.")
@@ -28,7 +28,6 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{file}: no such file")
             text = path.read_text(encoding="utf-8")
-        left_pending = jobs_left_pending()
         history_user = None
         if user:
             history_user = get_user_model().objects.filter(username=user).first()
@@ -40,5 +39,3 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {len(exc.errors)} problem(s), nothing was written:\n  "
                                + "\n  ".join(exc.errors)) from exc
         self.stdout.write(report.as_text())
-        if notice := jobs_left_pending_notice(since=left_pending):
-            self.stdout.write(notice)

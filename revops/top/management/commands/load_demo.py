@@ -2,14 +2,15 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from leads.models import Lead
+from revops.base.commands import PipelineCommand
 from revops.base.maintenance import database_statistics_refresh
 from revops.top.demo import demo_load
 
 
-class Command(BaseCommand):
+class Command(PipelineCommand):
     help = "Load demo territories, teams, reps, rules and a few thousand leads (through the real pipeline)."
 
     def add_arguments(self, parser) -> None:

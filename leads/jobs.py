@@ -2,7 +2,7 @@
 
 Each job takes a primary key and calls services: enrichment (the first step of a new lead's pipeline),
 re-enrichment, the weekly duplicate scan and the admin CSV import. Services never enqueue: they send
-``leads.signals`` after commit and ``leads.receivers`` calls the schedules here.
+``leads.signals`` and ``leads.receivers`` calls the schedules here.
 """
 
 import io

@@ -1,6 +1,6 @@
 """Receivers inside the lead layer: thin handlers connected in ``LeadsConfig.ready``.
 
-Cached configuration is forgotten when its rows change; the lead layer's own signals, sent after commit, are taken
+Cached configuration is forgotten when its rows change; the lead layer's own signals are taken
 to the job that does the next step.
 """
 

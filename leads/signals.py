@@ -1,6 +1,7 @@
 """Signals the lead layer sends. Higher layers receive them; this layer never imports them.
 
-Every signal is sent after the write it announces has committed, with primary keys only. The lead layer's own
+Every signal is sent inside the transaction of the write it announces, with primary keys only; receivers only
+schedule (the job's pending row commits with the write; the job is enqueued after commit). The lead layer's own
 receivers (``leads.receivers``) take some of them further: ``lead_created`` schedules the new lead's enrichment,
 ``lead_import_confirmed`` the import job.
 """

@@ -1,7 +1,8 @@
 """Signals the routing layer sends (their receivers are in receivers.py).
 
-Every signal is sent after the write it announces has committed, with primary keys only. The services announce
-what they committed; receivers schedule the next step (routing/jobs.py), so no service imports a job.
+Every signal is sent inside the transaction of the write it announces, with primary keys only. The services
+announce what they write; receivers schedule the next step (routing/jobs.py: enqueued after commit, its pending row
+committed with the write), so no service imports a job.
 """
 
 from django.dispatch import Signal

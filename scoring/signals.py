@@ -1,5 +1,6 @@
-"""Signals the scoring layer sends, each after commit with primary keys only (definitions only: the receivers are
-``scoring.receivers`` and those of the layers above)."""
+"""Signals the scoring layer sends, each inside the transaction of the write it announces, with primary keys only;
+receivers only schedule (the job is enqueued after commit, its pending row commits with the write). Definitions
+only: the receivers are ``scoring.receivers`` and those of the layers above."""
 
 from django.dispatch import Signal
 

@@ -144,7 +144,7 @@ def _continue_pipeline(lead_id: int) -> None:
 
     Called after the batch's transaction, so a queue that is down cannot undo stored rows.
     """
-    transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead_id))
+    signals.lead_created.send(sender=Lead, lead_id=lead_id)
 
 
 def _ingest_row_by_row(rows: list[tuple[int, dict]], outcomes: list[RowOutcome], *, source: str, user, reason: str,
@@ -193,7 +193,7 @@ def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
 def _announce_enriched(lead_ids: list[int]) -> None:
     """Tell the higher layers that these leads are stored and enriched: they score and route them as a batch."""
     if lead_ids:
-        transaction.on_commit(lambda: signals.leads_enriched_many.send(sender=Lead, lead_ids=lead_ids))
+        signals.leads_enriched_many.send(sender=Lead, lead_ids=lead_ids)
 
 
 def leads_bulk_ingest(

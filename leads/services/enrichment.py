@@ -227,8 +227,8 @@ def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True)
         lead.save()
         enriched = bool(filled)
         if announce:
-            transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id,
-                                                                     enriched=enriched))
+            signals.lead_enriched.send(sender=Lead, lead_id=lead_id,
+                                                                     enriched=enriched)
     return lead.enrichment_status
 
 
@@ -237,7 +237,7 @@ def lead_enrichment_skipped(lead_id: int) -> None:
     Lead.objects.filter(pk=lead_id, enrichment_status=EnrichmentStatus.PENDING).update(
         enrichment_status=EnrichmentStatus.SKIPPED
     )
-    transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False))
+    signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False)
 
 
 def lead_enrichment_failed(lead_id: int, workflow: str, message: str) -> None:
@@ -250,4 +250,4 @@ def lead_enrichment_failed(lead_id: int, workflow: str, message: str) -> None:
         lead.flags = sorted(set(lead.flags) | {"needs_manual_enrichment"})
         lead._change_reason = f"automation:enrichment failed: {message}"[:100]
         lead.save(update_fields=["enrichment_status", "flags", "updated_at"])
-        transaction.on_commit(lambda: signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False))
+        signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False)

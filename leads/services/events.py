@@ -89,7 +89,7 @@ def events_record(
     """Record several events of one lead in one transaction; returns (all events, the newly created ones).
 
     Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
-    interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, after commit.
+    interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, in the transaction.
     """
     lead = _resolve_lead(lead_id, email)
     prepared = []
@@ -143,5 +143,5 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
     lead._change_reason = "automation:events " + "; ".join(reasons)
     lead.save(update_fields=update)
     lead_id, event_ids = lead.pk, [e.pk for e in created]
-    transaction.on_commit(lambda: signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids))
+    signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids)
 

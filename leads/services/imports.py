@@ -1,7 +1,7 @@
 """CSV imports started in the admin (LeadImport): confirming an uploaded, previewed import.
 
 The import itself runs as a job (``leads.jobs.lead_import_run_job``) over ``leads.csv``; confirming only claims
-the upload and announces it after commit (``lead_import_confirmed``), and the receiver schedules that job.
+the upload and announces it (``lead_import_confirmed``), and the receiver schedules that job.
 """
 
 from __future__ import annotations
@@ -22,5 +22,5 @@ def lead_import_confirm(*, import_id: int) -> bool:
         claimed = LeadImport.objects.filter(pk=import_id, status=ImportStatus.UPLOADED).update(
             status=ImportStatus.QUEUED, message="")
         if claimed:
-            transaction.on_commit(lambda: signals.lead_import_confirmed.send(sender=LeadImport, import_id=import_id))
+            signals.lead_import_confirmed.send(sender=LeadImport, import_id=import_id)
     return bool(claimed)

@@ -2,7 +2,7 @@
 pairs; and a lead edited by a person.
 
 Every write goes through ``full_clean()`` and leaves a history row whose reason names the automation or user.
-Higher layers hear about writes through the signals in ``leads.signals``, sent after commit; a new lead's
+Higher layers hear about writes through the signals in ``leads.signals``, sent in the write's transaction; a new lead's
 ``lead_created`` also starts its own pipeline (the receiver schedules its enrichment).
 """
 
@@ -185,7 +185,7 @@ def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: b
         SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
     if run_pipeline:
         # The receiver of lead_created schedules the enrichment job, the first step of the lead's pipeline.
-        transaction.on_commit(lambda: signals.lead_created.send(sender=Lead, lead_id=lead.pk))
+        signals.lead_created.send(sender=Lead, lead_id=lead.pk)
     return lead
 
 
@@ -228,7 +228,7 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
     if source and external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=external_id, defaults={"lead": lead})
     if changed:
-        transaction.on_commit(lambda: signals.lead_changed.send(sender=Lead, lead_id=lead.pk, fields=changed))
+        signals.lead_changed.send(sender=Lead, lead_id=lead.pk, fields=changed)
     return lead
 
 
@@ -245,5 +245,5 @@ def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = 
         lead.save()
         lead_id = lead.pk
         if changed:
-            transaction.on_commit(lambda: signals.lead_changed.send(sender=Lead, lead_id=lead_id, fields=changed))
+            signals.lead_changed.send(sender=Lead, lead_id=lead_id, fields=changed)
     return lead

@@ -175,9 +175,7 @@ def lead_merge(
             lead_id=min(survivor_id, merged_id), other_lead_id=max(survivor_id, merged_id)
         ).exclude(status=ReviewStatus.MERGED).update(status=ReviewStatus.MERGED, decided_by=user,
                                                      decided_at=timezone.now())
-        transaction.on_commit(
-            lambda: signals.lead_merged.send(sender=Lead, survivor_id=survivor_id, merged_id=merged_id)
-        )
+        signals.lead_merged.send(sender=Lead, survivor_id=survivor_id, merged_id=merged_id)
     return log
 
 
@@ -238,9 +236,7 @@ def lead_merge_undo(*, merge_id: int, user=None) -> MergeLog:
                              "similarity": log.similarity or 0, "reason": log.rule, "found_by": "undo"},
         )
         survivor_id, merged_id = survivor.pk, merged.pk
-        transaction.on_commit(
-            lambda: signals.lead_unmerged.send(sender=Lead, survivor_id=survivor_id, merged_id=merged_id)
-        )
+        signals.lead_unmerged.send(sender=Lead, survivor_id=survivor_id, merged_id=merged_id)
     return log
 
 

@@ -120,7 +120,7 @@ def lead_route(
         )
         if owner_rep is not None:
             decision_id = decision.pk
-            transaction.on_commit(lambda: follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id))
+            follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id)
     return RouteOutcome(decision, "assigned" if owner_rep else "queued")
 
 
@@ -339,4 +339,4 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     result.assigned += len(assigned)
     result.queued += len(decisions) - len(assigned)
     if assigned:
-        transaction.on_commit(lambda: follow_ups_needed.send(sender=RoutingDecision, decision_ids=assigned))
+        follow_ups_needed.send(sender=RoutingDecision, decision_ids=assigned)

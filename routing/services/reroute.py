@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
 from revops.base.jobs import TRANSIENT_ERRORS
 
 from ..models import Rep, Territory
@@ -81,4 +79,4 @@ def territory_leads_reroute(*, territory_id: int, user=None) -> RerouteResult:
 
 def territory_leads_reroute_request(*, territory_id: int) -> None:
     """Ask for a territory's open leads to be re-routed in a worker (admin action): announced after commit."""
-    transaction.on_commit(lambda: territory_reroute_requested.send(sender=Territory, territory_id=territory_id))
+    territory_reroute_requested.send(sender=Territory, territory_id=territory_id)

@@ -202,7 +202,7 @@ def tasks_after_manual_move(decision: RoutingDecision, lead: Lead, *, recipient:
     moved = [m["task"] for m in decision.explanation.get("moved_tasks") or []]
     if not moved:
         decision_id = decision.pk
-        transaction.on_commit(lambda: follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id))
+        follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id)
         return
     for task in Task.objects.filter(pk__in=moved):
         task_moved_notify(task, lead, decision, recipient=recipient)

@@ -11,7 +11,7 @@ A chunk of leads at a time (ids ``[start, start + chunk)``):
    scorer touched in between is left to it: optimistic concurrency, no long locks);
 5. log one ``ScoreChange`` row per changed lead (the audit record of a score-only change: lead history rows are
    written only for stage changes, see docs/scoring.md), and for stage changes also the lead's history row, the
-   crossing triggers and ``lead_scored`` after commit.
+   crossing triggers and ``lead_scored``.
 
 Running it twice with the same ``now`` changes nothing the second time.
 """
@@ -183,7 +183,7 @@ def _stage_moves(moves: dict, cause: str, now: datetime, summary: BulkSummary, a
             lead_scored.send(sender=Lead, lead_id=lead_id, changed=True, old_stage=old_stage, new_stage=new_stage,
                              old_score=old_score, new_score=new_score)
 
-    transaction.on_commit(announce)
+    announce()
 
 
 def leads_rescore_bulk(
@@ -271,7 +271,7 @@ def leads_score_many(*, lead_ids: list[int], cause: str = "ingest") -> BulkSumma
     summary = leads_rescore_bulk(cause=cause, queryset=Lead.objects.filter(pk__in=lead_ids), announce_each=False,
                                  fresh=False)
     ids, moves = list(lead_ids), {lead_id: (old, new) for lead_id, old, new in summary.moves}
-    transaction.on_commit(lambda: leads_scored_many.send(sender=Lead, lead_ids=ids, stage_moves=moves))
+    leads_scored_many.send(sender=Lead, lead_ids=ids, stage_moves=moves)
     return summary
 
 

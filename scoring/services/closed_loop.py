@@ -3,7 +3,7 @@ feedback into the next training, retrain on a schedule.
 
 The model itself (features → calibrated win probability, reason codes) is ``scoring.predictive``; this module
 extracts its rows from the database (``scoring.predictive.features``) and keeps the versions. An activation or a
-rollback is announced after commit with ``predictive_model_changed``; the scoring receiver then schedules the
+rollback is announced with ``predictive_model_changed``; the scoring receiver then schedules the
 rescoring of the leads the model covers.
 """
 
@@ -163,7 +163,7 @@ def _announce_change(predictive_id: int) -> None:
     """After commit: forget the cached configuration, then announce that the predictive model ``predictive_id`` was
     activated or retired, so the leads it covers are rescored."""
     transaction.on_commit(scoring_config_clear)
-    transaction.on_commit(lambda: predictive_model_changed.send(sender=PredictiveModel, predictive_id=predictive_id))
+    predictive_model_changed.send(sender=PredictiveModel, predictive_id=predictive_id)
 
 
 def predictive_activate(*, model_id: int, user=None, reason: str = "") -> PredictiveModel:

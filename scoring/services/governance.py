@@ -30,7 +30,7 @@ def _announce_change(model_id: int) -> None:
     """After commit: forget the cached configuration, then announce that the segment of ``model_id`` (its active
     model) changed, so its leads are rescored."""
     transaction.on_commit(scoring_config_clear)
-    transaction.on_commit(lambda: segment_config_changed.send(sender=ScoringModel, model_id=model_id))
+    segment_config_changed.send(sender=ScoringModel, model_id=model_id)
 
 
 def scoring_model_activate(*, model_id: int, user=None, reason: str = "") -> ScoringModel:

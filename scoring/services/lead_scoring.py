@@ -66,7 +66,7 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
     Steps: pick the configuration of the lead's segment and the lead's A/B variant; predict its win probability
     when the segment has an active predictive model; run the engine over the lead's fields and events; when any of
     score, band, stage, probability or reasons changed, write them with history and a ScoreChange row; fire the
-    triggers the change earns (threshold crossings, hot, high intent); send ``lead_scored`` after commit (also when
+    triggers the change earns (threshold crossings, hot, high intent); send ``lead_scored`` (also when
     nothing changed, so a lead that was never routed is routed).
     """
     now = now or timezone.now()
@@ -113,12 +113,8 @@ def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = N
                                   delta=delta if changed else 0, cause=cause, now=now,
                                   first_score=old_score is None)
         new_stage = result.stage
-        transaction.on_commit(
-            lambda: lead_scored.send(
-                sender=Lead, lead_id=lead_id, changed=changed, old_stage=old_stage, new_stage=new_stage,
-                old_score=old_score, new_score=result.score,
-            )
-        )
+        lead_scored.send(sender=Lead, lead_id=lead_id, changed=changed, old_stage=old_stage, new_stage=new_stage,
+                         old_score=old_score, new_score=result.score)
     return result
 
 

@@ -1,7 +1,7 @@
 """Score triggers: threshold crossings, hot and cold leads, high intent; each at most once per lead and period.
 
-A trigger is a ``ScoreTrigger`` row (unique on lead, kind, period key) and a ``lead_triggered`` signal sent after
-commit, which the routing layer turns into tasks. Scoring never imports routing.
+A trigger is a ``ScoreTrigger`` row (unique on lead, kind, period key) and a ``lead_triggered`` signal sent with it,
+which the routing layer turns into tasks. Scoring never imports routing.
 
 Periods: crossings and hot fire at most once per lead, kind and day; high intent once per intent rule and day of
 the streak; cold once per cold spell (the key is the day of the lead's last interaction, so a lead that comes back
@@ -73,19 +73,19 @@ def _announce(created: list[ScoreTrigger]) -> None:
             lead_triggered.send(sender=ScoreTrigger, lead_id=lead_id, kind=kind, trigger_id=trigger_id,
                                 period_key=period_key, detail=detail)
 
-    transaction.on_commit(send)
+    send()
 
 
 def trigger_fire(*, lead_id: int, kind: str, period_key: str, now: datetime, model_id: int | None = None,
                  cause: str = "", detail: dict[str, Any] | None = None) -> ScoreTrigger | None:
-    """Record a trigger unless it already fired in this period; announce it after commit. None when it had."""
+    """Record a trigger unless it already fired in this period; announce it. None when it had."""
     fired = triggers_fire_many([ScoreTrigger(lead_id=lead_id, kind=kind, period_key=period_key[:80], fired_at=now,
                                              model_id=model_id, cause=cause[:60], detail=detail or {})])
     return fired[0] if fired else None
 
 
 def triggers_fire_many(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
-    """Record unsaved triggers unless they already fired in their period; announce the new ones after commit and
+    """Record unsaved triggers unless they already fired in their period; announce the new ones and
     return them, in the given order (a second trigger of the same lead, kind and period is not new).
 
     The insert (``scoring.writes.score_triggers_insert``) lets the unique constraint decide, also between workers.

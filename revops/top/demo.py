@@ -12,10 +12,12 @@ from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from leads.models import CompanyProfile, IndustryTerm, Lead
-from leads.services import events_record, leads_bulk_ingest
+from leads.models import CompanyProfile, Lead
+from leads.services import events_record, industry_vocabulary_defaults_ensure, leads_bulk_ingest
+from leads.services.vocabulary import DEFAULT_INDUSTRY_VOCABULARY
 from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
@@ -23,15 +25,7 @@ from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
-INDUSTRIES = {
-    "Technology": ["software", "saas", "it services", "tech", "information technology", "cloud"],
-    "Financial Services": ["banking", "fintech", "insurance", "finance"],
-    "Healthcare": ["health care", "medical", "pharma", "biotech"],
-    "Manufacturing": ["industrial", "automotive", "machinery"],
-    "Retail": ["e-commerce", "ecommerce", "consumer goods"],
-    "Education": ["edtech", "higher education", "schools"],
-    "Media": ["publishing", "advertising", "entertainment"],
-}
+INDUSTRIES = DEFAULT_INDUSTRY_VOCABULARY  # canonical → synonyms: the demo companies use them all
 NA_EAST_STATES = "NY, NJ, MA, PA, CT, VA, NC, GA, FL, OH, MI, IL, MD, DC, ME, VT, NH, RI, DE, SC, TN, KY, IN, WI, MN"
 REPS = [
     # username, first, last, team, role, territories, skills, tz
@@ -114,9 +108,7 @@ def demo_users() -> dict[str, User]:
 @transaction.atomic
 def demo_configuration(users: dict[str, User]) -> None:
     """Territories, teams, reps, vocabulary, company directory, scoring model and routing rules."""
-    for canonical, synonyms in INDUSTRIES.items():
-        for synonym in [canonical.lower(), *synonyms]:
-            IndustryTerm.objects.get_or_create(synonym=synonym, defaults={"canonical": canonical})
+    industry_vocabulary_defaults_ensure()
     territories = {
         "NA-East": Territory.objects.create(name="NA-East", countries="US, CA", states=NA_EAST_STATES + ", ON, QC"),
         "NA-West": Territory.objects.create(name="NA-West", countries="US, CA",
@@ -142,12 +134,14 @@ def demo_configuration(users: dict[str, User]) -> None:
     for band, minutes, escalate in (("A", 60, 30), ("B", 240, 60), ("C", 1440, 240), ("D", 2880, 1440)):
         SlaPolicy.objects.create(band=band, minutes=minutes, escalate_after_minutes=escalate)
 
+    # The demo brings its own model: the fresh install's default (if migrate made one) is retired, kept as history.
     for default in ScoringModel.objects.filter(is_default=True, status=ModelStatus.ACTIVE):
-        default.status, default.retired_at = ModelStatus.RETIRED, timezone.now()  # the demo brings its own model
+        default.status, default.retired_at = ModelStatus.RETIRED, timezone.now()
         default._change_reason = "demo: replaced by Standard B2B"
         default.save()
+    version = (ScoringModel.objects.filter(segment="default").aggregate(v=Max("version"))["v"] or 0) + 1
     model = ScoringModel.objects.create(
-        name="Standard B2B", segment="default", segment_priority=100, status=ModelStatus.ACTIVE,
+        name="Standard B2B", segment="default", segment_priority=100, status=ModelStatus.ACTIVE, version=version,
         band_a_min=75, band_b_min=50, band_c_min=25, mql_threshold=45, sql_threshold=75, min_fit=10,
         decay_rate=30, dimension_caps={"company_size": 20, "title": 20, "industry": 15, "geography": 10},
         activated_at=timezone.now(),

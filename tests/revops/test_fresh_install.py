@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from leads.choices import Queue
 from leads.models import IndustryTerm, Lead
+from revops.top.demo import demo_configuration, demo_users
 from scoring.choices import ModelStatus
 from scoring.models import ScoringModel
 
@@ -64,3 +65,12 @@ def test_a_lead_imported_on_a_fresh_install_is_scored_and_queued_for_review_with
     assert ben.score == 5
     for lead in (ana, ben):
         assert lead.owner_id is None and lead.queue == Queue.REVIEW and lead.queue_reason
+
+
+def test_the_demo_loads_over_a_fresh_install_and_retires_the_default_model(fresh_migrate):
+    demo_configuration(demo_users())
+    active = ScoringModel.objects.get(status=ModelStatus.ACTIVE)
+    assert active.name == "Standard B2B" and not active.is_default and active.version == 2
+    default = ScoringModel.objects.get(is_default=True)
+    assert default.status == ModelStatus.RETIRED
+    assert IndustryTerm.objects.get(synonym="saas").canonical == "Technology"

@@ -44,7 +44,9 @@ def run_one(path: Path, quick: bool) -> str:
         f"spec.loader.exec_module(m); print(m.run(quick={quick!r}))"
     )
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    # Each benchmark builds its own configuration: migrate's fresh-install defaults would only be in the way.
+    env = {**os.environ, "LEADFLOW_DEFAULTS_ON_MIGRATE": "false"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         elapsed = time.monotonic() - started
         return f"## {path.stem}\n\nFAILED after {elapsed:.0f} s:\n\n```\n{result.stderr[-3000:]}\n```\n"

@@ -166,8 +166,8 @@ def run(quick: bool = False) -> str:
     lines = [
         "## Routing",
         "",
-        f"SQLite, temporary file, with the WAL checkpointer `manage.py serve` runs (revops/sqlite.py) in its own "
-        f"process; {RULES} rules (190 that almost never match, then 10 deciding ones with every "
+        f"SQLite, temporary file, with the WAL checkpointer `manage.py serve` runs (revops/base/db/sqlite.py) in its "
+        f"own process; {RULES} rules (190 that almost never match, then 10 deciding ones with every "
         f"strategy), {REPS} reps in {TEAMS} teams; {decisions['count']:,} leads routed one by one after 20 "
         f"warm-up decisions ({actions}); on average {decisions['rules_tried']:.0f} rules tried per decision; "
         f"{decisions['queries']} SQL statements per assignment.",

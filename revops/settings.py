@@ -101,7 +101,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            # serve's checkpointer keeps the log short (revops/sqlite.py); the automatic checkpoint is the
+            # serve's checkpointer keeps the log short (revops/base/db/sqlite.py); the automatic checkpoint is the
             # safety net for processes that run without it.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint="
             f"{int(os.environ.get('SQLITE_WAL_AUTOCHECKPOINT', '10000'))}; "

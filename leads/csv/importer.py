@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, TextIO
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from revops.base.jobs import jobs_inline, jobs_left_pending
 
@@ -76,8 +76,6 @@ class ImportReport:
     unchanged: int = 0
     errors: int = 0
     error_lines: int = 0
-    unqueued: int = 0
-    unqueued_reason: str = ""
     error_sample: list[RowError] = field(default_factory=list)
     file_error: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -128,20 +126,13 @@ BATCH_ROWS = 1000
 
 def _handle_one(record: CsvRecord, handle: RowHandler, report: ImportReport) -> tuple[str, list[FieldError], bool]:
     """One record through ``handle`` in its own transaction: (action, errors, failed in the database)."""
-    handled = False
     try:
         with transaction.atomic():
             action, errors = handle(record.values)
-            handled = True
         return action, errors, False
     except ValidationError as exc:
         return "", field_errors_from(exc), False
     except Exception as exc:  # noqa: BLE001 - one failing row must not stop the file
-        if handled and not isinstance(exc, DatabaseError):
-            # Committed; what failed is a commit hook (queueing the row's pipeline jobs, e.g. Redis down).
-            report.unqueued += 1
-            report.unqueued_reason = f"{type(exc).__name__}: {exc}"
-            return "", [], False
         logger.exception("CSV import: row %s could not be stored", record.number)
         return "", [FieldError("row", f"could not be stored ({type(exc).__name__}: {exc})")], True
 
@@ -210,10 +201,6 @@ def _run_import(reader: CsvReader, handle: RowHandler, report: ImportReport, *,
     if left := jobs_left_pending() - left_pending:
         report.warnings.append(f"{left} pipeline job(s) of the stored rows could not be queued (Redis unreachable): "
                                "they wait in the pending-jobs table and run by themselves once the queue is back.")
-    if report.unqueued:
-        report.warnings.append(f"{report.unqueued} row(s) were stored but their pipeline jobs could not be queued "
-                               f"({report.unqueued_reason}): once the queue is back, run rescore_leads and "
-                               "route_leads for them.")
     if reader.invalid_utf8_rows:
         report.warnings.append(f"{reader.invalid_utf8_rows} row(s) were not valid UTF-8; {UTF8_HINT}, then import "
                                "it again (rows already imported are updated or merged, not duplicated).")
@@ -257,10 +244,6 @@ def import_leads_csv(fileobj: IO[bytes], *, source: str = "", user=None, sync: b
     def batch_handle(rows: list[tuple[int, dict[str, str]]],
                      report: ImportReport) -> dict[int, tuple[str, list[FieldError]]]:
         outcomes, _ = leads_bulk_ingest(rows, source=source, user=user, reason=f"CSV import ({source or 'csv'})")
-        for outcome in outcomes:
-            if outcome.unqueued:
-                report.unqueued += 1
-                report.unqueued_reason = outcome.unqueued
         return {o.row: (("", o.errors) if o.action == "rejected" else (o.action, [])) for o in outcomes}
 
     with jobs_inline() if sync else nullcontext():

@@ -55,7 +55,6 @@ class RowOutcome:
     lead_id: int | None = None
     errors: list[FieldError] = field(default_factory=list)
     fast: bool = False  # created by the set-based path
-    unqueued: str = ""  # stored, but its pipeline jobs could not be queued (why)
 
 
 @dataclass
@@ -142,7 +141,8 @@ def _continue_pipeline(lead_id: int) -> None:
     """Once stored, a lead that still needs a remote provider goes the per-lead path: ``lead_created``, whose
     receiver schedules its enrichment job.
 
-    Called after the batch's transaction, so a queue that is down cannot undo stored rows.
+    Called after the batch's transaction: the enrichment job's pending row is written then (a queue that is down
+    leaves it pending for the sweeper).
     """
     signals.lead_created.send(sender=Lead, lead_id=lead_id)
 
@@ -273,18 +273,11 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
         if lead.enrichment_status != EnrichmentStatus.PENDING:
             enriched.append(outcome)
         else:
-            try:
-                _continue_pipeline(lead.pk)
-            except Exception as exc:  # noqa: BLE001 - the lead is stored; say its jobs could not be queued
-                outcome.unqueued = f"{type(exc).__name__}: {exc}"
+            _continue_pipeline(lead.pk)
         outcomes.append(outcome)
     joined = _ingest_row_by_row([(p.row, raw_by_row[p.row]) for p in prepared if p.row in slow], outcomes,
                                 source=source, user=user, reason=reason, mode=mode)
-    try:
-        _announce_enriched([o.lead_id for o in enriched + joined])
-    except Exception as exc:  # noqa: BLE001 - the leads are stored; say their jobs could not be queued
-        for outcome in enriched + joined:
-            outcome.unqueued = f"{type(exc).__name__}: {exc}"
+    _announce_enriched([o.lead_id for o in enriched + joined])
     outcomes.sort(key=lambda o: o.row)
     return outcomes, list(created)
 

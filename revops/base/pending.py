@@ -21,7 +21,6 @@ import django_rq
 import redis.exceptions
 from django.conf import settings
 from django.utils import timezone
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from .models import PendingJob
@@ -69,12 +68,18 @@ def pending_enqueue(*, function, args: list | tuple, queue: str, pending_id: int
                                        meta={PENDING_META: pending_id})
 
 
-def _still_alive(connection, pending_id: int) -> bool:
-    try:
-        job = Job.fetch(pending_rq_job_id(pending_id), connection=connection)
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in ALIVE
+def _alive_ids(rows: list[PendingJob]) -> set[int]:
+    """The pending rows whose RQ job is still queued, scheduled, deferred or running (one round trip per queue)."""
+    alive: set[int] = set()
+    by_queue: dict[str, list[int]] = {}
+    for row in rows:
+        by_queue.setdefault(row.queue, []).append(row.pk)
+    for queue_name, ids in by_queue.items():
+        connection = django_rq.get_queue(queue_name).connection
+        jobs = Job.fetch_many([pending_rq_job_id(pk) for pk in ids], connection=connection)
+        alive.update(pk for pk, job in zip(ids, jobs, strict=True)
+                     if job is not None and job.get_status(refresh=False) in ALIVE)
+    return alive
 
 
 def pending_jobs_sweep(*, now: datetime | None = None, retry=None) -> str:
@@ -88,20 +93,16 @@ def pending_jobs_sweep(*, now: datetime | None = None, retry=None) -> str:
     rows = list(PendingJob.objects.filter(due_at__lte=now).order_by("due_at", "id")[:SWEEP_LIMIT])
     if not rows:
         return "no pending job is overdue"
-    enqueued = alive = 0
-    touched: list[PendingJob] = []
+    alive_ids = _alive_ids(rows)
+    enqueued = 0
     for row in rows:
-        queue = django_rq.get_queue(row.queue)
-        if _still_alive(queue.connection, row.pk):
-            alive += 1
-        else:
+        if row.pk not in alive_ids:
             pending_enqueue(function=row.function, args=row.args, queue=row.queue, pending_id=row.pk, retry=retry)
             enqueued += 1
             row.attempts += 1
         row.due_at = now + _sweep_after(row.attempts)
-        touched.append(row)
-    PendingJob.objects.bulk_update(touched, ["due_at", "attempts"])
-    return f"{enqueued} pending jobs enqueued again, {alive} still queued or running"
+    PendingJob.objects.bulk_update(rows, ["due_at", "attempts"])
+    return f"{enqueued} pending jobs enqueued again, {len(alive_ids)} still queued or running"
 
 
 def pending_count() -> int:

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from revops.base.jobs import enqueue_now
+from revops.base.jobs import enqueue_after_commit
 
 from .choices import ModelStatus, PredictiveStatus
 from .jobs import scoring_model_rescore_job
@@ -165,7 +165,7 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
     def rescore_segment(self, request, queryset) -> None:
         active = list(queryset.filter(status=ModelStatus.ACTIVE))
         for model in active:
-            enqueue_now(scoring_model_rescore_job, model.pk)
+            enqueue_after_commit(scoring_model_rescore_job, model.pk)
         self.message_user(request, f"Scheduled rescoring of {len(active)} segment(s) (active models only).",
                           messages.SUCCESS)
 

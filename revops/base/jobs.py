@@ -92,13 +92,6 @@ def job_retry() -> Retry | None:
     return Retry(max=settings.LEADFLOW_JOB_RETRY_MAX, interval=settings.LEADFLOW_JOB_RETRY_INTERVALS)
 
 
-def enqueue_now(func: Callable[..., Any], *args: Any, queue: str = "default") -> None:
-    """Record ``func(*args)`` as pending and enqueue it at once (or run it, inline mode). For callers outside any
-    transaction; inside one, use :func:`enqueue_after_commit`."""
-    pending_id = _pending_record(func, args, queue)
-    _enqueue_pending(func, args, queue, pending_id)
-
-
 def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str = "default") -> None:
     """Schedule ``func(*args)`` to run once the current transaction commits (at once outside a transaction).
 

@@ -4,7 +4,7 @@
 from leads.dedup.scan import dedup_scan_run
 from leads.jobs import dedup_scan_job
 from revops.base.commands import PipelineCommand
-from revops.base.jobs import enqueue_now
+from revops.base.jobs import enqueue_after_commit
 
 
 class Command(PipelineCommand):
@@ -15,7 +15,7 @@ class Command(PipelineCommand):
 
     def handle(self, *args, sync: bool, **options) -> None:
         if not sync:
-            enqueue_now(dedup_scan_job)
+            enqueue_after_commit(dedup_scan_job)
             self.stdout.write("Duplicate scan queued; a worker runs it (see the automation log for the result).")
             return
         report = dedup_scan_run()

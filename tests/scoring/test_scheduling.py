@@ -75,11 +75,13 @@ def test_switching_scoring_back_on_queues_one_job_per_unscored_live_lead(
     assert queued() == [("scoring.jobs.lead_score_job", (unscored.pk, "scoring resumed"))]
 
 
-def test_the_admin_rescore_action_queues_the_rescoring_of_active_models_only(admin_client, scoring_model):
+def test_the_admin_rescore_action_queues_the_rescoring_of_active_models_only(admin_client, scoring_model,
+                                                                             django_capture_on_commit_callbacks):
     draft = scoring_model_new_version(model_id=scoring_model.pk)
     assert draft.status == ModelStatus.DRAFT
 
-    admin_client.post(reverse("admin:scoring_scoringmodel_changelist"),
-                      {"action": "rescore_segment", "_selected_action": [scoring_model.pk, draft.pk]})
+    with django_capture_on_commit_callbacks(execute=True):  # the request's commit (the test holds a transaction)
+        admin_client.post(reverse("admin:scoring_scoringmodel_changelist"),
+                          {"action": "rescore_segment", "_selected_action": [scoring_model.pk, draft.pk]})
 
     assert queued() == [("scoring.jobs.scoring_model_rescore_job", (scoring_model.pk,))]

@@ -67,6 +67,10 @@ class EventType(models.TextChoices):
     BOUNCE = "email_bounce", "E-mail bounced"
 
 
+# Events that say "talk to me now": their rescoring, routing, task and message take the hot queue.
+HOT_EVENT_TYPES = frozenset({EventType.DEMO_REQUEST, EventType.MEETING, EventType.FORM_SUBMIT})
+
+
 class ReviewStatus(models.TextChoices):
     OPEN = "open", "Open"
     MERGED = "merged", "Merged"

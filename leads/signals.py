@@ -13,7 +13,7 @@ from django.dispatch import Signal
 lead_created = Signal()
 # kwargs: lead_id, fields (set of changed field names)
 lead_changed = Signal()
-# kwargs: lead_id, event_ids (list)
+# kwargs: lead_id, event_ids (list), event_types (sorted list of the new events' types)
 events_recorded = Signal()
 # kwargs: lead_id, enriched (bool: whether anything was added)
 lead_enriched = Signal()

@@ -129,8 +129,12 @@ LOGIN_REDIRECT_URL = "/workspace/"
 
 # --- Redis and RQ ---------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Workers take the queues hottest first (revops.base.jobs.PIPELINE_QUEUES): a demo request is never queued behind a
+# burst of e-mail opens (bulk).
 RQ_QUEUES = {
+    "hot": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
+    "bulk": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
 }
 # Leadflow defers every enqueue to transaction.on_commit itself (revops.base.jobs.enqueue_after_commit), so django-rq
 # must not defer a second time.
@@ -142,6 +146,10 @@ LEADFLOW_JOB_RETRY_INTERVALS = [int(s) for s in env_list("LEADFLOW_JOB_RETRY_INT
 LEADFLOW_DEFAULTS_ON_MIGRATE = env_bool("LEADFLOW_DEFAULTS_ON_MIGRATE", True)
 # A pending pipeline job still not finished this many seconds after it was enqueued is enqueued again by the sweeper.
 LEADFLOW_PENDING_SWEEP_AFTER = int(os.environ.get("LEADFLOW_PENDING_SWEEP_AFTER", "60"))
+# A drain claims at most this many waiting pipeline steps at a time, and hands its worker back to the hotter queues
+# after this many seconds (revops.base.pending.pending_drain_job).
+LEADFLOW_DRAIN_BATCH = int(os.environ.get("LEADFLOW_DRAIN_BATCH", "200"))
+LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
 
 # --- Slack ----------------------------------------------------------------------------------------------------
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")

@@ -22,9 +22,9 @@ from .services import (
 )
 
 
-@pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed)
+@pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed, coalesce=True)
 def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
-    """Score one lead (kill switch: scoring)."""
+    """Score one lead (kill switch: scoring). Rescores of one lead waiting together run once (coalesced)."""
     result = lead_score(lead_id=lead_id, cause=cause)
     return f"{result.score} {result.band} {result.stage}"
 
@@ -73,9 +73,9 @@ def predictive_retrain_job() -> str:
     return predictive_retrain()
 
 
-def lead_score_schedule(lead_id: int, cause: str) -> None:
-    """Score the lead after the current transaction commits."""
-    enqueue_after_commit(lead_score_job, lead_id, cause)
+def lead_score_schedule(lead_id: int, cause: str, *, queue: str | None = None) -> None:
+    """Score the lead after the current transaction commits (on ``queue``: see ``enqueue_after_commit``)."""
+    enqueue_after_commit(lead_score_job, lead_id, cause, queue=queue)
 
 
 def leads_score_many_schedule(lead_ids: list[int], cause: str) -> None:

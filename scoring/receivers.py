@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from leads import signals as lead_signals
+from leads.choices import HOT_EVENT_TYPES
 from leads.services import SCORING_INPUT_FIELDS
 from revops.base.choices import Workflow
 from revops.base.signals import workflow_resumed
@@ -35,8 +36,10 @@ def score_batch_after_bulk_import(sender, lead_ids: list[int], **kwargs) -> None
 
 
 @receiver(lead_signals.events_recorded)
-def score_after_events(sender, lead_id: int, **kwargs) -> None:
-    lead_score_schedule(lead_id, "events")
+def score_after_events(sender, lead_id: int, event_types=(), **kwargs) -> None:
+    """Hot events (a demo request) are rescored first; routine engagement (opens, clicks, views) waits in bulk."""
+    hot = bool(set(event_types) & HOT_EVENT_TYPES)
+    lead_score_schedule(lead_id, "events", queue="hot" if hot else "bulk")
 
 
 @receiver(lead_signals.lead_changed)

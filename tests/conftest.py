@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 
 from leads.models import IndustryTerm
-from revops.base.jobs import jobs_inline
+from revops.base.jobs import PIPELINE_QUEUES, jobs_inline
 from revops.base.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, Team, Territory
@@ -42,7 +42,7 @@ def _media(settings, tmp_path):
 def _redis(redis_server, settings):
     """Point RQ at the session's server and empty it before each test."""
     url = f"redis://127.0.0.1:{redis_server.port}/0"
-    settings.RQ_QUEUES = {"default": {"URL": url, "DEFAULT_TIMEOUT": 60}}
+    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 60} for name in PIPELINE_QUEUES}
     settings.REDIS_URL = url
     settings.LEADFLOW_JOB_RETRY_INTERVALS = [0]
     import django_rq

@@ -2,13 +2,14 @@
 
 import django_rq
 import pytest
-from rq import SimpleWorker
 
 from leads.models import Lead, LeadEvent
 from revops.base.choices import AutomationOutcome, NotificationStatus, Workflow
+from revops.base.jobs import PIPELINE_QUEUES
 from revops.base.models import AutomationLog, Notification
 from revops.base.switches import workflow_switch_set
 from routing.models import RoutingDecision, Task
+from tests.queues import work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,14 +21,14 @@ LEAD = {
 
 
 def run_worker() -> int:
-    """Drain the queue with a real worker in burst mode; returns how many jobs it ran."""
-    queue = django_rq.get_queue("default")
+    """Work the queues with a real worker in burst mode; returns how many jobs (drains included) it ran."""
+    queues = [django_rq.get_queue(name) for name in PIPELINE_QUEUES]
 
     def done() -> int:
-        return queue.finished_job_registry.count + queue.failed_job_registry.count
+        return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
 
     before = done()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    work()
     return done() - before
 
 

@@ -143,5 +143,6 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
     lead._change_reason = "automation:events " + "; ".join(reasons)
     lead.save(update_fields=update)
     lead_id, event_ids = lead.pk, [e.pk for e in created]
-    signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids)
+    signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids,
+                                 event_types=sorted({e.type for e in created}))
 

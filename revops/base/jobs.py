@@ -36,11 +36,15 @@ from .db.memory import batch_gc
 from .pending import (
     PENDING_META,
     REDIS_ERRORS,
+    drain_enqueue,
+    drain_signal,
     function_path,
     pending_done,
+    pending_done_many,
     pending_enqueue,
     pending_jobs_sweep,
     pending_record,
+    pending_release,
 )
 from .switches import workflow_enabled
 
@@ -51,6 +55,13 @@ _UNSET = object()
 # The pending row of the job about to run in this context: an id for an inline run, None inside a job's body (a job
 # called directly from another job owns no row), unset on a worker (the id is then in the RQ job's meta).
 _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pending_job", default=_UNSET)
+# The queue a job scheduled now goes to when its caller names none: a step run by a drain passes its own priority on
+# to the steps it schedules (a demo request's routing and task stay hot); the follow-ups of bulk engagement rescoring
+# go to the default queue, because a lead that crossed a threshold must not wait behind the rest of the burst.
+_queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
+FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
+# The queues, hottest first: workers listen to them in this order.
+PIPELINE_QUEUES = ("hot", "default", "bulk")
 _enqueue_failures = {"count": 0, "warned_at": 0.0}
 _enqueue_failures_lock = threading.Lock()
 
@@ -92,13 +103,19 @@ def job_retry() -> Retry | None:
     return Retry(max=settings.LEADFLOW_JOB_RETRY_MAX, interval=settings.LEADFLOW_JOB_RETRY_INTERVALS)
 
 
-def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str = "default") -> None:
+def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str | None = None) -> None:
     """Schedule ``func(*args)`` to run once the current transaction commits (at once outside a transaction).
 
     The pending row is written now, in the caller's transaction, so the need for the job is as durable as the
     change that needs it; the enqueue waits for the commit, because a worker must never see a row that may still
     roll back. Pass primary keys, never instances: the job re-reads the current state.
+
+    ``queue``: ``hot`` (demo requests and what follows them), ``default``, or ``bulk`` (engagement rescoring); by
+    default the queue the running step passes on (see ``FOLLOW_UP_QUEUE``). A one-object pipeline step is run by a
+    drain of its function and queue (micro-batches, see ``revops.base.pending.pending_drain_job``); any other job is
+    enqueued on its own.
     """
+    queue = queue or _queue_ctx.get()
     pending_id = _pending_record(func, args, queue)
     transaction.on_commit(functools.partial(_enqueue_pending, func, args, queue, pending_id))
 
@@ -120,7 +137,10 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
             _pending_ctx.reset(token)
         return
     try:
-        pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=job_retry())
+        if getattr(func, "leadflow_drain", None) is not None:
+            drain_signal(function_path(func), queue)
+        else:
+            pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=job_retry())
     except REDIS_ERRORS as exc:
         _enqueue_failed(function_path(func), exc)
 
@@ -181,12 +201,15 @@ def pipeline_job(
     object_type: str,
     on_failure: Callable[[int, str, str], None] | None = None,
     on_skip: Callable[[int], None] | None = None,
+    coalesce: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a job body with the kill switch, retry and failure handling described in the module docstring.
 
     ``on_failure(pk, workflow, message)`` is called once on a permanent failure; it must not raise.
     ``on_skip(pk)`` is called when the kill switch is off, for a workflow whose skipping must still let the
     pipeline go on (enrichment off: score with what we have).
+    ``coalesce``: steps of the same object waiting together run once (a lead's burst of events, one rescore); the
+    other steps run once per distinct argument list. Scheduled steps run through drains (:func:`drain_rows`).
     """
 
     def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -196,7 +219,7 @@ def pipeline_job(
         def wrapper(pk: int, *args: Any, **kwargs: Any) -> Any:
             return _finishing_pending(functools.partial(run, pk, *args, **kwargs))
 
-        def run(pk: int, *args: Any, **kwargs: Any) -> Any:
+        def run(pk: int, *args: Any, _retries_left: int | None = None, **kwargs: Any) -> Any:
             if not workflow_enabled(workflow):
                 automation_log(
                     workflow=workflow,
@@ -212,7 +235,7 @@ def pipeline_job(
             try:
                 return body(pk, *args, **kwargs)
             except TRANSIENT_ERRORS as exc:
-                if _retrying(workflow, action, object_type, pk, exc):
+                if _retrying(workflow, action, object_type, pk, exc, retries_left=_retries_left):
                     raise
                 _fail(workflow, action, object_type, pk, exc, on_failure)
                 return "failed"
@@ -221,19 +244,64 @@ def pipeline_job(
                 return "failed"
 
         wrapper.leadflow_job = True
+        wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce)
         return wrapper
 
     return decorator
 
 
-def _retrying(workflow: str, action: str, object_type: str, object_id: int | None, exc: BaseException) -> bool:
-    """Whether RQ still has retries left for the running job after a transient failure (the retry is logged)."""
-    job = get_current_job()
-    if job is None or (job.retries_left or 0) <= 0:
+def _retrying(workflow: str, action: str, object_type: str, object_id: int | None, exc: BaseException, *,
+              retries_left: int | None = None) -> bool:
+    """Whether retries are left after a transient failure (the retry is logged).
+
+    ``retries_left``: given by a drain (from the pending row's attempts); otherwise RQ's count for the running job.
+    """
+    if retries_left is None:
+        job = get_current_job()
+        retries_left = (job.retries_left or 0) if job is not None else 0
+    if retries_left <= 0:
         return False
     automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.RETRY, object_type=object_type,
-                   object_id=object_id, detail=f"{type(exc).__name__}: {exc}; {job.retries_left} retries left")
+                   object_id=object_id, detail=f"{type(exc).__name__}: {exc}; {retries_left} retries left")
     return True
+
+
+def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list) -> dict[str, int]:
+    """Run a drain's claimed pending rows of one job function: the micro-batch behind every one-object step.
+
+    Steps: group the rows (by object when the job coalesces, else by argument list), oldest first; run each group's
+    step once with the oldest row's arguments, through the job's own wrapper body (kill switch, failure to review),
+    passing the queue's priority on to the steps it schedules; a transient failure gives the group's rows back with
+    a delay and queues a later drain (``LEADFLOW_JOB_RETRY_*``, counted on the rows); delete the finished rows in one
+    statement. Each step commits on its own, so one bad lead never holds back the rest of the batch.
+    """
+    groups: dict[str, list] = {}
+    for row in rows:
+        key = repr(row.args[:1]) if coalesce else repr(row.args)
+        groups.setdefault(key, []).append(row)
+    finished: list[int] = []
+    outcome = {"ran": 0, "coalesced": len(rows) - len(groups), "retrying": 0}
+    for group in groups.values():
+        first = group[0]
+        attempts = max(row.attempts for row in group)
+        queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(first.queue, "default"))
+        pending_token = _pending_ctx.set(None)
+        try:
+            run(*first.args, _retries_left=settings.LEADFLOW_JOB_RETRY_MAX - attempts)
+        except TRANSIENT_ERRORS:
+            intervals = settings.LEADFLOW_JOB_RETRY_INTERVALS or [0]
+            delay = intervals[min(attempts, len(intervals) - 1)]
+            pending_release([row.pk for row in group], delay_seconds=delay)
+            drain_enqueue(first.function, first.queue, delay_seconds=delay)
+            outcome["retrying"] += 1
+            continue
+        finally:
+            _pending_ctx.reset(pending_token)
+            _queue_ctx.reset(queue_token)
+        outcome["ran"] += 1
+        finished.extend(row.pk for row in group)
+    pending_done_many(finished)
+    return outcome
 
 
 def batch_job(

@@ -104,10 +104,15 @@ class PendingJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     due_at = models.DateTimeField(db_index=True, help_text="When the sweeper considers the job stuck and enqueues it.")
     attempts = models.PositiveIntegerField(default=0, help_text="How often the sweeper enqueued it again.")
+    claimed_by = models.CharField(max_length=40, blank=True, default="",
+                                  help_text="The drain running this step now (empty: waiting).")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    run_after = models.DateTimeField(null=True, blank=True, help_text="Retry not before this time (a drain's retry).")
 
     class Meta:
         ordering = ["due_at", "id"]
         verbose_name = "pending pipeline job"
+        indexes = [models.Index(fields=["function", "queue", "claimed_by", "id"], name="pending_drain_idx")]
 
     def __str__(self) -> str:
         return f"{self.function}{tuple(self.args)}"

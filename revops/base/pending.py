@@ -15,13 +15,17 @@ decides whether the work was already done), so a second run of finished work cha
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from datetime import datetime, timedelta
 
 import django_rq
 import redis.exceptions
 from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 from rq.job import Job, JobStatus
+from rq.utils import import_attribute
 
 from .models import PendingJob
 
@@ -62,6 +66,42 @@ def pending_done(pending_id: int | None) -> None:
         PendingJob.objects.filter(pk=pending_id).delete()
 
 
+def pending_done_many(pending_ids: list[int]) -> None:
+    """A drain finished these steps: forget their rows in one statement."""
+    if pending_ids:
+        PendingJob.objects.filter(pk__in=pending_ids).delete()
+
+
+def pending_claim(*, function: str, queue: str, token: str, limit: int) -> list[PendingJob]:
+    """Claim up to ``limit`` waiting rows of one job function on one queue for the drain ``token`` (oldest first).
+
+    The claim is a conditional UPDATE (``WHERE claimed_by = ''``): two drains running at once never get the same
+    row, on SQLite and on PostgreSQL alike; the rows this drain won are read back by its token.
+    """
+    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
+    ids = list(PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")
+               .order_by("id").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return []
+    PendingJob.objects.filter(pk__in=ids, claimed_by="").update(claimed_by=token, claimed_at=timezone.now())
+    return list(PendingJob.objects.filter(pk__in=ids, claimed_by=token).order_by("id"))
+
+
+def pending_release(pending_ids: list[int], *, delay_seconds: float) -> None:
+    """Give claimed rows back after a transient failure: waiting again, one more attempt, due after the delay."""
+    run_after = timezone.now() + timedelta(seconds=delay_seconds)
+    PendingJob.objects.filter(pk__in=pending_ids).update(
+        claimed_by="", claimed_at=None, attempts=F("attempts") + 1, run_after=run_after,
+        due_at=run_after + _sweep_after(0))
+
+
+def pending_claims_expire(*, now: datetime) -> int:
+    """Claims older than the sweep threshold belong to a drain that died (worker killed): make the rows wait again."""
+    stale = now - timedelta(seconds=settings.LEADFLOW_PENDING_SWEEP_AFTER)
+    return (PendingJob.objects.exclude(claimed_by="").filter(claimed_at__lt=stale)
+            .update(claimed_by="", claimed_at=None))
+
+
 def pending_enqueue(*, function, args: list | tuple, queue: str, pending_id: int, retry=None) -> None:
     """Hand one pending job to RQ (raises a Redis error when Redis is unreachable)."""
     django_rq.get_queue(queue).enqueue(function, *args, retry=retry, job_id=pending_rq_job_id(pending_id),
@@ -85,24 +125,105 @@ def _alive_ids(rows: list[PendingJob]) -> set[int]:
 def pending_jobs_sweep(*, now: datetime | None = None, retry=None) -> str:
     """Enqueue again every pending job whose time is up and whose RQ job is no longer queued or running.
 
-    Steps: read the due rows (oldest first, at most ``SWEEP_LIMIT``); for each, skip it if its RQ job is still alive
-    (queued, scheduled, deferred or started) and otherwise enqueue it; push its ``due_at`` back (doubling per
+    Steps: make the rows of drains that died wait again (claims older than the threshold); read the due rows
+    (oldest first, at most ``SWEEP_LIMIT``); a step that drains (one-object pipeline steps) gets a drain of its
+    function and queue signalled, unless a drain is claiming it right now; any other job is enqueued again unless its
+    RQ job is still alive (queued, scheduled, deferred or started); push each row's ``due_at`` back (doubling per
     attempt) so a job that keeps failing to finish is not enqueued every minute. Says what it did.
     """
     now = now or timezone.now()
+    pending_claims_expire(now=now)
     rows = list(PendingJob.objects.filter(due_at__lte=now).order_by("due_at", "id")[:SWEEP_LIMIT])
     if not rows:
         return "no pending job is overdue"
-    alive_ids = _alive_ids(rows)
+    drained = [row for row in rows if _drains(row.function)]
+    single = [row for row in rows if not _drains(row.function)]
+    alive_ids = _alive_ids(single)
     enqueued = 0
-    for row in rows:
+    for row in single:
         if row.pk not in alive_ids:
             pending_enqueue(function=row.function, args=row.args, queue=row.queue, pending_id=row.pk, retry=retry)
             enqueued += 1
             row.attempts += 1
+    groups = {(row.function, row.queue) for row in drained if not row.claimed_by}
+    drains = sum(drain_signal(function, queue) for function, queue in sorted(groups))
+    for row in drained:
+        if not row.claimed_by:
+            row.attempts += 1
+    for row in rows:
         row.due_at = now + _sweep_after(row.attempts)
     PendingJob.objects.bulk_update(rows, ["due_at", "attempts"])
-    return f"{enqueued} pending jobs enqueued again, {len(alive_ids)} still queued or running"
+    return (f"{enqueued} pending jobs enqueued again, {len(alive_ids)} still queued or running, "
+            f"{drains} drains queued ({len(groups) - drains} already queued)")
+
+
+# --- Drains: one RQ job runs many waiting steps of one function ------------------------------------------------
+
+
+def _drains(function: str) -> bool:
+    """Whether the job at this dotted path runs through drains (a one-object pipeline step)."""
+    try:
+        return getattr(import_attribute(function), "leadflow_drain", None) is not None
+    except (ImportError, AttributeError, ValueError):
+        return False
+
+
+def _drain_flag(function: str, queue: str) -> str:
+    return f"leadflow:drain:{queue}:{function}"
+
+
+def drain_signal(function: str, queue: str) -> bool:
+    """Make sure a drain of ``function`` on ``queue`` is queued; True when this call queued it.
+
+    A flag in Redis (``SET NX`` with the sweep threshold as its lifetime) says a drain is queued and not started
+    yet: the thousand commits of a busy second queue one drain, not a thousand jobs. The drain clears the flag when it
+    starts, so work committed while it runs queues the next one. Raises a Redis error when Redis is unreachable.
+    """
+    connection = django_rq.get_queue(queue).connection
+    if not connection.set(_drain_flag(function, queue), "1", nx=True, ex=settings.LEADFLOW_PENDING_SWEEP_AFTER):
+        return False
+    drain_enqueue(function, queue)
+    return True
+
+
+def drain_enqueue(function: str, queue: str, *, delay_seconds: float = 0) -> None:
+    """Queue a drain now (or after a delay, for a retry) regardless of the flag."""
+    rq_queue = django_rq.get_queue(queue)
+    options = {"result_ttl": 60, "description": f"drain {function} ({queue})"}
+    if delay_seconds > 0:
+        rq_queue.enqueue_in(timedelta(seconds=delay_seconds), pending_drain_job, function, queue, **options)
+    else:
+        rq_queue.enqueue(pending_drain_job, function, queue, **options)
+
+
+def pending_drain_job(function: str, queue: str) -> str:
+    """Run the waiting steps of one job function on one queue in micro-batches (an RQ job).
+
+    Steps: clear the drain flag (what commits from now on queues the next drain); claim up to
+    ``LEADFLOW_DRAIN_BATCH`` rows, oldest first; hand them to the job's drain runner (``pipeline_job``), which
+    coalesces repeated steps of one object, runs each under its kill switch and retry policy and deletes the finished
+    rows; repeat until nothing waits or ``LEADFLOW_DRAIN_SECONDS`` have passed — then signal the next drain and return,
+    so the worker looks at the hotter queues first. With an idle queue the batch is one step: no added latency.
+    """
+    connection = django_rq.get_queue(queue).connection
+    connection.delete(_drain_flag(function, queue))
+    runner = import_attribute(function).leadflow_drain
+    token = uuid.uuid4().hex[:16]
+    deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
+    claimed = batches = 0
+    while True:
+        rows = pending_claim(function=function, queue=queue, token=token, limit=settings.LEADFLOW_DRAIN_BATCH)
+        if not rows:
+            break
+        claimed += len(rows)
+        batches += 1
+        outcome = runner(rows)
+        if outcome.get("retrying"):
+            break  # the rows given back wait for their retry's own (delayed) drain, not for this loop
+        if time.monotonic() > deadline:
+            drain_signal(function, queue)
+            break
+    return f"{claimed} steps in {batches} batches"
 
 
 def pending_count() -> int:

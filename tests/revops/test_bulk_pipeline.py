@@ -1,9 +1,7 @@
 """The bulk pipeline gives every lead what it would get arriving alone (score, owner with an explanation, task),
 set-based: one scoring job, one routing job and one task job per batch, one Slack digest per rep and batch."""
 
-import django_rq
 import pytest
-from rq import SimpleWorker
 
 from leads.models import Lead
 from leads.services import leads_import_bulk
@@ -16,6 +14,7 @@ from routing.models import RoutingDecision, RoutingPointer, Task
 from routing.services import leads_route_many, tasks_create_for_decisions
 from scoring.models import ScoreChange
 from scoring.services import leads_score_many
+from tests.queues import queued, work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,9 +156,8 @@ def test_the_routing_fallback_routes_each_lead_one_by_one(configured):
 def test_a_bulk_import_through_a_real_worker(configured, slack):
     report = leads_import_bulk(_rows(7), source="csv")
     assert report.counts == {"created": 7}
-    queue = django_rq.get_queue("default")
-    assert [job.func_name for job in queue.get_jobs()] == ["scoring.jobs.leads_score_batch_job"]
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert [step[0] for step in queued()] == ["scoring.jobs.leads_score_batch_job"]
+    work()
     assert Lead.objects.filter(score=35, owner__isnull=False).count() == 7
     assert Task.objects.count() == 7
     assert Notification.objects.filter(status="sent").count() == 2
@@ -168,7 +166,6 @@ def test_a_bulk_import_through_a_real_worker(configured, slack):
 def test_a_new_lead_of_the_row_by_row_path_goes_on_with_its_batch(configured):
     """A shared phone with another name (a switchboard?) is ingested row by row, then scored, routed and tasked
     with the batch."""
-    import django_rq
 
     from leads.models import CompanyProfile, DuplicateReview
 
@@ -182,11 +179,9 @@ def test_a_new_lead_of_the_row_by_row_path_goes_on_with_its_batch(configured):
     zed = Lead.objects.get(email="zed@initech.example")
     assert zed.enrichment_status == "done" and zed.employees == 300  # enriched, not announced alone
     assert DuplicateReview.objects.get().reason == "same_phone_different_name"
-    queue = django_rq.get_queue("default")
-    jobs = queue.get_jobs()
-    assert [(j.func_name, sorted(j.args[0])) for j in jobs] == [
+    assert [(function, sorted(args[0])) for function, args in queued()] == [
         ("scoring.jobs.leads_score_batch_job", sorted(Lead.objects.values_list("pk", flat=True)))]
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    work()
     zed.refresh_from_db()
     assert zed.owner_id and Task.objects.filter(lead=zed).exists()
 

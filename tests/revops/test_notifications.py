@@ -6,6 +6,7 @@ from revops.base.choices import NotificationStatus, Workflow
 from revops.base.models import Notification
 from revops.base.notifications import notification_queue, notification_send, notification_send_job
 from revops.base.switches import workflow_switch_set
+from tests.queues import queued, work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,21 +55,18 @@ def test_a_message_with_no_recipient_is_parked_not_lost(slack, settings):
 def test_a_batch_of_messages_is_sent_by_one_job_each_message_once(slack, settings):
     """A bulk import's digests: one job sends them; a transient Slack error retries the job, which sends only the
     messages not sent yet."""
-    import django_rq
-    from rq import SimpleWorker
 
     from revops.base.notifications import notifications_send_schedule
 
     settings.LEADFLOW_JOB_RETRY_INTERVALS = [0]
     ids = [notification_queue(dedup_key=f"d{n}", recipient="U1", text=f"digest {n}", send=False)[0].pk
            for n in range(3)]
-    queue = django_rq.get_queue("default")
-    assert queue.count == 0  # nothing sent one by one
+    assert queued() == []  # nothing sent one by one
     slack.fail_with, slack.fail_times = "ratelimited", 1  # the first post is refused once
     notifications_send_schedule(ids)
-    assert [job.func_name for job in queue.get_jobs()] == ["revops.base.notifications.notifications_send_batch_job"]
+    assert [step[0] for step in queued()] == ["revops.base.notifications.notifications_send_batch_job"]
     for _ in range(20):
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+        work(with_scheduler=True)
         if Notification.objects.filter(status=NotificationStatus.SENT).count() == 3:
             break
     assert sorted(m["text"] for m in slack.messages) == ["digest 0", "digest 1", "digest 2"]

@@ -1,19 +1,17 @@
 """Retries on a real worker: a transient failure is retried per settings, then the job succeeds."""
 
-import django_rq
 import pytest
-from rq import SimpleWorker
 
 from revops.base.choices import AutomationOutcome, NotificationStatus
 from revops.base.models import AutomationLog, Notification
 from revops.base.notifications import notification_queue
+from tests.queues import work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def drain() -> None:
-    queue = django_rq.get_queue("default")
-    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+    work(with_scheduler=True)
 
 
 def test_slack_rate_limit_is_retried_and_the_message_sent_once(slack, settings):

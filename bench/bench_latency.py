@@ -152,9 +152,9 @@ def _errors(errors: list[str]) -> str:
     return ", ".join(f"{count} × {error}" for error, count in sorted(counts.items())) or "0"
 
 
-def run(quick: bool = False) -> str:
-    rates = (5, 20) if quick else (5, 10, 20)  # the one-by-one path saturates below 20 forms/s (see the table)
-    seconds = 20 if quick else 60
+def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: float | None = None) -> str:
+    rates = rates or ((5, 20) if quick else (5, 10, 20, 40))
+    seconds = seconds or (20 if quick else 60)
     slack = SlackStandIn().start()
     valkey = ValkeyServer()  # its own, not the persistent one of `make run`
     valkey.start()
@@ -214,4 +214,12 @@ def run(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(run(quick="--quick" in sys.argv))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rates", help="comma-separated forms per second, e.g. 5,20,50")
+    parser.add_argument("--seconds", type=float)
+    options = parser.parse_args()
+    print(run(quick=options.quick, seconds=options.seconds,
+              rates=tuple(int(r) for r in options.rates.split(",")) if options.rates else None))

@@ -32,8 +32,14 @@ def queued(queue: str | None = None) -> list[tuple[str, tuple]]:
     return steps
 
 
-def work(*, with_scheduler: bool = False, max_jobs: int | None = None) -> None:
-    """A burst worker over every pipeline queue, hottest first."""
+def work(*, with_scheduler: bool = False, max_jobs: int | None = None) -> int:
+    """A burst worker over every pipeline queue, hottest first; returns how many jobs it ran."""
     queues = [django_rq.get_queue(name) for name in PIPELINE_QUEUES]
+
+    def done() -> int:
+        return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
+
+    before = done()
     SimpleWorker(queues, connection=queues[0].connection).work(burst=True, with_scheduler=with_scheduler,
                                                                max_jobs=max_jobs)
+    return done() - before

@@ -1,0 +1,159 @@
+"""Micro-batches: pipeline steps run through drains (one RQ job claims many waiting steps of one function).
+
+A real burst worker on the session's Valkey, the API over Django's test client and the Slack stand-in over HTTP.
+"""
+
+import re
+import uuid
+from datetime import timedelta
+
+import django_rq
+import pytest
+from django.utils import timezone
+from rq.job import Job
+
+from leads.models import Lead
+from revops.base.jobs import PIPELINE_QUEUES, jobs_inline, pending_jobs_sweep_job
+from revops.base.models import Notification, PendingJob
+from revops.base.pending import pending_claim
+from routing.models import Task
+from scoring import jobs as scoring_jobs
+from tests.queues import queued, work
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TITLES = ["VP Sales", "Engineer", "Chief Revenue Officer", "Marketing Manager", "Director of IT"]
+INDUSTRIES = ["SaaS", "Retail", "Software", "Banking"]
+
+
+def form(n: int, tag: str) -> dict:
+    """A website form: the scoring and routing inputs depend on n only; the person is new for each tag."""
+    unique = uuid.uuid4().hex[:10]
+    return {"first_name": f"P{unique[:4]}", "last_name": f"Q{unique[4:]}", "email": f"{unique}@{unique}.example",
+            "company": f"C{unique}", "title": TITLES[n % len(TITLES)], "industry": INDUSTRIES[n % len(INDUSTRIES)],
+            "employees": str(20 + 90 * n), "country": "United States" if n % 4 else "Canada", "source": "webform"}
+
+
+def post_forms(api_client, tag: str, count: int) -> list[int]:
+    ids = []
+    for n in range(count):
+        response = api_client.post("/api/leads/", form(n, tag), format="json")
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["id"])
+        if n % 2 == 0:  # every other form is a demo request (the hot path)
+            assert api_client.post("/api/events/", {"lead": ids[-1], "type": "demo_request"},
+                                   format="json").status_code == 201
+    return ids
+
+
+def outcome(ids: list[int]) -> list[tuple]:
+    """What a person sees per form: owner, score, band, stage, tasks and the messages about them."""
+    rows = []
+    for lead_id in ids:
+        lead = Lead.objects.select_related("owner").get(pk=lead_id)
+        tasks = list(Task.objects.filter(lead=lead).select_related("assignee").order_by("kind"))
+        texts = sorted(
+            (n.recipient, re.sub(r"\d{1,2}:\d{2}|#\d+|/\d+/|\d{4}-\d{2}-\d{2}|P\w+ Q\w+|C[0-9a-f]{10}", "…", n.text))
+            for n in Notification.objects.filter(object_type="task", object_id__in=[t.pk for t in tasks]))
+        rows.append((lead.owner.username if lead.owner else None, lead.score, lead.band, lead.stage,
+                     [(t.kind, t.assignee.username if t.assignee else None) for t in tasks], texts))
+    return rows
+
+
+def test_micro_batches_give_the_same_owners_scores_tasks_and_messages_as_one_by_one(
+        api_client, configured, slack, settings):
+    count = 12  # a multiple of the pool's size: the round-robin pointer ends where it started
+    settings.LEADFLOW_DRAIN_BATCH = 1  # one step per claim: the one-by-one path
+    one_by_one = post_forms(api_client, "a", count)
+    steps = len(queued())
+    assert steps == count + count // 2  # each form waits as enrichment, every other one also as a hot rescore
+    work()
+    assert max(drain_batch_sizes()) == 1
+    assert not PendingJob.objects.exists()
+
+    django_rq.get_connection("default").flushdb()  # forget the first run's finished drains
+    settings.LEADFLOW_DRAIN_BATCH = 200
+    batched = post_forms(api_client, "b", count)
+    work()
+
+    assert not PendingJob.objects.exists()
+    assert outcome(batched) == outcome(one_by_one)
+    assert Lead.objects.filter(pk__in=batched, owner__isnull=False).count() == count
+    assert len(slack.messages) == 2 * count  # each lead announced once, on both paths
+    assert max(drain_batch_sizes()) > 1  # the same steps, claimed many at a time
+
+
+def drain_batch_sizes() -> list[float]:
+    """Steps per claim of every finished drain ("12 steps in 1 batches")."""
+    sizes = []
+    for name in PIPELINE_QUEUES:
+        queue = django_rq.get_queue(name)
+        for job in Job.fetch_many(queue.finished_job_registry.get_job_ids(), connection=queue.connection):
+            match = job and re.match(r"(\d+) steps in (\d+) batches", str(job.return_value() or ""))
+            if match and int(match[2]):
+                sizes.append(int(match[1]) / int(match[2]))
+    return sizes
+
+
+def test_a_burst_of_events_of_one_lead_is_rescored_once(api_client, configured, monkeypatch):
+    with jobs_inline():
+        lead_id = api_client.post("/api/leads/", form(1, "c"), format="json").json()["id"]
+    for n in range(25):
+        response = api_client.post("/api/events/", {"lead": lead_id, "type": "email_open",
+                                                    "properties": {"n": n}}, format="json")
+        assert response.status_code == 201
+    assert PendingJob.objects.filter(function="scoring.jobs.lead_score_job", queue="bulk").count() == 25
+    runs = []
+    real = scoring_jobs.lead_score
+    monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: runs.append(kw) or real(**kw))
+    work()
+    assert len(runs) == 1  # 25 waiting rescoring steps of one lead, coalesced
+    assert not PendingJob.objects.exists()
+    reasons = {r["code"]: r["points"] for r in Lead.objects.get(pk=lead_id).score_reasons}
+    assert reasons["email_open"] == 10  # every open counted (capped at 10), though scored once
+
+
+def test_a_demo_request_is_not_queued_behind_a_burst_of_email_opens(api_client, configured):
+    with jobs_inline():
+        ids = [api_client.post("/api/leads/", form(n, "d"), format="json").json()["id"] for n in range(8)]
+    for lead_id in ids[:-1]:
+        for _ in range(3):
+            api_client.post("/api/events/", {"lead": lead_id, "type": "email_open"}, format="json")
+    hot = ids[-1]
+    before = Lead.objects.get(pk=hot).score
+    api_client.post("/api/events/", {"lead": hot, "type": "demo_request"}, format="json")
+
+    work(max_jobs=1)  # one job: the worker takes the hot queue first
+
+    assert Lead.objects.get(pk=hot).score == before + 30
+    assert PendingJob.objects.filter(queue="bulk").count() == 21  # the opens still wait
+    work()
+    assert not PendingJob.objects.exists()
+
+
+def test_two_drains_never_claim_the_same_step(api_client, configured):
+    for n in range(6):
+        api_client.post("/api/leads/", form(n, "e"), format="json")
+    function = "leads.jobs.lead_enrich_job"
+    first = pending_claim(function=function, queue="default", token="one", limit=4)
+    second = pending_claim(function=function, queue="default", token="two", limit=4)
+    assert len(first) == 4 and len(second) == 2
+    assert not {row.pk for row in first} & {row.pk for row in second}
+
+
+def test_steps_claimed_by_a_drain_that_died_run_after_the_sweep(api_client, configured, slack):
+    lead_id = api_client.post("/api/leads/", form(3, "f"), format="json").json()["id"]
+    django_rq.get_connection("default").flushdb()  # the drain job is gone with its worker
+    claimed = pending_claim(function="leads.jobs.lead_enrich_job", queue="default", token="dead", limit=10)
+    assert len(claimed) == 1
+    PendingJob.objects.update(claimed_at=timezone.now() - timedelta(minutes=5),
+                              due_at=timezone.now() - timedelta(seconds=1))
+    work()  # nothing in Redis: the claimed step waits
+    assert Lead.objects.get(pk=lead_id).score is None
+
+    assert "1 drains queued" in pending_jobs_sweep_job()
+    work()
+    lead = Lead.objects.get(pk=lead_id)
+    assert lead.score is not None and lead.owner_id is not None
+    assert len(slack.messages) == 1
+    assert not PendingJob.objects.exists()

@@ -1,6 +1,7 @@
 """The /health/ endpoint: database, Redis, workers and scheduler; 200 only when all are up."""
 
 import django_rq
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from rq import Worker
@@ -31,8 +32,10 @@ def health_status() -> dict[str, dict]:
         cron = CronScheduler.all(redis)
         checks["scheduler"] = {"ok": scheduler_lock and bool(cron), "rq_scheduler": scheduler_lock,
                                "cron_processes": len(cron)}
-        queue = django_rq.get_queue("default")
-        checks["queue"] = {"ok": True, "queued": queue.count, "failed": queue.failed_job_registry.count}
+        queues = {name: django_rq.get_queue(name, connection=redis) for name in settings.RQ_QUEUES}
+        checks["queue"] = {"ok": True, "queued": sum(q.count for q in queues.values()),
+                           "failed": sum(q.failed_job_registry.count for q in queues.values()),
+                           "by_queue": {name: q.count for name, q in queues.items()}}
     except Exception as exc:  # noqa: BLE001
         checks.setdefault("redis", {"ok": False, "error": str(exc)})
         checks.setdefault("workers", {"ok": False, "error": "Redis unreachable"})

@@ -24,6 +24,7 @@ import redis.exceptions
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
@@ -36,6 +37,23 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 SWEEP_LIMIT = 5000  # rows one sweep enqueues at most; the next minute takes the rest
 MAX_BACKOFF = timedelta(hours=1)
+
+
+_connections: dict[str, redis.Redis] = {}
+
+
+def rq_queue(name: str) -> Queue:
+    """The RQ queue ``name`` on a Redis client kept for the life of the process.
+
+    ``django_rq.get_queue`` builds a new client, with a new connection pool, on every call: one TCP connection per
+    enqueue, which at hundreds of pipeline steps a second cost more than the steps. The client is keyed by the
+    queue's URL, so a changed setting (a test pointing at another server) gets its own.
+    """
+    url = settings.RQ_QUEUES[name]["URL"]
+    connection = _connections.get(url)
+    if connection is None:
+        connection = _connections.setdefault(url, django_rq.get_connection(name))
+    return django_rq.get_queue(name, connection=connection)
 
 
 def function_path(func) -> str:
@@ -104,7 +122,7 @@ def pending_claims_expire(*, now: datetime) -> int:
 
 def pending_enqueue(*, function, args: list | tuple, queue: str, pending_id: int, retry=None) -> None:
     """Hand one pending job to RQ (raises a Redis error when Redis is unreachable)."""
-    django_rq.get_queue(queue).enqueue(function, *args, retry=retry, job_id=pending_rq_job_id(pending_id),
+    rq_queue(queue).enqueue(function, *args, retry=retry, job_id=pending_rq_job_id(pending_id),
                                        meta={PENDING_META: pending_id})
 
 
@@ -115,7 +133,7 @@ def _alive_ids(rows: list[PendingJob]) -> set[int]:
     for row in rows:
         by_queue.setdefault(row.queue, []).append(row.pk)
     for queue_name, ids in by_queue.items():
-        connection = django_rq.get_queue(queue_name).connection
+        connection = rq_queue(queue_name).connection
         jobs = Job.fetch_many([pending_rq_job_id(pk) for pk in ids], connection=connection)
         alive.update(pk for pk, job in zip(ids, jobs, strict=True)
                      if job is not None and job.get_status(refresh=False) in ALIVE)
@@ -179,7 +197,7 @@ def drain_signal(function: str, queue: str) -> bool:
     yet: the thousand commits of a busy second queue one drain, not a thousand jobs. The drain clears the flag when it
     starts, so work committed while it runs queues the next one. Raises a Redis error when Redis is unreachable.
     """
-    connection = django_rq.get_queue(queue).connection
+    connection = rq_queue(queue).connection
     if not connection.set(_drain_flag(function, queue), "1", nx=True, ex=settings.LEADFLOW_PENDING_SWEEP_AFTER):
         return False
     drain_enqueue(function, queue)
@@ -188,12 +206,12 @@ def drain_signal(function: str, queue: str) -> bool:
 
 def drain_enqueue(function: str, queue: str, *, delay_seconds: float = 0) -> None:
     """Queue a drain now (or after a delay, for a retry) regardless of the flag."""
-    rq_queue = django_rq.get_queue(queue)
+    queue_obj = rq_queue(queue)
     options = {"result_ttl": 60, "description": f"drain {function} ({queue})"}
     if delay_seconds > 0:
-        rq_queue.enqueue_in(timedelta(seconds=delay_seconds), pending_drain_job, function, queue, **options)
+        queue_obj.enqueue_in(timedelta(seconds=delay_seconds), pending_drain_job, function, queue, **options)
     else:
-        rq_queue.enqueue(pending_drain_job, function, queue, **options)
+        queue_obj.enqueue(pending_drain_job, function, queue, **options)
 
 
 def pending_drain_job(function: str, queue: str) -> str:
@@ -205,7 +223,7 @@ def pending_drain_job(function: str, queue: str) -> str:
     rows; repeat until nothing waits or ``LEADFLOW_DRAIN_SECONDS`` have passed — then signal the next drain and return,
     so the worker looks at the hotter queues first. With an idle queue the batch is one step: no added latency.
     """
-    connection = django_rq.get_queue(queue).connection
+    connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
     runner = import_attribute(function).leadflow_drain
     token = uuid.uuid4().hex[:16]

@@ -169,7 +169,8 @@ def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: floa
         token = manage(env, "shell", stdin=SETUP).strip().splitlines()[-1]
         serve = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve", "--workers", "2", "--addr",
                                   f"127.0.0.1:{port}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
+                                 stderr=open(os.environ.get("BENCH_SERVE_LOG", os.devnull), "w"),  # noqa: SIM115
+                                 start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(60):

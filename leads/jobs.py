@@ -5,21 +5,17 @@ re-enrichment, the weekly duplicate scan and the admin CSV import. Services neve
 ``leads.signals`` and ``leads.receivers`` calls the schedules here.
 """
 
-import functools
 import io
 import logging
 import tempfile
 from pathlib import Path
 
-import django_rq
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import enqueue_after_commit, jobs_run_inline, periodic_job, pipeline_job
-from revops.base.pending import REDIS_ERRORS
+from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
@@ -95,24 +91,16 @@ def dedup_scan_job() -> str:
 
 
 def lead_import_schedule(import_id: int) -> None:
-    """Run a confirmed import on the queue (or here and now, inline mode), with a long timeout."""
-    if jobs_run_inline():
-        transaction.on_commit(functools.partial(lead_import_run_job, import_id))
-        return
-    timeout = getattr(settings, "LEADFLOW_IMPORT_JOB_TIMEOUT", IMPORT_JOB_TIMEOUT_SECONDS)
-    # No retries: a re-run would start the file from the top. A failed import says so on its page. Enqueued after
-    # commit: the worker must see the import as queued.
-    transaction.on_commit(functools.partial(_lead_import_enqueue, import_id, timeout))
+    """Run a confirmed import in a worker after commit (or here and now, inline mode), with a long timeout.
+
+    The pending row is written in the confirming transaction: with Redis down the import stays queued and the sweeper
+    starts it once Redis is back. No retries: a re-run would start the file from the top; a second run of a started
+    import finds it no longer queued and does nothing. A failed import says so on its page.
+    """
+    enqueue_after_commit(lead_import_run_job, import_id, queue="default")
 
 
-def _lead_import_enqueue(import_id: int, timeout: int) -> None:
-    try:
-        django_rq.get_queue("default").enqueue(lead_import_run_job, import_id, job_timeout=timeout)
-    except REDIS_ERRORS as exc:  # the import stays queued; its page says why it does not start
-        LeadImport.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
-            message=f"waiting for the job queue: Redis unreachable ({type(exc).__name__})")
-
-
+@durable_job(timeout_seconds=IMPORT_JOB_TIMEOUT_SECONDS)
 def lead_import_run_job(import_id: int) -> str:
     """RQ job: run a confirmed admin import (leads or the company directory) and record its progress.
 

@@ -150,6 +150,8 @@ LEADFLOW_PENDING_SWEEP_AFTER = int(os.environ.get("LEADFLOW_PENDING_SWEEP_AFTER"
 # after this many seconds (revops.base.pending.pending_drain_job).
 LEADFLOW_DRAIN_BATCH = int(os.environ.get("LEADFLOW_DRAIN_BATCH", "200"))
 LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
+# Workers run at this CPU niceness so the web process answers first under load (revops.base.worker).
+LEADFLOW_WORKER_NICE = int(os.environ.get("LEADFLOW_WORKER_NICE", "10"))
 
 # --- Slack ----------------------------------------------------------------------------------------------------
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")

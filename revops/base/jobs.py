@@ -140,7 +140,8 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
         if getattr(func, "leadflow_drain", None) is not None:
             drain_signal(function_path(func), queue)
         else:
-            pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=job_retry())
+            retry = None if getattr(func, "leadflow_no_retry", False) else job_retry()
+            pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=retry)
     except REDIS_ERRORS as exc:
         _enqueue_failed(function_path(func), exc)
 
@@ -422,6 +423,24 @@ def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[],
             return result
 
         wrapper.leadflow_job = True
+        return wrapper
+
+    return decorator
+
+
+def durable_job(*, timeout_seconds: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a long job that runs once per request (an admin CSV import): its own RQ job with a long timeout, no RQ
+    retries (the body decides whether a second run has anything to do), and a pending row like every other job, so
+    a request made while Redis was down starts when Redis is back."""
+
+    def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(body)
+        def wrapper(*args: Any) -> Any:
+            return _finishing_pending(functools.partial(body, *args))
+
+        wrapper.leadflow_job = True
+        wrapper.leadflow_timeout = timeout_seconds
+        wrapper.leadflow_no_retry = True
         return wrapper
 
     return decorator

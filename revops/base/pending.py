@@ -122,8 +122,11 @@ def pending_claims_expire(*, now: datetime) -> int:
 
 def pending_enqueue(*, function, args: list | tuple, queue: str, pending_id: int, retry=None) -> None:
     """Hand one pending job to RQ (raises a Redis error when Redis is unreachable)."""
-    rq_queue(queue).enqueue(function, *args, retry=retry, job_id=pending_rq_job_id(pending_id),
-                                       meta={PENDING_META: pending_id})
+    target = import_attribute(function) if isinstance(function, str) else function
+    if getattr(target, "leadflow_no_retry", False):
+        retry = None
+    rq_queue(queue).enqueue(target, *args, retry=retry, job_id=pending_rq_job_id(pending_id),
+                            meta={PENDING_META: pending_id}, job_timeout=getattr(target, "leadflow_timeout", None))
 
 
 def _alive_ids(rows: list[PendingJob]) -> set[int]:

@@ -8,12 +8,14 @@ from datetime import timedelta
 import django_rq
 import pytest
 import redis.exceptions
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leads.jobs import lead_enrich_job
-from leads.models import Lead
+from leads.models import Lead, LeadImport
 from revops.base.choices import NotificationStatus, Workflow
 from revops.base.jobs import enqueue_after_commit, pending_jobs_sweep_job, pipeline_job
 from revops.base.models import Notification, PendingJob
@@ -174,3 +176,23 @@ def test_train_scoring_model_activate_finishes_without_a_traceback_when_redis_is
     assert PredictiveModel.objects.get().status == PredictiveStatus.ACTIVE
     assert list(PendingJob.objects.values_list("function", flat=True)) == ["scoring.jobs.predictive_rescore_job"]
     assert "Redis was unreachable: 1 follow-up job left pending" in out
+
+
+def test_an_admin_import_confirmed_while_redis_is_down_runs_once_redis_is_back(admin_client, configured, redis_down):
+    csv_text = "email,first_name,last_name,country\nann@north.example,Ann,North,US\nbob@south.example,Bob,South,US\n"
+    admin_client.post(reverse("admin:leads_leadimport_upload"),
+                      {"file": SimpleUploadedFile("fair.csv", csv_text.encode(), content_type="text/csv"),
+                       "source": "fair"})
+    lead_import = LeadImport.objects.get()
+    response = admin_client.post(reverse("admin:leads_leadimport_preview", args=[lead_import.pk]))
+    assert response.status_code in (200, 302)
+    lead_import.refresh_from_db()
+    assert lead_import.status == "queued"
+    assert PendingJob.objects.filter(function="leads.jobs.lead_import_run_job").count() == 1
+
+    redis_down()
+    drain()
+
+    lead_import.refresh_from_db()
+    assert lead_import.status == "done" and lead_import.counts.get("created") == 2
+    assert Lead.objects.filter(source="fair", owner__isnull=False).count() == 2

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         for index in range(max(1, workers)):
             # SimpleWorker: no fork per job (see docs/architecture.md); the scheduler runs in the workers.
             commands.append((f"worker-{index + 1}", manage + ["rqworker", *PIPELINE_QUEUES, "--with-scheduler",
-                                                              "--worker-class", "rq.worker.SimpleWorker"]))
+                                                              "--worker-class", "revops.base.worker.PipelineWorker"]))
         processes: list[tuple[str, subprocess.Popen]] = []
         stopping = False
         checkpointer = None

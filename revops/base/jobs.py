@@ -46,6 +46,7 @@ from .pending import (
     pending_record,
     pending_release,
 )
+from .pending import PIPELINE_QUEUES as PIPELINE_QUEUES  # re-exported: the queues, hottest first
 from .switches import workflow_enabled
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,6 @@ _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pen
 # go to the default queue, because a lead that crossed a threshold must not wait behind the rest of the burst.
 _queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
-# The queues, hottest first: workers listen to them in this order.
-PIPELINE_QUEUES = ("hot", "default", "bulk")
 _enqueue_failures = {"count": 0, "warned_at": 0.0}
 _enqueue_failures_lock = threading.Lock()
 

@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 PENDING_META = "leadflow_pending_id"
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# The queues, hottest first: workers listen to them in this order (``revops.base.jobs`` re-exports it).
+PIPELINE_QUEUES = ("hot", "default", "bulk")
+# Steps a drain of a queue that is not the hottest claims at a time before it looks whether hotter work waits.
+YIELD_EVERY = 25
 SWEEP_LIMIT = 5000  # rows one sweep enqueues at most; the next minute takes the rest
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -231,9 +235,11 @@ def pending_drain_job(function: str, queue: str) -> str:
     runner = import_attribute(function).leadflow_drain
     token = uuid.uuid4().hex[:16]
     deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
+    hotter = list(PIPELINE_QUEUES[:PIPELINE_QUEUES.index(queue)]) if queue in PIPELINE_QUEUES else []
+    limit = min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
     claimed = batches = 0
     while True:
-        rows = pending_claim(function=function, queue=queue, token=token, limit=settings.LEADFLOW_DRAIN_BATCH)
+        rows = pending_claim(function=function, queue=queue, token=token, limit=limit)
         if not rows:
             break
         claimed += len(rows)
@@ -241,10 +247,20 @@ def pending_drain_job(function: str, queue: str) -> str:
         outcome = runner(rows)
         if outcome.get("retrying"):
             break  # the rows given back wait for their retry's own (delayed) drain, not for this loop
-        if time.monotonic() > deadline:
-            drain_signal(function, queue)
+        if time.monotonic() > deadline or _hotter_work_waits(connection, hotter):
+            drain_signal(function, queue)  # the rest waits for the next drain; the worker looks at hotter work first
             break
     return f"{claimed} steps in {batches} batches"
+
+
+def _hotter_work_waits(connection, queues: list[str]) -> bool:
+    """Whether a hotter queue has jobs waiting (one round trip)."""
+    if not queues:
+        return False
+    pipe = connection.pipeline(transaction=False)
+    for name in queues:
+        pipe.llen(f"rq:queue:{name}")
+    return any(pipe.execute())
 
 
 def pending_count() -> int:

@@ -15,7 +15,7 @@ from rq.job import Job
 from leads.models import Lead
 from revops.base.jobs import PIPELINE_QUEUES, jobs_inline, pending_jobs_sweep_job
 from revops.base.models import Notification, PendingJob
-from revops.base.pending import pending_claim
+from revops.base.pending import pending_claim, pending_drain_job
 from routing.models import Task
 from scoring import jobs as scoring_jobs
 from tests.queues import queued, work
@@ -156,4 +156,20 @@ def test_steps_claimed_by_a_drain_that_died_run_after_the_sweep(api_client, conf
     lead = Lead.objects.get(pk=lead_id)
     assert lead.score is not None and lead.owner_id is not None
     assert len(slack.messages) == 1
+    assert not PendingJob.objects.exists()
+
+
+def test_a_bulk_drain_hands_its_worker_back_when_hot_work_waits(api_client, configured):
+    with jobs_inline():
+        ids = [api_client.post("/api/leads/", form(n, "g"), format="json").json()["id"] for n in range(31)]
+    for lead_id in ids[:30]:
+        api_client.post("/api/events/", {"lead": lead_id, "type": "email_open"}, format="json")
+    assert pending_drain_job("scoring.jobs.lead_score_job", "bulk") == "30 steps in 2 batches"  # nothing hotter
+
+    for lead_id in ids[:30]:
+        api_client.post("/api/events/", {"lead": lead_id, "type": "page_view"}, format="json")
+    api_client.post("/api/events/", {"lead": ids[30], "type": "demo_request"}, format="json")  # hot work waits
+    assert pending_drain_job("scoring.jobs.lead_score_job", "bulk") == "25 steps in 1 batches"
+    assert PendingJob.objects.filter(queue="bulk").count() == 5
+    work()
     assert not PendingJob.objects.exists()

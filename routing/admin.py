@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from leads.admin import LeadAdmin
 from leads.models import Lead
+from revops.base.history_admin import ReadableHistoryAdmin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
@@ -164,7 +164,7 @@ class ReassignForm(forms.Form):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(SimpleHistoryAdmin):
+class TerritoryAdmin(ReadableHistoryAdmin):
     list_display = ("name", "countries", "states", "postal_prefixes", "active")
     search_fields = ("name", "countries")
     actions = ["reroute_leads"]
@@ -179,7 +179,7 @@ class TerritoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(ReadableHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
     actions = ["rebalance"]
 
@@ -191,7 +191,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Rep)
-class RepAdmin(SimpleHistoryAdmin):
+class RepAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
                     "slack_user_id", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
@@ -201,7 +201,7 @@ class RepAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
+class RoutingRuleAdmin(ReadableHistoryAdmin):
     list_display = ("order", "name", "active", "draft", "replaces", "action", "team", "rep", "strategy", "queue",
                     "territory", "stages", "bands", "min_score")
     list_display_links = ("name",)
@@ -283,12 +283,12 @@ class RoutingPointerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(SimpleHistoryAdmin):
+class SlaPolicyAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "band", "stage", "minutes", "escalate_after_minutes")
 
 
 @admin.register(Task)
-class TaskAdmin(SimpleHistoryAdmin):
+class TaskAdmin(ReadableHistoryAdmin):
     list_display = ("title", "assignee", "kind", "due_at", "status", "completed_at", "escalated_at")
     list_filter = ("status", "kind")
     raw_id_fields = ("lead", "assignee", "decision")

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
+from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.jobs import enqueue_after_commit
 
 from .choices import ModelStatus, PredictiveStatus
@@ -71,7 +71,7 @@ class ScoringRuleInline(admin.TabularInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(SimpleHistoryAdmin):
+class ScoringModelAdmin(ReadableHistoryAdmin):
     list_display = ("name", "segment", "version", "status", "is_default", "mql_threshold", "sql_threshold",
                     "min_fit", "decay_mode", "predictive_weight", "activated_at", "retired_at")
     list_filter = ("status", "segment", "is_default")
@@ -171,7 +171,7 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(SimpleHistoryAdmin):
+class ScoringRuleAdmin(ReadableHistoryAdmin):
     list_display = ("reason_code", "model", "kind", "dimension", "points", "field", "operator", "value",
                     "event_type", "intent", "active")
     list_filter = ("model", "kind", "dimension", "active", "intent")
@@ -214,7 +214,7 @@ def _percent(value: float | None) -> str:
 
 
 @admin.register(ScoringExperiment)
-class ScoringExperimentAdmin(SimpleHistoryAdmin):
+class ScoringExperimentAdmin(ReadableHistoryAdmin):
     list_display = ("name", "segment", "split_percent", "variant_b_model", "active", "started_at", "ended_at")
     list_filter = ("active", "segment")
     actions = ["start_experiment", "stop_experiment"]
@@ -265,7 +265,7 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PredictiveModel)
-class PredictiveModelAdmin(SimpleHistoryAdmin):
+class PredictiveModelAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "segment", "version", "status", "algorithm", "auc_display", "training_size",
                     "positives", "trained_at", "refusal_reason")
     list_filter = ("status", "segment")

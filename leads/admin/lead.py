@@ -1,11 +1,13 @@
 """Admin of leads, their events and accounts; the lead changelist's merge and CSV export actions call services."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from revops.base.automation import automation_log_for
+from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.presentation import json_html, reasons_html
 
 from ..choices import MatchRule
 from ..csv import leads_csv_response
@@ -43,11 +45,42 @@ class SourceRecordInline(admin.TabularInline):
         return False
 
 
+class MergedFilter(admin.SimpleListFilter):
+    """Live leads by default: merged-away duplicates are hidden rows kept for undo, shown only when asked for."""
+
+    title = "merged"
+    parameter_name = "merged"
+    LIVE, MERGED, ALL = "live", "merged", "all"
+
+    def lookups(self, request, model_admin):
+        return ((self.LIVE, "Live leads"), (self.MERGED, "Merged away (with their survivor)"), (self.ALL, "All"))
+
+    def value(self):
+        return super().value() or self.LIVE
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, queryset):
+        if self.value() == self.MERGED:
+            return queryset.filter(merged_into__isnull=False)
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(merged_into__isnull=True)
+
+
+def _lead_link(lead_id: int) -> str:
+    return format_html('<a href="{}">#{}</a>', reverse("admin:leads_lead_change", args=[lead_id]), lead_id)
+
+
 @admin.register(Lead)
-class LeadAdmin(SimpleHistoryAdmin):
+class LeadAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "email", "company", "country", "score", "band", "stage", "owner", "queue",
-                    "source", "created_at")
-    list_filter = ("stage", "band", "queue", "outcome", "consent", "enrichment_status", "country", "source")
+                    "source", "created_at", "merged_into_display")
+    list_filter = (MergedFilter, "stage", "band", "queue", "outcome", "consent", "enrichment_status", "country",
+                   "source")
     search_fields = ("email", "first_name", "last_name", "company", "phone", "domain")
     list_select_related = ("owner",)
     raw_id_fields = ("account", "owner", "merged_into")
@@ -55,9 +88,9 @@ class LeadAdmin(SimpleHistoryAdmin):
     date_hierarchy = "created_at"
     inlines = [SourceRecordInline, LeadEventInline]
     readonly_fields = ("fit_score", "engagement_score", "score", "band", "stage", "predicted_probability",
-                       "score_reasons_display", "scored_at", "assigned_at", "data_quality", "flags",
-                       "first_touch", "last_touch", "enrichment_status", "enriched_at", "created_at", "updated_at",
-                       "last_interaction_at", "automation_display")
+                       "score_reasons_display", "scored_at", "assigned_at", "data_quality", "flags_display",
+                       "first_touch_display", "last_touch_display", "enrichment_status", "enriched_at", "created_at",
+                       "updated_at", "last_interaction_at", "automation_display")
     fieldsets = (
         ("Person", {"fields": ("first_name", "last_name", "email", "phone", "phone_raw", "title", "seniority",
                                "department", "consent")}),
@@ -68,10 +101,10 @@ class LeadAdmin(SimpleHistoryAdmin):
                               "score_reasons_display", "scored_at")}),
         ("Owner", {"fields": ("owner", "queue", "queue_reason", "assigned_at")}),
         ("Attribution", {"fields": ("source", "external_id", "campaign", "utm_source", "utm_medium",
-                                    "utm_campaign", "first_touch", "last_touch")}),
+                                    "utm_campaign", "first_touch_display", "last_touch_display")}),
         ("Outcome", {"fields": ("outcome", "deal_value", "closed_at")}),
-        ("Data", {"fields": ("custom", "flags", "data_quality", "enrichment_status", "enriched_at", "merged_into",
-                             "last_interaction_at", "created_at", "updated_at")}),
+        ("Data", {"fields": ("custom", "flags_display", "data_quality", "enrichment_status", "enriched_at",
+                             "merged_into", "last_interaction_at", "created_at", "updated_at")}),
         ("Automation", {"fields": ("automation_display",)}),
     )
 
@@ -96,17 +129,37 @@ class LeadAdmin(SimpleHistoryAdmin):
         self.message_user(request, f"Merged #{leads[1].pk} into #{leads[0].pk} (merge #{log.pk}, undoable).",
                           messages.SUCCESS)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("merged_into")
+
+    @admin.display(description="Merged into", ordering="merged_into")
+    def merged_into_display(self, obj: Lead) -> str:
+        return _lead_link(obj.merged_into_id) if obj.merged_into_id else ""
+
     @admin.display(description="Why this score")
     def score_reasons_display(self, obj: Lead) -> str:
-        if not obj.score_reasons:
-            return "—"
-        return format_html(
-            "<ul>{}</ul>",
-            # format_html escapes its arguments to text first: numbers and dates are formatted here.
-            format_html_join("", "<li><b>{}</b> {} ({})</li>",
-                             ((r.get("code", ""), r.get("label", ""), f"{int(r.get('points', 0)):+d}")
-                              for r in obj.score_reasons)),
-        )
+        # The reasons sum to the score: each with its points as applied today, the model and caps on their own.
+        return reasons_html(obj.score_reasons, score=obj.score) if obj.score_reasons else "—"
+
+    @admin.display(description="First touch")
+    def first_touch_display(self, obj: Lead) -> str:
+        return json_html(obj.first_touch)
+
+    @admin.display(description="Last touch")
+    def last_touch_display(self, obj: Lead) -> str:
+        return json_html(obj.last_touch)
+
+    @admin.display(description="Flags")
+    def flags_display(self, obj: Lead) -> str:
+        return json_html(obj.flags)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A merged-away lead says so at the top of its page, with a link to the lead it lives on in.
+        extra_context = dict(extra_context or {})
+        lead = Lead.objects.filter(pk=object_id).only("merged_into").first() if str(object_id).isdigit() else None
+        if lead is not None and lead.merged_into_id:
+            extra_context["merged_into_link"] = _lead_link(lead.merged_into_id)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Automation log")
     def automation_display(self, obj: Lead) -> str:
@@ -122,7 +175,7 @@ class LeadAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(LeadEvent)
-class LeadEventAdmin(SimpleHistoryAdmin):
+class LeadEventAdmin(ReadableHistoryAdmin):
     list_display = ("lead", "type", "occurred_at", "source", "idempotency_key")
     list_filter = ("type", "source")
     raw_id_fields = ("lead",)
@@ -132,7 +185,7 @@ class LeadEventAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(SimpleHistoryAdmin):
+class AccountAdmin(ReadableHistoryAdmin):
     list_display = ("name", "domain", "industry", "employees", "country", "owner")
     search_fields = ("name", "domain")
     raw_id_fields = ("owner",)

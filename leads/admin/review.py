@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
+
+from revops.base.history_admin import ReadableHistoryAdmin
 
 from ..choices import ReviewStatus
 from ..models import DuplicateReview, Lead, MergeLog
@@ -53,7 +54,7 @@ REVIEW_FIELDS = ("first_name", "last_name", "email", "phone", "phone_raw", "comp
 
 
 @admin.register(DuplicateReview)
-class DuplicateReviewAdmin(SimpleHistoryAdmin):
+class DuplicateReviewAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "lead", "other_lead", "similarity", "reason", "status", "found_by", "created_at",
                     "review_link")
     list_filter = ("status", "reason", "found_by")

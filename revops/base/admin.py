@@ -2,8 +2,8 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
+from .history_admin import ReadableHistoryAdmin
 from .models import AutomationLog, Notification, PendingJob, WorkflowSwitch
 from .notifications import notifications_retry
 from .pending import pending_jobs_sweep
@@ -15,7 +15,7 @@ admin.site.index_title = "RevOps configuration and data"
 
 
 @admin.register(WorkflowSwitch)
-class WorkflowSwitchAdmin(SimpleHistoryAdmin):
+class WorkflowSwitchAdmin(ReadableHistoryAdmin):
     list_display = ("workflow", "enabled", "note", "updated_at")
     list_editable = ("enabled",)
     actions = ["switch_on", "switch_off"]
@@ -38,7 +38,7 @@ class WorkflowSwitchAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(SimpleHistoryAdmin):
+class NotificationAdmin(ReadableHistoryAdmin):
     list_display = ("created_at", "recipient", "status", "attempts", "text", "last_error")
     list_filter = ("status",)
     search_fields = ("recipient", "text", "dedup_key")

@@ -29,6 +29,7 @@ from .services import (
     routing_rules_activate,
     territory_leads_reroute_request,
 )
+from .vocabulary import routing_rule_action_text, routing_rule_conditions_text
 
 
 class RoutingDecisionInline(admin.TabularInline):
@@ -202,8 +203,8 @@ class RepAdmin(ReadableHistoryAdmin):
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(ReadableHistoryAdmin):
-    list_display = ("order", "name", "active", "draft", "replaces", "action", "team", "rep", "strategy", "queue",
-                    "territory", "stages", "bands", "min_score")
+    # One compact column for the conditions and one for the action: a rule list reads at 1400 px.
+    list_display = ("order", "name", "active", "draft", "conditions_summary", "action_summary")
     list_display_links = ("name",)
     list_editable = ("order", "active")
     list_filter = ("active", "draft", "action", "team")
@@ -217,6 +218,15 @@ class RoutingRuleAdmin(ReadableHistoryAdmin):
         ("Action", {"fields": ("action", "rep", "team", "strategy", "rep_roles", "match_rep_territory", "queue")}),
     )
     actions = ["activate_drafts"]
+
+    @admin.display(description="Conditions (all must hold)")
+    def conditions_summary(self, obj: RoutingRule) -> str:
+        return routing_rule_conditions_text(obj)
+
+    @admin.display(description="Then")
+    def action_summary(self, obj: RoutingRule) -> str:
+        text = routing_rule_action_text(obj)
+        return f"{text} (draft replacing {obj.replaces.name})" if obj.replaces_id else text
 
     def get_urls(self):
         return [path("preview/", self.admin_site.admin_view(self.preview_view),

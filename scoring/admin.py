@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.jobs import enqueue_after_commit
 
-from .choices import ModelStatus, PredictiveStatus
+from .choices import ModelStatus, PredictiveStatus, RuleKind
 from .jobs import scoring_model_rescore_job
 from .models import (
     PredictiveModel,
@@ -172,10 +172,28 @@ class ScoringModelAdmin(ReadableHistoryAdmin):
 
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(ReadableHistoryAdmin):
-    list_display = ("reason_code", "model", "kind", "dimension", "points", "field", "operator", "value",
-                    "event_type", "intent", "active")
+    # The condition in one compact column, label first and code second: a rule list reads at 1400 px.
+    list_display = ("label", "reason_code", "model", "kind", "points", "condition_summary", "active")
     list_filter = ("model", "kind", "dimension", "active", "intent")
+    list_select_related = ("model",)
     search_fields = ("reason_code", "label")
+
+    @admin.display(description="When")
+    def condition_summary(self, obj: ScoringRule) -> str:
+        if obj.kind == RuleKind.FIT:
+            return f"{obj.field} {obj.get_operator_display()} {obj.value}".strip()
+        parts = [obj.event_type]
+        if obj.property_key:
+            parts.append(f"where {obj.property_key} {obj.get_property_operator_display()} {obj.property_value}")
+        if obj.frequency_count and obj.frequency_hours:
+            parts.append(f"{obj.frequency_count}× within {obj.frequency_hours} h")
+        if obj.cap_points is not None:
+            parts.append(f"capped at {obj.cap_points}")
+        if obj.window_days:
+            parts.append(f"last {obj.window_days} days")
+        if obj.intent:
+            parts.append("high intent")
+        return ", ".join(parts)
 
 
 @admin.register(ScoreChange)

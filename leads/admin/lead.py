@@ -1,5 +1,7 @@
 """Admin of leads, their events and accounts; the lead changelist's merge and CSV export actions call services."""
 
+import pycountry
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +14,7 @@ from revops.base.presentation import json_html, reasons_html
 from ..choices import MatchRule
 from ..csv import leads_csv_response
 from ..models import Account, Lead, LeadEvent, SourceRecord
-from ..services import MergeError, lead_merge, lead_update
+from ..services import MergeError, industry_vocabulary, lead_merge, lead_update
 
 
 @admin.action(description="Export selected leads as CSV", permissions=["view"])
@@ -71,12 +73,40 @@ class MergedFilter(admin.SimpleListFilter):
         return queryset.filter(merged_into__isnull=True)
 
 
+class LeadAdminForm(forms.ModelForm):
+    """A country typed by hand is an ISO code and an industry a canonical one of the vocabulary, as ingest stores
+    them (ingest normalizes and flags what it cannot place; a person editing is told at once)."""
+
+    class Meta:
+        model = Lead
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def clean_country(self) -> str:
+        country = (self.cleaned_data.get("country") or "").strip().upper()
+        if country and pycountry.countries.get(alpha_2=country) is None:
+            raise forms.ValidationError(f"{country} is not an ISO 3166 alpha-2 country code (e.g. US, DE)")
+        return country
+
+    def clean_industry(self) -> str:
+        industry = (self.cleaned_data.get("industry") or "").strip()
+        if not industry:
+            return industry
+        vocabulary = industry_vocabulary()
+        canonical = {name.lower(): name for name in vocabulary.values()}
+        if industry.lower() in canonical:
+            return canonical[industry.lower()]
+        meant = vocabulary.get(industry.lower())
+        raise forms.ValidationError(f"{industry} is a synonym: use {meant}" if meant else
+                                    f"{industry} is not in the industry vocabulary")
+
+
 def _lead_link(lead_id: int) -> str:
     return format_html('<a href="{}">#{}</a>', reverse("admin:leads_lead_change", args=[lead_id]), lead_id)
 
 
 @admin.register(Lead)
 class LeadAdmin(ReadableHistoryAdmin):
+    form = LeadAdminForm
     list_display = ("__str__", "email", "company", "country", "score", "band", "stage", "owner", "queue",
                     "source", "created_at", "merged_into_display")
     list_filter = (MergedFilter, "stage", "band", "queue", "outcome", "consent", "enrichment_status", "country",

@@ -120,13 +120,13 @@ class RoutedLeadAdmin(LeadAdmin):
                               for c in candidates)) or "—",
         )
 
-    @admin.action(description="Route again (clears owner and queue first)")
+    @admin.action(description="Route again (clears owner and queue first)", permissions=["change"])
     def reroute(self, request, queryset) -> None:
         count = leads_reroute(lead_ids=list(queryset.values_list("pk", flat=True)), user=request.user,
                               reason="re-route from admin")
         self.message_user(request, f"Re-routed {count} leads.", messages.SUCCESS)
 
-    @admin.action(description="Reassign to a rep… (with a reason)")
+    @admin.action(description="Reassign to a rep… (with a reason)", permissions=["change"])
     def reassign(self, request, queryset):
         """Two steps: choose the rep and give a reason, then ``leads_reassign`` writes one decision per lead."""
         if not self.has_change_permission(request):
@@ -151,7 +151,7 @@ class RoutedLeadAdmin(LeadAdmin):
                    "select_across": request.POST.get("select_across", "0")}
         return TemplateResponse(request, "admin/routing/reassign.html", context)
 
-    @admin.action(description="Score again")
+    @admin.action(description="Score again", permissions=["change"])
     def rescore(self, request, queryset) -> None:
         for pk in queryset.values_list("pk", flat=True):
             lead_score(lead_id=pk, cause="rescore from admin")
@@ -170,7 +170,7 @@ class TerritoryAdmin(ReadableHistoryAdmin):
     search_fields = ("name", "countries")
     actions = ["reroute_leads"]
 
-    @admin.action(description="Re-route open leads in this territory")
+    @admin.action(description="Re-route open leads in this territory", permissions=["change"])
     def reroute_leads(self, request, queryset) -> None:
         for territory in queryset:
             territory_leads_reroute_request(territory_id=territory.pk)
@@ -184,7 +184,7 @@ class TeamAdmin(ReadableHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
     actions = ["rebalance"]
 
-    @admin.action(description="Rebalance workload (move open leads from overloaded reps)")
+    @admin.action(description="Rebalance workload (move open leads from overloaded reps)", permissions=["change"])
     def rebalance(self, request, queryset) -> None:
         for team in queryset:
             result = routing_rebalance(team_id=team.pk, user=request.user)
@@ -236,7 +236,8 @@ class RoutingRuleAdmin(ReadableHistoryAdmin):
         extra_context = {**(extra_context or {}), "preview_url": reverse("admin:routing_routingrule_preview")}
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Activate the selected drafts (deactivates the rules they replace)")
+    @admin.action(description="Activate the selected drafts (deactivates the rules they replace)",
+                  permissions=["change"])
     def activate_drafts(self, request, queryset) -> None:
         names = routing_rules_activate(rule_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         if names:
@@ -276,7 +277,8 @@ class RoutingDecisionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Undo the selected routing changes (previous owners and queues come back)")
+    @admin.action(description="Undo the selected routing changes (previous owners and queues come back)",
+                  permissions=["change"])
     def undo(self, request, queryset) -> None:
         if not self.has_change_permission(request):
             raise PermissionDenied

@@ -125,14 +125,15 @@ class ScoringModelAdmin(ReadableHistoryAdmin):
                    "can_activate": model.status != ModelStatus.ACTIVE}
         return TemplateResponse(request, "admin/scoring/scoringmodel/preview.html", context)
 
-    @admin.action(description="Preview against recent leads (then activate)")
+    @admin.action(description="Preview against recent leads (then activate)", permissions=["view"])
     def preview_model(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to preview.", messages.WARNING)
             return None
         return HttpResponseRedirect(reverse("admin:scoring_scoringmodel_preview", args=[queryset.get().pk]))
 
-    @admin.action(description="Activate (retires the segment's active version, rescores its leads)")
+    @admin.action(description="Activate (retires the segment's active version, rescores its leads)",
+                  permissions=["change"])
     def activate_model(self, request, queryset) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to activate.", messages.WARNING)
@@ -145,7 +146,7 @@ class ScoringModelAdmin(ReadableHistoryAdmin):
             return
         self.message_user(request, f"{model.name} v{model.version} is active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back the segment to its previous version")
+    @admin.action(description="Roll back the segment to its previous version", permissions=["change"])
     def rollback_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
@@ -155,13 +156,13 @@ class ScoringModelAdmin(ReadableHistoryAdmin):
             else:
                 self.message_user(request, f"{segment}: back to v{model.version}.", messages.SUCCESS)
 
-    @admin.action(description="Copy as a new draft version")
+    @admin.action(description="Copy as a new draft version", permissions=["change"])
     def new_version(self, request, queryset) -> None:
         for model in queryset:
             draft = scoring_model_new_version(model_id=model.pk, user=request.user)
             self.message_user(request, f"Created {draft.name} v{draft.version} (draft).", messages.SUCCESS)
 
-    @admin.action(description="Rescore the segment's leads now (set-based, in the background)")
+    @admin.action(description="Rescore the segment's leads now (set-based, in the background)", permissions=["change"])
     def rescore_segment(self, request, queryset) -> None:
         active = list(queryset.filter(status=ModelStatus.ACTIVE))
         for model in active:
@@ -265,7 +266,7 @@ class ScoringExperimentAdmin(ReadableHistoryAdmin):
                            "<th>Reached SQL</th><th>Won / lost</th><th>Won of leads</th><th>Win rate</th></tr>"
                            "</thead><tbody>{}</tbody></table>", body)
 
-    @admin.action(description="Start (rescores the segment with the variants)")
+    @admin.action(description="Start (rescores the segment with the variants)", permissions=["change"])
     def start_experiment(self, request, queryset) -> None:
         for experiment in queryset:
             try:
@@ -275,7 +276,7 @@ class ScoringExperimentAdmin(ReadableHistoryAdmin):
             else:
                 self.message_user(request, f"{experiment.name} started.", messages.SUCCESS)
 
-    @admin.action(description="Stop (every lead back to the active model)")
+    @admin.action(description="Stop (every lead back to the active model)", permissions=["change"])
     def stop_experiment(self, request, queryset) -> None:
         for experiment in queryset:
             experiment_stop(experiment_id=experiment.pk, user=request.user)
@@ -315,7 +316,7 @@ class PredictiveModelAdmin(ReadableHistoryAdmin):
             f"{metrics.get('brier', 0):.3f}", heads, cells,
             ", ".join(f"{k} {v}" for k, v in feedback.items()) or "none", metrics.get("excluded_wrong_data", 0))
 
-    @admin.action(description="Activate (retires the segment's live model, rescores)")
+    @admin.action(description="Activate (retires the segment's live model, rescores)", permissions=["change"])
     def activate_model(self, request, queryset) -> None:
         for row in queryset:
             try:
@@ -325,7 +326,7 @@ class PredictiveModelAdmin(ReadableHistoryAdmin):
             else:
                 self.message_user(request, f"{row} is active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back the segment to its previous predictive model")
+    @admin.action(description="Roll back the segment to its previous predictive model", permissions=["change"])
     def rollback_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
@@ -337,7 +338,8 @@ class PredictiveModelAdmin(ReadableHistoryAdmin):
                                            f"{f'back to v{row.version}' if row else 'predictive scoring off'}.",
                                   messages.SUCCESS)
 
-    @admin.action(description="Train a new version for the segment now (activates when good enough)")
+    @admin.action(description="Train a new version for the segment now (activates when good enough)",
+                  permissions=["change"])
     def retrain_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             row = predictive_train(segment=segment or None, activate=True, user=request.user)

@@ -144,7 +144,7 @@ class LeadAdmin(ReadableHistoryAdmin):
         # Through the service, so a changed scoring or routing input re-scores and re-routes the lead.
         lead_update(lead=obj, changed=form.changed_data if change else [], user=request.user)
 
-    @admin.action(description="Merge the two selected leads (the older one survives)")
+    @admin.action(description="Merge the two selected leads (the older one survives)", permissions=["change"])
     def merge_two(self, request, queryset) -> None:
         leads = list(queryset.order_by("created_at", "id"))
         if len(leads) != 2:

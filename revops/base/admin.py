@@ -24,13 +24,13 @@ class WorkflowSwitchAdmin(ReadableHistoryAdmin):
         # Through the service, so switching on sends workflow_resumed and the skipped work is caught up.
         workflow_switch_set(workflow=obj.workflow, enabled=obj.enabled, note=obj.note, user=request.user)
 
-    @admin.action(description="Switch on")
+    @admin.action(description="Switch on", permissions=["change"])
     def switch_on(self, request, queryset) -> None:
         for switch in queryset:
             workflow_switch_set(workflow=switch.workflow, enabled=True, user=request.user)
         self.message_user(request, "Switched on.", messages.SUCCESS)
 
-    @admin.action(description="Switch OFF (kill switch)")
+    @admin.action(description="Switch OFF (kill switch)", permissions=["change"])
     def switch_off(self, request, queryset) -> None:
         for switch in queryset:
             workflow_switch_set(workflow=switch.workflow, enabled=False, user=request.user)
@@ -45,7 +45,7 @@ class NotificationAdmin(ReadableHistoryAdmin):
     show_full_result_count = False
     actions = ["send_again"]
 
-    @admin.action(description="Send again (failed or not configured)")
+    @admin.action(description="Send again (failed or not configured)", permissions=["change"])
     def send_again(self, request, queryset) -> None:
 
         count = notifications_retry(ids=list(queryset.values_list("pk", flat=True)))
@@ -86,7 +86,7 @@ class PendingJobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Enqueue the selected jobs now (if not queued or running)")
+    @admin.action(description="Enqueue the selected jobs now (if not queued or running)", permissions=["change"])
     def enqueue_now(self, request, queryset) -> None:
         queryset.update(due_at=timezone.now())
         self.message_user(request, pending_jobs_sweep(), messages.SUCCESS)

@@ -107,8 +107,10 @@ def _lead_link(lead_id: int) -> str:
 @admin.register(Lead)
 class LeadAdmin(ReadableHistoryAdmin):
     form = LeadAdminForm
-    list_display = ("__str__", "email", "company", "country", "score", "band", "stage", "owner", "queue",
-                    "source", "created_at", "merged_into_display")
+    # Fits 1400 px beside the navigation and the filters: score with its band, the owner or else the queue; the
+    # source and the date are filters (and the date hierarchy), not columns.
+    list_display = ("__str__", "email", "company", "country", "score_display", "stage", "owner_display",
+                    "merged_into_display")
     list_filter = (MergedFilter, "stage", "band", "queue", "outcome", "consent", "enrichment_status", "country",
                    "source")
     search_fields = ("email", "first_name", "last_name", "company", "phone", "domain")
@@ -161,6 +163,18 @@ class LeadAdmin(ReadableHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("merged_into")
+
+    @admin.display(description="Score", ordering="score")
+    def score_display(self, obj: Lead) -> str:
+        if obj.score is None:
+            return "—"
+        return f"{obj.score} ({obj.band})" if obj.band else str(obj.score)
+
+    @admin.display(description="Owner or queue", ordering="owner__username")
+    def owner_display(self, obj: Lead) -> str:
+        if obj.owner_id:
+            return obj.owner.get_full_name() or obj.owner.username
+        return obj.get_queue_display().split(" (")[0] if obj.queue else "—"
 
     @admin.display(description="Merged into", ordering="merged_into")
     def merged_into_display(self, obj: Lead) -> str:

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import ForeignKey, JSONField, Model
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -91,6 +92,8 @@ def _scalar_text(value: Any) -> str:
         return EMPTY
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        value = parse_datetime(value) or value  # an ISO date-time stored in JSON reads as a date-time
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else f"{value:%Y-%m-%d %H:%M}"
     text = str(value)

@@ -190,10 +190,27 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
+# A quiet terminal: request lines without static files, an expected refusal (403) as one line, and a job as one
+# line (RQ's per-job INFO lines are left out; failures still log with their traceback).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "skip_static": {"()": "revops.base.logfilters.SkipStaticRequests"},
+        "refusals_on_one_line": {"()": "revops.base.logfilters.RefusalsOnOneLine"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "requests": {"class": "logging.StreamHandler", "filters": ["skip_static", "refusals_on_one_line"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"handlers": ["requests"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["requests"], "level": "WARNING", "propagate": False},
+        "django.security": {"handlers": ["requests"], "level": "WARNING", "propagate": False},
+        "rq.worker": {"level": "WARNING"},
+        "rq.job": {"level": "WARNING"},
+        "rq.scheduler": {"level": "WARNING"},
+        "rq.cron": {"level": "WARNING"},
+    },
 }

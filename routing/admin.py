@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from leads.admin import LeadAdmin
 from leads.models import Lead
+from revops.base.history_admin import ReadableHistoryAdmin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
@@ -29,6 +29,7 @@ from .services import (
     routing_rules_activate,
     territory_leads_reroute_request,
 )
+from .vocabulary import routing_rule_action_text, routing_rule_conditions_text
 
 
 class RoutingDecisionInline(admin.TabularInline):
@@ -119,13 +120,13 @@ class RoutedLeadAdmin(LeadAdmin):
                               for c in candidates)) or "—",
         )
 
-    @admin.action(description="Route again (clears owner and queue first)")
+    @admin.action(description="Route again (clears owner and queue first)", permissions=["change"])
     def reroute(self, request, queryset) -> None:
         count = leads_reroute(lead_ids=list(queryset.values_list("pk", flat=True)), user=request.user,
                               reason="re-route from admin")
         self.message_user(request, f"Re-routed {count} leads.", messages.SUCCESS)
 
-    @admin.action(description="Reassign to a rep… (with a reason)")
+    @admin.action(description="Reassign to a rep… (with a reason)", permissions=["change"])
     def reassign(self, request, queryset):
         """Two steps: choose the rep and give a reason, then ``leads_reassign`` writes one decision per lead."""
         if not self.has_change_permission(request):
@@ -150,7 +151,7 @@ class RoutedLeadAdmin(LeadAdmin):
                    "select_across": request.POST.get("select_across", "0")}
         return TemplateResponse(request, "admin/routing/reassign.html", context)
 
-    @admin.action(description="Score again")
+    @admin.action(description="Score again", permissions=["change"])
     def rescore(self, request, queryset) -> None:
         for pk in queryset.values_list("pk", flat=True):
             lead_score(lead_id=pk, cause="rescore from admin")
@@ -164,12 +165,12 @@ class ReassignForm(forms.Form):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(SimpleHistoryAdmin):
+class TerritoryAdmin(ReadableHistoryAdmin):
     list_display = ("name", "countries", "states", "postal_prefixes", "active")
     search_fields = ("name", "countries")
     actions = ["reroute_leads"]
 
-    @admin.action(description="Re-route open leads in this territory")
+    @admin.action(description="Re-route open leads in this territory", permissions=["change"])
     def reroute_leads(self, request, queryset) -> None:
         for territory in queryset:
             territory_leads_reroute_request(territory_id=territory.pk)
@@ -179,11 +180,11 @@ class TerritoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(ReadableHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
     actions = ["rebalance"]
 
-    @admin.action(description="Rebalance workload (move open leads from overloaded reps)")
+    @admin.action(description="Rebalance workload (move open leads from overloaded reps)", permissions=["change"])
     def rebalance(self, request, queryset) -> None:
         for team in queryset:
             result = routing_rebalance(team_id=team.pk, user=request.user)
@@ -191,7 +192,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Rep)
-class RepAdmin(SimpleHistoryAdmin):
+class RepAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
                     "slack_user_id", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
@@ -201,9 +202,9 @@ class RepAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
-    list_display = ("order", "name", "active", "draft", "replaces", "action", "team", "rep", "strategy", "queue",
-                    "territory", "stages", "bands", "min_score")
+class RoutingRuleAdmin(ReadableHistoryAdmin):
+    # One compact column for the conditions and one for the action: a rule list reads at 1400 px.
+    list_display = ("order", "name", "active", "draft", "conditions_summary", "action_summary")
     list_display_links = ("name",)
     list_editable = ("order", "active")
     list_filter = ("active", "draft", "action", "team")
@@ -218,6 +219,15 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
     )
     actions = ["activate_drafts"]
 
+    @admin.display(description="Conditions (all must hold)")
+    def conditions_summary(self, obj: RoutingRule) -> str:
+        return routing_rule_conditions_text(obj)
+
+    @admin.display(description="Then")
+    def action_summary(self, obj: RoutingRule) -> str:
+        text = routing_rule_action_text(obj)
+        return f"{text} (draft replacing {obj.replaces.name})" if obj.replaces_id else text
+
     def get_urls(self):
         return [path("preview/", self.admin_site.admin_view(self.preview_view),
                      name="routing_routingrule_preview")] + super().get_urls()
@@ -226,7 +236,8 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
         extra_context = {**(extra_context or {}), "preview_url": reverse("admin:routing_routingrule_preview")}
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Activate the selected drafts (deactivates the rules they replace)")
+    @admin.action(description="Activate the selected drafts (deactivates the rules they replace)",
+                  permissions=["change"])
     def activate_drafts(self, request, queryset) -> None:
         names = routing_rules_activate(rule_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         if names:
@@ -266,7 +277,8 @@ class RoutingDecisionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Undo the selected routing changes (previous owners and queues come back)")
+    @admin.action(description="Undo the selected routing changes (previous owners and queues come back)",
+                  permissions=["change"])
     def undo(self, request, queryset) -> None:
         if not self.has_change_permission(request):
             raise PermissionDenied
@@ -283,12 +295,12 @@ class RoutingPointerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(SimpleHistoryAdmin):
+class SlaPolicyAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "band", "stage", "minutes", "escalate_after_minutes")
 
 
 @admin.register(Task)
-class TaskAdmin(SimpleHistoryAdmin):
+class TaskAdmin(ReadableHistoryAdmin):
     list_display = ("title", "assignee", "kind", "due_at", "status", "completed_at", "escalated_at")
     list_filter = ("status", "kind")
     raw_id_fields = ("lead", "assignee", "decision")

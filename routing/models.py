@@ -22,8 +22,22 @@ from simple_history.models import HistoricalRecords
 from leads.choices import Queue, Stage
 from leads.models import Lead
 from revops.base.db.sql import rows_compiled_once
+from scoring.choices import Band, ModelStatus
+from scoring.models import ScoringModel
 
 from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+from .vocabulary import (
+    SENIORITIES,
+    band_score_conflict,
+    choices_hint,
+    industry_problems,
+    industry_vocabulary_read,
+    unknown_bands,
+    unknown_countries,
+    unknown_languages,
+    unknown_seniorities,
+    unknown_stages,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -195,6 +209,8 @@ class Rep(models.Model):
             raise ValidationError({"time_zone": f"{self.time_zone!r} is not an IANA time zone"}) from exc
         if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until < self.out_of_office_from:
             raise ValidationError({"out_of_office_until": "ends before it starts"})
+        if bad := unknown_languages(split_csv(self.languages)):
+            raise ValidationError({"languages": f"not ISO 639-1 language codes: {', '.join(bad)}"})
 
 
 class RoutingRule(models.Model):
@@ -253,9 +269,7 @@ class RoutingRule(models.Model):
             raise ValidationError({"team": "Choose the team this rule assigns to."})
         if self.action == RuleAction.QUEUE and not self.queue:
             raise ValidationError({"queue": "Choose the queue."})
-        unknown_stages = [s for s in split_csv(self.stages) if s not in Stage.values]
-        if unknown_stages:
-            raise ValidationError({"stages": f"unknown stages: {', '.join(unknown_stages)}"})
+        self._clean_vocabulary()
         both = self.min_employees is not None and self.max_employees is not None
         if both and self.min_employees > self.max_employees:
             raise ValidationError({"max_employees": "below the minimum"})
@@ -266,15 +280,47 @@ class RoutingRule(models.Model):
         if unknown_roles:
             raise ValidationError({"rep_roles": f"unknown roles: {', '.join(unknown_roles)}; "
                                                 f"use {', '.join(RepRole.values)}"})
-        bad_languages = [code for code in split_csv(self.languages) if len(code) != 2 or not code.isalpha()]
-        if bad_languages:
-            raise ValidationError({"languages": f"not ISO 639-1 codes: {', '.join(bad_languages)}"})
+        self._clean_never_matches()
         if self.draft and self.active:
             raise ValidationError({"active": "A draft rule stays inactive until it is activated."})
         if self.replaces_id and not self.draft:
             raise ValidationError({"replaces": "Only a draft replaces a live rule."})
         if self.replaces_id and (self.replaces_id == self.pk or self.replaces.draft):
             raise ValidationError({"replaces": "A draft replaces a live rule, not itself or another draft."})
+
+
+    def _clean_vocabulary(self) -> None:
+        """Every condition value is one a lead can have: all problems at once, each under its field."""
+        errors: dict[str, str] = {}
+        if bad := unknown_countries(split_csv(self.countries, upper=True)):
+            errors["countries"] = f"not ISO 3166 alpha-2 country codes: {', '.join(bad)}"
+        if bad := unknown_bands(split_csv(self.bands, upper=True)):
+            errors["bands"] = f"unknown bands: {', '.join(bad)}; use {choices_hint(Band.values)}"
+        if bad := unknown_stages(split_csv(self.stages)):
+            errors["stages"] = f"unknown stages: {', '.join(bad)}; use {choices_hint(Stage.values)}"
+        if bad := unknown_seniorities(split_csv(self.seniorities)):
+            errors["seniorities"] = f"unknown seniorities: {', '.join(bad)}; use {choices_hint(SENIORITIES)}"
+        if bad := unknown_languages(split_csv(self.languages)):
+            errors["languages"] = f"not ISO 639-1 language codes: {', '.join(bad)}"
+        if self.industries and (bad := industry_problems(split_csv(self.industries), industry_vocabulary_read())):
+            errors["industries"] = "; ".join(bad)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_never_matches(self) -> None:
+        """Refuse a rule whose conditions contradict each other: it could never route a lead."""
+        countries = set(split_csv(self.countries, upper=True))
+        if self.territory_id and countries:
+            covered = set(split_csv(self.territory.countries, upper=True))
+            if not countries & covered:
+                raise ValidationError({"countries": (
+                    f"this rule can never match: its territory {self.territory.name} covers "
+                    f"{', '.join(sorted(covered))}, none of {', '.join(sorted(countries))}")})
+        thresholds = ScoringModel.objects.filter(status=ModelStatus.ACTIVE).values_list(
+            "band_a_min", "band_b_min", "band_c_min")
+        if conflict := band_score_conflict(split_csv(self.bands, upper=True), self.min_score, self.max_score,
+                                           thresholds if self.bands else ()):
+            raise ValidationError({"bands": f"this rule can never match: {conflict}"})
 
 
 class RoutingPointerManager(models.Manager):
@@ -362,6 +408,10 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"band {self.band or 'any'} / {self.stage or 'any stage'}: {self.minutes} min"
+
+    def clean(self) -> None:
+        if self.band and self.band not in Band.values:
+            raise ValidationError({"band": f"unknown band {self.band}; use {choices_hint(Band.values)} or empty"})
 
 
 class Task(models.Model):

@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
+from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.jobs import enqueue_after_commit
 
-from .choices import ModelStatus, PredictiveStatus
+from .choices import ModelStatus, PredictiveStatus, RuleKind
 from .jobs import scoring_model_rescore_job
 from .models import (
     PredictiveModel,
@@ -71,7 +71,7 @@ class ScoringRuleInline(admin.TabularInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(SimpleHistoryAdmin):
+class ScoringModelAdmin(ReadableHistoryAdmin):
     list_display = ("name", "segment", "version", "status", "is_default", "mql_threshold", "sql_threshold",
                     "min_fit", "decay_mode", "predictive_weight", "activated_at", "retired_at")
     list_filter = ("status", "segment", "is_default")
@@ -125,14 +125,15 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
                    "can_activate": model.status != ModelStatus.ACTIVE}
         return TemplateResponse(request, "admin/scoring/scoringmodel/preview.html", context)
 
-    @admin.action(description="Preview against recent leads (then activate)")
+    @admin.action(description="Preview against recent leads (then activate)", permissions=["view"])
     def preview_model(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to preview.", messages.WARNING)
             return None
         return HttpResponseRedirect(reverse("admin:scoring_scoringmodel_preview", args=[queryset.get().pk]))
 
-    @admin.action(description="Activate (retires the segment's active version, rescores its leads)")
+    @admin.action(description="Activate (retires the segment's active version, rescores its leads)",
+                  permissions=["change"])
     def activate_model(self, request, queryset) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to activate.", messages.WARNING)
@@ -145,7 +146,7 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
             return
         self.message_user(request, f"{model.name} v{model.version} is active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back the segment to its previous version")
+    @admin.action(description="Roll back the segment to its previous version", permissions=["change"])
     def rollback_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
@@ -155,13 +156,13 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"{segment}: back to v{model.version}.", messages.SUCCESS)
 
-    @admin.action(description="Copy as a new draft version")
+    @admin.action(description="Copy as a new draft version", permissions=["change"])
     def new_version(self, request, queryset) -> None:
         for model in queryset:
             draft = scoring_model_new_version(model_id=model.pk, user=request.user)
             self.message_user(request, f"Created {draft.name} v{draft.version} (draft).", messages.SUCCESS)
 
-    @admin.action(description="Rescore the segment's leads now (set-based, in the background)")
+    @admin.action(description="Rescore the segment's leads now (set-based, in the background)", permissions=["change"])
     def rescore_segment(self, request, queryset) -> None:
         active = list(queryset.filter(status=ModelStatus.ACTIVE))
         for model in active:
@@ -171,11 +172,29 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(SimpleHistoryAdmin):
-    list_display = ("reason_code", "model", "kind", "dimension", "points", "field", "operator", "value",
-                    "event_type", "intent", "active")
+class ScoringRuleAdmin(ReadableHistoryAdmin):
+    # The condition in one compact column, label first and code second: a rule list reads at 1400 px.
+    list_display = ("label", "reason_code", "model", "kind", "points", "condition_summary", "active")
     list_filter = ("model", "kind", "dimension", "active", "intent")
+    list_select_related = ("model",)
     search_fields = ("reason_code", "label")
+
+    @admin.display(description="When")
+    def condition_summary(self, obj: ScoringRule) -> str:
+        if obj.kind == RuleKind.FIT:
+            return f"{obj.field} {obj.get_operator_display()} {obj.value}".strip()
+        parts = [obj.event_type]
+        if obj.property_key:
+            parts.append(f"where {obj.property_key} {obj.get_property_operator_display()} {obj.property_value}")
+        if obj.frequency_count and obj.frequency_hours:
+            parts.append(f"{obj.frequency_count}× within {obj.frequency_hours} h")
+        if obj.cap_points is not None:
+            parts.append(f"capped at {obj.cap_points}")
+        if obj.window_days:
+            parts.append(f"last {obj.window_days} days")
+        if obj.intent:
+            parts.append("high intent")
+        return ", ".join(parts)
 
 
 @admin.register(ScoreChange)
@@ -214,7 +233,7 @@ def _percent(value: float | None) -> str:
 
 
 @admin.register(ScoringExperiment)
-class ScoringExperimentAdmin(SimpleHistoryAdmin):
+class ScoringExperimentAdmin(ReadableHistoryAdmin):
     list_display = ("name", "segment", "split_percent", "variant_b_model", "active", "started_at", "ended_at")
     list_filter = ("active", "segment")
     actions = ["start_experiment", "stop_experiment"]
@@ -247,7 +266,7 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
                            "<th>Reached SQL</th><th>Won / lost</th><th>Won of leads</th><th>Win rate</th></tr>"
                            "</thead><tbody>{}</tbody></table>", body)
 
-    @admin.action(description="Start (rescores the segment with the variants)")
+    @admin.action(description="Start (rescores the segment with the variants)", permissions=["change"])
     def start_experiment(self, request, queryset) -> None:
         for experiment in queryset:
             try:
@@ -257,7 +276,7 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"{experiment.name} started.", messages.SUCCESS)
 
-    @admin.action(description="Stop (every lead back to the active model)")
+    @admin.action(description="Stop (every lead back to the active model)", permissions=["change"])
     def stop_experiment(self, request, queryset) -> None:
         for experiment in queryset:
             experiment_stop(experiment_id=experiment.pk, user=request.user)
@@ -265,7 +284,7 @@ class ScoringExperimentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PredictiveModel)
-class PredictiveModelAdmin(SimpleHistoryAdmin):
+class PredictiveModelAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "segment", "version", "status", "algorithm", "auc_display", "training_size",
                     "positives", "trained_at", "refusal_reason")
     list_filter = ("status", "segment")
@@ -297,7 +316,7 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
             f"{metrics.get('brier', 0):.3f}", heads, cells,
             ", ".join(f"{k} {v}" for k, v in feedback.items()) or "none", metrics.get("excluded_wrong_data", 0))
 
-    @admin.action(description="Activate (retires the segment's live model, rescores)")
+    @admin.action(description="Activate (retires the segment's live model, rescores)", permissions=["change"])
     def activate_model(self, request, queryset) -> None:
         for row in queryset:
             try:
@@ -307,7 +326,7 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"{row} is active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back the segment to its previous predictive model")
+    @admin.action(description="Roll back the segment to its previous predictive model", permissions=["change"])
     def rollback_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             try:
@@ -319,7 +338,8 @@ class PredictiveModelAdmin(SimpleHistoryAdmin):
                                            f"{f'back to v{row.version}' if row else 'predictive scoring off'}.",
                                   messages.SUCCESS)
 
-    @admin.action(description="Train a new version for the segment now (activates when good enough)")
+    @admin.action(description="Train a new version for the segment now (activates when good enough)",
+                  permissions=["change"])
     def retrain_segment(self, request, queryset) -> None:
         for segment in sorted(set(queryset.values_list("segment", flat=True))):
             row = predictive_train(segment=segment or None, activate=True, user=request.user)

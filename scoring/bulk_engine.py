@@ -23,7 +23,7 @@ import numpy as np
 from leads.choices import Consent, Stage
 
 from .choices import Band, DecayMode, RuleKind
-from .engine import PREDICTIVE, SALES_OWNED_STAGES, CompiledModel, CompiledRule
+from .engine import PREDICTIVE, SALES_OWNED_STAGES, CompiledModel, CompiledRule, engagement_reason, reasons_summed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIT, ENGAGEMENT = RuleKind.FIT.value, RuleKind.ENGAGEMENT.value
@@ -190,7 +190,7 @@ class BatchScores:
             lists = [self.reasons(int(i)) for i in indices.tolist()]
             return [json.dumps(r) for r in lists], lists
         n_fit, n_eng = self.fit_hits.shape[1], self.engagement_points.shape[1]
-        signature = np.zeros((indices.size, n_fit + self.dimension_points.shape[1] + 3 * n_eng + 4), dtype=np.int64)
+        signature = np.zeros((indices.size, n_fit + self.dimension_points.shape[1] + 3 * n_eng + 5), dtype=np.int64)
         column = 0
         for part in (self.fit_hits[indices], self.dimension_points[indices], self.engagement_included[indices],
                      np.rint(self.engagement_points[indices]) * self.engagement_included[indices],
@@ -203,6 +203,7 @@ class BatchScores:
         signature[:, column + 2] = self.predictive_points[indices]
         signature[:, column + 3] = np.nan_to_num(self.probability[indices], nan=-1.0).view(np.int64) \
             if self.probability.size else 0
+        signature[:, column + 4] = self.engagement[indices]  # the rounding line depends on the engagement total
         _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
         lists = [self.reasons(int(indices[k])) for k in first.tolist()]
         texts = [json.dumps(r) for r in lists]
@@ -233,8 +234,7 @@ class BatchScores:
             points_row, events_row = self.engagement_points[i].tolist(), self.engagement_events[i].tolist()
             for r, rule in enumerate(model.engagement_rules):
                 if included[r]:
-                    contributions.append({"code": rule.reason_code, "label": rule.label, "points": round(points_row[r]),
-                                          "kind": ENGAGEMENT, "dimension": rule.dimension, "events": events_row[r]})
+                    contributions.append(engagement_reason(rule, round(points_row[r]), events_row[r]))
         probability = float(self.probability[i]) if self.probability.size else math.nan
         has_prediction = not math.isnan(probability)
         points = int(self.predictive_points[i])
@@ -243,7 +243,7 @@ class BatchScores:
             contributions.append({"code": "predicted_win",
                                   "label": f"predicted win probability {probability:.0%}{version}",
                                   "points": points, "kind": PREDICTIVE, "dimension": PREDICTIVE})
-        reasons = sorted(contributions, key=lambda r: (-abs(r["points"]), r["code"]))[:self.top_reasons]
+        reasons = reasons_summed(model, contributions, engagement=int(self.engagement[i]), top=self.top_reasons)
         if self.gate_failed[i]:
             reasons.append({"code": "fit_gate", "label": f"fit {int(self.fit[i])} below the minimum {model.min_fit}",
                             "points": 0, "kind": FIT, "dimension": "gate"})

@@ -252,8 +252,7 @@ def _engagement(
         if round(points) == 0:
             continue
         total += points
-        contributions.append({"code": rule.reason_code, "label": rule.label, "points": round(points),
-                              "kind": RuleKind.ENGAGEMENT, "dimension": rule.dimension, "events": len(matching)})
+        contributions.append(engagement_reason(rule, round(points), len(matching)))
     bounded = max(model.engagement_floor, min(model.engagement_ceiling, total))
     return round(bounded), contributions, intent_hits
 
@@ -303,8 +302,8 @@ def score_lead(
         model, current=current_stage, score=score, fit=fit, engagement=engagement, fit_data_missing=fit_missing,
         consent=values.get("consent") or "",
     )
-    reasons = sorted(fit_reasons + engagement_reasons + predictive_head,
-                     key=lambda r: (-abs(r["points"]), r["code"]))[:top_reasons]
+    reasons = reasons_summed(model, fit_reasons + engagement_reasons + predictive_head, engagement=engagement,
+                             top=top_reasons)
     if gate_failed:
         reasons.append({"code": "fit_gate", "label": f"fit {fit} below the minimum {model.min_fit}", "points": 0,
                         "kind": RuleKind.FIT, "dimension": "gate"})
@@ -319,6 +318,52 @@ def score_lead(
 
 
 PREDICTIVE = "predictive"
+SUMMARY = "summary"
+
+
+def engagement_reason(rule: CompiledRule, points: int, events: int) -> dict[str, Any]:
+    """An engagement rule's reason: the points as applied today, and (``full``) what its events were worth before
+    decay and the rule's cap, when that differs ("decayed from 35")."""
+    full = rule.points if rule.frequency_count and rule.frequency_hours else rule.points * events
+    reason = {"code": rule.reason_code, "label": rule.label, "points": points, "kind": RuleKind.ENGAGEMENT,
+              "dimension": rule.dimension, "events": events}
+    if full != points:
+        reason["full"] = full
+        if rule.cap_points is not None:
+            reason["cap"] = rule.cap_points
+    return reason
+
+
+def reasons_summed(model: CompiledModel, contributions: list[dict[str, Any]], *, engagement: int,
+                   top: int) -> list[dict[str, Any]]:
+    """The reasons of a score as lines that add up to it (fit + engagement + the model's points).
+
+    Steps: the ``top`` largest rule reasons (by size, then code); the smaller ones together on one line; each
+    dimension cap on its own line; the predictive model's points on their own line; then one line for the
+    difference between the engagement rules' rounded points and the engagement score (the engagement ceiling or
+    floor, or rounding), so the points of the list always sum to the score.
+    """
+    caps = [r for r in contributions if r["code"].startswith("cap_") and r.get("kind") == RuleKind.FIT]
+    model_lines = [r for r in contributions if r.get("kind") == PREDICTIVE]
+    rules = sorted((r for r in contributions if r not in caps and r not in model_lines),
+                   key=lambda r: (-abs(r["points"]), r["code"]))
+    reasons = rules[:top] + caps + model_lines
+    rest = rules[top:]
+    rest_points = sum(r["points"] for r in rest)
+    if rest_points:
+        reasons.append({"code": "other_reasons", "label": f"{len(rest)} smaller reason{'s' if len(rest) > 1 else ''}",
+                        "points": rest_points, "kind": SUMMARY, "dimension": SUMMARY})
+    difference = engagement - sum(r["points"] for r in contributions if r.get("kind") == RuleKind.ENGAGEMENT)
+    if difference:
+        if difference < 0 and engagement == model.engagement_ceiling:
+            code, label = "engagement_ceiling", f"engagement limited to {model.engagement_ceiling}"
+        elif difference > 0 and engagement == model.engagement_floor:
+            code, label = "engagement_floor", f"engagement kept at the floor of {model.engagement_floor}"
+        else:
+            code, label = "rounding", "rounding of decayed points"
+        reasons.append({"code": code, "label": label, "points": difference, "kind": SUMMARY,
+                        "dimension": RuleKind.ENGAGEMENT})
+    return reasons
 
 
 def predictive_contribution(

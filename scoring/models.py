@@ -1,13 +1,16 @@
 """Scoring configuration (models and rules, edited in the admin), the score-change log, triggers, A/B
 experiments, the predictive models trained on closed leads and the "score is wrong" feedback."""
 
+import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from leads.models import Lead
+from leads.choices import Stage
+from leads.models import IndustryTerm, Lead
+from leads.normalize.title import SENIORITY_CHOICES
 
 from .choices import (
     DecayMode,
@@ -159,6 +162,8 @@ class ScoringRule(models.Model):
             if not self.field or not self.operator:
                 raise ValidationError("A fit rule needs a field and an operator.")
             compile_condition(self.operator, self.value)
+            if self.operator in (Operator.EQUALS, Operator.NOT_EQUALS, Operator.IN, Operator.NOT_IN):
+                self._clean_vocabulary_values()
         else:
             if not self.event_type:
                 raise ValidationError({"event_type": "An engagement rule needs an event type."})
@@ -173,6 +178,29 @@ class ScoringRule(models.Model):
         if self.intent and not (self.kind == RuleKind.ENGAGEMENT and self.frequency_count):
             raise ValidationError({"intent": "Only an engagement rule with a frequency (count within hours) can "
                                              "flag high intent."})
+
+
+    def _clean_vocabulary_values(self) -> None:
+        """A fit rule on a field with a fixed vocabulary compares with values a lead can have (a typo would make
+        a rule that never gives its points)."""
+        values = [v.strip() for v in (self.value or "").split(",") if v.strip()]
+        if self.field == "country":
+            bad = [v for v in values if len(v) != 2 or pycountry.countries.get(alpha_2=v.upper()) is None]
+            what = "not ISO 3166 alpha-2 country codes"
+        elif self.field == "seniority":
+            bad = [v for v in values if v.lower() not in {code for code, _ in SENIORITY_CHOICES}]
+            what = f"unknown seniorities (use {', '.join(code for code, _ in SENIORITY_CHOICES)})"
+        elif self.field == "stage":
+            bad = [v for v in values if v.lower() not in Stage.values]
+            what = f"unknown stages (use {', '.join(Stage.values)})"
+        elif self.field == "industry":
+            canonical = {c.lower() for c in IndustryTerm.objects.values_list("canonical", flat=True)}
+            bad = [v for v in values if v.lower() not in canonical]
+            what = "not canonical industries of the vocabulary"
+        else:
+            return
+        if bad:
+            raise ValidationError({"value": f"{what}: {', '.join(bad)}"})
 
 
 class ScoreChange(models.Model):

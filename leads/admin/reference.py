@@ -2,26 +2,27 @@
 directory, the enrichment providers and their stored requests."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from revops.base.history_admin import ReadableHistoryAdmin
 
 from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, IndustryTerm
 
 
 @admin.register(IndustryTerm)
-class IndustryTermAdmin(SimpleHistoryAdmin):
+class IndustryTermAdmin(ReadableHistoryAdmin):
     list_display = ("synonym", "canonical", "is_default")
     list_filter = ("is_default", "canonical")
     search_fields = ("synonym", "canonical")
 
 
 @admin.register(CompanyProfile)
-class CompanyProfileAdmin(SimpleHistoryAdmin):
+class CompanyProfileAdmin(ReadableHistoryAdmin):
     list_display = ("domain", "name", "industry", "employees", "country")
     search_fields = ("domain", "name")
 
 
 @admin.register(EnrichmentProvider)
-class EnrichmentProviderAdmin(SimpleHistoryAdmin):
+class EnrichmentProviderAdmin(ReadableHistoryAdmin):
     list_display = ("name", "kind", "active", "order", "url_template", "timeout_seconds", "retries")
     list_editable = ("active", "order")
 

@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
+
+from revops.base.history_admin import ReadableHistoryAdmin
 
 from ..choices import ReviewStatus
 from ..models import DuplicateReview, Lead, MergeLog
@@ -38,7 +39,7 @@ class MergeLogAdmin(admin.ModelAdmin):
                              ((d["field"], d["survivor"], d["merged"], d["kept"], d["why"]) for d in obj.decisions)),
         )
 
-    @admin.action(description="Undo the selected merges")
+    @admin.action(description="Undo the selected merges", permissions=["change"])
     def undo(self, request, queryset) -> None:
         undone, errors = merges_undo(merge_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         self.message_user(request, f"Undid {undone} merges.", messages.SUCCESS)
@@ -53,7 +54,7 @@ REVIEW_FIELDS = ("first_name", "last_name", "email", "phone", "phone_raw", "comp
 
 
 @admin.register(DuplicateReview)
-class DuplicateReviewAdmin(SimpleHistoryAdmin):
+class DuplicateReviewAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "lead", "other_lead", "similarity", "reason", "status", "found_by", "created_at",
                     "review_link")
     list_filter = ("status", "reason", "found_by")
@@ -66,6 +67,11 @@ class DuplicateReviewAdmin(SimpleHistoryAdmin):
         return [path("<int:review_id>/compare/", self.admin_site.admin_view(self.compare_view),
                      name="leads_duplicatereview_compare")] + super().get_urls()
 
+    def get_list_display(self, request):
+        # The Compare button opens the decision screen: shown only to who may decide.
+        shown = super().get_list_display(request)
+        return shown if self.has_change_permission(request) else [c for c in shown if c != "review_link"]
+
     @admin.display(description="")
     def review_link(self, obj: DuplicateReview) -> str:
         if obj.status != ReviewStatus.OPEN:
@@ -73,7 +79,7 @@ class DuplicateReviewAdmin(SimpleHistoryAdmin):
         return format_html('<a class="button" href="{}">Compare</a>',
                            reverse("admin:leads_duplicatereview_compare", args=[obj.pk]))
 
-    @admin.action(description="Not duplicates (remembered)")
+    @admin.action(description="Not duplicates (remembered)", permissions=["change"])
     def dismiss(self, request, queryset) -> None:
         for review in queryset.filter(status=ReviewStatus.OPEN):
             review_dismiss(review_id=review.pk, user=request.user)

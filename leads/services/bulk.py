@@ -23,7 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from revops.base.choices import Workflow
+from revops.base.automation import automation_log_many
+from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.db.instances import instance_clean_fields
 from revops.base.db.memory import batch_gc
 from revops.base.db.sql import bulk_insert, history_copy_all
@@ -114,6 +115,14 @@ def _enrichment_mode() -> str:
     return "memory" if directory_only() else "jobs"
 
 
+def _log_enrichment_skipped(lead_ids: list[int]) -> None:
+    """What the enrichment job writes for each lead it skips, written here for a batch's leads: each lead's
+    automation log says enrichment was skipped because its kill switch was off."""
+    automation_log_many(workflow=Workflow.ENRICHMENT, action="lead_enrich", outcome=AutomationOutcome.SKIPPED,
+                        object_type="lead", object_ids=lead_ids,
+                        detail=f"the {Workflow.ENRICHMENT} kill switch is off (bulk import)")
+
+
 def directory_only() -> bool:
     """True when the company directory is the only enrichment (so it can run in memory, in batch)."""
     return not EnrichmentProvider.objects.filter(active=True).exclude(kind=EnrichmentProvider.KIND_DIRECTORY).exists()
@@ -176,8 +185,10 @@ def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
     """Enrich the new leads the row-by-row path stored, as their own enrichment job would, without announcing
     each; returns those that go on with the batch (one whose enrichment fails is flagged and goes on alone)."""
     if mode == "skip":
-        Lead.objects.filter(pk__in=lead_ids, enrichment_status=EnrichmentStatus.PENDING).update(
-            enrichment_status=EnrichmentStatus.SKIPPED)
+        skipped = list(Lead.objects.filter(pk__in=lead_ids, enrichment_status=EnrichmentStatus.PENDING)
+                       .values_list("pk", flat=True))
+        Lead.objects.filter(pk__in=skipped).update(enrichment_status=EnrichmentStatus.SKIPPED)
+        _log_enrichment_skipped(skipped)
         return lead_ids
     joined = []
     for lead_id in lead_ids:
@@ -267,6 +278,8 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
              if lead.source and lead.external_id], ignore_conflicts=True)
         in_review = _open_reviews(reviews, {p.row: lead.pk for p, lead in zip(fast, created, strict=True)},
                                   reason=reason, now=now)
+        if mode == "skip":
+            _log_enrichment_skipped([lead.pk for lead in created])
     enriched = []
     for p, lead in zip(fast, created, strict=True):
         outcome = RowOutcome(p.row, "review" if p.row in in_review else "created", lead.pk, fast=True)

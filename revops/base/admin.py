@@ -2,8 +2,8 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
+from .history_admin import ReadableHistoryAdmin
 from .models import AutomationLog, Notification, PendingJob, WorkflowSwitch
 from .notifications import notifications_retry
 from .pending import pending_jobs_sweep
@@ -15,7 +15,7 @@ admin.site.index_title = "RevOps configuration and data"
 
 
 @admin.register(WorkflowSwitch)
-class WorkflowSwitchAdmin(SimpleHistoryAdmin):
+class WorkflowSwitchAdmin(ReadableHistoryAdmin):
     list_display = ("workflow", "enabled", "note", "updated_at")
     list_editable = ("enabled",)
     actions = ["switch_on", "switch_off"]
@@ -24,13 +24,13 @@ class WorkflowSwitchAdmin(SimpleHistoryAdmin):
         # Through the service, so switching on sends workflow_resumed and the skipped work is caught up.
         workflow_switch_set(workflow=obj.workflow, enabled=obj.enabled, note=obj.note, user=request.user)
 
-    @admin.action(description="Switch on")
+    @admin.action(description="Switch on", permissions=["change"])
     def switch_on(self, request, queryset) -> None:
         for switch in queryset:
             workflow_switch_set(workflow=switch.workflow, enabled=True, user=request.user)
         self.message_user(request, "Switched on.", messages.SUCCESS)
 
-    @admin.action(description="Switch OFF (kill switch)")
+    @admin.action(description="Switch OFF (kill switch)", permissions=["change"])
     def switch_off(self, request, queryset) -> None:
         for switch in queryset:
             workflow_switch_set(workflow=switch.workflow, enabled=False, user=request.user)
@@ -38,14 +38,14 @@ class WorkflowSwitchAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(SimpleHistoryAdmin):
+class NotificationAdmin(ReadableHistoryAdmin):
     list_display = ("created_at", "recipient", "status", "attempts", "text", "last_error")
     list_filter = ("status",)
     search_fields = ("recipient", "text", "dedup_key")
     show_full_result_count = False
     actions = ["send_again"]
 
-    @admin.action(description="Send again (failed or not configured)")
+    @admin.action(description="Send again (failed or not configured)", permissions=["change"])
     def send_again(self, request, queryset) -> None:
 
         count = notifications_retry(ids=list(queryset.values_list("pk", flat=True)))
@@ -86,7 +86,7 @@ class PendingJobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Enqueue the selected jobs now (if not queued or running)")
+    @admin.action(description="Enqueue the selected jobs now (if not queued or running)", permissions=["change"])
     def enqueue_now(self, request, queryset) -> None:
         queryset.update(due_at=timezone.now())
         self.message_user(request, pending_jobs_sweep(), messages.SUCCESS)

@@ -2,7 +2,10 @@
 
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
+from .automation import automation_user_ensure, automation_user_id
 from .choices import Workflow
 from .notifications import notifications_resend_pending
 from .roles import roles_ensure
@@ -23,5 +26,19 @@ def ensure_switches_and_roles(sender, app_config=None, **kwargs) -> None:
     if app_config is None or app_config.label != "routing":  # the last app: every permission exists by now
         return
 
+    automation_user_ensure()  # first: the switches' history rows name it (after a flush its id is a new one)
     workflow_switches_ensure()
     roles_ensure()
+
+
+@receiver(pre_create_historical_record)
+def name_the_automation_user(sender, instance, history_instance, **kwargs) -> None:
+    """A history row written with no person behind it (a job, a bulk write, a command, an anonymous form) names
+    the automation user, so every row of the audit trail says who made the change."""
+    if history_instance.history_user_id is not None:
+        return
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return
+    history_instance.history_user_id = automation_user_id()

@@ -32,6 +32,8 @@ def roles_ensure() -> None:
         "routing.change_territory", "routing.change_routingrule", "routing.add_routingrule",
         "scoring.change_scoringrule", "scoring.add_scoringrule", "scoring.change_scoringmodel",
         "scoring.add_scorefeedback",
+        # A manager imports their team's lead lists (not the company directory) and decides duplicate pairs.
+        "leads.add_leadimport", "leads.change_duplicatereview",
     )
     manager.permissions.set(manager_perms)
 

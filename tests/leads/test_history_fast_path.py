@@ -9,6 +9,7 @@ from django.utils import timezone
 from leads.models import Lead
 from leads.selectors import lead_locked
 from leads.writes import lead_save_with_history, leads_history_record
+from revops.base.automation import automation_user_id
 from routing.selectors import rep_open_lead_counts
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_leads_history_record_copies_each_lead_as_it_is_now():
     leads_history_record([(first.pk, "bulk one"), (second.pk, "bulk two")], now=timezone.now())
     assert first.history.first().history_change_reason == "bulk one"
     row = second.history.first()
-    assert (row.history_change_reason, row.stage, row.history_user_id) == ("bulk two", "mql", None)
+    assert (row.history_change_reason, row.stage, row.history_user_id) == ("bulk two", "mql", automation_user_id())
 
 
 def test_open_lead_count_reads_the_partial_index_on_sqlite(reps):

@@ -61,7 +61,7 @@ def test_every_admin_page_opens_for_the_revops_admin(client, revops_admin, confi
     assert "Why this owner" in page and "assigned to" in page
     # Each explanation renders its content (a section that fails to render shows a bare dash).
     assert "Rules tried:" in page and "Candidates:" in page and "cause: " in page
-    assert "<li><b>" in page and "(+" in page  # why this score: reasons with their points
+    assert 'class="reason-points">+' in page  # why this score: reasons with their points
     assert "<th>Workflow</th>" in page  # the automation log
     assert "<th>Cause</th>" in page and "This score is wrong" in page  # the score changes
 

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base.automation import automation_user_id
 from revops.base.db.sql import bulk_insert, history_copy, history_copy_all
 from routing.models import Task
 
@@ -51,7 +52,7 @@ def test_history_rows_copied_in_sql_read_like_simple_history_rows(revops_admin):
     rows = list(Lead.history.filter(id=leads[0].pk).order_by("history_id"))
     assert [(r.history_type, r.history_change_reason, r.stage) for r in rows] == [
         ("+", "bulk import", "new"), ("~", "scored", "mql")]
-    assert rows[0].history_user_id == revops_admin.pk and rows[1].history_user_id is None
+    assert rows[0].history_user_id == revops_admin.pk and rows[1].history_user_id == automation_user_id()
     assert rows[1].diff_against(rows[0]).changed_fields == ["stage"]
 
 

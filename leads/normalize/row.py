@@ -167,7 +167,7 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
                 try:
                     key_clean(column)
                 except BoundaryError as exc:
-                    errors.append(FieldError(column[:50], exc.reason))
+                    errors.append(FieldError(exc.field, exc.reason))
                     continue
                 problem = _raw_text_problem(raw_value)
                 if problem:

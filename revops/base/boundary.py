@@ -44,9 +44,16 @@ class BoundaryError(ValueError):
     """A value refused at the boundary: ``field`` names it, ``reason`` says why (shown to the sender)."""
 
     def __init__(self, field: str, reason: str):
-        self.field = field
+        self.field = safe_label(field)
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+def safe_label(text: str) -> str:
+    """``text`` fit to be shown back in an error (a field name): bad characters written as escapes, at most 50."""
+    if _BAD_CHARS_RE.search(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text[:50]
 
 
 def text_problem(text: str) -> str | None:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import leads.api.views as views
 from leads.models import Lead, LeadEvent
 from leads.services import lead_ingest
 
@@ -114,8 +115,6 @@ def test_bulk_validates_every_item_and_stores_only_the_good_ones(api_client, con
 
 
 def test_a_bulk_that_fails_midway_writes_nothing_and_a_retry_runs_again(api_client, configured, monkeypatch):
-    import leads.api.views as views
-
     calls = {"n": 0}
     real = views.lead_ingest
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+import leads.api.views as views
 from leads.services import lead_ingest
 from revops.base.logfilters import PersonalDataFilter
 
@@ -73,8 +74,6 @@ def test_a_body_over_the_upload_limit_is_a_json_413(api_client, db, settings):
 
 
 def test_an_unexpected_exception_is_a_json_500(api_client, db, monkeypatch):
-    import leads.api.views as views
-
     def broken(**kwargs):
         raise RuntimeError("boom")
 

@@ -74,6 +74,8 @@ class BulkItemResultSerializer(serializers.Serializer):
 class BulkResultSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
     results = BulkItemResultSerializer(many=True)
+    review_pairs_skipped = serializers.IntegerField(
+        help_text="Possible-duplicate pairs not opened (LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD, strongest first).")
 
 
 class LeadSerializer(serializers.ModelSerializer):

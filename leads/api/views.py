@@ -100,15 +100,17 @@ class LeadBulkView(APIView):
                 results.append(None)
             else:
                 results.append({"index": index, "action": "rejected", "lead_id": None, "errors": data.errors})
+        skipped = 0
         with transaction.atomic():
             for index, values in accepted:
                 result = lead_ingest(data=values, source=values.get("source") or "api", user=request.user)
+                skipped += result.reviews_skipped
                 results[index] = {"index": index, "action": result.action,
                                   "lead_id": result.lead.pk if result.lead else None, "errors": _errors(result.errors)}
         counts = {}
         for r in results:
             counts[r["action"]] = counts.get(r["action"], 0) + 1
-        return Response({"counts": counts, "results": results})
+        return Response({"counts": counts, "results": results, "review_pairs_skipped": skipped})
 
 
 def _event_replayed(data, status_code):

@@ -21,7 +21,7 @@ from revops.base.db.instances import instance_new
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome
 from ..dedup.keys import company_key
-from ..dedup.match import dedup_match
+from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
@@ -61,6 +61,7 @@ class IngestResult:
     errors: list[FieldError] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     rule: str = ""
+    reviews_skipped: int = 0  # uncertain candidates left out by LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD (weakest first)
 
 
 def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
@@ -124,14 +125,18 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                        user=user)
             survivor = Lead.objects.get(pk=match.lead.pk)
             return IngestResult(action="merged", lead=survivor, flags=list(normalized.flags), rule=match.rule)
+        per_lead, _ = review_caps()
+        uncertain = sorted(uncertain, key=lambda m: -m.similarity)
+        skipped = max(len(uncertain) - per_lead, 0)
         opened = [
-            m for m in uncertain
+            m for m in uncertain[:per_lead]
             if review_pair_open(lead_id=lead.pk, other_id=m.lead.pk, similarity=m.similarity, reason=m.rule,
                                 found_by="ingest")
         ]
         if opened:
-            return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule)
-        return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
+            return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule,
+                                reviews_skipped=skipped)
+        return IngestResult(action="created", lead=lead, flags=list(normalized.flags), reviews_skipped=skipped)
 
 
 def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:

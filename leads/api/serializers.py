@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from revops.base.boundary import BoundaryError, attributes_check, json_clean, key_clean, text_clean
 
+from ..filtersets import MAX_ID
 from ..models import Lead, LeadEvent
 from ..normalize import INPUT_COLUMNS
 
@@ -106,7 +107,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class EventInputSerializer(serializers.Serializer):
-    lead = serializers.IntegerField(required=False, min_value=1, max_value=2**53,
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                     help_text="The lead's id; or give its e-mail.")
     email = serializers.CharField(required=False, max_length=255, help_text="The lead's e-mail; or give its id.")
     type = serializers.CharField(max_length=50)

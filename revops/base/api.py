@@ -79,3 +79,39 @@ class ApiJsonErrorsMiddleware:
             return JsonResponse(error_body(413, "the request body is too large"), status=413)
         logger.exception("unexpected error on %s %s", request.method, request.path)
         return JsonResponse(error_body(500, "unexpected server error; it has been logged"), status=500)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "An API error (docs/api.md): {\"detail\": message, \"code\": code} for the request as a whole, "
+                   "or {field: [messages]} for field errors.",
+    "additionalProperties": True,
+}
+
+
+def schema_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: document the errors every operation can answer, in one format.
+
+    401/403 (not signed in, not allowed), 429 (throttled) everywhere; 400 where there is input (a body or query
+    parameters); 404 where the path names an object; 413 and 415 where there is a body.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    descriptions = {400: "Invalid input: field errors", 401: "Not signed in", 403: "Not allowed",
+                    404: "No such object", 413: "Request body too large", 415: "Body not JSON (or a form)",
+                    429: "Too many requests"}
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = [401, 403, 429]
+            if "requestBody" in operation or operation.get("parameters"):
+                codes.append(400)
+            if "{" in path:
+                codes.append(404)
+            if "requestBody" in operation:
+                codes += [413, 415]
+            for code in codes:
+                entry = operation["responses"].setdefault(str(code), {"description": descriptions[code]})
+                entry.setdefault("content", {"application/json": {"schema": ref}})
+    return result

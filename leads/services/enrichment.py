@@ -146,7 +146,7 @@ class HttpJsonProvider:
                 time.sleep(min(2.0, 0.2 * 2 ** attempt))
             request = urllib.request.Request(url, headers=headers)
             try:
-                with _OPENER.open(request, timeout=timeout) as response:  # nosec B310 - http(s) only, checked above
+                with _OPENER.open(request, timeout=timeout) as response:  # http(s) only, checked above  # nosec B310
                     body = response.read(max_bytes + 1)
                     if len(body) > max_bytes:
                         raise EnrichmentError(f"the answer is larger than {max_bytes} bytes")

@@ -141,3 +141,8 @@ def test_email_addresses_are_masked_in_log_records():
                                ("GET /api/leads/?email=jane.doe%40example.com HTTP/1.1", 200), None)
     PersonalDataFilter().filter(record)
     assert "jane" not in record.getMessage() and "[email]" in record.getMessage()
+
+
+def test_the_web_servers_request_lines_go_through_the_mask():
+    handlers = logging.getLogger("django.server").handlers
+    assert handlers and all(any(isinstance(f, PersonalDataFilter) for f in h.filters) for h in handlers)

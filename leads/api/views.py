@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from revops.base.idempotency import idempotent
 
+from ..dedup.match import review_caps
 from ..filtersets import LeadFilterSet
 from ..models import Lead
 from ..services import LeadInputError, event_record, lead_ingest
@@ -101,10 +102,13 @@ class LeadBulkView(APIView):
             else:
                 results.append({"index": index, "action": "rejected", "lead_id": None, "errors": data.errors})
         skipped = 0
+        _, review_budget = review_caps()
         with transaction.atomic():
             for index, values in accepted:
-                result = lead_ingest(data=values, source=values.get("source") or "api", user=request.user)
+                result = lead_ingest(data=values, source=values.get("source") or "api", user=request.user,
+                                     review_limit=review_budget)
                 skipped += result.reviews_skipped
+                review_budget -= result.reviews_opened
                 results[index] = {"index": index, "action": result.action,
                                   "lead_id": result.lead.pk if result.lead else None, "errors": _errors(result.errors)}
         counts = {}

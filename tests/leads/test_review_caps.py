@@ -41,3 +41,15 @@ def test_one_lead_opens_at_most_the_per_lead_cap_strongest_first(settings):
                          pipeline=False)
     assert DuplicateReview.objects.filter(other_lead_id=result.lead.pk).count() <= 2
     assert result.reviews_skipped >= 1
+
+
+@pytest.mark.django_db
+def test_the_bulk_api_caps_review_pairs_per_request_and_reports_the_skipped(api_client, settings):
+    settings.LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD = 3
+    settings.LEADFLOW_DEDUP_MAX_PAIRS_PER_BATCH = 20
+    items = [{"email": f"jon.smith{i}@acme-corp.example", "first_name": "Jon", "last_name": "Smith"}
+             for i in range(40)]
+    response = api_client.post("/api/leads/bulk/", items, format="json")
+    assert response.status_code == 200
+    assert DuplicateReview.objects.count() == 20
+    assert response.json()["review_pairs_skipped"] > 0

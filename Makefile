@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_module_size.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -q -c pyproject.toml -r revops leads scoring routing
 
 test-sqlite: install browser
 	$(BIN)/python -m pytest

@@ -166,7 +166,8 @@ def serving(database_url: str | None):
         env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{tmp}/latency.sqlite3",
                "LEADFLOW_DEFAULTS_ON_MIGRATE": "false", "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": slack.url,
                "LOG_LEVEL": "WARNING", "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-               "SECRET_KEY": "bench-" + "x" * 60, "LEADFLOW_API_THROTTLE": "off",
+               "SECRET_KEY": "bench-" + "x" * 60, "LEADFLOW_API_RATE_CLIENT": "", "LEADFLOW_API_RATE_ANONYMOUS": "",
+               "SECURE_SSL_REDIRECT": "false", "SECURE_HSTS_SECONDS": "0",
                "REDIS_URL": f"redis://127.0.0.1:{valkey.port}/0"}
         manage(env, "migrate", "--noinput")
         token = manage(env, "shell", stdin=SETUP).strip().splitlines()[-1]

@@ -1,8 +1,22 @@
 """FilterSets of the lead layer, shared by the API, dashboards and selectors."""
 
 import django_filters
+from django.core.exceptions import ValidationError
 
 from .models import Lead
+
+# The largest id a query parameter may name (the databases' bigint); a longer number is a 400 naming the parameter.
+MAX_ID = 2**63 - 1
+
+
+def _owner_value(value: str) -> None:
+    """An owner is a user id (ASCII digits, in range) or an e-mail address."""
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        if int(value) > MAX_ID:
+            raise ValidationError(f"{value[:30]} is not a valid user id")
+    elif "@" not in value:
+        raise ValidationError("give the owner's user id or e-mail")
 
 
 class LeadFilterSet(django_filters.FilterSet):
@@ -10,7 +24,8 @@ class LeadFilterSet(django_filters.FilterSet):
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    owner = django_filters.CharFilter(method="filter_owner", help_text="The owner's user id or e-mail.")
+    owner = django_filters.CharFilter(method="filter_owner", help_text="The owner's user id or e-mail.",
+                                      validators=[_owner_value], max_length=254)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
 
     class Meta:
@@ -19,6 +34,6 @@ class LeadFilterSet(django_filters.FilterSet):
 
     def filter_owner(self, queryset, name, value):
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return queryset.filter(owner_id=int(value))
         return queryset.filter(owner__email__iexact=value)

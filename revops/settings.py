@@ -29,10 +29,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+# Django's own test of a strong key (check --deploy, security.W009): long, varied, not the generated insecure one.
+MIN_SECRET_KEY_LENGTH = 50
 if not DEBUG:
     # Production mode refuses to start on development defaults.
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters when DEBUG is off "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+        )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 else:
@@ -53,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "simple_history",
+    "axes",
     "revops.base",
     "leads",
     "scoring",
@@ -62,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "revops.base.api.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "revops.urls"
@@ -110,6 +121,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: a locked-out username and address is refused before the password is even checked, on both login
+# pages (/accounts/login/ and /admin/login/).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# --- HTTPS and cookies (check --deploy): on by default when DEBUG is off, each can be turned off by its variable.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# A request body larger than this is refused: 413 under /api/ (revops/base/api.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2 * 1024 * 1024)))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -173,11 +211,33 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["revops.base.apiclasses.BoundedFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "revops.base.apiclasses.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "revops.base.apiclasses.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "revops.base.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "revops.base.apiclasses.ClientRateThrottle",
+        "revops.base.apiclasses.AnonymousRateThrottle",
+    ],
 }
+# Throttles (DRF rate strings, e.g. "1000/minute"; empty: no limit). Counted in the process's cache.
+LEADFLOW_API_RATE_CLIENT = os.environ.get("LEADFLOW_API_RATE_CLIENT", "1000/minute")
+LEADFLOW_API_RATE_ANONYMOUS = os.environ.get("LEADFLOW_API_RATE_ANONYMOUS", "60/minute")
+LEADFLOW_API_MAX_PAGE_SIZE = int(os.environ.get("LEADFLOW_API_MAX_PAGE_SIZE", "500"))
+LEADFLOW_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("LEADFLOW_IDEMPOTENCY_TTL_HOURS", "24"))
+# The input boundary's caps (revops/base/boundary.py).
+LEADFLOW_MAX_TEXT_LENGTH = int(os.environ.get("LEADFLOW_MAX_TEXT_LENGTH", "2000"))
+LEADFLOW_MAX_CUSTOM_ATTRIBUTES = int(os.environ.get("LEADFLOW_MAX_CUSTOM_ATTRIBUTES", "50"))
+LEADFLOW_MAX_KEY_LENGTH = int(os.environ.get("LEADFLOW_MAX_KEY_LENGTH", "100"))
+LEADFLOW_MAX_PROPERTIES_BYTES = int(os.environ.get("LEADFLOW_MAX_PROPERTIES_BYTES", "16384"))
+LEADFLOW_MAX_JSON_DEPTH = int(os.environ.get("LEADFLOW_MAX_JSON_DEPTH", "10"))
+LEADFLOW_EVENT_MAX_AGE_DAYS = int(os.environ.get("LEADFLOW_EVENT_MAX_AGE_DAYS", "3650"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Leadflow API",
     "DESCRIPTION": "Push leads and engagement events; read scores, owners and tasks.",
@@ -186,6 +246,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "revops.base.api.schema_error_responses",
+    ],
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
@@ -195,13 +259,18 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Quiet: no static-file lines, refusals on one line. No personal data: e-mail addresses are masked.
     "filters": {
         "skip_static": {"()": "revops.base.logfilters.SkipStaticRequests"},
         "refusals_on_one_line": {"()": "revops.base.logfilters.RefusalsOnOneLine"},
+        "personal_data": {"()": "revops.base.logfilters.PersonalDataFilter"},
     },
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                                     "style": "{"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "requests": {"class": "logging.StreamHandler", "filters": ["skip_static", "refusals_on_one_line"]},
+        "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
+        "requests": {"class": "logging.StreamHandler", "formatter": "django.server",
+                     "filters": ["skip_static", "refusals_on_one_line", "personal_data"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from leads.models import IndustryTerm
@@ -36,6 +37,12 @@ def redis_server():
 def _media(settings, tmp_path):
     """Uploads (CSV imports) land in the test's own temporary directory."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counts():
+    """API throttles count in the process's cache: every test starts with none used."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

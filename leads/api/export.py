@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+from revops.base.apiclasses import BoundedFilterBackend
 
 from ..csv import leads_csv_response
 from ..filtersets import LeadFilterSet
@@ -44,7 +45,7 @@ class LeadExportView(generics.GenericAPIView):
 
     queryset = Lead.objects.live()
     filterset_class = LeadFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [BoundedFilterBackend]
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
     renderer_classes = [JSONRenderer, CSVRenderer]
     pagination_class = None

@@ -2,22 +2,81 @@
 
 from rest_framework import serializers
 
+from revops.base.boundary import BoundaryError, attributes_check, json_clean, key_clean, text_clean
+
+from ..filtersets import MAX_ID
 from ..models import Lead, LeadEvent
 from ..normalize import INPUT_COLUMNS
 
+INPUT_COLUMN_SET = frozenset(INPUT_COLUMNS)
+
+
+def _boundary(value, *, field: str, max_length: int | None = None) -> str:
+    """A text value through the input boundary (revops/base/boundary.py), as a DRF field error."""
+    try:
+        return text_clean(value, field=field, max_length=max_length)
+    except BoundaryError as exc:
+        raise serializers.ValidationError(exc.reason) from exc
+
 
 class LeadInputSerializer(serializers.Serializer):
-    """Any subset of the CSV columns; extra keys become custom attributes. Validation is the normalizer's."""
+    """Any subset of the CSV columns; extra keys become custom attributes. Validation is the normalizer's, after the
+    input boundary: no NUL or lone surrogate anywhere (keys included), bounded lengths and custom-attribute count."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["a lead is a JSON object of column → value"]})
-        cleaned = {}
+        cleaned, errors = {}, {}
         for key, value in data.items():
+            try:
+                name = key_clean(key)
+            except BoundaryError as exc:
+                errors[exc.field] = [exc.reason]
+                continue
             if isinstance(value, dict | list):
-                raise serializers.ValidationError({key: ["must be a plain value, not an object or a list"]})
-            cleaned[str(key)] = "" if value is None else value
+                errors[name] = ["must be a plain value, not an object or a list"]
+                continue
+            if isinstance(value, str):
+                try:
+                    value = text_clean(value, field=name)
+                except BoundaryError as exc:
+                    errors[name] = [exc.reason]
+                    continue
+            cleaned[name] = "" if value is None else value
+        try:
+            attributes_check([k for k in cleaned if k not in INPUT_COLUMN_SET])
+        except BoundaryError as exc:
+            errors[exc.field] = [exc.reason]
+        if errors:
+            raise serializers.ValidationError(errors)
         return cleaned
+
+
+def _lead_input_schema_fields() -> dict:
+    fields = {name: serializers.CharField(required=False, allow_blank=True, max_length=255) for name in INPUT_COLUMNS}
+    fields["email"] = serializers.CharField(required=False, max_length=255,
+                                            help_text="An e-mail or a phone is required.")
+    fields["phone"] = serializers.CharField(required=False, max_length=255,
+                                            help_text="An e-mail or a phone is required.")
+    return fields
+
+
+# What the schema shows of a lead input (docs/csv.md): the contract columns; other keys become custom attributes.
+LeadInputSchemaSerializer = type("LeadInput", (serializers.Serializer,), _lead_input_schema_fields())
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["created", "updated", "merged", "review", "rejected"])
+    lead_id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkResultSerializer(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.IntegerField())
+    results = BulkItemResultSerializer(many=True)
+    review_pairs_skipped = serializers.IntegerField(
+        help_text="Possible-duplicate pairs not opened (LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD, strongest first).")
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -48,13 +107,32 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class EventInputSerializer(serializers.Serializer):
-    lead = serializers.IntegerField(required=False, min_value=1)
-    email = serializers.CharField(required=False, max_length=255)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                    help_text="The lead's id; or give its e-mail.")
+    email = serializers.CharField(required=False, max_length=255, help_text="The lead's e-mail; or give its id.")
     type = serializers.CharField(max_length=50)
     occurred_at = serializers.DateTimeField(required=False)
     properties = serializers.DictField(required=False, default=dict)
     idempotency_key = serializers.CharField(required=False, max_length=200)
     source = serializers.CharField(required=False, max_length=100, default="api")
+
+    def validate_email(self, value):
+        return _boundary(value, field="email")
+
+    def validate_type(self, value):
+        return _boundary(value, field="type")
+
+    def validate_idempotency_key(self, value):
+        return _boundary(value, field="idempotency_key")
+
+    def validate_source(self, value):
+        return _boundary(value, field="source")
+
+    def validate_properties(self, value):
+        try:
+            return json_clean(value, field="properties")
+        except BoundaryError as exc:
+            raise serializers.ValidationError(f"{exc.field}: {exc.reason}") from exc
 
     def validate(self, attrs):
         if not attrs.get("lead") and not attrs.get("email"):

@@ -1,61 +1,38 @@
 """Views of the lead API: thin, each calls one service."""
 
-import json
-
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from revops.base.models import ApiIdempotencyKey
+from revops.base.idempotency import idempotent
 
+from ..dedup.match import review_caps
 from ..filtersets import LeadFilterSet
 from ..models import Lead
 from ..services import LeadInputError, event_record, lead_ingest
-from .serializers import EventInputSerializer, EventSerializer, LeadInputSerializer, LeadSerializer
+from .serializers import (
+    BulkResultSerializer,
+    EventInputSerializer,
+    EventSerializer,
+    LeadInputSchemaSerializer,
+    LeadInputSerializer,
+    LeadSerializer,
+)
 
 MAX_BULK_ITEMS = 1000
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Send the same key again (same user, same endpoint) to get the first answer back; nothing is "
-                "written twice.",
+    description="Send the same key again (same client, same endpoint, same body) to get the first answer back; "
+                "nothing is written twice. Another body with the same key: 422; the first request still running: "
+                "409; keys expire after LEADFLOW_IDEMPOTENCY_TTL_HOURS (docs/api.md).",
 )
-
-
-def idempotent(endpoint: str):
-    """Replay the stored answer when the caller repeats an ``Idempotency-Key``; store the first answer.
-
-    Keys are scoped to the user and the endpoint. A request whose first attempt is still running gets 409.
-    """
-
-    def decorator(handler):
-        def wrapper(self, request, *args, **kwargs):
-            key = (request.headers.get("Idempotency-Key") or "").strip()[:200]
-            if not key:
-                return handler(self, request, *args, **kwargs)
-            stored = ApiIdempotencyKey.objects.filter(user=request.user, endpoint=endpoint, key=key).first()
-            if stored is not None:
-                response = Response(stored.response, status=stored.status_code)
-                response["Idempotent-Replayed"] = "true"
-                return response
-            response = handler(self, request, *args, **kwargs)
-            if response.status_code < 500:
-                try:
-                    with transaction.atomic():
-                        ApiIdempotencyKey.objects.create(
-                            user=request.user, endpoint=endpoint, key=key, status_code=response.status_code,
-                            response=json.loads(JSONRenderer().render(response.data)))
-                except IntegrityError:
-                    pass  # a concurrent duplicate stored it first; both answers describe the same lead
-            return response
-
-        wrapper.__name__ = handler.__name__
-        wrapper.__doc__ = handler.__doc__
-        return wrapper
-
-    return decorator
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Field errors: {field: [messages]} (docs/api.md)"),
+    409: OpenApiResponse(description="The first request with this Idempotency-Key is still running"),
+    422: OpenApiResponse(description="This Idempotency-Key was used with another body"),
+}
 
 
 class LeadPermission(permissions.DjangoModelPermissions):
@@ -77,16 +54,19 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     queryset = Lead.objects.live().select_related("owner").prefetch_related("source_records").order_by("-id")
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+    lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
 
-    @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer, 200: LeadSerializer},
+    @extend_schema(request=LeadInputSchemaSerializer,
+                   responses={201: LeadSerializer, 200: LeadSerializer, **ERROR_RESPONSES},
                    parameters=[IDEMPOTENCY_HEADER])
     @idempotent("leads.create")
     def create(self, request):
         data = LeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = lead_ingest(data=data.validated_data, source=data.validated_data.get("source") or "api",
-                             user=request.user)
+        with transaction.atomic():  # one request, one transaction: an error later writes nothing
+            result = lead_ingest(data=data.validated_data, source=data.validated_data.get("source") or "api",
+                                 user=request.user)
         if result.action == "rejected":
             return Response(_errors(result.errors), status=status.HTTP_400_BAD_REQUEST)
         body = self.get_serializer(result.lead).data
@@ -100,7 +80,8 @@ class LeadBulkView(APIView):
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
     queryset = Lead.objects.none()
 
-    @extend_schema(request=LeadInputSerializer(many=True), responses={200: dict}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=LeadInputSchemaSerializer(many=True),
+                   responses={200: BulkResultSerializer, **ERROR_RESPONSES}, parameters=[IDEMPOTENCY_HEADER])
     @idempotent("leads.bulk")
     def post(self, request):
         items = request.data
@@ -109,20 +90,38 @@ class LeadBulkView(APIView):
         if len(items) > MAX_BULK_ITEMS:
             return Response({"non_field_errors": [f"at most {MAX_BULK_ITEMS} leads per request; got {len(items)}"]},
                             status=status.HTTP_400_BAD_REQUEST)
-        results = []
+        # Every item is checked at the boundary first; then the good ones are stored, all in one transaction so an
+        # unexpected failure (a 5xx, which is not stored under the Idempotency-Key) leaves nothing half-written.
+        results: list[dict | None] = []
+        accepted = []
         for index, item in enumerate(items):
             data = LeadInputSerializer(data=item)
-            if not data.is_valid():
-                results.append({"index": index, "action": "rejected", "errors": data.errors})
-                continue
-            result = lead_ingest(data=data.validated_data, source=data.validated_data.get("source") or "api",
-                                 user=request.user)
-            results.append({"index": index, "action": result.action, "lead_id": result.lead.pk if result.lead else None,
-                            "errors": _errors(result.errors)})
+            if data.is_valid():
+                accepted.append((index, data.validated_data))
+                results.append(None)
+            else:
+                results.append({"index": index, "action": "rejected", "lead_id": None, "errors": data.errors})
+        skipped = 0
+        _, review_budget = review_caps()
+        with transaction.atomic():
+            for index, values in accepted:
+                result = lead_ingest(data=values, source=values.get("source") or "api", user=request.user,
+                                     review_limit=review_budget)
+                skipped += result.reviews_skipped
+                review_budget -= result.reviews_opened
+                results[index] = {"index": index, "action": result.action,
+                                  "lead_id": result.lead.pk if result.lead else None, "errors": _errors(result.errors)}
         counts = {}
         for r in results:
             counts[r["action"]] = counts.get(r["action"], 0) + 1
-        return Response({"counts": counts, "results": results})
+        return Response({"counts": counts, "results": results, "review_pairs_skipped": skipped})
+
+
+def _event_replayed(data, status_code):
+    """A redelivered event answers 200 with ``"duplicate": true`` (README, HTTP API)."""
+    if isinstance(data, dict) and status_code == 201:
+        return {**data, "duplicate": True}, 200
+    return data, status_code
 
 
 class EventCreateView(APIView):
@@ -132,9 +131,10 @@ class EventCreateView(APIView):
 
     @extend_schema(
         request=EventInputSerializer,
-        responses={201: EventSerializer, 200: EventSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={201: EventSerializer, 200: EventSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_HEADER],
     )
+    @idempotent("events.create", replayed=_event_replayed)
     def post(self, request):
         if not request.user.has_perm("leads.add_leadevent"):
             return Response({"detail": "you may not post events"}, status=status.HTTP_403_FORBIDDEN)
@@ -142,12 +142,18 @@ class EventCreateView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         key = request.headers.get("Idempotency-Key") or values.get("idempotency_key")
+        if key:
+            # Event keys are stored per client: one client's key never swallows another client's event.
+            key = f"{request.user.pk}:{key.strip()}"
+        arguments = dict(lead_id=values.get("lead"), email=values.get("email", ""), type=values["type"],
+                         occurred_at=values.get("occurred_at"), properties=values.get("properties"),
+                         idempotency_key=key, source=values.get("source", "api"))
         try:
-            event, created = event_record(
-                lead_id=values.get("lead"), email=values.get("email", ""), type=values["type"],
-                occurred_at=values.get("occurred_at"), properties=values.get("properties"), idempotency_key=key,
-                source=values.get("source", "api"),
-            )
+            try:
+                event, created = event_record(**arguments)
+            except IntegrityError:
+                # The same body key stored by a concurrent delivery a moment ago: this one is its duplicate.
+                event, created = event_record(**arguments)
         except LeadInputError as exc:
             return Response(_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
         body = EventSerializer(event).data

@@ -27,6 +27,7 @@ from django.db import transaction
 
 from revops.base.jobs import jobs_inline, jobs_left_pending
 
+from ..dedup.match import review_caps
 from ..normalize import COMPANY_COLUMNS, INPUT_COLUMNS, FieldError, normalize_company_row
 from ..services import (
     company_profile_upsert,
@@ -244,6 +245,12 @@ def import_leads_csv(fileobj: IO[bytes], *, source: str = "", user=None, sync: b
     def batch_handle(rows: list[tuple[int, dict[str, str]]],
                      report: ImportReport) -> dict[int, tuple[str, list[FieldError]]]:
         outcomes, _ = leads_bulk_ingest(rows, source=source, user=user, reason=f"CSV import ({source or 'csv'})")
+        skipped = sum(o.reviews_skipped for o in outcomes)
+        if skipped:
+            per_lead, per_batch = review_caps()
+            report.warnings.append(f"{skipped} possible duplicate pair(s) of rows {outcomes[0].row}-"
+                                   f"{outcomes[-1].row} were not opened for review (at most {per_lead} per lead and "
+                                   f"{per_batch} per batch, strongest first).")
         return {o.row: (("", o.errors) if o.action == "rejected" else (o.action, [])) for o in outcomes}
 
     with jobs_inline() if sync else nullcontext():

@@ -7,7 +7,8 @@
 3. read the header: names are trimmed and matched case-insensitively, spaces and hyphens count as
    underscores; a duplicate name, or none of the required columns, is a file-level error;
 4. yield every non-blank record; a record with more cells than headers, a field over ``MAX_FIELD_CHARS``, a line
-   over ``MAX_LINE_CHARS`` or bytes that are not UTF-8 comes with its row error instead of its values.
+   over ``MAX_LINE_CHARS``, bytes that are not UTF-8 or an unbalanced quote (a value holding whole rows of the
+   file: reported at the row where the quote opens) comes with its row error instead of its values.
 
 Row numbers count every record of the file from the top, the header being row 1 and blank lines included,
 so they are the row numbers a spreadsheet shows.
@@ -260,12 +261,34 @@ class CsvReader:
             if record is not None:
                 yield record
 
+    def _unbalanced_quote(self, cells: list[str]) -> str | None:
+        """Why the record looks like an unbalanced quote swallowed the rows after it, or None.
+
+        A quoted value may hold line breaks (an address, a note), but a line inside it that has as many commas as
+        a whole record is a row of the file read into one value: a quote opened in this row was never closed.
+        """
+        if self._width < 2:
+            return None
+        for position, cell in enumerate(cells, start=1):
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            lines = cell.splitlines()
+            swallowed = [line for line in lines[1:] if line.count(",") >= self._width - 1]
+            if swallowed:
+                return (f"unbalanced quote: a quote opened in column {position} of this row is not closed, so the "
+                        f"next {len(lines) - 1} line(s) of the file were read as one value; close or remove the "
+                        "quote and import those rows again")
+        return None
+
     def _record(self, cells: list[str]) -> CsvRecord | None:
         number = self._number
         if len(cells) > self._width and any(cell.strip() for cell in cells[self._width:]):
             return CsvRecord(number, {}, [FieldError(
                 "row", f"the row has {len(cells)} cells but the header names {self._width} columns "
                        "(a separator or quote inside a value?)")])
+        swallowed = self._unbalanced_quote(cells)
+        if swallowed:
+            return CsvRecord(number, {}, [FieldError("row", swallowed)])
         values: dict[str, str] = {}
         errors: list[FieldError] = []
         blank = True

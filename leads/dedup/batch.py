@@ -17,7 +17,7 @@ from django.db import connection
 
 from ..choices import MatchRule
 from ..models import Lead, SourceRecord
-from .match import CANDIDATES_PER_KEY, name_threshold
+from .match import CANDIDATES_PER_KEY, name_threshold, review_caps
 from .names import FREE_EMAIL_DOMAINS, name_similarity
 
 _KEYS_PER_STATEMENT = 200  # SQLite allows 500 arms in one compound SELECT
@@ -65,6 +65,31 @@ class BatchReview:
     """A row to create with review pairs: its similar candidates as (candidate, similarity, rule)."""
 
     pairs: list[tuple[Candidate, float, str]]
+    skipped: int = 0  # pairs left out by the caps (review_caps), weakest first
+
+
+def reviews_cap(reviews: dict[int, BatchReview], *, per_lead: int, per_batch: int) -> int:
+    """Keep each row's strongest ``per_lead`` pairs, then the batch's strongest ``per_batch``; returns how many were
+    left out (each row's ``skipped`` says how many of its own). A large batch of similar names at one domain would
+    otherwise open pairs by the tens of thousands, which nobody reviews."""
+    skipped = 0
+    for review in reviews.values():
+        review.pairs.sort(key=lambda pair: -pair[1])
+        if len(review.pairs) > per_lead:
+            review.skipped += len(review.pairs) - per_lead
+            skipped += len(review.pairs) - per_lead
+            del review.pairs[per_lead:]
+    ranked = sorted(((pair[1], row, index) for row, review in reviews.items() for index, pair in
+                     enumerate(review.pairs)), key=lambda item: -item[0])
+    dropped: dict[int, set[int]] = defaultdict(set)
+    for _, row, index in ranked[per_batch:]:
+        dropped[row].add(index)
+    for row, indexes in dropped.items():
+        review = reviews[row]
+        review.pairs = [pair for index, pair in enumerate(review.pairs) if index not in indexes]
+        review.skipped += len(indexes)
+        skipped += len(indexes)
+    return skipped
 
 
 def batch_duplicates(batch: Sequence[BatchRow]) -> tuple[set[int], dict[int, BatchReview]]:
@@ -73,7 +98,7 @@ def batch_duplicates(batch: Sequence[BatchRow]) -> tuple[set[int], dict[int, Bat
     Returns the rows that may update or merge (same e-mail, phone or source id as a stored lead or an earlier row:
     they go through ``lead_ingest`` one by one) and, for the rows to create that have a similar name at the same
     company domain or company (stored or earlier in the batch), the review pairs to open with them. Every other
-    row is simply created.
+    row is simply created. The review pairs are capped (``reviews_cap``, strongest first).
     """
     emails = {p.values["email"] for p in batch if p.values.get("email")}
     phones = {p.values["phone"] for p in batch if p.values.get("phone")}
@@ -137,5 +162,7 @@ def batch_duplicates(batch: Sequence[BatchRow]) -> tuple[set[int], dict[int, Bat
                 batch_domain[domain].append(("row", p.row, first, last, v.get("domain") or ""))
             if company:
                 batch_company[company].append(("row", p.row, first, last, v.get("domain") or ""))
+    per_lead, per_batch = review_caps()
+    reviews_cap(reviews, per_lead=per_lead, per_batch=per_batch)
     return slow, reviews
 

@@ -32,6 +32,12 @@ def name_threshold() -> float:
     return float(getattr(settings, "LEADFLOW_DEDUP_NAME_THRESHOLD", 85.0))
 
 
+def review_caps() -> tuple[int, int]:
+    """How many review pairs one new lead may open, and one batch (LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD / _BATCH)."""
+    return (int(getattr(settings, "LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD", 10)),
+            int(getattr(settings, "LEADFLOW_DEDUP_MAX_PAIRS_PER_BATCH", 2000)))
+
+
 @dataclass(frozen=True)
 class Match:
     lead: Lead

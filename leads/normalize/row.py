@@ -4,10 +4,13 @@ field normalizers into the values to store.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from revops.base.boundary import BoundaryError, attributes_check, key_clean, text_problem
 
 from .amounts import decimal_from_text, employees_from_text, employees_to_size_band, parse_decimal
 from .categories import normalize_consent, normalize_industry, normalize_outcome
@@ -118,6 +121,20 @@ def _custom_value(value: Any) -> str:
     return clean_text(value)
 
 
+def _raw_text_problem(value: Any) -> str | None:
+    """Why a raw value cannot enter (NUL, lone surrogate: revops.base.boundary.text_problem), or None."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, (list, tuple)):
+        return next((p for p in (_raw_text_problem(v) for v in value) if p), None)
+    return None
+
+
+def _nfc(text: str) -> str:
+    """Unicode NFC (the boundary's normal form): the same name typed on two keyboards is one string."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def _typed_or_text(typed: dict[str, Any], column: str, text: str) -> Any:
     """The original number/boolean for ``column`` when the client sent one, else its cleaned text."""
     value = typed.get(column)
@@ -145,11 +162,22 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         else:
             column = _column_name(key)
             if column not in _INPUT_COLUMN_SET:
+                # The input boundary (revops/base/boundary.py): a clean key of bounded length, a value without
+                # NUL or lone surrogates.
+                try:
+                    key_clean(column)
+                except BoundaryError as exc:
+                    errors.append(FieldError(exc.field, exc.reason))
+                    continue
+                problem = _raw_text_problem(raw_value)
+                if problem:
+                    errors.append(FieldError(column, problem))
+                    continue
                 custom_text = _custom_value(raw_value)
                 if custom_text:
                     if len(custom_text) > MAX_CUSTOM_FIELD_LENGTH:
                         errors.append(FieldError(column, f"longer than {MAX_CUSTOM_FIELD_LENGTH} characters"))
-                    custom[column] = custom_text
+                    custom[column] = _nfc(custom_text)
                 continue
         # clean_text's fast path, inlined: this loop runs for every field of every row.
         if raw_value.__class__ is str and raw_value.isprintable() and "  " not in raw_value and (
@@ -157,7 +185,14 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         ):
             text = raw_value
         else:
+            # Only text that is not printable can hold a NUL or a lone surrogate: refused, not silently dropped.
+            problem = _raw_text_problem(raw_value)
+            if problem:
+                errors.append(FieldError(column, problem))
+                continue
             text = clean_text(raw_value)
+        if not text.isascii():
+            text = _nfc(text)
         if len(text) > MAX_FIELD_LENGTH:
             errors.append(FieldError(column, f"longer than {MAX_FIELD_LENGTH} characters"))
             # Keep the text for the error report but skip parsing: the row is rejected anyway.
@@ -169,6 +204,12 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         texts[column] = text
         if raw_value.__class__ is not str and column in _TYPED_COLUMNS:
             typed[column] = raw_value
+
+    if len(custom) > 0:
+        try:
+            attributes_check(list(custom))
+        except BoundaryError as exc:
+            errors.append(FieldError(exc.field, exc.reason))
 
     if "state" in texts:
         state = texts["state"]

@@ -56,6 +56,7 @@ class RowOutcome:
     lead_id: int | None = None
     errors: list[FieldError] = field(default_factory=list)
     fast: bool = False  # created by the set-based path
+    reviews_skipped: int = 0  # review pairs left out by the caps (leads.dedup.batch.reviews_cap)
 
 
 @dataclass
@@ -282,7 +283,8 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
             _log_enrichment_skipped([lead.pk for lead in created])
     enriched = []
     for p, lead in zip(fast, created, strict=True):
-        outcome = RowOutcome(p.row, "review" if p.row in in_review else "created", lead.pk, fast=True)
+        outcome = RowOutcome(p.row, "review" if p.row in in_review else "created", lead.pk, fast=True,
+                             reviews_skipped=reviews[p.row].skipped if p.row in reviews else 0)
         if lead.enrichment_status != EnrichmentStatus.PENDING:
             enriched.append(outcome)
         else:
@@ -302,6 +304,7 @@ class BulkReport:
     counts: dict[str, int] = field(default_factory=dict)
     rows: int = 0
     errors: list[RowOutcome] = field(default_factory=list)
+    reviews_skipped: int = 0  # review pairs left out by the caps (LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD / _BATCH)
 
 
 def leads_import_bulk(
@@ -318,6 +321,7 @@ def leads_import_bulk(
         outcomes, _ = leads_bulk_ingest(batch, source=source, user=user, reason=reason)
         for outcome in outcomes:
             report.rows += 1
+            report.reviews_skipped += outcome.reviews_skipped
             report.counts[outcome.action] = report.counts.get(outcome.action, 0) + 1
             if outcome.action == "rejected" and len(report.errors) < keep_errors:
                 report.errors.append(outcome)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -98,6 +99,20 @@ def _coerce(name: str, value: Any) -> Any:
     return str(value)[:100]
 
 
+# The HTTP provider speaks http and https only (urlopen's default opener also reads file://, ftp:// and data:).
+ALLOWED_SCHEMES = ("http", "https")
+_OPENER = urllib.request.OpenerDirector()
+for _handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler, urllib.request.HTTPRedirectHandler,
+                 urllib.request.HTTPDefaultErrorHandler, urllib.request.HTTPErrorProcessor):
+    _OPENER.add_handler(_handler())
+
+
+def _enrichment_caps() -> tuple[float, int]:
+    """The longest timeout (seconds) and the largest answer (bytes) an HTTP provider gets."""
+    return (float(getattr(settings, "LEADFLOW_ENRICHMENT_MAX_TIMEOUT", 30)),
+            int(getattr(settings, "LEADFLOW_ENRICHMENT_MAX_BYTES", 1024 * 1024)))
+
+
 class HttpJsonProvider:
     """A generic HTTP JSON provider: GET a URL built from the lead, map fields from the JSON answer.
 
@@ -121,14 +136,21 @@ class HttpJsonProvider:
         headers = {"Accept": "application/json", "Idempotency-Key": key, "User-Agent": "Leadflow enrichment"}
         if self.config.auth_header:
             headers[self.config.auth_header] = self.config.auth_value
+        if urllib.parse.urlsplit(url).scheme.lower() not in ALLOWED_SCHEMES:
+            raise EnrichmentError("the provider URL must start with http:// or https://")
+        max_timeout, max_bytes = _enrichment_caps()
+        timeout = min(max(self.config.timeout_seconds or 0, 0.5), max_timeout)
         last_error = ""
         for attempt in range(self.config.retries + 1):
             if attempt:
                 time.sleep(min(2.0, 0.2 * 2 ** attempt))
             request = urllib.request.Request(url, headers=headers)
             try:
-                with urllib.request.urlopen(request, timeout=self.config.timeout_seconds) as response:
-                    return response.status, json.loads(response.read() or b"{}")
+                with _OPENER.open(request, timeout=timeout) as response:  # http(s) only, checked above  # nosec B310
+                    body = response.read(max_bytes + 1)
+                    if len(body) > max_bytes:
+                        raise EnrichmentError(f"the answer is larger than {max_bytes} bytes")
+                    return response.status, json.loads(body or b"{}")
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
                     return 404, {}

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -39,6 +40,9 @@ def _parse_occurred_at(value: Any) -> datetime:
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
     if moment > timezone.now() + timedelta(minutes=5):
         raise LeadInputError([FieldError("occurred_at", "is in the future")])
+    max_age = int(getattr(settings, "LEADFLOW_EVENT_MAX_AGE_DAYS", 3650))
+    if moment < timezone.now() - timedelta(days=max_age):
+        raise LeadInputError([FieldError("occurred_at", f"is more than {max_age} days in the past")])
     return moment
 
 

@@ -21,7 +21,7 @@ from revops.base.db.instances import instance_new
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome
 from ..dedup.keys import company_key
-from ..dedup.match import dedup_match
+from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
@@ -61,6 +61,8 @@ class IngestResult:
     errors: list[FieldError] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     rule: str = ""
+    reviews_skipped: int = 0  # uncertain candidates left out by LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD (weakest first)
+    reviews_opened: int = 0
 
 
 def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
@@ -92,7 +94,7 @@ def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:
 
 
 def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason: str = "",
-                pipeline: bool = True) -> IngestResult:
+                pipeline: bool = True, review_limit: int | None = None) -> IngestResult:
     """Normalize one inbound record and store it: a new lead, an update, a merge, or a new lead plus review pairs.
 
     Steps: normalize (a rejected record writes nothing); dedup rule 1 (same source and external id) updates that
@@ -100,7 +102,9 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
     e-mail, or same phone with a similar name) merges it into the existing lead at once, through the logged,
     undoable ``lead_merge``; uncertain candidates open review pairs and the new lead goes on through the pipeline
     (enrichment is scheduled after commit; ``pipeline=False``: the caller, a bulk import, takes a new lead through
-    the pipeline with its batch). Everything happens in one transaction.
+    the pipeline with its batch). Everything happens in one transaction. At most ``LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD``
+    review pairs are opened (``review_limit``, when given, lowers it), strongest first; the rest are counted in
+    ``reviews_skipped``.
     """
     row = dict(data)
     if source and not row.get("source"):
@@ -124,14 +128,20 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                        user=user)
             survivor = Lead.objects.get(pk=match.lead.pk)
             return IngestResult(action="merged", lead=survivor, flags=list(normalized.flags), rule=match.rule)
+        per_lead, _ = review_caps()
+        if review_limit is not None:  # what is left of a bulk request's batch cap
+            per_lead = max(min(per_lead, review_limit), 0)
+        uncertain = sorted(uncertain, key=lambda m: -m.similarity)
+        skipped = max(len(uncertain) - per_lead, 0)
         opened = [
-            m for m in uncertain
+            m for m in uncertain[:per_lead]
             if review_pair_open(lead_id=lead.pk, other_id=m.lead.pk, similarity=m.similarity, reason=m.rule,
                                 found_by="ingest")
         ]
         if opened:
-            return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule)
-        return IngestResult(action="created", lead=lead, flags=list(normalized.flags))
+            return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule,
+                                reviews_skipped=skipped, reviews_opened=len(opened))
+        return IngestResult(action="created", lead=lead, flags=list(normalized.flags), reviews_skipped=skipped)
 
 
 def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:

@@ -73,14 +73,19 @@ class AutomationLog(models.Model):
 
 
 class ApiIdempotencyKey(models.Model):
-    """An ``Idempotency-Key`` an API client sent, with the response it got, so a repeat returns the same answer."""
+    """An ``Idempotency-Key`` an API client sent, with the response it got, so a repeat returns the same answer.
+
+    Claimed (``status_code`` empty) before the request runs, so a concurrent repeat sees it and gets 409; the hash of
+    the request body is kept so the same key with another body gets 422 (``revops/base/idempotency.py``).
+    """
 
     key = models.CharField(max_length=200)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     endpoint = models.CharField(max_length=100)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    request_hash = models.CharField(max_length=64, default="", help_text="SHA-256 of the first request's body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the request runs.")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="uniq_idempotency_key")]

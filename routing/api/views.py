@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.views import LeadViewSet
+from leads.filtersets import MAX_ID
 
 from ..models import Rep, Task
 from ..selectors import task_list_for
@@ -26,6 +27,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = TaskSerializer
     permission_classes = [permissions.IsAuthenticated]
+    lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     filterset_fields = ["status", "kind"]
 
     def get_queryset(self):
@@ -56,8 +58,9 @@ class LeadReassignView(APIView):
     permission_classes = [permissions.IsAuthenticated, CanChangeLeads]
 
     class ReassignInputSerializer(serializers.Serializer):
-        lead_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
-        rep = serializers.IntegerField(help_text="The rep's id.")
+        lead_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+                                         max_length=1000)
+        rep = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The rep's id.")
         reason = serializers.CharField(max_length=300)
 
     class ReassignOutputSerializer(serializers.Serializer):
@@ -87,7 +90,8 @@ class RoutingUndoView(APIView):
     permission_classes = [permissions.IsAuthenticated, CanChangeLeads]
 
     class UndoInputSerializer(serializers.Serializer):
-        decision_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+        decision_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                                             min_length=1, max_length=1000)
 
     class UndoOutputSerializer(serializers.Serializer):
         undone = serializers.ListField(child=serializers.IntegerField())

@@ -5,7 +5,8 @@
 - ``task_moved_notify``: an open task that came with a lead reassigned or rebalanced to its new owner;
 - ``trigger_task_notify``: a hot / high-intent / cold trigger's task;
 - ``task_escalation_notify``: an overdue task, to the team's manager or channel.
-Each message has a dedup key, so a job run twice queues it once.
+Each message has a dedup key, so a job run twice queues it once. Text that came from outside (names, companies,
+titles, task titles, reasons) passes ``revops.base.escaping.slack_escape`` (``esc``) on its way in.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
@@ -32,11 +34,11 @@ def _lead_link(lead_id: int) -> str:
 def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -> int | None:
     """The Slack message of a new follow-up task: who the lead is, the score and why, and when to follow up.
     Returns the new outbox row's id (None when it existed already)."""
-    reasons = ", ".join(f"{r['label']} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
-    name = lead.full_name or lead.email
+    reasons = ", ".join(f"{esc(r['label'])} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
+    name = esc(lead.full_name or lead.email)
     due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
     link = _lead_link(lead.pk)
-    who = name + (f", {lead.title}" if lead.title else "") + (f" at {lead.company}" if lead.company else "")
+    who = name + (f", {esc(lead.title)}" if lead.title else "") + (f" at {esc(lead.company)}" if lead.company else "")
     score = lead.score if lead.score is not None else "-"
     text = (
         f"New lead for you: {who}. Score {score} (band {lead.band or '-'}, {lead.get_stage_display()})."
@@ -58,8 +60,8 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
     lines = []
     for task in tasks[:DIGEST_LINES]:
         lead = leads[task.lead_id]
-        name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"]
-        who = name + (f" at {lead['company']}" if lead["company"] else "")
+        name = esc(" ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"])
+        who = name + (f" at {esc(lead['company'])}" if lead["company"] else "")
         score = lead["score"] if lead["score"] is not None else "-"
         due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
         lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
@@ -80,7 +82,8 @@ def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, reci
     notification_queue(
         dedup_key=f"task:{task.pk}:moved:{decision.pk}",
         recipient=recipient,
-        text=f"{lead} is yours now ({decision.summary}). Open task: {task.title}, due {due}: {_lead_link(lead.pk)}",
+        text=f"{esc(lead)} is yours now ({esc(decision.summary)}). Open task: {esc(task.title)}, due {due}: "
+             f"{_lead_link(lead.pk)}",
         object_type="task", object_id=task.pk,
     )
 
@@ -91,7 +94,7 @@ def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
     recipient = (rep.slack_user_id or rep.team.slack_channel) if rep else ""
     notification_queue(
         dedup_key=f"task:{task.pk}:assigned", recipient=recipient,
-        text=f"{title}. Score {lead.score}. {_lead_link(lead.pk)}",
+        text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}",
         object_type="task", object_id=task.pk,
     )
 
@@ -109,8 +112,8 @@ def task_escalation_notify(task: Task, *, now: datetime) -> None:
     notification_queue(
         dedup_key=f"task:{task.pk}:escalated",
         recipient=recipient,
-        text=f"Overdue by {overdue_minutes} min: '{task.title}' for "
-        f"{task.assignee.get_full_name() or task.assignee} "
+        text=f"Overdue by {overdue_minutes} min: '{esc(task.title)}' for "
+        f"{esc(task.assignee.get_full_name() or task.assignee)} "
         f"(lead score {task.lead.score}, band {task.lead.band or '-'}). "
         f"{_lead_link(task.lead_id)}",
         object_type="task",

@@ -8,7 +8,7 @@ Artefacts are pickles (joblib). Only load bytes this application produced itself
 from __future__ import annotations
 
 import io
-import pickle
+import pickle  # only artefacts this application stored itself are loaded  # nosec B403
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -128,7 +128,7 @@ class TrainedModel:
         3) joblib-load the model. Only pass bytes this application stored itself (pickle can execute code).
         """
         try:
-            header = pickle.loads(data)
+            header = pickle.loads(data)  # only artefacts this application stored itself are loaded  # nosec B301
         except Exception as exc:  # any failure here means "not one of our artefacts"
             raise ModelVersionError(f"not a Leadflow predictive model artefact ({exc.__class__.__name__})") from exc
         if not isinstance(header, dict) or header.get("magic") != _MAGIC:

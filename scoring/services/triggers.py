@@ -175,7 +175,7 @@ def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -
             lead_values = {name: values[name][i] for name in segment_fields}
             try:
                 config = config_for(lead_values, configs)
-            except Exception:  # noqa: BLE001 - a lead no model takes is not cold, it is unscored
+            except Exception:  # nosec B112  # noqa: BLE001 - a lead no model takes is not cold, it is unscored
                 continue
             model = config.model
             window_start = now - timedelta(days=model.cold_window_days)

@@ -48,7 +48,7 @@ _Dumper.add_representer(list, _represent_list)
 def config_load_yaml(text: str) -> Any:
     """Parse a configuration file (see the module notes on booleans and times)."""
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass  # nosec B506
     except yaml.YAMLError as exc:
         raise ConfigError([f"not valid YAML: {exc}"]) from exc
 

@@ -64,7 +64,16 @@ def demo_web_environment(env: dict[str, str], run_dir: Path) -> bool:
             key_file.chmod(0o600)
         env["SECRET_KEY"] = key_file.read_text().strip()
     env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+    # serve is the local server over plain HTTP: the production HTTPS settings (on when DEBUG is off) would send the
+    # browser to an https:// address nothing answers and drop the session cookie. A deployment behind TLS runs its
+    # own WSGI server with them on.
+    for name, value in LOCAL_HTTP.items():
+        env.setdefault(name, value)
     return True
+
+
+LOCAL_HTTP = {"SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false",
+              "SECURE_HSTS_SECONDS": "0", "SECURE_HSTS_INCLUDE_SUBDOMAINS": "false", "SECURE_HSTS_PRELOAD": "false"}
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('revops', '0004_pending_jobs'),
+        ('revops', '0005_idempotency_request_hash'),
     ]
 
     operations = [

@@ -1,0 +1,78 @@
+"""The API classes named in ``REST_FRAMEWORK`` (revops/settings.py): the body parser, pagination, throttles and the
+filter backend. Kept apart from ``revops.base.api`` because DRF imports them while ``rest_framework.views`` loads.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, throttling
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import JSONParser
+
+from .boundary import text_problem
+
+# The largest integer a query parameter may carry (the databases' bigint).
+MAX_QUERY_INT = 2**63 - 1
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, answering 400 (not a 500 RecursionError) to a body nested too deeply to parse."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply") from exc
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """``limit`` and ``offset`` as 400s naming the parameter when they are not integers in range; ``limit`` capped at
+    ``LEADFLOW_API_MAX_PAGE_SIZE``."""
+
+    def _parameter(self, request, name: str, default: int | None) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_QUERY_INT:
+            raise exceptions.ValidationError({name: [f"must be a whole number from 0 to {MAX_QUERY_INT}"]})
+        return int(raw)
+
+    def get_limit(self, request):
+        self.max_limit = int(getattr(settings, "LEADFLOW_API_MAX_PAGE_SIZE", 500))
+        limit = self._parameter(request, self.limit_query_param, self.default_limit)
+        if limit is None:
+            return None
+        return min(max(limit, 1), self.max_limit)
+
+    def get_offset(self, request):
+        return self._parameter(request, self.offset_query_param, 0)
+
+
+class ClientRateThrottle(throttling.UserRateThrottle):
+    """Requests per authenticated client (the user behind the token or session): ``LEADFLOW_API_RATE_CLIENT``."""
+
+    scope = "client"
+
+    def get_rate(self):
+        return getattr(settings, "LEADFLOW_API_RATE_CLIENT", "1000/minute") or None
+
+
+class AnonymousRateThrottle(throttling.AnonRateThrottle):
+    """Requests per anonymous IP address: ``LEADFLOW_API_RATE_ANONYMOUS``."""
+
+    def get_rate(self):
+        return getattr(settings, "LEADFLOW_API_RATE_ANONYMOUS", "60/minute") or None
+
+
+class BoundedFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, refusing first (400 naming the parameter) a query value holding a NUL character,
+    which PostgreSQL cannot compare; the filtersets' own fields then validate types and ranges."""
+
+    def filter_queryset(self, request, queryset, view):
+        errors = {name: [problem] for name, value in request.query_params.items()
+                  if (problem := text_problem(value))}
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return super().filter_queryset(request, queryset, view)

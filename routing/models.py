@@ -23,7 +23,7 @@ from leads.choices import Queue, Stage
 from leads.models import Lead
 from revops.base.db.sql import rows_compiled_once
 
-from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+from .choices import Disposition, RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 
 
 @lru_cache(maxsize=4096)
@@ -171,6 +171,10 @@ class Rep(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     working_hours_start = models.TimeField(default=time(0, 0))
     working_hours_end = models.TimeField(default=time(23, 59, 59))
+    working_days = models.CharField(max_length=20, default="0, 1, 2, 3, 4",
+                                    help_text="Weekdays worked, Monday = 0, comma-separated (SLA clock).")
+    country = models.CharField(max_length=2, blank=True,
+                               help_text="ISO alpha-2: whose public holidays the SLA clock skips (empty: none).")
     capacity = models.PositiveIntegerField(default=200, help_text="Most open leads at once.")
     daily_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a day (empty: none).")
     weekly_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a week (empty: none).")
@@ -193,6 +197,13 @@ class Rep(models.Model):
             zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError({"time_zone": f"{self.time_zone!r} is not an IANA time zone"}) from exc
+        days = split_csv(self.working_days)
+        if any(day not in {"0", "1", "2", "3", "4", "5", "6"} for day in days):
+            raise ValidationError({"working_days": "use weekday numbers 0 (Monday) to 6 (Sunday), comma-separated"})
+        if self.country:
+            self.country = self.country.upper()
+            if pycountry.countries.get(alpha_2=self.country) is None:
+                raise ValidationError({"country": f"{self.country!r} is not an ISO alpha-2 country code"})
         if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until < self.out_of_office_from:
             raise ValidationError({"out_of_office_until": "ends before it starts"})
 
@@ -346,22 +357,26 @@ class RoutingDecision(models.Model):
 
 
 class SlaPolicy(models.Model):
-    """How soon the first follow-up of a lead is due, by band (and optionally stage)."""
+    """How soon the first follow-up of a lead is due, by band, stage and source (each optional; the most specific
+    policy wins), in the assigned rep's working minutes."""
 
     band = models.CharField(max_length=2, blank=True, help_text="Empty: any band.")
     stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, help_text="Empty: any stage.")
-    minutes = models.PositiveIntegerField(help_text="Minutes from assignment to due.")
+    source = models.CharField(max_length=100, blank=True, help_text="A lead source (e.g. outbound). Empty: any.")
+    minutes = models.PositiveIntegerField(help_text="Working minutes of the rep from assignment to due.")
     escalate_after_minutes = models.PositiveIntegerField(default=60, help_text="Overdue this long → manager alert.")
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["band", "stage"]
-        constraints = [models.UniqueConstraint(fields=["band", "stage"], name="uniq_sla_policy_band_stage")]
+        constraints = [models.UniqueConstraint(fields=["band", "stage", "source"],
+                                               name="uniq_sla_policy_band_stage_source")]
         verbose_name = "SLA policy"
         verbose_name_plural = "SLA policies"
 
     def __str__(self) -> str:
-        return f"band {self.band or 'any'} / {self.stage or 'any stage'}: {self.minutes} min"
+        return (f"band {self.band or 'any'} / {self.stage or 'any stage'} / {self.source or 'any source'}: "
+                f"{self.minutes} working min")
 
 
 class Task(models.Model):
@@ -379,6 +394,14 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     outcome_note = models.CharField(max_length=500, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
+    disposition_reason = models.CharField(max_length=200, blank=True, help_text="Why disqualified (from the list).")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="Call attempt (no-answer retries count up).")
+    snooze_count = models.PositiveSmallIntegerField(default=0)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    reassign_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reassign_reason = models.CharField(max_length=300, blank=True)
     dedup_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -389,3 +412,18 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DisqualifyReason(models.Model):
+    """A reason a rep may give when disqualifying a lead (the list is edited in the admin)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name

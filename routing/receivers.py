@@ -1,7 +1,8 @@
 """Receivers: routing listens to scoring, the lead layer, its own configuration and its own signals.
 
 Thin: each skips what does not concern it and calls one ``*_schedule`` of jobs.py (or one service, for the work
-that must happen in the sender's transaction: tasks follow a merge, the rule cache is cleared). Connected in
+that must happen in the sender's transaction: tasks follow a merge, a closed lead's tasks are closed, the rule
+cache is cleared). Connected in
 ``RoutingConfig.ready``.
 """
 
@@ -28,7 +29,7 @@ from .jobs import (
 )
 from .models import Rep, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
-from .services import lead_tasks_follow_merge, lead_tasks_follow_unmerge
+from .services import lead_tasks_close, lead_tasks_follow_merge, lead_tasks_follow_unmerge
 from .signals import follow_up_needed, follow_ups_needed, territory_reroute_requested
 
 
@@ -77,6 +78,11 @@ def forget_compiled_rules(sender, **kwargs) -> None:
 @receiver(lead_signals.lead_merged)
 def tasks_follow_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
     lead_tasks_follow_merge(survivor_id=survivor_id, merged_id=merged_id)
+
+
+@receiver(lead_signals.lead_closed)
+def tasks_close_with_lead(sender, lead_id: int, reason: str = "", user_id=None, **kwargs) -> None:
+    lead_tasks_close(lead_id=lead_id, reason=reason, user_id=user_id)
 
 
 @receiver(lead_signals.lead_unmerged)

@@ -18,7 +18,17 @@ from leads.models import Lead
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
-from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory
+from .models import (
+    DisqualifyReason,
+    Rep,
+    RoutingDecision,
+    RoutingPointer,
+    RoutingRule,
+    SlaPolicy,
+    Task,
+    Team,
+    Territory,
+)
 from .services import (
     PREVIEW_MAX_LEADS,
     leads_reassign,
@@ -48,7 +58,7 @@ class TaskInline(admin.TabularInline):
     model = Task
     fk_name = "lead"
     extra = 0
-    fields = ("title", "assignee", "due_at", "status", "completed_at")
+    fields = ("title", "assignee", "due_at", "status", "disposition", "completed_at", "outcome_note")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -193,7 +203,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 @admin.register(Rep)
 class RepAdmin(SimpleHistoryAdmin):
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
-                    "slack_user_id", "out_of_office_until")
+                    "country", "slack_user_id", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
     list_select_related = ("user", "team")
     filter_horizontal = ("territories",)
@@ -284,13 +294,21 @@ class RoutingPointerAdmin(admin.ModelAdmin):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ("__str__", "band", "stage", "minutes", "escalate_after_minutes")
+    list_display = ("__str__", "band", "stage", "source", "minutes", "escalate_after_minutes")
+    list_filter = ("band", "stage", "source")
+
+
+@admin.register(DisqualifyReason)
+class DisqualifyReasonAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "active", "order")
+    list_editable = ("active", "order")
 
 
 @admin.register(Task)
 class TaskAdmin(SimpleHistoryAdmin):
-    list_display = ("title", "assignee", "kind", "due_at", "status", "completed_at", "escalated_at")
-    list_filter = ("status", "kind")
+    list_display = ("title", "assignee", "kind", "due_at", "status", "disposition", "attempt", "snooze_count",
+                    "reassign_requested_at", "completed_at", "escalated_at")
+    list_filter = ("status", "kind", "disposition")
     raw_id_fields = ("lead", "assignee", "decision")
     list_select_related = ("assignee", "lead")
     show_full_result_count = False

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.choices import Outcome, Stage
+from revops.base.models import Notification
 from routing.choices import Disposition, TaskStatus
 from routing.models import Task
 from routing.priority import task_priority
@@ -18,6 +19,7 @@ from routing.services import (
     leads_reassign,
     task_accept,
     task_complete,
+    task_notify,
     task_reassign_request,
     task_reject,
     task_snooze,
@@ -137,3 +139,10 @@ def test_priority_puts_overdue_hot_leads_first():
     fresh_a = task_priority(score=80, band="A", due_at=now + timedelta(hours=5), now=now)
     soon_d = task_priority(score=10, band="D", due_at=now + timedelta(minutes=30), now=now)
     assert overdue_b > fresh_a > soon_d
+
+
+def test_the_slack_message_gives_the_due_time_in_the_reps_zone_and_the_priority(rita_task, reps):
+    rita_task.due_at = timezone.datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+    notification_id = task_notify(rita_task, rita_task.lead, reps[0], send=False)
+    text = Notification.objects.get(pk=notification_id).text
+    assert "Follow up by Mon 09:00 CET" in text and "Priority " in text

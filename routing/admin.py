@@ -26,6 +26,7 @@ from .models import (
     RoutingRule,
     SlaPolicy,
     Task,
+    TaskTemplate,
     Team,
     Territory,
 )
@@ -296,6 +297,13 @@ class RoutingPointerAdmin(admin.ModelAdmin):
 class SlaPolicyAdmin(SimpleHistoryAdmin):
     list_display = ("__str__", "band", "stage", "source", "minutes", "escalate_after_minutes")
     list_filter = ("band", "stage", "source")
+
+
+@admin.register(TaskTemplate)
+class TaskTemplateAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "active", "source", "band", "stage", "title")
+    list_filter = ("active", "band", "stage", "source")
+    search_fields = ("name", "title")
 
 
 @admin.register(DisqualifyReason)

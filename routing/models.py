@@ -6,6 +6,7 @@ Also the two row locks a routing decision takes on routing's own tables, as name
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Sequence
 from datetime import time
@@ -427,3 +428,39 @@ class DisqualifyReason(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TaskTemplate(models.Model):
+    """What a rep is asked to do for a kind of lead (source × band × stage; empty = any, the most specific wins):
+    the task's title, a call script and a first e-mail, with ``{first_name}``, ``{company}``… filled in."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    source = models.CharField(max_length=100, blank=True, help_text="A lead source. Empty: any.")
+    band = models.CharField(max_length=2, blank=True, help_text="Empty: any band.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, help_text="Empty: any stage.")
+    title = models.CharField(max_length=200, help_text="e.g. Call {first_name} at {company} ({source})")
+    call_script = models.TextField(blank=True)
+    email_subject = models.CharField(max_length=200, blank=True)
+    email_body = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        placeholders = re.findall(r"\{([^{}]*)\}", " ".join(
+            [self.title, self.call_script, self.email_subject, self.email_body]))
+        unknown = sorted({name for name in placeholders if name not in TEMPLATE_FIELDS})
+        if unknown:
+            raise ValidationError(f"unknown placeholders: {', '.join(unknown)} (use {', '.join(TEMPLATE_FIELDS)})")
+        if self.band and self.band not in ("A", "B", "C", "D"):
+            raise ValidationError({"band": "A, B, C or D"})
+
+
+# The lead fields a task template may use.
+TEMPLATE_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "industry", "country", "source",
+                   "score", "band", "owner_first_name")

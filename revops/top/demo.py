@@ -22,7 +22,7 @@ from leads.services.vocabulary import DEFAULT_INDUSTRY_VOCABULARY
 from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
-from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
+from routing.models import Rep, RoutingRule, SlaPolicy, TaskTemplate, Team, Territory
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
@@ -71,6 +71,20 @@ SOURCES = [("webform", 35), ("webinar", 15), ("content", 15), ("paid_search", 15
            ("partner", 5), ("outbound", 6)]
 EVENT_MIX = [("email_open", 35), ("page_view", 30), ("email_click", 12), ("content_download", 8),
              ("webinar_attended", 5), ("demo_request", 3), ("email_bounce", 1), ("unsubscribe", 1)]
+DEMO_TASK_TEMPLATES = [
+    dict(name="Hot inbound", band="A", title="Call {first_name} at {company} now (hot, {source})",
+         call_script="Hi {first_name}, this is {owner_first_name} from Leadflow. You were looking at our pricing: "
+                     "what made {company} start looking now?\n- Who else decides?\n- Timeline?\n- Book a demo.",
+         email_subject="{company} and Leadflow",
+         email_body="Hi {first_name},\n\nThanks for your interest. I help {industry} teams like {company} route "
+                    "leads in minutes. Do you have 20 minutes this week?\n\n{owner_first_name}"),
+    dict(name="Webinar follow-up", source="webinar", title="Follow up {first_name} after the webinar",
+         call_script="Ask {first_name} what they took from the webinar and whether {company} has the problem today.",
+         email_subject="The webinar recording", email_body="Hi {first_name},\n\nHere is the recording.\n\n"
+                                                          "{owner_first_name}"),
+    dict(name="Outbound", source="outbound", title="First touch: {full_name} ({company})",
+         call_script="Cold call: introduce yourself, one line on why {industry} teams use us, ask for 15 minutes."),
+]
 PAGES = ["/", "/product", "/pricing", "/customers", "/blog/revops", "/docs", "/pricing/enterprise"]
 
 
@@ -140,6 +154,8 @@ def demo_configuration(users: dict[str, User]) -> None:
     for band, minutes, escalate in (("A", 240, 30), ("B", 480, 60), ("C", 1440, 240), ("D", 2880, 1440)):
         SlaPolicy.objects.create(band=band, minutes=minutes, escalate_after_minutes=escalate)
     SlaPolicy.objects.create(source="outbound", minutes=24 * 60, escalate_after_minutes=240)
+    for template in DEMO_TASK_TEMPLATES:
+        TaskTemplate.objects.create(**template)
 
     # The demo brings its own model: the fresh install's default (if migrate made one) is retired, kept as history.
     for default in ScoringModel.objects.filter(is_default=True, status=ModelStatus.ACTIVE):

@@ -42,6 +42,7 @@ from routing.services import (
     task_complete,
     task_reassign_request,
     task_snooze,
+    task_template_render,
 )
 
 PAGE_SIZE = 50
@@ -118,6 +119,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         "lead": lead, "contact": contact, "decision": routing_decision_latest(lead_id=lead.pk),
         "events": lead.events.all()[:50], "tasks": lead.tasks.select_related("assignee").all(),
         "history": lead.history.select_related("history_user").all()[:20],
+        "template": task_template_render(lead, owner_first_name=lead.owner.first_name if lead.owner else ""),
         "now": timezone.now(), **_action_context(request),
     })
 

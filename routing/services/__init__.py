@@ -15,6 +15,7 @@
   overdue tasks;
 - ``task_actions``: what a person does with a task, with an explicit actor (complete with a disposition, snooze,
   accept, reject, ask to reassign);
+- ``task_templates``: the template of a kind of lead (source × band × stage) and its texts with the lead's fields;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -66,6 +67,7 @@ from .task_actions import (
     task_reject,
     task_snooze,
 )
+from .task_templates import RenderedTemplate, task_template_for, task_template_render, template_fill
 from .tasks import (
     TRIGGER_TASKS,
     lead_tasks_close,
@@ -77,6 +79,7 @@ from .tasks import (
 )
 
 __all__ = [
+    "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
     "CompleteResult", "TaskActionRefused", "disqualify_reasons", "due_at_for", "lead_tasks_close", "rep_working_time",
     "sla_policy_for", "task_accept", "task_actor_may_act", "task_reassign_request", "task_reject", "task_snooze",
     "tomorrow_morning_for",

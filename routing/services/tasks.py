@@ -21,10 +21,11 @@ from revops.base.db.sql import bulk_insert, history_copy_all
 from revops.base.notifications import notifications_send_schedule
 
 from ..choices import TaskKind, TaskStatus
-from ..models import Rep, RoutingDecision, Task
+from ..models import Rep, RoutingDecision, Task, TaskTemplate
 from ..signals import follow_up_needed
 from .messages import task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
 from .sla import due_at_for, sla_minutes_for
+from .task_templates import task_template_for, template_fill, template_values
 
 # What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
 TRIGGER_TASKS = {
@@ -59,11 +60,14 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
             return None
         minutes, _ = sla_minutes_for(lead.band, lead.stage, lead.source)
         name = lead.full_name or lead.email or lead.phone
+        template = task_template_for(source=lead.source, band=lead.band, stage=lead.stage)
+        title = (template_fill(template.title, template_values(lead, decision.owner.first_name))[:255] if template
+                 else _follow_up_title(name, lead.company))
         task, created = Task.objects.get_or_create(
             dedup_key=f"follow_up:decision:{decision.pk}",
             defaults={
                 "lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
-                "title": _follow_up_title(name, lead.company),
+                "title": title,
                 "due_at": due_at_for(minutes=minutes, rep=decision.rep),
             },
         )
@@ -88,11 +92,12 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
                          .values_list("pk", "lead_id", "owner_id", "rep_id"))
         leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
                  .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
-                         "score", "source", "outcome", "merged_into_id")}
-        reps = Rep.objects.select_related("team").in_bulk({d[3] for d in decisions if d[3]})
+                         "score", "source", "outcome", "merged_into_id", "title", "industry", "country")}
+        reps = Rep.objects.select_related("team", "user").in_bulk({d[3] for d in decisions if d[3]})
         keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
         existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
         sla: dict[tuple[str, str, str], int] = {}
+        templates: dict[tuple[str, str, str], TaskTemplate | None] = {}
         now = timezone.now()
         tasks, task_reps = [], {}
         for decision_id, lead_id, owner_id, rep_id in decisions:
@@ -105,9 +110,15 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
             if (band, stage, source) not in sla:
                 sla[(band, stage, source)] = sla_minutes_for(band, stage, source)[0]
             minutes = sla[(band, stage, source)]
+            if (band, stage, source) not in templates:
+                templates[(band, stage, source)] = task_template_for(source=source, band=band, stage=stage)
+            template = templates[(band, stage, source)]
             name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
+            rep = reps.get(rep_id)
+            title = (template_fill(template.title, template_values(lead, rep.user.first_name if rep else ""))[:255]
+                     if template else _follow_up_title(name, lead["company"]))
             task = instance_new(Task, dict(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id,
-                                           kind=TaskKind.FOLLOW_UP, title=_follow_up_title(name, lead["company"]),
+                                           kind=TaskKind.FOLLOW_UP, title=title,
                                            due_at=due_at_for(minutes=minutes, rep=reps.get(rep_id), now=now),
                                            dedup_key=keys[decision_id]))
             task._change_reason = _follow_up_reason(minutes, band)

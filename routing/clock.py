@@ -19,6 +19,7 @@ from functools import lru_cache
 import holidays
 
 END_OF_DAY = time(23, 59, 59)
+MORNING = time(9, 0)
 MAX_DAYS_AHEAD = 3 * 366  # a rep who never works (no working days) gets the due time of three years' search
 
 
@@ -89,10 +90,13 @@ def working_add(start: datetime, minutes: float, working: WorkingTime) -> dateti
 
 def next_working_morning(after: datetime, working: WorkingTime) -> datetime:
     """The beginning of the rep's first working day after the local day of ``after``, in UTC ("tomorrow morning"
-    in the rep's time zone; a Friday's is Monday's, a holiday is skipped)."""
+    in the rep's time zone; a Friday's is Monday's, a holiday is skipped). A day that starts at midnight (a rep with
+    no set hours) starts at ``MORNING`` for this purpose: nobody is called back at 00:00."""
     day = after.astimezone(working.zone).date() + timedelta(days=1)
     for _ in range(MAX_DAYS_AHEAD):
         if working.is_working_day(day):
+            if working.start == time(0, 0):
+                return datetime.combine(day, MORNING, tzinfo=working.zone).astimezone(UTC)
             return working.day_bounds(day)[0]
         day += timedelta(days=1)
     return after.astimezone(UTC) + timedelta(days=1)

@@ -174,7 +174,8 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
             return task_reassign_request(task_id=task.pk, actor=request.user, reason=post.get("reason", ""))
         raise Http404("no such action")
 
-    return _back(request, target, run, f"{action.capitalize()}: {task.title}")
+    done = {"complete": "Completed", "snooze": "Snoozed", "accept": "Accepted", "reassign": "Asked to reassign"}
+    return _back(request, target, run, f"{done.get(action, action)}: {task.title}")
 
 
 @login_required
@@ -202,7 +203,9 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
             return Lead.objects.filter(pk=lead.pk).update(last_interaction_at=now)
         raise Http404("no such action")
 
-    return _back(request, target, run, f"{action.capitalize()}: {lead}")
+    done = {"won": "Marked won", "lost": "Marked lost", "call": "Call logged", "email": "E-mail logged",
+            "note": "Note added"}
+    return _back(request, target, run, f"{done.get(action, action)}: {lead}")
 
 
 @login_required

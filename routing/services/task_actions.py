@@ -154,7 +154,7 @@ def _retry_after_no_answer(task: Task, actor, now: datetime) -> Task | None:
     retry, created = Task.objects.get_or_create(
         dedup_key=f"{root}:retry:{task.attempt + 1}",
         defaults={"lead_id": task.lead_id, "assignee_id": task.assignee_id, "decision_id": task.decision_id,
-                  "kind": task.kind, "title": task.title.split(" (attempt")[0] + f" (attempt {task.attempt + 1})",
+                  "kind": task.kind, "title": task.title,
                   "attempt": task.attempt + 1,
                   "due_at": tomorrow_morning_for(rep=rep_for_user(task.assignee_id), now=now)},
     )

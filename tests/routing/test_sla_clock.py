@@ -108,3 +108,9 @@ def test_a_rep_with_an_unknown_country_or_weekday_is_refused(reps):
     rita.country, rita.working_days = "DE", "0, 8"
     with pytest.raises(ValidationError, match="working_days"):
         rita.full_clean()
+
+
+def test_tomorrow_morning_of_a_rep_without_set_hours_is_nine_oclock():
+    all_day = WorkingTime(time_zone="Europe/Berlin", country="DE")
+    assert next_working_morning(berlin(2026, 11, 27, 18, 0), all_day).astimezone(BERLIN) == berlin(
+        2026, 11, 30, 9, 0)

@@ -88,7 +88,7 @@ def test_no_answer_retries_a_working_day_later_at_most_n_times(rita_task, reps, 
     assert first.retry.attempt == 2
     assert first.retry.due_at.astimezone(BERLIN) == timezone.datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
     second = task_complete(task_id=first.retry.pk, actor=reps[0].user, disposition=Disposition.NO_ANSWER, now=friday)
-    assert second.retry.attempt == 3 and "attempt 3" in second.retry.title
+    assert second.retry.attempt == 3 and second.retry.title == rita_task.title
     third = task_complete(task_id=second.retry.pk, actor=reps[0].user, disposition=Disposition.NO_ANSWER, now=friday)
     assert third.retry is None
     assert Task.objects.filter(lead=rita_task.lead).count() == 3

@@ -25,6 +25,7 @@ from .models import (
     RoutingPointer,
     RoutingRule,
     SlaPolicy,
+    StageSla,
     Task,
     TaskTemplate,
     Team,
@@ -304,6 +305,12 @@ class TaskTemplateAdmin(SimpleHistoryAdmin):
     list_display = ("name", "active", "source", "band", "stage", "title")
     list_filter = ("active", "band", "stage", "source")
     search_fields = ("name", "title")
+
+
+@admin.register(StageSla)
+class StageSlaAdmin(SimpleHistoryAdmin):
+    list_display = ("stage", "days", "reroute_at_expiry", "active")
+    list_editable = ("days", "reroute_at_expiry", "active")
 
 
 @admin.register(DisqualifyReason)

@@ -464,3 +464,38 @@ class TaskTemplate(models.Model):
 # The lead fields a task template may use.
 TEMPLATE_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "industry", "country", "source",
                    "score", "band", "owner_first_name")
+
+
+class StageSla(models.Model):
+    """How long a lead may stay in a stage without a new activity (time-in-stage SLA): an alert to its rep at 1×,
+    to the team's manager at 2×, and at expiry (3×) optionally routed again through the normal rules."""
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, unique=True)
+    days = models.PositiveIntegerField(help_text="Days in the stage without a new activity (1×).")
+    reroute_at_expiry = models.BooleanField(default=False, help_text="At 3×, route the lead again.")
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["stage"]
+        verbose_name = "stage SLA"
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.days} days"
+
+
+class StageSlaAlert(models.Model):
+    """One level of a stage SLA fired for one lead: once per lead, stage, level and activity clock (``since``)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_sla_alerts")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    level = models.PositiveSmallIntegerField(help_text="1: rep alerted, 2: manager alerted, 3: expired.")
+    since = models.DateTimeField(help_text="The lead's last activity the SLA counted from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "stage", "level", "since"],
+                                               name="uniq_stage_sla_alert")]
+
+    def __str__(self) -> str:
+        return f"lead #{self.lead_id} {self.stage} level {self.level}"

@@ -18,6 +18,7 @@ from scoring.signals import lead_scored, lead_triggered, leads_scored_many
 from .jobs import (
     lead_after_scoring_schedule,
     lead_data_arrived_schedule,
+    lead_reengage_schedule,
     lead_trigger_task_schedule,
     leads_after_scoring_many_schedule,
     rep_leads_reroute_schedule,
@@ -46,6 +47,11 @@ def route_batch_after_scoring(sender, lead_ids: list[int], stage_moves=None, **k
 @receiver(lead_signals.lead_changed)
 def route_after_data_arrives(sender, lead_id: int, fields=(), **kwargs) -> None:
     lead_data_arrived_schedule(lead_id=lead_id, fields=fields)
+
+
+@receiver(lead_signals.events_recorded)
+def reengage_after_activity(sender, lead_id: int, event_ids=(), **kwargs) -> None:
+    lead_reengage_schedule(lead_id=lead_id, event_ids=list(event_ids))
 
 
 @receiver(workflow_resumed)

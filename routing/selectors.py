@@ -79,6 +79,13 @@ def task_queue_counts(*, user, now: datetime) -> dict[str, int]:
     )
 
 
+def lead_reengage_candidate(*, lead_id: int, quiet_days: int, now: datetime) -> bool:
+    """Whether new activity on this lead may re-engage it: owned, open, and in nurture or quiet for ``quiet_days``."""
+    horizon = now - timedelta(days=quiet_days)
+    quiet = Q(last_interaction_at__lt=horizon) | Q(last_interaction_at__isnull=True, assigned_at__lt=horizon)
+    return leads_open().filter(Q(stage=Stage.NURTURE) | quiet, pk=lead_id, owner__isnull=False).exists()
+
+
 def routing_decision_latest(*, lead_id: int) -> RoutingDecision | None:
     return RoutingDecision.objects.filter(lead_id=lead_id).select_related("rule", "rep__user").order_by(
         "-created_at", "-id"

@@ -43,13 +43,19 @@ from .ingest import (
     lead_ingest_predict,
     lead_update,
 )
-from .lifecycle import CLOSING_TRANSITIONS, lead_is_closed, lead_transition, lead_transition_apply
+from .lifecycle import (
+    CLOSING_TRANSITIONS,
+    lead_is_closed,
+    lead_touch_apply,
+    lead_transition,
+    lead_transition_apply,
+)
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
 from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 
 __all__ = [
-    "CLOSING_TRANSITIONS", "lead_is_closed", "lead_transition", "lead_transition_apply",
+    "CLOSING_TRANSITIONS", "lead_is_closed", "lead_touch_apply", "lead_transition", "lead_transition_apply",
     "ENRICHABLE_FIELDS", "OUTCOME_FIELDS", "PROFILE_FIELDS", "SCORING_INPUT_FIELDS", "TOUCH_FIELDS", "BulkReport",
     "CompanyDirectoryProvider", "EnrichmentError", "EnrichmentResult", "HttpJsonProvider", "IngestResult",
     "LeadInputError", "MergeError", "Provider", "RowOutcome", "company_profile_upsert", "directory_only",

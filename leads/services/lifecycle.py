@@ -75,6 +75,16 @@ def lead_transition_apply(lead: Lead, *, to: str, deal_value: Decimal | None = N
     return {name for name, value in before.items() if getattr(lead, name) != value}
 
 
+def lead_touch_apply(lead: Lead, *, at: datetime) -> list[str]:
+    """A person's contact with the lead (a disposition, a logged call, e-mail or note): the last interaction, and
+    the first touch when there was none (time to first touch = ``first_touched_at - assigned_at``)."""
+    lead.last_interaction_at = at
+    if lead.first_touched_at is None:
+        lead.first_touched_at = at
+        return ["last_interaction_at", "first_touched_at"]
+    return ["last_interaction_at"]
+
+
 def lead_transition_announce(lead: Lead, *, to: str, reason: str, user=None) -> None:
     """Inside the write's transaction: a close tells routing to close the lead's open tasks (same reason)."""
     if to in CLOSING_TRANSITIONS:
@@ -99,7 +109,7 @@ def lead_transition(*, lead_id: int, to: str, reason: str, user=None, deal_value
             raise ValidationError(f"lead #{lead.pk} was merged into #{lead.merged_into_id}: close that lead")
         changed = lead_transition_apply(lead, to=to, deal_value=deal_value, at=at)
         if interaction:
-            lead.last_interaction_at = at
+            lead_touch_apply(lead, at=at)
         lead._history_user = user
         label = Transition(to).label
         lead._change_reason = (f"{label}: {reason}" if reason else label)[:1000]

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from leads.choices import Stage, Transition
 from leads.models import Lead
-from leads.services import events_record, lead_transition
+from leads.services import events_record, lead_touch_apply, lead_transition
 from routing.choices import Disposition, TaskStatus
 from routing.models import Rep
 from routing.selectors import (
@@ -198,9 +199,14 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
             if action == "note" and not note:
                 raise ValidationError({"note": "write the note"})
             now = timezone.now()
-            events_record(lead_id=lead.pk, items=[{"type": LOG_KINDS[action], "occurred_at": now, "source": "rep",
-                                                   "properties": {"note": note, "by": request.user.username}}])
-            return Lead.objects.filter(pk=lead.pk).update(last_interaction_at=now)
+            with transaction.atomic():
+                events_record(lead_id=lead.pk, items=[{"type": LOG_KINDS[action], "occurred_at": now,
+                                                       "source": "rep",
+                                                       "properties": {"note": note, "by": request.user.username}}])
+                touched = Lead.objects.select_for_update().get(pk=lead.pk)
+                touched._history_user = request.user
+                touched._change_reason = f"{action} logged in the workspace"
+                return touched.save(update_fields=lead_touch_apply(touched, at=now))
         raise Http404("no such action")
 
     done = {"won": "Marked won", "lost": "Marked lost", "call": "Call logged", "email": "E-mail logged",

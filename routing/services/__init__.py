@@ -16,6 +16,7 @@
 - ``task_actions``: what a person does with a task, with an explicit actor (complete with a disposition, snooze,
   accept, reject, ask to reassign);
 - ``task_templates``: the template of a kind of lead (source × band × stage) and its texts with the lead's fields;
+- ``stage_sla``: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry) and re-engagement;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -56,6 +57,7 @@ from .sla import (
     tasks_escalate_overdue,
     tomorrow_morning_for,
 )
+from .stage_sla import lead_reengage, stage_slas_check
 from .task_actions import (
     CompleteResult,
     TaskActionRefused,
@@ -79,6 +81,7 @@ from .tasks import (
 )
 
 __all__ = [
+    "lead_reengage", "stage_slas_check",
     "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
     "CompleteResult", "TaskActionRefused", "disqualify_reasons", "due_at_for", "lead_tasks_close", "rep_working_time",
     "sla_policy_for", "task_accept", "task_actor_may_act", "task_reassign_request", "task_reject", "task_snooze",

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from leads.choices import Stage, Transition
 from leads.models import Lead
-from leads.services.lifecycle import lead_is_closed, lead_transition
+from leads.services.lifecycle import lead_is_closed, lead_touch_apply, lead_transition
 
 from ..choices import Disposition, TaskStatus
 from ..models import DisqualifyReason, Task
@@ -134,8 +134,7 @@ def task_complete(*, task_id: int, actor, disposition: str = Disposition.CONTACT
 
 def _lead_touched(lead_id: int, *, actor, why: str, now: datetime, stage: str | None) -> None:
     lead = Lead.objects.select_for_update().get(pk=lead_id)
-    lead.last_interaction_at = now
-    fields = ["last_interaction_at"]
+    fields = lead_touch_apply(lead, at=now)
     if stage and lead.stage in (Stage.NEW, Stage.ENGAGED, Stage.MQL, Stage.NURTURE):
         lead.stage = stage
         fields.append("stage")

@@ -45,6 +45,8 @@ from routing.services import (
     task_snooze,
     task_template_render,
 )
+from scoring.choices import FeedbackReason
+from scoring.services import score_feedback_create
 
 PAGE_SIZE = 50
 LOG_KINDS = {"call": "call_logged", "email": "email_sent", "note": "note"}
@@ -120,6 +122,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         "lead": lead, "contact": contact, "decision": routing_decision_latest(lead_id=lead.pk),
         "events": lead.events.all()[:50], "tasks": lead.tasks.select_related("assignee").all(),
         "history": lead.history.select_related("history_user").all()[:20],
+        "feedback_reasons": FeedbackReason.choices,
         "template": task_template_render(lead, owner_first_name=lead.owner.first_name if lead.owner else ""),
         "now": timezone.now(), **_action_context(request),
     })
@@ -194,6 +197,9 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
             return lead_transition(lead_id=lead.pk, to=Transition(action), user=request.user,
                                    reason=post.get("note", "") or f"marked {action} in the workspace",
                                    deal_value=_decimal(post.get("deal_value", "")), interaction=True)
+        if action == "score_wrong":
+            return score_feedback_create(lead_id=lead.pk, user=request.user, reason=post.get("reason", ""),
+                                         comment=post.get("note", ""))
         if action in LOG_KINDS:
             note = post.get("note", "").strip()[:1000]
             if action == "note" and not note:
@@ -210,7 +216,7 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
         raise Http404("no such action")
 
     done = {"won": "Marked won", "lost": "Marked lost", "call": "Call logged", "email": "E-mail logged",
-            "note": "Note added"}
+            "note": "Note added", "score_wrong": "Score flagged"}
     return _back(request, target, run, f"{done.get(action, action)}: {lead}")
 
 

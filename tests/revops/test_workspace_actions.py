@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from leads.choices import Outcome, Stage
 from routing.models import Task
+from scoring.models import ScoreFeedback
 from tests.routing.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,12 @@ def test_the_manager_sees_requests_and_breaches_and_reassigns_in_one_action(clie
 def test_a_rep_does_not_get_the_manager_view(client, reps):
     client.force_login(reps[0].user)
     assert client.get(reverse("workspace-manager")).status_code == 403
+
+
+def test_score_is_wrong_from_the_lead_page_and_a_bad_reason_is_named(client, reps, rita_tasks):
+    client.force_login(reps[0].user)
+    lead = rita_tasks[0].lead
+    client.post(reverse("lead-action", args=[lead.pk, "score_wrong"]), {"reason": "too_high", "note": "a student"})
+    assert ScoreFeedback.objects.get(lead=lead).reason == "too_high"
+    response = client.post(reverse("lead-action", args=[lead.pk, "score_wrong"]), {"reason": "meh"}, follow=True)
+    assert "reason" in response.content.decode() and ScoreFeedback.objects.count() == 1

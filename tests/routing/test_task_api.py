@@ -85,5 +85,10 @@ def test_the_list_filters_and_sorts_like_the_queue(tasks, reps, sales_manager):
     assert client.get("/api/tasks/?sort=sideways").status_code == 400
     rows = client.get("/api/tasks/?sort=due").json()["results"]
     assert rows[0]["priority"] > rows[1]["priority"] and rows[0]["overdue"] is True
-    manager_rows = _client(sales_manager).get("/api/tasks/?status=open").json()["results"]
-    assert len(manager_rows) == 3
+    manager = _client(sales_manager)
+    assert len(manager.get("/api/tasks/?status=open").json()["results"]) == 3
+    for sort in ("priority", "score", "due", "-due", "created"):  # the team's queue is DISTINCT: every sort works
+        rows = manager.get(f"/api/tasks/?status=open&sort={sort}").json()["results"]
+        assert len(rows) == 3
+    by_score = [row["score"] for row in manager.get("/api/tasks/?status=open&sort=score").json()["results"]]
+    assert by_score == sorted(by_score, reverse=True)

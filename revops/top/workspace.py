@@ -71,6 +71,7 @@ def _query(request: HttpRequest) -> TaskQuery:
         band=band if band in {"A", "B", "C", "D"} else "", stage=stage if stage in Stage.values else "",
         overdue=get.get("overdue") == "1", reassign_requested=get.get("reassign") == "1",
         sort=get.get("sort") if get.get("sort") in TASK_SORTS else "priority",
+        assignee=int(get["assignee"]) if get.get("assignee", "").isdigit() else None,
     )
 
 
@@ -88,6 +89,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "bands": ["A", "B", "C", "D"], "stages": Stage.choices, "status": request.GET.get("status", "open"),
         "leads": Lead.objects.live().filter(owner=request.user).order_by("-assigned_at")[:10],
         "is_manager": _manages_a_team(request.user), **_action_context(request),
+        "team_reps": Rep.objects.select_related("user").filter(team__manager=request.user)
+        if not request.user.is_superuser else Rep.objects.select_related("user"),
     })
 
 

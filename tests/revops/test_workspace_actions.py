@@ -136,3 +136,13 @@ def test_score_is_wrong_from_the_lead_page_and_a_bad_reason_is_named(client, rep
     assert ScoreFeedback.objects.get(lead=lead).reason == "too_high"
     response = client.post(reverse("lead-action", args=[lead.pk, "score_wrong"]), {"reason": "meh"}, follow=True)
     assert "reason" in response.content.decode() and ScoreFeedback.objects.count() == 1
+
+
+def test_the_manager_filters_the_teams_queue_by_rep(client, reps, rita_tasks, sales_manager):
+    ravi_lead = make_lead(owner=reps[1].user)
+    Task.objects.create(lead=ravi_lead, assignee=reps[1].user, title="ravi's", dedup_key="ravi",
+                        due_at=timezone.now() + timedelta(hours=1))
+    client.force_login(sales_manager)
+    assert client.get("/workspace/").context["counts"]["open"] == 56
+    only_ravi = client.get(f"/workspace/?assignee={reps[1].user_id}").context["tasks"]
+    assert [t.title for t in only_ravi] == ["ravi's"]

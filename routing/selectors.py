@@ -16,7 +16,7 @@ from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.models import Lead
 
 from .choices import RepRole, TaskStatus
-from .models import Rep, RoutingDecision, Task, Territory
+from .models import Rep, RoutingDecision, StageSlaAlert, Task, Territory
 from .priority import priority_expression
 from .rules import CompiledTerritory
 
@@ -84,6 +84,14 @@ def lead_reengage_candidate(*, lead_id: int, quiet_days: int, now: datetime) -> 
     horizon = now - timedelta(days=quiet_days)
     quiet = Q(last_interaction_at__lt=horizon) | Q(last_interaction_at__isnull=True, assigned_at__lt=horizon)
     return leads_open().filter(Q(stage=Stage.NURTURE) | quiet, pk=lead_id, owner__isnull=False).exists()
+
+
+def stage_sla_alerts_for(*, user) -> QuerySet[StageSlaAlert]:
+    """The time-in-stage breaches of the leads a user's teams own (a superuser: all), newest first."""
+    alerts = StageSlaAlert.objects.select_related("lead__owner").order_by("-created_at", "-id")
+    if user.is_superuser:
+        return alerts
+    return alerts.filter(lead__owner__rep__team__manager=user)
 
 
 def routing_decision_latest(*, lead_id: int) -> RoutingDecision | None:

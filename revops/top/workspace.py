@@ -32,6 +32,7 @@ from routing.selectors import (
     TASK_SORTS,
     TaskQuery,
     routing_decision_latest,
+    stage_sla_alerts_for,
     task_list_for,
     task_queue,
     task_queue_counts,
@@ -234,6 +235,7 @@ def manager_view(request: HttpRequest) -> HttpResponse:
         "requests": base.filter(reassign_requested_at__isnull=False)[:100],
         "overdue": base.filter(due_at__lt=now)[:100],
         "reps": Rep.objects.select_related("user", "team").filter(is_active=True),
+        "stage_breaches": stage_sla_alerts_for(user=request.user)[:50],
     })
 
 

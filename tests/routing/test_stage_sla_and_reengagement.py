@@ -87,3 +87,11 @@ def test_time_to_first_touch_is_the_first_disposition(reps):
     task_complete(task_id=retry.pk, actor=reps[0].user, disposition=Disposition.CONTACTED)
     lead.refresh_from_db()
     assert lead.first_touched_at == first and lead.last_interaction_at > first
+
+
+def test_the_manager_view_lists_the_stage_sla_breaches(stale_lead, client, sales_manager):
+    stage_slas_check(now=timezone.now() + timedelta(days=7))
+    client.force_login(sales_manager)
+    page = client.get("/workspace/manager/")
+    assert [a.level for a in page.context["stage_breaches"]] == [2, 1]
+    assert "2× (you were alerted)" in page.content.decode()

@@ -23,6 +23,7 @@ from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
+from routing.services import disqualify_reasons_defaults_ensure
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
@@ -154,6 +155,7 @@ def demo_configuration(users: dict[str, User]) -> None:
     for band, minutes, escalate in (("A", 240, 30), ("B", 480, 60), ("C", 1440, 240), ("D", 2880, 1440)):
         SlaPolicy.objects.create(band=band, minutes=minutes, escalate_after_minutes=escalate)
     SlaPolicy.objects.create(source="outbound", minutes=24 * 60, escalate_after_minutes=240)
+    disqualify_reasons_defaults_ensure()
     StageSla.objects.create(stage="mql", days=7)
     StageSla.objects.create(stage="sql", days=10, reroute_at_expiry=True)
     for template in DEMO_TASK_TEMPLATES:

@@ -69,12 +69,15 @@ def demo_task_states(rng: random.Random, now: datetime) -> dict[str, int]:
     """Work the open tasks of open leads so the queue shows every state; the remaining ones stay due, some aged
     into overdue (leads that arrived days ago)."""
     counts: dict[str, int] = {}
-    reasons = disqualify_reasons() or ["No budget"]
-    plan = [("contacted", 0.12), ("no_answer", 0.08), ("meeting_booked", 0.06), ("disqualified", 0.04),
-            ("converted", 0.03), ("snoozed", 0.08), ("reassign", 0.03), ("overdue", 0.2)]
-    tasks = Task.objects.filter(status=TaskStatus.OPEN).select_related("lead", "assignee").order_by("pk")
-    for task in list(tasks):
-        if lead_is_closed(task.lead):
+    reasons = disqualify_reasons()
+    plan = [("contacted", 0.12), ("no_answer", 0.08), ("meeting_booked", 0.06),
+            ("disqualified", 0.04 if reasons else 0), ("converted", 0.03), ("snoozed", 0.08),
+            ("reassign", 0.03), ("overdue", 0.2)]
+    task_ids = list(Task.objects.filter(status=TaskStatus.OPEN).order_by("pk").values_list("pk", flat=True))
+    for task_id in task_ids:
+        # Read each task afresh: working one task may have closed the lead and cancelled its other tasks.
+        task = Task.objects.select_related("lead", "assignee").get(pk=task_id)
+        if task.status != TaskStatus.OPEN or lead_is_closed(task.lead):
             continue
         roll, state = rng.random(), "due"
         for name, share in plan:

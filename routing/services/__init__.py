@@ -62,6 +62,7 @@ from .task_actions import (
     CompleteResult,
     TaskActionRefused,
     disqualify_reasons,
+    disqualify_reasons_defaults_ensure,
     task_accept,
     task_actor_may_act,
     task_complete,
@@ -83,7 +84,8 @@ from .tasks import (
 __all__ = [
     "lead_reengage", "stage_slas_check",
     "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
-    "CompleteResult", "TaskActionRefused", "disqualify_reasons", "due_at_for", "lead_tasks_close", "rep_working_time",
+    "CompleteResult", "TaskActionRefused", "disqualify_reasons",
+    "disqualify_reasons_defaults_ensure", "due_at_for", "lead_tasks_close", "rep_working_time",
     "sla_policy_for", "task_accept", "task_actor_may_act", "task_reassign_request", "task_reject", "task_snooze",
     "tomorrow_morning_for",
     "BATCH_CHUNK", "CAUSE_REASSIGN", "CAUSE_REBALANCE", "CAUSE_REP_DEACTIVATED", "CAUSE_STAGE_HANDOFF",

@@ -87,8 +87,21 @@ def _open(task: Task) -> None:
         raise ValidationError({"task": f"the task is {task.get_status_display().lower()} already"})
 
 
+# The list a fresh install starts with (migration 0006 writes the same names); editable in the admin.
+DEFAULT_DISQUALIFY_REASONS = ("No budget", "No need", "Not the decision maker", "Bad contact data",
+                              "Competitor or partner", "Student or job seeker", "Duplicate")
+
+
 def disqualify_reasons() -> list[str]:
     return list(DisqualifyReason.objects.filter(active=True).values_list("name", flat=True))
+
+
+def disqualify_reasons_defaults_ensure() -> int:
+    """Create the default disqualification reasons that are missing; returns how many were created."""
+    created = 0
+    for order, name in enumerate(DEFAULT_DISQUALIFY_REASONS):
+        created += DisqualifyReason.objects.get_or_create(name=name, defaults={"order": order * 10})[1]
+    return created
 
 
 def task_complete(*, task_id: int, actor, disposition: str = Disposition.CONTACTED, note: str = "",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads.services import lead_ingest
 from routing.models import Task
+from routing.services import disqualify_reasons_defaults_ensure
 from tests.browser.test_rep_workspace import browser_page  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,6 +29,7 @@ def artefacts(tmp_path) -> Path:
 
 @pytest.fixture
 def rita_tasks(configured, inline_jobs):
+    disqualify_reasons_defaults_ensure()
     for index in range(14):
         lead_ingest(data={"email": f"p{index}@acme{index}.example", "first_name": f"Pat{index}", "last_name": "Lee",
                           "country": "US", "title": "VP Sales", "employees": "300", "company": f"Acme {index}"})

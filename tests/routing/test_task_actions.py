@@ -12,10 +12,12 @@ from django.utils import timezone
 from leads.choices import Outcome, Stage
 from revops.base.models import Notification
 from routing.choices import Disposition, TaskStatus
-from routing.models import Task
+from routing.models import DisqualifyReason, Task
 from routing.priority import task_priority
 from routing.services import (
     TaskActionRefused,
+    disqualify_reasons,
+    disqualify_reasons_defaults_ensure,
     leads_reassign,
     task_accept,
     task_complete,
@@ -32,6 +34,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 def rita_task(reps):
+    disqualify_reasons_defaults_ensure()
     rita = reps[0]
     rita.time_zone, rita.country = "Europe/Berlin", "DE"
     rita.working_hours_start, rita.working_hours_end = time(9), time(17)
@@ -146,3 +149,10 @@ def test_the_slack_message_gives_the_due_time_in_the_reps_zone_and_the_priority(
     notification_id = task_notify(rita_task, rita_task.lead, reps[0], send=False)
     text = Notification.objects.get(pk=notification_id).text
     assert "Follow up by Mon 09:00 CET" in text and "Priority " in text
+
+
+def test_the_default_disqualification_reasons_are_created_once():
+    DisqualifyReason.objects.all().delete()
+    assert disqualify_reasons_defaults_ensure() == 7
+    assert disqualify_reasons_defaults_ensure() == 0
+    assert disqualify_reasons()[0] == "No budget"

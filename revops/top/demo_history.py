@@ -30,7 +30,7 @@ CLOSE_SHARE_UNOWNED = 0.08  # of the leads nobody owns (nurture, review): mostly
 
 def win_probability(fit: int, engagement: int) -> float:
     """A plausible funnel: a good fit and real engagement both raise the chance to convert."""
-    z = (fit - 20) / 9 + (engagement - 12) / 10
+    z = (0.9 * fit + 1.1 * engagement - 55) / 9
     return 0.04 + 0.72 / (1 + math.exp(-z))
 
 

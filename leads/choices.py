@@ -22,6 +22,22 @@ STAGE_ORDER = {stage: index for index, stage in enumerate(Stage.values)}
 CLOSED_STAGES = (Stage.CUSTOMER.value, Stage.DISQUALIFIED.value)
 
 
+# Stages a lead does not leave by scoring: it was closed (or converted) by sales or suppressed.
+CLOSED_FOR_WORK_STAGES = (Stage.CUSTOMER.value, Stage.DISQUALIFIED.value, Stage.SUPPRESSED.value)
+
+
+class Transition(models.TextChoices):
+    """A move of a lead's lifecycle that sales makes (``leads.services.lifecycle``): each but ``opportunity``
+    closes the lead's open tasks."""
+
+    WON = "won", "Won (customer)"
+    LOST = "lost", "Lost"
+    OPPORTUNITY = "opportunity", "Converted to an opportunity"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    SUPPRESSED = "suppressed", "Suppressed (do not contact)"
+    REOPENED = "reopened", "Reopened"
+
+
 class Queue(models.TextChoices):
     """Where a lead waits when it has no owner. Never empty for a lead the pipeline could not place."""
 

@@ -128,6 +128,8 @@ class Lead(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads", db_index=False
     )
     last_interaction_at = models.DateTimeField(null=True, blank=True)
+    first_touched_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="The owner's first disposition or logged activity.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,3 +25,6 @@ lead_merged = Signal()
 lead_unmerged = Signal()
 # kwargs: import_id: an uploaded CSV import (LeadImport) was confirmed and is waiting for its job
 lead_import_confirmed = Signal()
+# kwargs: lead_id, transition (leads.choices.Transition), reason, user_id (or None): the lead was closed (won, lost,
+# disqualified, suppressed) by ``leads.services.lifecycle``; routing closes its open tasks in the same transaction
+lead_closed = Signal()

@@ -203,6 +203,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadflow@localhost")
 
 # --- Public base URL (links in Slack messages) ----------------------------------------------------------------
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")
+# The rep's work on tasks (routing/services/sla.py, task_actions.py).
+LEADFLOW_OUTBOUND_SOURCES = env_list("LEADFLOW_OUTBOUND_SOURCES", "outbound,prospecting,list_purchase")
+LEADFLOW_NO_ANSWER_RETRIES = int(os.environ.get("LEADFLOW_NO_ANSWER_RETRIES", "3"))
+LEADFLOW_SNOOZE_LIMIT = int(os.environ.get("LEADFLOW_SNOOZE_LIMIT", "3"))
 
 # --- REST API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

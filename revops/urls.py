@@ -12,7 +12,7 @@ from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import views
+from .top import views, workspace
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -32,8 +32,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health_view, name="health"),
-    path("workspace/", views.workspace, name="workspace"),
+    path("workspace/", workspace.workspace, name="workspace"),
     path("dashboard/", views.dashboard, name="dashboard"),
-    path("workspace/tasks/<int:task_id>/done/", views.task_done, name="task-done"),
-    path("workspace/leads/<int:lead_id>/", views.lead_detail, name="workspace-lead"),
+    path("workspace/manager/", workspace.manager_view, name="workspace-manager"),
+    path("workspace/manager/tasks/<int:task_id>/reassign/", workspace.manager_reassign, name="manager-reassign"),
+    path("workspace/tasks/<int:task_id>/done/", workspace.task_action, {"action": "complete"}, name="task-done"),
+    path("workspace/tasks/<int:task_id>/<str:action>/", workspace.task_action, name="task-action"),
+    path("workspace/leads/<int:lead_id>/", workspace.lead_detail, name="workspace-lead"),
+    path("workspace/leads/<int:lead_id>/<str:action>/", workspace.lead_action, name="lead-action"),
 ]

@@ -18,7 +18,19 @@ from revops.base.history_admin import ReadableHistoryAdmin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
-from .models import Rep, RoutingDecision, RoutingPointer, RoutingRule, SlaPolicy, Task, Team, Territory
+from .models import (
+    DisqualifyReason,
+    Rep,
+    RoutingDecision,
+    RoutingPointer,
+    RoutingRule,
+    SlaPolicy,
+    StageSla,
+    Task,
+    TaskTemplate,
+    Team,
+    Territory,
+)
 from .services import (
     PREVIEW_MAX_LEADS,
     leads_reassign,
@@ -49,7 +61,7 @@ class TaskInline(admin.TabularInline):
     model = Task
     fk_name = "lead"
     extra = 0
-    fields = ("title", "assignee", "due_at", "status", "completed_at")
+    fields = ("title", "assignee", "due_at", "status", "disposition", "completed_at", "outcome_note")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -194,7 +206,7 @@ class TeamAdmin(ReadableHistoryAdmin):
 @admin.register(Rep)
 class RepAdmin(ReadableHistoryAdmin):
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
-                    "slack_user_id", "out_of_office_until")
+                    "country", "slack_user_id", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
     list_select_related = ("user", "team")
     filter_horizontal = ("territories",)
@@ -296,13 +308,34 @@ class RoutingPointerAdmin(admin.ModelAdmin):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(ReadableHistoryAdmin):
-    list_display = ("__str__", "band", "stage", "minutes", "escalate_after_minutes")
+    list_display = ("__str__", "band", "stage", "source", "minutes", "escalate_after_minutes")
+    list_filter = ("band", "stage", "source")
+
+
+@admin.register(TaskTemplate)
+class TaskTemplateAdmin(ReadableHistoryAdmin):
+    list_display = ("name", "active", "source", "band", "stage", "title")
+    list_filter = ("active", "band", "stage", "source")
+    search_fields = ("name", "title")
+
+
+@admin.register(StageSla)
+class StageSlaAdmin(ReadableHistoryAdmin):
+    list_display = ("stage", "days", "reroute_at_expiry", "active")
+    list_editable = ("days", "reroute_at_expiry", "active")
+
+
+@admin.register(DisqualifyReason)
+class DisqualifyReasonAdmin(ReadableHistoryAdmin):
+    list_display = ("name", "active", "order")
+    list_editable = ("active", "order")
 
 
 @admin.register(Task)
 class TaskAdmin(ReadableHistoryAdmin):
-    list_display = ("title", "assignee", "kind", "due_at", "status", "completed_at", "escalated_at")
-    list_filter = ("status", "kind")
+    list_display = ("title", "assignee", "kind", "due_at", "status", "disposition", "attempt", "snooze_count",
+                    "reassign_requested_at", "completed_at", "escalated_at")
+    list_filter = ("status", "kind", "disposition")
     raw_id_fields = ("lead", "assignee", "decision")
     list_select_related = ("assignee", "lead")
     show_full_result_count = False

@@ -35,3 +35,13 @@ class TaskKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow up new lead"
     RE_ENGAGE = "re_engage", "Re-engage cold lead"
     HOT_LEAD = "hot_lead", "Hot lead: call now"
+
+
+class Disposition(models.TextChoices):
+    """How a rep closed a task (``routing.services.task_actions.task_complete``)."""
+
+    CONTACTED = "contacted", "Contacted"
+    NO_ANSWER = "no_answer", "No answer (retry a working day later)"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    CONVERTED = "converted", "Converted to an opportunity"

@@ -6,6 +6,7 @@ decide from the current rows what to enqueue and always enqueue with ``enqueue_a
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from leads.choices import Stage
 from revops.base.choices import Workflow
@@ -13,6 +14,7 @@ from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipe
 
 from .selectors import (
     lead_owned_by_sdr,
+    lead_reengage_candidate,
     lead_waiting_for_routing,
     leads_sdr_owned_among,
     leads_sql_owned_by_sdr_ids,
@@ -24,17 +26,20 @@ from .selectors import (
 )
 from .services import (
     TRIGGER_TASKS,
+    lead_reengage,
     lead_route,
     lead_route_failed,
     lead_stage_handoff,
     lead_trigger_task,
     leads_route_many,
     rep_leads_reroute,
+    stage_slas_check,
     task_create_for_decision,
     tasks_create_for_decisions,
     tasks_escalate_overdue,
     territory_leads_reroute,
 )
+from .services.stage_sla import REENGAGE_AFTER_DAYS
 
 # Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
 ROUTING_INPUT_FIELDS = frozenset(
@@ -109,6 +114,28 @@ def task_create_job(decision_id: int) -> str:
 def tasks_escalate_overdue_job() -> str:
     """Every few minutes: escalate overdue follow-ups to the team manager (kill switch: stale alerts)."""
     return f"escalated {tasks_escalate_overdue()} overdue tasks"
+
+
+@periodic_job(workflow=Workflow.STAGE_SLA)
+def stage_slas_check_job() -> str:
+    """Hourly: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry; kill switch: stage SLAs)."""
+    return ", ".join(f"{n} {name}" for name, n in stage_slas_check().items())
+
+
+@pipeline_job(workflow=Workflow.RE_ENGAGEMENT, object_type="lead")
+def lead_reengage_job(lead_id: int, event_ids: list[int]) -> str:
+    """New activity on a quiet or nurture lead with an owner: a re-engage task (kill switch: re-engagement)."""
+    task = lead_reengage(lead_id=lead_id, event_ids=event_ids)
+    return f"task {task.pk}" if task else "noop"
+
+
+def lead_reengage_schedule(*, lead_id: int, event_ids: list[int]) -> bool:
+    """Events arrived on an owned lead that had gone quiet (or waits in nurture): its re-engage task, after commit."""
+    if not event_ids or not lead_reengage_candidate(lead_id=lead_id, quiet_days=REENGAGE_AFTER_DAYS,
+                                                    now=timezone.now()):
+        return False
+    enqueue_after_commit(lead_reengage_job, lead_id, list(event_ids))
+    return True
 
 
 @pipeline_job(workflow=Workflow.TASKS, object_type="lead")

@@ -6,6 +6,7 @@ Also the two row locks a routing decision takes on routing's own tables, as name
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Sequence
 from datetime import time
@@ -25,7 +26,7 @@ from revops.base.db.sql import rows_compiled_once
 from scoring.choices import Band, ModelStatus
 from scoring.models import ScoringModel
 
-from .choices import RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+from .choices import Disposition, RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 from .vocabulary import (
     SENIORITIES,
     band_score_conflict,
@@ -185,6 +186,10 @@ class Rep(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     working_hours_start = models.TimeField(default=time(0, 0))
     working_hours_end = models.TimeField(default=time(23, 59, 59))
+    working_days = models.CharField(max_length=20, default="0, 1, 2, 3, 4",
+                                    help_text="Weekdays worked, Monday = 0, comma-separated (SLA clock).")
+    country = models.CharField(max_length=2, blank=True,
+                               help_text="ISO alpha-2: whose public holidays the SLA clock skips (empty: none).")
     capacity = models.PositiveIntegerField(default=200, help_text="Most open leads at once.")
     daily_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a day (empty: none).")
     weekly_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most new leads a week (empty: none).")
@@ -207,6 +212,13 @@ class Rep(models.Model):
             zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError({"time_zone": f"{self.time_zone!r} is not an IANA time zone"}) from exc
+        days = split_csv(self.working_days)
+        if any(day not in {"0", "1", "2", "3", "4", "5", "6"} for day in days):
+            raise ValidationError({"working_days": "use weekday numbers 0 (Monday) to 6 (Sunday), comma-separated"})
+        if self.country:
+            self.country = self.country.upper()
+            if pycountry.countries.get(alpha_2=self.country) is None:
+                raise ValidationError({"country": f"{self.country!r} is not an ISO alpha-2 country code"})
         if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until < self.out_of_office_from:
             raise ValidationError({"out_of_office_until": "ends before it starts"})
         if bad := unknown_languages(split_csv(self.languages)):
@@ -392,22 +404,26 @@ class RoutingDecision(models.Model):
 
 
 class SlaPolicy(models.Model):
-    """How soon the first follow-up of a lead is due, by band (and optionally stage)."""
+    """How soon the first follow-up of a lead is due, by band, stage and source (each optional; the most specific
+    policy wins), in the assigned rep's working minutes."""
 
     band = models.CharField(max_length=2, blank=True, help_text="Empty: any band.")
     stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, help_text="Empty: any stage.")
-    minutes = models.PositiveIntegerField(help_text="Minutes from assignment to due.")
+    source = models.CharField(max_length=100, blank=True, help_text="A lead source (e.g. outbound). Empty: any.")
+    minutes = models.PositiveIntegerField(help_text="Working minutes of the rep from assignment to due.")
     escalate_after_minutes = models.PositiveIntegerField(default=60, help_text="Overdue this long → manager alert.")
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["band", "stage"]
-        constraints = [models.UniqueConstraint(fields=["band", "stage"], name="uniq_sla_policy_band_stage")]
+        constraints = [models.UniqueConstraint(fields=["band", "stage", "source"],
+                                               name="uniq_sla_policy_band_stage_source")]
         verbose_name = "SLA policy"
         verbose_name_plural = "SLA policies"
 
     def __str__(self) -> str:
-        return f"band {self.band or 'any'} / {self.stage or 'any stage'}: {self.minutes} min"
+        return (f"band {self.band or 'any'} / {self.stage or 'any stage'} / {self.source or 'any source'}: "
+                f"{self.minutes} working min")
 
     def clean(self) -> None:
         if self.band and self.band not in Band.values:
@@ -429,6 +445,14 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     outcome_note = models.CharField(max_length=500, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
+    disposition_reason = models.CharField(max_length=200, blank=True, help_text="Why disqualified (from the list).")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="Call attempt (no-answer retries count up).")
+    snooze_count = models.PositiveSmallIntegerField(default=0)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    reassign_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reassign_reason = models.CharField(max_length=300, blank=True)
     dedup_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -439,3 +463,89 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DisqualifyReason(models.Model):
+    """A reason a rep may give when disqualifying a lead (the list is edited in the admin)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskTemplate(models.Model):
+    """What a rep is asked to do for a kind of lead (source × band × stage; empty = any, the most specific wins):
+    the task's title, a call script and a first e-mail, with ``{first_name}``, ``{company}``… filled in."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    source = models.CharField(max_length=100, blank=True, help_text="A lead source. Empty: any.")
+    band = models.CharField(max_length=2, blank=True, help_text="Empty: any band.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, help_text="Empty: any stage.")
+    title = models.CharField(max_length=200, help_text="e.g. Call {first_name} at {company} ({source})")
+    call_script = models.TextField(blank=True)
+    email_subject = models.CharField(max_length=200, blank=True)
+    email_body = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        placeholders = re.findall(r"\{([^{}]*)\}", " ".join(
+            [self.title, self.call_script, self.email_subject, self.email_body]))
+        unknown = sorted({name for name in placeholders if name not in TEMPLATE_FIELDS})
+        if unknown:
+            raise ValidationError(f"unknown placeholders: {', '.join(unknown)} (use {', '.join(TEMPLATE_FIELDS)})")
+        if self.band and self.band not in ("A", "B", "C", "D"):
+            raise ValidationError({"band": "A, B, C or D"})
+
+
+# The lead fields a task template may use.
+TEMPLATE_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "industry", "country", "source",
+                   "score", "band", "owner_first_name")
+
+
+class StageSla(models.Model):
+    """How long a lead may stay in a stage without a new activity (time-in-stage SLA): an alert to its rep at 1×,
+    to the team's manager at 2×, and at expiry (3×) optionally routed again through the normal rules."""
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, unique=True)
+    days = models.PositiveIntegerField(help_text="Days in the stage without a new activity (1×).")
+    reroute_at_expiry = models.BooleanField(default=False, help_text="At 3×, route the lead again.")
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["stage"]
+        verbose_name = "stage SLA"
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.days} days"
+
+
+class StageSlaAlert(models.Model):
+    """One level of a stage SLA fired for one lead: once per lead, stage, level and activity clock (``since``)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_sla_alerts")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    level = models.PositiveSmallIntegerField(help_text="1: rep alerted, 2: manager alerted, 3: expired.")
+    since = models.DateTimeField(help_text="The lead's last activity the SLA counted from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "stage", "level", "since"],
+                                               name="uniq_stage_sla_alert")]
+
+    def __str__(self) -> str:
+        return f"lead #{self.lead_id} {self.stage} level {self.level}"

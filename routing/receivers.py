@@ -1,7 +1,8 @@
 """Receivers: routing listens to scoring, the lead layer, its own configuration and its own signals.
 
 Thin: each skips what does not concern it and calls one ``*_schedule`` of jobs.py (or one service, for the work
-that must happen in the sender's transaction: tasks follow a merge, the rule cache is cleared). Connected in
+that must happen in the sender's transaction: tasks follow a merge, a closed lead's tasks are closed, the rule
+cache is cleared). Connected in
 ``RoutingConfig.ready``.
 """
 
@@ -17,6 +18,7 @@ from scoring.signals import lead_scored, lead_triggered, leads_scored_many
 from .jobs import (
     lead_after_scoring_schedule,
     lead_data_arrived_schedule,
+    lead_reengage_schedule,
     lead_trigger_task_schedule,
     leads_after_scoring_many_schedule,
     rep_leads_reroute_schedule,
@@ -28,7 +30,7 @@ from .jobs import (
 )
 from .models import Rep, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
-from .services import lead_tasks_follow_merge, lead_tasks_follow_unmerge
+from .services import lead_tasks_close, lead_tasks_follow_merge, lead_tasks_follow_unmerge
 from .signals import follow_up_needed, follow_ups_needed, territory_reroute_requested
 
 
@@ -45,6 +47,11 @@ def route_batch_after_scoring(sender, lead_ids: list[int], stage_moves=None, **k
 @receiver(lead_signals.lead_changed)
 def route_after_data_arrives(sender, lead_id: int, fields=(), **kwargs) -> None:
     lead_data_arrived_schedule(lead_id=lead_id, fields=fields)
+
+
+@receiver(lead_signals.events_recorded)
+def reengage_after_activity(sender, lead_id: int, event_ids=(), **kwargs) -> None:
+    lead_reengage_schedule(lead_id=lead_id, event_ids=list(event_ids))
 
 
 @receiver(workflow_resumed)
@@ -77,6 +84,11 @@ def forget_compiled_rules(sender, **kwargs) -> None:
 @receiver(lead_signals.lead_merged)
 def tasks_follow_merge(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
     lead_tasks_follow_merge(survivor_id=survivor_id, merged_id=merged_id)
+
+
+@receiver(lead_signals.lead_closed)
+def tasks_close_with_lead(sender, lead_id: int, reason: str = "", user_id=None, **kwargs) -> None:
+    lead_tasks_close(lead_id=lead_id, reason=reason, user_id=user_id)
 
 
 @receiver(lead_signals.lead_unmerged)

@@ -6,6 +6,7 @@ written for speed; the others are plain querysets. Nothing here writes or schedu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -14,8 +15,9 @@ from django.db.models import Count, Q, QuerySet
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.models import Lead
 
-from .choices import RepRole
-from .models import Rep, RoutingDecision, Task, Territory
+from .choices import RepRole, TaskStatus
+from .models import Rep, RoutingDecision, StageSlaAlert, Task, Territory
+from .priority import priority_expression
 from .rules import CompiledTerritory
 
 # Queues a lead is routed out of automatically; a lead in review waits for a person.
@@ -28,6 +30,68 @@ def task_list_for(*, user) -> QuerySet[Task]:
     if user.is_superuser:
         return queryset
     return queryset.filter(Q(assignee=user) | Q(assignee__rep__team__manager=user)).distinct()
+
+
+TASK_SORTS = {"due": ("due_at", "id"), "-due": ("-due_at", "-id"), "priority": ("-priority", "due_at", "id"),
+              "score": ("-lead__score", "due_at", "id"), "created": ("-created_at", "-id")}
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """The filters and sort of a task queue (the workspace page and ``GET /api/tasks/``); empty means any."""
+
+    status: str = "open"
+    band: str = ""
+    stage: str = ""
+    kind: str = ""
+    disposition: str = ""
+    overdue: bool = False
+    reassign_requested: bool = False
+    assignee: int | None = None
+    sort: str = "priority"
+
+
+def task_queue(*, user, query: TaskQuery, now: datetime) -> QuerySet[Task]:
+    """The tasks a user may see (``task_list_for``), filtered and sorted, each with its ``priority``
+    (``routing.priority``: one definition for the queue, the API and the messages)."""
+    tasks = task_list_for(user=user).annotate(priority=priority_expression(now))
+    if query.status in TaskStatus.values:
+        tasks = tasks.filter(status=query.status)
+    for field, value in (("lead__band", query.band), ("lead__stage", query.stage), ("kind", query.kind),
+                         ("disposition", query.disposition), ("assignee_id", query.assignee)):
+        if value:
+            tasks = tasks.filter(**{field: value})
+    if query.overdue:
+        tasks = tasks.filter(status=TaskStatus.OPEN, due_at__lt=now)
+    if query.reassign_requested:
+        tasks = tasks.filter(status=TaskStatus.OPEN, reassign_requested_at__isnull=False)
+    return tasks.order_by(*TASK_SORTS.get(query.sort, TASK_SORTS["priority"]))
+
+
+def task_queue_counts(*, user, now: datetime) -> dict[str, int]:
+    """The counts at the top of the queue: open, overdue, due today (24 h), snoozed, reassignment requests."""
+    open_tasks = task_list_for(user=user).filter(status=TaskStatus.OPEN).order_by()
+    return open_tasks.aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)),
+        due_soon=Count("id", filter=Q(due_at__gte=now, due_at__lt=now + timedelta(hours=24))),
+        snoozed=Count("id", filter=Q(snooze_count__gt=0)),
+        reassign=Count("id", filter=Q(reassign_requested_at__isnull=False)),
+    )
+
+
+def lead_reengage_candidate(*, lead_id: int, quiet_days: int, now: datetime) -> bool:
+    """Whether new activity on this lead may re-engage it: owned, open, and in nurture or quiet for ``quiet_days``."""
+    horizon = now - timedelta(days=quiet_days)
+    quiet = Q(last_interaction_at__lt=horizon) | Q(last_interaction_at__isnull=True, assigned_at__lt=horizon)
+    return leads_open().filter(Q(stage=Stage.NURTURE) | quiet, pk=lead_id, owner__isnull=False).exists()
+
+
+def stage_sla_alerts_for(*, user) -> QuerySet[StageSlaAlert]:
+    """The time-in-stage breaches of the leads a user's teams own (a superuser: all), newest first."""
+    alerts = StageSlaAlert.objects.select_related("lead__owner").order_by("-created_at", "-id")
+    if user.is_superuser:
+        return alerts
+    return alerts.filter(lead__owner__rep__team__manager=user)
 
 
 def routing_decision_latest(*, lead_id: int) -> RoutingDecision | None:

@@ -8,6 +8,8 @@
 - ``review``: the review queues (a lead a pipeline step failed on; pairs that may be one person, decided);
 - ``enrichment``: the providers and applying what they find, with the job's failure and skip hooks;
 - ``vocabulary``: the cached industry vocabulary and the default vocabulary a fresh install starts with;
+- ``lifecycle``: the transitions sales makes (won, lost, opportunity, disqualified, suppressed, reopened), one
+  service for every path; a close announces ``lead_closed`` so the open tasks close with it;
 - ``companies``: the company directory; ``imports``: confirming an admin CSV import.
 
 Services never enqueue jobs: they send ``leads.signals`` after commit and ``leads.receivers`` schedules the jobs.
@@ -41,11 +43,19 @@ from .ingest import (
     lead_ingest_predict,
     lead_update,
 )
+from .lifecycle import (
+    CLOSING_TRANSITIONS,
+    lead_is_closed,
+    lead_touch_apply,
+    lead_transition,
+    lead_transition_apply,
+)
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
 from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 
 __all__ = [
+    "CLOSING_TRANSITIONS", "lead_is_closed", "lead_touch_apply", "lead_transition", "lead_transition_apply",
     "ENRICHABLE_FIELDS", "OUTCOME_FIELDS", "PROFILE_FIELDS", "SCORING_INPUT_FIELDS", "TOUCH_FIELDS", "BulkReport",
     "CompanyDirectoryProvider", "EnrichmentError", "EnrichmentResult", "HttpJsonProvider", "IngestResult",
     "LeadInputError", "MergeError", "Provider", "RowOutcome", "company_profile_upsert", "directory_only",

@@ -25,6 +25,7 @@ from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
+from .lifecycle import lead_transition_announce, lead_transition_apply, transition_for_outcome
 from .merge import lead_merge
 from .review import review_pair_open
 from .vocabulary import industry_vocabulary
@@ -179,7 +180,7 @@ def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, sour
     lead.company_key = company_key(lead.company)
     lead.first_touch = lead.last_touch = _touch({**values, "source": source}, now)
     if lead.outcome in (Outcome.WON, Outcome.LOST):
-        lead.closed_at = now
+        lead_transition_apply(lead, to=transition_for_outcome(lead.outcome), at=now)
     return lead
 
 
@@ -219,8 +220,8 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
         if merged_custom != lead.custom:
             lead.custom = merged_custom
             changed.add("custom")
-    if "outcome" in changed and lead.outcome in (Outcome.WON, Outcome.LOST) and lead.closed_at is None:
-        lead.closed_at = timezone.now()
+    if "outcome" in changed:  # through the lifecycle: won → customer; a close closes the open tasks below
+        changed |= lead_transition_apply(lead, to=transition_for_outcome(lead.outcome))
     touch = _touch({**values, "source": source}, timezone.now())
     if touch:
         lead.last_touch = touch
@@ -234,6 +235,8 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
     lead._history_user = user
     lead._change_reason = reason
     lead.save()
+    if "outcome" in changed:
+        lead_transition_announce(lead, to=transition_for_outcome(lead.outcome), reason=reason, user=user)
     external_id = values.get("external_id") or ""
     if source and external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=external_id, defaults={"lead": lead})
@@ -252,7 +255,12 @@ def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = 
     if reason:
         lead._change_reason = reason
     with transaction.atomic():
+        transition = transition_for_outcome(lead.outcome) if "outcome" in changed else None
+        if transition:  # the outcome set by hand goes through the lifecycle (stage, dates, open tasks)
+            changed |= lead_transition_apply(lead, to=transition)
         lead.save()
+        if transition:
+            lead_transition_announce(lead, to=transition, reason=reason or "outcome set by hand", user=user)
         lead_id = lead.pk
         if changed:
             signals.lead_changed.send(sender=Lead, lead_id=lead_id, fields=changed)

@@ -18,6 +18,8 @@ class Workflow(models.TextChoices):
     PREDICTIVE = "predictive", "Predictive model training"
     DB_STATISTICS = "db_statistics", "Database statistics (SQLite query planner)"
     PENDING_SWEEP = "pending_sweep", "Pipeline sweeper (re-enqueue stuck pending jobs)"
+    STAGE_SLA = "stage_sla", "Stage SLAs (time in stage: alerts and re-route)"
+    RE_ENGAGEMENT = "re_engagement", "Re-engagement of inactive leads"
 
 
 class NotificationStatus(models.TextChoices):

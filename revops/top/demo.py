@@ -1,7 +1,8 @@
 """A realistic demo: territories, teams, reps, scoring and routing rules, and leads pushed through the pipeline.
 
 Leads and events go in through the same services the API and CSV import use (``lead_ingest``, ``events_record``)
-with jobs run inline, so every score, owner, task and notification is the pipeline's own work.
+with jobs run inline, so every score, owner, task and notification is the pipeline's own work; outcomes and the
+reps' work on their tasks go through the lifecycle and task services (``demo_history.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from leads.services.vocabulary import DEFAULT_INDUSTRY_VOCABULARY
 from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
-from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
+from routing.models import Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
+from routing.services import disqualify_reasons_defaults_ensure
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
+
+from .demo_history import demo_outcomes, demo_task_states
 
 INDUSTRIES = DEFAULT_INDUSTRY_VOCABULARY  # canonical → synonyms: the demo companies use them all
 NA_EAST_STATES = "NY, NJ, MA, PA, CT, VA, NC, GA, FL, OH, MI, IL, MD, DC, ME, VT, NH, RI, DE, SC, TN, KY, IN, WI, MN"
@@ -65,9 +69,23 @@ PHONE_FORMATS = {
     "NL": ["06 12 34 {b:02d} {c:02d}"],
 }
 SOURCES = [("webform", 35), ("webinar", 15), ("content", 15), ("paid_search", 15), ("referral", 5), ("event", 10),
-           ("partner", 5)]
+           ("partner", 5), ("outbound", 6)]
 EVENT_MIX = [("email_open", 35), ("page_view", 30), ("email_click", 12), ("content_download", 8),
              ("webinar_attended", 5), ("demo_request", 3), ("email_bounce", 1), ("unsubscribe", 1)]
+DEMO_TASK_TEMPLATES = [
+    dict(name="Hot inbound", band="A", title="Call {first_name} at {company} now (hot, {source})",
+         call_script="Hi {first_name}, this is {owner_first_name} from Leadflow. You were looking at our pricing: "
+                     "what made {company} start looking now?\n- Who else decides?\n- Timeline?\n- Book a demo.",
+         email_subject="{company} and Leadflow",
+         email_body="Hi {first_name},\n\nThanks for your interest. I help {industry} teams like {company} route "
+                    "leads in minutes. Do you have 20 minutes this week?\n\n{owner_first_name}"),
+    dict(name="Webinar follow-up", source="webinar", title="Follow up {first_name} after the webinar",
+         call_script="Ask {first_name} what they took from the webinar and whether {company} has the problem today.",
+         email_subject="The webinar recording", email_body="Hi {first_name},\n\nHere is the recording.\n\n"
+                                                          "{owner_first_name}"),
+    dict(name="Outbound", source="outbound", title="First touch: {full_name} ({company})",
+         call_script="Cold call: introduce yourself, one line on why {industry} teams use us, ask for 15 minutes."),
+]
 PAGES = ["/", "/product", "/pricing", "/customers", "/blog/revops", "/docs", "/pricing/enterprise"]
 
 
@@ -127,12 +145,21 @@ def demo_configuration(users: dict[str, User]) -> None:
                               manager=users["manager"])
     teams = {"SMB": smb, "Mid-Market": mid, "Enterprise": ent, "SDR": sdr}
     for index, (username, _f, _l, team, role, terrs, skills, tz) in enumerate(REPS):
+        country = "US" if tz.startswith("America/") else {"Lisbon": "PT", "Berlin": "DE", "London": "GB",
+                                                           "Stockholm": "SE"}[tz.split("/")[1]]
         rep = Rep.objects.create(user=users[username], team=teams[team], role=role, skills=skills, time_zone=tz,
+                                 country=country,
                                  capacity=400, weight=2 if role == RepRole.SENIOR_AE else 1,
                                  slack_user_id=f"U0DEMO{index:03d}")
         rep.territories.set([territories[t] for t in terrs])
-    for band, minutes, escalate in (("A", 60, 30), ("B", 240, 60), ("C", 1440, 240), ("D", 2880, 1440)):
+    for band, minutes, escalate in (("A", 240, 30), ("B", 480, 60), ("C", 1440, 240), ("D", 2880, 1440)):
         SlaPolicy.objects.create(band=band, minutes=minutes, escalate_after_minutes=escalate)
+    SlaPolicy.objects.create(source="outbound", minutes=24 * 60, escalate_after_minutes=240)
+    disqualify_reasons_defaults_ensure()
+    StageSla.objects.create(stage="mql", days=7)
+    StageSla.objects.create(stage="sql", days=10, reroute_at_expiry=True)
+    for template in DEMO_TASK_TEMPLATES:
+        TaskTemplate.objects.create(**template)
 
     # The demo brings its own model: the fresh install's default (if migrate made one) is retired, kept as history.
     for default in ScoringModel.objects.filter(is_default=True, status=ModelStatus.ACTIVE):
@@ -276,10 +303,6 @@ def demo_lead_rows(rng: random.Random, companies: list[CompanyProfile], count: i
             "utm_source": rng.choice(["google", "linkedin", "newsletter", ""]),
             "consent": rng.choice(["yes"] * 12 + ["unknown"] * 7 + ["no"]),
         }
-        if rng.random() < 0.25:
-            won = rng.random() < 0.35
-            row["outcome"] = "won" if won else "lost"
-            row["deal_value"] = str(rng.randint(5, 120) * 1000) if won else ""
         rows.append(row)
     return rows
 
@@ -325,10 +348,10 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
                 events = demo_events(rng, row, now)
                 if events:  # recording events re-scores the lead
                     events_record(lead_id=outcome.lead_id, items=events)
-                if row.get("outcome") in ("won", "lost"):
-                    Lead.objects.filter(pk=outcome.lead_id).update(
-                        closed_at=now - timedelta(days=rng.randint(1, 80)))
             done += len(batch)
             if stdout is not None:
                 stdout.write(f"  {done}/{len(rows)} leads through the pipeline")
+        # The reps' work, through the same services as the workspace: outcomes, then the open tasks' states.
+        counts.update(demo_outcomes(rng, now))
+        counts.update({f"tasks {state}": n for state, n in demo_task_states(rng, now).items()})
     return counts

@@ -1,6 +1,7 @@
 """Views of the routing API."""
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,9 +12,24 @@ from leads.api.views import LeadViewSet
 from leads.filtersets import MAX_ID
 
 from ..models import Rep, Task
-from ..selectors import task_list_for
-from ..services import leads_reassign, routing_decisions_undo, task_complete
-from .serializers import RoutedLeadSerializer, TaskCompleteSerializer, TaskSerializer
+from ..selectors import TaskQuery, task_list_for, task_queue
+from ..services import (
+    TaskActionRefused,
+    leads_reassign,
+    routing_decisions_undo,
+    task_accept,
+    task_complete,
+    task_reassign_request,
+    task_snooze,
+)
+from .serializers import (
+    RoutedLeadSerializer,
+    TaskCompleteSerializer,
+    TaskQuerySerializer,
+    TaskReasonSerializer,
+    TaskSerializer,
+    TaskSnoozeSerializer,
+)
 
 
 class RoutedLeadViewSet(LeadViewSet):
@@ -22,18 +38,44 @@ class RoutedLeadViewSet(LeadViewSet):
     serializer_class = RoutedLeadSerializer
 
 
+def _refusal(exc: ValidationError) -> Response:
+    """A service's refusal as a 400 naming the field."""
+    body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The caller's tasks (a manager: the team's)."""
+    """The caller's tasks (a manager: the team's), with the queue's filters and sort, and the actions on a task."""
 
     serializer_class = TaskSerializer
     permission_classes = [permissions.IsAuthenticated]
     lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
-    filterset_fields = ["status", "kind"]
+    filter_backends: list = []
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Task.objects.none()
-        return task_list_for(user=self.request.user)
+        if self.action != "list":
+            return task_list_for(user=self.request.user)
+        data = TaskQuerySerializer(data=self.request.query_params)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if values["status"] == "all":
+            values["status"] = ""
+        return task_queue(user=self.request.user, query=TaskQuery(**values), now=timezone.now())
+
+    @extend_schema(parameters=[TaskQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _act(self, call) -> Response:
+        try:
+            task = call()
+        except TaskActionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValidationError as exc:
+            return _refusal(exc)
+        return Response(TaskSerializer(task).data, status=status.HTTP_200_OK)
 
     @extend_schema(request=TaskCompleteSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
@@ -41,8 +83,30 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         task = self.get_object()
         data = TaskCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task = task_complete(task_id=task.pk, user=request.user, note=data.validated_data["note"])
-        return Response(TaskSerializer(task).data, status=status.HTTP_200_OK)
+        return self._act(lambda: task_complete(task_id=task.pk, actor=request.user, **data.validated_data).task)
+
+    @extend_schema(request=TaskSnoozeSerializer, responses={200: TaskSerializer})
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        task = self.get_object()
+        data = TaskSnoozeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(lambda: task_snooze(task_id=task.pk, actor=request.user, **data.validated_data))
+
+    @extend_schema(request=TaskReasonSerializer, responses={200: TaskSerializer})
+    @action(detail=True, methods=["post"], url_path="reassign-request")
+    def reassign_request(self, request, pk=None):
+        task = self.get_object()
+        data = TaskReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(lambda: task_reassign_request(task_id=task.pk, actor=request.user,
+                                                       reason=data.validated_data["reason"]))
+
+    @extend_schema(request=None, responses={200: TaskSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        task = self.get_object()
+        return self._act(lambda: task_accept(task_id=task.pk, actor=request.user))
 
 
 class CanChangeLeads(permissions.BasePermission):

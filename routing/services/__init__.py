@@ -9,8 +9,14 @@
 - ``reassign``: manual reassignment with a reason, and undo of routing changes;
 - ``rebalance``: even out a team's open leads;
 - ``governance``: preview a rule set with drafts on recent leads, activate drafts;
-- ``tasks``: follow-up tasks of assignments (one or a batch), trigger tasks, completion, tasks following a lead;
-- ``sla``: due times (``SlaPolicy``) and the escalation of overdue tasks;
+- ``tasks``: follow-up tasks of assignments (one or a batch), trigger tasks, tasks following a lead, the open
+  tasks of a closed lead cancelled;
+- ``sla``: due times (``SlaPolicy`` over band, stage and source, in the rep's working time) and the escalation of
+  overdue tasks;
+- ``task_actions``: what a person does with a task, with an explicit actor (complete with a disposition, snooze,
+  accept, reject, ask to reassign);
+- ``task_templates``: the template of a kind of lead (source × band × stage) and its texts with the lead's fields;
+- ``stage_sla``: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry) and re-engagement;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -42,18 +48,46 @@ from .reroute import (
     territory_leads_reroute,
     territory_leads_reroute_request,
 )
-from .sla import DEFAULT_SLA_MINUTES, sla_minutes_for, tasks_escalate_overdue
+from .sla import (
+    DEFAULT_SLA_MINUTES,
+    due_at_for,
+    rep_working_time,
+    sla_minutes_for,
+    sla_policy_for,
+    tasks_escalate_overdue,
+    tomorrow_morning_for,
+)
+from .stage_sla import lead_reengage, stage_slas_check
+from .task_actions import (
+    CompleteResult,
+    TaskActionRefused,
+    disqualify_reasons,
+    disqualify_reasons_defaults_ensure,
+    task_accept,
+    task_actor_may_act,
+    task_complete,
+    task_reassign_request,
+    task_reject,
+    task_snooze,
+)
+from .task_templates import RenderedTemplate, task_template_for, task_template_render, template_fill
 from .tasks import (
     TRIGGER_TASKS,
+    lead_tasks_close,
     lead_tasks_follow_merge,
     lead_tasks_follow_unmerge,
     lead_trigger_task,
-    task_complete,
     task_create_for_decision,
     tasks_create_for_decisions,
 )
 
 __all__ = [
+    "lead_reengage", "stage_slas_check",
+    "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
+    "CompleteResult", "TaskActionRefused", "disqualify_reasons",
+    "disqualify_reasons_defaults_ensure", "due_at_for", "lead_tasks_close", "rep_working_time",
+    "sla_policy_for", "task_accept", "task_actor_may_act", "task_reassign_request", "task_reject", "task_snooze",
+    "tomorrow_morning_for",
     "BATCH_CHUNK", "CAUSE_REASSIGN", "CAUSE_REBALANCE", "CAUSE_REP_DEACTIVATED", "CAUSE_STAGE_HANDOFF",
     "CAUSE_TERRITORY", "DEFAULT_SLA_MINUTES", "EXPLAIN_RULES_IN_FULL", "PREVIEW_MAX_LEADS", "TRIGGER_TASKS",
     "PreviewRow", "ReassignResult", "RebalanceResult", "RerouteResult", "RouteManyResult", "RouteOutcome",

@@ -11,6 +11,7 @@ titles, task titles, reasons) passes ``revops.base.escaping.slack_escape`` (``es
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +23,16 @@ from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
+from ..priority import task_priority
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
+
+
+def _local(when: datetime, rep: Rep | None, fmt: str = "%a %H:%M %Z") -> str:
+    """A time as the rep reads it: in their own time zone."""
+    zone = zoneinfo.ZoneInfo(rep.time_zone) if rep and rep.time_zone else timezone.get_current_timezone()
+    return when.astimezone(zone).strftime(fmt)
 
 
 def _lead_link(lead_id: int) -> str:
@@ -36,14 +44,15 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
     Returns the new outbox row's id (None when it existed already)."""
     reasons = ", ".join(f"{esc(r['label'])} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
     name = esc(lead.full_name or lead.email)
-    due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
+    due = _local(task.due_at, rep)
+    priority = task_priority(score=lead.score, band=lead.band, due_at=task.due_at, now=timezone.now())
     link = _lead_link(lead.pk)
     who = name + (f", {esc(lead.title)}" if lead.title else "") + (f" at {esc(lead.company)}" if lead.company else "")
     score = lead.score if lead.score is not None else "-"
     text = (
         f"New lead for you: {who}. Score {score} (band {lead.band or '-'}, {lead.get_stage_display()})."
         + (f" Why: {reasons}." if reasons else "")
-        + f" Follow up by {due}: {link}"
+        + f" Priority {priority}. Follow up by {due}: {link}"
     )
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
     notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
@@ -63,7 +72,7 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
         name = esc(" ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"])
         who = name + (f" at {esc(lead['company'])}" if lead["company"] else "")
         score = lead["score"] if lead["score"] is not None else "-"
-        due = timezone.localtime(task.due_at).strftime("%H:%M %Z")
+        due = _local(task.due_at, rep)
         lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
                      f"{base}/workspace/leads/{task.lead_id}/")
     more = len(tasks) - DIGEST_LINES

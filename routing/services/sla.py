@@ -1,28 +1,74 @@
-"""SLA: when a follow-up is due (``SlaPolicy`` rows, else the built-in defaults) and the escalation of overdue tasks
-to the team manager."""
+"""SLA: when a follow-up is due and the escalation of overdue tasks to the team manager.
+
+The due time comes from the most specific ``SlaPolicy`` over band, stage and source (else the built-in defaults:
+a hot inbound lead within 4 working hours, an outbound-sourced one within 24), counted in the assigned rep's
+working time (``routing.clock``: time zone, working hours and days, the public holidays of the rep's country).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..choices import TaskStatus
-from ..models import SlaPolicy, Task
+from ..clock import WorkingTime, next_working_morning, working_add
+from ..models import Rep, SlaPolicy, Task, split_csv
 from .messages import task_escalation_notify
 
-DEFAULT_SLA_MINUTES = {"A": 60, "B": 240, "C": 1440, "D": 2880}
+DEFAULT_SLA_MINUTES = {"A": 240, "B": 480, "C": 1440, "D": 2880}
+OUTBOUND_SLA_MINUTES = 24 * 60
+DEFAULT_ESCALATE_AFTER = 60
 
 
-def sla_minutes_for(band: str, stage: str) -> tuple[int, int]:
-    """The follow-up SLA and escalation delay: the most specific SlaPolicy, else the built-in defaults."""
-    policies = list(SlaPolicy.objects.filter(Q(band=band) | Q(band=""), Q(stage=stage) | Q(stage="")))
+def outbound_sources() -> frozenset[str]:
+    """The lead sources counted as outbound (``LEADFLOW_OUTBOUND_SOURCES``)."""
+    return frozenset(getattr(settings, "LEADFLOW_OUTBOUND_SOURCES", ("outbound", "prospecting", "list_purchase")))
+
+
+def sla_policy_for(band: str, stage: str, source: str = "") -> SlaPolicy:
+    """The SLA of a lead: the most specific matching ``SlaPolicy`` (source counts most, then band, then stage), else
+    an unsaved policy with the built-in defaults."""
+    policies = list(SlaPolicy.objects.filter(Q(band=band) | Q(band=""), Q(stage=stage) | Q(stage=""),
+                                             Q(source=source or "") | Q(source="")))
     if policies:
-        best = max(policies, key=lambda p: (bool(p.band), bool(p.stage)))
-        return best.minutes, best.escalate_after_minutes
-    return DEFAULT_SLA_MINUTES.get(band, 1440), 60
+        return max(policies, key=lambda p: (bool(p.source), bool(p.band), bool(p.stage)))
+    if source in outbound_sources():
+        return SlaPolicy(source=source, minutes=OUTBOUND_SLA_MINUTES, escalate_after_minutes=DEFAULT_ESCALATE_AFTER)
+    return SlaPolicy(band=band, minutes=DEFAULT_SLA_MINUTES.get(band, 1440),
+                     escalate_after_minutes=DEFAULT_ESCALATE_AFTER)
+
+
+def sla_minutes_for(band: str, stage: str, source: str = "") -> tuple[int, int]:
+    """The follow-up SLA (working minutes) and escalation delay of ``sla_policy_for``."""
+    policy = sla_policy_for(band, stage, source)
+    return policy.minutes, policy.escalate_after_minutes
+
+
+def rep_working_time(rep: Rep | None) -> WorkingTime:
+    """A rep's working time for the SLA clock (no rep: UTC, every hour of Monday to Friday)."""
+    if rep is None:
+        return WorkingTime()
+    days = frozenset(int(day) for day in split_csv(rep.working_days) if day.isdigit())
+    return WorkingTime(time_zone=rep.time_zone or "UTC", start=rep.working_hours_start, end=rep.working_hours_end,
+                       weekdays=days, country=rep.country)
+
+
+def rep_for_user(user_id: int | None) -> Rep | None:
+    return Rep.objects.filter(user_id=user_id).first() if user_id else None
+
+
+def due_at_for(*, minutes: int, rep: Rep | None, now: datetime | None = None) -> datetime:
+    """``minutes`` working minutes of the rep after ``now``."""
+    return working_add(now or timezone.now(), minutes, rep_working_time(rep))
+
+
+def tomorrow_morning_for(*, rep: Rep | None, now: datetime | None = None) -> datetime:
+    """The start of the rep's next working day in their time zone (snooze "tomorrow", no-answer retries)."""
+    return next_working_morning(now or timezone.now(), rep_working_time(rep))
 
 
 def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
@@ -33,7 +79,7 @@ def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
         "lead", "assignee__rep__team__manager__rep"
     )
     for task in overdue[:1000]:
-        _, escalate_after = sla_minutes_for(task.lead.band, task.lead.stage)
+        _, escalate_after = sla_minutes_for(task.lead.band, task.lead.stage, task.lead.source)
         if task.due_at + timedelta(minutes=escalate_after) > now:
             continue
         with transaction.atomic():

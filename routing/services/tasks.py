@@ -1,26 +1,31 @@
 """Tasks: the follow-up task of an assignment (one, or a batch's with one digest per rep), trigger tasks (hot, high
-intent, cold), completion, and the open tasks that follow a lead: cancelled or moved when its owner changes, moved
-with a merge and back on its undo. The Slack texts are in messages.py, the due times in sla.py.
+intent, cold), the open tasks of a closed lead cancelled, and the open tasks that follow a lead: cancelled or moved
+when its owner changes, moved with a merge and back on its undo.
+The Slack texts are in messages.py, the due times in sla.py.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from leads.choices import CLOSED_FOR_WORK_STAGES, Outcome
 from leads.models import Lead
 from leads.selectors import lead_contactable
+from leads.services.lifecycle import lead_is_closed
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import bulk_insert, history_copy_all
 from revops.base.notifications import notifications_send_schedule
 
 from ..choices import TaskKind, TaskStatus
-from ..models import Rep, RoutingDecision, Task
+from ..models import Rep, RoutingDecision, Task, TaskTemplate
 from ..signals import follow_up_needed
 from .messages import task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
-from .sla import sla_minutes_for
+from .sla import due_at_for, sla_minutes_for
+from .task_templates import task_template_for, template_fill, template_values
 
 # What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
 TRIGGER_TASKS = {
@@ -51,14 +56,19 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
         lead = Lead.objects.select_for_update().get(pk=decision.lead_id)
         if decision.undone_at or decision.owner_id is None or lead.owner_id != decision.owner_id:
             return None
-        minutes, _ = sla_minutes_for(lead.band, lead.stage)
+        if lead_is_closed(lead):  # closed since it was routed: nothing to follow up
+            return None
+        minutes, _ = sla_minutes_for(lead.band, lead.stage, lead.source)
         name = lead.full_name or lead.email or lead.phone
+        template = task_template_for(source=lead.source, band=lead.band, stage=lead.stage)
+        title = (template_fill(template.title, template_values(lead, decision.owner.first_name))[:255] if template
+                 else _follow_up_title(name, lead.company))
         task, created = Task.objects.get_or_create(
             dedup_key=f"follow_up:decision:{decision.pk}",
             defaults={
                 "lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
-                "title": _follow_up_title(name, lead.company),
-                "due_at": timezone.now() + timedelta(minutes=minutes),
+                "title": title,
+                "due_at": due_at_for(minutes=minutes, rep=decision.rep),
             },
         )
         if created:
@@ -82,25 +92,35 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
                          .values_list("pk", "lead_id", "owner_id", "rep_id"))
         leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
                  .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
-                         "score")}
-        reps = Rep.objects.select_related("team").in_bulk({d[3] for d in decisions if d[3]})
+                         "score", "source", "outcome", "merged_into_id", "title", "industry", "country")}
+        reps = Rep.objects.select_related("team", "user").in_bulk({d[3] for d in decisions if d[3]})
         keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
         existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
-        sla: dict[tuple[str, str], int] = {}
+        sla: dict[tuple[str, str, str], int] = {}
+        templates: dict[tuple[str, str, str], TaskTemplate | None] = {}
         now = timezone.now()
         tasks, task_reps = [], {}
         for decision_id, lead_id, owner_id, rep_id in decisions:
             lead = leads.get(lead_id)
             if lead is None or lead["owner_id"] != owner_id or keys[decision_id] in existing:
                 continue
-            band, stage = lead["band"], lead["stage"]
-            if (band, stage) not in sla:
-                sla[(band, stage)] = sla_minutes_for(band, stage)[0]
-            minutes = sla[(band, stage)]
+            if lead["outcome"] != Outcome.OPEN or lead["merged_into_id"] or lead["stage"] in CLOSED_FOR_WORK_STAGES:
+                continue
+            band, stage, source = lead["band"], lead["stage"], lead["source"]
+            if (band, stage, source) not in sla:
+                sla[(band, stage, source)] = sla_minutes_for(band, stage, source)[0]
+            minutes = sla[(band, stage, source)]
+            if (band, stage, source) not in templates:
+                templates[(band, stage, source)] = task_template_for(source=source, band=band, stage=stage)
+            template = templates[(band, stage, source)]
             name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"] or lead["phone"]
+            rep = reps.get(rep_id)
+            title = (template_fill(template.title, template_values(lead, rep.user.first_name if rep else ""))[:255]
+                     if template else _follow_up_title(name, lead["company"]))
             task = instance_new(Task, dict(lead_id=lead_id, assignee_id=owner_id, decision_id=decision_id,
-                                           kind=TaskKind.FOLLOW_UP, title=_follow_up_title(name, lead["company"]),
-                                           due_at=now + timedelta(minutes=minutes), dedup_key=keys[decision_id]))
+                                           kind=TaskKind.FOLLOW_UP, title=title,
+                                           due_at=due_at_for(minutes=minutes, rep=reps.get(rep_id), now=now),
+                                           dedup_key=keys[decision_id]))
             task._change_reason = _follow_up_reason(minutes, band)
             tasks.append(task)
             task_reps[task.dedup_key] = reps.get(rep_id)
@@ -122,22 +142,6 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
     return created
 
 
-def task_complete(*, task_id: int, user, note: str = "") -> Task:
-    """Mark a task done (by its assignee or a manager)."""
-    with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task_id)
-        if task.status != TaskStatus.OPEN:
-            return task
-        task.status = TaskStatus.DONE
-        task.completed_at = timezone.now()
-        task.outcome_note = note[:500]
-        task._history_user = user
-        task._change_reason = "completed" + (f": {note}" if note else "")
-        task.full_clean()
-        task.save()
-    return task
-
-
 # --- Trigger tasks ------------------------------------------------------------------------------------------------
 
 
@@ -152,7 +156,7 @@ def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict 
     task_kind, due_in, text = TRIGGER_TASKS[kind]
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None or lead.owner_id is None or not lead_contactable(lead):
+        if lead is None or lead.owner_id is None or not lead_contactable(lead) or lead_is_closed(lead):
             return None
         title = text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
         task, created = Task.objects.get_or_create(
@@ -168,6 +172,24 @@ def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict 
 
 
 # --- Open tasks that follow a lead --------------------------------------------------------------------------------
+
+
+def lead_tasks_close(*, lead_id: int, reason: str, user_id: int | None = None) -> list[int]:
+    """A lead was closed (``leads.services.lifecycle``): cancel its open tasks with the reason, in their history.
+
+    Called in the transaction of the close, so a closed lead never keeps an open task."""
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    cancelled = []
+    for task in Task.objects.select_for_update().filter(lead_id=lead_id, status=TaskStatus.OPEN):
+        task.status = TaskStatus.CANCELLED
+        task.completed_at = timezone.now()
+        task.outcome_note = f"lead closed: {reason}"[:500]
+        task._history_user = user
+        task._change_reason = (f"lead closed: {reason}" if user else f"automation:lifecycle lead closed: {reason}")[
+            :1000]
+        task.save(update_fields=["status", "completed_at", "outcome_note"])
+        cancelled.append(task.pk)
+    return cancelled
 
 
 def tasks_cancel_open(lead: Lead, assignee_id: int, *, reason: str, user=None) -> list[int]:
@@ -191,9 +213,10 @@ def tasks_move_open(lead: Lead, *, to_user_id: int, reason: str, user=None) -> l
     ):
         moved.append({"task": task.pk, "from": task.assignee_id})
         task.assignee_id = to_user_id
+        task.reassign_requested_at, task.reassign_reason = None, ""  # a request is answered by the move
         task._history_user = user
         task._change_reason = reason[:1000]
-        task.save(update_fields=["assignee"])
+        task.save(update_fields=["assignee", "reassign_requested_at", "reassign_reason"])
     return moved
 
 
@@ -217,6 +240,9 @@ def lead_tasks_follow_merge(*, survivor_id: int, merged_id: int) -> int:
             task.merged_from_id = merged_id
             task._change_reason = f"automation:dedup lead #{merged_id} merged into #{survivor_id}"
             task.save(update_fields=["lead", "merged_from"])
+        survivor = Lead.objects.get(pk=survivor_id)
+        if lead_is_closed(survivor):  # the tasks of a lead merged into a closed one have nothing left to do
+            lead_tasks_close(lead_id=survivor_id, reason=f"merged into closed lead #{survivor_id}")
     return len(tasks)
 
 

@@ -48,7 +48,7 @@ def test_a_rep_signs_in_opens_the_lead_and_completes_the_follow_up(live_server, 
     assert "Why" in page.inner_text("body") and "VP or above" in page.inner_text("#reasons")
     assert "assigned to" in page.inner_text("#routing-summary")
     page.go_back()
-    page.click("#tasks button:has-text('Done')")
-    assert "Done: Follow up Grace Hopper" in page.inner_text(".messages")
+    page.click("#tasks button:has-text('Complete')")
+    assert "Completed: Follow up Grace Hopper" in page.inner_text(".messages")
     task.refresh_from_db()
     assert task.status == "done" and task.completed_at is not None

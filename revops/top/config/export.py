@@ -20,7 +20,7 @@ def config_export() -> dict[str, Any]:
                     .prefetch_related("territories").order_by("user__username")]
     data["routing_rules"] = [ROUTING_RULES.export(r) for r in RoutingRule.objects.select_related(
         "replaces", "territory", "rep__user", "team").order_by("order", "id")]
-    data["sla_policies"] = [SLA_POLICIES.export(p) for p in SlaPolicy.objects.order_by("band", "stage")]
+    data["sla_policies"] = [SLA_POLICIES.export(p) for p in SlaPolicy.objects.order_by("band", "stage", "source")]
     models_data = []
     for model in ScoringModel.objects.prefetch_related("rules").order_by("segment_priority", "segment", "version"):
         entry = SCORING_MODELS.export(model)

@@ -214,7 +214,8 @@ REPS = Spec("reps", "rep", Rep, ("username",), (
     F("username", attr="user", kind="ref", ref=(User, "username")), F("team", kind="ref", ref=(Team, "name"),
                                                                      always=True),
     F("role", always=True), F("territories", kind="m2m", ref=(Territory, "name")), F("is_active"),
-    F("time_zone"), F("working_hours_start", kind="time"), F("working_hours_end", kind="time"), F("capacity"),
+    F("time_zone"), F("working_hours_start", kind="time"), F("working_hours_end", kind="time"), F("working_days"),
+    F("country"), F("capacity"),
     F("daily_cap"), F("weekly_cap"), F("weight"), _csv("skills"), _csv("languages"), F("slack_user_id"),
 ), finder=lambda c: Rep.objects.filter(user__username=c["username"]).first())
 ROUTING_RULES = Spec("routing_rules", "routing rule", RoutingRule, ("name",), (
@@ -226,9 +227,10 @@ ROUTING_RULES = Spec("routing_rules", "routing rule", RoutingRule, ("name",), (
     F("action", always=True), F("rep", kind="ref", ref=(Rep, "username")), F("team", kind="ref", ref=(Team, "name")),
     F("strategy"), _csv("rep_roles"), F("match_rep_territory"), F("queue"),
 ))
-SLA_POLICIES = Spec("sla_policies", "SLA policy", SlaPolicy, ("band", "stage"), (
-    F("band", always=True), F("stage", always=True), F("minutes", always=True), F("escalate_after_minutes"),
-), optional_keys=("band", "stage"))
+SLA_POLICIES = Spec("sla_policies", "SLA policy", SlaPolicy, ("band", "stage", "source"), (
+    F("band", always=True), F("stage", always=True), F("source"), F("minutes", always=True),
+    F("escalate_after_minutes"),
+), optional_keys=("band", "stage", "source"))
 
 
 def _editable_fields(model: type[models.Model], exclude: set[str]) -> tuple[F, ...]:

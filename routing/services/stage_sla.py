@@ -1,0 +1,133 @@
+"""Time-in-stage SLAs and re-engagement.
+
+Stage SLAs (``StageSla``, e.g. "MQL for 7 days without a new activity"): the lead's rep is alerted at 1×, the
+team's manager at 2×, and at expiry (3×) the lead is routed again through the normal rules when the policy says so,
+with the reason recorded. Each level fires once per lead, stage and activity clock (a ``StageSlaAlert`` row claimed
+by its unique key), is logged on the lead (automation log) and runs behind the "Stage SLAs" kill switch (checked by
+the job). The clock is the lead's last activity: ``last_interaction_at``, else ``assigned_at``, else ``created_at``.
+
+Re-engagement: new activity on an owned lead that had gone quiet (no interaction for ``REENGAGE_AFTER_DAYS``) or
+waits in nurture gives its rep a "re-engage" task and a message (once per event batch); a lead with no owner is
+routed by the scoring step that follows its events, as any waiting lead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from leads.choices import Stage
+from leads.models import Lead
+from leads.services.lifecycle import lead_is_closed
+from revops.base.automation import automation_log
+from revops.base.choices import AutomationOutcome, Workflow
+from revops.base.notifications import notification_queue
+
+from ..choices import TaskKind, TaskStatus
+from ..models import Rep, StageSla, StageSlaAlert, Task
+from .messages import _lead_link
+from .reroute import leads_reroute
+from .sla import rep_for_user, tomorrow_morning_for
+
+LEVEL_REP, LEVEL_MANAGER, LEVEL_EXPIRED = 1, 2, 3
+REENGAGE_AFTER_DAYS = 30
+BATCH = 1000
+
+
+def stage_slas_check(*, now: datetime | None = None) -> dict[str, int]:
+    """Fire every level of every active stage SLA that is due and has not fired yet; returns counts per level.
+
+    Steps: for each active policy, the live open owned leads in its stage whose activity clock is older than the
+    policy's days; the level reached (1×, 2×, 3×); each level up to it not yet claimed for this clock is claimed
+    (unique row) and acted on in its own transaction.
+    """
+    now = now or timezone.now()
+    counts = {"rep_alerts": 0, "manager_alerts": 0, "rerouted": 0}
+    for policy in StageSla.objects.filter(active=True, days__gt=0):
+        window = timedelta(days=policy.days)
+        leads = (Lead.objects.live().filter(stage=policy.stage, owner__isnull=False)
+                 .annotate(clock=Coalesce(F("last_interaction_at"), F("assigned_at"), F("created_at")))
+                 .filter(clock__lt=now - window).order_by("pk")[:BATCH])
+        for lead in leads:
+            if lead_is_closed(lead):
+                continue
+            reached = min(LEVEL_EXPIRED, int((now - lead.clock) / window))
+            for level in range(LEVEL_REP, reached + 1):
+                if _fire(policy, lead, level, now):
+                    counts[{1: "rep_alerts", 2: "manager_alerts", 3: "rerouted"}[level]] += 1
+    return counts
+
+
+def _fire(policy: StageSla, lead: Lead, level: int, now: datetime) -> bool:
+    """Claim one level for the lead's clock and act on it; False when it fired before."""
+    try:
+        with transaction.atomic():
+            alert = StageSlaAlert.objects.create(lead=lead, stage=policy.stage, level=level, since=lead.clock)
+            days = int((now - lead.clock).total_seconds() // 86400)
+            stage = Stage(policy.stage).label
+            rep = Rep.objects.select_related("team__manager", "user").filter(user_id=lead.owner_id).first()
+            if level == LEVEL_REP:
+                recipient = rep.slack_user_id if rep else ""
+                text = (f"{lead} has been {stage} for {days} days without a new activity "
+                        f"(SLA {policy.days} days): {_lead_link(lead.pk)}")
+                detail = f"rep alerted: {stage} for {days} days (SLA {policy.days})"
+            elif level == LEVEL_MANAGER:
+                manager_rep = Rep.objects.filter(user_id=rep.team.manager_id).first() if rep and rep.team else None
+                recipient = (manager_rep.slack_user_id if manager_rep else "") or (rep.team.slack_channel if rep
+                                                                                   else "")
+                text = (f"{lead} ({rep or 'no rep'}) has been {stage} for {days} days without a new activity, "
+                        f"twice its SLA of {policy.days} days: {_lead_link(lead.pk)}")
+                detail = f"manager alerted: {stage} for {days} days (2× SLA {policy.days})"
+            else:
+                recipient, text = "", ""
+                detail = f"expired: {stage} for {days} days (3× SLA {policy.days})"
+                if policy.reroute_at_expiry:
+                    moved = leads_reroute(lead_ids=[lead.pk], reason=f"stage SLA expired: {stage} for {days} days")
+                    detail += f"; routed again ({'moved' if moved else 'no other owner'})"
+            if text:
+                notification_queue(dedup_key=f"stage_sla:{alert.pk}", recipient=recipient, text=text,
+                                   object_type="lead", object_id=lead.pk)
+            automation_log(workflow=Workflow.STAGE_SLA, action=f"stage_sla_level_{level}",
+                           outcome=AutomationOutcome.DONE, object_type="lead", object_id=lead.pk, detail=detail)
+    except IntegrityError:
+        return False
+    return True
+
+
+def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = None) -> Task | None:
+    """New activity on a quiet or nurture lead with an owner: a re-engage task for the rep and a message.
+
+    Nothing for a lead with no owner (routing takes it after scoring), a closed one, one in touch recently, or a
+    lead that already has an open re-engage task.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None or lead.owner_id is None or lead_is_closed(lead) or not event_ids:
+            return None
+        quiet_since = lead.last_interaction_at or lead.assigned_at or lead.created_at
+        quiet = quiet_since is not None and quiet_since < now - timedelta(days=REENGAGE_AFTER_DAYS)
+        if not (quiet or lead.stage == Stage.NURTURE):
+            return None
+        if Task.objects.filter(lead=lead, kind=TaskKind.RE_ENGAGE, status=TaskStatus.OPEN).exists():
+            return None
+        rep = rep_for_user(lead.owner_id)
+        task, created = Task.objects.get_or_create(
+            dedup_key=f"re_engage:lead:{lead.pk}:event:{max(event_ids)}",
+            defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": TaskKind.RE_ENGAGE,
+                      "title": f"Re-engaged: {lead} is active again"[:255],
+                      "due_at": min(now + timedelta(hours=4), tomorrow_morning_for(rep=rep, now=now))},
+        )
+        if created:
+            task._change_reason = f"automation:re_engagement new activity after {(now - quiet_since).days} quiet days"
+            task.save(update_fields=[])
+            notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=rep.slack_user_id if rep else "",
+                               text=f"{lead} is active again after a quiet spell: {_lead_link(lead.pk)}",
+                               object_type="task", object_id=task.pk)
+            automation_log(workflow=Workflow.RE_ENGAGEMENT, action="lead_reengage", outcome=AutomationOutcome.DONE,
+                           object_type="lead", object_id=lead.pk, detail=f"task #{task.pk}")
+    return task

@@ -1,0 +1,51 @@
+"""The demo behaves like a real funnel: outcomes from fit and engagement (bands monotone in conversion), deal size
+growing with company size, no open task on a closed lead, won leads are customers, tasks in every state."""
+
+import random
+from statistics import mean
+
+import pytest
+from django.utils import timezone
+
+from leads.choices import Outcome, Stage
+from leads.models import Lead
+from revops.top.dashboards import band_conversion
+from revops.top.demo import demo_load
+from revops.top.demo_history import deal_value_for, demo_open_tasks_on_closed_leads, win_probability
+from routing.choices import Disposition, TaskStatus
+from routing.models import Task
+
+
+def test_the_chance_to_win_grows_with_fit_and_with_engagement():
+    assert win_probability(10, 5) < win_probability(30, 5) < win_probability(30, 30)
+    assert win_probability(0, 0) < 0.1 and win_probability(50, 40) > 0.7
+
+
+def test_deals_grow_with_company_size():
+    rng = random.Random(1)
+    small = mean(float(deal_value_for(rng, 30)) for _ in range(200))
+    mid = mean(float(deal_value_for(rng, 500)) for _ in range(200))
+    large = mean(float(deal_value_for(rng, 10000)) for _ in range(200))
+    assert small < mid < large
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion():
+    demo_load(leads=700, seed=42)
+    rows = {row["band"]: row for row in band_conversion(Lead.objects.live())}
+    rates = [rows[band]["win_rate"] for band in "ABCD" if rows.get(band) and rows[band]["closed"] >= 10]
+    assert len(rates) >= 3 and rates == sorted(rates, reverse=True), rows
+    assert demo_open_tasks_on_closed_leads() == 0
+    won = Lead.objects.filter(outcome=Outcome.WON)
+    assert won.exists() and not won.exclude(stage=Stage.CUSTOMER).exists()
+    assert not won.filter(deal_value__isnull=True).exists()
+    big = [float(v) for v in won.filter(employees__gte=1000).values_list("deal_value", flat=True)]
+    small = [float(v) for v in won.filter(employees__lt=200).values_list("deal_value", flat=True)]
+    assert big and small and mean(big) > mean(small)
+    done = set(Task.objects.filter(status=TaskStatus.DONE).values_list("disposition", flat=True))
+    assert set(Disposition.values) <= done
+    open_tasks = Task.objects.filter(status=TaskStatus.OPEN)
+    assert open_tasks.filter(snooze_count__gt=0).exists()
+    assert open_tasks.filter(reassign_requested_at__isnull=False).exists()
+    now = timezone.now()
+    assert open_tasks.filter(due_at__lt=now).exists() and open_tasks.filter(due_at__gte=now).exists()

@@ -25,6 +25,7 @@ from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Workflow
+from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
 from ..choices import TaskKind, TaskStatus
@@ -72,15 +73,15 @@ def _fire(policy: StageSla, lead: Lead, level: int, now: datetime) -> bool:
             rep = Rep.objects.select_related("team__manager", "user").filter(user_id=lead.owner_id).first()
             if level == LEVEL_REP:
                 recipient = rep.slack_user_id if rep else ""
-                text = (f"{lead} has been {stage} for {days} days without a new activity "
+                text = (f"{esc(lead)} has been {stage} for {days} days without a new activity "
                         f"(SLA {policy.days} days): {_lead_link(lead.pk)}")
                 detail = f"rep alerted: {stage} for {days} days (SLA {policy.days})"
             elif level == LEVEL_MANAGER:
                 manager_rep = Rep.objects.filter(user_id=rep.team.manager_id).first() if rep and rep.team else None
                 recipient = (manager_rep.slack_user_id if manager_rep else "") or (rep.team.slack_channel if rep
                                                                                    else "")
-                text = (f"{lead} ({rep or 'no rep'}) has been {stage} for {days} days without a new activity, "
-                        f"twice its SLA of {policy.days} days: {_lead_link(lead.pk)}")
+                text = (f"{esc(lead)} ({esc(rep or 'no rep')}) has been {stage} for {days} days without a new "
+                        f"activity, twice its SLA of {policy.days} days: {_lead_link(lead.pk)}")
                 detail = f"manager alerted: {stage} for {days} days (2× SLA {policy.days})"
             else:
                 recipient, text = "", ""
@@ -126,7 +127,7 @@ def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = 
             task._change_reason = f"automation:re_engagement new activity after {(now - quiet_since).days} quiet days"
             task.save(update_fields=[])
             notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=rep.slack_user_id if rep else "",
-                               text=f"{lead} is active again after a quiet spell: {_lead_link(lead.pk)}",
+                               text=f"{esc(lead)} is active again after a quiet spell: {_lead_link(lead.pk)}",
                                object_type="task", object_id=task.pk)
             automation_log(workflow=Workflow.RE_ENGAGEMENT, action="lead_reengage", outcome=AutomationOutcome.DONE,
                            object_type="lead", object_id=lead.pk, detail=f"task #{task.pk}")

@@ -34,7 +34,8 @@ class Notification(models.Model):
 
     dedup_key = models.CharField(max_length=200, unique=True, help_text="One message per key, however often asked.")
     recipient = models.CharField(max_length=100, blank=True, help_text="Slack user id (DM) or channel.")
-    text = models.TextField()
+    text = models.TextField(help_text="The plain text; Slack's fallback when blocks are sent.")
+    blocks = models.JSONField(default=list, blank=True, help_text="Slack Block Kit blocks (empty: text only).")
     status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -51,6 +52,23 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient or '(no recipient)'}: {self.text[:60]}"
+
+
+class SlackInteraction(models.Model):
+    """A signed Slack interactivity request already handled: a replay of the same request finds its key here and
+    changes nothing."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the request's signature.")
+    action = models.CharField(max_length=40, blank=True)
+    slack_user_id = models.CharField(max_length=50, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.slack_user_id}: {self.outcome}"
 
 
 class AutomationLog(models.Model):

@@ -2,7 +2,9 @@
 
 ``notification_queue`` writes the outbox row (one per ``dedup_key``, however often it is asked) and schedules the
 send job after commit. The send job claims the row with a conditional UPDATE so two workers never send it twice,
-then posts it through slack-sdk's WebClient, whose base URL comes from ``SLACK_API_URL``.
+then posts it (Block Kit blocks when it has them, the text as the fallback) through slack-sdk's WebClient, whose base
+URL comes from ``SLACK_API_URL`` and whose retry handlers wait out a 429's ``Retry-After`` and retry 5xx answers and
+connection errors (``channels.slack``).
 """
 
 from datetime import timedelta
@@ -11,24 +13,16 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from .automation import automation_log
+from .channels.slack import slack_client
 from .choices import AutomationOutcome, NotificationStatus, Workflow
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
 
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
-
-
-def slack_client() -> WebClient | None:
-    """A WebClient for the configured workspace, or None when no bot token is configured."""
-    if not settings.SLACK_BOT_TOKEN:
-        return None
-    base_url = settings.SLACK_API_URL if settings.SLACK_API_URL.endswith("/") else settings.SLACK_API_URL + "/"
-    return WebClient(token=settings.SLACK_BOT_TOKEN, base_url=base_url, timeout=10)
 
 
 def notification_queue(
@@ -39,6 +33,7 @@ def notification_queue(
     object_type: str = "",
     object_id: int | None = None,
     send: bool = True,
+    blocks: list[dict] | None = None,
 ) -> tuple[Notification, bool]:
     """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
 
@@ -50,6 +45,7 @@ def notification_queue(
         defaults={
             "recipient": recipient or settings.SLACK_DEFAULT_CHANNEL,
             "text": text,
+            "blocks": blocks or [],
             "object_type": object_type,
             "object_id": object_id,
         },
@@ -115,7 +111,8 @@ def notification_send(*, notification_id: int) -> str:
         _finish(notification, NotificationStatus.NO_RECIPIENT, "no Slack user id or channel to send to")
         return "no_recipient"
     try:
-        response = client.chat_postMessage(channel=notification.recipient, text=notification.text)
+        response = client.chat_postMessage(channel=notification.recipient, text=notification.text,
+                                           blocks=notification.blocks or None)
     except SlackApiError as exc:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""
         if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):

@@ -18,10 +18,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base.channels.slack import task_blocks
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
+from .slack_cards import task_card
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
@@ -54,7 +56,8 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
     )
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
     notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
-                                               object_type="task", object_id=task.pk, send=send)
+                                               object_type="task", object_id=task.pk, send=send,
+                                               blocks=task_blocks(task_card(task, lead, rep)))
     return notification.pk if created else None
 
 

@@ -12,7 +12,7 @@ from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import views, workspace
+from .top import slack_interactivity, views, workspace
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health_view, name="health"),
+    path("slack/interactivity/", slack_interactivity.slack_interactivity, name="slack-interactivity"),
     path("workspace/", workspace.workspace, name="workspace"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("workspace/manager/", workspace.manager_view, name="workspace-manager"),

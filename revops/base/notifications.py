@@ -1,4 +1,4 @@
-"""Notifications: an outbox of Slack messages, each sent at most once.
+"""Notifications: an outbox of Slack, e-mail and Teams messages, each sent at most once.
 
 ``notification_queue`` writes the outbox row (one per ``dedup_key``, however often it is asked) and schedules the
 send job after commit. The send job claims the row with a conditional UPDATE so two workers never send it twice,
@@ -16,8 +16,10 @@ from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from .automation import automation_log
+from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
 from .channels.slack import slack_client
-from .choices import AutomationOutcome, NotificationStatus, Workflow
+from .channels.teams import TeamsRefused, TeamsTransient, teams_post
+from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
 
@@ -33,7 +35,10 @@ def notification_queue(
     object_type: str = "",
     object_id: int | None = None,
     send: bool = True,
-    blocks: list[dict] | None = None,
+    blocks: list[dict] | dict | None = None,
+    channel: str = Channel.SLACK,
+    subject: str = "",
+    html: str = "",
 ) -> tuple[Notification, bool]:
     """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
 
@@ -43,8 +48,11 @@ def notification_queue(
     notification, created = Notification.objects.get_or_create(
         dedup_key=dedup_key,
         defaults={
-            "recipient": recipient or settings.SLACK_DEFAULT_CHANNEL,
+            "channel": channel,
+            "recipient": recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
+            "subject": subject[:200],
             "text": text,
+            "html": html,
             "blocks": blocks or [],
             "object_type": object_type,
             "object_id": object_id,
@@ -91,11 +99,12 @@ def notification_send_job(notification_id: int) -> str:
 
 
 def notification_send(*, notification_id: int) -> str:
-    """Send one pending notification through Slack, exactly once.
+    """Send one pending notification through its channel (Slack, e-mail, Teams), exactly once.
 
     Steps: claim the row (pending → sending) with a conditional UPDATE, so a duplicate job finds nothing to do;
-    without a token, park it as "not configured"; post it; record the result. A transient Slack error puts the
-    row back to pending and raises TransientError so RQ retries; any other Slack error marks it failed.
+    without a recipient or a configured channel, park it; send it (each channel's client retries 429 / 5xx /
+    connection errors itself); record the result. What still fails transiently puts the row back to pending and
+    raises TransientError so RQ retries; any other error marks it failed.
     """
     claimed = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
         status=NotificationStatus.SENDING, attempts=F("attempts") + 1
@@ -103,13 +112,35 @@ def notification_send(*, notification_id: int) -> str:
     if not claimed:
         return "noop"
     notification = Notification.objects.get(pk=notification_id)
+    if not notification.recipient:
+        _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
+        return "no_recipient"
+    sender = {Channel.EMAIL: _send_email, Channel.TEAMS: _send_teams}.get(notification.channel, _send_slack)
+    outcome = sender(notification)
+    if outcome != "sent":
+        return outcome
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = timezone.now()
+    notification.last_error = ""
+    notification.next_attempt_at = None
+    notification._change_reason = f"automation:notifications sent by {notification.channel}"
+    notification.save()
+    automation_log(
+        workflow=Workflow.NOTIFICATIONS,
+        action="notification_send",
+        outcome=AutomationOutcome.DONE,
+        object_type="notification",
+        object_id=notification.pk,
+        detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
+    )
+    return "sent"
+
+
+def _send_slack(notification: Notification) -> str:
     client = slack_client()
     if client is None:
         _finish(notification, NotificationStatus.NOT_CONFIGURED, "SLACK_BOT_TOKEN is not set")
         return "not_configured"
-    if not notification.recipient:
-        _finish(notification, NotificationStatus.NO_RECIPIENT, "no Slack user id or channel to send to")
-        return "no_recipient"
     try:
         response = client.chat_postMessage(channel=notification.recipient, text=notification.text,
                                            blocks=notification.blocks or None)
@@ -123,20 +154,32 @@ def notification_send(*, notification_id: int) -> str:
     except (SlackClientError, OSError) as exc:
         _release(notification, f"Slack unreachable: {exc}")
         raise TransientError(f"Slack unreachable: {exc}") from exc
-    notification.status = NotificationStatus.SENT
-    notification.sent_at = timezone.now()
     notification.slack_ts = str(response.get("ts", ""))
-    notification.last_error = ""
-    notification._change_reason = "automation:notifications sent to Slack"
-    notification.save()
-    automation_log(
-        workflow=Workflow.NOTIFICATIONS,
-        action="notification_send",
-        outcome=AutomationOutcome.DONE,
-        object_type="notification",
-        object_id=notification.pk,
-        detail=f"sent to {notification.recipient}",
-    )
+    return "sent"
+
+
+def _send_email(notification: Notification) -> str:
+    try:
+        email_send(to=notification.recipient, subject=notification.subject, text=notification.text,
+                   html=notification.html)
+    except EmailTransient as exc:
+        _release(notification, f"mail server: {exc}")
+        raise TransientError(f"mail server: {exc}") from exc
+    except PERMANENT_SMTP_ERRORS as exc:
+        _finish(notification, NotificationStatus.FAILED, f"mail server refused: {exc}")
+        return "failed"
+    return "sent"
+
+
+def _send_teams(notification: Notification) -> str:
+    try:
+        teams_post(url=notification.recipient, card=notification.blocks or {"text": notification.text})
+    except TeamsTransient as exc:
+        _release(notification, str(exc))
+        raise TransientError(str(exc)) from exc
+    except TeamsRefused as exc:
+        _finish(notification, NotificationStatus.FAILED, str(exc))
+        return "failed"
     return "sent"
 
 
@@ -149,14 +192,18 @@ def _finish(notification: Notification, status: str, error: str) -> None:
 
 def _release(notification: Notification, error: str) -> None:
     """Give a claimed row back to pending so the retry can claim it again."""
+    intervals = settings.LEADFLOW_JOB_RETRY_INTERVALS or [0]
+    wait = intervals[min(max(notification.attempts - 1, 0), len(intervals) - 1)]
     Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.PENDING, last_error=error[:2000]
+        status=NotificationStatus.PENDING, last_error=error[:2000],
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
     )
 
 
 def notifications_resend_pending() -> int:
-    """Schedule a send for every pending message (after the notifications switch comes back on)."""
-    ids = list(Notification.objects.filter(status=NotificationStatus.PENDING).values_list("pk", flat=True))
+    """Schedule a send for every pending message, oldest first (after the notifications switch comes back on)."""
+    ids = list(Notification.objects.filter(status=NotificationStatus.PENDING).order_by("created_at", "pk")
+               .values_list("pk", flat=True))
     with transaction.atomic():
         for pk in ids:
             enqueue_after_commit(notification_send_job, pk)

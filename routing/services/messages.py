@@ -18,12 +18,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from leads.models import Lead
-from revops.base.channels.slack import task_blocks
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
-from .slack_cards import task_card
+from .delivery import task_deliver
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
@@ -54,11 +53,7 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
         + (f" Why: {reasons}." if reasons else "")
         + f" Priority {priority}. Follow up by {due}: {link}"
     )
-    recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
-    notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
-                                               object_type="task", object_id=task.pk, send=send,
-                                               blocks=task_blocks(task_card(task, lead, rep)))
-    return notification.pk if created else None
+    return task_deliver(task, lead, rep, text=text, send=send)
 
 
 def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:

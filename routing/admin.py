@@ -18,6 +18,7 @@ from leads.models import Lead
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
+from .forms import RepAdminForm
 from .models import (
     DisqualifyReason,
     Rep,
@@ -192,8 +193,12 @@ class TerritoryAdmin(SimpleHistoryAdmin):
 
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
+    list_display = ("name", "description", "overflow_team", "slack_channel", "teams_webhook_set", "manager")
     actions = ["rebalance"]
+
+    @admin.display(description="Teams webhook", boolean=True)
+    def teams_webhook_set(self, obj: Team) -> bool:
+        return bool(obj.teams_webhook_url)
 
     @admin.action(description="Rebalance workload (move open leads from overloaded reps)")
     def rebalance(self, request, queryset) -> None:
@@ -204,8 +209,9 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 @admin.register(Rep)
 class RepAdmin(SimpleHistoryAdmin):
+    form = RepAdminForm
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
-                    "country", "slack_user_id", "out_of_office_until")
+                    "country", "slack_user_id", "notify_via", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
     list_select_related = ("user", "team")
     filter_horizontal = ("territories",)

@@ -211,16 +211,19 @@ def notifications_resend_pending() -> int:
 
 
 def notifications_retry(*, ids: list[int]) -> int:
-    """Put failed or not-configured notifications back to pending and schedule their sending."""
+    """"Retry now": put failed, not-configured or recipient-less notifications back to pending and schedule every
+    pending one of ``ids`` at once (a waiting retry does not wait for its interval). Returns how many were
+    scheduled."""
     with transaction.atomic():
-        count = Notification.objects.filter(
+        Notification.objects.filter(
             pk__in=ids, status__in=[NotificationStatus.FAILED, NotificationStatus.NOT_CONFIGURED,
                                     NotificationStatus.NO_RECIPIENT]
-        ).update(status=NotificationStatus.PENDING, last_error="")
-        for pk in Notification.objects.filter(pk__in=ids, status=NotificationStatus.PENDING).values_list("pk",
-                                                                                                        flat=True):
+        ).update(status=NotificationStatus.PENDING, last_error="", next_attempt_at=None)
+        pending = list(Notification.objects.filter(pk__in=ids, status=NotificationStatus.PENDING)
+                       .order_by("created_at", "pk").values_list("pk", flat=True))
+        for pk in pending:
             enqueue_after_commit(notification_send_job, pk)
-    return count
+    return len(pending)
 
 
 def notifications_sweep(*, stuck_after_minutes: int = 15) -> int:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base.channels.slack import list_blocks
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
@@ -62,7 +63,7 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
     if len(tasks) == 1:
         return task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep, send=False)
     base = settings.LEADFLOW_BASE_URL
-    lines = []
+    lines, items = [], []
     for task in tasks[:DIGEST_LINES]:
         lead = leads[task.lead_id]
         name = " ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"]
@@ -71,13 +72,17 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
         due = _local(task.due_at, rep)
         lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
                      f"{base}/workspace/leads/{task.lead_id}/")
+        items.append((f"{who}: score {score} (band {lead['band'] or '-'}), follow up by {due}",
+                       f"{base}/workspace/leads/{task.lead_id}/"))
     more = len(tasks) - DIGEST_LINES
     text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
             + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
+    blocks = list_blocks(f"{len(tasks)} new leads for you from an import", items,
+                         f"…and {more} more in your queue" if more > 0 else "Your queue", f"{base}/workspace/")
     notification, created = notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned",
                                                recipient=recipient, text=text, object_type="task",
-                                               object_id=tasks[0].pk, send=False)
+                                               object_id=tasks[0].pk, send=False, blocks=blocks)
     return notification.pk if created else None
 
 

@@ -119,3 +119,17 @@ def reject_modal(*, task_id: int, channel: str, ts: str, title: str) -> dict:
              "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 300}},
         ],
     }
+
+
+def list_blocks(headline: str, items: list[tuple[str, str]], footer: str = "", footer_link: str = "") -> list[dict]:
+    """Block Kit of a list message (a bulk import's new leads): a headline, one line per item with its link, and a
+    footer with a link (the rest of the queue)."""
+    lines = [f"• <{mrkdwn_escape(link)}|{mrkdwn_escape(text)}>" if link else f"• {mrkdwn_escape(text)}"
+             for text, link in items]
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{mrkdwn_escape(headline)}*"}}]
+    for start in range(0, len(lines), 10):  # a section's text stays well under Slack's 3,000 characters
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start:start + 10])}})
+    if footer:
+        text = f"<{mrkdwn_escape(footer_link)}|{mrkdwn_escape(footer)}>" if footer_link else mrkdwn_escape(footer)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
+    return blocks

@@ -64,7 +64,8 @@ class SlackInteraction(models.Model):
     """A signed Slack interactivity request already handled: a replay of the same request finds its key here and
     changes nothing."""
 
-    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the request's signature.")
+    key = models.CharField(max_length=64, unique=True,
+                           help_text="SHA-256 of the click (trigger id, action time) or the modal's view.")
     action = models.CharField(max_length=40, blank=True)
     slack_user_id = models.CharField(max_length=50, blank=True)
     outcome = models.CharField(max_length=200, blank=True)

@@ -4,11 +4,12 @@
 token, no session): slack-sdk's ``SignatureVerifier`` checks ``X-Slack-Signature`` over the timestamp and body with
 ``SLACK_SIGNING_SECRET`` and refuses a timestamp older than five minutes → 401, nothing changes.
 
-Steps of a signed request: record its signature's hash (``SlackInteraction``; a replay finds it and changes
-nothing); map the Slack user to the rep (``Rep.slack_user_id``); act as that rep through the same task services
-as the workspace (``routing.services.task_actions``: a rep cannot act on another rep's task → an ephemeral
-refusal); after commit, update the original message (``chat.update``) to show the outcome. Reject opens a modal
-(``views.open``) whose submission carries the reason to ``task_reject``.
+Steps of a signed request: record its key (``SlackInteraction``: the click's trigger id and time, or the modal's
+view id; a replay, even signed anew, finds it and changes nothing); map the Slack user to the rep
+(``Rep.slack_user_id``); act as that rep through the same task services as the workspace
+(``routing.services.task_actions``: a rep cannot act on another rep's task → an ephemeral refusal); after commit,
+update the original message (``chat.update``) to show the outcome. Reject opens a modal (``views.open``) whose
+submission carries the reason to ``task_reject``. The Slack calls are made in the request (with the client's retries).
 """
 
 from __future__ import annotations
@@ -70,13 +71,27 @@ def slack_interactivity(request: HttpRequest) -> HttpResponse:
         return HttpResponse("payload: not JSON", status=400, content_type="text/plain")
     if not isinstance(payload, dict):
         return HttpResponse("payload: not an object", status=400, content_type="text/plain")
-    key = hashlib.sha256(request.headers["X-Slack-Signature"].encode()).hexdigest()
+    key = _replay_key(payload, request.headers["X-Slack-Signature"])
     kind = payload.get("type")
     if kind == "block_actions":
         return _block_action(payload, key)
     if kind == "view_submission" and payload.get("view", {}).get("callback_id") == REJECT_MODAL:
         return _reject_submitted(payload, key)
     return HttpResponse(status=200)
+
+
+def _replay_key(payload: dict, signature: str) -> str:
+    """One key per click: Slack's trigger id and action time (the same click re-sent, even signed anew, has the
+    same); else one per submitted modal (its view id and hash); else the signature."""
+    actions = payload.get("actions") or [{}]
+    view = payload.get("view") or {}
+    if payload.get("trigger_id") and payload.get("type") == "block_actions":
+        source = f"click:{payload['trigger_id']}:{actions[0].get('action_ts', '')}"
+    elif view.get("id"):
+        source = f"view:{view['id']}:{view.get('hash', '')}"
+    else:
+        source = f"signature:{signature}"
+    return hashlib.sha256(source.encode()).hexdigest()
 
 
 def _seen(key: str, *, action: str, slack_user_id: str) -> SlackInteraction | None:

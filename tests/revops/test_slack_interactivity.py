@@ -39,7 +39,7 @@ def button(task, action_id, user="U0RITA"):
             "channel": {"id": "D0RITA"}, "container": {"channel_id": "D0RITA", "message_ts": "111.222"},
             "message": {"ts": "111.222", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Ann"}},
                                                    {"type": "actions", "elements": []}]},
-            "actions": [{"action_id": action_id, "value": str(task.pk)}]}
+            "actions": [{"action_id": action_id, "value": str(task.pk), "action_ts": "1764800000.1"}]}
 
 
 def test_a_signed_accept_accepts_the_task_as_the_rep_and_updates_the_message(endpoint, rita_task, reps, slack):
@@ -119,6 +119,14 @@ def test_a_replayed_request_changes_nothing_the_second_time(endpoint, rita_task,
     rita_task.refresh_from_db()
     assert rita_task.snooze_count == 1 and rita_task.due_at == due
     assert len(slack.calls_of("chat.update")) == 1
+
+
+def test_the_same_click_signed_anew_later_is_still_a_replay(endpoint, rita_task, slack):
+    payload = button(rita_task, "task_snooze")
+    slack_signed_post(endpoint, payload, secret=SECRET, timestamp=int(time.time()) - 60)
+    slack_signed_post(endpoint, payload, secret=SECRET)  # a new timestamp, a new signature, the same click
+    rita_task.refresh_from_db()
+    assert rita_task.snooze_count == 1 and len(slack.calls_of("chat.update")) == 1
 
 
 def test_a_rep_cannot_act_on_another_reps_task_and_is_told_so_privately(endpoint, rita_task, slack):

@@ -7,6 +7,7 @@ imports the layers above it.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -194,6 +195,7 @@ class TerritoryAdmin(SimpleHistoryAdmin):
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "teams_webhook_set", "manager")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["rebalance"]
 
     @admin.display(description="Teams webhook", boolean=True)

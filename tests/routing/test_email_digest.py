@@ -75,3 +75,15 @@ def test_the_kill_switch_stops_the_digest_job(rita_in_tokyo, inline_jobs, settin
     workflow_switch_set(workflow=Workflow.EMAIL_DIGEST, enabled=True)
     reps_digest_job()
     assert Notification.objects.filter(dedup_key__startswith="digest:").count() == 1
+
+
+def test_the_manager_gets_the_teams_breaches_at_eight_once_a_day(rita_in_tokyo, sales_manager, inline_jobs):
+    now = datetime(2026, 12, 3, 8, 5, tzinfo=ZoneInfo("UTC"))
+    late = task_for(rita_in_tokyo, due_at=now - timedelta(hours=5), name="Olga")
+    task_for(rita_in_tokyo, due_at=now + timedelta(hours=5), name="Dora")  # not a breach
+    assert reps_digest_due(now=now) == 1  # the manager has no rep: UTC; Rita's 08:00 is another hour
+    assert reps_digest_due(now=now + timedelta(minutes=20)) == 0
+    [summary] = mail.outbox
+    assert summary.to == [sales_manager.email] and summary.subject == "Mid-Market: 1 follow-ups past their SLA"
+    assert "Rita: Olga" in summary.body and "(5 h ago)" in summary.body and "Dora" not in summary.body
+    assert f"/workspace/leads/{late.lead_id}/" in summary.alternatives[0][0]

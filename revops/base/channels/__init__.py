@@ -1,2 +1,2 @@
-"""Outgoing channels: Slack's Block Kit messages and its client with retries (the base imports no app, so every
-builder here takes plain facts, not models)."""
+"""Outgoing channels: Slack (Block Kit and the retrying WebClient), e-mail (Django's backend) and Microsoft Teams
+(Adaptive Cards to incoming webhooks). The base imports no app, so every builder here takes plain facts."""

@@ -9,13 +9,16 @@ from leads.jobs import dedup_scan_job, leads_reenrich_job
 from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
-from routing.jobs import stage_slas_check_job, tasks_escalate_overdue_job
+from revops.base.outbox_alerts import notifications_failed_alert_job
+from routing.jobs import reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
 cron.register(pending_jobs_sweep_job, "default", interval=60, name="re-enqueue stuck pipeline jobs")
 cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
 cron.register(stage_slas_check_job, "default", interval=3600, name="stage SLAs (time in stage)", job_timeout=1800)
 cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
+cron.register(notifications_failed_alert_job, "default", cron="0 7 * * *", name="daily alert of failed messages")
+cron.register(reps_digest_job, "default", cron="2 * * * *", name="reps' daily e-mail digest (08:00 their time)")
 cron.register(scores_decay_job, "default", cron="15 2 * * *", name="daily score decay", job_timeout=3600)
 cron.register(scores_cold_check_job, "default", cron="45 2 * * *", name="daily cold-lead check", job_timeout=3600)
 cron.register(predictive_retrain_job, "default", cron="0 5 * * 1", name="weekly predictive retraining",

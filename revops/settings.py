@@ -6,6 +6,7 @@ developer mode (SQLite file, embedded Redis-compatible server started by `manage
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -196,10 +197,39 @@ SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
 SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
 SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
 SLACK_DEFAULT_CHANNEL = os.environ.get("SLACK_DEFAULT_CHANNEL", "#leadflow")
+# Retries inside one Slack call (429 after Retry-After, 500/503, connection errors and timeouts) and its timeout.
+SLACK_MAX_RETRIES = int(os.environ.get("SLACK_MAX_RETRIES", "3"))
+SLACK_TIMEOUT = float(os.environ.get("SLACK_TIMEOUT", "10"))
+# Microsoft Teams incoming webhooks (the URL is per team, in the admin): retries and timeout of one post.
+TEAMS_MAX_RETRIES = int(os.environ.get("TEAMS_MAX_RETRIES", "3"))
+TEAMS_TIMEOUT = float(os.environ.get("TEAMS_TIMEOUT", "10"))
+
 
 # --- E-mail ---------------------------------------------------------------------------------------------------
+def email_url_settings(url: str) -> dict:
+    """EMAIL_URL → Django's e-mail settings: smtp://user:password@host:port (smtp+tls:// STARTTLS, smtp+ssl://
+    implicit TLS), console://, locmem://, dummy://. Empty: the Django settings below apply as they are."""
+    if not url:
+        return {}
+    parts = urlsplit(url)
+    backends = {"console": "console", "locmem": "locmem", "dummy": "dummy", "smtp": "smtp", "smtp+tls": "smtp",
+                "smtp+ssl": "smtp", "smtps": "smtp"}
+    if parts.scheme not in backends:
+        raise ValueError(f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtp+tls, smtp+ssl, console, locmem)")
+    found = {"EMAIL_BACKEND": f"django.core.mail.backends.{backends[parts.scheme]}.EmailBackend"}
+    if backends[parts.scheme] == "smtp":
+        found.update(EMAIL_HOST=parts.hostname or "localhost", EMAIL_PORT=parts.port or 25,
+                     EMAIL_HOST_USER=unquote(parts.username or ""), EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+                     EMAIL_USE_TLS=parts.scheme == "smtp+tls", EMAIL_USE_SSL=parts.scheme in ("smtp+ssl", "smtps"))
+    return found
+
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadflow@localhost")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+globals().update(email_url_settings(os.environ.get("EMAIL_URL", "")))
+# The rep's daily digest goes out at this hour of the rep's own time zone.
+LEADFLOW_DIGEST_HOUR = int(os.environ.get("LEADFLOW_DIGEST_HOUR", "8"))
 
 # --- Public base URL (links in Slack messages) ----------------------------------------------------------------
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")

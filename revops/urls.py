@@ -12,7 +12,7 @@ from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import views, workspace
+from .top import rep_settings, slack_interactivity, views, workspace
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -32,8 +32,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health_view, name="health"),
+    path("slack/interactivity/", slack_interactivity.slack_interactivity, name="slack-interactivity"),
     path("workspace/", workspace.workspace, name="workspace"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("workspace/settings/", rep_settings.rep_settings, name="workspace-settings"),
     path("workspace/manager/", workspace.manager_view, name="workspace-manager"),
     path("workspace/manager/tasks/<int:task_id>/reassign/", workspace.manager_reassign, name="manager-reassign"),
     path("workspace/tasks/<int:task_id>/done/", workspace.task_action, {"action": "complete"}, name="task-done"),

@@ -7,6 +7,7 @@ imports the layers above it.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from revops.base.history_admin import ReadableHistoryAdmin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
+from .forms import RepAdminForm
 from .models import (
     DisqualifyReason,
     Rep,
@@ -193,8 +195,13 @@ class TerritoryAdmin(ReadableHistoryAdmin):
 
 @admin.register(Team)
 class TeamAdmin(ReadableHistoryAdmin):
-    list_display = ("name", "description", "overflow_team", "slack_channel", "manager")
+    list_display = ("name", "description", "overflow_team", "slack_channel", "teams_webhook_set", "manager")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["rebalance"]
+
+    @admin.display(description="Teams webhook", boolean=True)
+    def teams_webhook_set(self, obj: Team) -> bool:
+        return bool(obj.teams_webhook_url)
 
     @admin.action(description="Rebalance workload (move open leads from overloaded reps)", permissions=["change"])
     def rebalance(self, request, queryset) -> None:
@@ -205,8 +212,9 @@ class TeamAdmin(ReadableHistoryAdmin):
 
 @admin.register(Rep)
 class RepAdmin(ReadableHistoryAdmin):
+    form = RepAdminForm
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
-                    "country", "slack_user_id", "out_of_office_until")
+                    "country", "slack_user_id", "notify_via", "out_of_office_until")
     list_filter = ("team", "role", "is_active")
     list_select_related = ("user", "team")
     filter_horizontal = ("territories",)

@@ -45,3 +45,12 @@ class Disposition(models.TextChoices):
     MEETING_BOOKED = "meeting_booked", "Meeting booked"
     DISQUALIFIED = "disqualified", "Disqualified"
     CONVERTED = "converted", "Converted to an opportunity"
+
+
+class NotifyChannel(models.TextChoices):
+    """Where a rep's task messages go (a rep picks one or more)."""
+
+    SLACK_DM = "slack_dm", "Slack direct message"
+    TEAM_CHANNEL = "team_channel", "The team's Slack channel"
+    EMAIL = "email", "E-mail"
+    TEAMS = "teams", "Microsoft Teams (the team's channel)"

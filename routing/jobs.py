@@ -39,6 +39,7 @@ from .services import (
     tasks_escalate_overdue,
     territory_leads_reroute,
 )
+from .services.digest import reps_digest_due
 from .services.stage_sla import REENGAGE_AFTER_DAYS
 
 # Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
@@ -120,6 +121,12 @@ def tasks_escalate_overdue_job() -> str:
 def stage_slas_check_job() -> str:
     """Hourly: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry; kill switch: stage SLAs)."""
     return ", ".join(f"{n} {name}" for name, n in stage_slas_check().items())
+
+
+@periodic_job(workflow=Workflow.EMAIL_DIGEST)
+def reps_digest_job() -> str:
+    """Hourly: the e-mail digest of every rep whose local time is 08:00 (kill switch: e-mail digest)."""
+    return f"queued {reps_digest_due()} digests"
 
 
 @pipeline_job(workflow=Workflow.RE_ENGAGEMENT, object_type="lead")

@@ -26,7 +26,7 @@ from revops.base.db.sql import rows_compiled_once
 from scoring.choices import Band, ModelStatus
 from scoring.models import ScoringModel
 
-from .choices import Disposition, RepRole, RuleAction, Strategy, TaskKind, TaskStatus
+from .choices import Disposition, NotifyChannel, RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 from .vocabulary import (
     SENIORITIES,
     band_score_conflict,
@@ -103,6 +103,8 @@ class Team(models.Model):
     overflow_team = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                       help_text="Where leads go when nobody in this team is available.")
     slack_channel = models.CharField(max_length=100, blank=True, help_text="Channel for team-wide alerts.")
+    teams_webhook_url = models.URLField(max_length=500, blank=True,
+                                        help_text="Microsoft Teams incoming-webhook URL of the team's channel.")
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="managed_teams")
     updated_at = models.DateTimeField(auto_now=True)
@@ -197,6 +199,10 @@ class Rep(models.Model):
     skills = models.CharField(max_length=500, blank=True, help_text="Industries, comma-separated.")
     languages = models.CharField(max_length=200, blank=True, help_text="Language codes, comma-separated: en, de")
     slack_user_id = models.CharField(max_length=50, blank=True)
+    notify_via = models.CharField(
+        max_length=60, default=NotifyChannel.SLACK_DM,
+        help_text="Where new tasks reach the rep, comma-separated: slack_dm, team_channel, email, teams. With no "
+                  "working channel (no Slack id, no team channel or webhook) the rep gets e-mail.")
     history = HistoricalRecords()
 
     objects = RepManager()
@@ -219,6 +225,8 @@ class Rep(models.Model):
             self.country = self.country.upper()
             if pycountry.countries.get(alpha_2=self.country) is None:
                 raise ValidationError({"country": f"{self.country!r} is not an ISO alpha-2 country code"})
+        if any(channel not in NotifyChannel.values for channel in split_csv(self.notify_via)):
+            raise ValidationError({"notify_via": f"use {', '.join(NotifyChannel.values)}, comma-separated"})
         if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until < self.out_of_office_from:
             raise ValidationError({"out_of_office_until": "ends before it starts"})
         if bad := unknown_languages(split_csv(self.languages)):

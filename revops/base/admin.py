@@ -39,15 +39,31 @@ class WorkflowSwitchAdmin(ReadableHistoryAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadableHistoryAdmin):
-    list_display = ("created_at", "recipient", "status", "attempts", "text", "last_error")
-    list_filter = ("status",)
-    search_fields = ("recipient", "text", "dedup_key")
+    """The outbox: every Slack, e-mail and Teams message with its status, attempts, last error and next attempt."""
+
+    list_display = ("created_at", "channel", "short_recipient", "status", "attempts", "short_error",
+                    "next_attempt_at", "sent_at", "short_text")
+    list_filter = ("channel", "status", ("created_at", admin.DateFieldListFilter), "object_type")
+    search_fields = ("recipient", "text", "dedup_key", "last_error")
+    readonly_fields = ("slack_ts", "attempts", "sent_at", "created_at", "next_attempt_at")
     show_full_result_count = False
-    actions = ["send_again"]
+    date_hierarchy = "created_at"
+    actions = ["retry_now"]
 
-    @admin.action(description="Send again (failed or not configured)", permissions=["change"])
-    def send_again(self, request, queryset) -> None:
+    @admin.display(description="Recipient")
+    def short_recipient(self, obj: Notification) -> str:
+        return obj.recipient[:50]
 
+    @admin.display(description="Last error")
+    def short_error(self, obj: Notification) -> str:
+        return obj.last_error[:120]
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Notification) -> str:
+        return obj.text[:80]
+
+    @admin.action(description="Retry now (failed, not configured, no recipient or waiting)", permissions=["change"])
+    def retry_now(self, request, queryset) -> None:
         count = notifications_retry(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Scheduled {count} notifications.", messages.SUCCESS)
 

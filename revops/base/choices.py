@@ -20,6 +20,15 @@ class Workflow(models.TextChoices):
     PENDING_SWEEP = "pending_sweep", "Pipeline sweeper (re-enqueue stuck pending jobs)"
     STAGE_SLA = "stage_sla", "Stage SLAs (time in stage: alerts and re-route)"
     RE_ENGAGEMENT = "re_engagement", "Re-engagement of inactive leads"
+    EMAIL_DIGEST = "email_digest", "Daily e-mail digest to reps (08:00 their time)"
+
+
+class Channel(models.TextChoices):
+    """Where an outbox message goes."""
+
+    SLACK = "slack", "Slack"
+    EMAIL = "email", "E-mail"
+    TEAMS = "teams", "Microsoft Teams"
 
 
 class NotificationStatus(models.TextChoices):
@@ -27,7 +36,7 @@ class NotificationStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
-    NOT_CONFIGURED = "not_configured", "Not configured (no Slack token)"
+    NOT_CONFIGURED = "not_configured", "Not configured (no Slack token or Teams webhook)"
     NO_RECIPIENT = "no_recipient", "No recipient"
 
 

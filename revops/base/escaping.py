@@ -6,6 +6,8 @@ function per format, so no text reaches Slack, Teams or an e-mail without passin
   Slack's "Escaping text" documentation asks; everything else stays as typed.
 - ``teams_escape``: Teams message text is Markdown over HTML: HTML specials become entities and Markdown's link and
   emphasis characters are backslash-escaped, so ``[label](url)`` cannot become a link.
+- ``adaptive_card_escape``: the Teams webhook's Adaptive Card renders a Markdown subset and no HTML: the Markdown
+  characters only.
 - ``email_html_escape``: an HTML e-mail body: Django's ``escape`` (``& < > " '``).
 """
 
@@ -26,6 +28,12 @@ def slack_escape(text: object) -> str:
 def teams_escape(text: object) -> str:
     """``text`` safe inside a Teams message: HTML specials as entities, Markdown link/emphasis marks escaped."""
     return _TEAMS_MARKDOWN_RE.sub(r"\\\1", escape(str(text)))
+
+
+def adaptive_card_escape(text: object) -> str:
+    """``text`` safe inside an Adaptive Card ``TextBlock`` (the Teams webhook card): a card renders a Markdown subset
+    and never HTML, so only Markdown's link and emphasis characters are escaped (an entity would show as typed)."""
+    return _TEAMS_MARKDOWN_RE.sub(r"\\\1", str(text))
 
 
 def email_html_escape(text: object) -> str:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .choices import AutomationOutcome, NotificationStatus, Workflow
+from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
 
 
 class WorkflowSwitch(models.Model):
@@ -33,8 +33,15 @@ class Notification(models.Model):
     """One outgoing message (Slack DM or channel post): an outbox row, sent at most once thanks to ``dedup_key``."""
 
     dedup_key = models.CharField(max_length=200, unique=True, help_text="One message per key, however often asked.")
-    recipient = models.CharField(max_length=100, blank=True, help_text="Slack user id (DM) or channel.")
-    text = models.TextField()
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SLACK)
+    recipient = models.CharField(max_length=500, blank=True,
+                                 help_text="Slack user id (DM) or channel; an e-mail address; a Teams webhook URL.")
+    subject = models.CharField(max_length=200, blank=True, help_text="E-mail subject, Teams card title.")
+    text = models.TextField(help_text="The plain text; Slack's fallback when blocks are sent, the e-mail's text part.")
+    html = models.TextField(blank=True, help_text="The e-mail's HTML part.")
+    blocks = models.JSONField(default=list, blank=True,
+                              help_text="Slack Block Kit blocks, or a Teams Adaptive Card (empty: text only).")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the next retry is due.")
     status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -50,7 +57,25 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.recipient or '(no recipient)'}: {self.text[:60]}"
+        return f"{self.get_channel_display()} {self.recipient[:60] or '(no recipient)'}: {self.text[:60]}"
+
+
+class SlackInteraction(models.Model):
+    """A signed Slack interactivity request already handled: a replay of the same request finds its key here and
+    changes nothing."""
+
+    key = models.CharField(max_length=64, unique=True,
+                           help_text="SHA-256 of the click (trigger id, action time) or the modal's view.")
+    action = models.CharField(max_length=40, blank=True)
+    slack_user_id = models.CharField(max_length=50, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.slack_user_id}: {self.outcome}"
 
 
 class AutomationLog(models.Model):

@@ -1,8 +1,10 @@
-"""Notifications: an outbox of Slack messages, each sent at most once.
+"""Notifications: an outbox of Slack, e-mail and Teams messages, each sent at most once.
 
 ``notification_queue`` writes the outbox row (one per ``dedup_key``, however often it is asked) and schedules the
 send job after commit. The send job claims the row with a conditional UPDATE so two workers never send it twice,
-then posts it through slack-sdk's WebClient, whose base URL comes from ``SLACK_API_URL``.
+then posts it (Block Kit blocks when it has them, the text as the fallback) through slack-sdk's WebClient, whose base
+URL comes from ``SLACK_API_URL`` and whose retry handlers wait out a 429's ``Retry-After`` and retry 5xx answers and
+connection errors (``channels.slack``).
 """
 
 from datetime import timedelta
@@ -11,24 +13,18 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from .automation import automation_log
-from .choices import AutomationOutcome, NotificationStatus, Workflow
+from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
+from .channels.slack import slack_client
+from .channels.teams import TeamsRefused, TeamsTransient, teams_post
+from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
 
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
-
-
-def slack_client() -> WebClient | None:
-    """A WebClient for the configured workspace, or None when no bot token is configured."""
-    if not settings.SLACK_BOT_TOKEN:
-        return None
-    base_url = settings.SLACK_API_URL if settings.SLACK_API_URL.endswith("/") else settings.SLACK_API_URL + "/"
-    return WebClient(token=settings.SLACK_BOT_TOKEN, base_url=base_url, timeout=10)
 
 
 def notification_queue(
@@ -39,6 +35,10 @@ def notification_queue(
     object_type: str = "",
     object_id: int | None = None,
     send: bool = True,
+    blocks: list[dict] | dict | None = None,
+    channel: str = Channel.SLACK,
+    subject: str = "",
+    html: str = "",
 ) -> tuple[Notification, bool]:
     """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
 
@@ -48,8 +48,12 @@ def notification_queue(
     notification, created = Notification.objects.get_or_create(
         dedup_key=dedup_key,
         defaults={
-            "recipient": recipient or settings.SLACK_DEFAULT_CHANNEL,
+            "channel": channel,
+            "recipient": recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
+            "subject": subject[:200],
             "text": text,
+            "html": html,
+            "blocks": blocks or [],
             "object_type": object_type,
             "object_id": object_id,
         },
@@ -95,11 +99,12 @@ def notification_send_job(notification_id: int) -> str:
 
 
 def notification_send(*, notification_id: int) -> str:
-    """Send one pending notification through Slack, exactly once.
+    """Send one pending notification through its channel (Slack, e-mail, Teams), exactly once.
 
     Steps: claim the row (pending → sending) with a conditional UPDATE, so a duplicate job finds nothing to do;
-    without a token, park it as "not configured"; post it; record the result. A transient Slack error puts the
-    row back to pending and raises TransientError so RQ retries; any other Slack error marks it failed.
+    without a recipient or a configured channel, park it; send it (each channel's client retries 429 / 5xx /
+    connection errors itself); record the result. What still fails transiently puts the row back to pending and
+    raises TransientError so RQ retries; any other error marks it failed.
     """
     claimed = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
         status=NotificationStatus.SENDING, attempts=F("attempts") + 1
@@ -107,15 +112,38 @@ def notification_send(*, notification_id: int) -> str:
     if not claimed:
         return "noop"
     notification = Notification.objects.get(pk=notification_id)
+    if not notification.recipient:
+        _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
+        return "no_recipient"
+    sender = {Channel.EMAIL: _send_email, Channel.TEAMS: _send_teams}.get(notification.channel, _send_slack)
+    outcome = sender(notification)
+    if outcome != "sent":
+        return outcome
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = timezone.now()
+    notification.last_error = ""
+    notification.next_attempt_at = None
+    notification._change_reason = f"automation:notifications sent by {notification.channel}"
+    notification.save()
+    automation_log(
+        workflow=Workflow.NOTIFICATIONS,
+        action="notification_send",
+        outcome=AutomationOutcome.DONE,
+        object_type="notification",
+        object_id=notification.pk,
+        detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
+    )
+    return "sent"
+
+
+def _send_slack(notification: Notification) -> str:
     client = slack_client()
     if client is None:
         _finish(notification, NotificationStatus.NOT_CONFIGURED, "SLACK_BOT_TOKEN is not set")
         return "not_configured"
-    if not notification.recipient:
-        _finish(notification, NotificationStatus.NO_RECIPIENT, "no Slack user id or channel to send to")
-        return "no_recipient"
     try:
-        response = client.chat_postMessage(channel=notification.recipient, text=notification.text)
+        response = client.chat_postMessage(channel=notification.recipient, text=notification.text,
+                                           blocks=notification.blocks or None)
     except SlackApiError as exc:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""
         if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):
@@ -126,20 +154,32 @@ def notification_send(*, notification_id: int) -> str:
     except (SlackClientError, OSError) as exc:
         _release(notification, f"Slack unreachable: {exc}")
         raise TransientError(f"Slack unreachable: {exc}") from exc
-    notification.status = NotificationStatus.SENT
-    notification.sent_at = timezone.now()
     notification.slack_ts = str(response.get("ts", ""))
-    notification.last_error = ""
-    notification._change_reason = "automation:notifications sent to Slack"
-    notification.save()
-    automation_log(
-        workflow=Workflow.NOTIFICATIONS,
-        action="notification_send",
-        outcome=AutomationOutcome.DONE,
-        object_type="notification",
-        object_id=notification.pk,
-        detail=f"sent to {notification.recipient}",
-    )
+    return "sent"
+
+
+def _send_email(notification: Notification) -> str:
+    try:
+        email_send(to=notification.recipient, subject=notification.subject, text=notification.text,
+                   html=notification.html)
+    except EmailTransient as exc:
+        _release(notification, f"mail server: {exc}")
+        raise TransientError(f"mail server: {exc}") from exc
+    except PERMANENT_SMTP_ERRORS as exc:
+        _finish(notification, NotificationStatus.FAILED, f"mail server refused: {exc}")
+        return "failed"
+    return "sent"
+
+
+def _send_teams(notification: Notification) -> str:
+    try:
+        teams_post(url=notification.recipient, card=notification.blocks or {"text": notification.text})
+    except TeamsTransient as exc:
+        _release(notification, str(exc))
+        raise TransientError(str(exc)) from exc
+    except TeamsRefused as exc:
+        _finish(notification, NotificationStatus.FAILED, str(exc))
+        return "failed"
     return "sent"
 
 
@@ -152,14 +192,18 @@ def _finish(notification: Notification, status: str, error: str) -> None:
 
 def _release(notification: Notification, error: str) -> None:
     """Give a claimed row back to pending so the retry can claim it again."""
+    intervals = settings.LEADFLOW_JOB_RETRY_INTERVALS or [0]
+    wait = intervals[min(max(notification.attempts - 1, 0), len(intervals) - 1)]
     Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.PENDING, last_error=error[:2000]
+        status=NotificationStatus.PENDING, last_error=error[:2000],
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
     )
 
 
 def notifications_resend_pending() -> int:
-    """Schedule a send for every pending message (after the notifications switch comes back on)."""
-    ids = list(Notification.objects.filter(status=NotificationStatus.PENDING).values_list("pk", flat=True))
+    """Schedule a send for every pending message, oldest first (after the notifications switch comes back on)."""
+    ids = list(Notification.objects.filter(status=NotificationStatus.PENDING).order_by("created_at", "pk")
+               .values_list("pk", flat=True))
     with transaction.atomic():
         for pk in ids:
             enqueue_after_commit(notification_send_job, pk)
@@ -167,16 +211,19 @@ def notifications_resend_pending() -> int:
 
 
 def notifications_retry(*, ids: list[int]) -> int:
-    """Put failed or not-configured notifications back to pending and schedule their sending."""
+    """"Retry now": put failed, not-configured or recipient-less notifications back to pending and schedule every
+    pending one of ``ids`` at once (a waiting retry does not wait for its interval). Returns how many were
+    scheduled."""
     with transaction.atomic():
-        count = Notification.objects.filter(
+        Notification.objects.filter(
             pk__in=ids, status__in=[NotificationStatus.FAILED, NotificationStatus.NOT_CONFIGURED,
                                     NotificationStatus.NO_RECIPIENT]
-        ).update(status=NotificationStatus.PENDING, last_error="")
-        for pk in Notification.objects.filter(pk__in=ids, status=NotificationStatus.PENDING).values_list("pk",
-                                                                                                        flat=True):
+        ).update(status=NotificationStatus.PENDING, last_error="", next_attempt_at=None)
+        pending = list(Notification.objects.filter(pk__in=ids, status=NotificationStatus.PENDING)
+                       .order_by("created_at", "pk").values_list("pk", flat=True))
+        for pk in pending:
             enqueue_after_commit(notification_send_job, pk)
-    return count
+    return len(pending)
 
 
 def notifications_sweep(*, stuck_after_minutes: int = 15) -> int:

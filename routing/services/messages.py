@@ -19,11 +19,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base.channels.slack import list_blocks
 from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
+from .delivery import task_deliver
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
@@ -54,10 +56,7 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
         + (f" Why: {reasons}." if reasons else "")
         + f" Priority {priority}. Follow up by {due}: {link}"
     )
-    recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
-    notification, created = notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=recipient, text=text,
-                                               object_type="task", object_id=task.pk, send=send)
-    return notification.pk if created else None
+    return task_deliver(task, lead, rep, text=text, send=send)
 
 
 def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:
@@ -66,7 +65,7 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
     if len(tasks) == 1:
         return task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep, send=False)
     base = settings.LEADFLOW_BASE_URL
-    lines = []
+    lines, items = [], []
     for task in tasks[:DIGEST_LINES]:
         lead = leads[task.lead_id]
         name = esc(" ".join(filter(None, [lead["first_name"], lead["last_name"]])) or lead["email"])
@@ -75,13 +74,17 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
         due = _local(task.due_at, rep)
         lines.append(f"• {who}: score {score} (band {lead['band'] or '-'}), follow up by {due}: "
                      f"{base}/workspace/leads/{task.lead_id}/")
+        items.append((f"{who}: score {score} (band {lead['band'] or '-'}), follow up by {due}",
+                       f"{base}/workspace/leads/{task.lead_id}/"))
     more = len(tasks) - DIGEST_LINES
     text = (f"{len(tasks)} new leads for you from an import:\n" + "\n".join(lines)
             + (f"\n…and {more} more in your queue: {base}/workspace/" if more > 0 else ""))
     recipient = (rep.slack_user_id if rep else "") or (rep.team.slack_channel if rep else "")
+    blocks = list_blocks(f"{len(tasks)} new leads for you from an import", items,
+                         f"…and {more} more in your queue" if more > 0 else "Your queue", f"{base}/workspace/")
     notification, created = notification_queue(dedup_key=f"tasks:{tasks[0].pk}+{len(tasks) - 1}:assigned",
                                                recipient=recipient, text=text, object_type="task",
-                                               object_id=tasks[0].pk, send=False)
+                                               object_id=tasks[0].pk, send=False, blocks=blocks)
     return notification.pk if created else None
 
 

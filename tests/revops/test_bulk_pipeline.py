@@ -64,6 +64,9 @@ def test_each_rep_gets_one_digest_per_batch_not_one_message_per_lead(configured,
     for notification in sent:
         assert notification.text.startswith("6 new leads for you from an import:")
         assert notification.text.count("/workspace/leads/") == 6
+        assert notification.blocks[0]["text"]["text"] == "*6 new leads for you from an import*"
+        assert str(notification.blocks).count("/workspace/leads/") == 6  # the Block Kit list, one link a lead
+    assert [m["blocks"] for m in sorted(slack.messages, key=lambda m: m["channel"])] == [n.blocks for n in sent]
     mentioned = " ".join(n.text for n in sent)
     assert all(f"/workspace/leads/{pk}/" in mentioned for pk in Lead.objects.values_list("pk", flat=True))
 

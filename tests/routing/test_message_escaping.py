@@ -5,6 +5,8 @@ import pytest
 
 from leads.models import Lead
 from leads.services import lead_ingest
+from revops.base.channels.slack import TaskCard
+from revops.base.channels.teams import teams_card
 from revops.base.escaping import email_html_escape, slack_escape, teams_escape
 from revops.base.models import Notification
 
@@ -39,3 +41,12 @@ def test_a_lead_named_channel_with_a_phishing_company_reaches_slack_escaped(conf
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert "<https://evil.example" not in text and "&lt;https://evil.example|Reset your password&gt;" in text
     assert Lead.objects.filter(first_name=PING).exists()  # stored as typed; escaped only in the message
+
+
+def test_the_teams_card_shows_a_phishing_link_as_text():
+    card = teams_card(TaskCard(task_id=1, headline="[Reset your password](https://evil.example)", who="<b>Jo</b> & Co",
+                               score="55", reasons=["*bold*"]))
+    texts = [block["text"] for block in card["attachments"][0]["content"]["body"] if block.get("text")]
+    assert texts[0] == r"\[Reset your password\]\(https://evil.example\)"
+    assert texts[1] == "<b>Jo</b> & Co"  # an Adaptive Card renders no HTML: shown as typed, no entities
+    assert texts[2] == r"Why: \*bold\*"

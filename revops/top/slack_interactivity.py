@@ -1,0 +1,217 @@
+"""Slack's interactivity endpoint: the Accept / Snooze 1 h / Reject buttons of a task message and the reject modal.
+
+``POST /slack/interactivity/`` with Slack's form-encoded ``payload``. The signature is the authentication (no CSRF
+token, no session): slack-sdk's ``SignatureVerifier`` checks ``X-Slack-Signature`` over the timestamp and body with
+``SLACK_SIGNING_SECRET`` and refuses a timestamp older than five minutes → 401, nothing changes.
+
+Steps of a signed request: record its key (``SlackInteraction``: the click's trigger id and time, or the modal's
+view id; a replay, even signed anew, finds it and changes nothing); map the Slack user to the rep
+(``Rep.slack_user_id``); act as that rep through the same task services as the workspace
+(``routing.services.task_actions``: a rep cannot act on another rep's task → an ephemeral refusal); after commit,
+update the original message (``chat.update``) to show the outcome. Reject opens a modal (``views.open``) whose
+submission carries the reason to ``task_reject``. The Slack calls are made in the request (with the client's retries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from slack_sdk.errors import SlackClientError
+from slack_sdk.signature import SignatureVerifier
+
+from revops.base.channels.slack import (
+    ACTION_ACCEPT,
+    ACTION_REJECT,
+    ACTION_SNOOZE,
+    REJECT_MODAL,
+    blocks_with_outcome,
+    reject_modal,
+    slack_client,
+)
+from revops.base.models import Notification, SlackInteraction
+from routing.models import Rep, Task
+from routing.services.slack_cards import due_for_rep
+from routing.services.task_actions import (
+    TaskActionRefused,
+    task_accept,
+    task_actor_may_act,
+    task_reject,
+    task_snooze,
+)
+
+logger = logging.getLogger(__name__)
+NOT_LINKED = "Your Slack account is not linked to a Leadflow rep; ask your RevOps admin to add your Slack user id."
+
+
+def _signed(request: HttpRequest) -> bool:
+    secret = settings.SLACK_SIGNING_SECRET
+    if not secret:
+        return False
+    headers = {"x-slack-signature": request.headers.get("X-Slack-Signature", ""),
+               "x-slack-request-timestamp": request.headers.get("X-Slack-Request-Timestamp", "")}
+    return SignatureVerifier(secret).is_valid_request(request.body, headers)
+
+
+@csrf_exempt
+@require_POST
+def slack_interactivity(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponse("invalid or stale Slack signature", status=401, content_type="text/plain")
+    try:
+        payload = json.loads(request.POST.get("payload", ""))
+    except ValueError:
+        return HttpResponse("payload: not JSON", status=400, content_type="text/plain")
+    if not isinstance(payload, dict):
+        return HttpResponse("payload: not an object", status=400, content_type="text/plain")
+    key = _replay_key(payload, request.headers["X-Slack-Signature"])
+    kind = payload.get("type")
+    if kind == "block_actions":
+        return _block_action(payload, key)
+    if kind == "view_submission" and payload.get("view", {}).get("callback_id") == REJECT_MODAL:
+        return _reject_submitted(payload, key)
+    return HttpResponse(status=200)
+
+
+def _replay_key(payload: dict, signature: str) -> str:
+    """One key per click: Slack's trigger id and action time (the same click re-sent, even signed anew, has the
+    same); else one per submitted modal (its view id and hash); else the signature."""
+    actions = payload.get("actions") or [{}]
+    view = payload.get("view") or {}
+    if payload.get("trigger_id") and payload.get("type") == "block_actions":
+        source = f"click:{payload['trigger_id']}:{actions[0].get('action_ts', '')}"
+    elif view.get("id"):
+        source = f"view:{view['id']}:{view.get('hash', '')}"
+    else:
+        source = f"signature:{signature}"
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def _seen(key: str, *, action: str, slack_user_id: str) -> SlackInteraction | None:
+    """Record the request inside the caller's transaction; None when it was handled before (a replay)."""
+    try:
+        with transaction.atomic():
+            return SlackInteraction.objects.create(key=key, action=action, slack_user_id=slack_user_id)
+    except IntegrityError:
+        return None
+
+
+def _block_action(payload: dict, key: str) -> HttpResponse:
+    actions = payload.get("actions") or [{}]
+    action_id, value = actions[0].get("action_id", ""), actions[0].get("value", "")
+    if action_id not in (ACTION_ACCEPT, ACTION_SNOOZE, ACTION_REJECT):
+        return HttpResponse(status=200)
+    if not str(value).isdigit():
+        return HttpResponse("value: a task id", status=400, content_type="text/plain")
+    task_id = int(value)
+    user_id = payload.get("user", {}).get("id", "")
+    channel = payload.get("channel", {}).get("id") or payload.get("container", {}).get("channel_id", "")
+    ts = payload.get("message", {}).get("ts") or payload.get("container", {}).get("message_ts", "")
+    rep = Rep.objects.select_related("user").filter(slack_user_id=user_id).first() if user_id else None
+    outcome = ""
+    with transaction.atomic():
+        interaction = _seen(key, action=action_id, slack_user_id=user_id)
+        if interaction is None:
+            return HttpResponse(status=200)
+        if rep is None:
+            refusal = NOT_LINKED
+        else:
+            refusal, outcome = _act(action_id, task_id, rep)
+        interaction.outcome = (refusal or outcome or "reject modal opened")[:200]
+        interaction.save(update_fields=["outcome"])
+    client = slack_client()
+    if client is None:
+        return HttpResponse(status=200)
+    try:
+        if refusal:
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user_id, text=refusal)
+        elif action_id == ACTION_REJECT:
+            title = Task.objects.filter(pk=task_id).values_list("title", flat=True).first() or ""
+            client.views_open(trigger_id=payload.get("trigger_id", ""),
+                              view=reject_modal(task_id=task_id, channel=channel, ts=ts, title=title))
+        elif channel and ts:
+            _message_update(client, channel, ts, outcome, payload.get("message", {}).get("blocks"))
+    except SlackClientError as exc:
+        logger.warning("Slack interactivity: the answer to %s could not be posted: %s", action_id, exc)
+    return HttpResponse(status=200)
+
+
+def _act(action_id: str, task_id: int, rep: Rep) -> tuple[str, str]:
+    """Act as the rep; returns (refusal, outcome), one of them empty."""
+    actor, name = rep.user, str(rep)
+    try:
+        if action_id == ACTION_ACCEPT:
+            task_accept(task_id=task_id, actor=actor)
+            return "", f"Accepted by {name}."
+        if action_id == ACTION_SNOOZE:
+            task = task_snooze(task_id=task_id, actor=actor, preset="1h")
+            return "", f"Snoozed by {name} until {due_for_rep(task, rep)}."
+        task = Task.objects.filter(pk=task_id).first()
+        if task is None:
+            return f"Task #{task_id} does not exist any more.", ""
+        if not task_actor_may_act(task, actor):
+            raise TaskActionRefused("this task belongs to another rep")
+        return "", ""
+    except TaskActionRefused:
+        return "This task belongs to another rep: nothing was changed.", ""
+    except Task.DoesNotExist:
+        return f"Task #{task_id} does not exist any more.", ""
+    except ValidationError as exc:
+        return "Nothing was changed: " + "; ".join(exc.messages), ""
+
+
+def _reject_submitted(payload: dict, key: str) -> HttpResponse:
+    view = payload.get("view", {})
+    task_part, _, rest = str(view.get("private_metadata", "")).partition("|")
+    channel, _, ts = rest.partition("|")
+    reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("reason", {}).get("value")
+    reason = (reason or "").strip()
+    if not task_part.isdigit():
+        return HttpResponse("private_metadata: a task id", status=400, content_type="text/plain")
+    if not reason:
+        return JsonResponse({"response_action": "errors", "errors": {"reason": "Say why you reject the task."}})
+    user_id = payload.get("user", {}).get("id", "")
+    rep = Rep.objects.select_related("user").filter(slack_user_id=user_id).first() if user_id else None
+    if rep is None:
+        return JsonResponse({"response_action": "errors", "errors": {"reason": NOT_LINKED}})
+    with transaction.atomic():
+        interaction = _seen(key, action="task_reject_reason", slack_user_id=user_id)
+        if interaction is None:
+            return HttpResponse(status=200)
+        try:
+            task_reject(task_id=int(task_part), actor=rep.user, reason=reason)
+        except TaskActionRefused:
+            transaction.set_rollback(True)
+            return JsonResponse({"response_action": "errors",
+                                 "errors": {"reason": "This task belongs to another rep: nothing was changed."}})
+        except (ValidationError, Task.DoesNotExist) as exc:
+            transaction.set_rollback(True)
+            message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else "the task does not exist"
+            return JsonResponse({"response_action": "errors", "errors": {"reason": message}})
+        outcome = f"Rejected by {rep}: {reason}"
+        interaction.outcome = outcome[:200]
+        interaction.save(update_fields=["outcome"])
+    client = slack_client()
+    if client is not None and channel and ts:
+        try:
+            _message_update(client, channel, ts, outcome, None)
+        except SlackClientError as exc:
+            logger.warning("Slack interactivity: the rejected task's message could not be updated: %s", exc)
+    return HttpResponse(status=200)
+
+
+def _message_update(client, channel: str, ts: str, outcome: str, blocks: list | None) -> None:
+    """The original message with its buttons replaced by the outcome (its blocks from the payload, else the
+    outbox row that sent it)."""
+    if not blocks:
+        sent = Notification.objects.filter(slack_ts=ts).values_list("blocks", flat=True).first()
+        blocks = sent or []
+    client.chat_update(channel=channel, ts=ts, text=outcome, blocks=blocks_with_outcome(blocks, outcome))

@@ -1,0 +1,73 @@
+"""Where a rep's task message goes: their channel preference (``Rep.notify_via``: Slack DM, the team's Slack
+channel, e-mail, Teams, or several), one outbox row per channel with the same facts (``slack_cards.task_card``).
+
+A channel works when it has an address: the rep's Slack id, the team's Slack channel, the team's Teams webhook,
+the user's e-mail. A rep with no working channel gets e-mail; with no e-mail address either, the message goes to
+the default Slack channel (``SLACK_DEFAULT_CHANNEL``): never to nobody.
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from leads.models import Lead
+from revops.base.channels.slack import TaskCard, task_blocks
+from revops.base.channels.teams import teams_card
+from revops.base.choices import Channel
+from revops.base.notifications import notification_queue
+
+from ..choices import NotifyChannel
+from ..models import Rep, Task, split_csv
+from .slack_cards import task_card
+
+
+def rep_destinations(rep: Rep | None) -> list[tuple[str, str]]:
+    """(channel, recipient) for each working channel the rep chose, else the fall-back."""
+    if rep is None:
+        return [(Channel.SLACK, "")]  # the default channel (notification_queue fills it in)
+    wanted = split_csv(rep.notify_via) or [NotifyChannel.SLACK_DM]
+    found: list[tuple[str, str]] = []
+    if NotifyChannel.SLACK_DM in wanted and rep.slack_user_id:
+        found.append((Channel.SLACK, rep.slack_user_id))
+    if NotifyChannel.TEAM_CHANNEL in wanted and rep.team.slack_channel:
+        found.append((Channel.SLACK, rep.team.slack_channel))
+    if NotifyChannel.TEAMS in wanted and rep.team.teams_webhook_url:
+        found.append((Channel.TEAMS, rep.team.teams_webhook_url))
+    if NotifyChannel.EMAIL in wanted and rep.user.email:
+        found.append((Channel.EMAIL, rep.user.email))
+    if found:
+        return found
+    if rep.user.email:
+        return [(Channel.EMAIL, rep.user.email)]
+    # The message the rep always got before preferences: their Slack id, else the team's channel, else the default.
+    return [(Channel.SLACK, rep.slack_user_id or rep.team.slack_channel)]
+
+
+def email_parts(card: TaskCard) -> tuple[str, str]:
+    """The text and HTML e-mail of a task message (the same facts and link)."""
+    return (render_to_string("email/task_new.txt", {"card": card}),
+            render_to_string("email/task_new.html", {"card": card}))
+
+
+def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bool = True) -> int | None:
+    """Queue the task message on each of the rep's channels. Returns the first channel's new outbox row id (the
+    caller may send it with a batch: ``send=False``); the other channels' rows are sent by their own jobs."""
+    card = task_card(task, lead, rep)
+    first: int | None = None
+    for n, (channel, recipient) in enumerate(rep_destinations(rep)):
+        key = f"task:{task.pk}:assigned" if n == 0 else f"task:{task.pk}:assigned:{channel}:{n}"
+        extra: dict = {}
+        body = text
+        if channel == Channel.SLACK:
+            extra = {"blocks": task_blocks(card)}
+        elif channel == Channel.TEAMS:
+            extra = {"blocks": teams_card(card), "subject": card.headline}
+        else:
+            body, html = email_parts(card)
+            extra = {"subject": card.headline, "html": html}
+        notification, created = notification_queue(
+            dedup_key=key, recipient=recipient, text=body,
+            object_type="task", object_id=task.pk, send=send or n > 0, channel=channel, **extra)
+        if n == 0 and created:
+            first = notification.pk
+    return first

@@ -1,0 +1,50 @@
+"""The facts of a rep's task message as a ``TaskCard`` (Slack's Block Kit now; the same facts for other channels):
+name, company, title, score and band, the top reasons, the routing rule, the due time in the rep's zone, a link."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from leads.models import Lead
+from revops.base.channels.slack import TaskCard
+
+from ..models import Rep, RoutingDecision, Task
+from ..priority import task_priority
+
+
+def due_for_rep(task: Task, rep: Rep | None) -> str:
+    """The due time as the rep reads it, in their own time zone."""
+    zone = zoneinfo.ZoneInfo(rep.time_zone) if rep and rep.time_zone else timezone.get_current_timezone()
+    return task.due_at.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+
+def routing_rule_label(task: Task) -> str:
+    """The rule that chose the rep (else the decision's summary; empty without a decision)."""
+    if not task.decision_id:
+        return ""
+    decision = RoutingDecision.objects.select_related("rule").filter(pk=task.decision_id).first()
+    if decision is None:
+        return ""
+    return f"rule {decision.rule.name}" if decision.rule else decision.summary
+
+
+def task_card(task: Task, lead: Lead, rep: Rep | None) -> TaskCard:
+    name = lead.full_name or lead.email
+    who = ", ".join(filter(None, [lead.title, lead.company]))
+    reasons = [f"{r['label']} ({r['points']:+d})" for r in (lead.score_reasons or [])[:3] if r.get("points")]
+    score = f"{lead.score if lead.score is not None else '-'} (band {lead.band or '-'})"
+    priority = task_priority(score=lead.score, band=lead.band, due_at=task.due_at, now=timezone.now())
+    return TaskCard(
+        task_id=task.pk,
+        headline=f"New lead for you: {name}",
+        who=who or lead.email,
+        score=score,
+        reasons=reasons,
+        rule=routing_rule_label(task),
+        due=due_for_rep(task, rep),
+        priority=str(priority),
+        link=f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{lead.pk}/",
+    )

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from slack_sdk.errors import SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
+from revops.base.boundary import BoundaryError, text_clean
 from revops.base.channels.slack import (
     ACTION_ACCEPT,
     ACTION_REJECT,
@@ -173,7 +174,10 @@ def _reject_submitted(payload: dict, key: str) -> HttpResponse:
     task_part, _, rest = str(view.get("private_metadata", "")).partition("|")
     channel, _, ts = rest.partition("|")
     reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("reason", {}).get("value")
-    reason = (reason or "").strip()
+    try:  # Slack's text passes the same input boundary as every other input (revops.base.boundary)
+        reason = text_clean(str(reason or ""), field="reason", max_length=500).strip()
+    except BoundaryError as exc:
+        return JsonResponse({"response_action": "errors", "errors": {"reason": exc.reason}})
     if not task_part.isdigit():
         return HttpResponse("private_metadata: a task id", status=400, content_type="text/plain")
     if not reason:

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from leads.choices import Stage, Transition
 from leads.models import Lead
 from leads.services import events_record, lead_touch_apply, lead_transition
+from revops.base.presentation import changes_html, history_rows_annotate, json_html, reasons_html
 from routing.choices import Disposition, TaskStatus
 from routing.models import Rep
 from routing.selectors import (
@@ -122,10 +123,20 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     """The lead page: score and reasons, routing explanation, tasks with their actions, log, close, timeline."""
     lead = _lead_for(request, lead_id)
     contact = [part for part in (lead.email, lead.phone or lead.phone_raw, lead.country) if part]
+    # The admin's renderers (revops.base.presentation): reasons that add up, history changes for people, JSON as
+    # small tables, the automation user by name.
+    history = list(lead.history.select_related("history_user").all()[:21])
+    history_rows_annotate(history)
+    history = history[:20]
+    for record in history:
+        record.changes_html = changes_html(record.readable_changes)
+    events = list(lead.events.all()[:50])
+    for event in events:
+        event.properties_html = json_html(event.properties) if event.properties else ""
     return render(request, "workspace/lead.html", {
         "lead": lead, "contact": contact, "decision": routing_decision_latest(lead_id=lead.pk),
-        "events": lead.events.all()[:50], "tasks": lead.tasks.select_related("assignee").all(),
-        "history": lead.history.select_related("history_user").all()[:20],
+        "events": events, "tasks": lead.tasks.select_related("assignee").all(), "history": history,
+        "reasons_html": reasons_html(lead.score_reasons, score=lead.score),
         "feedback_reasons": FeedbackReason.choices,
         "template": task_template_render(lead, owner_first_name=lead.owner.first_name if lead.owner else ""),
         "now": timezone.now(), **_action_context(request),

@@ -94,6 +94,16 @@ def test_a_reject_without_a_reason_is_answered_in_the_modal(endpoint, rita_task)
     assert rita_task.reassign_requested_at is None
 
 
+def test_a_reject_reason_with_a_lone_surrogate_is_refused_at_the_boundary(endpoint, rita_task):
+    submission = {"type": "view_submission", "user": {"id": "U0RITA"},
+                  "view": {"callback_id": "task_reject_reason", "private_metadata": f"{rita_task.pk}|D0RITA|1.2",
+                           "state": {"values": {"reason": {"reason": {"value": "wrong \udfff person"}}}}}}
+    answer = slack_signed_post(endpoint, submission, secret=SECRET)
+    assert "reason" in answer.json()["errors"]
+    rita_task.refresh_from_db()
+    assert rita_task.status == "open" and rita_task.reassign_requested_at is None
+
+
 @pytest.mark.parametrize("tamper", ["unsigned", "wrong", "stale"])
 def test_a_bad_signature_is_refused_and_changes_nothing(endpoint, rita_task, slack, tamper):
     kwargs = {"unsigned": {"signature": ""}, "wrong": {"signature": "v0=" + "0" * 64},

@@ -121,3 +121,14 @@ def test_ten_concurrent_requests_with_one_key_create_one_lead_on_a_sqlite_file(t
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert len(result["statuses"]) == 10 and set(result["statuses"]) <= {201, 409}, result
     assert 201 in result["statuses"] and result["leads"] == 1  # a late repeat may get the replayed 201
+
+
+def test_a_refusal_that_quotes_a_nul_back_is_stored_and_replayed(api_client, configured):
+    lead = lead_ingest(data={"email": "nul@x.example"}).lead
+    body = {"lead": lead.pk, "type": "page_view", "properties": {"bad\u0000key": 1, "x\udfff": 2}}
+    raw = json.dumps(body)  # ASCII escapes: the client sends what a hostile client would
+    first = api_client.post("/api/events/", raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="nul-1")
+    again = api_client.post("/api/events/", raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="nul-1")
+    assert first.status_code == again.status_code == 400  # on PostgreSQL the stored copy used to be a 500
+    assert again["Idempotent-Replayed"] == "true"
+    assert not LeadEvent.objects.exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,6 +29,22 @@ from .models import ApiIdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value):
+    """The answer as the database can keep it: a 400 may quote the refused text back (a NUL, a lone surrogate),
+    which PostgreSQL's JSON cannot hold; such characters are kept as U+FFFD in the stored copy (the client's first
+    answer is unchanged)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 def idempotency_ttl() -> timedelta:
@@ -104,7 +121,7 @@ def idempotent(endpoint: str, *, replayed=None):
                 claim.delete()
             else:
                 claim.update(status_code=response.status_code,
-                             response=json.loads(JSONRenderer().render(response.data)))
+                             response=_storable(json.loads(JSONRenderer().render(response.data))))
             return response
 
         return wrapper

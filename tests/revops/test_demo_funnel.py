@@ -36,6 +36,10 @@ def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion(
     rates = [rows[band]["win_rate"] for band in "ABCD" if rows.get(band) and rows[band]["closed"] >= 10]
     assert len(rates) >= 3 and rates == sorted(rates, reverse=True), rows
     assert demo_open_tasks_on_closed_leads() == 0
+    scored = Lead.objects.live().filter(score__isnull=False).values_list("pk", "score", "score_reasons")
+    assert scored.exists()
+    for pk, score, reasons in scored:  # "why this score" adds up for every lead of the demo
+        assert sum(r["points"] for r in reasons) == score, (pk, score, reasons)
     won = Lead.objects.filter(outcome=Outcome.WON)
     assert won.exists() and not won.exclude(stage=Stage.CUSTOMER).exists()
     assert not won.filter(deal_value__isnull=True).exists()

@@ -1,5 +1,5 @@
 """The dashboard's filters, read from the query string so a view can be bookmarked: period (a preset number of days,
-or created from / to dates), source, team and rep. Bad input raises DashboardFilterError naming the field."""
+or created from / to dates), source, campaign, team and rep. Bad input raises DashboardFilterError naming the field."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from routing.models import Rep, Team
 
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
-FIELDS = ("period", "created_from", "created_to", "source", "team", "rep")
+FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep")
 
 
 class DashboardFilterError(ValueError):
@@ -28,6 +28,7 @@ class DashboardFilters:
     created_from: date | None = None
     created_to: date | None = None
     source: str = ""
+    campaign: str = ""
     team: Team | None = None
     rep: Rep | None = None
     given: dict = field(default_factory=dict)
@@ -53,6 +54,8 @@ class DashboardFilters:
             leads = leads.filter(created_at__gte=timezone.now() - timedelta(days=PERIODS[self.period]))
         if self.source:
             leads = leads.filter(source=self.source)
+        if self.campaign:
+            leads = leads.filter(campaign=self.campaign)
         if self.team:
             leads = leads.filter(owner__rep__team=self.team)
         if self.rep:
@@ -95,7 +98,7 @@ def parse_filters(params) -> DashboardFilters:
         raise DashboardFilterError("created_to", "is before created_from.")
     return DashboardFilters(
         period=period, created_from=created_from, created_to=created_to,
-        source=params.get("source", "").strip()[:100],
+        source=params.get("source", "").strip()[:100], campaign=params.get("campaign", "").strip()[:255],
         team=_object(params, "team", Team), rep=_object(params, "rep", Rep),
         given={name: params.get(name, "") for name in FIELDS},
     )

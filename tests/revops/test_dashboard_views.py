@@ -1,4 +1,5 @@
-"""The /dashboard/ page: filters in the query string, a CSV per table matching the page, bad filters refused."""
+"""The /dashboard/ page: filters in the query string (period, dates, source, campaign, team, rep), a CSV per
+table matching the page, bad filters refused."""
 
 import csv
 import io
@@ -15,9 +16,9 @@ from routing.models import Team
 pytestmark = pytest.mark.django_db
 
 
-def lead(band, outcome, owner=None, source="web", days_ago=5, deal=None) -> Lead:
+def lead(band, outcome, owner=None, source="web", days_ago=5, deal=None, campaign="") -> Lead:
     made = Lead.objects.create(email=f"v{Lead.objects.count()}@x.example", band=band, outcome=outcome,
-                               owner=owner, source=source, deal_value=deal)
+                               owner=owner, source=source, deal_value=deal, campaign=campaign)
     now = timezone.now()
     Lead.objects.filter(pk=made.pk).update(created_at=now - timedelta(days=days_ago),
                                            closed_at=None if outcome == "open" else now)
@@ -30,7 +31,7 @@ def page_data(reps):
     lead("A", "won", rita, deal=Decimal(100))
     lead("A", "lost", ravi)
     lead("B", "won", rita, source="event", deal=Decimal(50))
-    lead("B", "won", None, source="event", deal=Decimal(70))
+    lead("B", "won", None, source="event", deal=Decimal(70), campaign="spring")
     lead("C", "lost", None, days_ago=200)
     return reps
 
@@ -61,6 +62,8 @@ def test_source_team_and_rep_filters_narrow_the_tables(client, sales_manager, pa
     assert [row[:3] for row in by_team[1:]] == [["A", "2", "1"], ["B", "1", "1"]]
     by_rep = rows_of(client.get(f"/dashboard/?period=all&rep={page_data[1].pk}&format=csv&table=bands"))
     assert [row[:4] for row in by_rep[1:]] == [["A", "1", "0", "1"]]
+    by_campaign = rows_of(client.get("/dashboard/?period=all&campaign=spring&format=csv&table=bands"))
+    assert [row[:3] for row in by_campaign[1:]] == [["B", "1", "1"]]
     other = Team.objects.create(name="Enterprise")
     assert rows_of(client.get(f"/dashboard/?period=all&team={other.pk}&format=csv&table=bands"))[1:] == []
     funnel = rows_of(client.get("/dashboard/?created_from=2000-01-01&source=web&format=csv&table=funnel"))

@@ -1,33 +1,47 @@
 """The dashboards (managers, RevOps); the rep workspace is in workspace.py."""
 
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
 
 from leads.models import Lead
+from routing.models import Rep, Team
 
 from . import dashboards
-
-PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+from .dashboards_bands import band_table, non_separating
+from .dashboards_csv import TABLES, csv_response
+from .dashboards_filters import PERIODS, DashboardFilterError, parse_filters
+from .dashboards_funnel import cohort_funnel
 
 
 @login_required
 @permission_required("leads.view_lead", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Funnel, conversion by score band, sources, queues, SLA compliance and workload (managers, RevOps)."""
-
-
-    period = request.GET.get("period", "90")
-    days = PERIODS.get(period, 90)
-    leads = Lead.objects.live()
-    if days is not None:
-        leads = leads.filter(created_at__gte=timezone.now() - timedelta(days=days))
+    """Cohort funnel, conversion and deal value by score band, sources, queues, SLA compliance and workload
+    (managers, RevOps), filtered by the query string; ``?format=csv&table=bands`` downloads one table."""
+    try:
+        filters = parse_filters(request.GET)
+    except DashboardFilterError as error:
+        return HttpResponseBadRequest(f"Invalid filter {error.field}: {error.message}", content_type="text/plain")
+    leads = filters.apply(Lead.objects.live())
+    if request.GET.get("format") == "csv":
+        table = request.GET.get("table", "")
+        if table not in TABLES:
+            return HttpResponseBadRequest(f"Invalid table: '{table}' is not one of {', '.join(TABLES)}.",
+                                          content_type="text/plain")
+        rows = {"bands": band_table, "funnel": cohort_funnel, "sources": dashboards.sources}[table](leads)
+        return csv_response(table, rows)
+    bands, funnel = band_table(leads), cohort_funnel(leads)
     return render(request, "workspace/dashboard.html", {
-        "period": period, "periods": list(PERIODS), "total": leads.count(),
-        "funnel": dashboards.funnel(leads), "bands": dashboards.band_conversion(leads),
-        "sources": dashboards.sources(leads), "queues": dashboards.queues(), "sla": dashboards.sla(days=days or 3650),
-        "workload": dashboards.workload(),
+        "filters": filters, "periods": list(PERIODS), "total": leads.count(),
+        "funnel": funnel, "bands": bands, "band_warnings": non_separating(bands),
+        "chart_data": {
+            "bands": {"labels": [r["band"] for r in bands], "conversion": [r["conversion"] for r in bands],
+                      "ci_low": [r["ci_low"] for r in bands], "ci_high": [r["ci_high"] for r in bands]},
+            "funnel": {"labels": [r["stage"] for r in funnel], "reached": [r["reached"] for r in funnel]},
+        },
+        "csv": {table: filters.querystring(format="csv", table=table) for table in TABLES},
+        "teams": Team.objects.order_by("name"), "reps": Rep.objects.select_related("user").order_by("user__username"),
+        "sources": dashboards.sources(leads), "queues": dashboards.queues(),
+        "sla": dashboards.sla(days=filters.days or 3650), "workload": dashboards.workload(),
     })

@@ -1,0 +1,30 @@
+"""The dashboard's tables as CSV: the same rows the page shows, under the same filters (?format=csv&table=...)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import HttpResponse
+
+from leads.csv.export import csv_safe
+
+TABLES = {
+    "bands": [("band", "Band"), ("leads", "Leads"), ("won", "Won"), ("lost", "Lost"), ("open", "Open"),
+              ("closed", "Closed"), ("conversion", "Conversion % (won / closed)"), ("ci_low", "95% CI low %"),
+              ("ci_high", "95% CI high %"), ("avg_deal", "Average won deal value"),
+              ("total_deal", "Total won deal value"), ("median_days_to_close", "Median days to close (won)")],
+    "funnel": [("stage", "Stage"), ("reached", "Leads that reached it"), ("reached_pct", "Share of cohort %"),
+               ("from_previous_pct", "Conversion from previous stage %")],
+    "sources": [("source", "Source"), ("leads", "Leads"), ("mql", "MQL or later now"), ("won", "Won")],
+}
+
+
+def csv_response(table: str, rows: list[dict]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leadflow-{table}.csv"'
+    writer = csv.writer(response)
+    columns = TABLES[table]
+    writer.writerow([label for _, label in columns])
+    for row in rows:
+        writer.writerow([csv_safe("" if row.get(key) is None else row.get(key)) for key, _ in columns])
+    return response

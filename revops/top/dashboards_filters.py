@@ -1,0 +1,104 @@
+"""The dashboard's filters, read from the query string so a view can be bookmarked: period (a preset number of days,
+or created from / to dates), source, campaign, team and rep. Bad input raises DashboardFilterError naming the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.utils import timezone
+
+from routing.models import Rep, Team
+
+PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep")
+
+
+class DashboardFilterError(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class DashboardFilters:
+    period: str = "90"
+    created_from: date | None = None
+    created_to: date | None = None
+    source: str = ""
+    campaign: str = ""
+    team: Team | None = None
+    rep: Rep | None = None
+    given: dict = field(default_factory=dict)
+
+    @property
+    def days(self) -> int | None:
+        """The SLA card's window: the preset, or the length of the chosen dates, or all time."""
+        if self.created_from:
+            return ((self.created_to or timezone.localdate()) - self.created_from).days + 1
+        return PERIODS[self.period]
+
+    def querystring(self, **extra) -> str:
+        """The filters as given (the same bookmarkable URL), plus ``extra``, e.g. format=csv&table=bands."""
+        return urlencode({**{k: v for k, v in self.given.items() if v}, **extra})
+
+    def apply(self, leads):
+        if self.created_from or self.created_to:
+            if self.created_from:
+                leads = leads.filter(created_at__gte=_start_of(self.created_from))
+            if self.created_to:
+                leads = leads.filter(created_at__lt=_start_of(self.created_to + timedelta(days=1)))
+        elif PERIODS[self.period] is not None:
+            leads = leads.filter(created_at__gte=timezone.now() - timedelta(days=PERIODS[self.period]))
+        if self.source:
+            leads = leads.filter(source=self.source)
+        if self.campaign:
+            leads = leads.filter(campaign=self.campaign)
+        if self.team:
+            leads = leads.filter(owner__rep__team=self.team)
+        if self.rep:
+            leads = leads.filter(owner=self.rep.user_id)
+        return leads
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _date(params, name: str) -> date | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise DashboardFilterError(name, f"'{raw}' is not a date (YYYY-MM-DD).") from None
+
+
+def _object(params, name: str, model):
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise DashboardFilterError(name, f"'{raw}' is not an id.")
+    found = model.objects.filter(pk=int(raw)).first()
+    if found is None:
+        raise DashboardFilterError(name, f"no {model._meta.verbose_name} with id {raw}.")
+    return found
+
+
+def parse_filters(params) -> DashboardFilters:
+    period = params.get("period", "90") or "90"
+    if period not in PERIODS:
+        raise DashboardFilterError("period", f"'{period}' is not one of {', '.join(PERIODS)}.")
+    created_from, created_to = _date(params, "created_from"), _date(params, "created_to")
+    if created_from and created_to and created_from > created_to:
+        raise DashboardFilterError("created_to", "is before created_from.")
+    return DashboardFilters(
+        period=period, created_from=created_from, created_to=created_to,
+        source=params.get("source", "").strip()[:100], campaign=params.get("campaign", "").strip()[:255],
+        team=_object(params, "team", Team), rep=_object(params, "rep", Rep),
+        given={name: params.get(name, "") for name in FIELDS},
+    )

@@ -1,0 +1,97 @@
+"""Dashboard figures against a hand-computed small data set: score bands (conversion, Wilson interval, deal value,
+median days to close, the non-separating-band warning) and the cohort funnel from the lead history."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Lead
+from revops.top.dashboards_bands import band_table, non_separating, wilson_interval
+from revops.top.dashboards_funnel import cohort_funnel
+
+pytestmark = pytest.mark.django_db
+
+
+def make_lead(band="", outcome="open", deal=None, days_to_close=None, created_days_ago=5, **extra) -> Lead:
+    now = timezone.now()
+    created = now - timedelta(days=created_days_ago)
+    lead = Lead.objects.create(email=f"l{Lead.objects.count()}@x.example", band=band, outcome=outcome,
+                               deal_value=deal, **extra)
+    closed = created + timedelta(days=days_to_close) if days_to_close is not None else None
+    Lead.objects.filter(pk=lead.pk).update(created_at=created, closed_at=closed)
+    lead.refresh_from_db()
+    return lead
+
+
+@pytest.fixture
+def banded():
+    """A: 3 won of 3 (10, 20, 40 days; 100, 200, 300). B: 1 won of 4 closed, 1 open (1000, 12 days).
+    C: 2 won of 3 closed (500 in 4 days, 1500 in 6 days). B converts worse than C: the warning."""
+    for deal, days in ((100, 40), (200, 10), (300, 20)):
+        make_lead("A", "won", Decimal(deal), days, created_days_ago=60)
+    make_lead("B", "won", Decimal(1000), 12, created_days_ago=60)
+    for _ in range(3):
+        make_lead("B", "lost", days_to_close=3)
+    make_lead("B")
+    make_lead("C", "won", Decimal(500), 4, created_days_ago=60)
+    make_lead("C", "won", Decimal(1500), 6, created_days_ago=60)
+    make_lead("C", "lost", days_to_close=30, created_days_ago=60)
+    make_lead("")  # unscored: in no band
+
+
+def test_wilson_interval_matches_the_published_formula():
+    assert wilson_interval(1, 4) == (4.6, 69.9)
+    assert wilson_interval(2, 3) == (20.8, 93.9)
+    assert wilson_interval(0, 0) is None
+
+
+def test_band_table_counts_conversion_deal_value_and_median_days(banded):
+    rows = {row["band"]: row for row in band_table(Lead.objects.live())}
+    assert [row["band"] for row in band_table(Lead.objects.live())] == ["A", "B", "C"]
+    a, b, c = rows["A"], rows["B"], rows["C"]
+    assert (a["leads"], a["won"], a["lost"], a["open"], a["conversion"]) == (3, 3, 0, 0, 100.0)
+    assert (a["avg_deal"], a["total_deal"], a["median_days_to_close"]) == (Decimal("200.00"), Decimal("600.00"), 20.0)
+    assert (b["leads"], b["won"], b["lost"], b["open"], b["closed"], b["conversion"]) == (5, 1, 3, 1, 4, 25.0)
+    assert (b["ci_low"], b["ci_high"]) == (4.6, 69.9)
+    assert (b["avg_deal"], b["total_deal"], b["median_days_to_close"]) == (Decimal("1000.00"), Decimal("1000.00"), 12.0)
+    assert (c["conversion"], c["ci_low"], c["ci_high"]) == (66.7, 20.8, 93.9)
+    assert (c["avg_deal"], c["total_deal"], c["median_days_to_close"]) == (Decimal("1000.00"), Decimal("2000.00"), 5.0)
+
+
+def test_a_higher_band_converting_worse_than_a_lower_one_raises_the_warning_with_counts_and_intervals(banded):
+    warnings = non_separating(band_table(Lead.objects.live()))
+    assert [(w["higher"], w["lower"], w["overlap"]) for w in warnings] == [("B", "C", True)]
+    assert "1/4 = 25.0 %" in warnings[0]["text"] and "2/3 = 66.7 %" in warnings[0]["text"]
+    assert "4.6–69.9" in warnings[0]["text"] and "too few closed leads" in warnings[0]["text"]
+
+
+def test_bands_that_separate_raise_no_warning():
+    make_lead("A", "won", Decimal(10), 3)
+    make_lead("B", "lost", days_to_close=3)
+    assert non_separating(band_table(Lead.objects.live())) == []
+
+
+def move(lead: Lead, *stages: str) -> None:
+    for stage in stages:
+        lead.stage = stage
+        lead._change_reason = f"test: {stage}"
+        lead.save()
+
+
+def test_funnel_counts_every_stage_a_lead_ever_reached_including_one_that_decayed_out_of_mql():
+    decayed, promoted, fresh, dropped = (make_lead() for _ in range(4))
+    move(decayed, "engaged", "mql", "engaged")
+    move(promoted, "engaged", "mql", "sql")
+    move(dropped, "engaged", "disqualified")
+    old = make_lead(created_days_ago=200)
+    move(old, "engaged", "mql")
+    cohort = Lead.objects.live().filter(created_at__gte=timezone.now() - timedelta(days=90))
+    rows = {row["stage"]: row for row in cohort_funnel(cohort)}
+    assert [rows[s]["reached"] for s in ("New", "Engaged", "MQL", "SQL", "Opportunity", "Customer")] == [
+        4, 3, 2, 1, 0, 0]
+    assert decayed.stage == "engaged" and fresh.stage == "new"
+    assert (rows["Engaged"]["from_previous_pct"], rows["MQL"]["from_previous_pct"]) == (75.0, 66.7)
+    assert (rows["SQL"]["from_previous_pct"], rows["Opportunity"]["from_previous_pct"]) == (50.0, 0.0)
+    assert rows["Customer"]["from_previous_pct"] is None and rows["MQL"]["reached_pct"] == 50.0

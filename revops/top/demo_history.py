@@ -52,6 +52,10 @@ def demo_outcomes(rng: random.Random, now: datetime) -> dict[str, int]:
             continue
         won = rng.random() < win_probability(lead.fit_score or 0, lead.engagement_score or 0)
         at = now - timedelta(days=rng.uniform(1, 80))
+        # The demo's leads are all inserted today; a lead closed weeks ago arrived before that (days to close).
+        arrived = at - timedelta(days=rng.uniform(3, 45))
+        if lead.created_at > arrived:
+            Lead.objects.filter(pk=lead.pk).update(created_at=arrived)
         value = deal_value_for(rng, lead.employees) if won else None
         task = Task.objects.filter(lead=lead, status=TaskStatus.OPEN).order_by("pk").first()
         if task is not None:

@@ -5,6 +5,7 @@ import random
 from statistics import mean
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from leads.choices import Outcome, Stage
@@ -41,6 +42,7 @@ def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion(
     for pk, score, reasons in scored:  # "why this score" adds up for every lead of the demo
         assert sum(r["points"] for r in reasons) == score, (pk, score, reasons)
     won = Lead.objects.filter(outcome=Outcome.WON)
+    assert not Lead.objects.filter(closed_at__lt=F("created_at")).exists()  # no lead closes before it arrives
     assert won.exists() and not won.exclude(stage=Stage.CUSTOMER).exists()
     assert not won.filter(deal_value__isnull=True).exists()
     big = [float(v) for v in won.filter(employees__gte=1000).values_list("deal_value", flat=True)]

@@ -31,7 +31,7 @@ def public_holidays(country: str) -> Container[date]:
         return frozenset()
     try:
         return holidays.country_holidays(country.upper())
-    except NotImplementedError:
+    except NotImplementedError:  # the package's way of saying "no calendar for this country": no public holidays
         return frozenset()
 
 

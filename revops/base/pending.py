@@ -161,8 +161,9 @@ def pending_jobs_sweep(*, now: datetime | None = None, retry=None) -> str:
     rows = list(PendingJob.objects.filter(due_at__lte=now).order_by("due_at", "id")[:SWEEP_LIMIT])
     if not rows:
         return "no pending job is overdue"
-    drained = [row for row in rows if _drains(row.function)]
-    single = [row for row in rows if not _drains(row.function)]
+    drains_by_function = {function: _drains(function) for function in {row.function for row in rows}}
+    drained = [row for row in rows if drains_by_function[row.function]]
+    single = [row for row in rows if not drains_by_function[row.function]]
     alive_ids = _alive_ids(single)
     enqueued = 0
     for row in single:

@@ -18,7 +18,7 @@ from django.db import connection
 from ..choices import MatchRule
 from ..models import Lead, SourceRecord
 from .match import CANDIDATES_PER_KEY, name_threshold, review_caps
-from .names import FREE_EMAIL_DOMAINS, name_similarity
+from .names import is_free_email_domain, name_similarity
 
 _KEYS_PER_STATEMENT = 200  # SQLite allows 500 arms in one compound SELECT
 
@@ -104,7 +104,7 @@ def batch_duplicates(batch: Sequence[BatchRow]) -> tuple[set[int], dict[int, Bat
     phones = {p.values["phone"] for p in batch if p.values.get("phone")}
     sources = {(p.source, p.values["external_id"]) for p in batch if p.source and p.values.get("external_id")}
     domains = {p.values["domain"] for p in batch
-               if p.values.get("domain") and p.values["domain"] not in FREE_EMAIL_DOMAINS}
+               if p.values.get("domain") and not is_free_email_domain(p.values["domain"])}
     companies = {p.values["company_key"] for p in batch if p.values.get("company_key")}
     live = Lead.objects.live()
     stored_emails = set(live.filter(email__in=emails).order_by().values_list("email", flat=True)) if emails else set()
@@ -127,7 +127,7 @@ def batch_duplicates(batch: Sequence[BatchRow]) -> tuple[set[int], dict[int, Bat
         email, phone = v.get("email") or "", v.get("phone") or ""
         source_key = (p.source, v.get("external_id") or "")
         first, last = v.get("first_name") or "", v.get("last_name") or ""
-        domain = v.get("domain") if v.get("domain") not in FREE_EMAIL_DOMAINS else ""
+        domain = v.get("domain") if not is_free_email_domain(v.get("domain") or "") else ""
         company = v.get("company_key") or ""
         conflict = (
             (email and (email in stored_emails or email in seen_email))

@@ -23,7 +23,7 @@ from django.conf import settings
 from ..choices import MatchRule
 from ..models import Lead
 from .keys import company_key
-from .names import FREE_EMAIL_DOMAINS, name_similarity
+from .names import is_free_email_domain, name_similarity
 
 CANDIDATES_PER_KEY = 50  # a switchboard or a giant company: compare with the newest few only
 
@@ -75,7 +75,7 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
     if first or last:
         # Two indexed look-ups (an OR of two columns defeats the indexes on some databases).
         lookups = []
-        if domain and domain not in FREE_EMAIL_DOMAINS:
+        if domain and not is_free_email_domain(domain):
             lookups.append(("domain", domain))
         if key:
             lookups.append(("company_key", key))

@@ -12,58 +12,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, utils
 
-FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "yahoo.co.uk",
-        "yahoo.fr",
-        "yahoo.de",
-        "ymail.com",
-        "hotmail.com",
-        "hotmail.co.uk",
-        "hotmail.fr",
-        "hotmail.de",
-        "outlook.com",
-        "outlook.de",
-        "live.com",
-        "live.co.uk",
-        "msn.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "pm.me",
-        "gmx.de",
-        "gmx.net",
-        "gmx.com",
-        "web.de",
-        "t-online.de",
-        "freenet.de",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "yandex.ru",
-        "yandex.com",
-        "mail.ru",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "sina.com",
-        "naver.com",
-        "rediffmail.com",
-        "zoho.com",
-        "fastmail.com",
-        "tutanota.com",
-        "hey.com",
-        "mail.com",
-        "inbox.com",
-    }
-)
+# One list of free-mail domains for normalisation and the duplicate checks: normalize's.
+from leads.normalize.email import FREE_EMAIL_DOMAINS, is_free_email_domain  # noqa: F401 - re-exported
 
 # Nickname -> formal first name. Both sides of a comparison are mapped before scoring, so "bob smith" and
 # "robert smith" compare as identical. Ambiguous short forms ("jon", "al", "jo") are left out on purpose: they
@@ -259,5 +209,5 @@ def blocking_domain(domain: str, email: str) -> str:
     dom = domain.strip().lower().removeprefix("www.")
     if not dom:
         dom = email.partition("@")[2]
-    return "" if dom in FREE_EMAIL_DOMAINS else dom
+    return "" if is_free_email_domain(dom) else dom
 

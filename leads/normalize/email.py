@@ -23,7 +23,7 @@ FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(
         "gmx.de", "gmx.net", "gmx.com", "gmx.at", "gmx.ch", "web.de", "t-online.de", "freenet.de",
         "yandex.ru", "yandex.com", "ya.ru", "mail.ru", "bk.ru", "inbox.ru", "list.ru", "rambler.ru",
         "qq.com", "163.com", "126.com", "yeah.net", "sina.com", "foxmail.com",
-        "mail.com", "email.com", "zoho.com", "zohomail.com", "fastmail.com", "hey.com", "tutanota.com",
+        "mail.com", "email.com", "inbox.com", "zoho.com", "zohomail.com", "fastmail.com", "hey.com", "tutanota.com",
         "free.fr", "orange.fr", "laposte.net", "wanadoo.fr", "sfr.fr", "libero.it", "virgilio.it",
         "naver.com", "daum.net", "hanmail.net", "rediffmail.com", "seznam.cz", "wp.pl", "o2.pl", "interia.pl",
     }

@@ -10,6 +10,8 @@ from collections import defaultdict
 import pytest
 
 from leads.dedup import FREE_EMAIL_DOMAINS, CandidatePair, DedupRecord, find_duplicate_pairs, name_similarity
+from leads.dedup.names import blocking_domain
+from leads.normalize import is_free_email_domain
 from tests.synthetic.leads import generate_synthetic_leads, pair_precision, pair_recall
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
@@ -392,3 +394,11 @@ def test_pair_recall_and_precision_count_each_pair_once_whatever_its_orientation
     assert pair_precision(found, truth) == pytest.approx(2 / 3)
     assert pair_recall([], set()) == 1.0
     assert pair_precision([], truth) == 1.0
+
+
+def test_the_duplicate_checks_and_normalisation_agree_on_free_mail():
+    """One list: a country variant normalisation treats as free mail is no employer domain for the dedup blocks."""
+    for domain in ("gmail.com", "yahoo.com.br", "wp.pl", "inbox.com"):
+        assert is_free_email_domain(domain)
+        assert blocking_domain("", f"ann@{domain}") == ""
+    assert blocking_domain("", "ann@acme-corp.com") == "acme-corp.com"

@@ -12,7 +12,7 @@ from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import health_views, rep_settings, slack_interactivity, views, workspace
+from .top import health_views, rep_settings, reports_views, slack_interactivity, views, workspace
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -43,4 +43,6 @@ urlpatterns = [
     path("workspace/leads/<int:lead_id>/", workspace.lead_detail, name="workspace-lead"),
     path("workspace/leads/<int:lead_id>/<str:action>/", workspace.lead_action, name="lead-action"),
     path("health/workflows/", health_views.workflow_health, name="workflow-health"),
+    path("reports/daily/", reports_views.daily_report, name="report-daily"),
+    path("reports/weekly/", reports_views.weekly_report, name="report-weekly"),
 ]

@@ -2,6 +2,7 @@
 weekday over the last weeks), the rate-based alert firing once per incident and recovering once (Slack stand-in and
 the locmem mailbox), and the page with its CSV."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from revops.base.roles import ROLE_SALES_REP
 from revops.base.switches import workflow_switch_set
 from revops.base.workflow_stats import workflow_run_count
 from revops.top.health_alerts import workflow_health_check
+from revops.top.health_demo import health_history_demo
 from revops.top.health_rates import STATUS_FAILURES, STATUS_LOW, usual_rates, workflow_rates
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +177,11 @@ def test_the_page_refuses_a_bad_hour_naming_it_and_is_closed_to_reps(client, sal
     rep.groups.add(Group.objects.get(name=ROLE_SALES_REP))
     client.force_login(rep)
     assert client.get("/health/workflows/").status_code == 403
+
+
+def test_the_demo_history_gives_every_hour_a_usual_rate_and_flags_enrichment():
+    now = datetime(2026, 11, 27, 3, 20, tzinfo=UTC)  # a quiet hour: the flag must not depend on working hours
+    health_history_demo(random.Random(42), now)
+    rates = {r.workflow: r for r in workflow_rates(hour=now - timedelta(hours=1))}
+    assert rates[Workflow.ENRICHMENT].status == STATUS_LOW and rates[Workflow.ENRICHMENT].weeks == 4
+    assert rates[Workflow.SCORING].status == "ok" and rates[Workflow.SCORING].usual_runs >= 10

@@ -10,6 +10,8 @@ from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
 from revops.base.outbox_alerts import notifications_failed_alert_job
+from revops.top.health_alerts import workflow_health_check_job
+from revops.top.reports_delivery import scoring_report_job, weekly_review_job
 from routing.jobs import reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
@@ -27,3 +29,8 @@ cron.register(leads_reenrich_job, "default", cron="30 3 * * *", name="daily re-e
 cron.register(dedup_scan_job, "default", cron="0 4 * * 0", name="weekly duplicate scan", job_timeout=3600)
 cron.register(database_statistics_job, "default", cron="0 1 * * *", name="nightly database statistics",
               job_timeout=3600)
+cron.register(workflow_health_check_job, "default", cron="5 * * * *", name="workflow-health rate alerts")
+cron.register(scoring_report_job, "default", cron="0 * * * *", name="daily scoring report (07:00 local time)",
+              job_timeout=1800)
+cron.register(weekly_review_job, "default", cron="0 * * * *", name="weekly performance review (Monday 07:00 local)",
+              job_timeout=1800)

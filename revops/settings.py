@@ -317,3 +317,16 @@ LOGGING = {
         "rq.cron": {"level": "WARNING"},
     },
 }
+
+# --- Workflow health alerts and scheduled reports (README "Workflow health", "Scheduled reports") --------------
+# A workflow's usual rate: the median of its runs in the same hour of the same weekday over the last N weeks.
+LEADFLOW_HEALTH_WEEKS = int(os.environ.get("LEADFLOW_HEALTH_WEEKS", "4"))
+LEADFLOW_HEALTH_MIN_WEEKS = int(os.environ.get("LEADFLOW_HEALTH_MIN_WEEKS", "2"))
+LEADFLOW_HEALTH_LOW_FACTOR = float(os.environ.get("LEADFLOW_HEALTH_LOW_FACTOR", "0.25"))
+LEADFLOW_HEALTH_HIGH_FACTOR = float(os.environ.get("LEADFLOW_HEALTH_HIGH_FACTOR", "4"))
+LEADFLOW_HEALTH_MIN_RUNS = int(os.environ.get("LEADFLOW_HEALTH_MIN_RUNS", "10"))
+LEADFLOW_HEALTH_FAILURE_JUMP = float(os.environ.get("LEADFLOW_HEALTH_FAILURE_JUMP", "0.2"))
+LEADFLOW_HEALTH_MIN_FAILURES = int(os.environ.get("LEADFLOW_HEALTH_MIN_FAILURES", "5"))
+LEADFLOW_HEALTH_SLACK_CHANNEL = os.environ.get("LEADFLOW_HEALTH_SLACK_CHANNEL", "")
+LEADFLOW_REPORT_HOUR = int(os.environ.get("LEADFLOW_REPORT_HOUR", "7"))
+LEADFLOW_REPORTS_SLACK_CHANNEL = os.environ.get("LEADFLOW_REPORTS_SLACK_CHANNEL", "")

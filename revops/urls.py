@@ -12,7 +12,7 @@ from leads.api.views import EventCreateView, LeadBulkView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import rep_settings, slack_interactivity, views, workspace
+from .top import health_views, rep_settings, reports_views, slack_interactivity, views, workspace
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -42,4 +42,7 @@ urlpatterns = [
     path("workspace/tasks/<int:task_id>/<str:action>/", workspace.task_action, name="task-action"),
     path("workspace/leads/<int:lead_id>/", workspace.lead_detail, name="workspace-lead"),
     path("workspace/leads/<int:lead_id>/<str:action>/", workspace.lead_action, name="lead-action"),
+    path("health/workflows/", health_views.workflow_health, name="workflow-health"),
+    path("reports/daily/", reports_views.daily_report, name="report-daily"),
+    path("reports/weekly/", reports_views.weekly_report, name="report-weekly"),
 ]

@@ -21,6 +21,9 @@ class Workflow(models.TextChoices):
     STAGE_SLA = "stage_sla", "Stage SLAs (time in stage: alerts and re-route)"
     RE_ENGAGEMENT = "re_engagement", "Re-engagement of inactive leads"
     EMAIL_DIGEST = "email_digest", "Daily e-mail digest to reps (08:00 their time)"
+    HEALTH_ALERTS = "health_alerts", "Workflow-health alerts (rate-based, Slack and e-mail)"
+    SCORING_REPORT = "scoring_report", "Daily scoring report (Slack and e-mail to managers)"
+    WEEKLY_REVIEW = "weekly_review", "Weekly performance review (Slack and e-mail to managers)"
 
 
 class Channel(models.TextChoices):
@@ -46,3 +49,18 @@ class AutomationOutcome(models.TextChoices):
     SKIPPED = "skipped", "Skipped (kill switch off)"
     RETRY = "retry", "Failed, will retry"
     FAILED = "failed", "Failed"
+
+
+class IncidentKind(models.TextChoices):
+    """Why a workflow-health incident is open (revops/top/health_alerts.py)."""
+
+    LOW = "low", "Runs far below its usual rate"
+    HIGH = "high", "Runs far above its usual rate"
+    FAILURES = "failures", "Failure rate jumped"
+
+
+class ReportKind(models.TextChoices):
+    """The scheduled reports (revops/top/reports_delivery.py)."""
+
+    DAILY_SCORING = "daily_scoring", "Daily scoring report"
+    WEEKLY_REVIEW = "weekly_review", "Weekly performance review"

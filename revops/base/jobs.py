@@ -48,6 +48,7 @@ from .pending import (
 )
 from .pending import PIPELINE_QUEUES as PIPELINE_QUEUES  # re-exported: the queues, hottest first
 from .switches import workflow_enabled
+from .workflow_stats import workflow_run_counted
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ def pipeline_job(
                 _fail(workflow, action, object_type, pk, exc, on_failure)
                 return "failed"
 
+        run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page
         wrapper.leadflow_job = True
         wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce)
         return wrapper
@@ -346,6 +348,7 @@ def batch_job(
                 _fail_batch(workflow, action, object_type, pks, exc, on_failure)
                 return "failed"
 
+        run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page
         wrapper.leadflow_job = True
         return wrapper
 
@@ -421,6 +424,7 @@ def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[],
             automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.DONE, detail=str(result))
             return result
 
+        run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page
         wrapper.leadflow_job = True
         return wrapper
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
+from .choices import AutomationOutcome, Channel, IncidentKind, NotificationStatus, ReportKind, Workflow
 
 
 class WorkflowSwitch(models.Model):
@@ -146,3 +146,59 @@ class PendingJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.function}{tuple(self.args)}"
+
+
+class WorkflowHourlyStat(models.Model):
+    """Runs and failures of one workflow in one clock hour (UTC): the counter behind the workflow-health page and its
+    rate alerts, upserted by one statement at the end of every job run (``revops/base/workflow_stats.py``)."""
+
+    workflow = models.CharField(max_length=40, choices=Workflow.choices)
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+    runs = models.PositiveIntegerField(default=0, help_text="Job runs that were not skipped by the kill switch.")
+    failures = models.PositiveIntegerField(default=0, help_text="Runs that failed (a retry counts again).")
+
+    class Meta:
+        ordering = ["-hour", "workflow"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "hour"], name="one_stat_per_workflow_hour")]
+        indexes = [models.Index(fields=["hour"], name="workflow_stat_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {self.hour:%Y-%m-%d %H:00}: {self.runs} runs, {self.failures} failed"
+
+
+class WorkflowIncident(models.Model):
+    """A workflow running far from its usual rate (or failing far more often): opened once, alerted once, closed
+    with one recovery message. At most one open incident per workflow and kind."""
+
+    workflow = models.CharField(max_length=40, choices=Workflow.choices)
+    kind = models.CharField(max_length=10, choices=IncidentKind.choices)
+    first_hour = models.DateTimeField(help_text="The first hour found off its usual rate.")
+    last_hour = models.DateTimeField(help_text="The latest hour found off its usual rate.")
+    detail = models.TextField(blank=True, help_text="What the alert said.")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    recovery_detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "kind"], condition=models.Q(resolved_at=None),
+                                               name="one_open_incident_per_workflow_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}: {self.get_kind_display()} ({'open' if self.resolved_at is None else 'resolved'})"
+
+
+class SentReport(models.Model):
+    """A scheduled report already sent for its period: the row that makes the report go out once per period."""
+
+    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    period_start = models.DateField(help_text="The day (daily report) or the Monday (weekly review).")
+    recipients = models.PositiveIntegerField(default=0, help_text="Messages queued (Slack post and e-mails).")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "kind"]
+        constraints = [models.UniqueConstraint(fields=["kind", "period_start"], name="one_report_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period_start}"

@@ -28,6 +28,7 @@ from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
 from .demo_history import demo_outcomes, demo_task_states
+from .health_demo import health_history_demo
 
 INDUSTRIES = DEFAULT_INDUSTRY_VOCABULARY  # canonical → synonyms: the demo companies use them all
 NA_EAST_STATES = "NY, NJ, MA, PA, CT, VA, NC, GA, FL, OH, MI, IL, MD, DC, ME, VT, NH, RI, DE, SC, TN, KY, IN, WI, MN"
@@ -354,4 +355,5 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
         # The reps' work, through the same services as the workspace: outcomes, then the open tasks' states.
         counts.update(demo_outcomes(rng, now))
         counts.update({f"tasks {state}": n for state, n in demo_task_states(rng, now).items()})
+    counts["workflow hours"] = health_history_demo(random.Random(seed), now)  # its own stream: the rest unchanged
     return counts

@@ -1,0 +1,162 @@
+"""The figures of the scheduled reports: the daily scoring report (leads scored, band distribution, movements,
+triggers, top reasons) and the weekly performance review (funnel, bands, speed-to-lead, SLA attainment, workload).
+
+The funnel and the band table are the dashboard's own (dashboards_funnel.py, dashboards_bands.py); the rest are
+grouped queries. Days and weeks are those of the settings' time zone; a week starts on Monday.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from statistics import median
+
+from django.db.models import Count, F, Max, Min, Q
+from django.utils import timezone
+
+from leads.choices import Outcome, Stage
+from leads.models import Lead
+from routing.choices import TaskStatus
+from routing.models import Rep, Task
+from scoring.choices import TriggerKind
+from scoring.models import ScoreChange, ScoreTrigger
+
+from .dashboards_bands import BAND_ORDER, band_table, non_separating
+from .dashboards_funnel import cohort_funnel
+
+BAND_WINDOW_DAYS = 90  # the weekly review's band table: leads created in the 90 days up to the end of the week
+REASON_SAMPLE = 50_000  # the daily top reasons read at most this many of the day's score changes
+TOP = 10
+
+
+def local_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def week_monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _stage_label(value: str) -> str:
+    return Stage(value).label if value in Stage.values else (value or "—")
+
+
+def daily_scoring_figures(day: date) -> dict:
+    """The scoring of one day: leads scored and score changes, up and down; the band distribution of the leads
+    scored (each lead's last change of the day); stage movements; triggers fired; the reasons seen most often."""
+    start, end = local_start(day), local_start(day + timedelta(days=1))
+    changes = ScoreChange.objects.filter(at__gte=start, at__lt=end)
+    totals = changes.aggregate(changes=Count("id"), leads=Count("lead", distinct=True),
+                               up=Count("id", filter=Q(delta__gt=0)), down=Count("id", filter=Q(delta__lt=0)))
+    last_of_day = changes.values("lead").annotate(last=Max("id")).values("last")
+    band_counts = dict(ScoreChange.objects.filter(id__in=last_of_day).values("band").annotate(n=Count("id"))
+                       .values_list("band", "n").order_by())
+    bands = [{"band": band, "leads": band_counts.get(band, 0)} for band in BAND_ORDER]
+    if band_counts.get(""):
+        bands.append({"band": "—", "leads": band_counts[""]})
+    movements = [
+        {"from": _stage_label(row["old_stage"]), "to": _stage_label(row["new_stage"]), "leads": row["n"]}
+        for row in changes.exclude(old_stage=F("new_stage")).exclude(new_stage="").values("old_stage", "new_stage")
+        .annotate(n=Count("lead", distinct=True)).order_by("-n", "old_stage", "new_stage")[:TOP]
+    ]
+    triggers = [{"kind": TriggerKind(row["kind"]).label if row["kind"] in TriggerKind.values else row["kind"],
+                 "count": row["n"]}
+                for row in ScoreTrigger.objects.filter(fired_at__gte=start, fired_at__lt=end).values("kind")
+                .annotate(n=Count("id")).order_by("-n", "kind")]
+    return {"day": day, "scored": totals["leads"], "changes": totals["changes"], "up": totals["up"],
+            "down": totals["down"], "bands": bands, "movements": movements, "triggers": triggers,
+            "reasons": top_reasons(changes)}
+
+
+def top_reasons(changes) -> list[dict]:
+    """The reasons named most often in the score changes (code, label, times, average points)."""
+    times: Counter[str] = Counter()
+    points: Counter[str] = Counter()
+    labels: dict[str, str] = {}
+    for reasons in changes.order_by().values_list("reasons", flat=True)[:REASON_SAMPLE].iterator(chunk_size=2000):
+        for reason in reasons or []:
+            if not isinstance(reason, dict) or not reason.get("code"):
+                continue
+            code = str(reason["code"])
+            times[code] += 1
+            points[code] += int(reason.get("points") or 0)
+            labels.setdefault(code, str(reason.get("label") or code))
+    return [{"code": code, "label": labels[code], "times": n, "avg_points": round(points[code] / n, 1)}
+            for code, n in times.most_common(TOP)]
+
+
+def _hours(durations: list[timedelta]) -> dict:
+    hours = sorted(d.total_seconds() / 3600 for d in durations if d.total_seconds() >= 0)
+    if not hours:
+        return {"count": 0, "median": None, "p90": None}
+    return {"count": len(hours), "median": round(median(hours), 1),
+            "p90": round(hours[min(len(hours) - 1, int(0.9 * len(hours)))], 1)}
+
+
+def speed_to_lead(cohort) -> dict:
+    """Hours from a lead's arrival to its first assignment and to its first touch (a task accepted or done): the
+    median and the 90th percentile, with how many leads got there."""
+    rows = cohort.order_by().annotate(
+        assigned=Min("routing_decisions__created_at", filter=Q(routing_decisions__owner__isnull=False)),
+        accepted=Min("tasks__accepted_at"), completed=Min("tasks__completed_at"),
+    ).values_list("created_at", "assigned", "accepted", "completed")
+    assignment, touch = [], []
+    for created, assigned, accepted, completed in rows:
+        if assigned:
+            assignment.append(assigned - created)
+        touched = min((t for t in (accepted, completed) if t), default=None)
+        if touched:
+            touch.append(touched - created)
+    return {"leads": len(rows), "assignment": _hours(assignment), "first_touch": _hours(touch)}
+
+
+def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = None) -> list[dict]:
+    """Follow-ups due in the period, per team and in total: done on time, done late, still open past due, and the
+    share met (on time / all that are due). One grouped query."""
+    now = now or timezone.now()
+    on_time = Q(status=TaskStatus.DONE, completed_at__lte=F("due_at"))
+    rows = list(Task.objects.filter(due_at__gte=start, due_at__lt=end).values(team=F("assignee__rep__team__name"))
+                .annotate(due=Count("id"), on_time=Count("id", filter=on_time),
+                          late=Count("id", filter=Q(status=TaskStatus.DONE, completed_at__gt=F("due_at"))),
+                          open_overdue=Count("id", filter=Q(status=TaskStatus.OPEN, due_at__lt=now)))
+                .order_by("team"))
+    total = {"team": "All teams", **{key: sum(row[key] for row in rows)
+                                      for key in ("due", "on_time", "late", "open_overdue")}}
+    result = []
+    for row in rows + ([total] if rows else []):
+        measured = row["on_time"] + row["late"] + row["open_overdue"]
+        result.append({**row, "team": row["team"] or "(no team)",
+                       "met_pct": round(100 * row["on_time"] / measured, 1) if measured else None})
+    return result
+
+
+def workload_rows(*, now: datetime | None = None) -> list[dict]:
+    """Per active rep: open leads against capacity, open and overdue tasks. Two grouped queries and the reps."""
+    now = now or timezone.now()
+    open_leads = dict(Lead.objects.live().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
+                      .annotate(n=Count("id")).values_list("owner_id", "n").order_by())
+    tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
+             .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))).order_by()}
+    rows = []
+    for rep in Rep.objects.filter(is_active=True).select_related("user", "team").order_by("team__name",
+                                                                                          "user__username"):
+        leads = open_leads.get(rep.user_id, 0)
+        rows.append({"rep": str(rep), "team": rep.team.name, "open_leads": leads, "capacity": rep.capacity,
+                     "load_pct": round(100 * leads / rep.capacity) if rep.capacity else None,
+                     "open_tasks": tasks.get(rep.user_id, {}).get("open", 0),
+                     "overdue_tasks": tasks.get(rep.user_id, {}).get("overdue", 0)})
+    return rows
+
+
+def weekly_review_figures(monday: date, *, now: datetime | None = None) -> dict:
+    """The week from ``monday``: the funnel of the leads created in it, the bands of the last 90 days up to its end
+    (conversion, deal size, the non-separating warnings), speed-to-lead of its leads, SLA attainment of the
+    follow-ups due in it, and today's workload."""
+    start, end = local_start(monday), local_start(monday + timedelta(days=7))
+    cohort = Lead.objects.live().filter(created_at__gte=start, created_at__lt=end)
+    bands = band_table(Lead.objects.live().filter(created_at__gte=end - timedelta(days=BAND_WINDOW_DAYS),
+                                                  created_at__lt=end))
+    return {"monday": monday, "sunday": monday + timedelta(days=6), "new_leads": cohort.count(),
+            "funnel": cohort_funnel(cohort), "bands": bands, "band_warnings": non_separating(bands),
+            "band_window_days": BAND_WINDOW_DAYS, "speed": speed_to_lead(cohort),
+            "sla": sla_attainment(start, end, now=now), "workload": workload_rows(now=now)}

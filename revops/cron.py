@@ -10,6 +10,7 @@ from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
 from revops.base.outbox_alerts import notifications_failed_alert_job
+from revops.base.webhooks import webhook_deliveries_due_job
 from routing.jobs import reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
@@ -27,3 +28,4 @@ cron.register(leads_reenrich_job, "default", cron="30 3 * * *", name="daily re-e
 cron.register(dedup_scan_job, "default", cron="0 4 * * 0", name="weekly duplicate scan", job_timeout=3600)
 cron.register(database_statistics_job, "default", cron="0 1 * * *", name="nightly database statistics",
               job_timeout=3600)
+cron.register(webhook_deliveries_due_job, "default", interval=60, name="webhook deliveries due for an attempt")

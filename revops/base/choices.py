@@ -21,6 +21,7 @@ class Workflow(models.TextChoices):
     STAGE_SLA = "stage_sla", "Stage SLAs (time in stage: alerts and re-route)"
     RE_ENGAGEMENT = "re_engagement", "Re-engagement of inactive leads"
     EMAIL_DIGEST = "email_digest", "Daily e-mail digest to reps (08:00 their time)"
+    WEBHOOKS = "webhooks", "Outbound webhooks"
 
 
 class Channel(models.TextChoices):
@@ -46,3 +47,22 @@ class AutomationOutcome(models.TextChoices):
     SKIPPED = "skipped", "Skipped (kill switch off)"
     RETRY = "retry", "Failed, will retry"
     FAILED = "failed", "Failed"
+
+
+class WebhookEvent(models.TextChoices):
+    """The events a webhook subscription can receive (README "Webhooks")."""
+
+    LEAD_CREATED = "lead.created", "Lead created"
+    LEAD_SCORED = "lead.scored", "Lead scored (score, band or stage changed)"
+    LEAD_ROUTED = "lead.routed", "Lead routed"
+    LEAD_STAGE_CHANGED = "lead.stage_changed", "Lead stage changed"
+    TASK_COMPLETED = "task.completed", "Task completed"
+    LEAD_MERGED = "lead.merged", "Leads merged"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending (waiting for its attempt)"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (retries spent)"
+    CANCELLED = "cancelled", "Cancelled (subscription off)"

@@ -146,3 +146,6 @@ class PendingJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.function}{tuple(self.args)}"
+
+
+from .webhook_models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401 - registered with the app's models

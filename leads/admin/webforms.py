@@ -2,6 +2,7 @@
 their submissions (read-only: which lead, the consent as given)."""
 
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from revops.base.history_admin import ReadableHistoryAdmin
@@ -16,6 +17,7 @@ class WebFormAdmin(ReadableHistoryAdmin):
     list_filter = ("active",)
     search_fields = ("name", "key")
     readonly_fields = ("embed_snippet", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("name", "key", "active", "source")}),
         ("Where it may be posted from", {"fields": ("allowed_origins",)}),

@@ -49,10 +49,12 @@ class WebFormReceivedSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-def _errors(errors) -> dict[str, list[str]]:
+def _page_names(form, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Errors named by the page's own field names (a renamed column is reported under the name the page uses)."""
+    by_column = {column: name for name, column in form.mapping().items() if name != column}
     result: dict[str, list[str]] = {}
-    for error in errors:
-        result.setdefault(error.field, []).append(error.reason)
+    for name, messages in errors.items():
+        result.setdefault(by_column.get(name, name), []).extend(messages)
     return result
 
 
@@ -91,11 +93,14 @@ class WebFormSubmitView(APIView):
             for name, messages in checked.errors.items():
                 errors.setdefault(name, []).extend(str(m) for m in messages)
         if errors:
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+            return Response(_page_names(form, errors), status=status.HTTP_400_BAD_REQUEST)
         result = webform_submit(form=form, values=checked.validated_data, consent_given=mapped.consent_given,
                                 origin=request.headers.get("Origin", ""))
         if result.action == "rejected":
-            return Response(_errors(result.errors), status=status.HTTP_400_BAD_REQUEST)
+            errors = {}
+            for error in result.errors:
+                errors.setdefault(error.field, []).append(error.reason)
+            return Response(_page_names(form, errors), status=status.HTTP_400_BAD_REQUEST)
         if form.success_url and _plain_form_post(request):
             return HttpResponseRedirect(form.success_url, status=303)
         return Response(RECEIVED, status=status.HTTP_201_CREATED)

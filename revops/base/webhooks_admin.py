@@ -12,6 +12,8 @@ from .webhooks import webhook_deliveries_resend
 
 class WebhookSubscriptionForm(forms.ModelForm):
     events = forms.MultipleChoiceField(choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple)
+    url = forms.URLField(max_length=500, assume_scheme="https",
+                         help_text="http:// or https:// only; answered within a few seconds.")
 
     class Meta:
         model = WebhookSubscription

@@ -36,8 +36,8 @@ class WebFormAdmin(ReadableHistoryAdmin):
         if obj.pk is None:
             return "Save the form to get its snippet."
         return format_html('<p>Paste this into the page (the page\'s origin must be in the list above).</p>'
-                           '<textarea id="webform-snippet" readonly rows="24" cols="110" '
-                           'style="font-family:monospace">{}</textarea>', webform_snippet(obj))
+                           '<textarea id="webform-snippet" readonly rows="24" '
+                           'style="font-family:monospace;width:95%">{}</textarea>', webform_snippet(obj))
 
     def save_model(self, request, obj, form, change) -> None:
         obj._change_reason = "edited in the admin"

@@ -2,6 +2,7 @@
 with jitter, auto-disable after a day of failures with an alert, URLs refused, the events of tasks and merges."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,22 @@ def test_task_completed_and_lead_merged_become_events(configured, inline_jobs, r
     assert completed["lead"]["id"] == lead.pk and completed["task"]["assignee"] == task.assignee.username
     merged = bodies["lead.merged"]["data"]
     assert merged["survivor"]["id"] == lead.pk and merged["merged_id"] == other.pk
+
+
+def test_a_revops_admin_subscribes_in_the_admin_and_a_non_http_url_is_refused(client, revops_admin, sales_manager):
+    client.force_login(revops_admin)
+    form = {"name": "Warehouse", "url": "ftp://files.example/hook", "events": ["lead.created", "lead.routed"],
+            "secret": "whsec-1", "active": "on"}
+    refused = client.post("/admin/revops/webhooksubscription/add/", form)
+    assert refused.status_code == 200 and "only http:// and https:// URLs" in refused.content.decode()
+    form["url"] = "https://warehouse.example/hook"
+    created = client.post("/admin/revops/webhooksubscription/add/", form)
+    assert created.status_code == 302, created.content.decode()[:2000]
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["lead.created", "lead.routed"] and subscription.secret == "whsec-1"
+    page = client.get(f"/admin/revops/webhooksubscription/{subscription.pk}/change/").content.decode()
+    checked = set(re.findall(r'<input type="checkbox" name="events" value="([a-z_.]+)"[^>]*checked', page))
+    assert checked == {"lead.created", "lead.routed"}
+    client.force_login(sales_manager)  # may read most things, but not the signing secrets
+    assert client.get(f"/admin/revops/webhooksubscription/{subscription.pk}/change/").status_code in (302, 403)
+    assert client.get("/admin/revops/webhookdelivery/").status_code in (302, 403)

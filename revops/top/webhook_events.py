@@ -1,8 +1,9 @@
 """From the apps' signals to outbound webhook events (delivery: ``revops/base/webhooks.py``).
 
 The top layer may import every app, so it is the one that turns ``lead_created``, ``lead_scored``, ``lead_routed``,
-``lead_closed``, ``task_completed`` and ``lead_merged`` into events with a payload, inside the transaction of the
-change (the deliveries commit with it). Without a subscription each signal costs one indexed query.
+``lead_changed`` (a stage set by a lifecycle transition), ``task_completed`` and ``lead_merged`` into events with a
+payload, inside the transaction of the change (the deliveries commit with it). Without a subscription each signal
+costs one indexed query.
 
 Events and their ``data``:
 
@@ -10,7 +11,8 @@ Events and their ``data``:
 - ``lead.scored`` (the score, band or stage changed): ``lead``, ``old_score``, ``new_score``, ``old_stage``,
   ``new_stage`` (the old values are null after a batch);
 - ``lead.routed``: ``lead``, ``decision`` (id, owner, queue, rule, summary, cause);
-- ``lead.stage_changed``: ``lead``, ``old_stage``, ``new_stage`` (also a lead closed: won, lost, disqualified...);
+- ``lead.stage_changed``: ``lead``, ``old_stage``, ``new_stage`` (scoring's moves; a lifecycle transition — won,
+  opportunity, disqualified, suppressed, reopened — has ``old_stage`` null);
 - ``task.completed``: ``task`` (id, title, disposition, assignee, completed_at), ``lead``;
 - ``lead.merged``: ``survivor`` (the lead kept), ``merged_id``.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from leads.models import Lead
-from leads.signals import lead_closed, lead_created, lead_merged, leads_enriched_many
+from leads.signals import lead_changed, lead_created, lead_merged, leads_enriched_many
 from revops.base.choices import WebhookEvent
 from revops.base.models import WebhookSubscription
 from revops.base.webhooks import webhook_event_emit, webhook_events_emit
@@ -106,14 +108,14 @@ def leads_scored_event(sender, lead_ids: list[int], stage_moves: dict | None = N
             for pk, (old, new) in stage_moves.items() if pk in leads])
 
 
-@receiver(lead_closed)
-def lead_closed_event(sender, lead_id: int, transition: str = "", reason: str = "", **kwargs) -> None:
-    if _wanted(WebhookEvent.LEAD_STAGE_CHANGED):
+@receiver(lead_changed)
+def lead_stage_set_event(sender, lead_id: int, fields=(), **kwargs) -> None:
+    """A stage set outside scoring: a lifecycle transition (won, opportunity, disqualified, suppressed, reopened)."""
+    if "stage" in fields and _wanted(WebhookEvent.LEAD_STAGE_CHANGED):
         lead = _leads([lead_id]).get(lead_id)
         if lead is not None:
             webhook_event_emit(event_type=WebhookEvent.LEAD_STAGE_CHANGED, data={
-                "lead": lead_summary(lead), "old_stage": None, "new_stage": lead.stage, "transition": str(transition),
-                "reason": reason})
+                "lead": lead_summary(lead), "old_stage": None, "new_stage": lead.stage})
 
 
 def _decision_data(decision: RoutingDecision) -> dict:

@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leads.choices import MatchRule
-from leads.services import lead_ingest, lead_merge
+from leads.choices import MatchRule, Transition
+from leads.services import lead_ingest, lead_merge, lead_transition
 from revops.base.choices import Channel, WebhookDeliveryStatus, WebhookEvent
 from revops.base.models import Notification, WebhookDelivery, WebhookSubscription
 from revops.base.webhooks import (
@@ -173,3 +173,13 @@ def test_a_revops_admin_subscribes_in_the_admin_and_a_non_http_url_is_refused(cl
     client.force_login(sales_manager)  # may read most things, but not the signing secrets
     assert client.get(f"/admin/revops/webhooksubscription/{subscription.pk}/change/").status_code in (302, 403)
     assert client.get("/admin/revops/webhookdelivery/").status_code in (302, 403)
+
+
+def test_a_lifecycle_transition_that_moves_the_stage_is_a_stage_changed_event(configured, inline_jobs):
+    subscription_for("https://crm.example/hook", [WebhookEvent.LEAD_STAGE_CHANGED])
+    lead = lead_ingest(data={"email": "won@deal.example", "country": "US"}).lead
+    WebhookDelivery.objects.all().delete()
+    lead_transition(lead_id=lead.pk, to=Transition.WON, reason="signed")
+    lead_transition(lead_id=lead.pk, to=Transition.WON, reason="signed again")  # no stage move: no event
+    [delivery] = WebhookDelivery.objects.all()
+    assert json.loads(delivery.body)["data"]["new_stage"] == "customer"

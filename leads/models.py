@@ -367,3 +367,6 @@ class LeadImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+
+from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app's models

@@ -4,6 +4,9 @@ Cached configuration is forgotten when its rows change; the lead layer's own sig
 to the job that does the next step.
 """
 
+import re
+
+from corsheaders.signals import check_request_enabled
 from django.conf import settings
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
@@ -11,7 +14,10 @@ from django.dispatch import receiver
 from . import signals
 from .jobs import lead_enrich_schedule, lead_import_schedule
 from .models import IndustryTerm
+from .selectors import webform_origin_allowed
 from .services import industry_vocabulary_clear, industry_vocabulary_defaults_ensure
+
+WEBFORM_PATH = re.compile(r"^/api/forms/(?P<key>[^/]+)/submit/?$")
 
 
 @receiver(post_save, sender=IndustryTerm)
@@ -36,3 +42,12 @@ def default_vocabulary_after_migrate(sender, app_config=None, **kwargs) -> None:
     """A fresh install maps "SaaS" to Technology out of the box (``LEADFLOW_DEFAULTS_ON_MIGRATE``)."""
     if app_config is not None and app_config.label == "leads" and settings.LEADFLOW_DEFAULTS_ON_MIGRATE:
         industry_vocabulary_defaults_ensure()
+
+
+@receiver(check_request_enabled)
+def cors_allow_webform_origin(sender, request, **kwargs) -> bool:
+    """CORS for a website form: the browser's origin is allowed only for the form named in the URL, when it is on
+    that form's list (django-cors-headers asks only for paths matching ``CORS_URLS_REGEX``)."""
+    match = WEBFORM_PATH.match(request.path)
+    origin = request.headers.get("Origin", "")
+    return bool(match and origin and webform_origin_allowed(key=match["key"], origin=origin))

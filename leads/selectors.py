@@ -11,7 +11,8 @@ from django.utils import timezone
 from revops.base.db.sql import rows_compiled_once
 
 from .choices import Consent, Stage
-from .models import Lead
+from .models import Lead, WebForm
+from .webform_models import origin_normalize
 
 REENRICH_AFTER_DAYS = 60
 
@@ -50,3 +51,14 @@ def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
         .order_by("enriched_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def webform_active_get(*, key: str) -> WebForm | None:
+    """The active website form with this public key, or None."""
+    return WebForm.objects.filter(key=key, active=True).first()
+
+
+def webform_origin_allowed(*, key: str, origin: str) -> bool:
+    """Whether a page at ``origin`` may post the active form ``key`` from a browser (its CORS allow-list)."""
+    form = webform_active_get(key=key)
+    return form is not None and origin_normalize(origin) in form.origins()

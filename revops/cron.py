@@ -10,6 +10,7 @@ from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
 from revops.base.outbox_alerts import notifications_failed_alert_job
+from revops.base.webhooks import webhook_deliveries_due_job
 from revops.top.health_alerts import workflow_health_check_job
 from revops.top.reports_delivery import scoring_report_job, weekly_review_job
 from routing.jobs import reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
@@ -34,3 +35,4 @@ cron.register(scoring_report_job, "default", cron="0 * * * *", name="daily scori
               job_timeout=1800)
 cron.register(weekly_review_job, "default", cron="0 * * * *", name="weekly performance review (Monday 07:00 local)",
               job_timeout=1800)
+cron.register(webhook_deliveries_due_job, "default", interval=60, name="webhook deliveries due for an attempt")

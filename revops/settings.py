@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_rq",
     "simple_history",
     "axes",
+    "corsheaders",
     "revops.base",
     "leads",
     "scoring",
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that answers: CORS headers for website forms only (CORS_URLS_REGEX, leads/webforms_cors.py).
+    "corsheaders.middleware.CorsMiddleware",
     "revops.base.api.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -330,3 +333,20 @@ LEADFLOW_HEALTH_MIN_FAILURES = int(os.environ.get("LEADFLOW_HEALTH_MIN_FAILURES"
 LEADFLOW_HEALTH_SLACK_CHANNEL = os.environ.get("LEADFLOW_HEALTH_SLACK_CHANNEL", "")
 LEADFLOW_REPORT_HOUR = int(os.environ.get("LEADFLOW_REPORT_HOUR", "7"))
 LEADFLOW_REPORTS_SLACK_CHANNEL = os.environ.get("LEADFLOW_REPORTS_SLACK_CHANNEL", "")
+# --- Website forms (leads/webforms*.py) -------------------------------------------------------------------------
+# CORS only on the public form endpoint, and only for the origins of the form named in the URL (an admin edits them
+# per form): no origin is allowed globally, a signal handler allows it per request.
+CORS_URLS_REGEX = r"^/api/forms/[^/]+/submit/?$"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 3600
+# Submissions per IP address (any form) and per form (all visitors), DRF rate strings; empty: no limit.
+LEADFLOW_WEBFORM_RATE_IP = os.environ.get("LEADFLOW_WEBFORM_RATE_IP", "10/minute")
+LEADFLOW_WEBFORM_RATE_FORM = os.environ.get("LEADFLOW_WEBFORM_RATE_FORM", "300/minute")
+
+# --- Outbound webhooks (revops/base/webhooks.py) ----------------------------------------------------------------
+LEADFLOW_WEBHOOK_TIMEOUT = float(os.environ.get("LEADFLOW_WEBHOOK_TIMEOUT", "5"))  # seconds per attempt
+LEADFLOW_WEBHOOK_RETRY_BASE = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_BASE", "30"))  # first retry, seconds
+LEADFLOW_WEBHOOK_RETRY_MAX_DELAY = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_MAX_DELAY", "3600"))
+LEADFLOW_WEBHOOK_RETRY_FOR = int(os.environ.get("LEADFLOW_WEBHOOK_RETRY_FOR", "86400"))  # then a delivery fails
+LEADFLOW_WEBHOOK_DISABLE_AFTER = int(os.environ.get("LEADFLOW_WEBHOOK_DISABLE_AFTER", "86400"))

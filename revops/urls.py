@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from leads.api.export import LeadExportView
 from leads.api.views import EventCreateView, LeadBulkView
+from leads.api.webforms import WebFormSubmitView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
     path("api/leads/export/", LeadExportView.as_view(), name="lead-export"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),
+    re_path(r"^api/forms/(?P<form_key>[A-Za-z0-9_-]{1,64})/submit/?$", WebFormSubmitView.as_view(),
+            name="webform-submit"),
     path("api/", include("routing.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -14,3 +14,9 @@ follow_up_needed = Signal()
 follow_ups_needed = Signal()
 # Someone asked for the open leads of a territory to be routed again (the territory changed). kwargs: territory_id
 territory_reroute_requested = Signal()
+# A routing decision was written for one lead (an owner or a queue): kwargs decision_id
+lead_routed = Signal()
+# The same for the decisions of a batch (``leads_route_many``), once per committed chunk. kwargs: decision_ids
+leads_routed_many = Signal()
+# A rep completed a task (``task_complete``): kwargs task_id, disposition
+task_completed = Signal()

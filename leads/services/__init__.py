@@ -10,7 +10,8 @@
 - ``vocabulary``: the cached industry vocabulary and the default vocabulary a fresh install starts with;
 - ``lifecycle``: the transitions sales makes (won, lost, opportunity, disqualified, suppressed, reopened), one
   service for every path; a close announces ``lead_closed`` so the open tasks close with it;
-- ``companies``: the company directory; ``imports``: confirming an admin CSV import.
+- ``companies``: the company directory; ``imports``: confirming an admin CSV import;
+- ``webforms``: a website form's submission mapped to lead columns (honeypot, consent) and ingested.
 
 Services never enqueue jobs: they send ``leads.signals`` after commit and ``leads.receivers`` schedules the jobs.
 """
@@ -53,8 +54,10 @@ from .lifecycle import (
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
 from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
+from .webforms import WebFormInput, webform_honeypot_filled, webform_map, webform_submit
 
 __all__ = [
+    "WebFormInput", "webform_honeypot_filled", "webform_map", "webform_submit",
     "CLOSING_TRANSITIONS", "lead_is_closed", "lead_touch_apply", "lead_transition", "lead_transition_apply",
     "ENRICHABLE_FIELDS", "OUTCOME_FIELDS", "PROFILE_FIELDS", "SCORING_INPUT_FIELDS", "TOUCH_FIELDS", "BulkReport",
     "CompanyDirectoryProvider", "EnrichmentError", "EnrichmentResult", "HttpJsonProvider", "IngestResult",

@@ -106,3 +106,6 @@ class PendingJobAdmin(admin.ModelAdmin):
     def enqueue_now(self, request, queryset) -> None:
         queryset.update(due_at=timezone.now())
         self.message_user(request, pending_jobs_sweep(), messages.SUCCESS)
+
+
+from .webhooks_admin import WebhookDeliveryAdmin, WebhookSubscriptionAdmin  # noqa: E402, F401 - registers them

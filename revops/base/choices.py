@@ -24,6 +24,7 @@ class Workflow(models.TextChoices):
     HEALTH_ALERTS = "health_alerts", "Workflow-health alerts (rate-based, Slack and e-mail)"
     SCORING_REPORT = "scoring_report", "Daily scoring report (Slack and e-mail to managers)"
     WEEKLY_REVIEW = "weekly_review", "Weekly performance review (Slack and e-mail to managers)"
+    WEBHOOKS = "webhooks", "Outbound webhooks"
 
 
 class Channel(models.TextChoices):
@@ -64,3 +65,20 @@ class ReportKind(models.TextChoices):
 
     DAILY_SCORING = "daily_scoring", "Daily scoring report"
     WEEKLY_REVIEW = "weekly_review", "Weekly performance review"
+class WebhookEvent(models.TextChoices):
+    """The events a webhook subscription can receive (README "Webhooks")."""
+
+    LEAD_CREATED = "lead.created", "Lead created"
+    LEAD_SCORED = "lead.scored", "Lead scored (score, band or stage changed)"
+    LEAD_ROUTED = "lead.routed", "Lead routed"
+    LEAD_STAGE_CHANGED = "lead.stage_changed", "Lead stage changed"
+    TASK_COMPLETED = "task.completed", "Task completed"
+    LEAD_MERGED = "lead.merged", "Leads merged"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending (waiting for its attempt)"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (retries spent)"
+    CANCELLED = "cancelled", "Cancelled (subscription off)"

@@ -202,3 +202,4 @@ class SentReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period_start}"
+from .webhook_models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401 - registered with the app's models

@@ -11,6 +11,7 @@ from .notifications import notifications_resend_pending
 from .roles import roles_ensure
 from .signals import workflow_resumed
 from .switches import workflow_switches_ensure
+from .webhooks import webhook_deliveries_due
 
 
 @receiver(workflow_resumed)
@@ -18,6 +19,8 @@ def send_pending_after_resume(sender, workflow: str, **kwargs) -> None:
     if workflow == Workflow.NOTIFICATIONS:
 
         notifications_resend_pending()
+    elif workflow == Workflow.WEBHOOKS:  # the deliveries that waited go out now, not at the next minute
+        webhook_deliveries_due()
 
 
 @receiver(post_migrate)

@@ -7,3 +7,6 @@ class TopConfig(AppConfig):
     name = "revops.top"
     label = "revops_top"
     verbose_name = "Leadflow workspace"
+
+    def ready(self) -> None:
+        from . import webhook_events  # noqa: F401 - connects the receivers that turn signals into webhook events

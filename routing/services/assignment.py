@@ -33,7 +33,7 @@ from ..languages import lead_language
 from ..models import Rep, RoutingDecision, RoutingRule
 from ..rules import CompiledRule, RuleSet, routing_rule_set
 from ..selectors import ROUTABLE_QUEUES
-from ..signals import follow_up_needed, follow_ups_needed
+from ..signals import follow_up_needed, follow_ups_needed, lead_routed, leads_routed_many
 from .pools import BatchPoolSource, Choice, Pools, PoolSource, choose_from_chain
 from .tasks import tasks_cancel_open
 
@@ -118,6 +118,7 @@ def lead_route(
             lead, ["owner", "queue", "queue_reason", "assigned_at"], user=user,
             reason=(f"{cause}: {summary}" if user else f"automation:routing ({cause}) {summary}")[:1000],
         )
+        lead_routed.send(sender=RoutingDecision, decision_id=decision.pk)
         if owner_rep is not None:
             decision_id = decision.pk
             follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id)
@@ -335,6 +336,7 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
         by_reason.setdefault(reason, []).append(lead_id)
     for reason, ids in by_reason.items():
         leads_history_record_all(ids, reason=reason, now=now)
+    leads_routed_many.send(sender=RoutingDecision, decision_ids=[d.pk for d in decisions])
     assigned = [d.pk for d in decisions if d.owner_id is not None]
     result.assigned += len(assigned)
     result.queued += len(decisions) - len(assigned)

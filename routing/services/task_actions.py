@@ -33,6 +33,7 @@ from leads.services.lifecycle import lead_is_closed, lead_touch_apply, lead_tran
 
 from ..choices import Disposition, TaskStatus
 from ..models import DisqualifyReason, Task
+from ..signals import task_completed
 from .sla import rep_for_user, tomorrow_morning_for
 
 SNOOZE_CHOICES = ("1h", "tomorrow", "until")
@@ -142,6 +143,7 @@ def task_complete(*, task_id: int, actor, disposition: str = Disposition.CONTACT
             _lead_touched(task.lead_id, actor=actor, why=why, now=now,
                           stage=Stage.SQL if disposition == Disposition.MEETING_BOOKED else None)
         retry = _retry_after_no_answer(task, actor, now) if disposition == Disposition.NO_ANSWER else None
+        task_completed.send(sender=Task, task_id=task.pk, disposition=disposition)
     return CompleteResult(task, retry)
 
 

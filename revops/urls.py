@@ -13,6 +13,7 @@ from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
 from .top import rep_settings, slack_interactivity, views, workspace
+from .top.privacy.api import PersonEraseView, PersonExportView
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
     path("api/leads/export/", LeadExportView.as_view(), name="lead-export"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),
+    path("api/people/export/", PersonExportView.as_view(), name="person-export"),
+    path("api/people/erase/", PersonEraseView.as_view(), name="person-erase"),
     path("api/", include("routing.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -7,6 +7,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from revops.base.boundary import text_problem
 from revops.base.privacy import email_normalized
 
 from .access import privacy_allowed
@@ -21,8 +22,13 @@ class PrivacyPermission(permissions.BasePermission):
         return privacy_allowed(request.user)
 
 
-def _email_error() -> Response:
-    return Response({"email": ["give the person's e-mail"]}, status=status.HTTP_400_BAD_REQUEST)
+def _email_problem(email: str) -> Response | None:
+    """A 400 naming ``email`` when it is missing, too long or not valid text; None when it can be looked up."""
+    problem = ("give the person's e-mail" if not email else "at most 255 characters" if len(email) > 255
+               else text_problem(email))
+    if problem:
+        return Response({"email": [problem]}, status=status.HTTP_400_BAD_REQUEST)
+    return None
 
 
 class PersonExportView(APIView):
@@ -35,9 +41,7 @@ class PersonExportView(APIView):
                               400: OpenApiResponse(description="email missing")})
     def get(self, request):
         email = email_normalized(request.query_params.get("email", ""))
-        if not email:
-            return _email_error()
-        return Response(person_export(email))
+        return _email_problem(email) or Response(person_export(email))
 
 
 class PersonEraseView(APIView):
@@ -55,8 +59,8 @@ class PersonEraseView(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         email = email_normalized(data.validated_data["email"])
-        if not email:
-            return _email_error()
+        if refused := _email_problem(email):
+            return refused
         result = person_erase(email=email, user=request.user, via="api")
         return Response({"erasure": result.record.pk, "leads": len(result.lead_ids), "counts": result.counts,
                          "repeat": result.repeat, "detail": result.message})

@@ -38,7 +38,15 @@ from leads.writes import leads_history_record
 from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification
 from revops.base.privacy import email_hash, email_normalized
 
-from .people import FREE_FORM_FIELDS, PERSONAL_FIELDS, history_model, person_lead_ids, person_needles, person_rows
+from .people import (
+    FREE_FORM_FIELDS,
+    PERSONAL_FIELDS,
+    history_model,
+    object_types,
+    person_lead_ids,
+    person_needles,
+    person_rows,
+)
 from .scrub import Scrubber
 
 ERASURE_REASON = "privacy: personal data erased on request"
@@ -175,7 +183,7 @@ def _erase_rows(lead_ids: list[int], needles: list[str], scrubber: Scrubber) -> 
     about = Q(object_type="lead", object_id__in=lead_ids)
     entries = Q(content_type=ContentType.objects.get_for_model(Lead), object_id__in=[str(i) for i in lead_ids])
     for model, pks in rows.related.items():
-        about |= Q(object_type=model._meta.model_name, object_id__in=pks)
+        about |= Q(object_type__in=object_types(model), object_id__in=pks)
         entries |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in pks])
     _add(counts, "revops.AutomationLog", _scrub_queryset(AutomationLog, AutomationLog.objects.filter(about),
                                                          scrubber))

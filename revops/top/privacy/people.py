@@ -53,6 +53,11 @@ def lead_relations() -> list[tuple[type[models.Model], list[str]]]:
     return sorted(found.items(), key=lambda item: item[0]._meta.label)
 
 
+def object_types(model: type[models.Model]) -> list[str]:
+    """The names the outbox and the automation log give rows of ``model`` ("task", "routing_decision")."""
+    return sorted({model._meta.model_name, str(model._meta.verbose_name).replace(" ", "_")})
+
+
 def person_lead_ids(email: str) -> list[int]:
     """The ids of every lead that is the person with this e-mail (see the module docstring)."""
     address = email_normalized(email)
@@ -120,7 +125,7 @@ def person_rows(lead_ids: list[int], needles: list[str]) -> PersonRows:
         pks = sorted(set(model._default_manager.filter(query).values_list("pk", flat=True)))
         if pks:
             rows.related[model] = pks
-            about |= Q(object_type=model._meta.model_name, object_id__in=pks)
+            about |= Q(object_type__in=object_types(model), object_id__in=pks)
     mentions = Q()
     scrubber = Scrubber(needles)
     for needle in scrubber.needles:

@@ -105,7 +105,8 @@ def _scrub_queryset(model: type[models.Model], queryset, scrubber: Scrubber,
     unique = {f.attname for f in model._meta.concrete_fields if f.unique}
     pk = model._meta.pk.attname
     changed = 0
-    for row in queryset.values(pk, *columns, *[n for n in emptied if n not in columns]).iterator():
+    # Read first, then update: SQLite must not update a table a cursor still walks.
+    for row in list(queryset.values(pk, *columns, *[n for n in emptied if n not in columns])):
         update = {}
         for name in columns:
             value = row[name]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from revops.base.db.sql import rows_compiled_once
 
-from .choices import Consent, Stage
+from .consent import outreach_allowed
 from .models import Lead, WebForm
 from .webform_models import origin_normalize
 
@@ -18,8 +18,9 @@ REENRICH_AFTER_DAYS = 60
 
 
 def lead_contactable(lead: Lead) -> bool:
-    """Whether outreach (a call, an e-mail, a re-engagement) may go to this lead: not opted out, not suppressed."""
-    return lead.consent != Consent.OPT_OUT and lead.stage != Stage.SUPPRESSED and lead.merged_into_id is None
+    """Whether outreach (a call, an e-mail, a re-engagement) may go to this lead: ``leads.consent.outreach_allowed``
+    and not merged away."""
+    return outreach_allowed(lead) and lead.merged_into_id is None
 
 
 def lead_locked(*, lead_id: int) -> Lead:

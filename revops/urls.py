@@ -14,6 +14,7 @@ from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
 from .top import health_views, rep_settings, reports_views, slack_interactivity, views, workspace
+from .top.privacy.api import PersonEraseView, PersonExportView
 
 router = DefaultRouter()
 router.register("leads", RoutedLeadViewSet, basename="lead")
@@ -30,6 +31,8 @@ urlpatterns = [
     path("api/events/", EventCreateView.as_view(), name="event-create"),
     re_path(r"^api/forms/(?P<form_key>[A-Za-z0-9_-]{1,64})/submit/?$", WebFormSubmitView.as_view(),
             name="webform-submit"),
+    path("api/people/export/", PersonExportView.as_view(), name="person-export"),
+    path("api/people/erase/", PersonEraseView.as_view(), name="person-erase"),
     path("api/", include("routing.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -46,7 +46,8 @@ def test_a_key_is_scoped_to_the_client(api_client, integration_user, configured,
     assert Lead.objects.count() == 2
 
 
-def test_a_key_whose_first_request_still_runs_is_a_409(api_client, integration_user, configured):
+def test_a_key_whose_first_request_still_runs_is_a_409(api_client, integration_user, configured, settings):
+    settings.LEADFLOW_IDEMPOTENCY_WAIT_SECONDS = 0.2  # the repeat waits this long for the first answer, then 409
     ApiIdempotencyKey.objects.create(user=integration_user, endpoint="leads.create", key="busy",
                                      request_hash=hashlib.sha256(b'{"email":"r@x.example"}').hexdigest())
     response = api_client.generic("POST", "/api/leads/", b'{"email":"r@x.example"}', content_type="application/json",

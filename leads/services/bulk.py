@@ -28,6 +28,7 @@ from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.db.instances import instance_clean_fields
 from revops.base.db.memory import batch_gc
 from revops.base.db.sql import bulk_insert, history_copy_all
+from revops.base.privacy import ERASED_REFUSAL, erased_emails
 from revops.base.switches import workflow_enabled
 
 from .. import signals
@@ -225,6 +226,20 @@ def leads_bulk_ingest(
         return _bulk_ingest(rows, source=source, user=user, reason=reason)
 
 
+def _erased_refused(prepared: list[_Prepared], outcomes: list[RowOutcome]) -> list[_Prepared]:
+    """Refuse the stale rows of people erased on request (``revops.base.privacy``), unless they came back."""
+    erased = erased_emails([p.values for p in prepared])
+    if erased:
+        erased -= set(Lead.objects.live().filter(email__in=erased).values_list("email", flat=True))
+    kept = []
+    for p in prepared:
+        if p.values.get("email") in erased:
+            outcomes.append(RowOutcome(p.row, "rejected", errors=[FieldError("email", ERASED_REFUSAL)]))
+        else:
+            kept.append(p)
+    return kept
+
+
 def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutcome], list[Lead]]:
     vocabulary = industry_vocabulary()
     outcomes: list[RowOutcome] = []
@@ -243,6 +258,7 @@ def _bulk_ingest(rows, *, source: str, user, reason: str) -> tuple[list[RowOutco
         raw_by_row[number] = row
         prepared.append(_Prepared(row=number, values=values, source=values.get("source") or source,
                                    custom=normalized.custom, flags=normalized.flags))
+    prepared = _erased_refused(prepared, outcomes)
     slow, reviews = batch_duplicates(prepared)
     fast = [p for p in prepared if p.row not in slow]
     now = timezone.now()

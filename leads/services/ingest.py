@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.db.instances import instance_new
+from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome
@@ -115,6 +116,10 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         return IngestResult(action="rejected", errors=list(normalized.errors), flags=list(normalized.flags))
     values = normalized.values
     effective_source = values.get("source") or source
+    if erased_emails([values]) and not Lead.objects.live().filter(email=values["email"]).exists():
+        # A stale record of a person erased on request (an old file, a sync): they come back only by opting in.
+        return IngestResult(action="rejected", errors=[FieldError("email", ERASED_REFUSAL)],
+                            flags=list(normalized.flags))
     with transaction.atomic():
         existing = _find_by_source_id(values, effective_source)
         if existing is not None:

@@ -4,9 +4,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from .history_admin import ReadableHistoryAdmin
-from .models import AutomationLog, Notification, PendingJob, WorkflowSwitch
+from .models import AutomationLog, ErasureRecord, Notification, PendingJob, WorkflowSwitch
 from .notifications import notifications_retry
 from .pending import pending_jobs_sweep
+from .roles import ROLE_REVOPS_ADMIN
 from .switches import workflow_switch_set
 
 admin.site.site_header = "Leadflow administration"
@@ -106,6 +107,37 @@ class PendingJobAdmin(admin.ModelAdmin):
     def enqueue_now(self, request, queryset) -> None:
         queryset.update(due_at=timezone.now())
         self.message_user(request, pending_jobs_sweep(), messages.SUCCESS)
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(admin.ModelAdmin):
+    """The erasure requests (``person_erase``): read-only; they hold no personal data (the e-mail only hashed)."""
+
+    list_display = ("created_at", "user", "via", "lead_count", "repeat")
+    list_filter = ("via", "repeat")
+    search_fields = ("email_hash",)
+    readonly_fields = ("created_at", "user", "via", "email_hash", "lead_ids", "counts", "repeat")
+
+    @admin.display(description="Leads")
+    def lead_count(self, obj: ErasureRecord) -> int:
+        return len(obj.lead_ids)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Privacy requests are RevOps admins' business (managers have every view permission otherwise).
+        user = request.user
+        return user.is_active and (user.is_superuser or user.groups.filter(name=ROLE_REVOPS_ADMIN).exists())
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
 
 
 from .webhooks_admin import WebhookDeliveryAdmin, WebhookSubscriptionAdmin  # noqa: E402, F401 - registers them

@@ -4,7 +4,9 @@
    clients may use the same key without meeting.
 2. The first request claims the key (a row committed before the request runs) and stores the SHA-256 of its body.
 3. A repeat with the same body gets the first answer again (header ``Idempotent-Replayed: true``) and writes nothing.
-   A repeat with another body gets 422; a repeat while the first request still runs gets 409.
+   A repeat with another body gets 422. A repeat while the first request still runs waits for its answer (up to
+   ``LEADFLOW_IDEMPOTENCY_WAIT_SECONDS``, default 10) and replays it: two concurrent deliveries of one event both
+   get the first event; only a first request still running after the wait makes the repeat a 409.
 4. Only answers below 500 are stored: after a 5xx (or an exception) the claim is released and a retry runs again.
 5. Keys expire after ``LEADFLOW_IDEMPOTENCY_TTL_HOURS`` (default 24): an expired key counts as new. Expired rows of
    the client are deleted when it claims a new key.
@@ -16,6 +18,7 @@ import functools
 import hashlib
 import json
 import re
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -50,6 +53,26 @@ def _storable(value):
 def idempotency_ttl() -> timedelta:
     """How long a key is remembered."""
     return timedelta(hours=float(getattr(settings, "LEADFLOW_IDEMPOTENCY_TTL_HOURS", 24)))
+
+
+def idempotency_wait() -> float:
+    """How long a repeat waits for the answer of a first request that still runs."""
+    return float(getattr(settings, "LEADFLOW_IDEMPOTENCY_WAIT_SECONDS", 10))
+
+
+def _claim_or_wait(*, user, endpoint: str, key: str, body_hash: str) -> ApiIdempotencyKey | None:
+    """``_claim``, waiting while the holder of the key still runs: None when this request claimed the key, else the
+    earlier request's row — answered, or still running after the wait (409), or of another body (422)."""
+    deadline = time.monotonic() + idempotency_wait()
+    delay = 0.02
+    while True:
+        stored = _claim(user=user, endpoint=endpoint, key=key, body_hash=body_hash)
+        if stored is None or stored.status_code is not None or stored.request_hash != body_hash:
+            return stored
+        if time.monotonic() >= deadline:
+            return stored
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def _error(status: int, code: str, detail: str) -> Response:
@@ -92,7 +115,7 @@ def idempotent(endpoint: str, *, replayed=None):
                 return _error(400, "invalid_idempotency_key",
                               f"{HEADER} must be at most {MAX_KEY_LENGTH} characters of valid text")
             body_hash = hashlib.sha256(request.body).hexdigest()
-            stored = _claim(user=request.user, endpoint=endpoint, key=key, body_hash=body_hash)
+            stored = _claim_or_wait(user=request.user, endpoint=endpoint, key=key, body_hash=body_hash)
             if stored is not None:
                 if stored.request_hash != body_hash:
                     return _error(422, "idempotency_key_reused",

@@ -202,4 +202,27 @@ class SentReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period_start}"
+class ErasureRecord(models.Model):
+    """One person's erasure request (``person_erase``): who asked, when, and how many rows of what were anonymised.
+
+    Holds no personal data: the e-mail only as a SHA-256 hash (``revops/base/privacy.py`` ``email_hash``), so a
+    repeated request is recognised and a stale import of the same address is refused.
+    """
+
+    email_hash = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", help_text="Who asked (empty: a management command).")
+    via = models.CharField(max_length=20, default="api", help_text="api or command")
+    lead_ids = models.JSONField(default=list, blank=True, help_text="The anonymised leads (ids only).")
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows anonymised, purged or deleted, per table.")
+    repeat = models.BooleanField(default=False, help_text="Nothing personal was left: an earlier request erased it.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"erasure #{self.pk} ({len(self.lead_ids)} lead(s))"
+
+
 from .webhook_models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401 - registered with the app's models

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from leads.consent import outreach_allowed_q
 from revops.base.choices import Channel
 from revops.base.notifications import notification_queue
 
@@ -32,7 +33,9 @@ def rep_digest(rep: Rep, *, now: datetime) -> int | None:
     zone = zoneinfo.ZoneInfo(rep.time_zone or "UTC")
     local = now.astimezone(zone)
     end_of_day = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    tasks = Task.objects.select_related("lead").filter(assignee_id=rep.user_id, status=TaskStatus.OPEN)
+    # Only leads that may be contacted: every line of the digest asks the rep to follow up.
+    tasks = Task.objects.select_related("lead").filter(outreach_allowed_q("lead__"), assignee_id=rep.user_id,
+                                                       status=TaskStatus.OPEN)
     new = [_line(t, zone) for t in tasks.filter(created_at__gte=now - timedelta(days=1)).order_by("due_at")[:50]]
     due_today = [_line(t, zone) for t in tasks.filter(due_at__gte=now, due_at__lt=end_of_day).order_by("due_at")[:50]]
     overdue = [_line(t, zone) for t in tasks.filter(due_at__lt=now).order_by("due_at")[:50]]
@@ -55,7 +58,8 @@ def team_breaches_summary(team: Team, *, now: datetime, zone: zoneinfo.ZoneInfo)
     if manager is None or not manager.email:
         return None
     overdue = list(Task.objects.select_related("lead", "assignee")
-                   .filter(assignee__rep__team=team, status=TaskStatus.OPEN, due_at__lt=now).order_by("due_at")[:100])
+                   .filter(outreach_allowed_q("lead__"), assignee__rep__team=team, status=TaskStatus.OPEN,
+                           due_at__lt=now).order_by("due_at")[:100])
     if not overdue:
         return None
     local = now.astimezone(zone)

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from leads.consent import outreach_allowed
 from leads.models import Lead
 from revops.base.channels.slack import list_blocks
 from revops.base.escaping import slack_escape as esc
@@ -43,7 +44,9 @@ def _lead_link(lead_id: int) -> str:
 
 def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -> int | None:
     """The Slack message of a new follow-up task: who the lead is, the score and why, and when to follow up.
-    Returns the new outbox row's id (None when it existed already)."""
+    Returns the new outbox row's id (None when it existed already, or the lead may not be contacted)."""
+    if not outreach_allowed(lead):
+        return None
     reasons = ", ".join(f"{esc(r['label'])} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
     name = esc(lead.full_name or lead.email)
     due = _local(task.due_at, rep)
@@ -62,6 +65,9 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
 def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:
     """One Slack message for a rep's new leads of a batch (a single task gets the usual per-lead message); returns
     the new outbox row's id for the batch's send job."""
+    tasks = [task for task in tasks if outreach_allowed(leads[task.lead_id])]
+    if not tasks:
+        return None
     if len(tasks) == 1:
         return task_notify(tasks[0], Lead.objects.get(pk=tasks[0].lead_id), rep, send=False)
     base = settings.LEADFLOW_BASE_URL
@@ -89,7 +95,10 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
 
 
 def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, recipient: str) -> None:
-    """The new owner of a lead moved by hand or by a rebalance hears of an open task that came with it."""
+    """The new owner of a lead moved by hand or by a rebalance hears of an open task that came with it (not for a
+    lead that may not be contacted: the task would ask them to)."""
+    if not outreach_allowed(lead):
+        return
     due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M %Z")
     notification_queue(
         dedup_key=f"task:{task.pk}:moved:{decision.pk}",
@@ -102,6 +111,8 @@ def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, reci
 
 def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
     """The owner of a lead a trigger fired on hears of the task it created (to their Slack, else their team's)."""
+    if not outreach_allowed(lead):
+        return
     rep = Rep.objects.select_related("team").filter(user_id=lead.owner_id).first()
     recipient = (rep.slack_user_id or rep.team.slack_channel) if rep else ""
     notification_queue(
@@ -114,8 +125,11 @@ def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
 def task_escalation_notify(task: Task, *, now: datetime) -> None:
     """An overdue task, to the assignee's team manager (their Slack) or else the team's channel.
 
-    ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep`` selected.
+    ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep`` selected. Not for a lead that may not
+    be contacted: chasing the task would mean outreach.
     """
+    if not outreach_allowed(task.lead):
+        return
     rep = getattr(task.assignee, "rep", None)
     team = rep.team if rep else None
     manager_rep = getattr(team.manager, "rep", None) if team and team.manager else None

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.choices import Stage
+from leads.consent import NO_OUTREACH, outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from revops.base.automation import automation_log
@@ -71,7 +72,11 @@ def _fire(policy: StageSla, lead: Lead, level: int, now: datetime) -> bool:
             days = int((now - lead.clock).total_seconds() // 86400)
             stage = Stage(policy.stage).label
             rep = Rep.objects.select_related("team__manager", "user").filter(user_id=lead.owner_id).first()
-            if level == LEVEL_REP:
+            if level != LEVEL_EXPIRED and not outreach_allowed(lead):
+                # The alerts ask the rep (or their manager) to act on the lead: not for one that may not be contacted.
+                recipient, text = "", ""
+                detail = f"{NO_OUTREACH}: stage SLA alert (level {level}) skipped"
+            elif level == LEVEL_REP:
                 recipient = rep.slack_user_id if rep else ""
                 text = (f"{esc(lead)} has been {stage} for {days} days without a new activity "
                         f"(SLA {policy.days} days): {_lead_link(lead.pk)}")
@@ -109,6 +114,9 @@ def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = 
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
         if lead is None or lead.owner_id is None or lead_is_closed(lead) or not event_ids:
+            return None
+        if not outreach_allowed(lead):
+            outreach_skipped(lead_ids=[lead.pk], what="re-engagement task", workflow=Workflow.RE_ENGAGEMENT)
             return None
         quiet_since = lead.last_interaction_at or lead.assigned_at or lead.created_at
         quiet = quiet_since is not None and quiet_since < now - timedelta(days=REENGAGE_AFTER_DAYS)

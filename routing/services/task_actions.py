@@ -28,8 +28,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import Stage, Transition
+from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed, lead_touch_apply, lead_transition
+from revops.base.choices import Workflow
 
 from ..choices import Disposition, TaskStatus
 from ..models import DisqualifyReason, Task
@@ -163,6 +165,9 @@ def _retry_after_no_answer(task: Task, actor, now: datetime) -> Task | None:
     is closed."""
     lead = Lead.objects.get(pk=task.lead_id)
     if task.attempt >= no_answer_retries() + 1 or lead_is_closed(lead):
+        return None
+    if not outreach_allowed(lead):  # opted out since the last attempt: no further call
+        outreach_skipped(lead_ids=[lead.pk], what="no-answer retry task", workflow=Workflow.TASKS)
         return None
     root = task.dedup_key.split(":retry:")[0]
     retry, created = Task.objects.get_or_create(

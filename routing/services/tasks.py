@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import CLOSED_FOR_WORK_STAGES, Outcome
+from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
-from leads.selectors import lead_contactable
 from leads.services.lifecycle import lead_is_closed
+from revops.base.choices import Workflow
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import bulk_insert, history_copy_all
 from revops.base.notifications import notifications_send_schedule
@@ -58,6 +59,9 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
             return None
         if lead_is_closed(lead):  # closed since it was routed: nothing to follow up
             return None
+        if not outreach_allowed(lead):  # owned, but no one may contact it: said on the lead, not silently dropped
+            outreach_skipped(lead_ids=[lead.pk], what="follow-up task", workflow=Workflow.TASKS)
+            return None
         minutes, _ = sla_minutes_for(lead.band, lead.stage, lead.source)
         name = lead.full_name or lead.email or lead.phone
         template = task_template_for(source=lead.source, band=lead.band, stage=lead.stage)
@@ -92,19 +96,22 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
                          .values_list("pk", "lead_id", "owner_id", "rep_id"))
         leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
                  .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
-                         "score", "source", "outcome", "merged_into_id", "title", "industry", "country")}
+                         "score", "source", "outcome", "merged_into_id", "title", "industry", "country", "consent")}
         reps = Rep.objects.select_related("team", "user").in_bulk({d[3] for d in decisions if d[3]})
         keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
         existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
         sla: dict[tuple[str, str, str], int] = {}
         templates: dict[tuple[str, str, str], TaskTemplate | None] = {}
         now = timezone.now()
-        tasks, task_reps = [], {}
+        tasks, task_reps, no_outreach = [], {}, []
         for decision_id, lead_id, owner_id, rep_id in decisions:
             lead = leads.get(lead_id)
             if lead is None or lead["owner_id"] != owner_id or keys[decision_id] in existing:
                 continue
             if lead["outcome"] != Outcome.OPEN or lead["merged_into_id"] or lead["stage"] in CLOSED_FOR_WORK_STAGES:
+                continue
+            if not outreach_allowed(lead):
+                no_outreach.append(lead_id)
                 continue
             band, stage, source = lead["band"], lead["stage"], lead["source"]
             if (band, stage, source) not in sla:
@@ -124,6 +131,7 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
             task._change_reason = _follow_up_reason(minutes, band)
             tasks.append(task)
             task_reps[task.dedup_key] = reps.get(rep_id)
+        outreach_skipped(lead_ids=no_outreach, what="follow-up task", workflow=Workflow.TASKS)
         if not tasks:
             return []
         created = bulk_insert(tasks)
@@ -156,7 +164,10 @@ def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict 
     task_kind, due_in, text = TRIGGER_TASKS[kind]
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None or lead.owner_id is None or not lead_contactable(lead) or lead_is_closed(lead):
+        if lead is None or lead.owner_id is None or lead.merged_into_id or lead_is_closed(lead):
+            return None
+        if not outreach_allowed(lead):
+            outreach_skipped(lead_ids=[lead.pk], what=f"{kind} trigger task", workflow=Workflow.TASKS)
             return None
         title = text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
         task, created = Task.objects.get_or_create(

@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from leads.choices import Consent, Stage
+from leads.choices import Stage
+from leads.consent import outreach_allowed, outreach_allowed_q
 from leads.models import Lead
 from revops.base.db.instances import instance_new
 
@@ -96,7 +97,8 @@ def triggers_fire_many(triggers: list[ScoreTrigger]) -> list[ScoreTrigger]:
 
 
 def _eligible(lead: Lead, stage: str) -> bool:
-    return stage in TRIGGER_STAGES and lead.consent != Consent.OPT_OUT
+    """Hot and high-intent triggers ask the owner to call: only for a lead outreach may go to (at its new stage)."""
+    return stage in TRIGGER_STAGES and outreach_allowed({"consent": lead.consent, "stage": stage})
 
 
 def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
@@ -149,7 +151,7 @@ def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -
     oldest_window = max(c.model.cold_window_days for c in configs)
     segment_fields = sorted({c.model.segment_field for c in configs if c.model.segment_field})
     base = (Lead.objects.live().filter(stage__in=TRIGGER_STAGES, score__isnull=False)
-            .exclude(consent=Consent.OPT_OUT).filter(created_at__lte=now - timedelta(days=min(
+            .filter(outreach_allowed_q()).filter(created_at__lte=now - timedelta(days=min(
                 c.model.cold_window_days for c in configs))))
     bounds = base.order_by("id").values_list("id", flat=True)
     first, last = bounds.first(), base.order_by("-id").values_list("id", flat=True).first()

@@ -110,13 +110,13 @@ def lead_reengage_state(*, lead_id: int, event_ids: list[int]) -> Lead | None:
 
 def lead_reengage_candidate(*, lead_id: int, event_ids: list[int], quiet_days: int, now: datetime) -> bool:
     """Whether new activity may re-engage this lead (the job decides for sure, ``services.reengagement``): open, and
-    with no activity for ``quiet_days`` before these events, or in nurture (and not re-engaged already)."""
+    with no activity for ``quiet_days`` before these events, or in the nurture stage."""
     lead = lead_reengage_state(lead_id=lead_id, event_ids=event_ids)
     if lead is None:
         return False
     if lead.previous_activity_at is not None and lead.previous_activity_at < now - timedelta(days=quiet_days):
         return True
-    return lead.stage != Stage.RE_ENGAGED and (lead.stage == Stage.NURTURE or lead.queue == Queue.NURTURE)
+    return lead.stage == Stage.NURTURE
 
 
 def stage_sla_alerts_for(*, user) -> QuerySet[StageSlaAlert]:

@@ -2,7 +2,7 @@
 
 A lead is quiet when it had no activity for ``LEADFLOW_REENGAGE_AFTER_DAYS`` (30) before the new events: no other
 event, no task completed on it, no earlier re-engagement, no assignment (``selectors.lead_reengage_state``). New
-engagement from the lead itself (an event not logged by a rep) on a quiet or nurture lead:
+engagement from the lead itself (an event not logged by a rep) on a quiet lead or one in the nurture stage:
 
 1. moves a lead on the marketing side (new, engaged, MQL, nurture) to the stage "re-engaged", in the lead's history
    with the reason (scoring keeps it there unless the score earns SQL: ``scoring.engine.STAGE_FLOORS``); a lead
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from leads.choices import Queue, Stage
+from leads.choices import Stage
 from leads.models import Lead, LeadEvent
 from leads.services.lifecycle import lead_is_closed
 from revops.base.automation import automation_log
@@ -71,13 +71,14 @@ class ReengageResult:
 
 
 def lead_reengage_why(lead: Lead, *, previous: datetime | None, now: datetime) -> str:
-    """Why this lead re-engages ("" when it does not): quiet for N days before the new events, or waiting in nurture
-    (a lead re-engaged from nurture needs a quiet spell to re-engage again)."""
+    """Why this lead re-engages ("" when it does not): quiet for N days before the new events, or in the nurture
+    stage. A lead the rules parked in the nurture queue re-engages after a quiet spell like any other: its first
+    clicks after arriving are scoring's business (enough points and routing takes it out of the queue)."""
     if lead_is_closed(lead):
         return ""
     if previous is not None and previous < now - timedelta(days=reengage_after_days()):
         return f"new activity after {(now - previous).days} quiet days"
-    if lead.stage != Stage.RE_ENGAGED and (lead.stage == Stage.NURTURE or lead.queue == Queue.NURTURE):
+    if lead.stage == Stage.NURTURE:
         return "new activity while in nurture"
     return ""
 

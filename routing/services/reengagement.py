@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from leads.choices import Stage
 from leads.models import Lead, LeadEvent
+from leads.selectors import lead_contactable
 from leads.services.lifecycle import lead_is_closed
 from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Workflow
@@ -71,10 +72,10 @@ class ReengageResult:
 
 
 def lead_reengage_why(lead: Lead, *, previous: datetime | None, now: datetime) -> str:
-    """Why this lead re-engages ("" when it does not): quiet for N days before the new events, or in the nurture
-    stage. A lead the rules parked in the nurture queue re-engages after a quiet spell like any other: its first
-    clicks after arriving are scoring's business (enough points and routing takes it out of the queue)."""
-    if lead_is_closed(lead):
+    """Why this lead re-engages ("" when it does not: closed, or opted out): quiet for N days before the new events,
+    or in the nurture stage. A lead the rules parked in the nurture queue re-engages after a quiet spell like any
+    other: its first clicks after arriving are scoring's business (enough points and routing takes it out)."""
+    if lead_is_closed(lead) or not lead_contactable(lead):
         return ""
     if previous is not None and previous < now - timedelta(days=reengage_after_days()):
         return f"new activity after {(now - previous).days} quiet days"

@@ -116,9 +116,12 @@ def test_a_lead_sales_works_keeps_its_stage_but_its_rep_hears(reps):
     assert lead.stage == Stage.SQL and result.old_stage == "" and result.task is not None
 
 
-def test_a_closed_lead_is_left_alone(reps):
+def test_a_closed_or_opted_out_lead_is_left_alone(reps):
     lead = quiet_lead(owner=reps[0].user, stage=Stage.DISQUALIFIED)
     assert lead_reengage(lead_id=lead.pk, event_ids=new_events(lead, "page_view")) is None
+    opted_out = quiet_lead(owner=reps[0].user, stage=Stage.OPPORTUNITY, consent="opt_out")
+    assert lead_reengage(lead_id=opted_out.pk, event_ids=new_events(opted_out, "page_view")) is None
+    assert not Task.objects.exists()
 
 
 def test_a_lead_with_no_owner_is_routed_with_the_reason_recorded(configured, reps):

@@ -13,6 +13,8 @@ class Stage(models.TextChoices):
     OPPORTUNITY = "opportunity", "Opportunity"
     CUSTOMER = "customer", "Customer"
     NURTURE = "nurture", "Nurture"
+    # New activity after a quiet spell (or in nurture): ``routing.services.stage_sla.lead_reengage`` moves it here.
+    RE_ENGAGED = "re_engaged", "Re-engaged"
     DISQUALIFIED = "disqualified", "Disqualified"
     SUPPRESSED = "suppressed", "Suppressed"
 

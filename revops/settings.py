@@ -240,6 +240,8 @@ LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")
 LEADFLOW_OUTBOUND_SOURCES = env_list("LEADFLOW_OUTBOUND_SOURCES", "outbound,prospecting,list_purchase")
 LEADFLOW_NO_ANSWER_RETRIES = int(os.environ.get("LEADFLOW_NO_ANSWER_RETRIES", "3"))
 LEADFLOW_SNOOZE_LIMIT = int(os.environ.get("LEADFLOW_SNOOZE_LIMIT", "3"))
+# New activity after this many days without any moves the lead to "re-engaged" (routing/services/reengagement.py).
+LEADFLOW_REENGAGE_AFTER_DAYS = int(os.environ.get("LEADFLOW_REENGAGE_AFTER_DAYS", "30"))
 
 # --- REST API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

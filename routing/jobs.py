@@ -32,6 +32,7 @@ from .services import (
     lead_stage_handoff,
     lead_trigger_task,
     leads_route_many,
+    reengage_after_days,
     rep_leads_reroute,
     stage_slas_check,
     task_create_for_decision,
@@ -40,7 +41,6 @@ from .services import (
     territory_leads_reroute,
 )
 from .services.digest import reps_digest_due
-from .services.stage_sla import REENGAGE_AFTER_DAYS
 
 # Lead fields whose arrival can release a lead from the holding queue ("custom" carries the language).
 ROUTING_INPUT_FIELDS = frozenset(
@@ -131,15 +131,16 @@ def reps_digest_job() -> str:
 
 @pipeline_job(workflow=Workflow.RE_ENGAGEMENT, object_type="lead")
 def lead_reengage_job(lead_id: int, event_ids: list[int]) -> str:
-    """New activity on a quiet or nurture lead with an owner: a re-engage task (kill switch: re-engagement)."""
-    task = lead_reengage(lead_id=lead_id, event_ids=event_ids)
-    return f"task {task.pk}" if task else "noop"
+    """New activity on a quiet or nurture lead: stage re-engaged, the rep alerted or the lead routed (kill switch:
+    re-engagement)."""
+    result = lead_reengage(lead_id=lead_id, event_ids=event_ids)
+    return str(result) if result else "noop"
 
 
 def lead_reengage_schedule(*, lead_id: int, event_ids: list[int]) -> bool:
-    """Events arrived on an owned lead that had gone quiet (or waits in nurture): its re-engage task, after commit."""
-    if not event_ids or not lead_reengage_candidate(lead_id=lead_id, quiet_days=REENGAGE_AFTER_DAYS,
-                                                    now=timezone.now()):
+    """Events arrived on a lead that had gone quiet (or waits in nurture): its re-engagement, after commit."""
+    if not event_ids or not lead_reengage_candidate(lead_id=lead_id, event_ids=list(event_ids),
+                                                    quiet_days=reengage_after_days(), now=timezone.now()):
         return False
     enqueue_after_commit(lead_reengage_job, lead_id, list(event_ids))
     return True

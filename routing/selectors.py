@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 
-from .choices import RepRole, TaskStatus
+from .choices import RepRole, TaskKind, TaskStatus
 from .models import Rep, RoutingDecision, StageSlaAlert, Task, Territory
 from .priority import priority_expression
 from .rules import CompiledTerritory
@@ -79,11 +79,44 @@ def task_queue_counts(*, user, now: datetime) -> dict[str, int]:
     )
 
 
-def lead_reengage_candidate(*, lead_id: int, quiet_days: int, now: datetime) -> bool:
-    """Whether new activity on this lead may re-engage it: owned, open, and in nurture or quiet for ``quiet_days``."""
-    horizon = now - timedelta(days=quiet_days)
-    quiet = Q(last_interaction_at__lt=horizon) | Q(last_interaction_at__isnull=True, assigned_at__lt=horizon)
-    return leads_open().filter(Q(stage=Stage.NURTURE) | quiet, pk=lead_id, owner__isnull=False).exists()
+# Events a rep logs in the workspace (a call, an e-mail, a note) carry this source: the rep's work, not the lead's.
+REP_LOGGED_EVENT_SOURCE = "rep"
+# The dedup key of a re-engagement's task starts so (a cold trigger's re-engage task does not).
+REENGAGE_TASK_KEY = "re_engage:lead:"
+
+
+def lead_reengage_state(*, lead_id: int, event_ids: list[int]) -> Lead | None:
+    """The open lead with ``previous_activity_at``: its last activity before the events ``event_ids`` (its newest
+    other event, a task completed on it, a re-engage task, its assignment, its creation); None when not open.
+
+    ``last_interaction_at`` cannot tell: recording the new events has moved it already. One query.
+    """
+    other_event = (LeadEvent.objects.filter(lead=OuterRef("pk")).exclude(pk__in=event_ids)
+                   .order_by("-occurred_at").values("occurred_at")[:1])
+    done = (Task.objects.filter(lead=OuterRef("pk"), completed_at__isnull=False).order_by("-completed_at")
+            .values("completed_at")[:1])
+    reengaged = (Task.objects.filter(lead=OuterRef("pk"), kind=TaskKind.RE_ENGAGE,
+                                     dedup_key__startswith=REENGAGE_TASK_KEY)
+                 .order_by("-created_at").values("created_at")[:1])
+    lead = leads_open().filter(pk=lead_id).annotate(
+        last_other_event=Subquery(other_event), last_done=Subquery(done), last_reengaged=Subquery(reengaged),
+    ).first()
+    if lead is not None:
+        # Compared here, not with SQL GREATEST: SQLite's MAX(a, b) is NULL when either is.
+        moments = [lead.last_other_event, lead.last_done, lead.last_reengaged, lead.assigned_at, lead.created_at]
+        lead.previous_activity_at = max((m for m in moments if m is not None), default=None)
+    return lead
+
+
+def lead_reengage_candidate(*, lead_id: int, event_ids: list[int], quiet_days: int, now: datetime) -> bool:
+    """Whether new activity may re-engage this lead (the job decides for sure, ``services.reengagement``): open, and
+    with no activity for ``quiet_days`` before these events, or in the nurture stage."""
+    lead = lead_reengage_state(lead_id=lead_id, event_ids=event_ids)
+    if lead is None:
+        return False
+    if lead.previous_activity_at is not None and lead.previous_activity_at < now - timedelta(days=quiet_days):
+        return True
+    return lead.stage == Stage.NURTURE
 
 
 def stage_sla_alerts_for(*, user) -> QuerySet[StageSlaAlert]:

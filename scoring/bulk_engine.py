@@ -23,7 +23,15 @@ import numpy as np
 from leads.choices import Consent, Stage
 
 from .choices import Band, DecayMode, RuleKind
-from .engine import PREDICTIVE, SALES_OWNED_STAGES, CompiledModel, CompiledRule, engagement_reason, reasons_summed
+from .engine import (
+    PREDICTIVE,
+    SALES_OWNED_STAGES,
+    STAGE_FLOORS,
+    CompiledModel,
+    CompiledRule,
+    engagement_reason,
+    reasons_summed,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIT, ENGAGEMENT = RuleKind.FIT.value, RuleKind.ENGAGEMENT.value
@@ -371,6 +379,11 @@ def _stages(model: CompiledModel, leads: LeadColumns, score: np.ndarray, fit: np
     stage = np.where(engagement > 0, Stage.ENGAGED.value, Stage.NEW.value).astype(object)
     stage[passes & (score >= model.mql_threshold)] = Stage.MQL.value
     stage[passes & (score >= model.sql_threshold) & ~fit_missing] = Stage.SQL.value
+    # A floor stage (SQL, re-engaged) is kept unless the score earns a higher rung (``engine.STAGE_FLOORS``).
+    floor = np.fromiter((STAGE_FLOORS.get(s, -1) for s in leads.stage), dtype=np.int64, count=len(leads))
+    level = np.where(stage == Stage.SQL.value, 2, np.where(stage == Stage.MQL.value, 1, 0))
+    held = scored & (level <= floor)
+    stage[held] = current[held]
     stage[opted_out & ~sales_owned] = Stage.SUPPRESSED.value
     stage[sales_owned] = current[sales_owned]
     return stage, gate_failed

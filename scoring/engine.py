@@ -21,6 +21,12 @@ from .conditions import compile_condition, lead_field_value
 
 # Stages the engine never moves a lead out of: sales or a person put it there.
 SALES_OWNED_STAGES = frozenset({Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED})
+# The rungs of the scoring ladder a score earns (new and engaged share the bottom one).
+LADDER_LEVEL = {Stage.NEW: 0, Stage.ENGAGED: 0, Stage.MQL: 1, Stage.SQL: 2}
+# Stages a rescore or the decay never moves a lead below, only above: a meeting booked (SQL) stays SQL whatever the
+# score does; a re-engaged lead stays re-engaged until it earns SQL or a person moves it. Values: the ladder level a
+# score must pass to move the lead on. (Opting out still suppresses: consent comes first.)
+STAGE_FLOORS = {Stage.SQL: 2, Stage.RE_ENGAGED: 1}
 
 
 @dataclass(frozen=True)
@@ -264,19 +270,23 @@ def stage_for(
 
     Sales-owned stages are kept; an opted-out lead is suppressed; a lead below the fit gate never reaches MQL or
     SQL whatever its engagement; a lead with no fit data at all can reach MQL on behaviour (qualification) but
-    not SQL (a closer).
+    not SQL (a closer); a lead at a floor stage (``STAGE_FLOORS``: SQL, re-engaged) keeps it unless the score earns
+    a higher rung. ``scoring.bulk_engine._stages`` is the same rule on arrays.
     """
     if current in SALES_OWNED_STAGES:
         return current, False
     if consent == Consent.OPT_OUT:
         return Stage.SUPPRESSED, False
     gate_failed = not fit_data_missing and fit < model.min_fit
+    earned = Stage.ENGAGED if engagement > 0 else Stage.NEW
     if not gate_failed:
         if score >= model.sql_threshold and not fit_data_missing:
-            return Stage.SQL, False
-        if score >= model.mql_threshold:
-            return Stage.MQL, False
-    return (Stage.ENGAGED if engagement > 0 else Stage.NEW), gate_failed
+            earned = Stage.SQL
+        elif score >= model.mql_threshold:
+            earned = Stage.MQL
+    if current in STAGE_FLOORS and LADDER_LEVEL[earned] <= STAGE_FLOORS[current]:
+        return current, gate_failed
+    return earned, gate_failed
 
 
 def score_lead(

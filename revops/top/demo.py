@@ -27,7 +27,7 @@ from routing.services import disqualify_reasons_defaults_ensure
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
-from .demo_history import demo_outcomes, demo_task_states
+from .demo_history import demo_outcomes, demo_reengaged, demo_task_states
 from .health_demo import health_history_demo
 
 INDUSTRIES = DEFAULT_INDUSTRY_VOCABULARY  # canonical → synonyms: the demo companies use them all
@@ -228,8 +228,8 @@ def demo_configuration(users: dict[str, User]) -> None:
              action=RuleAction.ASSIGN_TEAM, team=mid, strategy=Strategy.CAPACITY),
         dict(name="SMB SQL by skills", order=30, max_employees=199, stages="sql", action=RuleAction.ASSIGN_TEAM,
              team=smb, strategy=Strategy.SKILLS),
-        dict(name="MQL to SDRs for qualification", order=40, stages="mql", action=RuleAction.ASSIGN_TEAM, team=sdr,
-             strategy=Strategy.ROUND_ROBIN),
+        dict(name="MQL and re-engaged to SDRs for qualification", order=40, stages="mql, re_engaged",
+             action=RuleAction.ASSIGN_TEAM, team=sdr, strategy=Strategy.ROUND_ROBIN),
         dict(name="Below MQL to nurture", order=90, stages="new, engaged, suppressed", action=RuleAction.QUEUE,
              queue="nurture"),
     ]
@@ -355,5 +355,6 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
         # The reps' work, through the same services as the workspace: outcomes, then the open tasks' states.
         counts.update(demo_outcomes(rng, now))
         counts.update({f"tasks {state}": n for state, n in demo_task_states(rng, now).items()})
+        counts["re-engaged"] = demo_reengaged(rng, now)
     counts["workflow hours"] = health_history_demo(random.Random(seed), now)  # its own stream: the rest unchanged
     return counts

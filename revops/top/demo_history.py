@@ -5,7 +5,8 @@ open task, a won lead is a customer, every change is in the history.
 
 The outcome model: the chance to win grows with fit and with engagement (a logistic curve over both), so the score
 bands separate; the deal size grows with the company's size. Tasks are left in every state: due, overdue, snoozed,
-asked to reassign, and done with each disposition.
+asked to reassign, and done with each disposition. A few leads went quiet weeks ago and came back today: re-engaged
+(``demo_reengaged``), through the same event path as any lead.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from leads.choices import Outcome, Transition
-from leads.models import Lead
-from leads.services import lead_is_closed, lead_transition
+from leads.choices import Outcome, Stage, Transition
+from leads.models import Lead, LeadEvent
+from leads.services import events_record, lead_is_closed, lead_transition
 from routing.choices import Disposition, TaskStatus
 from routing.models import Task
 from routing.services import disqualify_reasons, task_complete, task_reassign_request, task_snooze
@@ -107,6 +108,28 @@ def demo_task_states(rng: random.Random, now: datetime) -> dict[str, int]:
             task.save(update_fields=["due_at"])
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def demo_reengaged(rng: random.Random, now: datetime, *, owned: int = 4, unowned: int = 2) -> int:
+    """Some open leads went quiet long ago and click today: their history (arrival, assignment, events) is moved
+    back 40–70 days, then a new event goes through ``events_record`` like any other, so the pipeline re-engages them
+    (stage re-engaged, the rep's task and message, or routing for a lead nobody owns). Returns how many re-engaged."""
+    open_leads = (Lead.objects.live().filter(outcome=Outcome.OPEN, stage__in=[Stage.NEW, Stage.ENGAGED, Stage.MQL])
+                  .exclude(tasks__completed_at__isnull=False).order_by("pk"))
+    picked = (list(open_leads.filter(owner__isnull=False).values_list("pk", flat=True)[:owned])
+              + list(open_leads.filter(owner__isnull=True, queue="nurture").values_list("pk", flat=True)[:unowned]))
+    for lead_id in picked:
+        back = timedelta(days=rng.uniform(40, 70))
+        lead = Lead.objects.get(pk=lead_id)
+        Lead.objects.filter(pk=lead_id).update(
+            created_at=lead.created_at - back, assigned_at=lead.assigned_at and lead.assigned_at - back,
+            last_interaction_at=lead.last_interaction_at and lead.last_interaction_at - back)
+        for event in LeadEvent.objects.filter(lead_id=lead_id):
+            LeadEvent.objects.filter(pk=event.pk).update(occurred_at=event.occurred_at - back)
+        events_record(lead_id=lead_id, items=[{
+            "type": "page_view", "occurred_at": now - timedelta(minutes=rng.uniform(5, 90)), "source": "demo",
+            "properties": {"url": "https://leadflow.example/pricing"}}])
+    return Lead.objects.filter(pk__in=picked, stage=Stage.RE_ENGAGED).count()
 
 
 def demo_open_tasks_on_closed_leads() -> int:

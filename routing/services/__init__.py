@@ -16,7 +16,8 @@
 - ``task_actions``: what a person does with a task, with an explicit actor (complete with a disposition, snooze,
   accept, reject, ask to reassign);
 - ``task_templates``: the template of a kind of lead (source × band × stage) and its texts with the lead's fields;
-- ``stage_sla``: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry) and re-engagement;
+- ``stage_sla``: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry);
+- ``reengagement``: new activity on a quiet or nurture lead → stage re-engaged, the rep alerted or the lead routed;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -39,6 +40,7 @@ from .messages import task_escalation_notify, task_moved_notify, task_notify, ta
 from .pools import rep_unavailable_reason
 from .reassign import CAUSE_REASSIGN, ReassignResult, UndoResult, leads_reassign, routing_decisions_undo
 from .rebalance import CAUSE_REBALANCE, RebalanceResult, routing_rebalance
+from .reengagement import REENGAGE_STAGES, ReengageResult, lead_reengage, reengage_after_days
 from .reroute import (
     CAUSE_REP_DEACTIVATED,
     CAUSE_TERRITORY,
@@ -57,7 +59,7 @@ from .sla import (
     tasks_escalate_overdue,
     tomorrow_morning_for,
 )
-from .stage_sla import lead_reengage, stage_slas_check
+from .stage_sla import stage_slas_check
 from .task_actions import (
     CompleteResult,
     TaskActionRefused,
@@ -82,7 +84,7 @@ from .tasks import (
 )
 
 __all__ = [
-    "lead_reengage", "stage_slas_check",
+    "REENGAGE_STAGES", "ReengageResult", "lead_reengage", "reengage_after_days", "stage_slas_check",
     "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
     "CompleteResult", "TaskActionRefused", "disqualify_reasons",
     "disqualify_reasons_defaults_ensure", "due_at_for", "lead_tasks_close", "rep_working_time",

@@ -8,6 +8,8 @@ the default Slack channel (``SLACK_DEFAULT_CHANNEL``): never to nobody.
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.template.loader import render_to_string
 
 from leads.models import Lead
@@ -49,10 +51,14 @@ def email_parts(card: TaskCard) -> tuple[str, str]:
             render_to_string("email/task_new.html", {"card": card}))
 
 
-def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bool = True) -> int | None:
+def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bool = True,
+                 headline: str = "") -> int | None:
     """Queue the task message on each of the rep's channels. Returns the first channel's new outbox row id (the
-    caller may send it with a batch: ``send=False``); the other channels' rows are sent by their own jobs."""
+    caller may send it with a batch: ``send=False``); the other channels' rows are sent by their own jobs.
+    ``headline`` replaces the card's "New lead for you" (a re-engaged lead is not new)."""
     card = task_card(task, lead, rep)
+    if headline:
+        card = dataclasses.replace(card, headline=headline)
     first: int | None = None
     for n, (channel, recipient) in enumerate(rep_destinations(rep)):
         key = f"task:{task.pk}:assigned" if n == 0 else f"task:{task.pk}:assigned:{channel}:{n}"

@@ -1,14 +1,10 @@
-"""Time-in-stage SLAs and re-engagement.
+"""Time-in-stage SLAs (re-engagement is in ``reengagement``).
 
 Stage SLAs (``StageSla``, e.g. "MQL for 7 days without a new activity"): the lead's rep is alerted at 1×, the
 team's manager at 2×, and at expiry (3×) the lead is routed again through the normal rules when the policy says so,
 with the reason recorded. Each level fires once per lead, stage and activity clock (a ``StageSlaAlert`` row claimed
 by its unique key), is logged on the lead (automation log) and runs behind the "Stage SLAs" kill switch (checked by
 the job). The clock is the lead's last activity: ``last_interaction_at``, else ``assigned_at``, else ``created_at``.
-
-Re-engagement: new activity on an owned lead that had gone quiet (no interaction for ``REENGAGE_AFTER_DAYS``) or
-waits in nurture gives its rep a "re-engage" task and a message (once per event batch); a lead with no owner is
-routed by the scoring step that follows its events, as any waiting lead.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.choices import Stage
-from leads.consent import NO_OUTREACH, outreach_allowed, outreach_skipped
+from leads.consent import NO_OUTREACH, outreach_allowed
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from revops.base.automation import automation_log
@@ -29,14 +25,11 @@ from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
-from ..choices import TaskKind, TaskStatus
-from ..models import Rep, StageSla, StageSlaAlert, Task
+from ..models import Rep, StageSla, StageSlaAlert
 from .messages import _lead_link
 from .reroute import leads_reroute
-from .sla import rep_for_user, tomorrow_morning_for
 
 LEVEL_REP, LEVEL_MANAGER, LEVEL_EXPIRED = 1, 2, 3
-REENGAGE_AFTER_DAYS = 30
 BATCH = 1000
 
 
@@ -102,41 +95,3 @@ def _fire(policy: StageSla, lead: Lead, level: int, now: datetime) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = None) -> Task | None:
-    """New activity on a quiet or nurture lead with an owner: a re-engage task for the rep and a message.
-
-    Nothing for a lead with no owner (routing takes it after scoring), a closed one, one in touch recently, or a
-    lead that already has an open re-engage task.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None or lead.owner_id is None or lead_is_closed(lead) or not event_ids:
-            return None
-        if not outreach_allowed(lead):
-            outreach_skipped(lead_ids=[lead.pk], what="re-engagement task", workflow=Workflow.RE_ENGAGEMENT)
-            return None
-        quiet_since = lead.last_interaction_at or lead.assigned_at or lead.created_at
-        quiet = quiet_since is not None and quiet_since < now - timedelta(days=REENGAGE_AFTER_DAYS)
-        if not (quiet or lead.stage == Stage.NURTURE):
-            return None
-        if Task.objects.filter(lead=lead, kind=TaskKind.RE_ENGAGE, status=TaskStatus.OPEN).exists():
-            return None
-        rep = rep_for_user(lead.owner_id)
-        task, created = Task.objects.get_or_create(
-            dedup_key=f"re_engage:lead:{lead.pk}:event:{max(event_ids)}",
-            defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": TaskKind.RE_ENGAGE,
-                      "title": f"Re-engaged: {lead} is active again"[:255],
-                      "due_at": min(now + timedelta(hours=4), tomorrow_morning_for(rep=rep, now=now))},
-        )
-        if created:
-            task._change_reason = f"automation:re_engagement new activity after {(now - quiet_since).days} quiet days"
-            task.save(update_fields=[])
-            notification_queue(dedup_key=f"task:{task.pk}:assigned", recipient=rep.slack_user_id if rep else "",
-                               text=f"{esc(lead)} is active again after a quiet spell: {_lead_link(lead.pk)}",
-                               object_type="task", object_id=task.pk)
-            automation_log(workflow=Workflow.RE_ENGAGEMENT, action="lead_reengage", outcome=AutomationOutcome.DONE,
-                           object_type="lead", object_id=lead.pk, detail=f"task #{task.pk}")
-    return task

@@ -152,7 +152,7 @@ def task_complete(*, task_id: int, actor, disposition: str = Disposition.CONTACT
 def _lead_touched(lead_id: int, *, actor, why: str, now: datetime, stage: str | None) -> None:
     lead = Lead.objects.select_for_update().get(pk=lead_id)
     fields = lead_touch_apply(lead, at=now)
-    if stage and lead.stage in (Stage.NEW, Stage.ENGAGED, Stage.MQL, Stage.NURTURE):
+    if stage and lead.stage in (Stage.NEW, Stage.ENGAGED, Stage.MQL, Stage.NURTURE, Stage.RE_ENGAGED):
         lead.stage = stage
         fields.append("stage")
     lead._history_user = actor

@@ -31,7 +31,7 @@ from ..signals import lead_triggered
 from ..writes import score_triggers_insert
 
 # Stages on the scoring ladder: a lead moves between them by score alone.
-STAGE_LEVEL = {Stage.NEW: 0, Stage.ENGAGED: 0, Stage.NURTURE: 0, Stage.MQL: 1, Stage.SQL: 2}
+STAGE_LEVEL = {Stage.NEW: 0, Stage.ENGAGED: 0, Stage.NURTURE: 0, Stage.MQL: 1, Stage.RE_ENGAGED: 1, Stage.SQL: 2}
 # Hot, cold and high intent are about leads marketing and sales may still work: not opted out, not sales-owned.
 TRIGGER_STAGES = frozenset(STAGE_LEVEL)
 # Score changes that count as points gained by the lead's own activity (hot and cold); a model change does not.

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from revops.top.config import ConfigError, config_export, config_export_yaml, config_import
 from routing.choices import RuleAction
-from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
+from routing.models import DisqualifyReason, Rep, RoutingRule, SlaPolicy, Team, Territory
 from scoring.models import ScoringModel, ScoringRule
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,8 @@ def test_exporting_then_importing_changes_nothing_and_writes_no_history(full_con
     before = _history_rows()
     report = config_import(text)
     assert set(report.counts()) == {"unchanged"}
-    assert report.counts()["unchanged"] == 2 + 2 + 2 + 3 + 2 + 1 + 7  # territories..scoring rules
+    # territories..SLA policies, the default disqualification reasons, the scoring model and its rules
+    assert report.counts()["unchanged"] == 2 + 2 + 2 + 3 + 2 + DisqualifyReason.objects.count() + 1 + 7
     assert _history_rows() == before
 
 
@@ -51,6 +52,7 @@ def test_an_empty_database_is_rebuilt_from_the_file_and_a_second_import_is_a_no_
     Team.objects.all().delete()
     Territory.objects.all().delete()
     SlaPolicy.objects.all().delete()
+    DisqualifyReason.objects.all().delete()
     ScoringModel.objects.all().delete()
 
     created = config_import(data)
@@ -78,7 +80,8 @@ def test_a_dry_run_prints_field_level_changes_and_writes_nothing(full_config):
     assert "+ Nurture the rest (created)" in text and "queue: nurture" in text
     assert "(deleted)" in text
     assert text.endswith("(dry run: nothing was written)")
-    assert report.counts() == {"unchanged": 16, "changed": 2, "created": 1, "deleted": 1}
+    assert report.counts() == {"unchanged": 16 + DisqualifyReason.objects.count(), "changed": 2, "created": 1,
+                               "deleted": 1}
     assert _history_rows() == before
     assert not RoutingRule.objects.filter(name="Nurture the rest").exists()
     assert Rep.objects.get(user__username="rita").capacity == 200
@@ -199,7 +202,9 @@ def test_the_example_in_docs_config_md_imports_cleanly_and_routes_as_described(s
     text = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
     example = text.split("## Example", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     report = config_import(example)
-    assert set(report.counts()) == {"created"} and report.counts()["created"] == 2 + 2 + 3 + 7 + 3 + 1 + 2
+    # territories, teams, reps, routing rules, SLA policies, stage SLAs, task template, disqualification reasons,
+    # scoring model and its rules
+    assert set(report.counts()) == {"created"} and report.counts()["created"] == 2 + 2 + 3 + 7 + 3 + 2 + 1 + 2 + 1 + 2
     assert set(config_import(example).counts()) == {"unchanged"}
     # Ines works 08:00–18:00 in Berlin; the assertions below must not depend on the hour the suite runs at.
     Rep.objects.filter(user__username="ines").update(working_hours_start="00:00", working_hours_end="23:59:59")

@@ -1,5 +1,6 @@
 """The demo behaves like a real funnel: outcomes from fit and engagement (bands monotone in conversion), deal size
-growing with company size, no open task on a closed lead, won leads are customers, tasks in every state."""
+growing with company size, no open task on a closed lead, won leads are customers, tasks in every state, a few leads
+re-engaged after a quiet spell."""
 
 import random
 from statistics import mean
@@ -13,7 +14,7 @@ from leads.models import Lead
 from revops.top.dashboards import band_conversion
 from revops.top.demo import demo_load
 from revops.top.demo_history import deal_value_for, demo_open_tasks_on_closed_leads, win_probability
-from routing.choices import Disposition, TaskStatus
+from routing.choices import Disposition, TaskKind, TaskStatus
 from routing.models import Task
 
 
@@ -55,3 +56,8 @@ def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion(
     assert open_tasks.filter(reassign_requested_at__isnull=False).exists()
     now = timezone.now()
     assert open_tasks.filter(due_at__lt=now).exists() and open_tasks.filter(due_at__gte=now).exists()
+    reengaged = Lead.objects.filter(stage=Stage.RE_ENGAGED)
+    assert reengaged.filter(owner__isnull=False).count() >= 4  # the rep's re-engage task, the unowned ones routed
+    assert Task.objects.filter(lead__in=reengaged, kind=TaskKind.RE_ENGAGE, status=TaskStatus.OPEN).count() >= 3
+    assert all("re_engagement new activity after" in (lead.history.filter(stage=Stage.RE_ENGAGED).last()
+                                                      .history_change_reason) for lead in reengaged)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from leads.choices import Consent, Stage
+from leads.services import events_record
 from revops.base.models import AutomationLog, Notification
 from routing.choices import Disposition, TaskStatus
 from routing.models import RoutingDecision, StageSla, Task
@@ -79,7 +80,8 @@ def test_a_trigger_task_only_for_a_lead_outreach_may_go_to(consent, allowed, rep
 @pytest.mark.parametrize(("consent", "allowed"), CONSENTS)
 def test_a_re_engagement_task_only_for_a_lead_outreach_may_go_to(consent, allowed, reps):
     lead = _owned(reps[0], consent, stage=Stage.NURTURE)
-    assert (lead_reengage(lead_id=lead.pk, event_ids=[1]) is not None) is allowed
+    _, events = events_record(lead_id=lead.pk, items=[{"type": "page_view", "source": "web"}])
+    assert (lead_reengage(lead_id=lead.pk, event_ids=[e.pk for e in events]) is not None) is allowed
     assert _said_on_the_lead(lead) is not allowed
 
 

@@ -1,5 +1,5 @@
 """Time-in-stage SLAs (each level fires once per lead: rep at 1×, manager at 2×, re-route at expiry; new activity
-starts the clock again; the job under its kill switch), re-engagement of a quiet lead, time to first touch."""
+starts the clock again; the job under its kill switch), time to first touch (re-engagement: test_reengagement.py)."""
 
 from datetime import timedelta
 
@@ -10,10 +10,10 @@ from leads.choices import Stage
 from revops.base.choices import Workflow
 from revops.base.models import AutomationLog, Notification
 from revops.base.switches import workflow_switch_set
-from routing.choices import Disposition, TaskKind
+from routing.choices import Disposition
 from routing.jobs import stage_slas_check_job
 from routing.models import StageSla, StageSlaAlert, Task
-from routing.services import lead_reengage, stage_slas_check, task_complete
+from routing.services import stage_slas_check, task_complete
 from tests.routing.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -63,17 +63,6 @@ def test_the_job_does_nothing_with_its_kill_switch_off(stale_lead, revops_admin)
     assert not StageSlaAlert.objects.exists()
     workflow_switch_set(workflow=Workflow.STAGE_SLA, enabled=True, user=revops_admin, note="test")
     assert "1 rep_alerts" in stage_slas_check_job()
-
-
-def test_activity_on_a_quiet_lead_gives_its_rep_a_re_engage_task_once(reps):
-    lead = make_lead(owner=reps[0].user, stage=Stage.ENGAGED)
-    lead.last_interaction_at = timezone.now() - timedelta(days=45)
-    lead.save()
-    task = lead_reengage(lead_id=lead.pk, event_ids=[11])
-    assert task.kind == TaskKind.RE_ENGAGE and task.assignee_id == reps[0].user_id
-    assert lead_reengage(lead_id=lead.pk, event_ids=[12]) is None  # an open re-engage task exists
-    fresh = make_lead(owner=reps[0].user, stage=Stage.ENGAGED, last_interaction_at=timezone.now())
-    assert lead_reengage(lead_id=fresh.pk, event_ids=[13]) is None
 
 
 def test_time_to_first_touch_is_the_first_disposition(reps):

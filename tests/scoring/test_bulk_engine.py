@@ -49,7 +49,7 @@ def random_leads(rng: random.Random, n: int):
             "custom": rng.choice([{}, {"plan": "enterprise"}, {"plan": "free"}, {"plan": 1}]),
             "consent": rng.choice(["unknown", "unknown", "opt_in", "opt_out"]),
         }
-        stage = rng.choice(["new", "engaged", "mql", "sql", "opportunity", "nurture"])
+        stage = rng.choice(["new", "engaged", "mql", "sql", "opportunity", "nurture", "re_engaged"])
         lead_events = []
         for _ in range(rng.choice([0, 0, 1, 3, 8, 20])):
             hours = rng.choice([rng.uniform(0, 24 * 120), 24 * 30, 24 * 60, 1, 47.9, 48.0])

@@ -1,7 +1,8 @@
 """Configuration as code: the routing and scoring configuration as one YAML file, exported and imported back.
 
-The file holds territories, teams, reps' routing attributes (by username), routing rules (by name), SLA policies and
-scoring models with their rules (by name and version; rules by reason code). It lives here, at the top of the
+The file holds territories, teams, reps' routing attributes (by username), routing rules (by name), SLA policies,
+stage SLAs (by stage), task templates (by name), disqualification reasons (by name) and scoring models with their
+rules (by name and version; rules by reason code). It lives here, at the top of the
 layers, because it spans routing and scoring.
 
 Import semantics:

@@ -1,11 +1,24 @@
-"""Export: the whole routing and scoring configuration as plain data and as YAML."""
+"""Export: the whole routing and scoring configuration (with the rep workspace's task templates, stage SLAs and
+disqualification reasons) as plain data and as YAML."""
 
 from typing import Any
 
-from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
+from routing.models import DisqualifyReason, Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
 from scoring.models import ScoringModel
 
-from .specs import FORMAT_VERSION, REPS, ROUTING_RULES, SCORING_MODELS, SCORING_RULES, SLA_POLICIES, TEAMS, TERRITORIES
+from .specs import (
+    DISQUALIFY_REASONS,
+    FORMAT_VERSION,
+    REPS,
+    ROUTING_RULES,
+    SCORING_MODELS,
+    SCORING_RULES,
+    SLA_POLICIES,
+    STAGE_SLAS,
+    TASK_TEMPLATES,
+    TEAMS,
+    TERRITORIES,
+)
 from .yaml_io import config_dump_yaml
 
 # --- Export -------------------------------------------------------------------------------------------------------
@@ -21,6 +34,10 @@ def config_export() -> dict[str, Any]:
     data["routing_rules"] = [ROUTING_RULES.export(r) for r in RoutingRule.objects.select_related(
         "replaces", "territory", "rep__user", "team").order_by("order", "id")]
     data["sla_policies"] = [SLA_POLICIES.export(p) for p in SlaPolicy.objects.order_by("band", "stage", "source")]
+    data["stage_slas"] = [STAGE_SLAS.export(s) for s in StageSla.objects.order_by("stage")]
+    data["task_templates"] = [TASK_TEMPLATES.export(t) for t in TaskTemplate.objects.order_by("name")]
+    data["disqualify_reasons"] = [DISQUALIFY_REASONS.export(r) for r in DisqualifyReason.objects.order_by("order",
+                                                                                                        "name")]
     models_data = []
     for model in ScoringModel.objects.prefetch_related("rules").order_by("segment_priority", "segment", "version"):
         entry = SCORING_MODELS.export(model)

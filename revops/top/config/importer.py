@@ -16,6 +16,7 @@ from scoring.services import scoring_model_activate
 
 from .specs import (
     CHANGE_REASON,
+    DISQUALIFY_REASONS,
     FORMAT_VERSION,
     REPS,
     ROUTING_RULES,
@@ -23,6 +24,8 @@ from .specs import (
     SCORING_RULES,
     SECTIONS,
     SLA_POLICIES,
+    STAGE_SLAS,
+    TASK_TEMPLATES,
     TEAMS,
     TERRITORIES,
     ConfigError,
@@ -354,7 +357,8 @@ def _ref_label(f: F) -> str:
 def config_import(data: Any, *, dry_run: bool = False, user=None) -> ImportReport:
     """Import a configuration (parsed YAML, or its text): validate everything, apply it in one transaction.
 
-    Steps: check the top level; territories → teams → reps → routing rules → SLA policies → scoring models (with
+    Steps: check the top level; territories → teams → reps → routing rules → SLA policies → stage SLAs → task
+    templates → disqualification reasons → scoring models (with
     their rules, then their statuses), each object matched by natural key, validated, saved only when it differs;
     any error anywhere → ``ConfigError`` with every problem, and nothing written; a dry run is rolled back and
     returns the same report.
@@ -381,6 +385,9 @@ def config_import(data: Any, *, dry_run: bool = False, user=None) -> ImportRepor
         run.reps(data.get("reps"))
         run.section(ROUTING_RULES, data.get("routing_rules"))
         run.section(SLA_POLICIES, data.get("sla_policies"))
+        run.section(STAGE_SLAS, data.get("stage_slas"))
+        run.section(TASK_TEMPLATES, data.get("task_templates"))
+        run.section(DISQUALIFY_REASONS, data.get("disqualify_reasons"))
         run.scoring_models(data.get("scoring_models"))
         if run.errors:
             raise ConfigError(run.errors)

@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_time
 
-from routing.models import Rep, RoutingRule, SlaPolicy, Team, Territory
+from routing.models import DisqualifyReason, Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
 from scoring.models import ScoringModel, ScoringRule
 
 FORMAT_VERSION = 1
-SECTIONS = ("territories", "teams", "reps", "routing_rules", "sla_policies", "scoring_models")
+SECTIONS = ("territories", "teams", "reps", "routing_rules", "sla_policies", "stage_slas", "task_templates",
+            "disqualify_reasons", "scoring_models")
 CHANGE_REASON = "config import"
 
 User = get_user_model()
@@ -232,6 +233,17 @@ SLA_POLICIES = Spec("sla_policies", "SLA policy", SlaPolicy, ("band", "stage", "
     F("escalate_after_minutes"),
 ), optional_keys=("band", "stage", "source"))
 
+STAGE_SLAS = Spec("stage_slas", "stage SLA", StageSla, ("stage",), (
+    F("stage"), F("days", always=True), F("reroute_at_expiry"), F("active"),
+))
+TASK_TEMPLATES = Spec("task_templates", "task template", TaskTemplate, ("name",), (
+    F("name"), F("active"), F("source"), F("band"), F("stage"), F("title", always=True), F("call_script"),
+    F("email_subject"), F("email_body"),
+))
+DISQUALIFY_REASONS = Spec("disqualify_reasons", "disqualification reason", DisqualifyReason, ("name",), (
+    F("name"), F("order", always=True), F("active"),
+))
+
 
 def _editable_fields(model: type[models.Model], exclude: set[str]) -> tuple[F, ...]:
     """Every configuration field of a scoring model or rule, so fields the scoring layer adds travel too."""
@@ -248,5 +260,5 @@ def _editable_fields(model: type[models.Model], exclude: set[str]) -> tuple[F, .
 SCORING_MODELS = Spec("scoring_models", "scoring model", ScoringModel, ("name", "version"),
                       _editable_fields(ScoringModel, {"activated_at", "retired_at"}))
 SCORING_RULES = Spec("rules", "scoring rule", ScoringRule, ("reason_code",), _editable_fields(ScoringRule, set()))
-SIMPLE_SPECS = (TERRITORIES, TEAMS, REPS, ROUTING_RULES, SLA_POLICIES)
+SIMPLE_SPECS = (TERRITORIES, TEAMS, REPS, ROUTING_RULES, SLA_POLICIES, STAGE_SLAS, TASK_TEMPLATES, DISQUALIFY_REASONS)
 

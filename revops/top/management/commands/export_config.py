@@ -8,8 +8,9 @@ from revops.top.config import config_dump_yaml, config_export
 
 
 class Command(BaseCommand):
-    help = ("Export territories, teams, reps' routing attributes, routing rules, SLA policies and scoring models "
-            "with their rules to a YAML file; `-` writes to standard output. Re-import with import_config.")
+    help = ("Export territories, teams, reps' routing attributes, routing rules, SLA policies, stage SLAs, task "
+            "templates, disqualification reasons and scoring models with their rules to a YAML file; `-` writes to "
+            "standard output. Re-import with import_config.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="the YAML file to write, or - for standard output")

@@ -39,9 +39,10 @@ def per_rule(decisions) -> list[dict]:
 
 def per_rep(decisions) -> list[dict]:
     """Per rep: leads given to them in the period, of which by reassignment (they had another owner)."""
-    rows = decisions.filter(owner__isnull=False).values(username=F("owner__username"), team=F("owner__rep__team__name"))\
-        .annotate(decisions=Count("id"), leads=Count("lead", distinct=True),
-                  reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))).order_by("-decisions", "username")
+    given = decisions.filter(owner__isnull=False)
+    rows = given.values(username=F("owner__username"), team=F("owner__rep__team__name")).annotate(
+        decisions=Count("id"), leads=Count("lead", distinct=True),
+        reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))).order_by("-decisions", "username")
     return [{**row, "rep": row.pop("username"), "team": row["team"] or "—"} for row in rows]
 
 

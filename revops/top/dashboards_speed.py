@@ -6,8 +6,7 @@ dispositions. Aggregate SQL only: grouped counts, and windowed queries that retu
 
 from __future__ import annotations
 
-from django.db.models import (Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery,
-                              Value)
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 

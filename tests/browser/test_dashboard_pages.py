@@ -94,3 +94,9 @@ def test_every_dashboard_page_draws_its_charts_and_downloads_a_csv_at_desktop_an
                 assert download.suggested_filename == f"leadflow-{slug}-{CSV_OF[slug]}.csv"
                 lines = Path(download.path()).read_text().splitlines()
                 assert len(lines) >= 2, f"{slug}: the CSV has no rows"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(f"{live_server.url}/admin/")
+    page.click("#dashboards-module a[href='/dashboard/speed/']")
+    page.wait_for_selector("#chart-speed-assignment")
+    page.goto(f"{live_server.url}/admin/")
+    page.screenshot(path=str(shots / "admin-index-dashboards.png"))

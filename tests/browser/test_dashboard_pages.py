@@ -87,6 +87,9 @@ def test_every_dashboard_page_draws_its_charts_and_downloads_a_csv_at_desktop_an
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{slug} scrolls sideways at {width} px"
             page.screenshot(path=str(shots / f"dashboard-{slug}-{width}.png"), full_page=True)
+            if width == 390:  # the first screen as a phone shows it, at a readable scale
+                page.locator("section.card").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"dashboard-{slug}-{width}-first-card.png"))
             if width == 1400:
                 with page.expect_download() as download_info:
                     page.click(f"#csv-{CSV_OF[slug]}")

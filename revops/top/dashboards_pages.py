@@ -188,7 +188,7 @@ def speed_page(filters: DashboardFilters) -> Page:
         overall = rows[0] if rows else {}
         headline = (f"Median {overall.get('assign_p50_h')} h to assignment (p90 {overall.get('assign_p90_h')} h), "
                     f"median {overall.get('touch_p50_h')} h to first touch (p90 {overall.get('touch_p90_h')} h), "
-                    f"SLA attainment {overall.get('sla_pct')} %.") if overall else ""
+                    f"SLA attainment {overall.get('sla_pct')} %.") if overall.get("assigned") else ""
         return [
             Section("speed-assignment", "Time to assignment", HISTOGRAM_COLUMNS, histograms["assignment"],
                     bar_chart(labels, dataset("Leads", column(histograms["assignment"], "count"), BLUE)),

@@ -13,7 +13,7 @@ from leads.api.webforms import WebFormSubmitView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
 
 from .base.health import health_view
-from .top import health_views, rep_settings, reports_views, slack_interactivity, views, workspace
+from .top import dashboards_views, health_views, rep_settings, reports_views, slack_interactivity, views, workspace
 from .top.privacy.api import PersonEraseView, PersonExportView
 
 router = DefaultRouter()
@@ -41,6 +41,8 @@ urlpatterns = [
     path("slack/interactivity/", slack_interactivity.slack_interactivity, name="slack-interactivity"),
     path("workspace/", workspace.workspace, name="workspace"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    *(path(f"dashboard/{slug}/", dashboards_views.dashboard_page, {"page": slug}, name=f"dashboard-{slug}")
+      for slug in dashboards_views.PAGES),
     path("workspace/settings/", rep_settings.rep_settings, name="workspace-settings"),
     path("workspace/manager/", workspace.manager_view, name="workspace-manager"),
     path("workspace/manager/tasks/<int:task_id>/reassign/", workspace.manager_reassign, name="manager-reassign"),

@@ -28,3 +28,14 @@ def csv_response(table: str, rows: list[dict]) -> HttpResponse:
     for row in rows:
         writer.writerow([csv_safe("" if row.get(key) is None else row.get(key)) for key, _ in columns])
     return response
+
+
+def csv_table_response(name: str, columns: list[tuple[str, str]], rows: list[dict]) -> HttpResponse:
+    """One table of a dashboard page as CSV: the page's columns and rows, named leadflow-<name>.csv."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leadflow-{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([label for _, label in columns])
+    for row in rows:
+        writer.writerow([csv_safe("" if row.get(key) is None else row.get(key)) for key, _ in columns])
+    return response

@@ -1,18 +1,22 @@
 """The dashboard's filters, read from the query string so a view can be bookmarked: period (a preset number of days,
-or created from / to dates), source, campaign, team and rep. Bad input raises DashboardFilterError naming the field."""
+or created from / to dates), source, campaign, segment, team and rep. Bad input raises DashboardFilterError naming the
+field. Lead-dated figures (cohorts) filter the leads' creation; event-dated figures (transitions, decisions, flags) take
+``window()`` for the event date and ``apply_dimensions`` for the rest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from routing.models import Rep, Team
+from scoring.models import ScoreChange
 
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
-FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep")
+FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep", "segment")
 
 
 class DashboardFilterError(ValueError):
@@ -32,6 +36,7 @@ class DashboardFilters:
     team: Team | None = None
     rep: Rep | None = None
     given: dict = field(default_factory=dict)
+    segment: str = ""
 
     @property
     def days(self) -> int | None:
@@ -60,7 +65,36 @@ class DashboardFilters:
             leads = leads.filter(owner__rep__team=self.team)
         if self.rep:
             leads = leads.filter(owner=self.rep.user_id)
+        if self.segment:
+            leads = leads.annotate(scored_segment=lead_segment()).filter(scored_segment=self.segment)
         return leads
+
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        """The period as [start, end) datetimes for event-dated figures (None: open-ended)."""
+        if self.created_from or self.created_to:
+            return (_start_of(self.created_from) if self.created_from else None,
+                    _start_of(self.created_to + timedelta(days=1)) if self.created_to else None)
+        days = PERIODS[self.period]
+        return (timezone.now() - timedelta(days=days) if days is not None else None), None
+
+    def apply_dimensions(self, leads):
+        """Every filter but the period (source, campaign, segment, team, rep): the leads of event-dated figures."""
+        return replace(self, period="all", created_from=None, created_to=None).apply(leads)
+
+    def in_window(self, rows, date_field: str):
+        """``rows`` (events, decisions, flags, tasks) whose ``date_field`` falls in the period."""
+        start, end = self.window()
+        if start is not None:
+            rows = rows.filter(**{f"{date_field}__gte": start})
+        if end is not None:
+            rows = rows.filter(**{f"{date_field}__lt": end})
+        return rows
+
+
+def lead_segment():
+    """The segment of the scoring model that last scored the lead (a lead's segment is decided at scoring)."""
+    return Subquery(ScoreChange.objects.filter(lead=OuterRef("pk"), model__isnull=False)
+                    .order_by("-at", "-id").values("model__segment")[:1])
 
 
 def _start_of(day: date) -> datetime:
@@ -101,4 +135,5 @@ def parse_filters(params) -> DashboardFilters:
         source=params.get("source", "").strip()[:100], campaign=params.get("campaign", "").strip()[:255],
         team=_object(params, "team", Team), rep=_object(params, "rep", Rep),
         given={name: params.get(name, "") for name in FIELDS},
+        segment=params.get("segment", "").strip()[:50],
     )

@@ -27,6 +27,7 @@ from routing.services import disqualify_reasons_defaults_ensure
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
+from .demo_dashboards import demo_experiment, demo_feedback, demo_predictive, demo_timeline
 from .demo_history import demo_outcomes, demo_reengaged, demo_task_states
 from .health_demo import health_history_demo
 
@@ -338,6 +339,7 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
 
     done = 0
     with jobs_inline():
+        demo_experiment()  # running while the leads arrive: their score changes log their variant
         for start in range(0, len(rows), 250):
             batch = list(enumerate(rows[start:start + 250], start=start))
             outcomes, _ = leads_bulk_ingest(batch, reason="demo data")
@@ -353,8 +355,13 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
             if stdout is not None:
                 stdout.write(f"  {done}/{len(rows)} leads through the pipeline")
         # The reps' work, through the same services as the workspace: outcomes, then the open tasks' states.
+        pipeline_end = timezone.now()
         counts.update(demo_outcomes(rng, now))
         counts.update({f"tasks {state}": n for state, n in demo_task_states(rng, now).items()})
+        # Weeks of history, flags and a predictive model for the dashboards (demo_dashboards.py).
+        counts["leads spread over weeks"] = demo_timeline(rng, now, pipeline_end)
+        counts["score flags"] = demo_feedback(rng, users)
+        counts[f"predictive model {demo_predictive()}"] = 1
         counts["re-engaged"] = demo_reengaged(rng, now)
     counts["workflow hours"] = health_history_demo(random.Random(seed), now)  # its own stream: the rest unchanged
     return counts

@@ -12,6 +12,7 @@ from .dashboards_bands import band_table, non_separating
 from .dashboards_csv import TABLES, csv_response
 from .dashboards_filters import PERIODS, DashboardFilterError, parse_filters
 from .dashboards_funnel import cohort_funnel
+from .dashboards_views import nav
 
 
 @login_required
@@ -44,4 +45,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "teams": Team.objects.order_by("name"), "reps": Rep.objects.select_related("user").order_by("user__username"),
         "sources": dashboards.sources(leads), "queues": dashboards.queues(),
         "sla": dashboards.sla(days=filters.days or 3650), "workload": dashboards.workload(),
+        "nav": nav(filters, ""),
     })

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from leads.models import Lead, LeadEvent
 from leads.services import lead_ingest
-from revops.base.models import ErasureRecord, Notification
+from revops.base.choices import WebhookEvent
+from revops.base.models import ErasureRecord, Notification, WebhookDelivery, WebhookSubscription
 from revops.base.privacy import email_hash
 from revops.top.privacy import leads_export
 from routing.models import RoutingDecision, Task
@@ -68,7 +69,11 @@ def _outcomes(lead_ids):
 
 
 def test_export_then_erase_then_export_leaves_nothing_personal(api_client, configured, inline_jobs, revops_admin):
+    # A webhook receiver that never answers: its deliveries keep copies of the person's lead in their bodies.
+    WebhookSubscription.objects.create(name="warehouse", url="http://127.0.0.1:9/hook",
+                                       events=[choice.value for choice in WebhookEvent])
     lead_ids = _person_with_a_past(api_client)
+    assert WebhookDelivery.objects.filter(body__icontains="quixotica").exists()
     assert len(lead_ids) == 2
     admin = _client(revops_admin)
 

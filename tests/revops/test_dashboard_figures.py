@@ -1,5 +1,6 @@
 """Dashboard figures against a hand-computed small data set: score bands (conversion, Wilson interval, deal value,
-median days to close, the non-separating-band warning) and the cohort funnel from the lead history."""
+median days to close, the non-separating-band warning), the cohort and activity funnels from the lead history and
+the days between stages."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from revops.top.dashboards_bands import band_table, non_separating, wilson_interval
-from revops.top.dashboards_funnel import cohort_funnel
+from revops.top.dashboards_funnel import activity_funnel, cohort_funnel, stage_times
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,49 @@ def test_funnel_counts_every_stage_a_lead_ever_reached_including_one_that_decaye
     assert (rows["Engaged"]["from_previous_pct"], rows["MQL"]["from_previous_pct"]) == (75.0, 66.7)
     assert (rows["SQL"]["from_previous_pct"], rows["Opportunity"]["from_previous_pct"]) == (50.0, 0.0)
     assert rows["Customer"]["from_previous_pct"] is None and rows["MQL"]["reached_pct"] == 50.0
+
+
+def backdate_history(lead: Lead, *days_ago: float) -> None:
+    """Give the lead's history rows (oldest first) the dates ``days_ago`` before now."""
+    rows = list(Lead.history.filter(id=lead.pk).order_by("history_date", "history_id"))
+    assert len(rows) == len(days_ago)
+    for row, days in zip(rows, days_ago, strict=True):
+        Lead.history.filter(history_id=row.history_id).update(history_date=timezone.now() - timedelta(days=days))
+
+
+def test_activity_funnel_counts_the_leads_that_crossed_into_each_stage_in_the_period():
+    # An old lead (created 200 days ago) qualified 10 days ago: it counts in the period's activity, not its cohort.
+    old = make_lead(created_days_ago=200)
+    move(old, "engaged", "mql")
+    backdate_history(old, 200, 150, 10)
+    # A lead that decayed and re-qualified in the period counts once at MQL.
+    bouncing = make_lead(created_days_ago=20)
+    move(bouncing, "engaged", "mql", "engaged", "mql")
+    backdate_history(bouncing, 20, 15, 12, 8, 5)
+    # A lead created straight into MQL crosses Engaged and MQL at once; one moved before the period counts nowhere.
+    straight = make_lead(created_days_ago=3, stage="mql")
+    backdate_history(straight, 3)
+    before = make_lead(created_days_ago=300)
+    move(before, "engaged")
+    backdate_history(before, 300, 299)
+    start = timezone.now() - timedelta(days=30)
+    rows = {row["stage"]: row for row in activity_funnel(Lead.objects.live(), start, None)}
+    assert [rows[s]["entered"] for s in ("New", "Engaged", "MQL", "SQL")] == [2, 2, 3, 0]
+    assert rows["MQL"]["from_previous_pct"] == 150.0 and rows["SQL"]["from_previous_pct"] == 0.0
+
+
+def test_stage_times_give_the_median_days_between_consecutive_stages():
+    # New → Engaged after 2, 4 and 10 days (median 4); Engaged → MQL after 1 and 3 days (median 2, p90 3).
+    for days_to_engage, days_to_mql in ((2, 1), (4, 3), (10, None)):
+        lead = make_lead(created_days_ago=30)
+        if days_to_mql is None:
+            move(lead, "engaged")
+            backdate_history(lead, 30, 30 - days_to_engage)
+        else:
+            move(lead, "engaged", "mql")
+            backdate_history(lead, 30, 30 - days_to_engage, 30 - days_to_engage - days_to_mql)
+    rows = {row["step"]: row for row in stage_times(Lead.objects.live())}
+    assert rows["New → Engaged"] == {"step": "New → Engaged", "leads": 3, "median_days": 4.0, "p90_days": 10.0}
+    assert (rows["Engaged → MQL"]["leads"], rows["Engaged → MQL"]["median_days"]) == (2, 2.0)
+    assert rows["Engaged → MQL"]["p90_days"] == 3.0
+    assert rows["MQL → SQL"]["leads"] == 0 and rows["MQL → SQL"]["median_days"] is None

@@ -3,19 +3,24 @@ growing with company size, no open task on a closed lead, won leads are customer
 re-engaged after a quiet spell."""
 
 import random
+from datetime import timedelta
 from statistics import mean
 
 import pytest
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from leads.choices import Outcome, Stage
 from leads.models import Lead
 from revops.top.dashboards import band_conversion
+from revops.top.dashboards_filters import parse_filters
+from revops.top.dashboards_speed import with_first_assignment
+from revops.top.dashboards_views import PAGES
 from revops.top.demo import demo_load
 from revops.top.demo_history import deal_value_for, demo_open_tasks_on_closed_leads, win_probability
 from routing.choices import Disposition, TaskKind, TaskStatus
-from routing.models import Task
+from routing.models import RoutingDecision, Task
+from scoring.models import ScoreFeedback, ScoringExperiment
 
 
 def test_the_chance_to_win_grows_with_fit_and_with_engagement():
@@ -61,3 +66,19 @@ def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion(
     assert Task.objects.filter(lead__in=reengaged, kind=TaskKind.RE_ENGAGE, status=TaskStatus.OPEN).count() >= 3
     assert all("re_engagement new activity after" in (lead.history.filter(stage=Stage.RE_ENGAGED).last()
                                                       .history_change_reason) for lead in reengaged)
+    # The dashboards' story holds together: nothing happens to a lead before it arrives, and every page has data.
+    arrived = Subquery(Lead.objects.filter(pk=OuterRef("id")).values("created_at")[:1])
+    history = Lead.history.model.objects.annotate(arrived=arrived).filter(
+        id__in=Lead.objects.live().values("pk"), history_date__lt=F("arrived") - timedelta(seconds=1))
+    assert not history.exists()
+    assert not RoutingDecision.objects.filter(created_at__lt=F("lead__created_at")).exists()
+    assert not Task.objects.filter(created_at__lt=F("lead__created_at")).exists()
+    assert not Task.objects.filter(completed_at__lt=F("created_at")).exists()
+    closed = with_first_assignment(Lead.objects.live().filter(closed_at__isnull=False))
+    assert not closed.filter(first_touched_at__lt=F("first_assigned_at")).exists()
+    assert ScoringExperiment.objects.filter(active=True).exists() and ScoreFeedback.objects.exists()
+    filters = parse_filters({"period": "90"})
+    for slug, (_, build) in PAGES.items():
+        for section in build(filters).sections():
+            if section.key not in ("calibration", "queues", "queue-reasons"):  # a small demo may train no model
+                assert section.rows, (slug, section.key)

@@ -35,7 +35,7 @@ from django.utils import timezone
 from leads.choices import Consent
 from leads.models import Lead, LeadImport
 from leads.writes import leads_history_record
-from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification
+from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification, WebhookDelivery
 from revops.base.privacy import email_hash, email_normalized
 
 from .people import (
@@ -195,6 +195,9 @@ def _erase_rows(lead_ids: list[int], needles: list[str], scrubber: Scrubber) -> 
         ApiIdempotencyKey, _mentioning(ApiIdempotencyKey.objects.all(), "response", needles), copies))
     _add(counts, "leads.LeadImport", _scrub_queryset(
         LeadImport, _mentioning(LeadImport.objects.all(), "error_sample", needles), copies))
+    # Webhook bodies already sent (or waiting) copy the lead too; a waiting one then goes out without them.
+    _add(counts, "revops.WebhookDelivery", _scrub_queryset(
+        WebhookDelivery, _mentioning(WebhookDelivery.objects.all(), "body", needles), copies))
     return counts
 
 

@@ -1,0 +1,133 @@
+"""The routing report: decisions of the period per rule and per rep, the holding and review queues with their ages,
+re-routes and reassignments and why, and round-robin fairness per pool (assigned against expected share).
+
+Decisions are dated by when they were made (the period filters ``RoutingDecision.created_at``); the queues are today's.
+An undone decision does not count. Aggregate SQL only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
+from django.utils import timezone
+
+from leads.choices import Queue
+from routing.choices import Strategy
+from routing.models import Rep, RoutingDecision
+
+from .dashboards_stats import as_hours, grouped_percentiles, pct
+
+QUEUE_AGES = [("< 1 h", timedelta(hours=1)), ("1–24 h", timedelta(days=1)), ("1–7 days", timedelta(days=7)),
+              ("> 7 days", None)]
+FAIR_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.WEIGHTED)
+
+
+def decisions_in(filters, leads):
+    """The decisions of the period about ``leads`` (every filter but the period), undone ones left out."""
+    return filters.in_window(RoutingDecision.objects.filter(lead__in=leads.order_by().values("pk"),
+                                                            undone_at__isnull=True), "created_at")
+
+
+def per_rule(decisions) -> list[dict]:
+    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue."""
+    rows = decisions.values(name=F("rule__name")).annotate(
+        decisions=Count("id"), leads=Count("lead", distinct=True),
+        to_rep=Count("id", filter=Q(owner__isnull=False)), to_queue=Count("id", filter=~Q(queue="")),
+    ).order_by("-decisions", "name")
+    return [{**row, "rule": row.pop("name") or "(no rule matched)"} for row in rows]
+
+
+def per_rep(decisions) -> list[dict]:
+    """Per rep: leads given to them in the period, of which by reassignment (they had another owner)."""
+    given = decisions.filter(owner__isnull=False)
+    rows = given.values(username=F("owner__username"), team=F("owner__rep__team__name")).annotate(
+        decisions=Count("id"), leads=Count("lead", distinct=True),
+        reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))).order_by("-decisions", "username")
+    return [{**row, "rep": row.pop("username"), "team": row["team"] or "—"} for row in rows]
+
+
+def queue_ages(leads, now=None) -> list[dict]:
+    """Per queue (holding, review): leads waiting now, the oldest, the median and 90th percentile age in hours and
+    how many in each age bucket; ages count from the lead's creation."""
+    now = now or timezone.now()
+    waiting = leads.filter(queue__in=[Queue.HOLDING, Queue.REVIEW])
+    buckets, lower = {}, None
+    for index, (_, upper) in enumerate(QUEUE_AGES):
+        condition = Q()
+        if lower is not None:
+            condition &= Q(created_at__lte=now - lower)
+        if upper is not None:
+            condition &= Q(created_at__gt=now - upper)
+        buckets[f"b{index}"] = Count("id", filter=condition)
+        lower = upper
+    counts = {row["queue"]: row for row in waiting.order_by().values("queue").annotate(
+        waiting=Count("id"), oldest=Min("created_at"), **buckets)}
+    age = ExpressionWrapper(Value(now, output_field=DateTimeField()) - F("created_at"), output_field=DurationField())
+    ranked = grouped_percentiles(waiting.order_by().values(g=F("queue"), v=age))
+    rows = []
+    for queue in (Queue.HOLDING, Queue.REVIEW):
+        row = counts.get(queue, {})
+        rows.append({
+            "queue": Queue(queue).label, "waiting": row.get("waiting", 0),
+            "oldest_h": as_hours(now - row["oldest"]) if row.get("oldest") else None,
+            "median_h": as_hours(ranked.get(queue, {}).get("p50")),
+            "p90_h": as_hours(ranked.get(queue, {}).get("p90")),
+            **{label: row.get(f"b{index}", 0) for index, (label, _) in enumerate(QUEUE_AGES)},
+        })
+    return rows
+
+
+def queue_reasons(leads, limit: int = 10) -> list[dict]:
+    """Why leads wait now: the most frequent queue reasons of the holding and review queues."""
+    rows = leads.filter(queue__in=[Queue.HOLDING, Queue.REVIEW]).order_by().values("queue", "queue_reason")\
+        .annotate(leads=Count("id")).order_by("-leads", "queue_reason")[:limit]
+    return [{"queue": Queue(row["queue"]).label, "reason": row["queue_reason"] or "—", "leads": row["leads"]}
+            for row in rows]
+
+
+def reroutes(decisions) -> list[dict]:
+    """Re-routes (out of a queue) and reassignments (from one owner to another) of the period, per cause: why."""
+    moved = decisions.filter(Q(previous_owner__isnull=False) | ~Q(previous_queue=""))
+    rows = moved.values("cause").annotate(
+        decisions=Count("id"),
+        reassignments=Count("id", filter=Q(previous_owner__isnull=False) & ~Q(owner=F("previous_owner"))),
+        kept=Count("id", filter=Q(previous_owner__isnull=False, owner=F("previous_owner"))),
+        from_queue=Count("id", filter=~Q(previous_queue="")),
+        manual=Count("id", filter=Q(user__isnull=False)),
+    ).order_by("-decisions", "cause")
+    return list(rows)
+
+
+def fairness(decisions) -> list[dict]:
+    """Round-robin fairness per pool (a team and a round-robin or weighted strategy): each rep's share of the
+    pool's assignments in the period against the expected share — equal among the team's active reps for round
+    robin, by weight for weighted. Availability (out of office, caps) moves the real shares; a large gap is a
+    question to ask, not proof of a fault."""
+    assigned = decisions.filter(rep__isnull=False, strategy__in=FAIR_STRATEGIES).values(
+        "strategy", team_id=F("rep__team_id"), team=F("rep__team__name"), rep_pk=F("rep_id"),
+        username=F("rep__user__username")).annotate(n=Count("id")).order_by()
+    pools: dict[tuple, list] = {}
+    for row in assigned:
+        pools.setdefault((row["team_id"], row["team"], row["strategy"]), []).append(row)
+    if not pools:
+        return []
+    team_ids = {key[0] for key in pools}
+    weights = {row["team_id"]: row for row in Rep.objects.filter(team_id__in=team_ids, is_active=True)
+               .values("team_id").annotate(reps=Count("id"), weight=Sum("weight")).order_by()}
+    rep_weights = dict(Rep.objects.filter(team_id__in=team_ids).values_list("pk", "weight"))
+    active = set(Rep.objects.filter(team_id__in=team_ids, is_active=True).values_list("pk", flat=True))
+    rows = []
+    for (team_id, team, strategy), members in sorted(pools.items(), key=lambda item: (item[0][1], item[0][2])):
+        total = sum(member["n"] for member in members)
+        pool = weights.get(team_id, {"reps": 0, "weight": 0})
+        for member in sorted(members, key=lambda m: m["username"]):
+            if strategy == Strategy.WEIGHTED:
+                expected = pct(rep_weights.get(member["rep_pk"], 0), pool["weight"]) if member["rep_pk"] in active \
+                    else None
+            else:
+                expected = pct(1, pool["reps"]) if member["rep_pk"] in active else None
+            share = pct(member["n"], total)
+            rows.append({"pool": f"{team} · {Strategy(strategy).label}", "rep": member["username"],
+                         "assigned": member["n"], "pool_total": total, "share": share, "expected": expected,
+                         "gap": round(share - expected, 1) if expected is not None else None})
+    return rows

@@ -1,0 +1,106 @@
+"""Speed-to-lead of the leads created in the period: time to assignment (creation → the lead's first routing decision
+that gave it an owner), time to first touch (that assignment → the owner's first disposition or logged activity,
+``Lead.first_touched_at``), SLA attainment (follow-ups done before their due time, of those done or overdue), by team,
+rep, source and band; the distribution as histogram buckets with the median and 90th percentile; the reps'
+dispositions. Aggregate SQL only: grouped counts, and windowed queries that return three rows per group."""
+
+from __future__ import annotations
+
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from routing.choices import Disposition, TaskStatus
+from routing.models import RoutingDecision, Task
+
+from .dashboards_stats import as_hours, duration_histogram, grouped_percentiles, pct
+
+#: Per dimension: the path from a lead, and from a task.
+DIMENSIONS = {
+    "team": ("owner__rep__team__name", "assignee__rep__team__name"),
+    "rep": ("owner__username", "assignee__username"),
+    "source": ("source", "lead__source"),
+    "band": ("band", "lead__band"),
+}
+
+
+def with_first_assignment(leads):
+    """``leads`` annotated with ``first_assigned_at``: the first routing decision that gave the lead an owner (a
+    reassignment later does not reset the clock), or ``assigned_at`` for a lead given an owner by hand."""
+    first = RoutingDecision.objects.filter(lead=OuterRef("pk"), owner__isnull=False).order_by("created_at", "id")
+    return leads.annotate(first_assigned_at=Coalesce(Subquery(first.values("created_at")[:1]), F("assigned_at"),
+                                                     output_field=DateTimeField()))
+
+
+def _to_assignment():
+    return ExpressionWrapper(F("first_assigned_at") - F("created_at"), output_field=DurationField())
+
+
+def _to_first_touch():
+    return ExpressionWrapper(F("first_touched_at") - F("first_assigned_at"), output_field=DurationField())
+
+
+def speed_histograms(leads) -> dict[str, list[dict]]:
+    """How many leads took each bucket's time to be assigned, and to be touched after assignment."""
+    annotated = with_first_assignment(leads)
+    return {"assignment": duration_histogram(annotated, "created_at", "first_assigned_at"),
+            "first_touch": duration_histogram(annotated, "first_assigned_at", "first_touched_at")}
+
+
+def _percentiles(annotated, group, value) -> dict:
+    return grouped_percentiles(annotated.order_by().values(g=group, v=value))
+
+
+def _sla_counts(leads, path: str | None, now) -> dict:
+    tasks = Task.objects.filter(lead__in=leads.order_by().values("pk")).exclude(status=TaskStatus.CANCELLED)
+    done = Q(status=TaskStatus.DONE)
+    figures = tasks.values(g=F(path) if path else Value("")).annotate(
+        done=Count("id", filter=done), on_time=Count("id", filter=done & Q(completed_at__lte=F("due_at"))),
+        overdue=Count("id", filter=Q(status=TaskStatus.OPEN, due_at__lt=now)),
+    ).order_by()
+    return {row["g"]: row for row in figures}
+
+
+def speed_by(leads, dimension: str | None, now=None) -> list[dict]:
+    """One row per value of ``dimension`` (team, rep, source, band; None: one row for all): leads, assigned, median
+    and 90th percentile hours to assignment, touched, median and 90th percentile hours to first touch, follow-ups
+    done or overdue, done on time, SLA attainment %."""
+    now = now or timezone.now()
+    lead_path, task_path = DIMENSIONS[dimension] if dimension else (None, None)
+    group = F(lead_path) if lead_path else Value("")
+    annotated = with_first_assignment(leads)
+    counts = annotated.order_by().values(g=group).annotate(
+        leads=Count("id"), assigned=Count("id", filter=Q(first_assigned_at__isnull=False)),
+        touched=Count("id", filter=Q(first_assigned_at__isnull=False, first_touched_at__isnull=False)),
+    )
+    to_assign = _percentiles(annotated.filter(first_assigned_at__isnull=False), group, _to_assignment())
+    to_touch = _percentiles(annotated.filter(first_assigned_at__isnull=False, first_touched_at__isnull=False),
+                            group, _to_first_touch())
+    sla = _sla_counts(leads, task_path, now)
+    rows = []
+    for row in counts:
+        key = row["g"]
+        tasks = sla.get(key, {})
+        finished = tasks.get("done", 0) + tasks.get("overdue", 0)
+        rows.append({
+            dimension or "scope": key if key not in (None, "") else "(none)" if dimension else "All leads",
+            "leads": row["leads"], "assigned": row["assigned"],
+            "assign_p50_h": as_hours(to_assign.get(key, {}).get("p50")),
+            "assign_p90_h": as_hours(to_assign.get(key, {}).get("p90")),
+            "touched": row["touched"],
+            "touch_p50_h": as_hours(to_touch.get(key, {}).get("p50")),
+            "touch_p90_h": as_hours(to_touch.get(key, {}).get("p90")),
+            "tasks_due": finished, "on_time": tasks.get("on_time", 0),
+            "sla_pct": pct(tasks.get("on_time", 0), finished),
+        })
+    rows.sort(key=lambda r: (-r["leads"], str(r[dimension or "scope"])))
+    return rows
+
+
+def dispositions_by_rep(leads) -> list[dict]:
+    """Per rep, the follow-ups of these leads closed with each disposition (contacted, no answer, …)."""
+    tasks = Task.objects.filter(lead__in=leads.order_by().values("pk"), status=TaskStatus.DONE)
+    figures = tasks.values("assignee__username").annotate(
+        total=Count("id"), **{value: Count("id", filter=Q(disposition=value)) for value in Disposition.values},
+    ).order_by("assignee__username")
+    return [{"rep": row.pop("assignee__username"), **row} for row in figures]

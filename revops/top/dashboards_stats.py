@@ -1,0 +1,114 @@
+"""Statistics the dashboard pages share, computed by the database: medians and 90th percentiles per group (a windowed
+query that returns at most three rows per group), histogram buckets of a duration, and the two-proportion test of an
+A/B result. Works on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from math import erfc, sqrt
+
+from django.db import connection
+from django.db.models import Count, F, Q
+
+from .dashboards_bands import wilson_interval
+
+__all__ = ["as_days", "as_hours", "grouped_percentiles", "duration_histogram", "two_proportion_test",
+           "wilson_interval", "pct", "HOURS_BUCKETS"]
+
+#: Histogram buckets of a speed-to-lead duration: (label, upper bound); the last bucket is open-ended.
+HOURS_BUCKETS = [("< 5 min", timedelta(minutes=5)), ("5–30 min", timedelta(minutes=30)),
+                 ("30 min–2 h", timedelta(hours=2)), ("2–8 h", timedelta(hours=8)), ("8–24 h", timedelta(hours=24)),
+                 ("1–3 days", timedelta(days=3)), ("> 3 days", None)]
+
+
+def pct(part: int | float, whole: int | float) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _seconds(value) -> float | None:
+    """A duration as the database returned it: a timedelta (PostgreSQL, or the ORM's converter) or microseconds
+    (SQLite's raw timestamp difference)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) / 1_000_000
+
+
+def as_days(value) -> float | None:
+    seconds = _seconds(value)
+    return None if seconds is None else round(seconds / 86400, 1)
+
+
+def as_hours(value) -> float | None:
+    seconds = _seconds(value)
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def grouped_percentiles(rows) -> dict:
+    """Per group, the median (mean of the middle one or two values) and the 90th percentile (nearest rank:
+    the value at rank ceil(0.9 n)) of ``rows``, a ``values(g=..., v=...)`` queryset (group, orderable value).
+
+    The database ranks each group's values and returns only the rows at those ranks; the raw values come back as
+    given (a timedelta or microseconds for durations, numbers otherwise)."""
+    inner, params = rows.query.sql_with_params()
+    sql = (
+        "SELECT g, v, rn, n FROM (SELECT t.g AS g, t.v AS v, ROW_NUMBER() OVER (PARTITION BY t.g ORDER BY t.v) AS rn,"
+        f" COUNT(*) OVER (PARTITION BY t.g) AS n FROM ({inner}) t WHERE t.v IS NOT NULL) r"
+        " WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10"
+    )
+    picked: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for group, value, rank, size in cursor.fetchall():
+            entry = picked.setdefault(group, {"n": size, "middle": [], "p90": None})
+            if rank in ((size + 1) // 2, (size + 2) // 2):
+                entry["middle"].append(value)
+            if rank == (9 * size + 9) // 10:
+                entry["p90"] = value
+    result = {}
+    for group, entry in picked.items():
+        middle = entry["middle"]
+        if all(isinstance(v, timedelta) for v in middle):
+            median = sum(middle, timedelta()) / len(middle)
+        else:
+            median = sum(float(v) for v in middle) / len(middle)
+        result[group] = {"n": entry["n"], "p50": median, "p90": entry["p90"]}
+    return result
+
+
+def duration_histogram(rows, start: str, end: str, buckets=HOURS_BUCKETS) -> list[dict]:
+    """How many of ``rows`` took each bucket's time from ``start`` to ``end`` (one aggregate query)."""
+    done = Q(**{f"{end}__isnull": False, f"{start}__isnull": False})
+    filters, lower = {}, None
+    for index, (_, upper) in enumerate(buckets):
+        condition = done
+        if lower is not None:
+            condition &= Q(**{f"{end}__gte": F(start) + lower})
+        if upper is not None:
+            condition &= Q(**{f"{end}__lt": F(start) + upper})
+        filters[f"b{index}"] = Count("pk", filter=condition)
+        lower = upper
+    counts = rows.aggregate(**filters)
+    return [{"bucket": label, "count": counts[f"b{index}"]} for index, (label, _) in enumerate(buckets)]
+
+
+def two_proportion_test(successes_a: int, trials_a: int, successes_b: int, trials_b: int) -> dict | None:
+    """The pooled two-proportion z-test of B against A (two-sided): z, p and a sentence a manager can act on."""
+    if not trials_a or not trials_b:
+        return None
+    p_a, p_b = successes_a / trials_a, successes_b / trials_b
+    pooled = (successes_a + successes_b) / (trials_a + trials_b)
+    spread = sqrt(pooled * (1 - pooled) * (1 / trials_a + 1 / trials_b))
+    if spread == 0:
+        z, p_value = 0.0, 1.0
+    else:
+        z = (p_b - p_a) / spread
+        p_value = erfc(abs(z) / sqrt(2))
+    significant = p_value < 0.05
+    direction = "better" if p_b > p_a else "worse" if p_b < p_a else "the same"
+    text = (f"B {100 * p_b:.1f} % ({successes_b}/{trials_b}) against A {100 * p_a:.1f} % ({successes_a}/{trials_a}): "
+            f"z = {z:.2f}, p = {p_value:.3f}. "
+            + (f"B converts {direction} than A (significant at 5 %)." if significant
+               else "Not significant at 5 %: the difference may be chance; keep the experiment running."))
+    return {"z": round(z, 2), "p": round(p_value, 4), "significant": significant, "text": text}

@@ -1,0 +1,93 @@
+"""The routing report against hand-computed decisions: per rule and rep, re-routes and reassignments by cause,
+round-robin fairness of a two-rep pool, and the queues' ages."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Lead
+from revops.top.dashboards_filters import parse_filters
+from revops.top.dashboards_routing import decisions_in, fairness, per_rep, per_rule, queue_ages, reroutes
+from routing.models import RoutingDecision
+
+pytestmark = pytest.mark.django_db
+
+
+def lead(name, **fields):
+    return Lead.objects.create(email=f"{name}@x.example", **fields)
+
+
+def decide(lead, *, rule=None, rep=None, days_ago=1, **fields):
+    made = RoutingDecision.objects.create(lead=lead, rule=rule, rep=rep, owner=rep.user if rep else None,
+                                          summary="test", explanation={}, **fields)
+    RoutingDecision.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    return made
+
+
+@pytest.fixture
+def decided(configured, sales_manager):
+    rule, (rita, ravi) = configured["rules"][0], configured["reps"]
+    l1, l2, l3, l4, l5 = (lead(f"l{i}") for i in range(1, 6))
+    rr = {"strategy": "round_robin"}
+    decide(l1, rule=rule, rep=rita, **rr)
+    decide(l2, rule=rule, rep=ravi, **rr)
+    decide(l3, rule=rule, rep=rita, **rr)
+    decide(l5, rule=rule, rep=rita, **rr)
+    decide(l4, queue="review")
+    decide(l1, rep=ravi, previous_owner=rita.user, cause="manager reassign", user=sales_manager)
+    decide(l4, rule=rule, rep=ravi, previous_queue="review", cause="data arrived", **rr)
+    decide(l2, rule=rule, rep=rita, days_ago=200, **rr)  # before the period
+    undone = decide(l3, rule=rule, rep=ravi, **rr)
+    RoutingDecision.objects.filter(pk=undone.pk).update(undone_at=timezone.now())
+    return configured
+
+
+def period_decisions():
+    filters = parse_filters({"period": "90"})
+    return decisions_in(filters, filters.apply_dimensions(Lead.objects.all()))
+
+
+def test_decisions_per_rule_and_per_rep(decided):
+    rules = per_rule(period_decisions())
+    assert [(r["rule"], r["decisions"], r["leads"], r["to_rep"], r["to_queue"]) for r in rules] == [
+        ("NA to Mid-Market", 5, 5, 5, 0), ("(no rule matched)", 2, 2, 1, 1)]
+    reps = {r["rep"]: r for r in per_rep(period_decisions())}
+    assert (reps["rita"]["decisions"], reps["ravi"]["decisions"], reps["ravi"]["reassigned_in"]) == (3, 3, 1)
+    assert reps["rita"]["team"] == "Mid-Market"
+
+
+def test_reroutes_and_reassignments_are_counted_by_cause(decided):
+    rows = {r["cause"]: r for r in reroutes(period_decisions())}
+    assert set(rows) == {"manager reassign", "data arrived"}
+    assert (rows["manager reassign"]["reassignments"], rows["manager reassign"]["manual"]) == (1, 1)
+    assert (rows["data arrived"]["from_queue"], rows["data arrived"]["reassignments"]) == (1, 0)
+
+
+def test_round_robin_fairness_compares_each_reps_share_with_an_equal_share(decided):
+    rows = {r["rep"]: r for r in fairness(period_decisions())}
+    assert rows["rita"]["pool"] == "Mid-Market · Round robin" and rows["rita"]["pool_total"] == 5
+    assert (rows["rita"]["assigned"], rows["rita"]["share"], rows["rita"]["expected"], rows["rita"]["gap"]) == (
+        3, 60.0, 50.0, 10.0)
+    assert (rows["ravi"]["share"], rows["ravi"]["gap"]) == (40.0, -10.0)
+
+
+def test_weighted_pools_expect_shares_by_weight(decided):
+    rita, ravi = decided["reps"]
+    ravi.weight = 3
+    ravi.save()
+    RoutingDecision.objects.filter(strategy="round_robin").update(strategy="weighted")
+    rows = {r["rep"]: r for r in fairness(period_decisions())}
+    assert (rows["rita"]["expected"], rows["ravi"]["expected"], rows["ravi"]["gap"]) == (25.0, 75.0, -35.0)
+
+
+def test_queue_ages_count_waiting_leads_with_median_and_buckets(db):
+    now = timezone.now()
+    for name, queue, age in (("q1", "holding", timedelta(minutes=30)), ("q2", "review", timedelta(days=3)),
+                             ("q3", "review", timedelta(days=10)), ("q4", "", timedelta(days=50))):
+        made = lead(name, queue=queue)
+        Lead.objects.filter(pk=made.pk).update(created_at=now - age)
+    holding, review = queue_ages(Lead.objects.live(), now=now)
+    assert (holding["waiting"], holding["median_h"], holding["< 1 h"], holding["oldest_h"]) == (1, 0.5, 1, 0.5)
+    assert (review["waiting"], review["oldest_h"], review["median_h"], review["p90_h"]) == (2, 240.0, 156.0, 240.0)
+    assert (review["1–7 days"], review["> 7 days"], review["< 1 h"]) == (1, 1, 0)

@@ -41,13 +41,8 @@ def teams_managed_by(user) -> QuerySet[Team]:
 
 
 def managed_team_ids(user) -> list[int]:
-    """The ids of ``teams_managed_by(user)`` (cached on the user object for the request)."""
-    cached = getattr(user, "_leadflow_team_ids", None)
-    if cached is None:
-        cached = sorted(set(teams_managed_by(user).values_list("pk", flat=True)))
-        if user is not None and user.is_authenticated:
-            user._leadflow_team_ids = cached
-    return cached
+    """The ids of ``teams_managed_by(user)``."""
+    return sorted(set(teams_managed_by(user).values_list("pk", flat=True)))
 
 
 def user_manages_team(user, team_id: int | None) -> bool:
@@ -63,7 +58,7 @@ def leads_visible_to(user, queryset: QuerySet[Lead] | None = None) -> QuerySet[L
     allowed = []
     if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
         allowed.append(Q(owner=user))
-    if ROLE_SALES_MANAGER in roles and managed_team_ids(user):
+    if ROLE_SALES_MANAGER in roles:
         allowed.append(Q(owner__rep__team__in=managed_team_ids(user)))
     if ROLE_INTEGRATION in roles:
         allowed.append(Q(Exists(Lead.history.model.objects.filter(id=OuterRef("pk"), history_user=user))))
@@ -79,7 +74,7 @@ def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[T
     allowed = []
     if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
         allowed.append(Q(assignee=user))
-    if ROLE_SALES_MANAGER in roles and managed_team_ids(user):
+    if ROLE_SALES_MANAGER in roles:
         allowed.append(Q(assignee__rep__team__in=managed_team_ids(user)))
     return _any(queryset, allowed)
 
@@ -93,7 +88,7 @@ def reps_visible_to(user, queryset: QuerySet[Rep] | None = None) -> QuerySet[Rep
     allowed = []
     if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
         allowed.append(Q(user=user))
-    if ROLE_SALES_MANAGER in roles and managed_team_ids(user):
+    if ROLE_SALES_MANAGER in roles:
         allowed.append(Q(team__in=managed_team_ids(user)))
     return _any(queryset, allowed)
 

@@ -54,6 +54,17 @@ def feed_page_serializer(name: str, item):
                                     "next": serializers.URLField(allow_null=True)})
 
 
+def list_or_feed_page_serializer(name: str, item):
+    """A list endpoint's page: ``count``, ``next``, ``previous``, ``results`` (limit/offset), or with
+    ``updated_since`` / ``cursor`` the feed's ``results``, ``cursor``, ``next``."""
+    return inline_serializer(name, {
+        "count": serializers.IntegerField(required=False, help_text="Limit/offset pages only."),
+        "next": serializers.URLField(allow_null=True, required=False),
+        "previous": serializers.URLField(allow_null=True, required=False, help_text="Limit/offset pages only."),
+        "cursor": serializers.CharField(required=False, help_text="Feed pages only: keep it to ask again."),
+        "results": item(many=True)})
+
+
 class LeadPermission(permissions.BasePermission):
     """Creating needs ``add_lead``; listing a role that lists (not an Integration); reading one by id any role but the
     Data reader. Which leads: ``revops.base.scoping.scoped`` (``routing/scoping.py``)."""
@@ -92,7 +103,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             queryset = Lead.objects.select_related("owner").prefetch_related("source_records")
         return scoped(queryset.all(), self.request.user)
 
-    @extend_schema(parameters=FEED_PARAMETERS)
+    @extend_schema(parameters=FEED_PARAMETERS,
+                   responses={200: list_or_feed_page_serializer("LeadPage", LeadSerializer)})
     def list(self, request, *args, **kwargs):
         if feed_requested(request):
             return feed_response(request, self.filter_queryset(self.get_queryset()), field="updated_at",
@@ -173,7 +185,7 @@ class EventCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(parameters=[*FEED_PARAMETERS, OpenApiParameter("limit", int, required=False)],
-                   responses={200: feed_page_serializer("EventFeedPage", EventSerializer)},
+                   responses={200: feed_page_serializer("EventFeedPage", EventSerializer)}, operation_id="events_list",
                    description="The events feed, oldest first by (created_at, id); without updated_since or cursor "
                                "from the first event. Not for Integration accounts.")
     def get(self, request):

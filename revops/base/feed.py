@@ -60,7 +60,10 @@ def since_parse(raw: str) -> datetime:
         at = None
     if at is None:
         raise exceptions.ValidationError({"updated_since": ["an ISO 8601 time, e.g. 2026-01-31T08:00:00Z"]})
-    return at if timezone.is_aware(at) else at.replace(tzinfo=UTC)
+    try:
+        return (at if timezone.is_aware(at) else at.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise exceptions.ValidationError({"updated_since": ["a time between the years 1 and 9999"]}) from None
 
 
 def feed_limit(request) -> int:

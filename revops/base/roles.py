@@ -65,16 +65,16 @@ def roles_ensure() -> None:
 
 def user_roles(user) -> frozenset[str]:
     """The role names of a user (a superuser counts as a RevOps admin); empty for an anonymous or inactive user.
-    Cached on the user object for the request."""
+    Read afresh on every call (a group given a moment ago counts at once)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
-    cached = getattr(user, "_leadflow_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached |= {ROLE_REVOPS_ADMIN}
-        user._leadflow_roles = cached
-    return cached
+    roles = frozenset(user.groups.values_list("name", flat=True))
+    if user.is_superuser:
+        roles |= {ROLE_REVOPS_ADMIN}
+    # A user with a rep profile (``user.rep``, made in the admin or a script without the group) works as a rep.
+    if not roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER, ROLE_REVOPS_ADMIN} and getattr(user, "rep", None):
+        roles |= {ROLE_SALES_REP}
+    return roles
 
 
 def is_revops_admin(user) -> bool:

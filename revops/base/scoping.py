@@ -47,13 +47,21 @@ class ScopedAdminMixin:
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
 
-    def history_view(self, request, object_id, extra_context=None):
-        # django-simple-history falls back to the last history row of an object the queryset does not hold (meant
-        # for deleted objects): out of scope must stay out of sight.
+    def _in_scope_or_404(self, request, object_id) -> None:
         try:
             visible = self.get_queryset(request).filter(pk=object_id).exists()
         except (ValueError, TypeError, ValidationError):
             visible = False
         if not visible:
             raise Http404("no such object")
+
+    def history_view(self, request, object_id, extra_context=None):
+        # django-simple-history falls back to the last history row of an object the queryset does not hold (meant
+        # for deleted objects): out of scope must stay out of sight.
+        self._in_scope_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # One past version (and its "revert" form) is read from the history table, not through get_queryset.
+        self._in_scope_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.api.views import FEED_PARAMETERS, LeadViewSet, feed_page_serializer
+from leads.api.views import FEED_PARAMETERS, LeadViewSet, feed_page_serializer, list_or_feed_page_serializer
 from leads.filtersets import MAX_ID
 from revops.base.feed import feed_requested, feed_response
 from revops.base.roles import may_list, may_read_one
@@ -40,6 +40,11 @@ class RoutedLeadViewSet(LeadViewSet):
     """Leads with the routing explanation ("why this owner")."""
 
     serializer_class = RoutedLeadSerializer
+
+    @extend_schema(parameters=FEED_PARAMETERS,
+                   responses={200: list_or_feed_page_serializer("RoutedLeadPage", RoutedLeadSerializer)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
 
 def _refusal(exc: ValidationError) -> Response:
@@ -80,7 +85,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             values["status"] = ""
         return task_queue(user=self.request.user, query=TaskQuery(**values), now=timezone.now())
 
-    @extend_schema(parameters=[TaskQuerySerializer, *FEED_PARAMETERS])
+    @extend_schema(parameters=[TaskQuerySerializer, *FEED_PARAMETERS],
+                   responses={200: list_or_feed_page_serializer("TaskPage", TaskSerializer)})
     def list(self, request, *args, **kwargs):
         if feed_requested(request):
             return feed_response(request, self.get_queryset(), field="updated_at", serializer_class=TaskSerializer)

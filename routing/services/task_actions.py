@@ -60,7 +60,11 @@ def snooze_limit() -> int:
 
 def task_actor_may_act(task: Task, actor) -> bool:
     """The assignee, a manager of the assignee's team, or a RevOps admin (``routing.scoping.tasks_visible_to``)."""
-    if actor is None or not actor.is_authenticated or not may_read_one(actor):  # a Data reader only reads the feed
+    if actor is None or not actor.is_authenticated:
+        return False
+    if task.assignee_id == actor.pk:
+        return True
+    if not may_read_one(actor):  # a Data reader only reads the feed
         return False
     return tasks_visible_to(actor).filter(pk=task.pk).exists()
 

@@ -116,7 +116,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                    responses={201: LeadSerializer, 200: LeadSerializer, **ERROR_RESPONSES},
                    parameters=[IDEMPOTENCY_HEADER])
     @idempotent("leads.create")
-    def create(self, request):
+    def create(self, request, *args, **kwargs):  # kwargs: a format suffix (/api/leads.json) passes ``format``
         data = LeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():  # one request, one transaction: an error later writes nothing

@@ -92,6 +92,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return feed_response(request, self.get_queryset(), field="updated_at", serializer_class=TaskSerializer)
         return super().list(request, *args, **kwargs)
 
+    # The actions take **kwargs: a format suffix (``/api/tasks/1/accept.json``) passes ``format`` to them.
     def _act(self, call) -> Response:
         try:
             task = call()
@@ -103,7 +104,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskCompleteSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
+    def complete(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -111,7 +112,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskSnoozeSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def snooze(self, request, pk=None):
+    def snooze(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskSnoozeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,7 +120,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskReasonSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"], url_path="reassign-request")
-    def reassign_request(self, request, pk=None):
+    def reassign_request(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -128,7 +129,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=None, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request, pk=None, **kwargs):
         task = self.get_object()
         return self._act(lambda: task_accept(task_id=task.pk, actor=request.user))
 

@@ -62,7 +62,7 @@ def list_or_feed_page_serializer(name: str, item):
         "next": serializers.URLField(allow_null=True, required=False),
         "previous": serializers.URLField(allow_null=True, required=False, help_text="Limit/offset pages only."),
         "cursor": serializers.CharField(required=False, help_text="Feed pages only: keep it to ask again."),
-        "results": item(many=True)})
+        "results": item(many=True, required=False)})
 
 
 class LeadPermission(permissions.BasePermission):

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -158,7 +158,8 @@ class LeadReassignView(APIView):
         skipped = serializers.ListField(child=serializers.CharField())
         warnings = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(request=ReassignInputSerializer, responses={200: ReassignOutputSerializer})
+    @extend_schema(request=ReassignInputSerializer, responses={
+        200: ReassignOutputSerializer, 404: OpenApiResponse(description="A lead the caller may not see: {lead_ids}")})
     def post(self, request):
         data = self.ReassignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -192,7 +193,8 @@ class RoutingUndoView(APIView):
         undone = serializers.ListField(child=serializers.IntegerField())
         skipped = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(request=UndoInputSerializer, responses={200: UndoOutputSerializer})
+    @extend_schema(request=UndoInputSerializer, responses={
+        200: UndoOutputSerializer, 404: OpenApiResponse(description="A decision the caller may not see")})
     def post(self, request):
         data = self.UndoInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -63,6 +63,13 @@ class ListsOrReadsOne(permissions.BasePermission):
         return may_read_one(request.user)
 
 
+class MayList(permissions.BasePermission):
+    """A list (the feed): any role but the Integration."""
+
+    def has_permission(self, request, view) -> bool:
+        return may_list(request.user)
+
+
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's tasks (a manager: the team's), with the queue's filters and sort, and the actions on a task."""
 
@@ -211,8 +218,7 @@ class RoutingDecisionFeedView(APIView):
     """``GET /api/routing/decisions/``: the routing decisions feed, by (updated_at, id) — a decision changes once,
     when it is undone. Read-only; the decisions of the leads the caller sees."""
 
-    permission_classes = [permissions.IsAuthenticated, ListsOrReadsOne]
-    action = "list"
+    permission_classes = [permissions.IsAuthenticated, MayList]
 
     @extend_schema(parameters=[*FEED_PARAMETERS, OpenApiParameter("limit", int, required=False)],
                    responses={200: feed_page_serializer("RoutingDecisionFeedPage", RoutingDecisionSerializer)})

@@ -1,6 +1,7 @@
 """Views of the lead API: thin, each calls one service."""
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
@@ -57,12 +58,14 @@ def feed_page_serializer(name: str, item):
 def list_or_feed_page_serializer(name: str, item):
     """A list endpoint's page: ``count``, ``next``, ``previous``, ``results`` (limit/offset), or with
     ``updated_since`` / ``cursor`` the feed's ``results``, ``cursor``, ``next``."""
-    return inline_serializer(name, {
+    page = inline_serializer(name, {
         "count": serializers.IntegerField(required=False, help_text="Limit/offset pages only."),
         "next": serializers.URLField(allow_null=True, required=False),
         "previous": serializers.URLField(allow_null=True, required=False, help_text="Limit/offset pages only."),
         "cursor": serializers.CharField(required=False, help_text="Feed pages only: keep it to ask again."),
         "results": item(many=True, required=False)})
+    set_override(page, "many", False)  # the page itself: not wrapped once more as a paginated list
+    return page
 
 
 class LeadPermission(permissions.BasePermission):

@@ -158,11 +158,20 @@ class Lead(models.Model):
                          & ~Q(stage__in=CLOSED_STAGES)),
             models.Index(fields=["queue", "created_at"]),
             models.Index(fields=["source", "external_id"]),
+            # The warehouse feed (GET /api/leads/?updated_since=…, export_leads --updated-since) pages by these two.
+            models.Index(fields=["updated_at", "id"], name="lead_feed"),
         ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return f"{name or self.email or self.phone or 'Lead'} #{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        # A partial save is still a change the warehouse feed must see: updated_at goes with every update_fields.
+        fields = kwargs.get("update_fields")
+        if fields:
+            kwargs["update_fields"] = {*fields, "updated_at"}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -198,7 +207,9 @@ class LeadEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["lead", "occurred_at"]), models.Index(fields=["lead", "type"])]
+        indexes = [models.Index(fields=["lead", "occurred_at"]), models.Index(fields=["lead", "type"]),
+                   # Events are appended (a merge moves them, shown by the lead's merged_into): the feed pages by these.
+                   models.Index(fields=["created_at", "id"], name="leadevent_feed")]
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -181,6 +181,9 @@ RQ_QUEUES = {
 # Leadflow defers every enqueue to transaction.on_commit itself (revops.base.jobs.enqueue_after_commit), so django-rq
 # must not defer a second time.
 RQ = {"COMMIT_MODE": "auto"}
+# The RQ dashboard is for RevOps admins only, at /django-rq/ (revops/top/access.py); not also inside the admin, where
+# every staff user (a sales manager) could empty queues.
+RQ_SHOW_ADMIN_LINK = False
 LEADFLOW_JOB_RETRY_MAX = int(os.environ.get("LEADFLOW_JOB_RETRY_MAX", "3"))
 LEADFLOW_DEDUP_NAME_THRESHOLD = float(os.environ.get("LEADFLOW_DEDUP_NAME_THRESHOLD", "85"))
 LEADFLOW_JOB_RETRY_INTERVALS = [int(s) for s in env_list("LEADFLOW_JOB_RETRY_INTERVALS", "5,30,120")]
@@ -352,3 +355,6 @@ LEADFLOW_WEBHOOK_RETRY_BASE = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_BASE"
 LEADFLOW_WEBHOOK_RETRY_MAX_DELAY = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_MAX_DELAY", "3600"))
 LEADFLOW_WEBHOOK_RETRY_FOR = int(os.environ.get("LEADFLOW_WEBHOOK_RETRY_FOR", "86400"))  # then a delivery fails
 LEADFLOW_WEBHOOK_DISABLE_AFTER = int(os.environ.get("LEADFLOW_WEBHOOK_DISABLE_AFTER", "86400"))
+# --- Warehouse feed (revops/base/feed.py) ----------------------------------------------------------------------------
+# Rows changed in the last N seconds wait for the next page, so a transaction committing late is not skipped.
+LEADFLOW_FEED_SETTLE_SECONDS = float(os.environ.get("LEADFLOW_FEED_SETTLE_SECONDS", "10"))

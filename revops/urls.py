@@ -8,12 +8,22 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from leads.api.export import LeadExportView
-from leads.api.views import EventCreateView, LeadBulkView
+from leads.api.views import EventCreateView, EventDetailView, LeadBulkView
 from leads.api.webforms import WebFormSubmitView
 from routing.api.views import RoutedLeadViewSet, TaskViewSet
+from scoring.api.views import ScoreChangeFeedView
 
 from .base.health import health_view
-from .top import dashboards_views, health_views, rep_settings, reports_views, slack_interactivity, views, workspace
+from .top import (
+                  access,
+                  dashboards_views,
+                  health_views,
+                  rep_settings,
+                  reports_views,
+                  slack_interactivity,
+                  views,
+                  workspace,
+)
 from .top.privacy.api import PersonEraseView, PersonExportView
 
 router = DefaultRouter()
@@ -25,7 +35,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="workspace/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/accounts/login/"), name="logout"),
-    path("django-rq/", include("django_rq.urls")),
+    path("django-rq/", include(access.django_rq_urls())),
     path("api/leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),
     path("api/leads/export/", LeadExportView.as_view(), name="lead-export"),
     path("api/events/", EventCreateView.as_view(), name="event-create"),
@@ -33,6 +43,8 @@ urlpatterns = [
             name="webform-submit"),
     path("api/people/export/", PersonExportView.as_view(), name="person-export"),
     path("api/people/erase/", PersonEraseView.as_view(), name="person-erase"),
+    path("api/events/<int:pk>/", EventDetailView.as_view(), name="event-detail"),
+    path("api/score-changes/", ScoreChangeFeedView.as_view(), name="score-changes"),
     path("api/", include("routing.api.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

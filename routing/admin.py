@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from leads.admin import LeadAdmin
 from leads.models import Lead
 from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.scoping import ScopedAdminMixin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
 
@@ -33,6 +34,7 @@ from .models import (
     Team,
     Territory,
 )
+from .scoping import reps_visible_to
 from .services import (
     PREVIEW_MAX_LEADS,
     leads_reassign,
@@ -146,6 +148,7 @@ class RoutedLeadAdmin(LeadAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         form = ReassignForm(request.POST if "apply" in request.POST else None)
+        form.fields["rep"].queryset = reps_visible_to(request.user, form.fields["rep"].queryset)  # a manager: theirs
         if "apply" in request.POST and form.is_valid():
             try:
                 result = leads_reassign(lead_ids=list(queryset.values_list("pk", flat=True)),
@@ -196,6 +199,7 @@ class TerritoryAdmin(ReadableHistoryAdmin):
 @admin.register(Team)
 class TeamAdmin(ReadableHistoryAdmin):
     list_display = ("name", "description", "overflow_team", "slack_channel", "teams_webhook_set", "manager")
+    filter_horizontal = ("managers",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["rebalance"]
 
@@ -211,7 +215,7 @@ class TeamAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(Rep)
-class RepAdmin(ReadableHistoryAdmin):
+class RepAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     form = RepAdminForm
     list_display = ("__str__", "team", "role", "is_active", "capacity", "daily_cap", "weight", "time_zone",
                     "country", "slack_user_id", "notify_via", "out_of_office_until")
@@ -284,7 +288,7 @@ class RoutingRuleAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(admin.ModelAdmin):
+class RoutingDecisionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "lead", "summary", "rep", "queue", "cause", "user", "undone_at")
     list_filter = ("queue", "strategy", "cause", ("undone_at", admin.EmptyFieldListFilter))
     raw_id_fields = ("lead", "rule", "rep", "owner", "previous_owner", "user", "undone_by")
@@ -340,7 +344,7 @@ class DisqualifyReasonAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(ReadableHistoryAdmin):
+class TaskAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     list_display = ("title", "assignee", "kind", "due_at", "status", "disposition", "attempt", "snooze_count",
                     "reassign_requested_at", "completed_at", "escalated_at")
     list_filter = ("status", "kind", "disposition")

@@ -11,3 +11,6 @@ class RoutingConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the receivers
+        from .scoping import scopes_register
+
+        scopes_register()  # the one rule per object type the lead and scoring layers' admin and API call

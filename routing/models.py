@@ -95,6 +95,14 @@ class Territory(models.Model):
         return True
 
 
+def _touch_updated_at(kwargs: dict) -> None:
+    """A partial save is still a change the warehouse feed must see: ``updated_at`` goes with every
+    ``update_fields`` (an empty list still saves nothing)."""
+    fields = kwargs.get("update_fields")
+    if fields:
+        kwargs["update_fields"] = {*fields, "updated_at"}
+
+
 class Team(models.Model):
     """A pool of reps (SMB, Mid-Market, Enterprise, SDR...). A team with nobody available overflows to another."""
 
@@ -106,7 +114,12 @@ class Team(models.Model):
     teams_webhook_url = models.URLField(max_length=500, blank=True,
                                         help_text="Microsoft Teams incoming-webhook URL of the team's channel.")
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="managed_teams")
+                                related_name="managed_teams",
+                                help_text="The manager who gets the team's escalations and digests "
+                                          "(one of its managers).")
+    managers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams_managed",
+                                      help_text="Everyone who manages the team: they see and act on its leads, tasks "
+                                                "and reps (routing/scoping.py).")
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -402,13 +415,19 @@ class RoutingDecision(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", db_index=False)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Set on creation and on undo (the warehouse feed).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["rep", "created_at"])]
+        indexes = [models.Index(fields=["rep", "created_at"]),
+                   models.Index(fields=["updated_at", "id"], name="decision_feed")]
 
     def __str__(self) -> str:
         return self.summary
+
+    def save(self, *args, **kwargs) -> None:
+        _touch_updated_at(kwargs)
+        super().save(*args, **kwargs)
 
 
 class SlaPolicy(models.Model):
@@ -463,14 +482,20 @@ class Task(models.Model):
     reassign_reason = models.CharField(max_length=300, blank=True)
     dedup_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["assignee", "status", "due_at"])]
+        indexes = [models.Index(fields=["assignee", "status", "due_at"]),
+                   models.Index(fields=["updated_at", "id"], name="task_feed")]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        _touch_updated_at(kwargs)
+        super().save(*args, **kwargs)
 
 
 class DisqualifyReason(models.Model):

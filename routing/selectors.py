@@ -14,22 +14,22 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.models import Lead, LeadEvent
+from revops.base.scoping import scoped
 
 from .choices import RepRole, TaskKind, TaskStatus
 from .models import Rep, RoutingDecision, StageSlaAlert, Task, Territory
 from .priority import priority_expression
 from .rules import CompiledTerritory
+from .scoping import tasks_visible_to
 
 # Queues a lead is routed out of automatically; a lead in review waits for a person.
 ROUTABLE_QUEUES = frozenset({Queue.NONE, Queue.HOLDING, Queue.NURTURE})
 
 
 def task_list_for(*, user) -> QuerySet[Task]:
-    """The tasks a user may see: their own; a manager also their teams' reps'; a superuser everyone's."""
-    queryset = Task.objects.select_related("lead", "assignee").order_by("status", "due_at", "id")
-    if user.is_superuser:
-        return queryset
-    return queryset.filter(Q(assignee=user) | Q(assignee__rep__team__manager=user)).distinct()
+    """The tasks a user may see (``routing.scoping.tasks_visible_to``: their own; a manager also their teams'
+    reps'; a RevOps admin everyone's)."""
+    return tasks_visible_to(user, Task.objects.select_related("lead", "assignee").order_by("status", "due_at", "id"))
 
 
 TASK_SORTS = {"due": ("due_at", "id"), "-due": ("-due_at", "-id"), "priority": ("-priority", "due_at", "id"),
@@ -122,9 +122,7 @@ def lead_reengage_candidate(*, lead_id: int, event_ids: list[int], quiet_days: i
 def stage_sla_alerts_for(*, user) -> QuerySet[StageSlaAlert]:
     """The time-in-stage breaches of the leads a user's teams own (a superuser: all), newest first."""
     alerts = StageSlaAlert.objects.select_related("lead__owner").order_by("-created_at", "-id")
-    if user.is_superuser:
-        return alerts
-    return alerts.filter(lead__owner__rep__team__manager=user)
+    return scoped(alerts, user)
 
 
 def routing_decision_latest(*, lead_id: int) -> RoutingDecision | None:

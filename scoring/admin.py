@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.jobs import enqueue_after_commit
+from revops.base.scoping import ScopedAdminMixin
 
 from .choices import ModelStatus, PredictiveStatus, RuleKind
 from .jobs import scoring_model_rescore_job
@@ -198,7 +199,7 @@ class ScoringRuleAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(ScoreChange)
-class ScoreChangeAdmin(admin.ModelAdmin):
+class ScoreChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("lead", "at", "cause", "old_score", "new_score", "delta", "band", "old_stage", "new_stage",
                     "variant")
     list_filter = ("cause", "band", "new_stage", "variant")
@@ -212,7 +213,7 @@ class ScoreChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoreTrigger)
-class ScoreTriggerAdmin(admin.ModelAdmin):
+class ScoreTriggerAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("lead", "kind", "fired_at", "period_key", "cause", "model")
     list_filter = ("kind",)
     raw_id_fields = ("lead", "model")
@@ -348,7 +349,7 @@ class PredictiveModelAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(ScoreFeedback)
-class ScoreFeedbackAdmin(admin.ModelAdmin):
+class ScoreFeedbackAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("lead", "reason", "score", "band", "stage", "user", "created_at", "consumed_by")
     list_filter = ("reason", "band", ("consumed_by", admin.EmptyFieldListFilter))
     raw_id_fields = ("lead",)

@@ -9,12 +9,21 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 import leads.api.views as views
 from leads.services import lead_ingest
 from revops.base.logfilters import PersonalDataFilter
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def admin_api(revops_admin):
+    """A RevOps admin's API client: lists and exports are not for the Integration role."""
+    client = APIClient()
+    client.force_authenticate(revops_admin)
+    return client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,29 +34,29 @@ ROOT = Path(__file__).resolve().parent.parent
     ("owner=12345678901234567890123", "owner"),
     ("email=a%00b", "email"),
 ])
-def test_a_bad_query_parameter_is_a_400_naming_it(api_client, db, path, query, parameter):
-    response = api_client.get(f"{path}?{query}")
+def test_a_bad_query_parameter_is_a_400_naming_it(admin_api, db, path, query, parameter):
+    response = admin_api.get(f"{path}?{query}")
     assert response.status_code == 400, response.content[:300]
     assert parameter in response.json()
 
 
 @pytest.mark.parametrize(("query", "parameter"), [("limit=9223372036854775808", "limit"), ("limit=x", "limit"),
                                                   ("offset=99999999999999999999", "offset")])
-def test_limit_and_offset_out_of_range_are_400s(api_client, db, query, parameter):
-    response = api_client.get(f"/api/leads/?{query}")
+def test_limit_and_offset_out_of_range_are_400s(admin_api, db, query, parameter):
+    response = admin_api.get(f"/api/leads/?{query}")
     assert response.status_code == 400 and parameter in response.json()
 
 
-def test_the_page_size_is_capped(api_client, db, settings):
+def test_the_page_size_is_capped(admin_api, db, settings):
     settings.LEADFLOW_API_MAX_PAGE_SIZE = 3
     for i in range(5):
         lead_ingest(data={"email": f"p{i}@x.example"}, pipeline=False)
-    body = api_client.get("/api/leads/?limit=100000").json()
+    body = admin_api.get("/api/leads/?limit=100000").json()
     assert body["count"] == 5 and len(body["results"]) == 3
 
 
-def test_an_export_with_a_bad_filter_fails_before_the_first_byte(api_client, db):
-    response = api_client.get("/api/leads/export/?owner=12345678901234567890123")
+def test_an_export_with_a_bad_filter_fails_before_the_first_byte(admin_api, db):
+    response = admin_api.get("/api/leads/export/?owner=12345678901234567890123")
     assert response.status_code == 400 and not getattr(response, "streaming", False)
 
 
@@ -83,10 +92,10 @@ def test_an_unexpected_exception_is_a_json_500(api_client, db, monkeypatch):
     assert response.json() == {"detail": "unexpected server error; it has been logged", "code": "server_error"}
 
 
-def test_the_api_throttles_per_client_and_per_anonymous_address(api_client, db, settings):
+def test_the_api_throttles_per_client_and_per_anonymous_address(admin_api, db, settings):
     settings.LEADFLOW_API_RATE_CLIENT = "3/minute"
     settings.LEADFLOW_API_RATE_ANONYMOUS = "2/minute"
-    assert [api_client.get("/api/tasks/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert [admin_api.get("/api/tasks/").status_code for _ in range(4)] == [200, 200, 200, 429]
     anonymous = Client()  # the schema is public: anonymous callers are counted by address
     assert [anonymous.get("/api/schema/").status_code for _ in range(3)] == [200, 200, 429]
     throttled = anonymous.get("/api/schema/?format=json")

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from revops.base.automation import automation_log_for
 from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.presentation import json_html, reasons_html
+from revops.base.scoping import ScopedAdminMixin
 
 from ..choices import MatchRule
 from ..csv import leads_csv_response
@@ -105,7 +106,7 @@ def _lead_link(lead_id: int) -> str:
 
 
 @admin.register(Lead)
-class LeadAdmin(ReadableHistoryAdmin):
+class LeadAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     form = LeadAdminForm
     # Fits 1400 px beside the navigation and the filters: score with its band, the owner or else the queue; the
     # source and the date are filters (and the date hierarchy), not columns.
@@ -219,7 +220,7 @@ class LeadAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(LeadEvent)
-class LeadEventAdmin(ReadableHistoryAdmin):
+class LeadEventAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     list_display = ("lead", "type", "occurred_at", "source", "idempotency_key")
     list_filter = ("type", "source")
     raw_id_fields = ("lead",)

@@ -4,6 +4,7 @@ directory, the enrichment providers and their stored requests."""
 from django.contrib import admin
 
 from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.scoping import ScopedAdminMixin
 
 from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, IndustryTerm
 
@@ -28,7 +29,7 @@ class EnrichmentProviderAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(EnrichmentRequest)
-class EnrichmentRequestAdmin(admin.ModelAdmin):
+class EnrichmentRequestAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "provider", "lead", "status_code", "error")
     raw_id_fields = ("lead",)
     list_filter = ("provider",)

@@ -11,11 +11,12 @@ from rest_framework import generics, permissions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from revops.base.apiclasses import BoundedFilterBackend
+from revops.base.roles import may_export
+from revops.base.scoping import scoped
 
 from ..csv import leads_csv_response
 from ..filtersets import LeadFilterSet
 from ..models import Lead
-from .views import LeadPermission
 
 
 class CSVRenderer(BaseRenderer):
@@ -37,16 +38,29 @@ class CSVRenderer(BaseRenderer):
         return out.getvalue().encode(self.charset)
 
 
-class LeadExportView(generics.GenericAPIView):
-    """Every live lead matching the filters, as CSV (the columns of docs/csv.md), streamed in chunks.
+class MayExport(permissions.BasePermission):
+    """RevOps admins and managers (their teams' leads); never an Integration, a rep or a Data reader."""
 
-    Needs ``leads.view_lead``. Invalid filter values are a 400 with the field errors.
+    def has_permission(self, request, view) -> bool:
+        return may_export(request.user)
+
+
+class LeadExportView(generics.GenericAPIView):
+    """Every live lead matching the filters that the caller may see, as CSV (the columns of docs/csv.md), streamed.
+
+    RevOps admins and managers (``revops.base.roles.may_export``). Invalid filter values are a 400 with the field
+    errors.
     """
 
     queryset = Lead.objects.live()
     filterset_class = LeadFilterSet
     filter_backends = [BoundedFilterBackend]
-    permission_classes = [permissions.IsAuthenticated, LeadPermission]
+    permission_classes = [permissions.IsAuthenticated, MayExport]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Lead.objects.none()
+        return scoped(Lead.objects.live(), self.request.user)
     renderer_classes = [JSONRenderer, CSVRenderer]
     pagination_class = None
 

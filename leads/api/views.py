@@ -1,16 +1,21 @@
 """Views of the lead API: thin, each calls one service."""
 
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.drainage import set_override
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from revops.base.feed import feed_requested, feed_response
 from revops.base.idempotency import idempotent
+from revops.base.roles import may_list, may_read_one
+from revops.base.scoping import scoped
 
 from ..dedup.match import review_caps
 from ..filtersets import LeadFilterSet
-from ..models import Lead
+from ..models import Lead, LeadEvent
 from ..services import LeadInputError, event_record, lead_ingest
 from .serializers import (
     BulkResultSerializer,
@@ -35,10 +40,45 @@ ERROR_RESPONSES = {
 }
 
 
-class LeadPermission(permissions.DjangoModelPermissions):
-    """Reading needs view_lead, creating add_lead (the integration role has both)."""
+FEED_PARAMETERS = [
+    OpenApiParameter("updated_since", OpenApiTypes.DATETIME, required=False,
+                     description="The warehouse feed: rows changed at or after this ISO 8601 time, ordered by "
+                                 "(time, id), with a `cursor` to ask again (README, Syncing a warehouse)."),
+    OpenApiParameter("cursor", str, required=False,
+                     description="The `cursor` of the previous feed page: the rows after it, none missed or repeated."),
+]
 
-    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+def feed_page_serializer(name: str, item):
+    """The schema of a feed page: results, the cursor after the last row, the next page's URL when more wait."""
+    return inline_serializer(name, {"results": item(many=True), "cursor": serializers.CharField(),
+                                    "next": serializers.URLField(allow_null=True)})
+
+
+def list_or_feed_page_serializer(name: str, item):
+    """A list endpoint's page: ``count``, ``next``, ``previous``, ``results`` (limit/offset), or with
+    ``updated_since`` / ``cursor`` the feed's ``results``, ``cursor``, ``next``."""
+    page = inline_serializer(name, {
+        "count": serializers.IntegerField(required=False, help_text="Limit/offset pages only."),
+        "next": serializers.URLField(allow_null=True, required=False),
+        "previous": serializers.URLField(allow_null=True, required=False, help_text="Limit/offset pages only."),
+        "cursor": serializers.CharField(required=False, help_text="Feed pages only: keep it to ask again."),
+        "results": item(many=True, required=False)})
+    set_override(page, "many", False)  # the page itself: not wrapped once more as a paginated list
+    return page
+
+
+class LeadPermission(permissions.BasePermission):
+    """Creating needs ``add_lead``; listing a role that lists (not an Integration); reading one by id any role but the
+    Data reader. Which leads: ``revops.base.scoping.scoped`` (``routing/scoping.py``)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if request.method == "POST":
+            return user.has_perm("leads.add_lead")
+        if request.method in permissions.SAFE_METHODS:
+            return may_list(user) if getattr(view, "action", "list") == "list" else may_read_one(user)
+        return False
 
 
 def _errors(errors) -> dict[str, list[str]]:
@@ -57,11 +97,29 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
 
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Lead.objects.none()
+        queryset = self.queryset
+        if self.action == "list" and feed_requested(self.request):
+            # The feed carries merged leads too: their merged_into tells the warehouse where they went.
+            queryset = Lead.objects.select_related("owner").prefetch_related("source_records")
+        return scoped(queryset.all(), self.request.user)
+
+    @extend_schema(parameters=FEED_PARAMETERS,
+                   responses={200: list_or_feed_page_serializer("LeadPage", LeadSerializer)})
+    def list(self, request, *args, **kwargs):
+        if feed_requested(request):
+            return feed_response(request, self.filter_queryset(self.get_queryset()), field="updated_at",
+                                 serializer_class=self.get_serializer_class(),
+                                 context=self.get_serializer_context())
+        return super().list(request, *args, **kwargs)
+
     @extend_schema(request=LeadInputSchemaSerializer,
                    responses={201: LeadSerializer, 200: LeadSerializer, **ERROR_RESPONSES},
                    parameters=[IDEMPOTENCY_HEADER])
     @idempotent("leads.create")
-    def create(self, request):
+    def create(self, request, *args, **kwargs):  # kwargs: a format suffix (/api/leads.json) passes ``format``
         data = LeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():  # one request, one transaction: an error later writes nothing
@@ -129,6 +187,17 @@ class EventCreateView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(parameters=[*FEED_PARAMETERS, OpenApiParameter("limit", int, required=False)],
+                   responses={200: feed_page_serializer("EventFeedPage", EventSerializer)}, operation_id="events_list",
+                   description="The events feed, oldest first by (created_at, id); without updated_since or cursor "
+                               "from the first event. Not for Integration accounts.")
+    def get(self, request):
+        if not may_list(request.user):
+            return Response({"detail": "you may not list events", "code": "permission_denied"},
+                            status=status.HTTP_403_FORBIDDEN)
+        events = scoped(LeadEvent.objects.all(), request.user)
+        return feed_response(request, events, field="created_at", serializer_class=EventSerializer)
+
     @extend_schema(
         request=EventInputSerializer,
         responses={201: EventSerializer, 200: EventSerializer, **ERROR_RESPONSES},
@@ -159,3 +228,20 @@ class EventCreateView(APIView):
         body = EventSerializer(event).data
         body["duplicate"] = not created
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class EventDetailPermission(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return may_read_one(request.user)
+
+
+class EventDetailView(generics.RetrieveAPIView):
+    """One event by id (an Integration reads back the events it recorded; ``routing/scoping.py``)."""
+
+    serializer_class = EventSerializer
+    permission_classes = [permissions.IsAuthenticated, EventDetailPermission]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return LeadEvent.objects.none()
+        return scoped(LeadEvent.objects.all(), self.request.user)

@@ -24,6 +24,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "title", "domain", "source", "outcome", "created_at",
 )
 DUPLICATE_REVIEW_COLUMNS: tuple[str, ...] = ("lead_id", "other_lead_id", "similarity", "reason")
+# The incremental export (``export_leads --updated-since``) adds where a merged lead went and when a row changed.
+FEED_EXTRA_COLUMNS: tuple[str, ...] = ("merged_into", "updated_at")
 
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")
@@ -51,37 +53,49 @@ def _number(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def lead_export_rows(queryset: QuerySet[Lead]) -> Iterator[list[str]]:
+def lead_export_rows(queryset: QuerySet[Lead], *, feed: bool = False) -> Iterator[list[str]]:
     """The export rows (EXPORT_COLUMNS) of the live leads of ``queryset``, in id order, streamed in chunks.
+
+    ``feed``: the incremental export instead — merged leads too, ordered by ``(updated_at, id)``, with the
+    ``FEED_EXTRA_COLUMNS`` at the end of each row.
 
     Source records are prefetched per chunk of ``EXPORT_CHUNK_SIZE`` leads and owners joined, so the number of
     queries grows with the chunks, not the leads. Text cells pass through ``csv_safe``.
     """
     leads = (
-        queryset.filter(merged_into__isnull=True)
+        (queryset if feed else queryset.filter(merged_into__isnull=True))
         .select_related("owner")
         .prefetch_related(Prefetch("source_records", queryset=SourceRecord.objects.order_by("id")))
-        .order_by("id")
+        .order_by(*(("updated_at", "id") if feed else ("id",)))
     )
     for lead in leads.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        external_ids = ";".join(f"{r.source}:{r.external_id}" for r in lead.source_records.all())
-        probability = "" if lead.predicted_probability is None else f"{lead.predicted_probability:.4f}"
-        yield [
-            str(lead.pk), csv_safe(external_ids), csv_safe(lead.first_name), csv_safe(lead.last_name),
-            csv_safe(lead.email), csv_safe(lead.phone), csv_safe(lead.country), csv_safe(lead.company),
-            csv_safe(lead.industry), _number(lead.fit_score), _number(lead.engagement_score), _number(lead.score),
-            csv_safe(lead.band), csv_safe(lead.stage), csv_safe(lead.owner.email if lead.owner else ""),
-            csv_safe(lead.queue), probability, csv_safe(lead.title), csv_safe(lead.domain), csv_safe(lead.source),
-            csv_safe(lead.outcome), lead.created_at.isoformat() if lead.created_at else "",
-        ]
+        row = _export_row(lead)
+        if feed:
+            row += [_number(lead.merged_into_id), lead.updated_at.isoformat()]
+        yield row
 
 
-def write_leads_csv(queryset: QuerySet[Lead], out: TextIO) -> int:
-    """Write the lead CSV (header and rows) to ``out`` (opened with ``newline=""``); returns the number of leads."""
+def _export_row(lead: Lead) -> list[str]:
+    """One lead's cells in the order of EXPORT_COLUMNS."""
+    external_ids = ";".join(f"{r.source}:{r.external_id}" for r in lead.source_records.all())
+    probability = "" if lead.predicted_probability is None else f"{lead.predicted_probability:.4f}"
+    return [
+        str(lead.pk), csv_safe(external_ids), csv_safe(lead.first_name), csv_safe(lead.last_name),
+        csv_safe(lead.email), csv_safe(lead.phone), csv_safe(lead.country), csv_safe(lead.company),
+        csv_safe(lead.industry), _number(lead.fit_score), _number(lead.engagement_score), _number(lead.score),
+        csv_safe(lead.band), csv_safe(lead.stage), csv_safe(lead.owner.email if lead.owner else ""),
+        csv_safe(lead.queue), probability, csv_safe(lead.title), csv_safe(lead.domain), csv_safe(lead.source),
+        csv_safe(lead.outcome), lead.created_at.isoformat() if lead.created_at else "",
+    ]
+
+
+def write_leads_csv(queryset: QuerySet[Lead], out: TextIO, *, feed: bool = False) -> int:
+    """Write the lead CSV (header and rows) to ``out`` (opened with ``newline=""``); returns the number of leads.
+    ``feed``: the incremental export's rows and columns (``lead_export_rows``)."""
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + (FEED_EXTRA_COLUMNS if feed else ()))
     count = 0
-    for row in lead_export_rows(queryset):
+    for row in lead_export_rows(queryset, feed=feed):
         writer.writerow(row)
         count += 1
     return count

@@ -189,7 +189,8 @@ def _enrich_joined(lead_ids: list[int], mode: str) -> list[int]:
     if mode == "skip":
         skipped = list(Lead.objects.filter(pk__in=lead_ids, enrichment_status=EnrichmentStatus.PENDING)
                        .values_list("pk", flat=True))
-        Lead.objects.filter(pk__in=skipped).update(enrichment_status=EnrichmentStatus.SKIPPED)
+        Lead.objects.filter(pk__in=skipped).update(enrichment_status=EnrichmentStatus.SKIPPED,
+                                                     updated_at=timezone.now())
         _log_enrichment_skipped(skipped)
         return lead_ids
     joined = []

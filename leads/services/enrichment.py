@@ -257,7 +257,7 @@ def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True)
 def lead_enrichment_skipped(lead_id: int) -> None:
     """Enrichment is switched off: note it on the lead and let scoring go on with what we have."""
     Lead.objects.filter(pk=lead_id, enrichment_status=EnrichmentStatus.PENDING).update(
-        enrichment_status=EnrichmentStatus.SKIPPED
+        enrichment_status=EnrichmentStatus.SKIPPED, updated_at=timezone.now()
     )
     signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=False)
 

@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from revops.base.roles import is_revops_admin
 from routing.models import Rep, Team
+from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to, teams_managed_by
 from scoring.models import ScoreChange
 
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
@@ -37,6 +39,8 @@ class DashboardFilters:
     rep: Rep | None = None
     given: dict = field(default_factory=dict)
     segment: str = ""
+    # Whose numbers: a manager sees their teams' only (routing/scoping.py); None (a script, a test) sees all.
+    user: object = None
 
     @property
     def days(self) -> int | None:
@@ -67,7 +71,22 @@ class DashboardFilters:
             leads = leads.filter(owner=self.rep.user_id)
         if self.segment:
             leads = leads.annotate(scored_segment=lead_segment()).filter(scored_segment=self.segment)
-        return leads
+        return leads if self.user is None else leads_visible_to(self.user, leads)
+
+    def scope_tasks(self, tasks):
+        """Tasks narrowed to the user's (a manager: their teams')."""
+        return tasks if self.user is None else tasks_visible_to(self.user, tasks)
+
+    @property
+    def team_choices(self):
+        """The teams the team filter offers: a manager's own; a RevOps admin every team."""
+        return _teams_for(self.user).order_by("name")
+
+    @property
+    def rep_choices(self):
+        """The reps the rep filter offers: a manager's teams' reps; a RevOps admin every rep."""
+        reps = Rep.objects.select_related("user").order_by("user__username")
+        return reps if self.user is None else reps_visible_to(self.user, reps)
 
     def window(self) -> tuple[datetime | None, datetime | None]:
         """The period as [start, end) datetimes for event-dated figures (None: open-ended)."""
@@ -111,19 +130,21 @@ def _date(params, name: str) -> date | None:
         raise DashboardFilterError(name, f"'{raw}' is not a date (YYYY-MM-DD).") from None
 
 
-def _object(params, name: str, model):
+def _object(params, name: str, model, queryset=None):
     raw = params.get(name, "").strip()
     if not raw:
         return None
     if not raw.isdigit():
         raise DashboardFilterError(name, f"'{raw}' is not an id.")
-    found = model.objects.filter(pk=int(raw)).first()
-    if found is None:
+    found = (model.objects if queryset is None else queryset).filter(pk=int(raw)).first()
+    if found is None:  # another team's (for a manager) reads as unknown
         raise DashboardFilterError(name, f"no {model._meta.verbose_name} with id {raw}.")
     return found
 
 
-def parse_filters(params) -> DashboardFilters:
+def parse_filters(params, user=None) -> DashboardFilters:
+    """The filters of the query string; with ``user``, the team and rep must be theirs to see and ``apply``
+    narrows the leads to theirs (a manager: their teams')."""
     period = params.get("period", "90") or "90"
     if period not in PERIODS:
         raise DashboardFilterError("period", f"'{period}' is not one of {', '.join(PERIODS)}.")
@@ -133,7 +154,14 @@ def parse_filters(params) -> DashboardFilters:
     return DashboardFilters(
         period=period, created_from=created_from, created_to=created_to,
         source=params.get("source", "").strip()[:100], campaign=params.get("campaign", "").strip()[:255],
-        team=_object(params, "team", Team), rep=_object(params, "rep", Rep),
-        given={name: params.get(name, "") for name in FIELDS},
+        team=_object(params, "team", Team, _teams_for(user)),
+        rep=_object(params, "rep", Rep, None if user is None else reps_visible_to(user, Rep.objects.all())),
+        given={name: params.get(name, "") for name in FIELDS}, user=user,
         segment=params.get("segment", "").strip()[:50],
     )
+
+
+def _teams_for(user):
+    if user is None or is_revops_admin(user):
+        return Team.objects.all()
+    return teams_managed_by(user)

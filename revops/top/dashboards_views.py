@@ -3,12 +3,10 @@ workload and experiments, under the same query-string filters; ``?format=csv&tab
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
-from routing.models import Rep, Team
-
+from .access import dashboard_user_required
 from .dashboards_csv import csv_table_response
 from .dashboards_filters import PERIODS, DashboardFilterError, DashboardFilters, parse_filters
 from .dashboards_pages import funnel_page, scores_page, speed_page
@@ -36,9 +34,9 @@ def nav(filters: DashboardFilters, current: str) -> list[dict]:
     return links
 
 
-def filter_choices() -> dict:
-    return {"periods": list(PERIODS), "teams": Team.objects.order_by("name"),
-            "reps": Rep.objects.select_related("user").order_by("user__username")}
+def filter_choices(filters: DashboardFilters) -> dict:
+    """The filter menus: a manager is offered their teams and their teams' reps only."""
+    return {"periods": list(PERIODS), "teams": filters.team_choices, "reps": filters.rep_choices}
 
 
 def _display(value) -> str:
@@ -49,15 +47,14 @@ def _display(value) -> str:
     return str(value)
 
 
-@login_required
-@permission_required("leads.view_lead", raise_exception=True)
+@dashboard_user_required  # managers (their teams) and RevOps admins: revops/top/access.py
 def dashboard_page(request: HttpRequest, page: str) -> HttpResponse:
     """One dashboard page (managers, RevOps): every section's table beside its chart, each downloadable as CSV
     under the filters of the page."""
     if page not in PAGES:
         raise Http404("No such dashboard.")
     try:
-        filters = parse_filters(request.GET)
+        filters = parse_filters(request.GET, user=request.user)
     except DashboardFilterError as error:
         return HttpResponseBadRequest(f"Invalid filter {error.field}: {error.message}", content_type="text/plain")
     built = PAGES[page][1](filters)
@@ -75,5 +72,5 @@ def dashboard_page(request: HttpRequest, page: str) -> HttpResponse:
     return render(request, "workspace/dashboard_page.html", {
         "page": built, "sections": sections, "filters": filters, "nav": nav(filters, page),
         "charts": {section.key: section.chart for section in sections if section.chart},
-        **filter_choices(),
+        **filter_choices(filters),
     })

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leads.choices import CLOSED_STAGES, Outcome
 from routing.choices import TaskStatus
-from routing.models import Rep, Task
+from routing.models import Task
 
 from .dashboards_stats import as_hours, pct
 
@@ -18,7 +18,7 @@ def workload_table(filters, leads, now=None) -> list[dict]:
     """One row per rep of the filter's team (or rep): team, active, open leads, capacity, utilisation %, open tasks,
     overdue tasks and the age in hours of the oldest overdue one."""
     now = now or timezone.now()
-    reps = Rep.objects.select_related("user", "team").order_by("team__name", "user__username")
+    reps = filters.rep_choices.select_related("team").order_by("team__name", "user__username")  # a manager's teams'
     if filters.team:
         reps = reps.filter(team=filters.team)
     if filters.rep:

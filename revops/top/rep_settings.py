@@ -4,7 +4,6 @@ e-mail, Teams, several)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,8 +11,10 @@ from django.urls import reverse
 from routing.forms import RepNotifyForm
 from routing.models import Rep
 
+from .access import workspace_user_required
 
-@login_required
+
+@workspace_user_required
 def rep_settings(request: HttpRequest) -> HttpResponse:
     rep = Rep.objects.select_related("team", "user").filter(user=request.user).first()
     if rep is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils import timezone
 from revops.base.choices import ReportKind
 from revops.base.models import SentReport
 
+from .access import dashboard_user_required
 from .reports_delivery import report_context, report_period
 
 
@@ -36,15 +36,13 @@ def _report(request: HttpRequest, kind: str) -> HttpResponse:
     })
 
 
-@login_required
-@permission_required("leads.view_lead", raise_exception=True)
+@dashboard_user_required  # managers and RevOps admins (company-wide figures): revops/top/access.py
 def daily_report(request: HttpRequest) -> HttpResponse:
     """The daily scoring report of ``?date=`` (yesterday by default)."""
     return _report(request, ReportKind.DAILY_SCORING)
 
 
-@login_required
-@permission_required("leads.view_lead", raise_exception=True)
+@dashboard_user_required  # managers and RevOps admins (company-wide figures): revops/top/access.py
 def weekly_report(request: HttpRequest) -> HttpResponse:
     """The weekly performance review of the week holding ``?date=`` (last week by default)."""
     return _report(request, ReportKind.WEEKLY_REVIEW)

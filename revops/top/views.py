@@ -1,13 +1,12 @@
 """The dashboards (managers, RevOps); the rep workspace is in workspace.py."""
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
 from leads.models import Lead
-from routing.models import Rep, Team
 
 from . import dashboards
+from .access import dashboard_user_required
 from .dashboards_bands import band_table, non_separating
 from .dashboards_csv import TABLES, csv_response
 from .dashboards_filters import PERIODS, DashboardFilterError, parse_filters
@@ -15,13 +14,12 @@ from .dashboards_funnel import cohort_funnel
 from .dashboards_views import nav
 
 
-@login_required
-@permission_required("leads.view_lead", raise_exception=True)
+@dashboard_user_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Cohort funnel, conversion and deal value by score band, sources, queues, SLA compliance and workload
     (managers, RevOps), filtered by the query string; ``?format=csv&table=bands`` downloads one table."""
     try:
-        filters = parse_filters(request.GET)
+        filters = parse_filters(request.GET, user=request.user)
     except DashboardFilterError as error:
         return HttpResponseBadRequest(f"Invalid filter {error.field}: {error.message}", content_type="text/plain")
     leads = filters.apply(Lead.objects.live())
@@ -42,8 +40,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "funnel": {"labels": [r["stage"] for r in funnel], "reached": [r["reached"] for r in funnel]},
         },
         "csv": {table: filters.querystring(format="csv", table=table) for table in TABLES},
-        "teams": Team.objects.order_by("name"), "reps": Rep.objects.select_related("user").order_by("user__username"),
+        "teams": filters.team_choices, "reps": filters.rep_choices,
         "sources": dashboards.sources(leads), "queues": dashboards.queues(),
-        "sla": dashboards.sla(days=filters.days or 3650), "workload": dashboards.workload(),
+        "sla": dashboards.sla(days=filters.days or 3650),
+        # A manager's table lists their teams' reps only (the rows are per rep, named by team).
+        "workload": [row for row in dashboards.workload() if row["team"] in {t.name for t in filters.team_choices}],
         "nav": nav(filters, ""),
     })

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -27,8 +27,10 @@ from leads.choices import Stage, Transition
 from leads.models import Lead
 from leads.services import events_record, lead_touch_apply, lead_transition
 from revops.base.presentation import changes_html, history_rows_annotate, json_html, reasons_html
+from revops.base.roles import is_revops_admin
 from routing.choices import Disposition, TaskStatus
 from routing.models import Rep
+from routing.scoping import leads_visible_to, managed_team_ids, reps_visible_to
 from routing.selectors import (
     TASK_SORTS,
     TaskQuery,
@@ -49,6 +51,8 @@ from routing.services import (
 )
 from scoring.choices import FeedbackReason
 from scoring.services import score_feedback_create
+
+from .access import workspace_user_required
 
 PAGE_SIZE = 50
 LOG_KINDS = {"call": "call_logged", "email": "email_sent", "note": "note"}
@@ -77,7 +81,7 @@ def _query(request: HttpRequest) -> TaskQuery:
     )
 
 
-@login_required
+@workspace_user_required
 def workspace(request: HttpRequest) -> HttpResponse:
     """The queue: counts at the top, filters and sort, overdue highlighted, 50 a page; the rep's newest leads."""
     now = timezone.now()
@@ -91,8 +95,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "bands": ["A", "B", "C", "D"], "stages": Stage.choices, "status": request.GET.get("status", "open"),
         "leads": Lead.objects.live().filter(owner=request.user).order_by("-assigned_at")[:10],
         "is_manager": _manages_a_team(request.user), **_action_context(request),
-        "team_reps": Rep.objects.select_related("user").filter(team__manager=request.user)
-        if not request.user.is_superuser else Rep.objects.select_related("user"),
+        "team_reps": reps_visible_to(request.user, Rep.objects.select_related("user"))
+        if _manages_a_team(request.user) else Rep.objects.none(),
     })
 
 
@@ -104,21 +108,18 @@ def _action_context(request: HttpRequest) -> dict:
 
 
 def _manages_a_team(user) -> bool:
-    return user.is_superuser or user.managed_teams.exists()
+    return is_revops_admin(user) or bool(managed_team_ids(user))
 
 
 def _lead_for(request: HttpRequest, lead_id: int) -> Lead:
-    lead = Lead.objects.select_related("owner", "account").filter(pk=lead_id).first()
+    """The lead when the user may see it (``routing.scoping.leads_visible_to``), else a 404."""
+    lead = leads_visible_to(request.user, Lead.objects.select_related("owner", "account")).filter(pk=lead_id).first()
     if lead is None:
-        raise Http404("no such lead")
-    allowed = (request.user.is_superuser or request.user.has_perm("leads.view_lead")
-               or lead.owner_id == request.user.pk or task_list_for(user=request.user).filter(lead=lead).exists())
-    if not allowed:
         raise Http404("no such lead")
     return lead
 
 
-@login_required
+@workspace_user_required
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     """The lead page: score and reasons, routing explanation, tasks with their actions, log, close, timeline."""
     lead = _lead_for(request, lead_id)
@@ -166,7 +167,7 @@ def _decimal(value: str) -> Decimal | None:
         raise ValidationError({"deal_value": "a number, e.g. 25000"}) from exc
 
 
-@login_required
+@workspace_user_required
 @require_POST
 def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
     """complete (disposition, reason, deal value, note), snooze (1h, tomorrow, a time), accept, reassign (reason)."""
@@ -197,7 +198,7 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
     return _back(request, target, run, f"{done.get(action, action)}: {task.title}")
 
 
-@login_required
+@workspace_user_required
 @require_POST
 def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
     """won / lost (with deal value) through the lifecycle; log a call, an e-mail or a note as an activity."""
@@ -235,7 +236,7 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
     return _back(request, target, run, f"{done.get(action, action)}: {lead}")
 
 
-@login_required
+@workspace_user_required
 @permission_required("leads.change_lead", raise_exception=True)
 def manager_view(request: HttpRequest) -> HttpResponse:
     """The teams' queue for their manager: breaches (overdue), reassignment requests, snoozed past the limit."""
@@ -245,12 +246,12 @@ def manager_view(request: HttpRequest) -> HttpResponse:
         "now": now, "counts": task_queue_counts(user=request.user, now=now), **_action_context(request),
         "requests": base.filter(reassign_requested_at__isnull=False)[:100],
         "overdue": base.filter(due_at__lt=now)[:100],
-        "reps": Rep.objects.select_related("user", "team").filter(is_active=True),
+        "reps": reps_visible_to(request.user, Rep.objects.select_related("user", "team")).filter(is_active=True),
         "stage_breaches": stage_sla_alerts_for(user=request.user)[:50],
     })
 
 
-@login_required
+@workspace_user_required
 @permission_required("leads.change_lead", raise_exception=True)
 @require_POST
 def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
@@ -262,7 +263,9 @@ def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
         rep_id = int(request.POST.get("rep", ""))
     except ValueError:
-        messages.error(request, "rep: choose a rep")
+        rep_id = None
+    if rep_id is None or not reps_visible_to(request.user).filter(pk=rep_id).exists():
+        messages.error(request, "rep: choose a rep of your teams")
         return HttpResponseRedirect(target)
     reason = request.POST.get("reason", "").strip() or task.reassign_reason or "reassigned by the manager"
 

@@ -7,7 +7,7 @@ from leads.api.serializers import LeadSerializer
 from leads.choices import Stage
 
 from ..choices import Disposition, TaskKind
-from ..models import Task
+from ..models import RoutingDecision, Task
 from ..priority import task_priority
 from ..selectors import TASK_SORTS, routing_decision_latest
 
@@ -50,7 +50,7 @@ class TaskSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "lead_name", "assignee", "assignee_email", "kind", "title", "due_at", "status",
                   "completed_at", "outcome_note", "overdue", "priority", "band", "score", "disposition",
                   "disposition_reason", "attempt", "snooze_count", "accepted_at", "reassign_requested_at",
-                  "reassign_reason", "created_at"]
+                  "reassign_reason", "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_overdue(self, obj: Task) -> bool:
@@ -97,3 +97,13 @@ class TaskQuerySerializer(serializers.Serializer):
     reassign_requested = serializers.BooleanField(required=False, default=False)
     assignee = serializers.IntegerField(required=False, allow_null=True, default=None)
     sort = serializers.ChoiceField(choices=list(TASK_SORTS), required=False, default="priority")
+
+
+class RoutingDecisionSerializer(serializers.ModelSerializer):
+    """A routing decision as the feed gives it (the explanation included)."""
+
+    class Meta:
+        model = RoutingDecision
+        fields = ["id", "lead", "rule", "rep", "owner", "previous_owner", "queue", "previous_queue", "strategy",
+                  "summary", "explanation", "cause", "user", "created_at", "undone_at", "undone_by", "updated_at"]
+        read_only_fields = fields

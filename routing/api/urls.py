@@ -3,9 +3,10 @@ otherwise be read as a lead id)."""
 
 from django.urls import path
 
-from .views import LeadReassignView, RoutingUndoView
+from .views import LeadReassignView, RoutingDecisionFeedView, RoutingUndoView
 
 urlpatterns = [
     path("leads/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("routing/undo/", RoutingUndoView.as_view(), name="routing-undo"),
+    path("routing/decisions/", RoutingDecisionFeedView.as_view(), name="routing-decisions"),
 ]

@@ -2,16 +2,19 @@
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.api.views import LeadViewSet
+from leads.api.views import FEED_PARAMETERS, LeadViewSet, feed_page_serializer, list_or_feed_page_serializer
 from leads.filtersets import MAX_ID
+from revops.base.feed import feed_requested, feed_response
+from revops.base.roles import may_list, may_read_one
 
-from ..models import Rep, Task
+from ..models import Task
+from ..scoping import decisions_visible_to, leads_visible_to, reps_visible_to, tasks_visible_to
 from ..selectors import TaskQuery, task_list_for, task_queue
 from ..services import (
     TaskActionRefused,
@@ -24,6 +27,7 @@ from ..services import (
 )
 from .serializers import (
     RoutedLeadSerializer,
+    RoutingDecisionSerializer,
     TaskCompleteSerializer,
     TaskQuerySerializer,
     TaskReasonSerializer,
@@ -37,6 +41,11 @@ class RoutedLeadViewSet(LeadViewSet):
 
     serializer_class = RoutedLeadSerializer
 
+    @extend_schema(parameters=FEED_PARAMETERS,
+                   responses={200: list_or_feed_page_serializer("RoutedLeadPage", RoutedLeadSerializer)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
 
 def _refusal(exc: ValidationError) -> Response:
     """A service's refusal as a 400 naming the field."""
@@ -44,11 +53,28 @@ def _refusal(exc: ValidationError) -> Response:
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
+class ListsOrReadsOne(permissions.BasePermission):
+    """A list (and the feed): a role that lists (not an Integration); one object or an action on it: any role but
+    the Data reader. Which objects: the scoping functions of ``routing/scoping.py``."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "action", None) == "list":
+            return may_list(request.user)
+        return may_read_one(request.user)
+
+
+class MayList(permissions.BasePermission):
+    """A list (the feed): any role but the Integration."""
+
+    def has_permission(self, request, view) -> bool:
+        return may_list(request.user)
+
+
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's tasks (a manager: the team's), with the queue's filters and sort, and the actions on a task."""
 
     serializer_class = TaskSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, ListsOrReadsOne]
     lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     filter_backends: list = []
 
@@ -57,6 +83,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return Task.objects.none()
         if self.action != "list":
             return task_list_for(user=self.request.user)
+        if feed_requested(self.request):  # the warehouse feed: every status, by (updated_at, id)
+            return tasks_visible_to(self.request.user, Task.objects.select_related("lead", "assignee"))
         data = TaskQuerySerializer(data=self.request.query_params)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -64,10 +92,14 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             values["status"] = ""
         return task_queue(user=self.request.user, query=TaskQuery(**values), now=timezone.now())
 
-    @extend_schema(parameters=[TaskQuerySerializer])
+    @extend_schema(parameters=[TaskQuerySerializer, *FEED_PARAMETERS],
+                   responses={200: list_or_feed_page_serializer("TaskPage", TaskSerializer)})
     def list(self, request, *args, **kwargs):
+        if feed_requested(request):
+            return feed_response(request, self.get_queryset(), field="updated_at", serializer_class=TaskSerializer)
         return super().list(request, *args, **kwargs)
 
+    # The actions take **kwargs: a format suffix (``/api/tasks/1/accept.json``) passes ``format`` to them.
     def _act(self, call) -> Response:
         try:
             task = call()
@@ -79,7 +111,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskCompleteSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
+    def complete(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -87,7 +119,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskSnoozeSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def snooze(self, request, pk=None):
+    def snooze(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskSnoozeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -95,7 +127,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=TaskReasonSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"], url_path="reassign-request")
-    def reassign_request(self, request, pk=None):
+    def reassign_request(self, request, pk=None, **kwargs):
         task = self.get_object()
         data = TaskReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -104,7 +136,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=None, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request, pk=None, **kwargs):
         task = self.get_object()
         return self._act(lambda: task_accept(task_id=task.pk, actor=request.user))
 
@@ -133,11 +165,18 @@ class LeadReassignView(APIView):
         skipped = serializers.ListField(child=serializers.CharField())
         warnings = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(request=ReassignInputSerializer, responses={200: ReassignOutputSerializer})
+    @extend_schema(request=ReassignInputSerializer, responses={
+        200: ReassignOutputSerializer, 404: OpenApiResponse(description="A lead the caller may not see: {lead_ids}")})
     def post(self, request):
         data = self.ReassignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not Rep.objects.filter(pk=data.validated_data["rep"]).exists():
+        # Reading and writing share the scope (routing/scoping.py): a lead or rep outside it does not exist here.
+        wanted = set(data.validated_data["lead_ids"])
+        unseen = wanted - set(leads_visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
+        if unseen:
+            return Response({"lead_ids": [f"no such lead: {', '.join(map(str, sorted(unseen)))}"]},
+                            status=status.HTTP_404_NOT_FOUND)
+        if not reps_visible_to(request.user).filter(pk=data.validated_data["rep"]).exists():
             return Response({"rep": ["no such rep"]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             result = leads_reassign(lead_ids=data.validated_data["lead_ids"], rep_id=data.validated_data["rep"],
@@ -161,9 +200,28 @@ class RoutingUndoView(APIView):
         undone = serializers.ListField(child=serializers.IntegerField())
         skipped = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(request=UndoInputSerializer, responses={200: UndoOutputSerializer})
+    @extend_schema(request=UndoInputSerializer, responses={
+        200: UndoOutputSerializer, 404: OpenApiResponse(description="A decision the caller may not see")})
     def post(self, request):
         data = self.UndoInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        wanted = set(data.validated_data["decision_ids"])
+        unseen = wanted - set(decisions_visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
+        if unseen:
+            return Response({"decision_ids": [f"no such decision: {', '.join(map(str, sorted(unseen)))}"]},
+                            status=status.HTTP_404_NOT_FOUND)
         result = routing_decisions_undo(decision_ids=data.validated_data["decision_ids"], user=request.user)
         return Response(self.UndoOutputSerializer({"undone": result.undone, "skipped": result.skipped}).data)
+
+
+class RoutingDecisionFeedView(APIView):
+    """``GET /api/routing/decisions/``: the routing decisions feed, by (updated_at, id) — a decision changes once,
+    when it is undone. Read-only; the decisions of the leads the caller sees."""
+
+    permission_classes = [permissions.IsAuthenticated, MayList]
+
+    @extend_schema(parameters=[*FEED_PARAMETERS, OpenApiParameter("limit", int, required=False)],
+                   responses={200: feed_page_serializer("RoutingDecisionFeedPage", RoutingDecisionSerializer)})
+    def get(self, request):
+        return feed_response(request, decisions_visible_to(request.user), field="updated_at",
+                             serializer_class=RoutingDecisionSerializer)

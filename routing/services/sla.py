@@ -83,7 +83,8 @@ def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
         if task.due_at + timedelta(minutes=escalate_after) > now:
             continue
         with transaction.atomic():
-            claimed = Task.objects.filter(pk=task.pk, escalated_at__isnull=True).update(escalated_at=now)
+            claimed = Task.objects.filter(pk=task.pk, escalated_at__isnull=True).update(escalated_at=now,
+                                                                                        updated_at=now)
             if not claimed:
                 continue
             task_escalation_notify(task, now=now)

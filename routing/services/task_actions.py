@@ -32,9 +32,11 @@ from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed, lead_touch_apply, lead_transition
 from revops.base.choices import Workflow
+from revops.base.roles import may_read_one
 
 from ..choices import Disposition, TaskStatus
 from ..models import DisqualifyReason, Task
+from ..scoping import tasks_visible_to
 from ..signals import task_completed
 from .sla import rep_for_user, tomorrow_morning_for
 
@@ -60,13 +62,14 @@ def snooze_limit() -> int:
 
 
 def task_actor_may_act(task: Task, actor) -> bool:
-    """The assignee, the manager of the assignee's team, or a superuser."""
+    """The assignee, a manager of the assignee's team, or a RevOps admin (``routing.scoping.tasks_visible_to``)."""
     if actor is None or not actor.is_authenticated:
         return False
-    if actor.is_superuser or task.assignee_id == actor.pk:
+    if task.assignee_id == actor.pk:
         return True
-    rep = rep_for_user(task.assignee_id)
-    return bool(rep and rep.team.manager_id == actor.pk)
+    if not may_read_one(actor):  # a Data reader only reads the feed
+        return False
+    return tasks_visible_to(actor).filter(pk=task.pk).exists()
 
 
 def _locked(task_id: int, actor) -> Task:

@@ -23,6 +23,14 @@ from leads.models import DuplicateReview, Lead, SourceRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
+
+@pytest.fixture
+def admin_api(revops_admin):
+    """A RevOps admin's API client: lists and exports are not for the Integration role."""
+    client = APIClient()
+    client.force_authenticate(revops_admin)
+    return client
+
 # The export endpoint on its own (revops/urls.py mounts it at the same path, before the lead router).
 urlpatterns = [path("api/leads/export/", LeadExportView.as_view(), name="lead-export")]
 
@@ -146,21 +154,21 @@ def test_export_duplicate_reviews_writes_the_open_pairs(tmp_path):
 # --- the API ---------------------------------------------------------------------------------------------------
 
 
-def test_the_api_streams_the_same_csv_with_the_list_filters(api_client, scored_lead):
+def test_the_api_streams_the_same_csv_with_the_list_filters(admin_api, scored_lead):
     Lead.objects.create(email="de@x.example", country="DE", stage="mql", score=80)
-    response = api_client.get("/api/leads/export/")
+    response = admin_api.get("/api/leads/export/")
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="leads-')
     body = b"".join(response.streaming_content).decode()
     assert body == export_text()
-    filtered = api_client.get("/api/leads/export/?country=DE&score_min=50", HTTP_ACCEPT="text/csv")
+    filtered = admin_api.get("/api/leads/export/?country=DE&score_min=50", HTTP_ACCEPT="text/csv")
     assert [row["email"] for row in parse(b"".join(filtered.streaming_content).decode())] == ["de@x.example"]
-    owner = api_client.get("/api/leads/export/?owner=rita@example.com")
+    owner = admin_api.get("/api/leads/export/?owner=rita@example.com")
     assert [row["email"] for row in parse(b"".join(owner.streaming_content).decode())] == ["ann@acme.example"]
 
 
-def test_the_api_refuses_invalid_filters_with_400(api_client):
-    response = api_client.get("/api/leads/export/?score_min=lots")
+def test_the_api_refuses_invalid_filters_with_400(admin_api):
+    response = admin_api.get("/api/leads/export/?score_min=lots")
     assert response.status_code == 400 and "score_min" in response.json()
 
 

@@ -41,8 +41,8 @@ def rows_of(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
 
 
-def test_band_csv_matches_the_table_under_the_same_filters(client, sales_manager, page_data):
-    client.force_login(sales_manager)
+def test_band_csv_matches_the_table_under_the_same_filters(client, revops_admin, page_data):
+    client.force_login(revops_admin)
     header, *body = rows_of(client.get("/dashboard/?period=90&format=csv&table=bands"))
     assert header[:3] == ["Band", "Leads", "Won"]
     expected = band_table(Lead.objects.live().filter(created_at__gte=timezone.now() - timedelta(days=90)))
@@ -53,8 +53,8 @@ def test_band_csv_matches_the_table_under_the_same_filters(client, sales_manager
     assert body[0][1:7] == ["2", "1", "1", "0", "2", "50.0"] and body[1][10] == "120.00"
 
 
-def test_source_team_and_rep_filters_narrow_the_tables(client, sales_manager, page_data):
-    client.force_login(sales_manager)
+def test_source_team_and_rep_filters_narrow_the_tables(client, revops_admin, page_data):
+    client.force_login(revops_admin)
     by_source = rows_of(client.get("/dashboard/?period=all&source=event&format=csv&table=bands"))
     assert [row[:3] for row in by_source[1:]] == [["B", "2", "2"]]
     team = page_data[0].team
@@ -70,8 +70,8 @@ def test_source_team_and_rep_filters_narrow_the_tables(client, sales_manager, pa
     assert funnel[1][:2] == ["New", "3"]
 
 
-def test_the_page_keeps_the_filters_in_its_links_and_shows_the_band_warning(client, sales_manager, page_data):
-    client.force_login(sales_manager)
+def test_the_page_keeps_the_filters_in_its_links_and_shows_the_band_warning(client, revops_admin, page_data):
+    client.force_login(revops_admin)
     body = client.get("/dashboard/?period=all&source=event").content.decode()
     assert 'href="?period=all&amp;source=event&amp;format=csv&amp;table=bands"' in body
     assert 'id="bands-chart"' in body and "vendor/chart.js/chart.umd.min.js" in body

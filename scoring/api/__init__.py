@@ -1,0 +1,1 @@
+"""The scoring layer's API: the score-change feed."""

@@ -1,0 +1,80 @@
+"""Two teams with their managers, reps and objects, and one user per role: the world the role tests act in.
+
+Team A is the shared personas' Mid-Market team (manager ``max`` through the team's escalation ``manager``, reps
+``rita`` and ``ravi``); team B (Enterprise) is managed by ``bea`` through ``Team.managers`` only, with rep ``bob``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from leads.models import Lead, LeadEvent
+from revops.base.roles import ROLE_DATA_READER, ROLE_SALES_MANAGER, ROLE_SALES_REP
+from routing.choices import RepRole
+from routing.models import Rep, RoutingDecision, Task, Team
+from scoring.models import ScoreChange
+
+
+@dataclass
+class Side:
+    """One team's objects."""
+
+    team: Team
+    manager: User
+    rep: Rep
+    lead: Lead
+    task: Task
+    decision: RoutingDecision
+    event: LeadEvent
+    score_change: ScoreChange
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+    users: dict[str, User | None]
+
+
+def _user(username: str, group: str, **extra) -> User:
+    user = User.objects.create_user(username=username, email=f"{username}@example.com", password="pw", **extra)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def _side(team: Team, manager: User, rep: Rep, name: str) -> Side:
+    now = timezone.now()
+    lead = Lead.objects.create(email=f"{name}@{name}.example", first_name=name.capitalize(), owner=rep.user,
+                               country="US")
+    decision = RoutingDecision.objects.create(lead=lead, rep=rep, owner=rep.user, summary=f"to {rep}",
+                                              cause="manual reassign", previous_queue="none")
+    task = Task.objects.create(lead=lead, assignee=rep.user, decision=decision, title=f"Call {name}",
+                               due_at=now + timedelta(hours=4), dedup_key=f"world:{name}")
+    event = LeadEvent.objects.create(lead=lead, type="page_view", occurred_at=now)
+    score_change = ScoreChange.objects.create(lead=lead, at=now, cause="events", new_score=10, delta=10)
+    return Side(team=team, manager=manager, rep=rep, lead=lead, task=task, decision=decision, event=event,
+                score_change=score_change)
+
+
+@pytest.fixture
+def data_reader(db) -> User:
+    return _user("warehouse", ROLE_DATA_READER)
+
+
+@pytest.fixture
+def world(db, team, reps, revops_admin, sales_manager, integration_user, data_reader, settings) -> World:
+    settings.LEADFLOW_FEED_SETTLE_SECONDS = 0
+    bea = _user("bea", ROLE_SALES_MANAGER, is_staff=True)
+    team_b = Team.objects.create(name="Enterprise")
+    team_b.managers.add(bea)
+    bob = Rep.objects.create(user=_user("bob", ROLE_SALES_REP), team=team_b, role=RepRole.AE)
+    a = _side(team, sales_manager, reps[0], "alice")
+    b = _side(team_b, bea, bob, "bert")
+    users = {"anonymous": None, "rep": reps[0].user, "manager": sales_manager, "admin": revops_admin,
+             "integration": integration_user, "reader": data_reader}
+    return World(a=a, b=b, users=users)

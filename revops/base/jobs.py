@@ -309,8 +309,9 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
     """Run a drain's claimed pending rows of one job function: the micro-batch behind every one-object step.
 
     Steps: group the rows (by object when the job coalesces, else by argument list), oldest first. With a set-based
-    body (``pipeline_job(batch=...)``) and more than one group, run every group's step at once with the oldest
-    row's arguments, in one transaction; when that fails (or the kill switch is off) fall through to one by one.
+    body (``pipeline_job(batch=...)``) and more than one group, run the groups' steps at once with each oldest
+    row's arguments, ``LEADFLOW_DRAIN_TRANSACTION_STEPS`` at a time, one transaction each (short, so a web request
+    never waits long for SQLite's write lock); a chunk that fails (or a kill switch that is off) goes one by one.
     One by one: run each group's step once with the oldest row's arguments, through the job's own wrapper body
     (kill switch, failure to review), passing the queue's priority on to the steps it schedules; a transient failure
     gives the group's rows back with a delay and queues a later drain (``LEADFLOW_JOB_RETRY_*``, counted on the
@@ -322,12 +323,20 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
         key = repr(row.args[:1]) if coalesce else repr(row.args)
         groups.setdefault(key, []).append(row)
     outcome = {"ran": 0, "coalesced": len(rows) - len(groups), "retrying": 0, "batched": 0}
-    if batch is not None and len(groups) > 1 and batch([tuple(g[0].args) for g in groups.values()], rows[0].queue):
-        pending_done_many([row.pk for row in rows])
-        outcome.update(ran=len(groups), batched=len(groups))
-        return outcome
     finished: list[int] = []
-    for group in groups.values():
+    one_by_one = list(groups.values())
+    if batch is not None and len(one_by_one) > 1:
+        one_by_one = []
+        size = max(2, settings.LEADFLOW_DRAIN_TRANSACTION_STEPS)  # a short write lock: the API waits for it on SQLite
+        chunks = [list(groups.values())[start:start + size] for start in range(0, len(groups), size)]
+        for chunk in chunks:
+            if len(chunk) > 1 and batch([tuple(group[0].args) for group in chunk], rows[0].queue):
+                finished.extend(row.pk for group in chunk for row in group)
+                outcome["ran"] += len(chunk)
+                outcome["batched"] += len(chunk)
+            else:
+                one_by_one.extend(chunk)
+    for group in one_by_one:
         first = group[0]
         attempts = max(row.attempts for row in group)
         queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(first.queue, "default"))

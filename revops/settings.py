@@ -196,7 +196,7 @@ LEADFLOW_PENDING_SWEEP_AFTER = int(os.environ.get("LEADFLOW_PENDING_SWEEP_AFTER"
 LEADFLOW_DRAIN_BATCH = int(os.environ.get("LEADFLOW_DRAIN_BATCH", "200"))
 LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
 # Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
-LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "50"))
+LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))
 # Workers run at this CPU niceness so the web process answers first under load (revops.base.worker).
 LEADFLOW_WORKER_NICE = int(os.environ.get("LEADFLOW_WORKER_NICE", "10"))
 

@@ -46,6 +46,7 @@ def leads_enrich_drained(steps: list[tuple]) -> None:
     on_failure=lead_enrichment_failed,
     on_skip=lead_enrichment_skipped,
     batch=leads_enrich_drained,
+    batch_atomic=False,  # the providers are asked before leads_enrich's one write transaction
 )
 def lead_enrich_job(lead_id: int) -> str:
     """Enrich a new lead, then let scoring go on (kill switch: enrichment)."""

@@ -15,6 +15,7 @@ wrapper deletes it once the job has finished, and the sweeper enqueues again wha
 Redis unreachable the caller's write still commits (the API answers, commands finish); the work waits in the table.
 """
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -203,6 +204,7 @@ def pipeline_job(
     on_skip: Callable[[int], None] | None = None,
     coalesce: bool = False,
     batch: Callable[[list[tuple]], Any] | None = None,
+    batch_atomic: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a job body with the kill switch, retry and failure handling described in the module docstring.
 
@@ -212,7 +214,9 @@ def pipeline_job(
     ``coalesce``: steps of the same object waiting together run once (a lead's burst of events, one rescore); the
     other steps run once per distinct argument list. Scheduled steps run through drains (:func:`drain_rows`).
     ``batch(steps)``: the set-based body of a drained micro-batch, given each step's argument tuple (oldest first);
-    it must do for every step what the body does for one, in one transaction (see :func:`drain_rows`).
+    it must do for every step what the body does for one (see :func:`drain_rows`). It runs in one transaction, unless
+    ``batch_atomic=False``: a body that calls remote services first and then writes everything in its own single
+    transaction (enrichment: no write lock held while a provider answers).
     """
 
     def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -248,7 +252,7 @@ def pipeline_job(
 
         wrapper.leadflow_job = True
         wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce,
-                                                   batch=_BatchStep(batch, workflow, action, object_type)
+                                                   batch=_BatchStep(batch, workflow, action, object_type, batch_atomic)
                                                    if batch is not None else None)
         return wrapper
 
@@ -274,8 +278,10 @@ def _retrying(workflow: str, action: str, object_type: str, object_id: int | Non
 class _BatchStep:
     """The set-based body of a drained step with what its log rows name: workflow, action, object type."""
 
-    def __init__(self, body: Callable[[list[tuple]], Any], workflow: str, action: str, object_type: str) -> None:
+    def __init__(self, body: Callable[[list[tuple]], Any], workflow: str, action: str, object_type: str,
+                 atomic: bool = True) -> None:
         self.body, self.workflow, self.action, self.object_type = body, workflow, action, object_type
+        self.atomic = atomic
 
     def __call__(self, steps: list[tuple], queue: str) -> bool:
         """Run the steps set-based in one transaction; False (nothing written) when that failed.
@@ -288,7 +294,7 @@ class _BatchStep:
         queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(queue, "default"))
         pending_token = _pending_ctx.set(None)
         try:
-            with transaction.atomic(), batch_gc():
+            with transaction.atomic() if self.atomic else contextlib.nullcontext(), batch_gc():
                 self.body(steps)
         except Exception as exc:  # noqa: BLE001 - the one-by-one path records each step's own failure
             logger.warning("%s/%s: a micro-batch of %d failed (%s: %s); its steps run one by one", self.workflow,

@@ -22,7 +22,7 @@ from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_c
 from .dedup.scan import dedup_scan_run
 from .models import LeadImport
 from .selectors import leads_due_for_reenrichment
-from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped
+from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped, leads_enrich
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +35,18 @@ IMPORT_JOB_TIMEOUT_SECONDS = 12 * 3600
 # --------------------------------------------------------------------------------------------------------------
 
 
+def leads_enrich_drained(steps: list[tuple]) -> None:
+    """A drain's new leads enriched together (``leads_enrich``), each announced on its own."""
+    leads_enrich(lead_ids=[lead_id for lead_id, *_ in steps])
+
+
 @pipeline_job(
     workflow=Workflow.ENRICHMENT,
     object_type="lead",
     on_failure=lead_enrichment_failed,
     on_skip=lead_enrichment_skipped,
+    batch=leads_enrich_drained,
+    batch_atomic=False,  # the providers are asked before leads_enrich's one write transaction
 )
 def lead_enrich_job(lead_id: int) -> str:
     """Enrich a new lead, then let scoring go on (kill switch: enrichment)."""

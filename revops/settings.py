@@ -75,6 +75,7 @@ MIDDLEWARE = [
     # Before anything that answers: CORS headers for website forms only (CORS_URLS_REGEX, leads/webforms_cors.py).
     "corsheaders.middleware.CorsMiddleware",
     "revops.base.api.ApiJsonErrorsMiddleware",
+    "revops.base.db.busy.SqliteWebBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,11 +111,16 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# SQLite's busy timeouts (seconds): how long a worker or a command waits for the write lock, and how long a web
+# request waits before it answers 503 with Retry-After (revops/base/db/busy.py).
+LEADFLOW_SQLITE_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_BUSY_TIMEOUT", "20"))
+LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT", "2"))
+LEADFLOW_BUSY_RETRY_AFTER = int(os.environ.get("LEADFLOW_BUSY_RETRY_AFTER", "1"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker write the same file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "timeout": 20,
+            "timeout": LEADFLOW_SQLITE_BUSY_TIMEOUT,
             "transaction_mode": "IMMEDIATE",
             # serve's checkpointer keeps the log short (revops/base/db/sqlite.py); the automatic checkpoint is the
             # safety net for processes that run without it.
@@ -195,6 +201,8 @@ LEADFLOW_PENDING_SWEEP_AFTER = int(os.environ.get("LEADFLOW_PENDING_SWEEP_AFTER"
 # after this many seconds (revops.base.pending.pending_drain_job).
 LEADFLOW_DRAIN_BATCH = int(os.environ.get("LEADFLOW_DRAIN_BATCH", "200"))
 LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
+# Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
+LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))
 # Workers run at this CPU niceness so the web process answers first under load (revops.base.worker).
 LEADFLOW_WORKER_NICE = int(os.environ.get("LEADFLOW_WORKER_NICE", "10"))
 

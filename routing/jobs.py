@@ -63,10 +63,28 @@ def tasks_create_batch_failed(decision_ids: list[int], workflow: str, message: s
         enqueue_after_commit(task_create_job, decision_id)
 
 
+# --- Set-based bodies of drained micro-batches (``pipeline_job(batch=...)``) -----------------------------------
+
+
+def leads_route_drained(steps: list[tuple]) -> None:
+    """Route a drain's waiting leads set-based (``leads_route_many``), one call per cause, each assignment announced
+    on its own so every lead gets its own follow-up task and message, as ``lead_route_job`` does."""
+    by_cause: dict[str, list[int]] = {}
+    for lead_id, *rest in steps:
+        by_cause.setdefault(rest[0] if rest else "new lead", []).append(lead_id)
+    for cause, lead_ids in by_cause.items():
+        leads_route_many(lead_ids=lead_ids, cause=cause, announce_each=True)
+
+
+def tasks_create_drained(steps: list[tuple]) -> None:
+    """The follow-up tasks of a drain's assignments in one insert, each with its own message (no digest)."""
+    tasks_create_for_decisions(decision_ids=[decision_id for decision_id, *_ in steps], digest=False)
+
+
 # --- Jobs ---------------------------------------------------------------------------------------------------------
 
 
-@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed, batch=leads_route_drained)
 def lead_route_job(lead_id: int, cause: str = "new lead") -> str:
     """Route one lead (kill switch: routing)."""
     outcome = lead_route(lead_id=lead_id, cause=cause)
@@ -104,7 +122,7 @@ def territory_leads_reroute_job(territory_id: int) -> str:
     return str(territory_leads_reroute(territory_id=territory_id))
 
 
-@pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision")
+@pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision", batch=tasks_create_drained)
 def task_create_job(decision_id: int) -> str:
     """Create the follow-up task of an assignment and queue its Slack message (kill switch: tasks)."""
     task = task_create_for_decision(decision_id=decision_id)

@@ -22,7 +22,16 @@ from .services import (
 )
 
 
-@pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed, coalesce=True)
+def leads_score_drained(steps: list[tuple]) -> None:
+    """A drain's rescoring steps (one per lead, coalesced) in the drain's one transaction, each lead through the
+    per-lead scorer: its statements are compiled once and it keeps what only it does per lead (history row of every
+    change, hot and high-intent triggers, ``lead_scored`` for each lead, so a lead waiting for routing is routed)."""
+    for lead_id, *rest in steps:
+        lead_score(lead_id=lead_id, cause=rest[0] if rest else "rescore")
+
+
+@pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed, coalesce=True,
+              batch=leads_score_drained)
 def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
     """Score one lead (kill switch: scoring). Rescores of one lead waiting together run once (coalesced)."""
     result = lead_score(lead_id=lead_id, cause=cause)

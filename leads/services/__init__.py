@@ -29,6 +29,7 @@ from .enrichment import (
     lead_enrich,
     lead_enrichment_failed,
     lead_enrichment_skipped,
+    leads_enrich,
 )
 from .events import LeadInputError, event_record, events_record
 from .imports import lead_import_confirm
@@ -63,7 +64,7 @@ __all__ = [
     "CompanyDirectoryProvider", "EnrichmentError", "EnrichmentResult", "HttpJsonProvider", "IngestResult",
     "LeadInputError", "MergeError", "Provider", "RowOutcome", "company_profile_upsert", "directory_only",
     "enrichment_providers", "event_record", "events_record", "field_errors_from", "industry_vocabulary",
-    "industry_vocabulary_clear", "industry_vocabulary_defaults_ensure", "lead_build", "lead_enrich",
+    "industry_vocabulary_clear", "industry_vocabulary_defaults_ensure", "lead_build", "lead_enrich", "leads_enrich",
     "lead_enrichment_failed", "lead_enrichment_skipped",
     "lead_import_confirm", "lead_ingest", "lead_ingest_predict", "lead_merge", "lead_merge_undo", "lead_restore",
     "lead_send_to_review", "lead_snapshot", "lead_update", "leads_bulk_ingest", "leads_import_bulk", "merges_undo",

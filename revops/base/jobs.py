@@ -15,6 +15,7 @@ wrapper deletes it once the job has finished, and the sweeper enqueues again wha
 Redis unreachable the caller's write still commits (the API answers, commands finish); the work waits in the table.
 """
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -203,6 +204,8 @@ def pipeline_job(
     on_failure: Callable[[int, str, str], None] | None = None,
     on_skip: Callable[[int], None] | None = None,
     coalesce: bool = False,
+    batch: Callable[[list[tuple]], Any] | None = None,
+    batch_atomic: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a job body with the kill switch, retry and failure handling described in the module docstring.
 
@@ -211,6 +214,10 @@ def pipeline_job(
     pipeline go on (enrichment off: score with what we have).
     ``coalesce``: steps of the same object waiting together run once (a lead's burst of events, one rescore); the
     other steps run once per distinct argument list. Scheduled steps run through drains (:func:`drain_rows`).
+    ``batch(steps)``: the set-based body of a drained micro-batch, given each step's argument tuple (oldest first);
+    it must do for every step what the body does for one (see :func:`drain_rows`). It runs in one transaction, unless
+    ``batch_atomic=False``: a body that calls remote services first and then writes everything in its own single
+    transaction (enrichment: no write lock held while a provider answers).
     """
 
     def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -246,7 +253,9 @@ def pipeline_job(
 
         run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page
         wrapper.leadflow_job = True
-        wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce)
+        wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce,
+                                                   batch=_BatchStep(batch, workflow, action, object_type, batch_atomic)
+                                                   if batch is not None else None)
         return wrapper
 
     return decorator
@@ -268,22 +277,74 @@ def _retrying(workflow: str, action: str, object_type: str, object_id: int | Non
     return True
 
 
-def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list) -> dict[str, int]:
+class _BatchStep:
+    """The set-based body of a drained step with what its log rows name: workflow, action, object type."""
+
+    def __init__(self, body: Callable[[list[tuple]], Any], workflow: str, action: str, object_type: str,
+                 atomic: bool = True) -> None:
+        self.body, self.workflow, self.action, self.object_type = body, workflow, action, object_type
+        self.atomic = atomic
+
+    def __call__(self, steps: list[tuple], queue: str) -> bool:
+        """Run the steps set-based in one transaction; False (nothing written) when that failed.
+
+        A failing batch is rolled back whole and logged once; the drain then runs its steps one by one, each with
+        its own retries and its own way to the review queue, as a failed ``batch_job`` hands its objects on.
+        """
+        if not workflow_enabled(self.workflow):
+            return False  # one by one: each step is recorded as skipped and its on_skip hook runs
+        queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(queue, "default"))
+        pending_token = _pending_ctx.set(None)
+        try:
+            with transaction.atomic() if self.atomic else contextlib.nullcontext(), batch_gc():
+                self.body(steps)
+        except Exception as exc:  # noqa: BLE001 - the one-by-one path records each step's own failure
+            logger.warning("%s/%s: a micro-batch of %d failed (%s: %s); its steps run one by one", self.workflow,
+                           self.action, len(steps), type(exc).__name__, exc)
+            automation_log(workflow=self.workflow, action=self.action, outcome=AutomationOutcome.RETRY,
+                           object_type=self.object_type, object_id=steps[0][0] if steps and steps[0] else None,
+                           detail=f"{type(exc).__name__}: {exc}; the {len(steps)} steps of the micro-batch run "
+                                  f"one by one\n\n{traceback.format_exc()}")
+            return False
+        finally:
+            _pending_ctx.reset(pending_token)
+            _queue_ctx.reset(queue_token)
+        return True
+
+
+def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _BatchStep | None = None
+               ) -> dict[str, int]:
     """Run a drain's claimed pending rows of one job function: the micro-batch behind every one-object step.
 
-    Steps: group the rows (by object when the job coalesces, else by argument list), oldest first; run each group's
-    step once with the oldest row's arguments, through the job's own wrapper body (kill switch, failure to review),
-    passing the queue's priority on to the steps it schedules; a transient failure gives the group's rows back with
-    a delay and queues a later drain (``LEADFLOW_JOB_RETRY_*``, counted on the rows); delete the finished rows in one
-    statement. Each step commits on its own, so one bad lead never holds back the rest of the batch.
+    Steps: group the rows (by object when the job coalesces, else by argument list), oldest first. With a set-based
+    body (``pipeline_job(batch=...)``) and more than one group, run the groups' steps at once with each oldest
+    row's arguments, ``LEADFLOW_DRAIN_TRANSACTION_STEPS`` at a time, one transaction each (short, so a web request
+    never waits long for SQLite's write lock); a chunk that fails (or a kill switch that is off) goes one by one.
+    One by one: run each group's step once with the oldest row's arguments, through the job's own wrapper body
+    (kill switch, failure to review), passing the queue's priority on to the steps it schedules; a transient failure
+    gives the group's rows back with a delay and queues a later drain (``LEADFLOW_JOB_RETRY_*``, counted on the
+    rows). Delete the finished rows in one statement. Each one-by-one step commits on its own, so one bad lead never
+    holds back the rest of the batch. A batch of one (an idle queue) runs the one-by-one body: no added latency.
     """
     groups: dict[str, list] = {}
     for row in rows:
         key = repr(row.args[:1]) if coalesce else repr(row.args)
         groups.setdefault(key, []).append(row)
+    outcome = {"ran": 0, "coalesced": len(rows) - len(groups), "retrying": 0, "batched": 0}
     finished: list[int] = []
-    outcome = {"ran": 0, "coalesced": len(rows) - len(groups), "retrying": 0}
-    for group in groups.values():
+    one_by_one = list(groups.values())
+    if batch is not None and len(one_by_one) > 1:
+        one_by_one = []
+        size = max(2, settings.LEADFLOW_DRAIN_TRANSACTION_STEPS)  # a short write lock: the API waits for it on SQLite
+        chunks = [list(groups.values())[start:start + size] for start in range(0, len(groups), size)]
+        for chunk in chunks:
+            if len(chunk) > 1 and batch([tuple(group[0].args) for group in chunk], rows[0].queue):
+                finished.extend(row.pk for group in chunk for row in group)
+                outcome["ran"] += len(chunk)
+                outcome["batched"] += len(chunk)
+            else:
+                one_by_one.extend(chunk)
+    for group in one_by_one:
         first = group[0]
         attempts = max(row.attempts for row in group)
         queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(first.queue, "default"))

@@ -268,7 +268,7 @@ def _batch_pools(tried: list[_Tried], rule_set: RuleSet, now: datetime) -> Batch
     return BatchPoolSource(Pools.load(reps, None, now), rep_teams, now)
 
 
-def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteManyResult:
+def leads_route_many(*, lead_ids: list[int], cause: str = "new lead", announce_each: bool = False) -> RouteManyResult:
     """Route a batch of leads waiting for routing (a bulk import's) with the rules, strategies and explanations of
     ``lead_route``, set-based: 1,000 leads per transaction.
 
@@ -278,18 +278,19 @@ def leads_route_many(*, lead_ids: list[int], cause: str = "new lead") -> RouteMa
     loads, caps and round-robin turns of the ones before it; then write the decisions (one insert), the leads (one
     statement) and their history rows, and save each pointer once. After each chunk commits, its assignments are
     announced together (``follow_ups_needed``): their follow-up tasks are created by one job. A lead already routed
-    (a second delivery) is left alone.
+    (a second delivery) is left alone. ``announce_each``: each assignment is announced on its own
+    (``follow_up_needed``), as ``lead_route`` does: a drained micro-batch's leads each get their own task message.
     """
     result = RouteManyResult()
     ids = sorted(set(lead_ids))
     for start in range(0, len(ids), BATCH_CHUNK):
         chunk = ids[start:start + BATCH_CHUNK]
         with transaction.atomic():
-            _route_chunk(chunk, cause, result)
+            _route_chunk(chunk, cause, result, announce_each)
     return result
 
 
-def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
+def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce_each: bool = False) -> None:
     now = timezone.now()
     rows = Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list(*ROUTING_LEAD_FIELDS)
     leads = [lead for lead in map(_LeadRow, rows)
@@ -340,5 +341,8 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult) -> None:
     assigned = [d.pk for d in decisions if d.owner_id is not None]
     result.assigned += len(assigned)
     result.queued += len(decisions) - len(assigned)
-    if assigned:
+    if assigned and announce_each:
+        for decision_id in assigned:
+            follow_up_needed.send(sender=RoutingDecision, decision_id=decision_id)
+    elif assigned:
         follow_ups_needed.send(sender=RoutingDecision, decision_ids=assigned)

@@ -82,13 +82,14 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
     return task
 
 
-def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
+def tasks_create_for_decisions(*, decision_ids: list[int], digest: bool = True) -> list[Task]:
     """The follow-up tasks of a batch of assignments (``leads_route_many``), and one Slack digest per rep.
 
     The same task ``task_create_for_decision`` creates for one decision (same key, title, SLA and history reason),
     created in one insert for the batch; a decision undone since, or whose lead has moved on, gets none; a task
     that exists already is not created again. Each rep gets one message listing their new leads instead of one
-    message per lead: an import of 300 leads is one notification, not 300.
+    message per lead: an import of 300 leads is one notification, not 300. ``digest=False`` (a drained
+    micro-batch of website leads): each task gets its own message, as ``task_create_for_decision`` sends it.
     """
     with transaction.atomic():
         decisions = list(RoutingDecision.objects.filter(pk__in=decision_ids, undone_at__isnull=True,
@@ -140,6 +141,11 @@ def tasks_create_for_decisions(*, decision_ids: list[int]) -> list[Task]:
             by_reason.setdefault(task._change_reason, []).append(task.pk)
         for reason, task_ids in by_reason.items():
             history_copy_all(Task, task_ids, reason=reason, now=now, history_type="+")
+        if not digest:
+            lead_rows = Lead.objects.in_bulk([task.lead_id for task in created])
+            for task in created:
+                task_notify(task, lead_rows[task.lead_id], task_reps[task.dedup_key])
+            return created
         by_rep: dict[int, list[Task]] = {}
         for task in created:
             rep = task_reps[task.dedup_key]

@@ -49,7 +49,7 @@ from .pending import (
 )
 from .pending import PIPELINE_QUEUES as PIPELINE_QUEUES  # re-exported: the queues, hottest first
 from .switches import workflow_enabled
-from .workflow_stats import workflow_run_counted
+from .workflow_stats import workflow_run_count, workflow_run_counted
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +309,7 @@ class _BatchStep:
         finally:
             _pending_ctx.reset(pending_token)
             _queue_ctx.reset(queue_token)
+        workflow_run_count(workflow=self.workflow, runs=len(steps))  # the workflow-health page counts each step
         return True
 
 

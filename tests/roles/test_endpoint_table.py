@@ -114,7 +114,8 @@ ADMIN_MODELS = {
     "scoring.scoringrule": SHARED, "scoring.scoringexperiment": SHARED, "scoring.predictivemodel": SHARED,
     "revops.workflowswitch": SHARED, "revops.notification": SHARED, "revops.automationlog": SHARED,
     "revops.pendingjob": SHARED, "revops.webhooksubscription": SHARED, "revops.webhookdelivery": SHARED,
-    "revops.erasurerecord": SHARED, "leads.webform": SHARED, "leads.webformsubmission": SHARED, "auth.group": SHARED, "auth.user": SHARED, "authtoken.tokenproxy": SHARED,
+    "revops.erasurerecord": SHARED, "leads.webform": SHARED, "leads.webformsubmission": SHARED,
+    "auth.group": SHARED, "auth.user": SHARED, "authtoken.tokenproxy": SHARED,
     "axes.accessattempt": SHARED, "axes.accesslog": SHARED, "axes.accessfailurelog": SHARED,
 }
 ADMIN_MODEL_VIEWS = ("", "add/", "<path:object_id>/", "<path:object_id>/change/", "<path:object_id>/delete/",

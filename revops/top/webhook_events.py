@@ -11,8 +11,9 @@ Events and their ``data``:
 - ``lead.scored`` (the score, band or stage changed): ``lead``, ``old_score``, ``new_score``, ``old_stage``,
   ``new_stage`` (the old values are null after a batch);
 - ``lead.routed``: ``lead``, ``decision`` (id, owner, queue, rule, summary, cause);
-- ``lead.stage_changed``: ``lead``, ``old_stage``, ``new_stage`` (scoring's moves; a lifecycle transition — won,
-  opportunity, disqualified, suppressed, reopened — has ``old_stage`` null);
+- ``lead.stage_changed``: ``lead``, ``old_stage``, ``new_stage`` (scoring's moves; a stage set outside scoring — a
+  lifecycle transition (won, opportunity, disqualified, suppressed, reopened), a meeting booked, re-engagement —
+  has ``old_stage`` null);
 - ``task.completed``: ``task`` (id, title, disposition, assignee, completed_at), ``lead``;
 - ``lead.merged``: ``survivor`` (the lead kept), ``merged_id``.
 """

@@ -31,6 +31,7 @@ from leads.choices import Stage
 from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead, LeadEvent
 from leads.services.lifecycle import lead_is_closed
+from leads.signals import lead_changed
 from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.escaping import slack_escape as esc
@@ -110,6 +111,7 @@ def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = 
             lead.stage = Stage.RE_ENGAGED
             lead._change_reason = f"automation:re_engagement {why}: {Stage(old_stage).label} → re-engaged"[:1000]
             lead.save(update_fields=["stage", "updated_at"])
+            lead_changed.send(sender=Lead, lead_id=lead.pk, fields=["stage"])  # webhooks' lead.stage_changed
         if lead.owner_id is None:
             routed = _route(lead, why)
             result = ReengageResult(lead.pk, old_stage, routed=routed)

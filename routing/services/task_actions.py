@@ -31,6 +31,7 @@ from leads.choices import Stage, Transition
 from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed, lead_touch_apply, lead_transition
+from leads.signals import lead_changed
 from revops.base.choices import Workflow
 from revops.base.roles import may_read_one
 
@@ -161,6 +162,8 @@ def _lead_touched(lead_id: int, *, actor, why: str, now: datetime, stage: str | 
     lead._history_user = actor
     lead._change_reason = why[:1000]
     lead.save(update_fields=fields)
+    if "stage" in fields:  # a meeting booked: the stage moved outside scoring (webhooks' lead.stage_changed)
+        lead_changed.send(sender=Lead, lead_id=lead.pk, fields=["stage"])
 
 
 def _retry_after_no_answer(task: Task, actor, now: datetime) -> Task | None:

@@ -183,3 +183,16 @@ def test_a_lifecycle_transition_that_moves_the_stage_is_a_stage_changed_event(co
     lead_transition(lead_id=lead.pk, to=Transition.WON, reason="signed again")  # no stage move: no event
     [delivery] = WebhookDelivery.objects.all()
     assert json.loads(delivery.body)["data"]["new_stage"] == "customer"
+
+
+def test_a_meeting_booked_moves_the_stage_and_is_a_stage_changed_event(configured, inline_jobs,
+                                                                        django_capture_on_commit_callbacks):
+    subscription_for("https://crm.example/hook", [WebhookEvent.LEAD_STAGE_CHANGED])
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = lead_ingest(data={"email": "meet@deal.example", "first_name": "Mia", "country": "US"}).lead
+    task = Task.objects.get(lead=lead)
+    WebhookDelivery.objects.all().delete()
+    task_complete(task_id=task.pk, actor=task.assignee, disposition="meeting_booked")
+    [delivery] = WebhookDelivery.objects.all()
+    assert json.loads(delivery.body)["data"]["lead"]["id"] == lead.pk
+    assert json.loads(delivery.body)["data"]["new_stage"] == "sql"

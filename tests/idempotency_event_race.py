@@ -6,7 +6,6 @@ answers (status, body) and the number of events as JSON."""
 import json
 import os
 import sys
-import threading
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
 os.environ["DATABASE_URL"] = f"sqlite:///{sys.argv[1]}/race.sqlite3"
@@ -20,37 +19,10 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
 
 from leads.models import Lead, LeadEvent  # noqa: E402
 from revops.base.roles import ROLE_INTEGRATION  # noqa: E402
-
-EVENT = {"email": "race@x.example", "type": "page_view", "occurred_at": "2026-01-01T00:00:00Z"}
-
-
-def concurrent_event_posts(token: str, *, mode: str, count: int = 10) -> list[tuple[int, dict]]:
-    """``count`` threads post the same event with the same key at once; their (status, body) answers."""
-    answers: list[tuple[int, dict]] = []
-    barrier = threading.Barrier(count)
-
-    def post() -> None:
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            body = dict(EVENT, idempotency_key="race") if mode == "body" else EVENT
-            headers = {"HTTP_IDEMPOTENCY_KEY": "race"} if mode == "header" else {}
-            barrier.wait()
-            response = client.post("/api/events/", body, format="json", **headers)
-            answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
+from tests.idempotency_event_posts import concurrent_event_posts  # noqa: E402
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from leads.models import Lead, LeadEvent
-from tests.idempotency_event_race import concurrent_event_posts
+from tests.idempotency_event_posts import concurrent_event_posts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -23,7 +23,7 @@ from revops.base.notifications import notifications_send_schedule
 
 from ..choices import TaskKind, TaskStatus
 from ..models import Rep, RoutingDecision, Task, TaskTemplate
-from ..signals import follow_up_needed
+from ..signals import follow_up_needed, lead_routed
 from .messages import task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
 from .sla import due_at_for, sla_minutes_for
 from .task_templates import task_template_for, template_fill, template_values
@@ -238,7 +238,9 @@ def tasks_move_open(lead: Lead, *, to_user_id: int, reason: str, user=None) -> l
 
 
 def tasks_after_manual_move(decision: RoutingDecision, lead: Lead, *, recipient: str) -> None:
-    """The new owner hears of a lead moved to them: its moved open tasks, or (after commit) a new follow-up task."""
+    """The new owner hears of a lead moved to them: its moved open tasks, or (after commit) a new follow-up task.
+    A reassignment or a rebalance is a routing too (webhooks' lead.routed)."""
+    lead_routed.send(sender=RoutingDecision, decision_id=decision.pk)
     moved = [m["task"] for m in decision.explanation.get("moved_tasks") or []]
     if not moved:
         decision_id = decision.pk

@@ -19,8 +19,8 @@ from revops.base.webhooks import (
     webhook_event_emit,
     webhook_signature,
 )
-from routing.models import Task
-from routing.services import task_complete
+from routing.models import Rep, Task
+from routing.services import leads_reassign, task_complete
 from tests.webhook_receiver import WebhookReceiver
 from tests.webhook_snippet import documented_verifier
 
@@ -196,3 +196,17 @@ def test_a_meeting_booked_moves_the_stage_and_is_a_stage_changed_event(configure
     [delivery] = WebhookDelivery.objects.all()
     assert json.loads(delivery.body)["data"]["lead"]["id"] == lead.pk
     assert json.loads(delivery.body)["data"]["new_stage"] == "sql"
+
+
+def test_a_manual_reassignment_is_a_routed_event(configured, inline_jobs, revops_admin,
+                                                 django_capture_on_commit_callbacks):
+    subscription_for("https://crm.example/hook", [WebhookEvent.LEAD_ROUTED])
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = lead_ingest(data={"email": "move@deal.example", "first_name": "Moe", "country": "US"}).lead
+    lead.refresh_from_db()
+    other = Rep.objects.filter(is_active=True).exclude(user_id=lead.owner_id).first()
+    WebhookDelivery.objects.all().delete()
+    result = leads_reassign(lead_ids=[lead.pk], rep_id=other.pk, reason="covering a holiday", user=revops_admin)
+    [delivery] = WebhookDelivery.objects.all()
+    data = json.loads(delivery.body)["data"]
+    assert data["decision"]["id"] == result.decisions[0] and data["decision"]["owner"] == other.user.username

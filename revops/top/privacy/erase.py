@@ -10,8 +10,9 @@ Steps, in one transaction with the person's leads locked:
 4. every row of another table about them (found through the foreign keys to ``Lead``) and its history rows: the
    values replaced, free text of the person emptied (event properties, task notes, feedback comments, enrichment
    answers), merge snapshots' identity fields emptied; source ids deleted, so a stale sync cannot find the lead;
-5. notifications about them or naming them, the automation log, admin log entries, stored API answers and import
-   error samples that name them: the values replaced;
+5. notifications about them or naming them, the automation log, admin log entries, stored API answers, import
+   error samples and webhook bodies that name them: the values replaced; after commit, their rows are dropped from the
+   uploaded import files and error files (``import_files.py``);
 6. an ``ErasureRecord``: who, when, rows per table, the hash of the e-mail (never the e-mail).
 After commit the history is swept once more: a hot path's ``INSERT … SELECT`` that read the lead before the commit
 may have copied the old values (``leads/writes.py``).
@@ -38,6 +39,7 @@ from leads.writes import leads_history_record
 from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification, WebhookDelivery
 from revops.base.privacy import email_hash, email_normalized
 
+from .import_files import import_files_scrub
 from .people import (
     FREE_FORM_FIELDS,
     PERSONAL_FIELDS,
@@ -223,4 +225,10 @@ def person_erase(*, email: str, user=None, via: str = "api") -> ErasureResult:
         with transaction.atomic():
             Lead.objects.select_for_update().filter(pk__in=lead_ids).exists()
             _history_purge(Lead, lead_ids, scrubber, HISTORY_EMPTIED)
+        # Files are not transactional: they change only once the erasure has committed.
+        dropped = import_files_scrub(needles)
+        if dropped:
+            counts = {**counts, "leads.LeadImport file rows dropped": dropped}
+            record.counts = counts
+            record.save(update_fields=["counts"])
     return ErasureResult(record=record, lead_ids=lead_ids, counts=counts, repeat=repeat)

@@ -331,6 +331,8 @@ LOGGING = {
         "rq.job": {"level": "WARNING"},
         "rq.scheduler": {"level": "WARNING"},
         "rq.cron": {"level": "WARNING"},
+        # django-axes says INFO on every login and logout; lockouts and failures are WARNING and still shown.
+        "axes": {"level": "WARNING"},
     },
 }
 

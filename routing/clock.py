@@ -20,6 +20,8 @@ import holidays
 
 END_OF_DAY = time(23, 59, 59)
 MORNING = time(9, 0)
+# The countries the ``holidays`` package has a calendar for; any other (or none) has no public holidays.
+_SUPPORTED_COUNTRIES = frozenset(holidays.list_supported_countries())
 MAX_DAYS_AHEAD = 3 * 366  # a rep who never works (no working days) gets the due time of three years' search
 
 
@@ -27,12 +29,10 @@ MAX_DAYS_AHEAD = 3 * 366  # a rep who never works (no working days) gets the due
 def public_holidays(country: str) -> Container[date]:
     """The public holidays of a country (ISO alpha-2), expanded year by year as dates are asked; none when the
     ``holidays`` package does not know the country (or it is empty)."""
-    if not country:
+    code = country.upper()
+    if code not in _SUPPORTED_COUNTRIES:
         return frozenset()
-    try:
-        return holidays.country_holidays(country.upper())
-    except NotImplementedError:  # the package's way of saying "no calendar for this country": no public holidays
-        return frozenset()
+    return holidays.country_holidays(code)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from leads.choices import MatchRule
 from leads.models import DuplicateReview, Lead
@@ -51,6 +52,7 @@ def _sign_in(page, base: str, user) -> None:
     page.fill("#id_username", user.username)
     page.fill("#id_password", "browser-pw")
     page.click("input[type=submit]")
+    page.wait_for_load_state()
 
 
 def _fits(page) -> bool:
@@ -91,7 +93,7 @@ def _walk_lead_and_rules(page, base: str, data, shots: Path, who: str) -> None:
     page.goto(f"{base}/admin/routing/routingrule/{rule.pk}/change/")
     page.fill("#id_bands", "Z")
     page.click("input[name=_save]")
-    assert "unknown bands: Z; use A, B, C, D" in page.inner_text("#content")
+    expect(page.locator("#content")).to_contain_text("unknown bands: Z; use A, B, C, D")
     page.screenshot(path=str(shots / f"{who}-5-rule-band-z.png"), full_page=True)
 
 
@@ -102,7 +104,7 @@ def test_the_manager_walks_the_admin_and_sees_only_what_they_may_do(live_server,
     _walk_lead_and_rules(page, base, data, shots, "manager")
     page.goto(f"{base}/admin/leads/duplicatereview/")
     page.click("text=Compare")
-    assert "Possible duplicate" in page.inner_text("#content")
+    expect(page.locator("#content")).to_contain_text("Possible duplicate")
     page.screenshot(path=str(shots / "manager-6-duplicate-review.png"), full_page=True)
     page.goto(f"{base}/admin/revops/workflowswitch/")
     assert "Enrichment" in page.inner_text("#result_list")
@@ -126,7 +128,7 @@ def test_the_revops_admin_walks_the_admin_and_uses_a_kill_switch(live_server, br
     page.check(f"input[name=_selected_action][value='{switch.pk}']")
     page.select_option("select[name=action]", "switch_off")
     page.click("button[name=index]")
-    assert "Switched off." in page.inner_text(".messagelist")
+    expect(page.locator(".messagelist")).to_contain_text("Switched off.")
     switch.refresh_from_db()
     assert not switch.enabled
     page.screenshot(path=str(shots / "admin-6-switches.png"), full_page=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from leads.services import lead_ingest
 from routing.models import Task
@@ -69,7 +70,7 @@ def test_a_rep_works_the_queue_on_a_desktop(live_server, browser_page, rita_task
     page.screenshot(path=str(artefacts / "desktop_queue.png"), full_page=True)
     assert "open" in page.inner_text("#counts")
     _card(page, tasks[0]).locator("button:has-text('Snooze 1 h')").click()
-    assert "Snoozed" in page.inner_text(".messages")
+    expect(page.locator(".messages")).to_contain_text("Snoozed")
     _complete(page, tasks[1], "contacted")
     _complete(page, tasks[2], "no_answer")
     _complete(page, tasks[3], "meeting_booked")
@@ -93,7 +94,7 @@ def test_a_rep_works_the_queue_on_a_desktop(live_server, browser_page, rita_task
     page.click("#log-form button:has-text('Log call')")
     page.fill("#deal-value", "30000")
     page.click("#close-form button:has-text('Won')")
-    assert "Stage Customer" in page.inner_text("#lead-state")
+    expect(page.locator("#lead-state")).to_contain_text("Stage Customer")
     page.screenshot(path=str(artefacts / "desktop_lead_won.png"), full_page=True)
 
 
@@ -130,7 +131,7 @@ def test_a_manager_sees_a_breach_and_a_request_and_reassigns(live_server, browse
     request = page.locator(f'article.task[data-task="{tasks[2].pk}"]').first
     request.locator("select[name=rep]").select_option(str(ravi.pk))
     request.locator("button:has-text('Reassign')").click()
-    assert "Reassigned" in page.inner_text(".messages")
+    expect(page.locator(".messages")).to_contain_text("Reassigned")
     page.screenshot(path=str(artefacts / "manager_after.png"), full_page=True)
     moved = Task.objects.get(pk=tasks[2].pk)
     assert moved.assignee_id == ravi.user_id and moved.reassign_requested_at is None

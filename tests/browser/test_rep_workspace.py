@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 from django.db import connections
+from playwright.sync_api import expect
 
 from leads.services import lead_ingest
 from routing.models import Task
@@ -43,12 +44,14 @@ def test_a_rep_signs_in_opens_the_lead_and_completes_the_follow_up(live_server, 
     page.fill("#id_username", task.assignee.username)
     page.fill("#id_password", "browser-pw")
     page.click("main button[type=submit]")
+    page.wait_for_load_state()
     assert page.locator("#tasks").inner_text().count("Follow up Grace Hopper") == 1
     page.click("text=Grace Hopper #")
+    page.wait_for_load_state()
     assert "Why" in page.inner_text("body") and "VP or above" in page.inner_text("#reasons")
     assert "assigned to" in page.inner_text("#routing-summary")
     page.go_back()
     page.click("#tasks button:has-text('Complete')")
-    assert "Completed: Follow up Grace Hopper" in page.inner_text(".messages")
+    expect(page.locator(".messages")).to_contain_text("Completed: Follow up Grace Hopper")
     task.refresh_from_db()
     assert task.status == "done" and task.completed_at is not None

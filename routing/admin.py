@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from leads.admin import LeadAdmin
 from leads.models import Lead
 from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.roles import is_revops_admin
 from revops.base.scoping import ScopedAdminMixin
 from scoring.models import ScoreChange
 from scoring.services import lead_score
@@ -223,6 +224,12 @@ class RepAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     list_select_related = ("user", "team")
     filter_horizontal = ("territories",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A manager edits their reps (hours, capacity, territories; a team among their own) but not whose login a
+        # rep profile is.
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if is_revops_admin(request.user) or obj is None else (*readonly, "user")
 
 
 @admin.register(RoutingRule)

@@ -39,4 +39,7 @@ class RepAdminForm(forms.ModelForm):
 
     class Meta:
         model = Rep
-        fields = ["notify_via"]  # the admin adds the other fields itself
+        # Every editable field: the admin shows the form's fields, so a shorter list would hide the rest.
+        fields = ["user", "team", "role", "territories", "is_active", "out_of_office_from", "out_of_office_until",
+                  "time_zone", "working_hours_start", "working_hours_end", "working_days", "country", "capacity",
+                  "daily_cap", "weekly_cap", "weight", "skills", "languages", "slack_user_id", "notify_via"]

@@ -6,7 +6,12 @@ reading and writing share it (an object outside the scope is a 404 everywhere). 
 
 - RevOps admin: everything. Data reader (BI): everything, through the list endpoints of the feed only.
 - Sales manager: the leads owned by the reps of the teams they manage (``Team.managers``, or the team's escalation
-  ``manager``) and their own; those reps' tasks and their own; those reps.
+  ``manager``) and their own, plus the unowned leads waiting in the holding and review queues (the triage queue
+  managers place into their teams; dashboards leave it out: ``triage=False``); those reps' tasks and their own;
+  those reps, and the users they may give a lead or a task to (``users_visible_to``); the teams they manage.
+- Rows about a lead (merges, duplicate pairs, form submissions, notifications, automation log lines) follow the
+  lead: both leads of a duplicate pair; a notification or log line by the object it names (lead, task, rep, team);
+  a lead import its own user's. Webhooks, pending jobs and erasure records are RevOps admins' (``roles.py``).
 - Sales rep: the leads they own, their tasks, themselves.
 - Integration: the leads and events it created or changed (their history names it), read back by id.
 - Anyone else: nothing.
@@ -14,9 +19,13 @@ reading and writing share it (an object outside the scope is a 404 everywhere). 
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from leads.models import EnrichmentRequest, Lead, LeadEvent, SourceRecord
+from leads.choices import Queue
+from leads.models import DuplicateReview, EnrichmentRequest, Lead, LeadEvent, LeadImport, MergeLog, SourceRecord
+from leads.webform_models import WebFormSubmission
+from revops.base.models import AutomationLog, Notification
 from revops.base.roles import (
     ROLE_DATA_READER,
     ROLE_INTEGRATION,
@@ -31,6 +40,8 @@ from scoring.models import ScoreChange, ScoreFeedback, ScoreTrigger
 from .models import Rep, RoutingDecision, StageSlaAlert, Task, Team
 
 _SEE_ALL = {ROLE_REVOPS_ADMIN, ROLE_DATA_READER}
+# Unowned leads a manager triages: waiting for data or for a decision (not nurture: no human works those).
+TRIAGE_QUEUES = (Queue.HOLDING, Queue.REVIEW)
 
 
 def teams_managed_by(user) -> QuerySet[Team]:
@@ -49,8 +60,9 @@ def user_manages_team(user, team_id: int | None) -> bool:
     return team_id is not None and team_id in managed_team_ids(user)
 
 
-def leads_visible_to(user, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
-    """The leads ``user`` may see and act on (merged leads included; callers add ``live()``)."""
+def leads_visible_to(user, queryset: QuerySet[Lead] | None = None, *, triage: bool = True) -> QuerySet[Lead]:
+    """The leads ``user`` may see and act on (merged leads included; callers add ``live()``). ``triage=False``
+    leaves out the unowned queue leads a manager may place (a team's numbers count its own leads only)."""
     queryset = Lead.objects.all() if queryset is None else queryset
     roles = user_roles(user)
     if roles & _SEE_ALL:
@@ -60,6 +72,8 @@ def leads_visible_to(user, queryset: QuerySet[Lead] | None = None) -> QuerySet[L
         allowed.append(Q(owner=user))
     if ROLE_SALES_MANAGER in roles:
         allowed.append(Q(owner__rep__team__in=managed_team_ids(user)))
+        if triage:
+            allowed.append(Q(owner__isnull=True, queue__in=TRIAGE_QUEUES))
     if ROLE_INTEGRATION in roles:
         allowed.append(Q(Exists(Lead.history.model.objects.filter(id=OuterRef("pk"), history_user=user))))
     return _any(queryset, allowed)
@@ -93,6 +107,30 @@ def reps_visible_to(user, queryset: QuerySet[Rep] | None = None) -> QuerySet[Rep
     return _any(queryset, allowed)
 
 
+def users_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The users ``user`` may give a lead or a task to: themselves and the users of the reps they see."""
+    queryset = get_user_model().objects.all() if queryset is None else queryset
+    if ROLE_REVOPS_ADMIN in user_roles(user):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(Q(pk=user.pk) | Q(rep__in=reps_visible_to(user).values("pk")))
+
+
+def teams_visible_to(user, queryset: QuerySet[Team] | None = None) -> QuerySet[Team]:
+    """The teams ``user`` may put a rep in: a manager's own teams; a rep's team."""
+    queryset = Team.objects.all() if queryset is None else queryset
+    roles = user_roles(user)
+    if roles & _SEE_ALL:
+        return queryset
+    allowed = []
+    if ROLE_SALES_MANAGER in roles:
+        allowed.append(Q(pk__in=managed_team_ids(user)))
+    if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
+        allowed.append(Q(reps__user=user))
+    return _any(queryset, allowed).distinct()
+
+
 def events_visible_to(user, queryset: QuerySet[LeadEvent] | None = None) -> QuerySet[LeadEvent]:
     """Events of the leads ``user`` sees; for an Integration, the events it recorded."""
     queryset = LeadEvent.objects.all() if queryset is None else queryset
@@ -107,8 +145,9 @@ def events_visible_to(user, queryset: QuerySet[LeadEvent] | None = None) -> Quer
     return _any(queryset, allowed)
 
 
-def _by_lead(field: str = "lead"):
-    """The scope of rows that belong to a lead: the rows of the leads the user sees (not an Integration's)."""
+def _by_leads(*fields: str):
+    """The scope of rows that belong to a lead (or name several: a duplicate pair): the rows whose leads the user
+    sees, every one of them (an Integration sees none)."""
 
     def scope(queryset: QuerySet, user) -> QuerySet:
         roles = user_roles(user)
@@ -116,13 +155,38 @@ def _by_lead(field: str = "lead"):
             return queryset
         if not roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
             return queryset.none()
-        return queryset.filter(**{f"{field}__in": leads_visible_to(user).values("pk")})
+        visible = leads_visible_to(user).values("pk")
+        return queryset.filter(**{f"{field}__in": visible for field in fields})
 
     return scope
 
 
-decisions_visible_to_scope = _by_lead()
-score_changes_visible_to_scope = _by_lead()
+def _by_object(queryset: QuerySet, user) -> QuerySet:
+    """Rows naming an object by ``object_type`` and ``object_id`` (notifications, automation log lines): those about
+    a lead, task, rep or team the user sees; rows about anything else are RevOps admins'."""
+    roles = user_roles(user)
+    if roles & _SEE_ALL:
+        return queryset
+    if not roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
+        return queryset.none()
+    return queryset.filter(
+        Q(object_type="lead", object_id__in=leads_visible_to(user).values("pk"))
+        | Q(object_type="task", object_id__in=tasks_visible_to(user).values("pk"))
+        | Q(object_type="rep", object_id__in=reps_visible_to(user).values("pk"))
+        | Q(object_type="team", object_id__in=managed_team_ids(user)))
+
+
+def _own_imports(queryset: QuerySet[LeadImport], user) -> QuerySet[LeadImport]:
+    """A lead import is its uploader's (and RevOps admins')."""
+    if user_roles(user) & _SEE_ALL:
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(user=user)
+
+
+decisions_visible_to_scope = _by_leads("lead")
+score_changes_visible_to_scope = _by_leads("lead")
 
 
 def decisions_visible_to(user, queryset: QuerySet[RoutingDecision] | None = None) -> QuerySet[RoutingDecision]:
@@ -157,5 +221,12 @@ def scopes_register() -> None:
     scope_register(LeadEvent, _flip(events_visible_to))
     scope_register(RoutingDecision, _flip(decisions_visible_to))
     scope_register(ScoreChange, _flip(score_changes_visible_to))
-    for model in (SourceRecord, EnrichmentRequest, ScoreTrigger, ScoreFeedback, StageSlaAlert):
-        scope_register(model, _by_lead())
+    scope_register(get_user_model(), _flip(users_visible_to))
+    scope_register(Team, _flip(teams_visible_to))
+    for model in (SourceRecord, EnrichmentRequest, ScoreTrigger, ScoreFeedback, StageSlaAlert, WebFormSubmission):
+        scope_register(model, _by_leads("lead"))
+    scope_register(MergeLog, _by_leads("survivor"))
+    scope_register(DuplicateReview, _by_leads("lead", "other_lead"))
+    scope_register(Notification, _by_object)
+    scope_register(AutomationLog, _by_object)
+    scope_register(LeadImport, _own_imports)

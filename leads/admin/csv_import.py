@@ -23,6 +23,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from revops.base.scoping import ScopedAdminMixin
+
 from ..choices import ImportStatus
 from ..csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, PREVIEW_ROWS, leads_csv_response, preview_csv
 from ..models import Lead, LeadImport
@@ -54,7 +56,7 @@ def _is_directory(lead_import: LeadImport) -> bool:
 
 
 @admin.register(LeadImport)
-class LeadImportAdmin(admin.ModelAdmin):
+class LeadImportAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """CSV imports: the list of uploads with their progress; adding one goes through upload and preview."""
 
     list_display = ("original_name", "kind_display", "status", "progress_display", "counts_display", "user",
@@ -113,7 +115,7 @@ class LeadImportAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def _get_import(self, request, import_id: int) -> LeadImport:
-        lead_import = get_object_or_404(LeadImport, pk=import_id)
+        lead_import = get_object_or_404(self.get_queryset(request), pk=import_id)  # another's import: 404
         if not self.has_view_permission(request, lead_import):
             raise PermissionDenied
         return lead_import

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.scoping import ScopedAdminMixin
 
 from ..choices import ReviewStatus
 from ..models import DuplicateReview, Lead, MergeLog
@@ -15,7 +16,7 @@ from ..services import MergeError, merges_undo, review_dismiss, review_merge
 
 
 @admin.register(MergeLog)
-class MergeLogAdmin(admin.ModelAdmin):
+class MergeLogAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "survivor", "merged", "rule", "similarity", "user", "undone_at")
     list_filter = ("rule", ("undone_at", admin.EmptyFieldListFilter))
     raw_id_fields = ("survivor", "merged", "user", "undone_by")
@@ -54,7 +55,7 @@ REVIEW_FIELDS = ("first_name", "last_name", "email", "phone", "phone_raw", "comp
 
 
 @admin.register(DuplicateReview)
-class DuplicateReviewAdmin(ReadableHistoryAdmin):
+class DuplicateReviewAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     list_display = ("__str__", "lead", "other_lead", "similarity", "reason", "status", "found_by", "created_at",
                     "review_link")
     list_filter = ("status", "reason", "found_by")
@@ -87,7 +88,7 @@ class DuplicateReviewAdmin(ReadableHistoryAdmin):
 
     def compare_view(self, request, review_id: int):
         """The two leads side by side with three decisions: keep left, keep right, not a duplicate."""
-        review = get_object_or_404(DuplicateReview, pk=review_id)
+        review = get_object_or_404(self.get_queryset(request), pk=review_id)  # out of scope: 404
         if not self.has_change_permission(request, review):
             raise PermissionDenied
         if request.method == "POST":

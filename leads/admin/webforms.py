@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from revops.base.history_admin import ReadableHistoryAdmin
+from revops.base.scoping import ScopedAdminMixin
 
 from ..webform_models import WebForm, WebFormSubmission
 from ..webform_snippet import webform_snippet
@@ -45,7 +46,7 @@ class WebFormAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(WebFormSubmission)
-class WebFormSubmissionAdmin(admin.ModelAdmin):
+class WebFormSubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "form", "lead", "action", "consent_given", "consented_at", "origin")
     list_filter = ("form", "consent_given", "action")
     list_select_related = ("form", "lead")

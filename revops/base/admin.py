@@ -8,6 +8,7 @@ from .models import AutomationLog, ErasureRecord, Notification, PendingJob, Work
 from .notifications import notifications_retry
 from .pending import pending_jobs_sweep
 from .roles import ROLE_REVOPS_ADMIN
+from .scoping import ScopedAdminMixin
 from .switches import workflow_switch_set
 
 admin.site.site_header = "Leadflow administration"
@@ -39,7 +40,7 @@ class WorkflowSwitchAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadableHistoryAdmin):
+class NotificationAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
     """The outbox: every Slack, e-mail and Teams message with its status, attempts, last error and next attempt."""
 
     list_display = ("created_at", "channel", "short_recipient", "status", "attempts", "short_error",
@@ -70,7 +71,7 @@ class NotificationAdmin(ReadableHistoryAdmin):
 
 
 @admin.register(AutomationLog)
-class AutomationLogAdmin(admin.ModelAdmin):
+class AutomationLogAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "workflow", "action", "outcome", "object_type", "object_id", "short_detail")
     list_filter = ("workflow", "outcome", "action")
     search_fields = ("detail",)

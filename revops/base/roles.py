@@ -21,6 +21,10 @@ DATA_READER_PERMISSIONS = ("leads.view_lead", "leads.view_leadevent", "routing.v
                            "routing.view_routingdecision", "scoring.view_scorechange")
 
 
+ADMIN_ONLY_VIEWS = ("view_webhooksubscription", "view_webhookdelivery", "view_pendingjob", "view_erasurerecord",
+                    "view_slackinteraction", "view_apiidempotencykey")
+
+
 def _perms(*codenames: str) -> list[Permission]:
     wanted = []
     for codename in codenames:
@@ -37,7 +41,10 @@ def roles_ensure() -> None:
     admin.permissions.set(every)
 
     manager, _ = Group.objects.get_or_create(name=ROLE_SALES_MANAGER)
-    manager_perms = list(every.filter(codename__startswith="view_"))
+    # Every view permission but the RevOps tables: webhooks (secrets, delivery bodies), pending pipeline jobs,
+    # erasure records, Slack replay keys and idempotency keys.
+    manager_perms = list(every.filter(codename__startswith="view_").exclude(
+        content_type__app_label="revops", codename__in=ADMIN_ONLY_VIEWS))
     manager_perms += _perms(
         "leads.change_lead", "leads.add_lead", "routing.change_rep", "routing.change_task", "routing.add_task",
         "routing.change_territory", "routing.change_routingrule", "routing.add_routingrule",

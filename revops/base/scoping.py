@@ -42,10 +42,19 @@ def scoped(queryset: QuerySet, user) -> QuerySet:
 
 class ScopedAdminMixin:
     """An admin whose changelist, change, delete and history pages (and actions, and the related-object pop-ups)
-    show only what the user's scope holds; anything else is a 404."""
+    show only what the user's scope holds; anything else is a 404. Its foreign keys to scoped models (a lead's
+    owner, a task's assignee, a rep's team) offer and accept only what the user's scope holds."""
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs and scope_registered(db_field.related_model):
+            queryset = self.get_field_queryset(None, db_field, request)
+            if queryset is None:
+                queryset = db_field.remote_field.model._default_manager.all()
+            kwargs["queryset"] = scoped(queryset, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _in_scope_or_404(self, request, object_id) -> None:
         try:

@@ -71,7 +71,7 @@ class DashboardFilters:
             leads = leads.filter(owner=self.rep.user_id)
         if self.segment:
             leads = leads.annotate(scored_segment=lead_segment()).filter(scored_segment=self.segment)
-        return leads if self.user is None else leads_visible_to(self.user, leads)
+        return leads if self.user is None else leads_visible_to(self.user, leads, triage=False)
 
     def scope_tasks(self, tasks):
         """Tasks narrowed to the user's (a manager: their teams')."""

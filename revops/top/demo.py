@@ -97,7 +97,7 @@ def _weighted(rng: random.Random, pairs):
 
 
 def demo_users() -> dict[str, User]:
-    """The demo logins: a RevOps admin, a sales manager and ten reps."""
+    """The demo logins: a RevOps admin, two sales managers (SMB, Mid-Market and SDR; Enterprise) and ten reps."""
     users = {}
     admin, created = User.objects.get_or_create(username="admin", defaults={
         "email": "admin@leadflow.example", "first_name": "Ada", "last_name": "Admin", "is_staff": True,
@@ -114,6 +114,14 @@ def demo_users() -> dict[str, User]:
         manager.save()
     manager.groups.add(Group.objects.get(name=ROLE_SALES_MANAGER))
     users["manager"] = manager
+    # The Enterprise team has a manager of its own: she sees that team's leads, tasks and reps only.
+    nora, created = User.objects.get_or_create(username="nora", defaults={
+        "email": "nora@leadflow.example", "first_name": "Nora", "last_name": "Novak", "is_staff": True})
+    if created:
+        nora.set_password("leadflow-manager")
+        nora.save()
+    nora.groups.add(Group.objects.get(name=ROLE_SALES_MANAGER))
+    users["nora"] = nora
     for username, first, last, *_ in REPS:
         user, created = User.objects.get_or_create(username=username, defaults={
             "email": f"{username}@leadflow.example", "first_name": first, "last_name": last})
@@ -142,7 +150,7 @@ def demo_configuration(users: dict[str, User]) -> None:
     mid = Team.objects.create(name="Mid-Market", description="200–999 employees", overflow_team=smb,
                               slack_channel="#sales-mid-market", manager=users["manager"])
     ent = Team.objects.create(name="Enterprise", description="1,000+ employees", overflow_team=mid,
-                              slack_channel="#sales-enterprise", manager=users["manager"])
+                              slack_channel="#sales-enterprise", manager=users["nora"])
     sdr = Team.objects.create(name="SDR", description="Qualification of MQLs", slack_channel="#sdr",
                               manager=users["manager"])
     teams = {"SMB": smb, "Mid-Market": mid, "Enterprise": ent, "SDR": sdr}

@@ -210,6 +210,7 @@ TERRITORIES = Spec("territories", "territory", Territory, ("name",), (
 TEAMS = Spec("teams", "team", Team, ("name",), (
     F("name"), F("description"), F("overflow_team", kind="ref", ref=(Team, "name"), deferred=True),
     F("slack_channel"), F("manager", kind="ref", ref=(User, "username")),
+    F("managers", kind="m2m", ref=(User, "username")),
 ))
 REPS = Spec("reps", "rep", Rep, ("username",), (
     F("username", attr="user", kind="ref", ref=(User, "username")), F("team", kind="ref", ref=(Team, "name"),

@@ -130,7 +130,9 @@ class Command(BaseCommand):
                 f"  Workspace:  http://{addr}/workspace/\n"
                 f"  API docs:   http://{addr}/api/docs/\n"
                 f"  Health:     http://{addr}/health/\n"
-                "Demo logins: admin / leadflow-admin (RevOps admin), manager / leadflow-manager (sales manager),\n"
+                "Demo logins: admin / leadflow-admin (RevOps admin),\n"
+                "             manager / leadflow-manager (sales manager: SMB, Mid-Market, SDR),\n"
+                "             nora / leadflow-manager (sales manager: Enterprise),\n"
                 "             alice, bruno, chen, dana, emma, farid, greta, hugo, ines, jonas / leadflow-rep (reps)\n"
                 "Press Ctrl-C to stop everything."
             ))

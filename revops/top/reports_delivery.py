@@ -1,5 +1,6 @@
 """The scheduled reports, rendered and delivered: posted to Slack and e-mailed (HTML and text) to the sales managers
-and RevOps admins, once per period, each behind its kill switch, and viewable in the browser (reports_views.py).
+and RevOps admins, once per period, each behind its kill switch, and viewable in the browser (reports_views.py). The
+Slack post and a RevOps admin's e-mail are company-wide; a manager's e-mail holds the figures of their teams.
 
 Due: the daily scoring report of yesterday and the weekly review of last week, from ``LEADFLOW_REPORT_HOUR`` (07:00)
 in the settings' time zone — the weekly one from Monday. The jobs run hourly (RQ cron counts in UTC), so a report
@@ -20,7 +21,8 @@ from revops.base.choices import Channel, ReportKind, Workflow
 from revops.base.jobs import periodic_job
 from revops.base.models import SentReport
 from revops.base.notifications import notification_queue
-from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER
+from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, is_revops_admin
+from routing.scoping import teams_managed_by
 
 from .reports_figures import daily_scoring_figures, week_monday, weekly_review_figures
 
@@ -36,25 +38,29 @@ def report_link(kind: str, period_start: date) -> str:
     return f"{settings.LEADFLOW_BASE_URL}{PATHS[kind]}?date={period_start.isoformat()}"
 
 
-def report_context(kind: str, period_start: date) -> dict:
-    """The figures of one report and what its templates need besides."""
+def report_context(kind: str, period_start: date, *, user=None) -> dict:
+    """The figures of one report and what its templates need besides; with ``user``, that user's scope (a
+    manager's teams), else company-wide (the scheduled post and e-mail)."""
     if kind == ReportKind.WEEKLY_REVIEW:
-        figures = weekly_review_figures(period_start)
+        figures = weekly_review_figures(period_start, user=user)
         title = f"Weekly performance review, {period_start:%d %b} – {figures['sunday']:%d %b %Y}"
     else:
-        figures = daily_scoring_figures(period_start)
+        figures = daily_scoring_figures(period_start, user=user)
         title = f"Daily scoring report, {period_start:%A %d %b %Y}"
+    scope = "All teams" if user is None else "Your teams: " + (
+        ", ".join(teams_managed_by(user).order_by("name").values_list("name", flat=True)) or "none")
     return {"kind": kind, "title": title, "r": figures, "link": report_link(kind, period_start),
-            "period_start": period_start}
+            "period_start": period_start, "scope": scope}
 
 
 def _template(kind: str) -> str:
     return "weekly" if kind == ReportKind.WEEKLY_REVIEW else "daily"
 
 
-def report_render(kind: str, period_start: date) -> dict[str, str]:
-    """The report as e-mail subject, text, HTML and the Slack post (a summary with the link)."""
-    context = report_context(kind, period_start)
+def report_render(kind: str, period_start: date, *, user=None) -> dict[str, str]:
+    """The report as e-mail subject, text, HTML and the Slack post (a summary with the link); with ``user``, the
+    figures of that user's scope."""
+    context = report_context(kind, period_start, user=user)
     name = _template(kind)
     return {
         "subject": f"Leadflow: {context['title']}",
@@ -64,10 +70,10 @@ def report_render(kind: str, period_start: date) -> dict[str, str]:
     }
 
 
-def report_recipients() -> list[tuple[int, str]]:
-    """(user id, e-mail) of every active sales manager and RevOps admin with an address."""
+def report_recipients() -> list:
+    """Every active sales manager and RevOps admin with an e-mail address."""
     users = (get_user_model().objects.filter(groups__name__in=[ROLE_SALES_MANAGER, ROLE_REVOPS_ADMIN], is_active=True)
-             .exclude(email="").distinct().order_by("pk").values_list("pk", "email"))
+             .exclude(email="").distinct().order_by("pk"))
     return list(users)
 
 
@@ -78,6 +84,9 @@ def report_send(*, kind: str, period_start: date) -> int:
     if SentReport.objects.filter(kind=kind, period_start=period_start).exists():
         return 0  # the common case of the hourly job after 07:00: nothing to compute
     rendered = report_render(kind, period_start)
+    # Rendered before the transaction (reads only): a manager's copy holds their teams' figures.
+    mails = [(user, rendered if is_revops_admin(user) else report_render(kind, period_start, user=user))
+             for user in report_recipients()]
     with transaction.atomic():
         sent, created = SentReport.objects.get_or_create(kind=kind, period_start=period_start)
         if not created:
@@ -86,10 +95,10 @@ def report_send(*, kind: str, period_start: date) -> int:
         channel = settings.LEADFLOW_REPORTS_SLACK_CHANNEL or settings.SLACK_DEFAULT_CHANNEL
         queued = notification_queue(dedup_key=f"{key}:slack", channel=Channel.SLACK, recipient=channel,
                                     text=rendered["slack"], object_type="sentreport", object_id=sent.pk)[1]
-        for user_id, email in report_recipients():
-            queued += notification_queue(dedup_key=f"{key}:email:{user_id}", channel=Channel.EMAIL, recipient=email,
-                                         subject=rendered["subject"], text=rendered["text"], html=rendered["html"],
-                                         object_type="sentreport", object_id=sent.pk)[1]
+        for user, mail in mails:
+            queued += notification_queue(dedup_key=f"{key}:email:{user.pk}", channel=Channel.EMAIL,
+                                         recipient=user.email, subject=mail["subject"], text=mail["text"],
+                                         html=mail["html"], object_type="sentreport", object_id=sent.pk)[1]
         sent.recipients = queued
         sent.save(update_fields=["recipients"])
     return queued

@@ -3,6 +3,9 @@ triggers, top reasons) and the weekly performance review (funnel, bands, speed-t
 
 The funnel and the band table are the dashboard's own (dashboards_funnel.py, dashboards_bands.py); the rest are
 grouped queries. Days and weeks are those of the settings' time zone; a week starts on Monday.
+
+With a ``user`` the figures are that user's scope (``routing/scoping.py``: a manager's teams' leads, tasks and reps,
+without the unowned queue leads); without one (the scheduled post and e-mail) they are company-wide.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from leads.choices import Outcome, Stage
 from leads.models import Lead
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
+from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to
 from scoring.choices import TriggerKind
 from scoring.models import ScoreChange, ScoreTrigger
 
@@ -33,6 +37,20 @@ def local_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _leads(user=None):
+    leads = Lead.objects.live()
+    return leads if user is None else leads_visible_to(user, leads, triage=False)
+
+
+def _tasks(user=None):
+    return Task.objects.all() if user is None else tasks_visible_to(user)
+
+
+def _of_leads(queryset, user=None):
+    """Rows of a lead (score changes, triggers) narrowed to the user's leads."""
+    return queryset if user is None else queryset.filter(lead__in=_leads(user).values("pk"))
+
+
 def week_monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -41,11 +59,11 @@ def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else (value or "—")
 
 
-def daily_scoring_figures(day: date) -> dict:
+def daily_scoring_figures(day: date, *, user=None) -> dict:
     """The scoring of one day: leads scored and score changes, up and down; the band distribution of the leads
     scored (each lead's last change of the day); stage movements; triggers fired; the reasons seen most often."""
     start, end = local_start(day), local_start(day + timedelta(days=1))
-    changes = ScoreChange.objects.filter(at__gte=start, at__lt=end)
+    changes = _of_leads(ScoreChange.objects.filter(at__gte=start, at__lt=end), user)
     totals = changes.aggregate(changes=Count("id"), leads=Count("lead", distinct=True),
                                up=Count("id", filter=Q(delta__gt=0)), down=Count("id", filter=Q(delta__lt=0)))
     last_of_day = changes.values("lead").annotate(last=Max("id")).values("last")
@@ -61,7 +79,8 @@ def daily_scoring_figures(day: date) -> dict:
     ]
     triggers = [{"kind": TriggerKind(row["kind"]).label if row["kind"] in TriggerKind.values else row["kind"],
                  "count": row["n"]}
-                for row in ScoreTrigger.objects.filter(fired_at__gte=start, fired_at__lt=end).values("kind")
+                for row in _of_leads(ScoreTrigger.objects.filter(fired_at__gte=start, fired_at__lt=end), user)
+                .values("kind")
                 .annotate(n=Count("id")).order_by("-n", "kind")]
     return {"day": day, "scored": totals["leads"], "changes": totals["changes"], "up": totals["up"],
             "down": totals["down"], "bands": bands, "movements": movements, "triggers": triggers,
@@ -110,12 +129,12 @@ def speed_to_lead(cohort) -> dict:
     return {"leads": len(rows), "assignment": _hours(assignment), "first_touch": _hours(touch)}
 
 
-def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = None) -> list[dict]:
+def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = None, user=None) -> list[dict]:
     """Follow-ups due in the period, per team and in total: done on time, done late, still open past due, and the
     share met (on time / all that are due). One grouped query."""
     now = now or timezone.now()
     on_time = Q(status=TaskStatus.DONE, completed_at__lte=F("due_at"))
-    rows = list(Task.objects.filter(due_at__gte=start, due_at__lt=end).values(team=F("assignee__rep__team__name"))
+    rows = list(_tasks(user).filter(due_at__gte=start, due_at__lt=end).values(team=F("assignee__rep__team__name"))
                 .annotate(due=Count("id"), on_time=Count("id", filter=on_time),
                           late=Count("id", filter=Q(status=TaskStatus.DONE, completed_at__gt=F("due_at"))),
                           open_overdue=Count("id", filter=Q(status=TaskStatus.OPEN, due_at__lt=now)))
@@ -130,16 +149,16 @@ def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = Non
     return result
 
 
-def workload_rows(*, now: datetime | None = None) -> list[dict]:
+def workload_rows(*, now: datetime | None = None, user=None) -> list[dict]:
     """Per active rep: open leads against capacity, open and overdue tasks. Two grouped queries and the reps."""
     now = now or timezone.now()
-    open_leads = dict(Lead.objects.live().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
+    open_leads = dict(_leads(user).filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
                       .annotate(n=Count("id")).values_list("owner_id", "n").order_by())
-    tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
+    tasks = {row["assignee_id"]: row for row in _tasks(user).filter(status=TaskStatus.OPEN).values("assignee_id")
              .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))).order_by()}
     rows = []
-    for rep in Rep.objects.filter(is_active=True).select_related("user", "team").order_by("team__name",
-                                                                                          "user__username"):
+    reps = Rep.objects.all() if user is None else reps_visible_to(user)
+    for rep in reps.filter(is_active=True).select_related("user", "team").order_by("team__name", "user__username"):
         leads = open_leads.get(rep.user_id, 0)
         rows.append({"rep": str(rep), "team": rep.team.name, "open_leads": leads, "capacity": rep.capacity,
                      "load_pct": round(100 * leads / rep.capacity) if rep.capacity else None,
@@ -148,15 +167,15 @@ def workload_rows(*, now: datetime | None = None) -> list[dict]:
     return rows
 
 
-def weekly_review_figures(monday: date, *, now: datetime | None = None) -> dict:
+def weekly_review_figures(monday: date, *, now: datetime | None = None, user=None) -> dict:
     """The week from ``monday``: the funnel of the leads created in it, the bands of the last 90 days up to its end
     (conversion, deal size, the non-separating warnings), speed-to-lead of its leads, SLA attainment of the
     follow-ups due in it, and today's workload."""
     start, end = local_start(monday), local_start(monday + timedelta(days=7))
-    cohort = Lead.objects.live().filter(created_at__gte=start, created_at__lt=end)
-    bands = band_table(Lead.objects.live().filter(created_at__gte=end - timedelta(days=BAND_WINDOW_DAYS),
+    cohort = _leads(user).filter(created_at__gte=start, created_at__lt=end)
+    bands = band_table(_leads(user).filter(created_at__gte=end - timedelta(days=BAND_WINDOW_DAYS),
                                                   created_at__lt=end))
     return {"monday": monday, "sunday": monday + timedelta(days=6), "new_leads": cohort.count(),
             "funnel": cohort_funnel(cohort), "bands": bands, "band_warnings": non_separating(bands),
             "band_window_days": BAND_WINDOW_DAYS, "speed": speed_to_lead(cohort),
-            "sla": sla_attainment(start, end, now=now), "workload": workload_rows(now=now)}
+            "sla": sla_attainment(start, end, now=now, user=user), "workload": workload_rows(now=now, user=user)}

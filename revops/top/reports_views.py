@@ -1,5 +1,6 @@
 """The scheduled reports in the browser: /reports/daily/?date=YYYY-MM-DD and /reports/weekly/?date=YYYY-MM-DD (any
-day of the week; by default yesterday and last week), the same figures the Slack post and the e-mail carry."""
+day of the week; by default yesterday and last week), the same figures the Slack post and the e-mail carry: company-wide
+for a RevOps admin, a manager's teams only for a manager (``routing/scoping.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from revops.base.choices import ReportKind
 from revops.base.models import SentReport
+from revops.base.roles import is_revops_admin
 
 from .access import dashboard_user_required
 from .reports_delivery import report_context, report_period
@@ -28,21 +30,23 @@ def _report(request: HttpRequest, kind: str) -> HttpResponse:
     else:
         day = timezone.localdate() - step
     period_start = report_period(kind, day)
-    context = report_context(kind, period_start)
+    company_wide = is_revops_admin(request.user)
+    context = report_context(kind, period_start, user=None if company_wide else request.user)
     return render(request, "reports/page.html", {
         **context, "body": f"reports/_{'weekly' if kind == ReportKind.WEEKLY_REVIEW else 'daily'}.html",
         "previous": period_start - step, "next": period_start + step,
-        "sent": SentReport.objects.filter(kind=kind, period_start=period_start).first(),
+        # The sent post and e-mail are company-wide: named to who reads the same figures only.
+        "sent": SentReport.objects.filter(kind=kind, period_start=period_start).first() if company_wide else None,
     })
 
 
-@dashboard_user_required  # managers and RevOps admins (company-wide figures): revops/top/access.py
+@dashboard_user_required  # managers (their teams) and RevOps admins (company-wide): revops/top/access.py
 def daily_report(request: HttpRequest) -> HttpResponse:
     """The daily scoring report of ``?date=`` (yesterday by default)."""
     return _report(request, ReportKind.DAILY_SCORING)
 
 
-@dashboard_user_required  # managers and RevOps admins (company-wide figures): revops/top/access.py
+@dashboard_user_required  # managers (their teams) and RevOps admins (company-wide): revops/top/access.py
 def weekly_report(request: HttpRequest) -> HttpResponse:
     """The weekly performance review of the week holding ``?date=`` (last week by default)."""
     return _report(request, ReportKind.WEEKLY_REVIEW)

@@ -90,7 +90,7 @@ def test_the_manager_reads_the_weekly_review_and_daily_report_in_the_browser(liv
                                                                            manager, reps, shots):
     monday, day = review_monday(), scoring_day()
     build_week(monday, reps)
-    build_scoring_day(day)
+    build_scoring_day(day, owner=reps[0].user)  # the manager's rep's leads
     page = browser_page
     _login(page, live_server.url, manager)
     for name, width in WIDTHS.items():

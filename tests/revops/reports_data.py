@@ -26,10 +26,11 @@ def scoring_day() -> date:
     return timezone.localdate() - timedelta(days=3)
 
 
-def build_scoring_day(day: date) -> dict[str, Lead]:
+def build_scoring_day(day: date, owner=None) -> dict[str, Lead]:
     """Ann: engaged→MQL at 09:00 (+20, band B), MQL→SQL at 15:00 (+25, band A). Bob: −5 at 10:00, stays MQL, band C.
-    Cem: changes the evening before and just after midnight (outside the day). Triggers: Ann became MQL and SQL."""
-    ann, bob, cem = (Lead.objects.create(email=f"{name}@x.example") for name in ("ann", "bob", "cem"))
+    Cem: changes the evening before and just after midnight (outside the day). Triggers: Ann became MQL and SQL.
+    ``owner``: the user owning the three leads (a rep of the manager who reads the report), else nobody."""
+    ann, bob, cem = (Lead.objects.create(email=f"{name}@x.example", owner=owner) for name in ("ann", "bob", "cem"))
     rows = [
         (ann, at(day, 9), 40, 60, "B", "engaged", "mql", [VP, DEMO]),
         (ann, at(day, 15), 60, 85, "A", "mql", "sql", [VP, DEMO, PRICING]),
@@ -59,7 +60,7 @@ def build_week(monday: date, reps) -> dict:
     week after (not counted)."""
     rita, ravi = reps
     wes = Lead.objects.create(email="wes@x.example", band="A", stage="customer", outcome="won",
-                              deal_value=Decimal(1000))
+                              deal_value=Decimal(1000), owner=rita.user)
     val = Lead.objects.create(email="val@x.example", band="B", owner=rita.user)
     old = Lead.objects.create(email="old@x.example", band="B")
     Lead.objects.filter(pk=wes.pk).update(created_at=at(monday, 10), closed_at=at(monday + timedelta(days=4), 10))

@@ -124,7 +124,7 @@ def test_each_report_job_stops_at_its_kill_switch(settings):
 
 def test_the_reports_are_viewable_in_the_browser_by_date(client, sales_manager, reps, django_user_model):
     day, monday = scoring_day(), review_monday()
-    build_scoring_day(day)
+    build_scoring_day(day, owner=reps[0].user)  # the manager's rep's leads: in the manager's report
     build_week(monday, reps)
     client.force_login(sales_manager)
     daily = client.get("/reports/daily/", {"date": day.isoformat()}).content.decode()
@@ -138,3 +138,68 @@ def test_the_reports_are_viewable_in_the_browser_by_date(client, sales_manager, 
     rep.groups.add(Group.objects.get(name=ROLE_SALES_REP))
     client.force_login(rep)
     assert client.get("/reports/daily/").status_code == 403
+
+
+@pytest.fixture
+def other_team(django_user_model):
+    """Enterprise, managed by Bea, with rep Bob and one lead of the review week (created Wednesday, owned by Bob,
+    his follow-up done late)."""
+    from revops.base.roles import ROLE_SALES_MANAGER
+    from routing.models import Rep, Team
+
+    bea = django_user_model.objects.create_user("bea", email="bea@example.com", is_staff=True)
+    bea.groups.add(Group.objects.get(name=ROLE_SALES_MANAGER))
+    team = Team.objects.create(name="Enterprise")
+    team.managers.add(bea)
+    bob = Rep.objects.create(user=django_user_model.objects.create_user("bob", first_name="Bob"), team=team)
+    return {"manager": bea, "rep": bob, "team": team}
+
+
+def _week_with_enterprise(monday, reps, other_team):
+    from leads.models import Lead
+    from routing.models import Task
+
+    from .reports_data import at
+
+    build_week(monday, reps)
+    bob = other_team["rep"]
+    lead = Lead.objects.create(email="eve@x.example", band="A", owner=bob.user)
+    Lead.objects.filter(pk=lead.pk).update(created_at=at(monday + timedelta(days=2), 9))
+    Task.objects.create(lead=lead, assignee=bob.user, title="Follow up", dedup_key="e1", status="done",
+                        due_at=at(monday + timedelta(days=2), 12), completed_at=at(monday + timedelta(days=3), 12))
+
+
+def test_a_managers_report_page_holds_their_teams_figures_and_an_admins_every_team(client, reps, sales_manager,
+                                                                                 revops_admin, other_team):
+    monday = review_monday()
+    _week_with_enterprise(monday, reps, other_team)
+    client.force_login(sales_manager)
+    mine = client.get("/reports/weekly/", {"date": monday.isoformat()})
+    assert mine.context["scope"] == "Your teams: Mid-Market" and mine.context["r"]["new_leads"] == 2
+    assert {row["team"] for row in mine.context["r"]["workload"]} == {"Mid-Market"}
+    assert "Enterprise" not in mine.content.decode() and "Bob" not in mine.content.decode()
+    client.force_login(other_team["manager"])
+    theirs = client.get("/reports/weekly/", {"date": monday.isoformat()})
+    assert theirs.context["scope"] == "Your teams: Enterprise" and theirs.context["r"]["new_leads"] == 1
+    assert [row["team"] for row in theirs.context["r"]["sla"]] == ["Enterprise", "All teams"]
+    client.force_login(revops_admin)
+    every = client.get("/reports/weekly/", {"date": monday.isoformat()})
+    assert every.context["scope"] == "All teams" and every.context["r"]["new_leads"] == 3
+    assert {row["team"] for row in every.context["r"]["workload"]} == {"Mid-Market", "Enterprise"}
+
+
+def test_each_manager_is_mailed_their_teams_figures_and_the_admin_every_teams(slack, locmem, inline_jobs, reps,
+                                                                             sales_manager, revops_admin, other_team,
+                                                                             django_capture_on_commit_callbacks):
+    monday = review_monday()
+    _week_with_enterprise(monday, reps, other_team)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert report_send(kind=ReportKind.WEEKLY_REVIEW, period_start=monday) == 4
+    by_address = {message.to[0]: message.body for message in mail.outbox}
+    assert "Your teams: Mid-Market" in by_address["max@example.com"]
+    assert "Enterprise" not in by_address["max@example.com"] and "Bob" not in by_address["max@example.com"]
+    assert "Your teams: Enterprise" in by_address["bea@example.com"]
+    assert "Mid-Market" not in by_address["bea@example.com"]
+    assert "All teams" in by_address["ada@example.com"]
+    assert "Enterprise: 0.0 % met" in by_address["ada@example.com"]
+    assert "Mid-Market: 33.3 % met" in by_address["ada@example.com"]

@@ -60,6 +60,16 @@ def user_manages_team(user, team_id: int | None) -> bool:
     return team_id is not None and team_id in managed_team_ids(user)
 
 
+def _own_and_teams(roles: frozenset[str], user, *, person: str, team: str) -> list[Q]:
+    """A rep's own rows (``person`` is them); a manager's own and their teams' (``team`` one of theirs)."""
+    allowed = []
+    if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
+        allowed.append(Q(**{person: user}))
+    if ROLE_SALES_MANAGER in roles:
+        allowed.append(Q(**{f"{team}__in": managed_team_ids(user)}))
+    return allowed
+
+
 def leads_visible_to(user, queryset: QuerySet[Lead] | None = None, *, triage: bool = True) -> QuerySet[Lead]:
     """The leads ``user`` may see and act on (merged leads included; callers add ``live()``). ``triage=False``
     leaves out the unowned queue leads a manager may place (a team's numbers count its own leads only)."""
@@ -67,13 +77,9 @@ def leads_visible_to(user, queryset: QuerySet[Lead] | None = None, *, triage: bo
     roles = user_roles(user)
     if roles & _SEE_ALL:
         return queryset
-    allowed = []
-    if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
-        allowed.append(Q(owner=user))
-    if ROLE_SALES_MANAGER in roles:
-        allowed.append(Q(owner__rep__team__in=managed_team_ids(user)))
-        if triage:
-            allowed.append(Q(owner__isnull=True, queue__in=TRIAGE_QUEUES))
+    allowed = _own_and_teams(roles, user, person="owner", team="owner__rep__team")
+    if ROLE_SALES_MANAGER in roles and triage:
+        allowed.append(Q(owner__isnull=True, queue__in=TRIAGE_QUEUES))
     if ROLE_INTEGRATION in roles:
         allowed.append(Q(Exists(Lead.history.model.objects.filter(id=OuterRef("pk"), history_user=user))))
     return _any(queryset, allowed)
@@ -85,12 +91,7 @@ def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[T
     roles = user_roles(user)
     if roles & _SEE_ALL:
         return queryset
-    allowed = []
-    if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
-        allowed.append(Q(assignee=user))
-    if ROLE_SALES_MANAGER in roles:
-        allowed.append(Q(assignee__rep__team__in=managed_team_ids(user)))
-    return _any(queryset, allowed)
+    return _any(queryset, _own_and_teams(roles, user, person="assignee", team="assignee__rep__team"))
 
 
 def reps_visible_to(user, queryset: QuerySet[Rep] | None = None) -> QuerySet[Rep]:
@@ -99,12 +100,7 @@ def reps_visible_to(user, queryset: QuerySet[Rep] | None = None) -> QuerySet[Rep
     roles = user_roles(user)
     if ROLE_REVOPS_ADMIN in roles:
         return queryset
-    allowed = []
-    if roles & {ROLE_SALES_REP, ROLE_SALES_MANAGER}:
-        allowed.append(Q(user=user))
-    if ROLE_SALES_MANAGER in roles:
-        allowed.append(Q(team__in=managed_team_ids(user)))
-    return _any(queryset, allowed)
+    return _any(queryset, _own_and_teams(roles, user, person="user", team="team"))
 
 
 def users_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:

@@ -96,40 +96,29 @@ def _weighted(rng: random.Random, pairs):
     return rng.choices(items, weights=weights)[0]
 
 
+def _demo_user(username: str, first: str, last: str, password: str, group: str, *, is_staff: bool = True,
+               is_superuser: bool = False) -> User:
+    """One demo login in its role group (made once; a second load keeps its password)."""
+    user, created = User.objects.get_or_create(username=username, defaults={
+        "email": f"{username}@leadflow.example", "first_name": first, "last_name": last, "is_staff": is_staff,
+        "is_superuser": is_superuser})
+    if created:
+        user.set_password(password)
+        user.save()
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
 def demo_users() -> dict[str, User]:
     """The demo logins: a RevOps admin, two sales managers (SMB, Mid-Market and SDR; Enterprise) and ten reps."""
-    users = {}
-    admin, created = User.objects.get_or_create(username="admin", defaults={
-        "email": "admin@leadflow.example", "first_name": "Ada", "last_name": "Admin", "is_staff": True,
-        "is_superuser": True})
-    if created:
-        admin.set_password("leadflow-admin")
-        admin.save()
-    admin.groups.add(Group.objects.get(name=ROLE_REVOPS_ADMIN))
-    users["admin"] = admin
-    manager, created = User.objects.get_or_create(username="manager", defaults={
-        "email": "manager@leadflow.example", "first_name": "Max", "last_name": "Manager", "is_staff": True})
-    if created:
-        manager.set_password("leadflow-manager")
-        manager.save()
-    manager.groups.add(Group.objects.get(name=ROLE_SALES_MANAGER))
-    users["manager"] = manager
-    # The Enterprise team has a manager of its own: she sees that team's leads, tasks and reps only.
-    nora, created = User.objects.get_or_create(username="nora", defaults={
-        "email": "nora@leadflow.example", "first_name": "Nora", "last_name": "Novak", "is_staff": True})
-    if created:
-        nora.set_password("leadflow-manager")
-        nora.save()
-    nora.groups.add(Group.objects.get(name=ROLE_SALES_MANAGER))
-    users["nora"] = nora
+    users = {
+        "admin": _demo_user("admin", "Ada", "Admin", "leadflow-admin", ROLE_REVOPS_ADMIN, is_superuser=True),
+        "manager": _demo_user("manager", "Max", "Manager", "leadflow-manager", ROLE_SALES_MANAGER),
+        # The Enterprise team has a manager of its own: she sees that team's leads, tasks and reps only.
+        "nora": _demo_user("nora", "Nora", "Novak", "leadflow-manager", ROLE_SALES_MANAGER),
+    }
     for username, first, last, *_ in REPS:
-        user, created = User.objects.get_or_create(username=username, defaults={
-            "email": f"{username}@leadflow.example", "first_name": first, "last_name": last})
-        if created:
-            user.set_password("leadflow-rep")
-            user.save()
-        user.groups.add(Group.objects.get(name=ROLE_SALES_REP))
-        users[username] = user
+        users[username] = _demo_user(username, first, last, "leadflow-rep", ROLE_SALES_REP, is_staff=False)
     return users
 
 

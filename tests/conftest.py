@@ -182,3 +182,6 @@ def pytest_configure(config):
     settings.LEADFLOW_RUN_JOBS_INLINE = False
     # Tests build their own configuration; the fresh-install defaults have their own test.
     settings.LEADFLOW_DEFAULTS_ON_MIGRATE = False
+    # A deliberately slow password hash protects real accounts; test users only need one that works (a world of
+    # eight users took seconds to set up). Processes a test starts keep the real hashers.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -116,7 +116,7 @@ def test_ten_concurrent_requests_with_one_key_create_one_lead(integration_user, 
 
 def test_ten_concurrent_requests_with_one_key_create_one_lead_on_a_sqlite_file(tmp_path, settings):
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    run = subprocess.run([sys.executable, "-m", "tests.idempotency_race", str(tmp_path)], env=env,
+    run = subprocess.run([sys.executable, "-m", "tests.idempotency_race", str(tmp_path), "lead"], env=env,
                          capture_output=True, text=True, timeout=300, cwd=env["PYTHONPATH"])
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])

@@ -40,7 +40,7 @@ def test_concurrent_events_with_one_key_all_answer_the_first_event(mode, integra
 @pytest.mark.parametrize("mode", ["header", "body"])
 def test_concurrent_events_with_one_key_all_answer_the_first_event_on_a_sqlite_file(mode, tmp_path, settings):
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    run = subprocess.run([sys.executable, "-m", "tests.idempotency_event_race", str(tmp_path), mode], env=env,
+    run = subprocess.run([sys.executable, "-m", "tests.idempotency_race", str(tmp_path), mode], env=env,
                          capture_output=True, text=True, timeout=300, cwd=env["PYTHONPATH"])
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])

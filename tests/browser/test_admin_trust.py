@@ -3,7 +3,6 @@ lead page (reasons that add up), its history (names, "Leadflow automation"), a r
 rule list without horizontal scrolling, the duplicate review and the kill switches (actions only for who may use
 them). Screenshots go to $LEADFLOW_SCREENSHOTS (default: the test's temporary directory)."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ from leads.services import lead_ingest, lead_merge
 from revops.base.choices import Workflow
 from revops.base.models import WorkflowSwitch
 
-from .test_rep_workspace import browser_page  # noqa: F401 - the shared Chromium fixture
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDTH = 1400
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    directory = Path(os.environ.get("LEADFLOW_SCREENSHOTS") or tmp_path / "screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture

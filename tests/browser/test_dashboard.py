@@ -1,7 +1,6 @@
 """In a real browser: the RevOps admin opens /dashboard/, sees the band and funnel charts drawn, and downloads the
 band table as CSV under the filters of the page."""
 
-import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -11,16 +10,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 
-from .test_rep_workspace import browser_page  # noqa: F401 - the shared Chromium fixture
-
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    directory = Path(os.environ.get("LEADFLOW_SCREENSHOTS") or tmp_path / "screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture

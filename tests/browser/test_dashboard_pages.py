@@ -13,9 +13,6 @@ from revops.top.dashboards_views import PAGES
 from routing.models import RoutingDecision, Task
 from scoring.models import ScoreChange, ScoreFeedback, ScoringExperiment
 
-from .test_dashboard import shots  # noqa: F401 - the screenshots directory
-from .test_rep_workspace import browser_page  # noqa: F401 - the shared Chromium fixture
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 #: The table each page's CSV link downloads in the test.

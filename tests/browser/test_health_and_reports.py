@@ -1,7 +1,6 @@
 """In a real browser, at desktop width and at 390 px: a sales manager opens the workflow-health page (the runs and
 failures charts drawn, a workflow far below its usual rate flagged, the CSV downloaded) and the weekly review."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,17 +12,8 @@ from revops.base.models import WorkflowHourlyStat
 from revops.base.workflow_stats import hour_start
 from tests.revops.reports_data import build_scoring_day, build_week, review_monday, scoring_day
 
-from .test_rep_workspace import browser_page  # noqa: F401 - the shared Chromium fixture
-
 pytestmark = pytest.mark.django_db(transaction=True)
 WIDTHS = {"desktop": 1400, "phone": 390}
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    directory = Path(os.environ.get("LEADFLOW_SCREENSHOTS") or tmp_path / "screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from leads.services import lead_ingest
 from routing.models import Task
 from routing.services import disqualify_reasons_defaults_ensure
-from tests.browser.test_rep_workspace import browser_page  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

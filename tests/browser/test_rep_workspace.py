@@ -1,36 +1,12 @@
 """In a real browser (Debian's Chromium driven by Playwright): a rep signs in, opens a lead, completes a task."""
 
-import os
-import shutil
-
 import pytest
-from django.db import connections
 from playwright.sync_api import expect
 
 from leads.services import lead_ingest
 from routing.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    assert os.path.exists(CHROMIUM), "Chromium is missing: `make test` installs the Debian package 'chromium'"
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        yield page
-        # While Playwright's event loop runs, Django keeps this thread's database connections in a context of
-        # their own: close them here, or the test database outlives the session with one session still open.
-        connections.close_all()
-        browser.close()
 
 
 def test_a_rep_signs_in_opens_the_lead_and_completes_the_follow_up(live_server, browser_page, configured, inline_jobs):

@@ -1,10 +1,8 @@
 """In a real browser: a page on another origin (its own little web server) carries the admin's snippet, a visitor
 fills it in, and the lead is created, scored and routed; a page on an origin the form does not allow cannot post."""
 
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,8 +11,6 @@ from leads.models import Lead, WebForm, WebFormSubmission
 from leads.webform_snippet import webform_snippet
 from routing.models import Task
 from tests.queues import work
-
-from .test_rep_workspace import browser_page  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,13 +51,6 @@ def sites():
     yield allowed, other
     allowed.stop()
     other.stop()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    directory = Path(os.environ.get("LEADFLOW_SCREENSHOTS") or tmp_path / "screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def page_with(snippet: str) -> str:

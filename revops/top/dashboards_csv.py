@@ -15,7 +15,7 @@ TABLES = {
               ("total_deal", "Total won deal value"), ("median_days_to_close", "Median days to close (won)")],
     "funnel": [("stage", "Stage"), ("reached", "Leads that reached it"), ("reached_pct", "Share of cohort %"),
                ("from_previous_pct", "Conversion from previous stage %")],
-    "sources": [("source", "Source"), ("leads", "Leads"), ("mql", "MQL or later now"), ("won", "Won")],
+    "sources": [("source", "Source"), ("leads", "Leads"), ("mql", "Reached MQL or later"), ("won", "Won")],
 }
 
 

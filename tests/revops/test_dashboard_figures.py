@@ -142,3 +142,17 @@ def test_stage_times_give_the_median_days_between_consecutive_stages():
     assert (rows["Engaged → MQL"]["leads"], rows["Engaged → MQL"]["median_days"]) == (2, 2.0)
     assert rows["Engaged → MQL"]["p90_days"] == 3.0
     assert rows["MQL → SQL"]["leads"] == 0 and rows["MQL → SQL"]["median_days"] is None
+
+
+def test_the_sources_table_counts_a_lead_that_decayed_out_of_mql_as_having_reached_it():
+    from revops.top.dashboards import sources
+
+    decayed, promoted, fresh = (make_lead(source="webinar") for _ in range(3))
+    move(decayed, "engaged", "mql", "engaged")
+    move(promoted, "engaged", "mql", "sql")
+    other = make_lead(source="ads")
+    move(other, "engaged")
+    rows = {row["source"]: row for row in sources(Lead.objects.live())}
+    assert (rows["webinar"]["leads"], rows["webinar"]["mql"]) == (3, 2)
+    assert (rows["ads"]["leads"], rows["ads"]["mql"]) == (1, 0)
+    assert decayed.stage == "engaged" and fresh.stage == "new"

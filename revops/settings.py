@@ -355,6 +355,7 @@ CORS_URLS_REGEX = r"^/api/forms/[^/]+/submit/?$"
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 3600
+CORS_EXPOSE_HEADERS = ["Retry-After"]  # the form's script waits as a busy server asks
 # Submissions per IP address (any form) and per form (all visitors), DRF rate strings; empty: no limit.
 LEADFLOW_WEBFORM_RATE_IP = os.environ.get("LEADFLOW_WEBFORM_RATE_IP", "10/minute")
 LEADFLOW_WEBFORM_RATE_FORM = os.environ.get("LEADFLOW_WEBFORM_RATE_FORM", "300/minute")

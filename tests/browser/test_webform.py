@@ -128,3 +128,34 @@ def test_the_admin_shows_the_snippet_on_the_forms_page(live_server, browser_page
     assert f"/api/forms/{form.key}/submit" in snippet and CONSENT in snippet
     page.locator("#webform-snippet").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "webform-4-admin-snippet.png"), full_page=True)
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_after_and_the_visitor_sees_thanks(
+        live_server, browser_page, configured, sites, shots, settings, monkeypatch):
+    from leads.api.webforms import WebFormSubmitView
+    from revops.base.db.busy import busy_response
+
+    settings.LEADFLOW_BUSY_RETRY_AFTER = 1
+    allowed, _other = sites
+    form = WebForm.objects.create(name="Contact us", key="acme-contact-03", allowed_origins=allowed.origin,
+                                  fields=["email"], source="website")
+    allowed.html = page_with(webform_snippet(form, base_url=live_server.url))
+    answered = []
+    original = WebFormSubmitView.post
+
+    def busy_twice(self, request, *args, **kwargs):
+        answered.append(len(answered))
+        if len(answered) <= 2:  # what a saturated SQLite answers: 503 with Retry-After, nothing stored
+            return busy_response(api=True)
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(WebFormSubmitView, "post", busy_twice)
+    page = browser_page
+    page.goto(allowed.origin)
+    page.fill("input[name=email]", "patient@visitor.example")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Sending…")
+    page.screenshot(path=str(shots / "webform-4-busy-sending.png"), full_page=True)
+    page.wait_for_selector("text=Thank you, we will be in touch.", timeout=15000)
+    assert len(answered) == 3
+    assert Lead.objects.filter(email="patient@visitor.example").count() == 1

@@ -58,6 +58,7 @@ urlpatterns = [
     path("workspace/settings/", rep_settings.rep_settings, name="workspace-settings"),
     path("workspace/manager/", workspace.manager_view, name="workspace-manager"),
     path("workspace/manager/tasks/<int:task_id>/reassign/", workspace.manager_reassign, name="manager-reassign"),
+    path("workspace/manager/leads/<int:lead_id>/assign/", workspace.manager_assign, name="manager-assign"),
     path("workspace/tasks/<int:task_id>/done/", workspace.task_action, {"action": "complete"}, name="task-done"),
     path("workspace/tasks/<int:task_id>/<str:action>/", workspace.task_action, name="task-action"),
     path("workspace/leads/<int:lead_id>/", workspace.lead_detail, name="workspace-lead"),

@@ -30,7 +30,7 @@ from revops.base.presentation import changes_html, history_rows_annotate, json_h
 from revops.base.roles import is_revops_admin
 from routing.choices import Disposition, TaskStatus
 from routing.models import Rep
-from routing.scoping import leads_visible_to, managed_team_ids, reps_visible_to
+from routing.scoping import TRIAGE_QUEUES, leads_visible_to, managed_team_ids, reps_visible_to
 from routing.selectors import (
     TASK_SORTS,
     TaskQuery,
@@ -239,16 +239,29 @@ def lead_action(request: HttpRequest, lead_id: int, action: str) -> HttpResponse
 @workspace_user_required
 @permission_required("leads.change_lead", raise_exception=True)
 def manager_view(request: HttpRequest) -> HttpResponse:
-    """The teams' queue for their manager: breaches (overdue), reassignment requests, snoozed past the limit."""
+    """The teams' queue for their manager: breaches (overdue), reassignment requests, snoozed past the limit, and the
+    leads waiting for a rep in the holding and review queues (oldest first) to place with one of theirs."""
     now = timezone.now()
     base = task_queue(user=request.user, query=TaskQuery(sort="due"), now=now)
+    waiting = (leads_visible_to(request.user, Lead.objects.live()).filter(owner__isnull=True, queue__in=TRIAGE_QUEUES)
+               .order_by("created_at", "id"))
     return render(request, "workspace/manager.html", {
+        "waiting": waiting[:50], "waiting_count": waiting.count(),
         "now": now, "counts": task_queue_counts(user=request.user, now=now), **_action_context(request),
         "requests": base.filter(reassign_requested_at__isnull=False)[:100],
         "overdue": base.filter(due_at__lt=now)[:100],
         "reps": reps_visible_to(request.user, Rep.objects.select_related("user", "team")).filter(is_active=True),
         "stage_breaches": stage_sla_alerts_for(user=request.user)[:50],
     })
+
+
+def _rep_of_mine(request: HttpRequest) -> int | None:
+    """The posted ``rep`` when it is one of the user's teams' reps (``reps_visible_to``), else None."""
+    try:
+        rep_id = int(request.POST.get("rep", ""))
+    except ValueError:
+        return None
+    return rep_id if reps_visible_to(request.user).filter(pk=rep_id).exists() else None
 
 
 @workspace_user_required
@@ -260,11 +273,8 @@ def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_list_for(user=request.user).filter(pk=task_id).first()
     if task is None:
         raise Http404("no such task")
-    try:
-        rep_id = int(request.POST.get("rep", ""))
-    except ValueError:
-        rep_id = None
-    if rep_id is None or not reps_visible_to(request.user).filter(pk=rep_id).exists():
+    rep_id = _rep_of_mine(request)
+    if rep_id is None:
         messages.error(request, "rep: choose a rep of your teams")
         return HttpResponseRedirect(target)
     reason = request.POST.get("reason", "").strip() or task.reassign_reason or "reassigned by the manager"
@@ -276,4 +286,29 @@ def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
         return result
 
     return _back(request, target, run, f"Reassigned: {task.lead}")
+
+
+@workspace_user_required
+@permission_required("leads.change_lead", raise_exception=True)
+@require_POST
+def manager_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Give a lead to a rep of the manager's teams in one action: a waiting lead (holding or review queue) or one of
+    their teams' leads (``leads_reassign``: a routing decision with the reason, the follow-up task, the history)."""
+    target = safe_next(request, reverse("workspace-manager"))
+    lead = leads_visible_to(request.user, Lead.objects.live()).filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("no such lead")
+    rep_id = _rep_of_mine(request)
+    if rep_id is None:
+        messages.error(request, "rep: choose a rep of your teams")
+        return HttpResponseRedirect(target)
+    reason = request.POST.get("reason", "").strip()[:300] or "assigned by the manager"
+
+    def run():
+        result = leads_reassign(lead_ids=[lead.pk], rep_id=rep_id, reason=reason, user=request.user)
+        if not result.reassigned:
+            raise ValidationError("; ".join(result.skipped) or "not assigned")
+        return result
+
+    return _back(request, target, run, f"Assigned: {lead}")
 

@@ -134,3 +134,31 @@ def test_a_manager_sees_a_breach_and_a_request_and_reassigns(live_server, browse
     page.screenshot(path=str(artefacts / "manager_after.png"), full_page=True)
     moved = Task.objects.get(pk=tasks[2].pk)
     assert moved.assignee_id == ravi.user_id and moved.reassign_requested_at is None
+
+
+def test_a_manager_on_a_phone_gives_a_waiting_lead_to_a_rep(live_server, browser_page, configured,  # noqa: F811
+                                                            sales_manager, artefacts):
+    from leads.models import Lead
+    from tests.queues import work
+
+    ravi = configured["reps"][1]
+    waiting = Lead.objects.create(email="held@waiting.example", first_name="Hal", last_name="Held", country="US",
+                                  queue="review", queue_reason="review: no routing rule matched")
+    page = browser_page
+    page.set_viewport_size(PHONE)
+    _login(page, live_server.url, sales_manager.username)
+    page.goto(f"{live_server.url}/workspace/manager/")
+    card = page.locator(f'article.task[data-lead="{waiting.pk}"]')
+    expect(card).to_contain_text("no routing rule matched")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(artefacts / "manager_waiting_phone.png"), full_page=True)
+    card.locator("select[name=rep]").select_option(str(ravi.pk))
+    card.locator("input[name=reason]").fill("Knows the account")
+    card.locator("button:has-text('Assign')").click()
+    expect(page.locator(".messages")).to_contain_text("Assigned: Hal Held")
+    page.screenshot(path=str(artefacts / "manager_waiting_assigned_phone.png"), full_page=True)
+    waiting.refresh_from_db()
+    assert waiting.owner_id == ravi.user_id and waiting.queue == ""
+    assert page.locator(f'article.task[data-lead="{waiting.pk}"]').count() == 0
+    work()  # the queued follow-up: a task for the new owner
+    assert Task.objects.filter(lead=waiting, assignee=ravi.user).exists()

@@ -66,6 +66,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api/people/erase/": {"POST": "NNNYNN"},
     "workspace/manager/": {"GET": "NNYYNN"},
     "workspace/manager/tasks/<int:task_id>/reassign/": {"POST": "NNNYNN NNYYNN"},
+    "workspace/manager/leads/<int:lead_id>/assign/": {"POST": "NNNYNN NNYYNN"},
     "workspace/tasks/<int:task_id>/done/": {"POST": "NNNYNN NYYYNN"},
     "workspace/tasks/<int:task_id>/<str:action>/": {"POST": "NNNYNN NYYYNN"},
     "workspace/leads/<int:lead_id>/": {"GET": "NNNYNN NYYYNN"},
@@ -224,7 +225,7 @@ def _body(route: str, side, world: World) -> dict:
         return {"lead_ids": [side.lead.pk], "rep": other_rep.pk, "reason": "table test"}
     if route == "api/routing/undo/":
         return {"decision_ids": [side.decision.pk]}
-    if route.startswith("workspace/manager/tasks/"):
+    if route.startswith(("workspace/manager/tasks/", "workspace/manager/leads/")):
         return {"rep": other_rep.pk, "reason": "table test"}
     return {}
 

@@ -59,8 +59,8 @@ class NotifyChannel(models.TextChoices):
 class NurtureStatus(models.TextChoices):
     """Where a lead's nurture enrollment stands (``routing/services/nurture.py``)."""
 
-    ACTIVE = "active", "Active (next step waiting)"
-    COMPLETED = "completed", "Completed (every step sent)"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
     STOPPED = "stopped", "Stopped"
 
 

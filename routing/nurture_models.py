@@ -95,8 +95,9 @@ class NurtureStep(models.Model):
     position = models.PositiveSmallIntegerField(help_text="Steps are sent in this order (1, 2, 3…).")
     delay_days = models.PositiveIntegerField(default=3, help_text="Days after the previous step (the first step: "
                                                                   "after enrollment; 0 = at the next run).")
-    email_subject = models.CharField(max_length=200, help_text="e.g. {first_name}, a guide for {company}")
-    email_body = models.TextField(help_text="Plain text; {first_name}, {company}… are filled in.")
+    email_subject = models.CharField("e-mail subject", max_length=200,
+                                     help_text="e.g. {first_name}, a guide for {company}")
+    email_body = models.TextField("e-mail body", help_text="Plain text; {first_name}, {company}… are filled in.")
     history = HistoricalRecords()
 
     class Meta:

@@ -113,7 +113,7 @@ def lead_nurture_stop(*, lead_id: int, reason: str, detail: str = "", user=None,
     """Stop the lead's active enrollment (None when it has none). Joins the caller's transaction: a close, a merge
     or a re-engagement stops the e-mails in the same commit."""
     with transaction.atomic():
-        enrollment = (NurtureEnrollment.objects.select_for_update().select_related("program")
+        enrollment = (NurtureEnrollment.objects.select_for_update(of=("self",)).select_related("program")
                       .filter(lead_id=lead_id, status=NurtureStatus.ACTIVE).first())
         if enrollment is None:
             return None
@@ -126,7 +126,7 @@ def nurture_enrollments_stop(*, enrollment_ids: list[int], user, note: str = "")
     stopped = 0
     now = timezone.now()
     with transaction.atomic():
-        for enrollment in (NurtureEnrollment.objects.select_for_update().select_related("program")
+        for enrollment in (NurtureEnrollment.objects.select_for_update(of=("self",)).select_related("program")
                            .filter(pk__in=enrollment_ids, status=NurtureStatus.ACTIVE).order_by("pk")):
             _stop(enrollment, reason=NurtureStopReason.MANUAL, detail=note, now=now, user=user)
             stopped += 1
@@ -197,7 +197,7 @@ def nurture_steps_send(*, now: datetime | None = None, limit: int = SEND_BATCH) 
 def nurture_step_send(*, enrollment_id: int, now: datetime, result: NurtureSendResult) -> None:
     """Send one enrollment's due step, or stop or complete it (the steps are at the top of the module)."""
     with transaction.atomic():
-        enrollment = (NurtureEnrollment.objects.select_for_update().select_related("program")
+        enrollment = (NurtureEnrollment.objects.select_for_update(of=("self",)).select_related("program")
                       .filter(pk=enrollment_id, status=NurtureStatus.ACTIVE, next_at__lte=now).first())
         if enrollment is None:
             return  # another run got there first, or it stopped meanwhile

@@ -2,7 +2,8 @@
 
 Outreach is anything that asks a person to contact the lead or contacts it: a follow-up task (one by one or a
 batch's), a trigger task (hot, high intent, cold), a re-engagement (nurture) task, a no-answer retry, a stage-SLA
-alert asking the rep to act, the rep's digest lines and the Slack / e-mail / Teams messages about such tasks.
+alert asking the rep to act, the rep's digest lines, the Slack / e-mail / Teams messages about such tasks, and a
+nurture program's e-mail steps (checked at enrollment and again when each step is due).
 An opted-out lead (``Consent.OPT_OUT``) or a suppressed one (``Stage.SUPPRESSED``) gets none of them. Routing still
 assigns an owner; where outreach is skipped the lead's automation log says "no outreach: consent" (shown on the
 lead's admin page), so the lead is never stranded silently.

@@ -13,12 +13,14 @@ from revops.base.outbox_alerts import notifications_failed_alert_job
 from revops.base.webhooks import webhook_deliveries_due_job
 from revops.top.health_alerts import workflow_health_check_job
 from revops.top.reports_delivery import scoring_report_job, weekly_review_job
-from routing.jobs import reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
+from routing.jobs import nurture_steps_send_job, reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
 cron.register(pending_jobs_sweep_job, "default", interval=60, name="re-enqueue stuck pipeline jobs")
 cron.register(tasks_escalate_overdue_job, "default", interval=300, name="escalate overdue tasks")
 cron.register(stage_slas_check_job, "default", interval=3600, name="stage SLAs (time in stage)", job_timeout=1800)
+cron.register(nurture_steps_send_job, "default", interval=600, name="nurture programs: e-mail the steps due",
+              job_timeout=1800)
 cron.register(notifications_sweep_job, "default", interval=600, name="retry stuck notifications")
 cron.register(notifications_failed_alert_job, "default", cron="0 7 * * *", name="daily alert of failed messages")
 cron.register(reps_digest_job, "default", cron="2 * * * *", name="reps' daily e-mail digest (08:00 their time)")

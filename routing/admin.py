@@ -35,6 +35,7 @@ from .models import (
     Team,
     Territory,
 )
+from .nurture_admin import NurtureEnrollmentInline  # also registers the nurture programs' and enrollments' admins
 from .scoping import reps_visible_to
 from .services import (
     PREVIEW_MAX_LEADS,
@@ -82,7 +83,7 @@ admin.site.unregister(Lead)
 
 @admin.register(Lead)
 class RoutedLeadAdmin(LeadAdmin):
-    inlines = LeadAdmin.inlines + [RoutingDecisionInline, TaskInline]
+    inlines = LeadAdmin.inlines + [RoutingDecisionInline, TaskInline, NurtureEnrollmentInline]
     readonly_fields = LeadAdmin.readonly_fields + ("routing_display", "score_changes_display")
     fieldsets = LeadAdmin.fieldsets[:3] + (
         ("Score", {"fields": (*LeadAdmin.fieldsets[3][1]["fields"], "score_changes_display")}),

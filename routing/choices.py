@@ -54,3 +54,25 @@ class NotifyChannel(models.TextChoices):
     TEAM_CHANNEL = "team_channel", "The team's Slack channel"
     EMAIL = "email", "E-mail"
     TEAMS = "teams", "Microsoft Teams (the team's channel)"
+
+
+class NurtureStatus(models.TextChoices):
+    """Where a lead's nurture enrollment stands (``routing/services/nurture.py``)."""
+
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    STOPPED = "stopped", "Stopped"
+
+
+class NurtureStopReason(models.TextChoices):
+    """Why a nurture enrollment stopped before its last step."""
+
+    OWNER = "owner", "Got an owner"
+    REENGAGED = "re_engaged", "Re-engaged"
+    CLOSED = "closed", "Closed (won, lost or disqualified)"
+    MERGED = "merged", "Merged into another lead"
+    CONSENT = "consent", "Opted out or suppressed"
+    LEFT_QUEUE = "left_queue", "Left the nurture queue"
+    NO_EMAIL = "no_email", "No e-mail address"
+    PROGRAM_OFF = "program_off", "Program deactivated"
+    MANUAL = "manual", "Stopped by hand"

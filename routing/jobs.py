@@ -11,11 +11,13 @@ from django.utils import timezone
 from leads.choices import Stage
 from revops.base.choices import Workflow
 from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.notifications import notifications_send_schedule
 
 from .selectors import (
     lead_owned_by_sdr,
     lead_reengage_candidate,
     lead_waiting_for_routing,
+    leads_nurture_unenrolled_ids,
     leads_sdr_owned_among,
     leads_sql_owned_by_sdr_ids,
     leads_unrouted_ids,
@@ -26,12 +28,15 @@ from .selectors import (
 )
 from .services import (
     TRIGGER_TASKS,
+    lead_nurture_enroll,
     lead_reengage,
     lead_route,
     lead_route_failed,
     lead_stage_handoff,
     lead_trigger_task,
+    leads_nurture_enroll,
     leads_route_many,
+    nurture_steps_send,
     reengage_after_days,
     rep_leads_reroute,
     stage_slas_check,
@@ -291,3 +296,53 @@ def lead_trigger_task_schedule(*, lead_id: int, kind: str, trigger_id: int, deta
         return False
     enqueue_after_commit(lead_trigger_task_job, lead_id, kind, trigger_id, detail or {})
     return True
+
+
+# --- Nurture programs ---------------------------------------------------------------------------------------------
+
+
+def leads_nurture_enroll_failed(lead_ids: list[int], workflow: str, message: str) -> None:
+    """The batch failed: each lead gets its own enrollment job (own retries, own failure line in the log)."""
+    for lead_id in lead_ids:
+        enqueue_after_commit(lead_nurture_enroll_job, lead_id)
+
+
+@pipeline_job(workflow=Workflow.NURTURE, object_type="lead")
+def lead_nurture_enroll_job(lead_id: int) -> str:
+    """A lead landed in the nurture queue: its nurture program (kill switch: nurture programs)."""
+    enrollment = lead_nurture_enroll(lead_id=lead_id)
+    return f"enrollment {enrollment.pk}" if enrollment else "not enrolled"
+
+
+@batch_job(workflow=Workflow.NURTURE, object_type="lead", on_failure=leads_nurture_enroll_failed)
+def leads_nurture_enroll_batch_job(lead_ids: list[int]) -> str:
+    """A batch's leads landed in the nurture queue: their programs (kill switch: nurture programs)."""
+    return f"{leads_nurture_enroll(lead_ids=lead_ids)} of {len(lead_ids)} leads enrolled"
+
+
+@periodic_job(workflow=Workflow.NURTURE)
+def nurture_steps_send_job() -> str:
+    """Every 10 minutes: the nurture steps due, e-mailed through the outbox as one batch (kill switch: nurture
+    programs; the sending itself: notifications)."""
+    result = nurture_steps_send()
+    notifications_send_schedule(result.notification_ids)
+    return str(result)
+
+
+def leads_nurture_enroll_schedule(*, lead_ids: list[int]) -> int:
+    """Leads a routing decision put in the nurture queue: their enrollment after commit (one job, or one batch)."""
+    if len(lead_ids) == 1:
+        enqueue_after_commit(lead_nurture_enroll_job, lead_ids[0])
+    elif lead_ids:
+        enqueue_after_commit(leads_nurture_enroll_batch_job, list(lead_ids))
+    return len(lead_ids)
+
+
+def nurture_catch_up_schedule() -> int:
+    """After the nurture switch comes back on: enroll the nurture-queue leads that were never enrolled (those that
+    landed while it was off)."""
+    ids = leads_nurture_unenrolled_ids()
+    with transaction.atomic():
+        for start in range(0, len(ids), 1000):
+            leads_nurture_enroll_schedule(lead_ids=ids[start:start + 1000])
+    return len(ids)

@@ -6,11 +6,10 @@ Also the two row locks a routing decision takes on routing's own tables, as name
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Sequence
 from datetime import time
-from functools import cache, lru_cache
+from functools import cache
 
 import pycountry
 from django.conf import settings
@@ -29,24 +28,19 @@ from scoring.models import ScoringModel
 from .choices import Disposition, NotifyChannel, RepRole, RuleAction, Strategy, TaskKind, TaskStatus
 from .vocabulary import (
     SENIORITIES,
+    TEMPLATE_FIELDS,
     band_score_conflict,
     choices_hint,
     industry_problems,
     industry_vocabulary_read,
+    split_csv,
     unknown_bands,
     unknown_countries,
     unknown_languages,
+    unknown_placeholders,
     unknown_seniorities,
     unknown_stages,
 )
-
-
-@lru_cache(maxsize=4096)
-def split_csv(value: str, *, upper: bool = False) -> tuple[str, ...]:
-    """'US, ca ,MX' → ('US', 'CA', 'MX') (or lower-case). Cached: routing splits the same rep skills, languages and
-    rule roles for every lead it routes."""
-    items = [part.strip() for part in (value or "").split(",") if part.strip()]
-    return tuple(i.upper() for i in items) if upper else tuple(i.lower() for i in items)
 
 
 class Territory(models.Model):
@@ -535,18 +529,11 @@ class TaskTemplate(models.Model):
         return self.name
 
     def clean(self) -> None:
-        placeholders = re.findall(r"\{([^{}]*)\}", " ".join(
-            [self.title, self.call_script, self.email_subject, self.email_body]))
-        unknown = sorted({name for name in placeholders if name not in TEMPLATE_FIELDS})
+        unknown = unknown_placeholders(self.title, self.call_script, self.email_subject, self.email_body)
         if unknown:
             raise ValidationError(f"unknown placeholders: {', '.join(unknown)} (use {', '.join(TEMPLATE_FIELDS)})")
         if self.band and self.band not in ("A", "B", "C", "D"):
             raise ValidationError({"band": "A, B, C or D"})
-
-
-# The lead fields a task template may use.
-TEMPLATE_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "industry", "country", "source",
-                   "score", "band", "owner_first_name")
 
 
 class StageSla(models.Model):
@@ -582,3 +569,6 @@ class StageSlaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"lead #{self.lead_id} {self.stage} level {self.level}"
+
+
+from .nurture_models import NurtureEnrollment, NurtureProgram, NurtureStep  # noqa: E402, F401 - registered

@@ -15,12 +15,15 @@ from revops.base.choices import Workflow
 from revops.base.signals import workflow_resumed
 from scoring.signals import lead_scored, lead_triggered, leads_scored_many
 
+from .choices import NurtureStopReason
 from .jobs import (
     lead_after_scoring_schedule,
     lead_data_arrived_schedule,
     lead_reengage_schedule,
     lead_trigger_task_schedule,
     leads_after_scoring_many_schedule,
+    leads_nurture_enroll_schedule,
+    nurture_catch_up_schedule,
     rep_leads_reroute_schedule,
     routing_catch_up_schedule,
     task_create_schedule,
@@ -30,8 +33,15 @@ from .jobs import (
 )
 from .models import Rep, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
-from .services import lead_tasks_close, lead_tasks_follow_merge, lead_tasks_follow_unmerge
-from .signals import follow_up_needed, follow_ups_needed, territory_reroute_requested
+from .services import (
+    lead_nurture_stop,
+    lead_nurture_stop_closed,
+    lead_tasks_close,
+    lead_tasks_follow_merge,
+    lead_tasks_follow_unmerge,
+    nurture_follow_routing,
+)
+from .signals import follow_up_needed, follow_ups_needed, lead_routed, leads_routed_many, territory_reroute_requested
 
 
 @receiver(lead_scored)
@@ -58,6 +68,8 @@ def reengage_after_activity(sender, lead_id: int, event_ids=(), **kwargs) -> Non
 def route_waiting_after_resume(sender, workflow: str, **kwargs) -> None:
     if workflow == Workflow.ROUTING:
         routing_catch_up_schedule(cause="routing resumed")
+    elif workflow == Workflow.NURTURE:
+        nurture_catch_up_schedule()
 
 
 @receiver(post_save, sender=Rep)
@@ -114,3 +126,25 @@ def tasks_after_batch_assignment(sender, decision_ids: list[int], **kwargs) -> N
 @receiver(territory_reroute_requested)
 def reroute_territory_leads(sender, territory_id: int, **kwargs) -> None:
     territory_leads_reroute_schedule(territory_id=territory_id)
+
+
+@receiver(lead_routed)
+def nurture_after_routing(sender, decision_id: int, **kwargs) -> None:
+    """Routed out of the nurture queue: its enrollment stops (this transaction); routed into it: enrolled after
+    commit."""
+    leads_nurture_enroll_schedule(lead_ids=nurture_follow_routing(decision_ids=[decision_id]))
+
+
+@receiver(leads_routed_many)
+def nurture_after_batch_routing(sender, decision_ids: list[int], **kwargs) -> None:
+    leads_nurture_enroll_schedule(lead_ids=nurture_follow_routing(decision_ids=decision_ids))
+
+
+@receiver(lead_signals.lead_closed)
+def nurture_stop_with_lead(sender, lead_id: int, transition: str = "", reason: str = "", **kwargs) -> None:
+    lead_nurture_stop_closed(lead_id=lead_id, transition=transition, reason=reason)
+
+
+@receiver(lead_signals.lead_merged)
+def nurture_stop_when_merged(sender, survivor_id: int, merged_id: int, **kwargs) -> None:
+    lead_nurture_stop(lead_id=merged_id, reason=NurtureStopReason.MERGED, detail=f"into lead #{survivor_id}")

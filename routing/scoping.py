@@ -9,9 +9,10 @@ reading and writing share it (an object outside the scope is a 404 everywhere). 
   ``manager``) and their own, plus the unowned leads waiting in the holding and review queues (the triage queue
   managers place into their teams; dashboards leave it out: ``triage=False``); those reps' tasks and their own;
   those reps, and the users they may give a lead or a task to (``users_visible_to``); the teams they manage.
-- Rows about a lead (merges, duplicate pairs, form submissions, notifications, automation log lines) follow the
-  lead: both leads of a duplicate pair; a notification or log line by the object it names (lead, task, rep, team);
-  a lead import its own user's. Webhooks, pending jobs and erasure records are RevOps admins' (``roles.py``).
+- Rows about a lead (merges, duplicate pairs, form submissions, nurture enrollments, notifications, automation log
+  lines) follow the lead: both leads of a duplicate pair; a notification or log line by the object it names (lead,
+  task, rep, team); a lead import its own user's. Webhooks, pending jobs and erasure records are RevOps admins'
+  (``roles.py``).
 - Sales rep: the leads they own, their tasks, themselves.
 - Integration: the leads and events it created or changed (their history names it), read back by id.
 - Anyone else: nothing.
@@ -37,7 +38,7 @@ from revops.base.roles import (
 from revops.base.scoping import scope_register
 from scoring.models import ScoreChange, ScoreFeedback, ScoreTrigger
 
-from .models import Rep, RoutingDecision, StageSlaAlert, Task, Team
+from .models import NurtureEnrollment, Rep, RoutingDecision, StageSlaAlert, Task, Team
 
 _SEE_ALL = {ROLE_REVOPS_ADMIN, ROLE_DATA_READER}
 # Unowned leads a manager triages: waiting for data or for a decision (not nurture: no human works those).
@@ -219,7 +220,8 @@ def scopes_register() -> None:
     scope_register(ScoreChange, _flip(score_changes_visible_to))
     scope_register(get_user_model(), _flip(users_visible_to))
     scope_register(Team, _flip(teams_visible_to))
-    for model in (SourceRecord, EnrichmentRequest, ScoreTrigger, ScoreFeedback, StageSlaAlert, WebFormSubmission):
+    for model in (SourceRecord, EnrichmentRequest, ScoreTrigger, ScoreFeedback, StageSlaAlert, WebFormSubmission,
+                  NurtureEnrollment):
         scope_register(model, _by_leads("lead"))
     scope_register(MergeLog, _by_leads("survivor"))
     scope_register(DuplicateReview, _by_leads("lead", "other_lead"))

@@ -16,8 +16,8 @@ from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.models import Lead, LeadEvent
 from revops.base.scoping import scoped
 
-from .choices import RepRole, TaskKind, TaskStatus
-from .models import Rep, RoutingDecision, StageSlaAlert, Task, Territory
+from .choices import NurtureStatus, RepRole, TaskKind, TaskStatus
+from .models import NurtureEnrollment, NurtureProgram, Rep, RoutingDecision, StageSlaAlert, Task, Territory
 from .priority import priority_expression
 from .rules import CompiledTerritory
 from .scoping import tasks_visible_to
@@ -327,3 +327,45 @@ def leads_territory_rule(*, lead_ids: list[int]) -> dict[int, int]:
     for lead_id, match, territory_id in rows:
         latest[lead_id] = territory_id if match and territory_id else None
     return {lead_id: territory for lead_id, territory in latest.items() if territory}
+
+
+# --- Nurture programs ----------------------------------------------------------------------------------------------
+
+
+def nurture_program_for(*, lead: Lead) -> NurtureProgram | None:
+    """The first active program (by order) with at least one step whose conditions hold for the lead and that the
+    lead has not been through before (a lead back in nurture gets the next program, never the same e-mails twice)."""
+    done = NurtureEnrollment.objects.filter(lead_id=lead.pk).values("program_id")
+    programs = (NurtureProgram.objects.filter(active=True, steps__isnull=False).exclude(pk__in=done).distinct()
+                .order_by("order", "name"))
+    return next((program for program in programs if program.matches(lead)), None)
+
+
+def decisions_nurture_moves(*, decision_ids: list[int]) -> tuple[list[int], list[tuple[int, bool]]]:
+    """What routing decisions mean for nurture: the leads that landed in the nurture queue without an owner, and
+    the leads that left it (``(lead_id, got_an_owner)``: an owner, or another queue). Only a lead that was in the
+    nurture queue can have an active enrollment; one whose queue was changed outside routing is caught when its
+    next step is due (``routing.services.nurture``)."""
+    landed: list[int] = []
+    left: list[tuple[int, bool]] = []
+    rows = RoutingDecision.objects.filter(pk__in=decision_ids).values_list("lead_id", "owner_id", "queue",
+                                                                            "previous_queue")
+    for lead_id, owner_id, queue, previous_queue in rows:
+        if owner_id is None and queue == Queue.NURTURE:
+            landed.append(lead_id)
+        elif previous_queue == Queue.NURTURE:
+            left.append((lead_id, owner_id is not None))
+    return landed, left
+
+
+def nurture_enrollments_due_ids(*, now: datetime, limit: int) -> list[int]:
+    """Active enrollments whose next step is due, oldest due first."""
+    return list(NurtureEnrollment.objects.filter(status=NurtureStatus.ACTIVE, next_at__lte=now)
+                .order_by("next_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def leads_nurture_unenrolled_ids(*, limit: int = 10000) -> list[int]:
+    """Live unowned leads in the nurture queue that were never enrolled (what a switched-off nurture workflow left
+    to catch up)."""
+    return list(Lead.objects.live().filter(queue=Queue.NURTURE, owner__isnull=True)
+                .exclude(nurture_enrollments__isnull=False).order_by("pk").values_list("pk", flat=True)[:limit])

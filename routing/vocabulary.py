@@ -8,7 +8,9 @@ and every service that calls ``full_clean`` check the same), by ``SlaPolicy.clea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import pycountry
 
@@ -18,6 +20,23 @@ from leads.normalize.title import SENIORITY_CHOICES
 from scoring.choices import Band
 
 SENIORITIES = tuple(code for code, _ in SENIORITY_CHOICES)
+# The lead fields a task template or a nurture step may use as ``{placeholder}``.
+TEMPLATE_FIELDS = ("first_name", "last_name", "full_name", "company", "title", "industry", "country", "source",
+                   "score", "band", "owner_first_name")
+
+
+@lru_cache(maxsize=4096)
+def split_csv(value: str, *, upper: bool = False) -> tuple[str, ...]:
+    """'US, ca ,MX' → ('US', 'CA', 'MX') (or lower-case). Cached: routing splits the same rep skills, languages and
+    rule roles for every lead it routes."""
+    items = [part.strip() for part in (value or "").split(",") if part.strip()]
+    return tuple(i.upper() for i in items) if upper else tuple(i.lower() for i in items)
+
+
+def unknown_placeholders(*texts: str) -> list[str]:
+    """The ``{names}`` in the texts that are not ``TEMPLATE_FIELDS`` (sorted, each once)."""
+    placeholders = re.findall(r"\{([^{}]*)\}", " ".join(texts))
+    return sorted({name for name in placeholders if name not in TEMPLATE_FIELDS})
 
 
 def unknown_countries(codes: Iterable[str]) -> list[str]:

@@ -25,6 +25,7 @@ class Workflow(models.TextChoices):
     SCORING_REPORT = "scoring_report", "Daily scoring report (Slack and e-mail to managers)"
     WEEKLY_REVIEW = "weekly_review", "Weekly performance review (Slack and e-mail to managers)"
     WEBHOOKS = "webhooks", "Outbound webhooks"
+    NURTURE = "nurture", "Nurture programs (e-mail steps to unowned nurture leads)"
 
 
 class Channel(models.TextChoices):

@@ -29,6 +29,7 @@ from scoring.models import ScoringModel, ScoringRule
 
 from .demo_dashboards import demo_experiment, demo_feedback, demo_predictive, demo_timeline
 from .demo_history import demo_outcomes, demo_reengaged, demo_task_states
+from .demo_nurture import demo_nurture_history, demo_nurture_program
 from .health_demo import health_history_demo
 
 INDUSTRIES = DEFAULT_INDUSTRY_VOCABULARY  # canonical → synonyms: the demo companies use them all
@@ -233,6 +234,7 @@ def demo_configuration(users: dict[str, User]) -> None:
     ]
     for rule in rules:
         RoutingRule.objects.create(**rule)
+    demo_nurture_program()  # the leads the last rule parks in nurture are enrolled as they are routed
 
 
 def demo_companies(rng: random.Random, count: int = 240) -> list[CompanyProfile]:
@@ -360,5 +362,6 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
         counts["score flags"] = demo_feedback(rng, users)
         counts[f"predictive model {demo_predictive()}"] = 1
         counts["re-engaged"] = demo_reengaged(rng, now)
+        counts.update(demo_nurture_history(rng, now))  # after the closes and re-engagements that stopped some
     counts["workflow hours"] = health_history_demo(random.Random(seed), now)  # its own stream: the rest unchanged
     return counts

@@ -18,6 +18,8 @@
 - ``task_templates``: the template of a kind of lead (source × band × stage) and its texts with the lead's fields;
 - ``stage_sla``: time-in-stage SLAs (rep at 1×, manager at 2×, re-route at expiry);
 - ``reengagement``: new activity on a quiet or nurture lead → stage re-engaged, the rep alerted or the lead routed;
+- ``nurture``: nurture programs: enroll the leads routing puts in the nurture queue, send each program's e-mail
+  steps when due (consent checked at send time), stop an enrollment when its lead leaves nurture;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -37,6 +39,16 @@ from .assignment import (
 from .governance import PREVIEW_MAX_LEADS, PreviewRow, RoutingPreview, routing_preview, routing_rules_activate
 from .handoff import CAUSE_STAGE_HANDOFF, lead_stage_handoff
 from .messages import task_escalation_notify, task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
+from .nurture import (
+    NurtureSendResult,
+    lead_nurture_enroll,
+    lead_nurture_stop,
+    lead_nurture_stop_closed,
+    leads_nurture_enroll,
+    nurture_enrollments_stop,
+    nurture_follow_routing,
+    nurture_steps_send,
+)
 from .pools import rep_unavailable_reason
 from .reassign import CAUSE_REASSIGN, ReassignResult, UndoResult, leads_reassign, routing_decisions_undo
 from .rebalance import CAUSE_REBALANCE, RebalanceResult, routing_rebalance
@@ -84,6 +96,8 @@ from .tasks import (
 )
 
 __all__ = [
+    "NurtureSendResult", "lead_nurture_enroll", "lead_nurture_stop", "lead_nurture_stop_closed",
+    "leads_nurture_enroll", "nurture_enrollments_stop", "nurture_follow_routing", "nurture_steps_send",
     "REENGAGE_STAGES", "ReengageResult", "lead_reengage", "reengage_after_days", "stage_slas_check",
     "RenderedTemplate", "task_template_for", "task_template_render", "template_fill",
     "CompleteResult", "TaskActionRefused", "disqualify_reasons",

@@ -11,7 +11,8 @@ engagement from the lead itself (an event not logged by a rep) on a quiet lead o
    message on the rep's channels (``Rep.notify_via``: Slack, e-mail, Teams; ``delivery.task_deliver``);
 3. without an owner: routed through the normal rules with the reason recorded in the decision and the history
    (a lead in review waits for its reviewer);
-4. logged on the lead (automation log).
+4. its nurture e-mails stop (an active nurture enrollment stops with the reason "re-engaged");
+5. logged on the lead (automation log).
 
 Once per re-engagement: the events that re-engaged a lead (and its re-engage task) are activity, so the next
 re-engagement needs another quiet spell; a lead re-engaged from nurture is no longer in nurture. The job checks the
@@ -36,12 +37,13 @@ from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.escaping import slack_escape as esc
 
-from ..choices import TaskKind
+from ..choices import NurtureStopReason, TaskKind
 from ..models import Task
 from ..selectors import REENGAGE_TASK_KEY, REP_LOGGED_EVENT_SOURCE, ROUTABLE_QUEUES, lead_reengage_state
 from .assignment import lead_route
 from .delivery import task_deliver
 from .messages import _lead_link
+from .nurture import lead_nurture_stop
 from .sla import rep_for_user, tomorrow_morning_for
 
 # The stages re-engagement moves to "re-engaged"; later stages belong to sales and keep their stage.
@@ -105,6 +107,7 @@ def lead_reengage(*, lead_id: int, event_ids: list[int], now: datetime | None = 
         if not why:
             return None
         why = f"{why} ({', '.join(sorted(set(events)))})"
+        lead_nurture_stop(lead_id=lead.pk, reason=NurtureStopReason.REENGAGED, detail=why, now=now)
         old_stage = ""
         if lead.stage in REENGAGE_STAGES:
             old_stage = lead.stage

@@ -64,7 +64,7 @@ def test_editing_a_scoring_input_in_the_admin_rescores_the_lead(admin_client, co
     form = admin_client.get(url).context["adminform"].form
     data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
     data.update({"title": "VP Sales", "seniority": "vp", "custom": "{}", "first_touch": "{}", "last_touch": "{}"})
-    for prefix in ("source_records", "events", "score_changes", "routing_decisions", "tasks"):
+    for prefix in ("source_records", "events", "score_changes", "routing_decisions", "tasks", "nurture_enrollments"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url, data)

@@ -203,8 +203,9 @@ def test_the_example_in_docs_config_md_imports_cleanly_and_routes_as_described(s
     example = text.split("## Example", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     report = config_import(example)
     # territories, teams, reps, routing rules, SLA policies, stage SLAs, task template, disqualification reasons,
-    # scoring model and its rules
-    assert set(report.counts()) == {"created"} and report.counts()["created"] == 2 + 2 + 3 + 7 + 3 + 2 + 1 + 2 + 1 + 2
+    # nurture program and its steps, scoring model and its rules
+    assert set(report.counts()) == {"created"} and report.counts()["created"] == (
+        2 + 2 + 3 + 7 + 3 + 2 + 1 + 2 + 1 + 2 + 1 + 2)
     assert set(config_import(example).counts()) == {"unchanged"}
     # Ines works 08:00–18:00 in Berlin; the assertions below must not depend on the hour the suite runs at.
     Rep.objects.filter(user__username="ines").update(working_hours_start="00:00", working_hours_end="23:59:59")

@@ -12,14 +12,15 @@ from django.utils import timezone
 
 from leads.choices import Outcome, Stage
 from leads.models import Lead
+from revops.base.models import Notification
 from revops.top.dashboards import band_conversion
 from revops.top.dashboards_filters import parse_filters
 from revops.top.dashboards_speed import with_first_assignment
 from revops.top.dashboards_views import PAGES
 from revops.top.demo import demo_load
 from revops.top.demo_history import deal_value_for, demo_open_tasks_on_closed_leads, win_probability
-from routing.choices import Disposition, TaskKind, TaskStatus
-from routing.models import RoutingDecision, Task
+from routing.choices import Disposition, NurtureStatus, NurtureStopReason, TaskKind, TaskStatus
+from routing.models import NurtureEnrollment, RoutingDecision, Task
 from scoring.models import ScoreFeedback, ScoringExperiment
 
 
@@ -66,6 +67,17 @@ def test_the_demo_funnel_is_consistent_and_its_bands_are_monotone_in_conversion(
     assert Task.objects.filter(lead__in=reengaged, kind=TaskKind.RE_ENGAGE, status=TaskStatus.OPEN).count() >= 3
     assert all("re_engagement new activity after" in (lead.history.filter(stage=Stage.RE_ENGAGED).last()
                                                       .history_change_reason) for lead in reengaged)
+    # The nurture program: leads at every point of it (one e-mail, all three, stopped on the way), none enrolled
+    # before it arrived, an e-mail in the outbox for each step sent.
+    enrollments = NurtureEnrollment.objects.all()
+    assert set(enrollments.values_list("status", flat=True)) == set(NurtureStatus.values)
+    assert enrollments.filter(status=NurtureStatus.ACTIVE, steps_sent__gte=1).exists()
+    assert enrollments.filter(status=NurtureStatus.COMPLETED, steps_sent=3).exists()
+    assert {NurtureStopReason.CLOSED, NurtureStopReason.REENGAGED} <= set(enrollments.values_list("stop_reason",
+                                                                                                  flat=True))
+    assert not enrollments.filter(enrolled_at__lt=F("lead__created_at")).exists()
+    sent = sum(enrollments.values_list("steps_sent", flat=True))
+    assert sent > 0 and Notification.objects.filter(dedup_key__startswith="nurture:").count() == sent
     # The dashboards' story holds together: nothing happens to a lead before it arrives, and every page has data.
     arrived = Subquery(Lead.objects.filter(pk=OuterRef("id")).values("created_at")[:1])
     history = Lead.history.model.objects.annotate(arrived=arrived).filter(

@@ -19,8 +19,8 @@ from leads.webform_models import WebForm, WebFormSubmission
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.models import AutomationLog, Notification
 from revops.base.roles import ROLE_DATA_READER, ROLE_SALES_MANAGER, ROLE_SALES_REP
-from routing.choices import RepRole
-from routing.models import Rep, RoutingDecision, Task, Team
+from routing.choices import NurtureStatus, NurtureStopReason, RepRole
+from routing.models import NurtureEnrollment, NurtureProgram, NurtureStep, Rep, RoutingDecision, Task, Team
 from scoring.models import ScoreChange
 
 
@@ -43,6 +43,7 @@ class Side:
     automation: AutomationLog | None = None
     submission: WebFormSubmission | None = None
     lead_import: LeadImport | None = None
+    enrollment: NurtureEnrollment | None = None
 
 
 @dataclass
@@ -74,7 +75,8 @@ def _side(team: Team, manager: User, rep: Rep, name: str) -> Side:
 
 def _rows(side: Side) -> None:
     """The rows that name a side's lead: a merge into it, a duplicate pair, a notification, an automation log line,
-    a form submission, and a lead import by the side's manager."""
+    a form submission, a nurture enrollment (stopped when the rep got the lead), and a lead import by the side's
+    manager."""
     lead, rep, name = side.lead, side.rep, side.lead.first_name.lower()
     twin = Lead.objects.create(email=f"{name}.2@{name}.example", first_name=name.capitalize(), owner=rep.user,
                                country="US")
@@ -90,6 +92,13 @@ def _rows(side: Side) -> None:
                                                    object_id=lead.pk)
     form, _ = WebForm.objects.get_or_create(name="Contact us")
     side.submission = WebFormSubmission.objects.create(form=form, lead=lead, action="created")
+    program, created = NurtureProgram.objects.get_or_create(name="Not ready yet")
+    if created:
+        NurtureStep.objects.create(program=program, position=1, delay_days=0, email_subject="Hi {first_name}",
+                                   email_body="A guide.")
+    side.enrollment = NurtureEnrollment.objects.create(
+        lead=lead, program=program, status=NurtureStatus.STOPPED, stop_reason=NurtureStopReason.OWNER,
+        enrolled_at=timezone.now(), finished_at=timezone.now())
     side.lead_import = LeadImport.objects.create(file=f"imports/{name}.csv", original_name=f"{name}.csv",
                                                  user=side.manager)
 

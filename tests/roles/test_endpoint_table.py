@@ -108,12 +108,14 @@ ADMIN_MODELS = {
     "scoring.scorechange": SCOPED, "scoring.scoretrigger": SCOPED, "scoring.scorefeedback": SCOPED,
     "leads.mergelog": SCOPED, "leads.duplicatereview": SCOPED, "leads.leadimport": SCOPED,
     "revops.notification": SCOPED, "revops.automationlog": SCOPED, "leads.webformsubmission": SCOPED,
+    "routing.nurtureenrollment": SCOPED,
     # Configuration and company-wide queues: rules and territories as before, RevOps tables by permission.
     "leads.account": SHARED, "leads.industryterm": SHARED, "leads.companyprofile": SHARED,
     "leads.enrichmentprovider": SHARED, "routing.territory": SHARED, "routing.team": SHARED,
     "routing.routingrule": SHARED,
     "routing.routingpointer": SHARED, "routing.slapolicy": SHARED, "routing.tasktemplate": SHARED,
-    "routing.stagesla": SHARED, "routing.disqualifyreason": SHARED, "scoring.scoringmodel": SHARED,
+    "routing.stagesla": SHARED, "routing.disqualifyreason": SHARED, "routing.nurtureprogram": SHARED,
+    "scoring.scoringmodel": SHARED,
     "scoring.scoringrule": SHARED, "scoring.scoringexperiment": SHARED, "scoring.predictivemodel": SHARED,
     "revops.workflowswitch": SHARED, "revops.pendingjob": SHARED, "revops.webhooksubscription": SHARED,
     "revops.webhookdelivery": SHARED,
@@ -286,7 +288,7 @@ SIDE_OBJECTS = {"leads.lead": "lead", "leads.leadevent": "event", "routing.task"
                 "routing.routingdecision": "decision", "scoring.scorechange": "score_change", "leads.mergelog": "merge",
                 "leads.duplicatereview": "review", "revops.notification": "notification",
                 "revops.automationlog": "automation", "leads.webformsubmission": "submission",
-                "leads.leadimport": "lead_import"}
+                "leads.leadimport": "lead_import", "routing.nurtureenrollment": "enrollment"}
 STAFF_ROLES = ("manager", "admin")
 
 

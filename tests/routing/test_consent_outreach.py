@@ -1,6 +1,7 @@
 """Consent on every outreach path (``leads/consent.py`` ``outreach_allowed``): an opted-out lead, still open and owned
 (so only the consent check stands in the way), gets no follow-up task (one by one or in a batch), no trigger task,
-no re-engagement task, no no-answer retry, no stage-SLA alert, no digest line and no task message; each skip that
+no re-engagement task, no no-answer retry, no stage-SLA alert, no digest line, no task message and no nurture step
+(not even one due after consent was withdrawn, nor an enrollment); each skip that
 leaves an owned lead without a task says "no outreach: consent" on the lead. Each test runs the same path for a
 lead with unknown consent too, so it fails if that path's check is removed."""
 
@@ -9,12 +10,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.choices import Consent, Stage
+from leads.choices import Consent, Queue, Stage
+from leads.models import Lead
 from leads.services import events_record
 from revops.base.models import AutomationLog, Notification
-from routing.choices import Disposition, TaskStatus
-from routing.models import RoutingDecision, StageSla, Task
-from routing.services import lead_reengage, stage_slas_check, task_complete
+from routing.choices import Disposition, NurtureStatus, NurtureStopReason, TaskStatus
+from routing.models import NurtureEnrollment, NurtureProgram, NurtureStep, RoutingDecision, StageSla, Task
+from routing.services import lead_nurture_enroll, lead_reengage, nurture_steps_send, stage_slas_check, task_complete
 from routing.services.digest import rep_digest, team_breaches_summary
 from routing.services.messages import (
     task_escalation_notify,
@@ -145,3 +147,38 @@ def test_an_overdue_task_is_escalated_only_for_a_lead_outreach_may_go_to(consent
     assert task.status == TaskStatus.OPEN
     task_escalation_notify(Task.objects.select_related("lead", "assignee").get(pk=task.pk), now=timezone.now())
     assert Notification.objects.filter(dedup_key=f"task:{task.pk}:escalated").exists() is allowed
+
+
+def _nurture_program() -> NurtureProgram:
+    program = NurtureProgram.objects.create(name="Not ready yet")
+    NurtureStep.objects.create(program=program, position=1, delay_days=0, email_subject="Hi {first_name}",
+                               email_body="A guide for {company}.")
+    return program
+
+
+@pytest.mark.parametrize(("consent", "allowed"), CONSENTS)
+def test_a_nurture_step_only_for_a_lead_outreach_may_go_to_even_when_consent_is_withdrawn_after_enrollment(
+        consent, allowed, db):
+    _nurture_program()
+    lead = make_lead(stage=Stage.NEW, queue=Queue.NURTURE, first_name="Consuela")
+    enrollment = lead_nurture_enroll(lead_id=lead.pk)
+    assert enrollment is not None
+    # Withdrawn by a write that sends no signal (a bulk update, another system's sync): the sender's own check holds.
+    Lead.objects.filter(pk=lead.pk).update(consent=consent)
+
+    result = nurture_steps_send()
+
+    assert (result.sent == 1) is allowed
+    assert Notification.objects.filter(dedup_key__startswith=f"nurture:{enrollment.pk}:").exists() is allowed
+    enrollment.refresh_from_db()
+    assert (enrollment.status == NurtureStatus.STOPPED) is not allowed
+    assert (enrollment.stop_reason == NurtureStopReason.CONSENT) is not allowed
+
+
+@pytest.mark.parametrize(("consent", "allowed"), CONSENTS)
+def test_a_lead_outreach_may_not_go_to_is_not_enrolled_and_its_log_says_so(consent, allowed, db):
+    _nurture_program()
+    lead = make_lead(stage=Stage.NEW, queue=Queue.NURTURE, consent=consent)
+    assert (lead_nurture_enroll(lead_id=lead.pk) is not None) is allowed
+    assert NurtureEnrollment.objects.filter(lead=lead).exists() is allowed
+    assert _said_on_the_lead(lead) is not allowed

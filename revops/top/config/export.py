@@ -1,14 +1,26 @@
 """Export: the whole routing and scoring configuration (with the rep workspace's task templates, stage SLAs and
-disqualification reasons) as plain data and as YAML."""
+disqualification reasons, and the nurture programs with their steps) as plain data and as YAML."""
 
 from typing import Any
 
-from routing.models import DisqualifyReason, Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
+from routing.models import (
+    DisqualifyReason,
+    NurtureProgram,
+    Rep,
+    RoutingRule,
+    SlaPolicy,
+    StageSla,
+    TaskTemplate,
+    Team,
+    Territory,
+)
 from scoring.models import ScoringModel
 
 from .specs import (
     DISQUALIFY_REASONS,
     FORMAT_VERSION,
+    NURTURE_PROGRAMS,
+    NURTURE_STEPS,
     REPS,
     ROUTING_RULES,
     SCORING_MODELS,
@@ -38,6 +50,12 @@ def config_export() -> dict[str, Any]:
     data["task_templates"] = [TASK_TEMPLATES.export(t) for t in TaskTemplate.objects.order_by("name")]
     data["disqualify_reasons"] = [DISQUALIFY_REASONS.export(r) for r in DisqualifyReason.objects.order_by("order",
                                                                                                         "name")]
+    programs = []
+    for program in NurtureProgram.objects.prefetch_related("steps").order_by("order", "name"):
+        entry = NURTURE_PROGRAMS.export(program)
+        entry["steps"] = [NURTURE_STEPS.export(step) for step in sorted(program.steps.all(), key=lambda s: s.position)]
+        programs.append(entry)
+    data["nurture_programs"] = programs
     models_data = []
     for model in ScoringModel.objects.prefetch_related("rules").order_by("segment_priority", "segment", "version"):
         entry = SCORING_MODELS.export(model)

@@ -18,6 +18,8 @@ from .specs import (
     CHANGE_REASON,
     DISQUALIFY_REASONS,
     FORMAT_VERSION,
+    NURTURE_PROGRAMS,
+    NURTURE_STEPS,
     REPS,
     ROUTING_RULES,
     SCORING_MODELS,
@@ -219,6 +221,85 @@ class _Import:
                                        "created by a configuration import)")
         self.section(REPS, entries)
 
+    # -- nurture programs and their steps --
+
+    def nurture_programs(self, entries: Any) -> None:
+        """Each program by name, then its ``steps``: a complete list keyed by position (steps the file no longer
+        lists are deleted; a program needs at least one)."""
+        if entries is None:
+            return
+        if not isinstance(entries, list):
+            self.errors.append("nurture_programs: a list of nurture program entries")
+            return
+        seen: set[str] = set()
+        for index, entry in enumerate(entries):
+            path = f"nurture_programs[{index}]"
+            if not isinstance(entry, dict):
+                self.errors.append(f"{path}: a mapping of fields")
+                continue
+            steps = entry.get("steps")
+            if not isinstance(steps, list) or not steps:
+                self.errors.append(f"{path}.steps: a list of at least one step (position, delay_days, "
+                                   "email_subject, email_body)")
+                continue
+            canonical = NURTURE_PROGRAMS.from_entry({k: v for k, v in entry.items() if k != "steps"}, path,
+                                                    self.errors)
+            if canonical is None:
+                continue
+            if canonical["name"] in seen:
+                self.errors.append(f"{path}: nurture program {canonical['name']} is listed twice")
+                continue
+            seen.add(canonical["name"])
+            program = self.object(NURTURE_PROGRAMS, path, canonical)
+            self.nurture_steps(path, program, steps)
+
+    def nurture_steps(self, program_path: str, program: models.Model | None, entries: list) -> None:
+        """The program's steps; when the program itself was refused, its steps are still checked (every problem
+        of the file is reported at once)."""
+        existing = {step.position: step for step in program.steps.all()} if program is not None else {}
+        seen: set[int] = set()
+        for index, entry in enumerate(entries):
+            path = f"{program_path}.steps[{index}]"
+            if not isinstance(entry, dict):
+                self.errors.append(f"{path}: a mapping of fields")
+                continue
+            canonical = NURTURE_STEPS.from_entry(entry, path, self.errors)
+            if canonical is None:
+                continue
+            position = canonical["position"]
+            if position in seen:
+                self.errors.append(f"{path}.position: {position} is already used by another step of this program")
+                continue
+            seen.add(position)
+            if program is None:
+                step = NURTURE_STEPS.model()
+                self.assign(NURTURE_STEPS, path, canonical, step, deferred=False)
+                try:
+                    step.full_clean(exclude=["program"], validate_unique=False)
+                except ValidationError as exc:
+                    self.validation_errors(NURTURE_STEPS, path, exc)
+                continue
+            step = existing.pop(position, None)
+            key = f"{program.name} / step {position}"
+            if step is not None:
+                before = NURTURE_STEPS.from_object(step)
+                changed = {k: (before[k], v) for k, v in canonical.items() if before[k] != v}
+                self.report_changes.append(Change("nurture_programs", key, "changed" if changed else "unchanged",
+                                                  changed))
+                if not changed:
+                    continue
+            else:
+                self.report_changes.append(Change("nurture_programs", key, "created", {
+                    k: (None, v) for k, v in canonical.items() if k != "position"}))
+                step = NURTURE_STEPS.model(program=program)
+            self.assign(NURTURE_STEPS, path, canonical, step, deferred=False)
+            self.save(NURTURE_STEPS, path, canonical, step)
+        for position, step in sorted(existing.items()):
+            self.report_changes.append(Change("nurture_programs", f"{program.name} / step {position}", "deleted"))
+            step._history_user = self.user
+            step._change_reason = CHANGE_REASON
+            step.delete()
+
     # -- scoring models and their rules --
 
     def scoring_models(self, entries: Any) -> None:
@@ -358,7 +439,7 @@ def config_import(data: Any, *, dry_run: bool = False, user=None) -> ImportRepor
     """Import a configuration (parsed YAML, or its text): validate everything, apply it in one transaction.
 
     Steps: check the top level; territories → teams → reps → routing rules → SLA policies → stage SLAs → task
-    templates → disqualification reasons → scoring models (with
+    templates → disqualification reasons → nurture programs (with their steps) → scoring models (with
     their rules, then their statuses), each object matched by natural key, validated, saved only when it differs;
     any error anywhere → ``ConfigError`` with every problem, and nothing written; a dry run is rolled back and
     returns the same report.
@@ -388,6 +469,7 @@ def config_import(data: Any, *, dry_run: bool = False, user=None) -> ImportRepor
         run.section(STAGE_SLAS, data.get("stage_slas"))
         run.section(TASK_TEMPLATES, data.get("task_templates"))
         run.section(DISQUALIFY_REASONS, data.get("disqualify_reasons"))
+        run.nurture_programs(data.get("nurture_programs"))
         run.scoring_models(data.get("scoring_models"))
         if run.errors:
             raise ConfigError(run.errors)

@@ -11,12 +11,23 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_time
 
-from routing.models import DisqualifyReason, Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
+from routing.models import (
+    DisqualifyReason,
+    NurtureProgram,
+    NurtureStep,
+    Rep,
+    RoutingRule,
+    SlaPolicy,
+    StageSla,
+    TaskTemplate,
+    Team,
+    Territory,
+)
 from scoring.models import ScoringModel, ScoringRule
 
 FORMAT_VERSION = 1
 SECTIONS = ("territories", "teams", "reps", "routing_rules", "sla_policies", "stage_slas", "task_templates",
-            "disqualify_reasons", "scoring_models")
+            "disqualify_reasons", "nurture_programs", "scoring_models")
 CHANGE_REASON = "config import"
 
 User = get_user_model()
@@ -243,6 +254,15 @@ TASK_TEMPLATES = Spec("task_templates", "task template", TaskTemplate, ("name",)
 ))
 DISQUALIFY_REASONS = Spec("disqualify_reasons", "disqualification reason", DisqualifyReason, ("name",), (
     F("name"), F("order", always=True), F("active"),
+))
+
+# A nurture program with its steps: the steps are a complete list keyed by position (as a scoring model's rules).
+NURTURE_PROGRAMS = Spec("nurture_programs", "nurture program", NurtureProgram, ("name",), (
+    F("name"), F("order", always=True), F("active"), _csv("bands", upper=True), _csv("stages"), _csv("sources"),
+    _csv("countries", upper=True), _csv("industries"),
+))
+NURTURE_STEPS = Spec("steps", "nurture step", NurtureStep, ("position",), (
+    F("position"), F("delay_days", always=True), F("email_subject", always=True), F("email_body", always=True),
 ))
 
 

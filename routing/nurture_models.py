@@ -1,0 +1,141 @@
+"""Nurture programs: e-mail sequences for the leads no rep works yet (the nurture queue).
+
+A ``NurtureProgram`` has conditions over a lead (comma lists as in ``RoutingRule``: bands, stages, sources, countries,
+industries; empty tests nothing) and ordered ``NurtureStep`` rows, each an e-mail sent a number of days after the
+previous one with the lead's fields filled in (``{first_name}``, ``{company}``… as task templates). A
+``NurtureEnrollment`` is one lead going through one program: the next step, when it is due, and how it ended. The
+rules that move enrollments are in ``routing/services/nurture.py``; this module holds data and field-local rules.
+Imported by ``routing/models.py`` (registered with the app's models); it imports nothing of it (no import cycle).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from leads.choices import Stage
+from leads.models import Lead
+from scoring.choices import Band
+
+from .choices import NurtureStatus, NurtureStopReason
+from .vocabulary import (
+    TEMPLATE_FIELDS,
+    choices_hint,
+    industry_problems,
+    industry_vocabulary_read,
+    split_csv,
+    unknown_bands,
+    unknown_countries,
+    unknown_placeholders,
+    unknown_stages,
+)
+
+
+class NurtureProgram(models.Model):
+    """An e-mail sequence for unowned leads in the nurture queue. Active programs are tried by ``order``; a lead
+    is enrolled in the first whose conditions all hold (and that it has not been through before)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True, help_text="Inactive: enrolls no lead; its active enrollments stop "
+                                                         "at their next step.")
+    order = models.PositiveIntegerField(default=100, help_text="Programs are tried lowest first.")
+    bands = models.CharField(max_length=20, blank=True, help_text="e.g. C, D (empty: any band)")
+    stages = models.CharField(max_length=200, blank=True, help_text="e.g. new, engaged (empty: any stage)")
+    sources = models.CharField(max_length=500, blank=True, help_text="Lead sources, comma-separated (empty: any).")
+    countries = models.CharField(max_length=500, blank=True, help_text="ISO codes, comma-separated (empty: any).")
+    industries = models.CharField(max_length=500, blank=True,
+                                  help_text="Canonical industries, comma-separated (empty: any).")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Every condition value is one a lead can have: all problems at once, each under its field."""
+        errors: dict[str, str] = {}
+        if bad := unknown_bands(split_csv(self.bands, upper=True)):
+            errors["bands"] = f"unknown bands: {', '.join(bad)}; use {choices_hint(Band.values)}"
+        if bad := unknown_stages(split_csv(self.stages)):
+            errors["stages"] = f"unknown stages: {', '.join(bad)}; use {choices_hint(Stage.values)}"
+        if bad := unknown_countries(split_csv(self.countries, upper=True)):
+            errors["countries"] = f"not ISO 3166 alpha-2 country codes: {', '.join(bad)}"
+        if self.industries and (bad := industry_problems(split_csv(self.industries), industry_vocabulary_read())):
+            errors["industries"] = "; ".join(bad)
+        if errors:
+            raise ValidationError(errors)
+
+    def matches(self, lead: Lead) -> bool:
+        """Whether every condition holds for the lead (an empty condition holds for any lead)."""
+        checks = ((split_csv(self.bands, upper=True), (lead.band or "").upper()),
+                  (split_csv(self.stages), (lead.stage or "").lower()),
+                  (split_csv(self.sources), (lead.source or "").lower()),
+                  (split_csv(self.countries, upper=True), (lead.country or "").upper()),
+                  (split_csv(self.industries), (lead.industry or "").lower()))
+        return all(not wanted or value in wanted for wanted, value in checks)
+
+    def conditions_text(self) -> str:
+        """The conditions in one line ("band C, D · source webinar"), "any nurture lead" when there are none."""
+        parts = [f"{label} {', '.join(split_csv(value, upper=upper))}"
+                 for label, value, upper in (("band", self.bands, True), ("stage", self.stages, False),
+                                             ("source", self.sources, False), ("country", self.countries, True),
+                                             ("industry", self.industries, False)) if value]
+        return " · ".join(parts) or "any nurture lead"
+
+
+class NurtureStep(models.Model):
+    """One e-mail of a program, sent ``delay_days`` after the previous step (after enrollment for the first)."""
+
+    program = models.ForeignKey(NurtureProgram, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(help_text="Steps are sent in this order (1, 2, 3…).")
+    delay_days = models.PositiveIntegerField(default=3, help_text="Days after the previous step (the first step: "
+                                                                  "after enrollment; 0 = at the next run).")
+    email_subject = models.CharField("e-mail subject", max_length=200,
+                                     help_text="e.g. {first_name}, a guide for {company}")
+    email_body = models.TextField("e-mail body", help_text="Plain text; {first_name}, {company}… are filled in.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["program", "position"]
+        constraints = [models.UniqueConstraint(fields=["program", "position"], name="uniq_nurture_step_position")]
+
+    def __str__(self) -> str:
+        return f"{self.program.name if self.program_id else '?'}: step {self.position}"
+
+    def clean(self) -> None:
+        if unknown := unknown_placeholders(self.email_subject, self.email_body):
+            raise ValidationError({"email_body" if unknown_placeholders(self.email_body) else "email_subject":
+                                   f"unknown placeholders: {', '.join(unknown)} (use {', '.join(TEMPLATE_FIELDS)})"})
+
+
+class NurtureEnrollment(models.Model):
+    """One lead going through one program: the next step's position and due time, and how it ended. A lead has at
+    most one active enrollment (a partial unique constraint)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="nurture_enrollments")
+    program = models.ForeignKey(NurtureProgram, on_delete=models.PROTECT, related_name="enrollments")
+    status = models.CharField(max_length=10, choices=NurtureStatus.choices, default=NurtureStatus.ACTIVE)
+    next_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Position of the next step to send (empty once finished).")
+    next_at = models.DateTimeField(null=True, blank=True, help_text="When the next step is due.")
+    steps_sent = models.PositiveSmallIntegerField(default=0)
+    stop_reason = models.CharField(max_length=12, choices=NurtureStopReason.choices, blank=True)
+    stop_detail = models.CharField(max_length=300, blank=True)
+    enrolled_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-enrolled_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["lead"], condition=Q(status=NurtureStatus.ACTIVE),
+                                               name="uniq_nurture_active_enrollment")]
+        indexes = [models.Index(fields=["status", "next_at"], name="nurture_due")]
+
+    def __str__(self) -> str:
+        return f"lead #{self.lead_id} in {self.program.name if self.program_id else '?'}"

@@ -5,8 +5,9 @@ rule "Below MQL to nurture" parks in the nurture queue; the pipeline enrolls the
 same receiver and job as in production. ``demo_nurture_history`` (after the pipeline): each active enrollment is
 moved back to a plausible date of the last three weeks (never before its lead arrived), then the sender runs day by
 day up to today, as its job would have: some leads got one e-mail, some two, some finished the program, and the
-ones closed, re-engaged or given an owner on the way had stopped. The e-mails wait in the outbox; ``make run``'s
-workers send them (the development e-mail backend prints them in the worker's log).
+ones closed, re-engaged or given an owner on the way had stopped. The e-mails of those weeks are history: the outbox
+shows them sent (a demo would otherwise print some two thousand e-mails in ``make run``'s terminal at start); the
+steps due from now on are sent by the workers (the development e-mail backend prints them in the worker's log).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import random
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 
+from revops.base.choices import NotificationStatus
+from revops.base.models import Notification
 from routing.choices import NurtureStatus
 from routing.models import NurtureEnrollment, NurtureProgram, NurtureStep
 from routing.services import nurture_steps_send
@@ -57,5 +60,7 @@ def demo_nurture_history(rng: random.Random, now: datetime) -> dict[str, int]:
                                                                       next_at=enrolled_at + first_delay)
     for days_ago in range(HISTORY_DAYS, -1, -1):
         nurture_steps_send(now=now - timedelta(days=days_ago), limit=100_000)
+    Notification.objects.filter(dedup_key__startswith="nurture:", status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.SENT, sent_at=F("created_at"), attempts=1)
     counts = NurtureEnrollment.objects.values("status").annotate(n=Count("pk")).values_list("status", "n")
     return {f"nurture {status}": n for status, n in counts}

@@ -255,13 +255,24 @@ def manager_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _rep_of_mine(request: HttpRequest) -> int | None:
-    """The posted ``rep`` when it is one of the user's teams' reps (``reps_visible_to``), else None."""
+def _give_to_posted_rep(request: HttpRequest, target: str, lead_id: int, reason: str, done: str) -> HttpResponse:
+    """Give the lead to the posted ``rep`` when it is one of the user's teams' reps (``reps_visible_to``), through
+    ``leads_reassign`` (a routing decision with the reason, the follow-up task, the history)."""
     try:
         rep_id = int(request.POST.get("rep", ""))
     except ValueError:
-        return None
-    return rep_id if reps_visible_to(request.user).filter(pk=rep_id).exists() else None
+        rep_id = None
+    if rep_id is None or not reps_visible_to(request.user).filter(pk=rep_id).exists():
+        messages.error(request, "rep: choose a rep of your teams")
+        return HttpResponseRedirect(target)
+
+    def run():
+        result = leads_reassign(lead_ids=[lead_id], rep_id=rep_id, reason=reason, user=request.user)
+        if not result.reassigned:
+            raise ValidationError("; ".join(result.skipped) or "not assigned")
+        return result
+
+    return _back(request, target, run, done)
 
 
 @workspace_user_required
@@ -273,19 +284,8 @@ def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_list_for(user=request.user).filter(pk=task_id).first()
     if task is None:
         raise Http404("no such task")
-    rep_id = _rep_of_mine(request)
-    if rep_id is None:
-        messages.error(request, "rep: choose a rep of your teams")
-        return HttpResponseRedirect(target)
     reason = request.POST.get("reason", "").strip() or task.reassign_reason or "reassigned by the manager"
-
-    def run():
-        result = leads_reassign(lead_ids=[task.lead_id], rep_id=rep_id, reason=reason, user=request.user)
-        if not result.reassigned:
-            raise ValidationError("; ".join(result.skipped) or "not reassigned")
-        return result
-
-    return _back(request, target, run, f"Reassigned: {task.lead}")
+    return _give_to_posted_rep(request, target, task.lead_id, reason, f"Reassigned: {task.lead}")
 
 
 @workspace_user_required
@@ -293,22 +293,11 @@ def manager_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def manager_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Give a lead to a rep of the manager's teams in one action: a waiting lead (holding or review queue) or one of
-    their teams' leads (``leads_reassign``: a routing decision with the reason, the follow-up task, the history)."""
+    their teams' leads."""
     target = safe_next(request, reverse("workspace-manager"))
     lead = leads_visible_to(request.user, Lead.objects.live()).filter(pk=lead_id).first()
     if lead is None:
         raise Http404("no such lead")
-    rep_id = _rep_of_mine(request)
-    if rep_id is None:
-        messages.error(request, "rep: choose a rep of your teams")
-        return HttpResponseRedirect(target)
     reason = request.POST.get("reason", "").strip()[:300] or "assigned by the manager"
-
-    def run():
-        result = leads_reassign(lead_ids=[lead.pk], rep_id=rep_id, reason=reason, user=request.user)
-        if not result.reassigned:
-            raise ValidationError("; ".join(result.skipped) or "not assigned")
-        return result
-
-    return _back(request, target, run, f"Assigned: {lead}")
+    return _give_to_posted_rep(request, target, lead.pk, reason, f"Assigned: {lead}")
 

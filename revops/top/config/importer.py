@@ -1,7 +1,7 @@
 """Import: validate a configuration file and apply it in one transaction (semantics in ``revops.top.config``)."""
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,26 +279,35 @@ class _Import:
                 except ValidationError as exc:
                     self.validation_errors(NURTURE_STEPS, path, exc)
                 continue
-            step = existing.pop(position, None)
-            key = f"{program.name} / step {position}"
-            if step is not None:
-                before = NURTURE_STEPS.from_object(step)
-                changed = {k: (before[k], v) for k, v in canonical.items() if before[k] != v}
-                self.report_changes.append(Change("nurture_programs", key, "changed" if changed else "unchanged",
-                                                  changed))
-                if not changed:
-                    continue
-            else:
-                self.report_changes.append(Change("nurture_programs", key, "created", {
-                    k: (None, v) for k, v in canonical.items() if k != "position"}))
-                step = NURTURE_STEPS.model(program=program)
-            self.assign(NURTURE_STEPS, path, canonical, step, deferred=False)
-            self.save(NURTURE_STEPS, path, canonical, step)
+            self.child_apply("nurture_programs", NURTURE_STEPS, path, f"{program.name} / step {position}",
+                             canonical, existing.pop(position, None), lambda: NURTURE_STEPS.model(program=program),
+                             created={k: (None, v) for k, v in canonical.items() if k != "position"})
         for position, step in sorted(existing.items()):
-            self.report_changes.append(Change("nurture_programs", f"{program.name} / step {position}", "deleted"))
-            step._history_user = self.user
-            step._change_reason = CHANGE_REASON
-            step.delete()
+            self.child_delete("nurture_programs", f"{program.name} / step {position}", step)
+
+    def child_apply(self, section: str, spec: Spec, path: str, key: str, canonical: dict,
+                    stored: models.Model | None, make: Callable[[], models.Model], *, created: dict) -> None:
+        """One row of a nested list (a scoring model's rule, a program's step): compared with its stored row and
+        reported (``created`` lists what a new row reports), then saved when new or changed."""
+        if stored is not None:
+            before = spec.from_object(stored)
+            changed = {k: (before[k], v) for k, v in canonical.items() if before[k] != v}
+            self.report_changes.append(Change(section, key, "changed" if changed else "unchanged", changed))
+            if not changed:
+                return
+            child = stored
+        else:
+            self.report_changes.append(Change(section, key, "created", created))
+            child = make()
+        self.assign(spec, path, canonical, child, deferred=False)
+        self.save(spec, path, canonical, child)
+
+    def child_delete(self, section: str, key: str, child: models.Model) -> None:
+        """A stored row of a nested list the file no longer holds: deleted, in its history as the import's."""
+        self.report_changes.append(Change(section, key, "deleted"))
+        child._history_user = self.user
+        child._change_reason = CHANGE_REASON
+        child.delete()
 
     # -- scoring models and their rules --
 
@@ -384,27 +393,13 @@ class _Import:
                 continue
             seen.add(code)
             rule = existing.get(code, [None]).pop(0) if existing.get(code) else None
-            key = f"{label} / rule {code}"
-            if rule is not None:
-                before = SCORING_RULES.from_object(rule)
-                changed = {k: (before[k], v) for k, v in canonical.items() if before[k] != v}
-                self.report_changes.append(Change("scoring_models", key, "changed" if changed else "unchanged",
-                                                  changed))
-                if not changed:
-                    continue
-            else:
-                self.report_changes.append(Change("scoring_models", key, "created", {
-                    k: (None, v) for k, v in canonical.items() if k != "reason_code"
-                    and v != SCORING_RULES.default(next(f for f in SCORING_RULES.fields if f.key == k))}))
-                rule = ScoringRule(model=model)
-            self.assign(SCORING_RULES, path, canonical, rule, deferred=False)
-            self.save(SCORING_RULES, path, canonical, rule)
+            self.child_apply("scoring_models", SCORING_RULES, path, f"{label} / rule {code}", canonical, rule,
+                             lambda: ScoringRule(model=model), created={
+                                 k: (None, v) for k, v in canonical.items() if k != "reason_code"
+                                 and v != SCORING_RULES.default(next(f for f in SCORING_RULES.fields if f.key == k))})
         for code, leftovers in existing.items():
             for rule in leftovers:
-                self.report_changes.append(Change("scoring_models", f"{label} / rule {code}", "deleted"))
-                rule._history_user = self.user
-                rule._change_reason = CHANGE_REASON
-                rule.delete()
+                self.child_delete("scoring_models", f"{label} / rule {code}", rule)
 
     def scoring_statuses(self, statuses: list[tuple[str, ScoringModel, str]]) -> None:
         """Retire or draft first, then activate (through the scoring layer when it offers the service)."""

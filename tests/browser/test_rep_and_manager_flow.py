@@ -44,6 +44,7 @@ def _login(page, url: str, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", "pw")
     page.click("main button[type=submit]")
+    page.wait_for_load_state()
 
 
 def _card(page, task: Task):
@@ -105,6 +106,7 @@ def test_a_rep_on_a_phone_gets_cards_and_completes_with_a_thumb(live_server, bro
     _login(page, live_server.url, rita.username)
     page.screenshot(path=str(artefacts / "phone_queue.png"), full_page=False)
     card = _card(page, tasks[0])
+    card.wait_for()  # bounding_box() does not wait for the element
     box = card.bounding_box()
     assert box["width"] <= 390 and page.evaluate("document.documentElement.scrollWidth") <= 390
     button = card.locator("button:has-text('Complete')").bounding_box()

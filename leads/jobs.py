@@ -22,7 +22,7 @@ from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_c
 from .dedup.scan import dedup_scan_run
 from .models import LeadImport
 from .selectors import leads_due_for_reenrichment
-from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped, leads_enrich
+from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped, leads_enrich, stage_summary_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,13 @@ def dedup_scan_job() -> str:
     """Weekly: the full-database duplicate scan; new probable pairs go to the review queue."""
     report = dedup_scan_run()
     return f"{report.pairs_found} pairs found, {report.reviews_opened} new reviews, {report.seconds:.1f} s"
+
+
+@periodic_job(workflow=Workflow.STAGE_SUMMARY)
+def stage_summary_refresh_job() -> str:
+    """Every minute: the funnel summary catches up with the lead history (the dashboards then read little)."""
+    report = stage_summary_refresh()
+    return f"{report.keys} leads summarised, settled at history row {report.settled_id}"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -380,4 +380,5 @@ class LeadImport(models.Model):
         return f"{self.original_name} ({self.get_status_display()})"
 
 
+from .stage_models import StageMove, StageReach  # noqa: E402, F401 - registered
 from .webform_models import WebForm, WebFormSubmission  # noqa: E402, F401 - registered with the app's models

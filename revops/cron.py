@@ -5,7 +5,7 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 
 from rq import cron
 
-from leads.jobs import dedup_scan_job, leads_reenrich_job
+from leads.jobs import dedup_scan_job, leads_reenrich_job, stage_summary_refresh_job
 from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
@@ -13,7 +13,13 @@ from revops.base.outbox_alerts import notifications_failed_alert_job
 from revops.base.webhooks import webhook_deliveries_due_job
 from revops.top.health_alerts import workflow_health_check_job
 from revops.top.reports_delivery import scoring_report_job, weekly_review_job
-from routing.jobs import nurture_steps_send_job, reps_digest_job, stage_slas_check_job, tasks_escalate_overdue_job
+from routing.jobs import (
+    first_assignments_refresh_job,
+    nurture_steps_send_job,
+    reps_digest_job,
+    stage_slas_check_job,
+    tasks_escalate_overdue_job,
+)
 from scoring.jobs import predictive_retrain_job, scores_cold_check_job, scores_decay_job
 
 cron.register(pending_jobs_sweep_job, "default", interval=60, name="re-enqueue stuck pipeline jobs")
@@ -36,5 +42,9 @@ cron.register(workflow_health_check_job, "default", cron="5 * * * *", name="work
 cron.register(scoring_report_job, "default", cron="0 * * * *", name="daily scoring report (07:00 local time)",
               job_timeout=1800)
 cron.register(weekly_review_job, "default", cron="0 * * * *", name="weekly performance review (Monday 07:00 local)",
+              job_timeout=1800)
+cron.register(stage_summary_refresh_job, "default", interval=60, name="funnel summary from the lead history",
+              job_timeout=1800)
+cron.register(first_assignments_refresh_job, "default", interval=60, name="first assignments from the decisions",
               job_timeout=1800)
 cron.register(webhook_deliveries_due_job, "default", interval=60, name="webhook deliveries due for an attempt")

@@ -130,6 +130,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's JIT compiles a query's expressions when its estimated cost is high; the dashboards' aggregates
+    # (many FILTERed counts over a cohort) spent seconds compiling and milliseconds running. Off by default
+    # (docs/benchmarks.md: the speed page 20 s → 5 s at 100k leads); LEADFLOW_PG_JIT=true turns it back on.
+    if not env_bool("LEADFLOW_PG_JIT", False):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: a locked-out username and address is refused before the password is even checked, on both login

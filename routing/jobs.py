@@ -28,6 +28,7 @@ from .selectors import (
 )
 from .services import (
     TRIGGER_TASKS,
+    first_assignments_refresh,
     lead_nurture_enroll,
     lead_reengage,
     lead_route,
@@ -318,6 +319,13 @@ def lead_nurture_enroll_job(lead_id: int) -> str:
 def leads_nurture_enroll_batch_job(lead_ids: list[int]) -> str:
     """A batch's leads landed in the nurture queue: their programs (kill switch: nurture programs)."""
     return f"{leads_nurture_enroll(lead_ids=lead_ids)} of {len(lead_ids)} leads enrolled"
+
+
+@periodic_job(workflow=Workflow.STAGE_SUMMARY)
+def first_assignments_refresh_job() -> str:
+    """Every minute: the first-assignment summary catches up with the routing decisions (speed-to-lead)."""
+    report = first_assignments_refresh()
+    return f"{report.keys} leads summarised, settled at decision {report.settled_id}"
 
 
 @periodic_job(workflow=Workflow.NURTURE)

@@ -572,3 +572,4 @@ class StageSlaAlert(models.Model):
 
 
 from .nurture_models import NurtureEnrollment, NurtureProgram, NurtureStep  # noqa: E402, F401 - registered
+from .summary_models import FirstAssignment  # noqa: E402, F401 - registered with the app's models

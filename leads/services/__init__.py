@@ -11,6 +11,7 @@
 - ``lifecycle``: the transitions sales makes (won, lost, opportunity, disqualified, suppressed, reopened), one
   service for every path; a close announces ``lead_closed`` so the open tasks close with it;
 - ``companies``: the company directory; ``imports``: confirming an admin CSV import;
+- ``stage_summary``: the funnel summary (first time each stage was reached, rank changes) kept from the history;
 - ``webforms``: a website form's submission mapped to lead columns (honeypot, consent) and ingested.
 
 Services never enqueue jobs: they send ``leads.signals`` after commit and ``leads.receivers`` schedules the jobs.
@@ -54,6 +55,12 @@ from .lifecycle import (
 )
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
+from .stage_summary import (
+    stage_rank_sql,
+    stage_summary_rebuild,
+    stage_summary_refresh,
+    stage_summary_refresh_quietly,
+)
 from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 from .webforms import WebFormInput, webform_honeypot_filled, webform_map, webform_submit
 
@@ -69,4 +76,8 @@ __all__ = [
     "lead_import_confirm", "lead_ingest", "lead_ingest_predict", "lead_merge", "lead_merge_undo", "lead_restore",
     "lead_send_to_review", "lead_snapshot", "lead_update", "leads_bulk_ingest", "leads_import_bulk", "merges_undo",
     "review_dismiss", "review_merge", "review_pair_open",
+    "stage_rank_sql",
+    "stage_summary_rebuild",
+    "stage_summary_refresh",
+    "stage_summary_refresh_quietly",
 ]

@@ -26,6 +26,7 @@ class Workflow(models.TextChoices):
     WEEKLY_REVIEW = "weekly_review", "Weekly performance review (Slack and e-mail to managers)"
     WEBHOOKS = "webhooks", "Outbound webhooks"
     NURTURE = "nurture", "Nurture programs (e-mail steps to unowned nurture leads)"
+    STAGE_SUMMARY = "stage_summary", "Dashboard summaries (funnel stages and first assignments, every minute)"
 
 
 class Channel(models.TextChoices):

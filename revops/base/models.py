@@ -225,4 +225,15 @@ class ErasureRecord(models.Model):
         return f"erasure #{self.pk} ({len(self.lead_ids)} lead(s))"
 
 
+class SummaryMark(models.Model):
+    """How far a summary table has read its source (revops/base/db/summary.py): every row up to ``settled_id``."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    settled_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: settled at row {self.settled_id}"
+
+
 from .webhook_models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401 - registered with the app's models

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from leads.choices import Outcome, Queue, Stage
 from leads.models import DuplicateReview, Lead
+from leads.services import stage_summary_refresh_quietly
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
 
@@ -91,15 +92,14 @@ def workload() -> list[dict]:
              "overdue_tasks": tasks.get(rep.user_id, {}).get("overdue", 0)} for rep in reps]
 
 
-MQL_OR_LATER = (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER)
 
 
 def sources(leads) -> list[dict]:
     """Per source: leads, those that ever reached MQL or a later stage (their stage history, as the funnel counts:
     a lead that decayed back or was disqualified since still counts), and those won."""
-    reached = Exists(Lead.history.model.objects.filter(id=OuterRef("pk"), stage__in=MQL_OR_LATER))
-    rows = (leads.annotate(reached_mql=reached).values("source")
-            .annotate(leads=Count("id"), mql=Count("id", filter=Q(reached_mql=True)),
+    stage_summary_refresh_quietly()  # the funnel summary: the first time each lead reached MQL (leads/stage_models.py)
+    rows = (leads.values("source")
+            .annotate(leads=Count("id"), mql=Count("id", filter=Q(stage_reach__mql_at__isnull=False)),
                       won=Count("id", filter=Q(outcome=Outcome.WON)))
             .order_by("-leads"))
     return [{**row, "source": row["source"] or "(none)"} for row in rows]

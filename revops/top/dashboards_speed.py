@@ -6,12 +6,13 @@ dispositions. Aggregate SQL only: grouped counts, and windowed queries that retu
 
 from __future__ import annotations
 
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from routing.choices import Disposition, TaskStatus
-from routing.models import RoutingDecision, Task
+from routing.models import Task
+from routing.services import first_assignments_refresh_quietly
 
 from .dashboards_stats import as_hours, duration_histogram, grouped_percentiles, pct
 
@@ -26,9 +27,10 @@ DIMENSIONS = {
 
 def with_first_assignment(leads):
     """``leads`` annotated with ``first_assigned_at``: the first routing decision that gave the lead an owner (a
-    reassignment later does not reset the clock), or ``assigned_at`` for a lead given an owner by hand."""
-    first = RoutingDecision.objects.filter(lead=OuterRef("pk"), owner__isnull=False).order_by("created_at", "id")
-    return leads.annotate(first_assigned_at=Coalesce(Subquery(first.values("created_at")[:1]), F("assigned_at"),
+    reassignment later does not reset the clock), or ``assigned_at`` for a lead given an owner by hand. The first
+    decision is read from its summary (routing/summary_models.py, refreshed here), one joined row per lead."""
+    first_assignments_refresh_quietly()
+    return leads.annotate(first_assigned_at=Coalesce(F("first_assignment__at"), F("assigned_at"),
                                                      output_field=DateTimeField()))
 
 

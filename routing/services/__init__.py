@@ -20,6 +20,7 @@
 - ``reengagement``: new activity on a quiet or nurture lead → stage re-engaged, the rep alerted or the lead routed;
 - ``nurture``: nurture programs: enroll the leads routing puts in the nurture queue, send each program's e-mail
   steps when due (consent checked at send time), stop an enrollment when its lead leaves nurture;
+- ``first_assignment``: the first assignment of each lead, summarised from the decisions for the dashboards;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -35,6 +36,11 @@ from .assignment import (
     lead_route_failed,
     lead_routing_state,
     leads_route_many,
+)
+from .first_assignment import (
+    first_assignments_rebuild,
+    first_assignments_refresh,
+    first_assignments_refresh_quietly,
 )
 from .governance import PREVIEW_MAX_LEADS, PreviewRow, RoutingPreview, routing_preview, routing_rules_activate
 from .handoff import CAUSE_STAGE_HANDOFF, lead_stage_handoff
@@ -114,4 +120,7 @@ __all__ = [
     "task_escalation_notify", "task_moved_notify", "task_notify", "tasks_create_for_decisions",
     "tasks_digest_notify", "tasks_escalate_overdue", "territory_leads_reroute", "territory_leads_reroute_request",
     "trigger_task_notify",
+    "first_assignments_rebuild",
+    "first_assignments_refresh",
+    "first_assignments_refresh_quietly",
 ]

@@ -1,0 +1,74 @@
+"""The funnel summary (leads/stage_models.py) kept up to date from the lead history, set-based.
+
+Every path that changes a lead's stage writes a history row (a model save through django-simple-history, or the SQL
+copies of leads/writes.py for the hot and bulk paths), so reading the history is the one place that sees them all.
+A refresh (revops/base/db/summary.py: a mark, rows read again until they settle) finds the leads with history rows
+after the mark and rebuilds their ``StageReach`` row and their ``StageMove`` rows from their whole history in four
+statements, whatever their number.
+
+Runs every minute (RQ cron, kill switch "Funnel summary") and before a dashboard reads the funnel, so the figures are
+current; ``stage_summary_rebuild`` starts over (``manage.py stage_summary --rebuild``; the demo does it after it
+moves its history back in time)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
+
+from ..models import Lead
+from ..stage_models import FUNNEL_STAGES, REACHED_COLUMNS, StageMove, StageReach
+
+
+def stage_rank_sql(column: str) -> str:
+    """A stage's position in the funnel (0 = new … 5 = customer); -1 for stages outside it."""
+    whens = " ".join(f"WHEN '{stage.value}' THEN {index}" for index, stage in enumerate(FUNNEL_STAGES))
+    return f"(CASE {column} {whens} ELSE -1 END)"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _rebuild(leads_sql: str, params: list) -> int:
+    """Rebuild the summary rows of the leads ``leads_sql`` selects from their whole history; returns their number."""
+    history = _table(Lead.history.model)
+    rank = stage_rank_sql("h.stage")
+    reached = ", ".join(f"MIN(CASE WHEN {rank} >= {index} THEN h.history_date END)"
+                        for index in range(1, len(FUNNEL_STAGES)))
+    lead_column = connection.ops.quote_name("lead_id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_table(StageReach)} WHERE {lead_column} IN ({leads_sql})", params)
+        cursor.execute(f"DELETE FROM {_table(StageMove)} WHERE {lead_column} IN ({leads_sql})", params)
+        cursor.execute(
+            f"INSERT INTO {_table(StageReach)} ({lead_column}, first_at, {', '.join(REACHED_COLUMNS)}) "
+            f"SELECT h.id, MIN(h.history_date), {reached} FROM {history} h WHERE h.id IN ({leads_sql}) GROUP BY h.id",
+            params)
+        count = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {_table(StageMove)} ({lead_column}, at, rank_before, rank_now) "
+            "SELECT m.lead_id, m.at, m.rank_before, m.rank_now FROM ("
+            f"SELECT h.id AS lead_id, h.history_date AS at, {rank} AS rank_now, "
+            f"COALESCE(LAG({rank}) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), -1) AS rank_before "
+            f"FROM {history} h WHERE h.id IN ({leads_sql})) m WHERE m.rank_now <> m.rank_before",
+            params)
+    return count
+
+
+STAGE_SUMMARY = Summary(name="stage_summary", source=Lead.history.model, key="id", pk="history_id",
+                        date="history_date", rebuild=_rebuild, tables=(StageReach, StageMove))
+
+
+def stage_summary_refresh() -> SummaryReport:
+    """Bring the summary up to the history's last row; returns how many leads were rebuilt and the settled mark."""
+    return summary_refresh(STAGE_SUMMARY)
+
+
+def stage_summary_refresh_quietly() -> None:
+    """Before a dashboard reads the funnel: refresh, or (database busy) read the summary as it is."""
+    summary_refresh_quietly(STAGE_SUMMARY)
+
+
+def stage_summary_rebuild() -> SummaryReport:
+    """Start over: empty the summary and read the whole history again."""
+    return summary_rebuild(STAGE_SUMMARY)

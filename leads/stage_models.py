@@ -9,7 +9,6 @@ hand, so they carry no history of their own and no foreign-key constraint (a del
 from django.db import models
 
 from .choices import Stage
-from .models import Lead
 
 #: The funnel, in order: a lead's rank is its stage's position (0 = new … 5 = customer); other stages (nurture,
 #: re-engaged, disqualified, suppressed) rank -1 and reach nothing.
@@ -19,7 +18,7 @@ REACHED_COLUMNS = ["engaged_at", "mql_at", "sql_at", "opportunity_at", "customer
 
 
 class StageReach(models.Model):
-    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
+    lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
                                 related_name="stage_reach")
     first_at = models.DateTimeField(help_text="The lead's first history row (its creation).")
     engaged_at = models.DateTimeField(null=True)
@@ -36,7 +35,7 @@ class StageReach(models.Model):
 
 
 class StageMove(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     at = models.DateTimeField()
     rank_before = models.SmallIntegerField(help_text="-1: the lead's creation, or a stage outside the funnel.")
     rank_now = models.SmallIntegerField()

@@ -33,6 +33,7 @@ DEMO_LEADS = 2000
 EVENTS_PER_LEAD = 5
 WEEKS_SPREAD = 26  # copies spread their dates over half a year
 REQUESTS = 7
+TARGET_MS = 300
 
 
 def _multiplied_models():
@@ -126,7 +127,23 @@ def build(leads: int) -> dict:
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{pk}'), "
                            f'(SELECT MAX("{pk}") FROM "{table}"))')
         cursor.execute("ANALYZE")
-    return {model._meta.db_table: model._base_manager.count() for model in models}
+    # The dashboards' summaries read the copied history and decisions (a fresh install's first refresh does the same).
+    from leads.services import stage_summary_refresh
+    from routing.services import first_assignments_refresh
+
+    started = time.monotonic()
+    stage_summary_refresh()
+    first_assignments_refresh()
+    summaries_seconds = time.monotonic() - started
+    print(f"  summaries built in {summaries_seconds:.0f} s", file=sys.stderr, flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    from leads.stage_models import StageMove, StageReach
+    from routing.models import FirstAssignment
+
+    return {**{model._meta.db_table: model._base_manager.count()
+               for model in [*models, StageReach, StageMove, FirstAssignment]},
+            "summaries_seconds": round(summaries_seconds)}
 
 
 def dashboard_paths() -> list[str]:
@@ -234,6 +251,8 @@ def measure(leads: int) -> dict:
                             break
                     if attempt:  # the first request warms the caches
                         timings.append((time.monotonic() - began) * 1000)
+                    if len(timings) >= 3 and min(timings) > 10 * TARGET_MS:  # far off the target: 3 samples say so
+                        break
                 pages[path] = {"status": status, "p50": percentile(timings, 0.5), "max": max(timings),
                                "plans": _explain(path)}
         finally:
@@ -243,16 +262,20 @@ def measure(leads: int) -> dict:
 
 
 def report(result: dict) -> str:
-    counts = ", ".join(f"{table} {count:,}" for table, count in result["counts"].items())
+    counts = ", ".join(f"{table} {count:,}" for table, count in result["counts"].items()
+                       if table != "summaries_seconds")
     lines = [
         "## Dashboards at scale (PostgreSQL)", "",
         f"`python bench/bench_dashboards.py --leads {result['leads']}`: the demo multiplied in SQL to {counts} "
-        f"(built in {result['build_seconds']:.0f} s); each page requested {REQUESTS} times over HTTP after one "
-        "warm-up, as a RevOps admin with no filter (the whole database). Target: under 300 ms.", "",
+        f"(built in {result['build_seconds']:.0f} s, of which the dashboards' summaries from scratch "
+        f"{result['counts'].get('summaries_seconds', '?')} s); each page requested {REQUESTS} times over HTTP after "
+        "one "
+        "warm-up (3 times when it took over 3 s), as a RevOps admin with the default filter (leads created in the last "
+        "90 days). Target: under 300 ms.", "",
         "| page | status | p50 | max | target met |", "|---|---:|---:|---:|---|",
     ]
     for path, page in result["pages"].items():
-        met = "yes" if page["max"] < 300 else "no"
+        met = "yes" if page["max"] < TARGET_MS else "no"
         lines.append(f"| `{path}` | {page['status']} | {page['p50']:.0f} ms | {page['max']:.0f} ms | {met} |")
     lines += ["", "Plans of each page's two slowest statements (key lines):", ""]
     for path, page in result["pages"].items():

@@ -17,6 +17,7 @@ from .. import signals
 from ..choices import Consent, EventType, Stage
 from ..models import Lead, LeadEvent
 from ..normalize import FieldError
+from ..writes import lead_save_with_history
 
 
 class LeadInputError(ValueError):
@@ -144,8 +145,9 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
             lead.stage = Stage.SUPPRESSED
             update.append("stage")
         reasons.append("unsubscribed: consent withdrawn, suppressed")
-    lead._change_reason = "automation:events " + "; ".join(reasons)
-    lead.save(update_fields=update)
+    # The lead's row and its history row in two statements (leads/writes.py), as the pipeline's hot paths write them.
+    lead_save_with_history(lead, [name for name in update if name != "updated_at"],
+                           reason="automation:events " + "; ".join(reasons))
     lead_id, event_ids = lead.pk, [e.pk for e in created]
     signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids,
                                  event_types=sorted({e.type for e in created}))

@@ -5,6 +5,7 @@ developer mode (SQLite file, embedded Redis-compatible server started by `manage
 """
 
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -72,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin styles, the vendored Chart.js) from any WSGI server, gunicorn included, with DEBUG off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that answers: CORS headers for website forms only (CORS_URLS_REGEX, leads/webforms_cors.py).
     "corsheaders.middleware.CorsMiddleware",
     "revops.base.api.ApiJsonErrorsMiddleware",
@@ -109,6 +112,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,  # a persistent connection is checked before a request reuses it
     )
 }
 # SQLite's busy timeouts (seconds): how long a worker or a command waits for the write lock, and how long a web
@@ -178,6 +182,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the apps' static files where they are (no collectstatic step); after `collectstatic` it serves
+# STATIC_ROOT as well.
+WHITENOISE_USE_FINDERS = True
+# Until `collectstatic` has run, STATIC_ROOT does not exist: nothing is missing (the finders serve every file).
+warnings.filterwarnings("ignore", message="No directory at")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
 LOGIN_URL = "/accounts/login/"

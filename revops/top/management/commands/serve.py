@@ -6,7 +6,9 @@ other: no worker ever sees Redis vanish under it, and nothing prints a traceback
 
 Unless ``DEBUG`` is set in the environment on purpose, the web server runs with ``DEBUG`` off (the styled 403,
 404 and 500 pages, never Django's debug page), a secret key kept in the run directory and local hosts allowed;
-static files are still served (``runserver --insecure``: a local demo server, not a production one).
+static files are still served (``runserver --insecure``: a local demo server, not a production one). ``--web gunicorn``
+(or ``LEADFLOW_WEB_SERVER=gunicorn``) runs gunicorn instead, ``--web-workers`` processes keeping their database
+connections, static files through WhiteNoise: the scale path's web server, one process per core.
 
 A worker or the cron process that exits (Redis unreachable, say) is started again after a growing pause (2 s up to
 30 s) while the web server keeps answering: the pipeline's pending jobs wait in the database and flow again once
@@ -76,14 +78,30 @@ LOCAL_HTTP = {"SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false", 
               "SECURE_HSTS_SECONDS": "0", "SECURE_HSTS_INCLUDE_SUBDOMAINS": "false", "SECURE_HSTS_PRELOAD": "false"}
 
 
+def web_command(web: str, addr: str, debug_off: bool, web_workers: int, env: dict[str, str]) -> list[str]:
+    """Django's runserver (one process, a thread per request), or gunicorn: ``web_workers`` processes, each keeping
+    its database connection (``DATABASE_CONN_MAX_AGE`` 60 s unless set), static files through WhiteNoise."""
+    if web == "gunicorn":
+        env.setdefault("DATABASE_CONN_MAX_AGE", "60")
+        return [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", addr, "--workers", str(max(1, web_workers)),
+                "--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
+    return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", addr, "--noreload",
+            *(["--insecure"] if debug_off else [])]
+
+
 class Command(BaseCommand):
     help = "Start Redis (embedded unless REDIS_URL is set), worker, scheduler and web server; Ctrl-C stops all."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default=os.environ.get("LEADFLOW_ADDR", "127.0.0.1:8000"))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("LEADFLOW_WORKERS", "1")))
+        parser.add_argument("--web", choices=["runserver", "gunicorn"],
+                            default=os.environ.get("LEADFLOW_WEB_SERVER", "runserver"),
+                            help="The web server: Django's (the default) or gunicorn (processes, the scale path).")
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("LEADFLOW_WEB_WORKERS", "2")),
+                            help="gunicorn's worker processes.")
 
-    def handle(self, *args, addr: str, workers: int, **options) -> None:
+    def handle(self, *args, addr: str, workers: int, web: str, web_workers: int, **options) -> None:
         stopping = False
 
         def stop(*_args) -> None:
@@ -104,7 +122,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded Redis-compatible server (Valkey) on {env['REDIS_URL']}")
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         # Stopped in this order; Redis after all of them.
-        commands = [("web", manage + ["runserver", addr, "--noreload"] + (["--insecure"] if debug_off else []))]
+        commands = [("web", web_command(web, addr, debug_off, web_workers, env))]
         for index in range(max(1, workers)):
             # SimpleWorker: no fork per job (see docs/architecture.md); the scheduler runs in the workers.
             # Verbosity 0: RQ's own lines per job are left out (failures are logged by the job wrapper).

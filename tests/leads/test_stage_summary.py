@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.jobs import stage_summary_refresh_job
@@ -108,3 +110,13 @@ def test_the_minute_job_refreshes_and_obeys_its_kill_switch():
     assert "1 leads summarised" in stage_summary_refresh_job()
     assert StageReach.objects.get(lead=lead).engaged_at is not None
     assert AutomationLog.objects.filter(workflow=Workflow.STAGE_SUMMARY, outcome=AutomationOutcome.DONE).exists()
+
+
+def test_nothing_new_is_answered_by_reads_without_a_write_transaction():
+    make("q@x.example", "engaged")
+    backdate_all(1)
+    stage_summary_refresh()
+    with CaptureQueriesContext(connection) as captured:
+        assert stage_summary_refresh().keys == 0
+    statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    assert statements and set(statements) == {"SELECT"}, statements

@@ -1,6 +1,6 @@
-"""The scale path's web server: ``manage.py serve --web gunicorn`` answers with DEBUG off (static files through
-WhiteNoise, the styled 404, the API's refusal), and Ctrl-C stops it and everything else quietly. Static files are
-also served by the WSGI application itself, whatever server runs it."""
+"""The web server ``manage.py serve`` (and so ``make run``) starts by default, gunicorn, answers with DEBUG off
+(static files through WhiteNoise, the styled 404, the API's refusal), and Ctrl-C stops it and everything else
+quietly. Static files are also served by the WSGI application itself, whatever server runs it."""
 
 import os
 import signal
@@ -26,8 +26,8 @@ def test_gunicorn_serves_the_pages_and_static_files_and_stops_on_ctrl_c(tmp_path
     subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT,
                    stdin=subprocess.DEVNULL, timeout=240)
     port = 18950 + os.getpid() % 40
-    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", "--web", "gunicorn",
-                                       "--web-workers", "2"], env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
+    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", "--web-workers", "2"], env=env, cwd=ROOT,
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"

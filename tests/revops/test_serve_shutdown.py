@@ -37,7 +37,7 @@ def test_ctrl_c_stops_everything_quietly_with_redis_last(tmp_path):
     subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT,
                    stdin=subprocess.DEVNULL, timeout=240)
     port = 18700 + os.getpid() % 200
-    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}"], env=env, cwd=ROOT,
+    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", "--web", "runserver"], env=env, cwd=ROOT,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
     try:

@@ -5,10 +5,10 @@ process group (Redis too), so the terminal's Ctrl-C reaches only this command, w
 other: no worker ever sees Redis vanish under it, and nothing prints a traceback.
 
 Unless ``DEBUG`` is set in the environment on purpose, the web server runs with ``DEBUG`` off (the styled 403,
-404 and 500 pages, never Django's debug page), a secret key kept in the run directory and local hosts allowed;
-static files are still served (``runserver --insecure``: a local demo server, not a production one). ``--web gunicorn``
-(or ``LEADFLOW_WEB_SERVER=gunicorn``) runs gunicorn instead, ``--web-workers`` processes keeping their database
-connections, static files through WhiteNoise: the scale path's web server, one process per core.
+404 and 500 pages, never Django's debug page), a secret key kept in the run directory and local hosts allowed.
+The web server is gunicorn: ``--web-workers`` processes (2 by default) keeping their database connections, static
+files through WhiteNoise; under load it answers far sooner than Django's one-process ``runserver`` (docs/benchmarks.md),
+which ``--web runserver`` (or ``LEADFLOW_WEB_SERVER=runserver``) still runs, request log included.
 
 A worker or the cron process that exits (Redis unreachable, say) is started again after a growing pause (2 s up to
 30 s) while the web server keeps answering: the pipeline's pending jobs wait in the database and flow again once
@@ -84,7 +84,7 @@ def web_command(web: str, addr: str, debug_off: bool, web_workers: int, env: dic
     if web == "gunicorn":
         env.setdefault("DATABASE_CONN_MAX_AGE", "60")
         return [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", addr, "--workers", str(max(1, web_workers)),
-                "--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
+                "--graceful-timeout", "10", "--timeout", "120", "--chdir", str(settings.BASE_DIR)]
     return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", addr, "--noreload",
             *(["--insecure"] if debug_off else [])]
 
@@ -96,8 +96,8 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("LEADFLOW_ADDR", "127.0.0.1:8000"))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("LEADFLOW_WORKERS", "1")))
         parser.add_argument("--web", choices=["runserver", "gunicorn"],
-                            default=os.environ.get("LEADFLOW_WEB_SERVER", "runserver"),
-                            help="The web server: Django's (the default) or gunicorn (processes, the scale path).")
+                            default=os.environ.get("LEADFLOW_WEB_SERVER", "gunicorn"),
+                            help="The web server: gunicorn (the default: processes) or Django's runserver.")
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("LEADFLOW_WEB_WORKERS", "2")),
                             help="gunicorn's worker processes.")
 

@@ -56,7 +56,6 @@ from .lifecycle import (
 from .merge import MergeError, lead_merge, lead_merge_undo, lead_restore, lead_snapshot, merges_undo
 from .review import lead_send_to_review, review_dismiss, review_merge, review_pair_open
 from .stage_summary import (
-    stage_rank_sql,
     stage_summary_rebuild,
     stage_summary_refresh,
     stage_summary_refresh_quietly,
@@ -76,7 +75,6 @@ __all__ = [
     "lead_import_confirm", "lead_ingest", "lead_ingest_predict", "lead_merge", "lead_merge_undo", "lead_restore",
     "lead_send_to_review", "lead_snapshot", "lead_update", "leads_bulk_ingest", "leads_import_bulk", "merges_undo",
     "review_dismiss", "review_merge", "review_pair_open",
-    "stage_rank_sql",
     "stage_summary_rebuild",
     "stage_summary_refresh",
     "stage_summary_refresh_quietly",

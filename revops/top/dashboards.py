@@ -10,10 +10,9 @@ from django.utils import timezone
 from leads.choices import Outcome, Queue, Stage
 from leads.models import DuplicateReview, Lead
 from leads.services import stage_summary_refresh_quietly
+from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
-
-FUNNEL = [Stage.NEW, Stage.ENGAGED, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER]
 
 
 def funnel(leads) -> list[dict]:

@@ -17,9 +17,8 @@ from django.db.models import Count
 
 from leads.choices import Stage
 from leads.services import stage_summary_refresh_quietly
-from leads.stage_models import FUNNEL_STAGES, REACHED_COLUMNS, StageMove, StageReach
-
-FUNNEL = FUNNEL_STAGES
+from leads.stage_models import FUNNEL_STAGES as FUNNEL
+from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
 
 
 def cohort_funnel(leads) -> list[dict]:

@@ -4,8 +4,6 @@ quietly. Static files are also served by the WSGI application itself, whatever s
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,33 +11,14 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from tests.revops.test_serve_shutdown import _get
+from tests.revops.test_serve_shutdown import _get, start_serve
 
 ROOT = Path(settings.BASE_DIR)
 
 
 def test_gunicorn_serves_the_pages_and_static_files_and_stops_on_ctrl_c(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", LEADFLOW_RUN_DIR=str(tmp_path / "run"),
-               PYTHONPATH=str(ROOT), MEDIA_ROOT=str(tmp_path / "media"))
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT,
-                   stdin=subprocess.DEVNULL, timeout=240)
-    port = 18950 + os.getpid() % 40
-    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", "--web-workers", "2"], env=env, cwd=ROOT,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    serve, base = start_serve(tmp_path, 18950 + os.getpid() % 40, "--web-workers", "2")
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if _get(f"{base}/admin/login/")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("gunicorn did not come up")
         assert _get(f"{base}/static/admin/css/base.css")[0] == 200
         assert _get(f"{base}/static/vendor/chart.js/chart.umd.min.js")[0] == 200
         status, body = _get(f"{base}/no-such-page/")

@@ -29,28 +29,34 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def test_ctrl_c_stops_everything_quietly_with_redis_last(tmp_path):
+def start_serve(tmp_path, port: int, *args: str) -> tuple[subprocess.Popen, str]:
+    """A migrated fresh SQLite database and ``manage.py serve`` on it (its own process group, as a terminal runs
+    it), once its login page answers; returns the process and the base URL."""
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", LEADFLOW_RUN_DIR=str(tmp_path / "run"),
                PYTHONPATH=str(ROOT), MEDIA_ROOT=str(tmp_path / "media"))
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run(manage + ["migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT,
                    stdin=subprocess.DEVNULL, timeout=240)
-    port = 18700 + os.getpid() % 200
-    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", "--web", "runserver"], env=env, cwd=ROOT,
+    serve = subprocess.Popen(manage + ["serve", "--addr", f"127.0.0.1:{port}", *args], env=env, cwd=ROOT,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"{base}/admin/login/")[0] == 200:
+                return serve, base
+        except OSError:
+            time.sleep(1)
+    os.killpg(serve.pid, signal.SIGINT)
+    output, _ = serve.communicate(timeout=120)
+    pytest.fail(f"the web server did not come up:\n{output}")
+
+
+def test_ctrl_c_stops_everything_quietly_with_redis_last(tmp_path):
+    serve, base = start_serve(tmp_path, 18700 + os.getpid() % 200, "--web", "runserver")
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if _get(f"{base}/admin/login/")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("the web server did not come up")
         assert _get(f"{base}/static/admin/css/base.css")[0] == 200
         status, body = _get(f"{base}/no-such-page/")
         assert status == 404 and "There is nothing here" in body and "URLconf" not in body  # never the debug page

@@ -159,3 +159,26 @@ def test_production_mode_refuses_to_start_without_secret_key_and_hosts():
     run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_unsubscribe_cancels_the_leads_open_tasks(api_client, configured, inline_jobs):
+    """A rep must not call a person who has just withdrawn consent: the follow-up task is cancelled with the reason."""
+    lead_id = api_client.post("/api/leads/", {"email": "u2@x.example", "country": "US"}, format="json").json()["id"]
+    task = Task.objects.get(lead_id=lead_id)
+    assert task.status == "open"
+    api_client.post("/api/events/", {"lead": lead_id, "type": "unsubscribe"}, format="json")
+    task.refresh_from_db()
+    assert task.status == "cancelled"
+    assert "unsubscribed" in task.outcome_note
+
+
+def test_unsubscribe_keeps_an_opportunitys_tasks(api_client, configured, inline_jobs):
+    """An opportunity is sales' deal, not outreach: consent is withdrawn, the stage and the deal's tasks stay."""
+    from leads.services import lead_transition
+
+    lead_id = api_client.post("/api/leads/", {"email": "u3@x.example", "country": "US"}, format="json").json()["id"]
+    lead_transition(lead_id=lead_id, to="opportunity", reason="demo went well")
+    api_client.post("/api/events/", {"lead": lead_id, "type": "unsubscribe"}, format="json")
+    lead = Lead.objects.get(pk=lead_id)
+    assert lead.consent == "opt_out" and lead.stage == "opportunity"
+    assert Task.objects.get(lead_id=lead_id).status == "open"

@@ -1,5 +1,6 @@
 """Engagement events: recorded once per idempotency key; a new event updates the lead's last interaction, and an
-unsubscribe opts the lead out in the same transaction.
+unsubscribe opts the lead out in the same transaction (and, when it suppresses the lead, closes its open tasks and
+nurture as the lifecycle's suppression does).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .. import signals
-from ..choices import Consent, EventType, Stage
+from ..choices import Consent, EventType, Transition
 from ..models import Lead, LeadEvent
 from ..normalize import FieldError
 from ..writes import lead_save_with_history
+from .lifecycle import lead_consent_withdrawn_apply, lead_transition_announce
 
 
 class LeadInputError(ValueError):
@@ -137,17 +139,19 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         lead.last_interaction_at = newest
         update.append("last_interaction_at")
     reasons = [f"{len(created)} new event(s)"]
+    suppressed = False
     if any(e.type == EventType.UNSUBSCRIBE for e in created) and lead.consent != Consent.OPT_OUT:
         # Suppressed at once, in the same transaction as the event: no outreach may start in between.
-        lead.consent = Consent.OPT_OUT
-        update.append("consent")
-        if lead.stage not in (Stage.CUSTOMER, Stage.OPPORTUNITY):
-            lead.stage = Stage.SUPPRESSED
-            update.append("stage")
+        suppressed = lead_consent_withdrawn_apply(lead)
+        update += ["consent", "stage"] if suppressed else ["consent"]
         reasons.append("unsubscribed: consent withdrawn, suppressed")
     # The lead's row and its history row in two statements (leads/writes.py), as the pipeline's hot paths write them.
     lead_save_with_history(lead, [name for name in update if name != "updated_at"],
                            reason="automation:events " + "; ".join(reasons))
+    if suppressed:
+        # A suppression closes the lead as the lifecycle's does: its open tasks are cancelled and its nurture stops,
+        # in this transaction, so no rep calls a person who has just withdrawn consent.
+        lead_transition_announce(lead, to=Transition.SUPPRESSED, reason="unsubscribed: consent withdrawn")
     lead_id, event_ids = lead.pk, [e.pk for e in created]
     signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids,
                                  event_types=sorted({e.type for e in created}))

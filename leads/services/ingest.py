@@ -20,13 +20,18 @@ from revops.base.db.instances import instance_new
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
-from ..choices import Consent, MatchRule, Outcome
+from ..choices import Consent, MatchRule, Outcome, Transition
 from ..dedup.keys import company_key
 from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
-from .lifecycle import lead_transition_announce, lead_transition_apply, transition_for_outcome
+from .lifecycle import (
+    lead_consent_withdrawn_apply,
+    lead_transition_announce,
+    lead_transition_apply,
+    transition_for_outcome,
+)
 from .merge import lead_merge
 from .review import review_pair_open
 from .vocabulary import industry_vocabulary
@@ -216,8 +221,12 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
         if getattr(lead, name) in (None, "") or name in OUTCOME_FIELDS:
             setattr(lead, name, new)
             changed.add(name)
+    suppressed = False
     if values.get("consent") and values["consent"] != Consent.UNKNOWN and lead.consent != Consent.OPT_OUT:
-        if lead.consent != values["consent"]:
+        if values["consent"] == Consent.OPT_OUT:  # withdrawn: suppressed now, its tasks and nurture closed below
+            suppressed = lead_consent_withdrawn_apply(lead)
+            changed |= {"consent", "stage"} if suppressed else {"consent"}
+        elif lead.consent != values["consent"]:
             lead.consent = values["consent"]
             changed.add("consent")
     if custom:
@@ -242,6 +251,8 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
     lead.save()
     if "outcome" in changed:
         lead_transition_announce(lead, to=transition_for_outcome(lead.outcome), reason=reason, user=user)
+    if suppressed:
+        lead_transition_announce(lead, to=Transition.SUPPRESSED, reason="consent withdrawn (opt-out)", user=user)
     external_id = values.get("external_id") or ""
     if source and external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=external_id, defaults={"lead": lead})
@@ -263,9 +274,16 @@ def lead_update(*, lead: Lead, changed: Iterable[str], user=None, reason: str = 
         transition = transition_for_outcome(lead.outcome) if "outcome" in changed else None
         if transition:  # the outcome set by hand goes through the lifecycle (stage, dates, open tasks)
             changed |= lead_transition_apply(lead, to=transition)
+        # Consent set to opt-out by hand: suppressed like an unsubscribe (open tasks cancelled, nurture stopped).
+        suppressed = "consent" in changed and lead.consent == Consent.OPT_OUT and lead_consent_withdrawn_apply(lead)
+        if suppressed:
+            changed.add("stage")
         lead.save()
         if transition:
             lead_transition_announce(lead, to=transition, reason=reason or "outcome set by hand", user=user)
+        if suppressed:
+            lead_transition_announce(lead, to=Transition.SUPPRESSED, reason=reason or "consent withdrawn (opt-out)",
+                                     user=user)
         lead_id = lead.pk
         if changed:
             signals.lead_changed.send(sender=Lead, lead_id=lead_id, fields=changed)

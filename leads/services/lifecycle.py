@@ -75,6 +75,18 @@ def lead_transition_apply(lead: Lead, *, to: str, deal_value: Decimal | None = N
     return {name for name, value in before.items() if getattr(lead, name) != value}
 
 
+def lead_consent_withdrawn_apply(lead: Lead) -> bool:
+    """Consent withdrawn (an unsubscribe, a record or an edit saying opt-out) on an unsaved lead: consent opt-out, and
+    the stage suppressed unless sales own it (an opportunity or a customer keeps its stage and its tasks). Returns
+    whether the lead was suppressed now: then announce the close (``lead_transition_announce``, transition
+    suppressed), so its open tasks are cancelled and its nurture stops in the same transaction."""
+    lead.consent = Consent.OPT_OUT
+    if lead.stage in (Stage.CUSTOMER, Stage.OPPORTUNITY, Stage.SUPPRESSED):
+        return False
+    lead.stage = Stage.SUPPRESSED
+    return True
+
+
 def lead_touch_apply(lead: Lead, *, at: datetime) -> list[str]:
     """A person's contact with the lead (a disposition, a logged call, e-mail or note): the last interaction, and
     the first touch when there was none (time to first touch = ``first_touched_at - assigned_at``)."""

@@ -27,6 +27,7 @@ from .. import signals
 from ..choices import Consent, Outcome, ReviewStatus
 from ..models import DuplicateReview, Lead, LeadEvent, MergeLog, SourceRecord
 from ..quality import data_quality_score
+from .lifecycle import lead_consent_withdrawn_apply
 
 MERGE_PROFILE_FIELDS = (
     "first_name", "last_name", "email", "phone", "phone_raw", "company", "company_key", "website", "domain",
@@ -119,6 +120,11 @@ def _decide(survivor: Lead, merged: Lead) -> list[dict[str, Any]]:
         record("consent", "merged", "the most restrictive / most explicit answer wins", survivor.consent,
                merged.consent)
         survivor.consent = merged.consent
+        stage_before = survivor.stage
+        if survivor.consent == Consent.OPT_OUT and lead_consent_withdrawn_apply(survivor):
+            # Withdrawn consent suppresses the survivor as an unsubscribe would; its tasks then close with the merge
+            # (routing: the tasks of a lead merged into a closed one). Undoing the merge restores the stage.
+            record("stage", "merged", "consent withdrawn: suppressed", stage_before, survivor.stage)
     if survivor.outcome == Outcome.OPEN and merged.outcome != Outcome.OPEN:
         record("outcome", "merged", "a closed outcome beats an open one", survivor.outcome, merged.outcome)
         survivor.outcome, survivor.deal_value, survivor.closed_at = merged.outcome, merged.deal_value, merged.closed_at
@@ -206,7 +212,7 @@ def lead_merge_undo(*, merge_id: int, user=None) -> MergeLog:
             if attname not in log.survivor_before:
                 continue
             changed_since = after.get(attname) != _json_value(_merged_value(log, attname))
-            if name in {"custom", "last_touch", "first_touch", "last_interaction_at", "consent", "outcome"}:
+            if name in {"custom", "last_touch", "first_touch", "last_interaction_at", "consent", "outcome", "stage"}:
                 changed_since = False
             if not changed_since:
                 restored.append(attname)

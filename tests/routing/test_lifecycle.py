@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.choices import Outcome, Stage, Transition
-from leads.models import Lead
+from leads.models import Lead, SourceRecord
 from leads.services import lead_ingest, lead_transition, lead_update
 from routing.choices import TaskStatus
 from routing.models import RoutingDecision, Task
@@ -137,3 +137,59 @@ def test_a_merged_away_lead_is_not_closed_itself(reps):
     merged = make_lead(merged_into=survivor)
     with pytest.raises(ValidationError, match="merged into"):
         lead_transition(lead_id=merged.pk, to=Transition.WON, reason="x")
+
+
+def test_a_record_withdrawing_consent_suppresses_the_lead_and_cancels_its_tasks(reps):
+    """A CRM sync saying opt-out is an unsubscribe: suppressed at once, the open tasks cancelled with the reason,
+    whether the record updates the lead (same source id) or is merged into it (same e-mail)."""
+    lead = make_lead(owner=reps[0].user, email="optout@x.example", consent="opt_in")
+    task = _open_task(lead, reps[0].user)
+    result = lead_ingest(data={"email": "optout@x.example", "consent": "opt_out"}, source="crm")
+    assert result.action == "merged"
+    lead.refresh_from_db()
+    task.refresh_from_db()
+    assert (lead.consent, lead.stage) == ("opt_out", Stage.SUPPRESSED)
+    assert task.status == TaskStatus.CANCELLED
+
+    synced = make_lead(owner=reps[0].user, email="crm@x.example", consent="opt_in")
+    SourceRecord.objects.create(lead=synced, source="crm", external_id="c-9")
+    task = _open_task(synced, reps[0].user, key="s")
+    result = lead_ingest(data={"email": "crm@x.example", "external_id": "c-9", "consent": "opt_out"}, source="crm")
+    assert result.action == "updated"
+    synced.refresh_from_db()
+    task.refresh_from_db()
+    assert (synced.consent, synced.stage) == ("opt_out", Stage.SUPPRESSED)
+    assert task.status == TaskStatus.CANCELLED and "consent withdrawn" in task.outcome_note
+
+
+def test_undoing_the_merge_that_withdrew_consent_restores_the_stage(reps):
+    from leads.models import MergeLog
+    from leads.services import lead_merge_undo
+
+    lead = make_lead(owner=reps[0].user, email="undo@x.example", consent="opt_in")
+    lead_ingest(data={"email": "undo@x.example", "consent": "opt_out"}, source="crm")
+    lead.refresh_from_db()
+    assert lead.stage == Stage.SUPPRESSED
+    lead_merge_undo(merge_id=MergeLog.objects.get(survivor=lead).pk)
+    lead.refresh_from_db()
+    assert (lead.consent, lead.stage) == ("opt_in", Stage.MQL)
+
+
+def test_consent_set_to_opt_out_by_hand_suppresses_the_lead_and_cancels_its_tasks(reps):
+    lead = make_lead(owner=reps[0].user, consent="opt_in")
+    task = _open_task(lead, reps[0].user)
+    lead.consent = "opt_out"
+    lead_update(lead=lead, changed=["consent"], user=reps[0].user, reason="asked by phone")
+    lead.refresh_from_db()
+    task.refresh_from_db()
+    assert lead.stage == Stage.SUPPRESSED
+    assert task.status == TaskStatus.CANCELLED and "asked by phone" in task.outcome_note
+
+
+def test_an_opportunity_withdrawing_consent_keeps_its_stage_and_tasks(reps):
+    lead = make_lead(owner=reps[0].user, email="deal@x.example", consent="opt_in", stage=Stage.OPPORTUNITY)
+    task = _open_task(lead, reps[0].user)
+    assert lead_ingest(data={"email": "deal@x.example", "consent": "opt_out"}, source="crm").action == "merged"
+    lead.refresh_from_db()
+    task.refresh_from_db()
+    assert (lead.consent, lead.stage, task.status) == ("opt_out", Stage.OPPORTUNITY, TaskStatus.OPEN)

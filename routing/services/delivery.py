@@ -1,5 +1,7 @@
 """Where a rep's task message goes: their channel preference (``Rep.notify_via``: Slack DM, the team's Slack
 channel, e-mail, Teams, or several), one outbox row per channel with the same facts (``slack_cards.task_card``).
+Every message about a task goes this way — a new follow-up, a trigger's task, a task moved with its lead, and an
+overdue task's escalation (to the manager's own channels) — through ``card_deliver``.
 
 A channel works when it has an address: the rep's Slack id, the team's Slack channel, the team's Teams webhook,
 the user's e-mail. A rep with no working channel gets e-mail; with no e-mail address either, the message goes to
@@ -23,8 +25,9 @@ from ..models import Rep, Task, split_csv
 from .slack_cards import task_card
 
 
-def rep_destinations(rep: Rep | None) -> list[tuple[str, str]]:
-    """(channel, recipient) for each working channel the rep chose, else the fall-back."""
+def rep_destinations(rep: Rep | None, *, fallback: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """(channel, recipient) for each working channel the rep chose, else ``fallback`` when given, else the rep's
+    e-mail, else Slack (their id, their team's channel, the default channel)."""
     if rep is None:
         return [(Channel.SLACK, "")]  # the default channel (notification_queue fills it in)
     wanted = split_csv(rep.notify_via) or [NotifyChannel.SLACK_DM]
@@ -39,6 +42,8 @@ def rep_destinations(rep: Rep | None) -> list[tuple[str, str]]:
         found.append((Channel.EMAIL, rep.user.email))
     if found:
         return found
+    if fallback is not None:
+        return fallback
     if rep.user.email:
         return [(Channel.EMAIL, rep.user.email)]
     # The message the rep always got before preferences: their Slack id, else the team's channel, else the default.
@@ -59,21 +64,31 @@ def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bo
     card = task_card(task, lead, rep)
     if headline:
         card = dataclasses.replace(card, headline=headline)
+    return card_deliver(card, rep_destinations(rep), key=f"task:{task.pk}:assigned", text=text, object_id=task.pk,
+                        send=send)
+
+
+def card_deliver(card: TaskCard, destinations: list[tuple[str, str]], *, key: str, text: str,
+                 object_id: int | None, send: bool = True, buttons: bool = True) -> int | None:
+    """Queue one message about a task on each destination, in each channel's form: Slack text with Block Kit (the
+    Accept / Snooze / Reject buttons when ``buttons``), a Teams card, an e-mail (text and HTML) — the same facts.
+
+    The first destination's row has ``key`` (the dedup key), the others ``key:channel:n``. Returns the first row's
+    id when it was created now (``send=False`` leaves it to the caller's batch; the others are always sent)."""
     first: int | None = None
-    for n, (channel, recipient) in enumerate(rep_destinations(rep)):
-        key = f"task:{task.pk}:assigned" if n == 0 else f"task:{task.pk}:assigned:{channel}:{n}"
+    for n, (channel, recipient) in enumerate(destinations):
         extra: dict = {}
         body = text
         if channel == Channel.SLACK:
-            extra = {"blocks": task_blocks(card)}
+            extra = {"blocks": task_blocks(card, buttons=buttons)}
         elif channel == Channel.TEAMS:
             extra = {"blocks": teams_card(card), "subject": card.headline}
         else:
             body, html = email_parts(card)
             extra = {"subject": card.headline, "html": html}
         notification, created = notification_queue(
-            dedup_key=key, recipient=recipient, text=body,
-            object_type="task", object_id=task.pk, send=send or n > 0, channel=channel, **extra)
+            dedup_key=key if n == 0 else f"{key}:{channel}:{n}", recipient=recipient, text=body,
+            object_type="task", object_id=object_id, send=send or n > 0, channel=channel, **extra)
         if n == 0 and created:
             first = notification.pk
     return first

@@ -5,12 +5,14 @@
 - ``task_moved_notify``: an open task that came with a lead reassigned or rebalanced to its new owner;
 - ``trigger_task_notify``: a hot / high-intent / cold trigger's task;
 - ``task_escalation_notify``: an overdue task, to the team's manager or channel.
+Messages about a task go to the rep's (or the manager's) chosen channels: ``delivery.card_deliver``.
 Each message has a dedup key, so a job run twice queues it once. Text that came from outside (names, companies,
 titles, task titles, reasons) passes ``revops.base.escaping.slack_escape`` (``esc``) on its way in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import zoneinfo
 from datetime import datetime
 from typing import Any
@@ -20,13 +22,15 @@ from django.utils import timezone
 
 from leads.consent import outreach_allowed
 from leads.models import Lead
-from revops.base.channels.slack import list_blocks
+from revops.base.channels.slack import TaskCard, list_blocks
+from revops.base.choices import Channel
 from revops.base.escaping import slack_escape as esc
 from revops.base.notifications import notification_queue
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
-from .delivery import task_deliver
+from .delivery import card_deliver, rep_destinations, task_deliver
+from .slack_cards import task_card
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
@@ -95,35 +99,32 @@ def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dic
 
 
 def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, recipient: str) -> None:
-    """The new owner of a lead moved by hand or by a rebalance hears of an open task that came with it (not for a
-    lead that may not be contacted: the task would ask them to)."""
+    """The new owner of a lead moved by hand or by a rebalance hears of an open task that came with it, on their own
+    channels (``recipient``, their Slack, when they are no rep); not for a lead that may not be contacted: the task
+    would ask them to."""
     if not outreach_allowed(lead):
         return
     due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M %Z")
-    notification_queue(
-        dedup_key=f"task:{task.pk}:moved:{decision.pk}",
-        recipient=recipient,
-        text=f"{esc(lead)} is yours now ({esc(decision.summary)}). Open task: {esc(task.title)}, due {due}: "
-             f"{_lead_link(lead.pk)}",
-        object_type="task", object_id=task.pk,
-    )
+    rep = Rep.objects.select_related("team", "user").filter(user_id=task.assignee_id).first()
+    card = dataclasses.replace(task_card(task, lead, rep), headline=f"{lead} is yours now ({decision.summary})")
+    card_deliver(card, rep_destinations(rep) if rep else [(Channel.SLACK, recipient)],
+                 key=f"task:{task.pk}:moved:{decision.pk}",
+                 text=f"{esc(lead)} is yours now ({esc(decision.summary)}). Open task: {esc(task.title)}, due {due}: "
+                      f"{_lead_link(lead.pk)}",
+                 object_id=task.pk)
 
 
 def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
-    """The owner of a lead a trigger fired on hears of the task it created (to their Slack, else their team's)."""
+    """The owner of a lead a trigger fired on hears of the task it created, on their channels (``notify_via``)."""
     if not outreach_allowed(lead):
         return
-    rep = Rep.objects.select_related("team").filter(user_id=lead.owner_id).first()
-    recipient = (rep.slack_user_id or rep.team.slack_channel) if rep else ""
-    notification_queue(
-        dedup_key=f"task:{task.pk}:assigned", recipient=recipient,
-        text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}",
-        object_type="task", object_id=task.pk,
-    )
+    rep = Rep.objects.select_related("team", "user").filter(user_id=lead.owner_id).first()
+    task_deliver(task, lead, rep, text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}", headline=title)
 
 
 def task_escalation_notify(task: Task, *, now: datetime) -> None:
-    """An overdue task, to the assignee's team manager (their Slack) or else the team's channel.
+    """An overdue task, to the assignee's team manager on the manager's channels (``notify_via``), or else the
+    team's Slack channel.
 
     ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep`` selected. Not for a lead that may not
     be contacted: chasing the task would mean outreach.
@@ -133,15 +134,15 @@ def task_escalation_notify(task: Task, *, now: datetime) -> None:
     rep = getattr(task.assignee, "rep", None)
     team = rep.team if rep else None
     manager_rep = getattr(team.manager, "rep", None) if team and team.manager else None
-    recipient = (manager_rep.slack_user_id if manager_rep else "") or (team.slack_channel if team else "")
+    team_channel = [(Channel.SLACK, team.slack_channel if team else "")]
+    destinations = rep_destinations(manager_rep, fallback=team_channel) if manager_rep else team_channel
     overdue_minutes = int((now - task.due_at).total_seconds() // 60)
-    notification_queue(
-        dedup_key=f"task:{task.pk}:escalated",
-        recipient=recipient,
-        text=f"Overdue by {overdue_minutes} min: '{esc(task.title)}' for "
-        f"{esc(task.assignee.get_full_name() or task.assignee)} "
-        f"(lead score {task.lead.score}, band {task.lead.band or '-'}). "
-        f"{_lead_link(task.lead_id)}",
-        object_type="task",
-        object_id=task.pk,
-    )
+    assignee = task.assignee.get_full_name() or str(task.assignee)
+    lead = task.lead
+    card = TaskCard(
+        task_id=task.pk, headline=f"Overdue by {overdue_minutes} min: {task.title}",
+        who=f"{assignee}'s task on {lead.full_name or lead.email}", score=f"{lead.score} (band {lead.band or '-'})",
+        due=_local(task.due_at, manager_rep), link=_lead_link(task.lead_id))
+    card_deliver(card, destinations, key=f"task:{task.pk}:escalated", object_id=task.pk, buttons=False,
+                 text=f"Overdue by {overdue_minutes} min: '{esc(task.title)}' for {esc(assignee)} "
+                      f"(lead score {lead.score}, band {lead.band or '-'}). {_lead_link(task.lead_id)}")

@@ -21,6 +21,7 @@ from .top import (
                   rep_settings,
                   reports_views,
                   slack_interactivity,
+                  unsubscribe,
                   views,
                   workspace,
 )
@@ -50,6 +51,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health_view, name="health"),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("slack/interactivity/", slack_interactivity.slack_interactivity, name="slack-interactivity"),
     path("workspace/", workspace.workspace, name="workspace"),
     path("dashboard/", views.dashboard, name="dashboard"),

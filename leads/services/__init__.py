@@ -60,10 +60,12 @@ from .stage_summary import (
     stage_summary_refresh,
     stage_summary_refresh_quietly,
 )
+from .unsubscribe import unsubscribe_confirm, unsubscribe_lead, unsubscribe_link
 from .vocabulary import industry_vocabulary, industry_vocabulary_clear, industry_vocabulary_defaults_ensure
 from .webforms import WebFormInput, webform_honeypot_filled, webform_map, webform_submit
 
 __all__ = [
+    "unsubscribe_confirm", "unsubscribe_lead", "unsubscribe_link",
     "WebFormInput", "webform_honeypot_filled", "webform_map", "webform_submit",
     "CLOSING_TRANSITIONS", "lead_is_closed", "lead_touch_apply", "lead_transition", "lead_transition_apply",
     "ENRICHABLE_FIELDS", "OUTCOME_FIELDS", "PROFILE_FIELDS", "SCORING_INPUT_FIELDS", "TOUCH_FIELDS", "BulkReport",

@@ -28,12 +28,13 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import linebreaks
+from django.utils.html import format_html, linebreaks
 
 from leads.choices import Outcome, Queue, Stage, Transition
 from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
+from leads.services.unsubscribe import unsubscribe_link
 from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Channel, Workflow
 from revops.base.notifications import notification_queue
@@ -245,6 +246,13 @@ def _queue_email(enrollment: NurtureEnrollment, step: NurtureStep, lead: Lead):
     values = template_values(lead)
     subject = template_fill(step.email_subject, values)
     body = template_fill(step.email_body, values)
-    return notification_queue(dedup_key=f"nurture:{enrollment.pk}:step:{step.pk}", recipient=lead.email, text=body,
-                              subject=subject, html=linebreaks(body, autoescape=True), channel=Channel.EMAIL,
+    # Every e-mail to a lead carries its unsubscribe link (leads/services/unsubscribe.py): following it records an
+    # unsubscribe event, which suppresses the lead and stops this enrollment.
+    link = unsubscribe_link(lead.pk)
+    text = f"{body}\n\n--\nTo get no more e-mails from us: {link}"
+    html = (linebreaks(body, autoescape=True)
+            + format_html('<p style="color:#627d98;font-size:small">To get no more e-mails from us, '
+                          '<a href="{}">unsubscribe</a>.</p>', link))
+    return notification_queue(dedup_key=f"nurture:{enrollment.pk}:step:{step.pk}", recipient=lead.email, text=text,
+                              subject=subject, html=html, channel=Channel.EMAIL,
                               object_type="lead", object_id=lead.pk, send=False)

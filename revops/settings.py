@@ -383,6 +383,8 @@ LEADFLOW_WEBHOOK_RETRY_BASE = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_BASE"
 LEADFLOW_WEBHOOK_RETRY_MAX_DELAY = float(os.environ.get("LEADFLOW_WEBHOOK_RETRY_MAX_DELAY", "3600"))
 LEADFLOW_WEBHOOK_RETRY_FOR = int(os.environ.get("LEADFLOW_WEBHOOK_RETRY_FOR", "86400"))  # then a delivery fails
 LEADFLOW_WEBHOOK_DISABLE_AFTER = int(os.environ.get("LEADFLOW_WEBHOOK_DISABLE_AFTER", "86400"))
+# Webhooks go to public addresses only; true allows a receiver in the install's own network (loopback, private).
+LEADFLOW_WEBHOOK_ALLOW_PRIVATE = os.environ.get("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "false").lower() == "true"
 # --- Warehouse feed (revops/base/feed.py) ----------------------------------------------------------------------------
 # Rows changed in the last N seconds wait for the next page, so a transaction committing late is not skipped.
 LEADFLOW_FEED_SETTLE_SECONDS = float(os.environ.get("LEADFLOW_FEED_SETTLE_SECONDS", "10"))

@@ -40,6 +40,13 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _webhooks_to_loopback(settings):
+    """The tests' webhook receivers listen on 127.0.0.1, which production refuses (tests/revops/test_webhook_ssrf.py
+    checks the refusal with this off)."""
+    settings.LEADFLOW_WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.fixture(autouse=True)
 def _throttle_counts():
     """API throttles count in the process's cache: every test starts with none used."""
     cache.clear()

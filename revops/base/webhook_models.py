@@ -4,8 +4,12 @@ Generic on purpose: the events are named by string (``WebhookEvent``) and carry 
 that knows the objects (``revops/top/webhook_events.py``), so this base layer imports no app.
 """
 
+import ipaddress
 import secrets
+import socket
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -19,12 +23,35 @@ def webhook_secret_new() -> str:
 
 
 def webhook_url_problem(url: str) -> str:
-    """Why ``url`` cannot receive webhooks, or an empty string: only absolute http(s) URLs with a host."""
+    """Why ``url`` cannot receive webhooks, or an empty string: only absolute http(s) URLs with a host, and (unless
+    ``LEADFLOW_WEBHOOK_ALLOW_PRIVATE``) a host whose every address is public — checked when the subscription is saved
+    and again before each delivery, so the signed deliveries never reach the install's own network (a cloud's
+    metadata service, an internal admin, the database)."""
     scheme, _, rest = url.partition("://")
     if scheme.lower() not in ("http", "https"):
         return "only http:// and https:// URLs can receive webhooks"
     if not rest or rest.startswith("/"):
         return "the URL needs a host"
+    if settings.LEADFLOW_WEBHOOK_ALLOW_PRIVATE:
+        return ""
+    return _private_address_problem(url)
+
+
+def _private_address_problem(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError as exc:
+        return f"the URL is not valid: {exc}"
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return f"the host {host!r} does not resolve"
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            return (f"the host {host!r} resolves to {ip}, a private, loopback or reserved address: webhooks go to "
+                    "public receivers only (LEADFLOW_WEBHOOK_ALLOW_PRIVATE=true allows a receiver in your own network)")
     return ""
 
 

@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from .models import Lead
 
@@ -27,6 +28,10 @@ class LeadFilterSet(django_filters.FilterSet):
     owner = django_filters.CharFilter(method="filter_owner", help_text="The owner's user id or e-mail.",
                                       validators=[_owner_value], max_length=254)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100,
+        help_text="Free text: every word must appear in the name, e-mail, company, phone or external id "
+                  "(case-insensitive).")
 
     class Meta:
         model = Lead
@@ -37,3 +42,10 @@ class LeadFilterSet(django_filters.FilterSet):
         if value.isascii() and value.isdigit():
             return queryset.filter(owner_id=int(value))
         return queryset.filter(owner__email__iexact=value)
+
+    def filter_search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+                | Q(company__icontains=word) | Q(phone__icontains=word) | Q(external_id__iexact=word))
+        return queryset

@@ -182,3 +182,20 @@ def test_unsubscribe_keeps_an_opportunitys_tasks(api_client, configured, inline_
     lead = Lead.objects.get(pk=lead_id)
     assert lead.consent == "opt_out" and lead.stage == "opportunity"
     assert Task.objects.get(lead_id=lead_id).status == "open"
+
+
+def test_list_searches_free_text_word_by_word(admin_api, db):
+    Lead.objects.create(email="ann.lee@acme.example", first_name="Ann", last_name="Lee", company="Acme GmbH")
+    Lead.objects.create(email="bob@globex.example", first_name="Bob", last_name="Lee", company="Globex",
+                        phone="+4930123456", external_id="CRM-77")
+    def emails(query):
+        response = admin_api.get("/api/leads/", {"search": query})
+        assert response.status_code == 200
+        return sorted(r["email"] for r in response.json()["results"])
+    assert emails("lee") == ["ann.lee@acme.example", "bob@globex.example"]
+    assert emails("LEE acme") == ["ann.lee@acme.example"]  # every word must match
+    assert emails("globex.example") == ["bob@globex.example"]
+    assert emails("4930123") == ["bob@globex.example"]
+    assert emails("crm-77") == ["bob@globex.example"]
+    assert emails("nobody") == []
+    assert admin_api.get("/api/leads/", {"search": "x" * 101}).status_code == 400

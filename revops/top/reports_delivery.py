@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from revops.base.choices import Channel, ReportKind, Workflow
+from revops.base.db.summary import summaries_refreshed_once
 from revops.base.jobs import periodic_job
 from revops.base.models import SentReport
 from revops.base.notifications import notification_queue
@@ -41,12 +42,13 @@ def report_link(kind: str, period_start: date) -> str:
 def report_context(kind: str, period_start: date, *, user=None) -> dict:
     """The figures of one report and what its templates need besides; with ``user``, that user's scope (a
     manager's teams), else company-wide (the scheduled post and e-mail)."""
-    if kind == ReportKind.WEEKLY_REVIEW:
-        figures = weekly_review_figures(period_start, user=user)
-        title = f"Weekly performance review, {period_start:%d %b} – {figures['sunday']:%d %b %Y}"
-    else:
-        figures = daily_scoring_figures(period_start, user=user)
-        title = f"Daily scoring report, {period_start:%A %d %b %Y}"
+    with summaries_refreshed_once():  # the report's figures read the summaries as one refresh left them
+        if kind == ReportKind.WEEKLY_REVIEW:
+            figures = weekly_review_figures(period_start, user=user)
+            title = f"Weekly performance review, {period_start:%d %b} – {figures['sunday']:%d %b %Y}"
+        else:
+            figures = daily_scoring_figures(period_start, user=user)
+            title = f"Daily scoring report, {period_start:%A %d %b %Y}"
     scope = "All teams" if user is None else "Your teams: " + (
         ", ".join(teams_managed_by(user).order_by("name").values_list("name", flat=True)) or "none")
     return {"kind": kind, "title": title, "r": figures, "link": report_link(kind, period_start),

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
 from leads.models import Lead
+from revops.base.db.summary import summaries_refreshed_once
 
 from . import dashboards
 from .access import dashboard_user_required
@@ -15,6 +16,7 @@ from .dashboards_views import nav
 
 
 @dashboard_user_required
+@summaries_refreshed_once()  # the figures read the summaries as one refresh left them
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Cohort funnel, conversion and deal value by score band, sources, queues, SLA compliance and workload
     (managers, RevOps), filtered by the query string; ``?format=csv&table=bands`` downloads one table."""

@@ -86,3 +86,27 @@ def test_dispositions_are_counted_per_rep(four):
     [rita] = dispositions_by_rep(Lead.objects.live())
     assert (rita["rep"], rita["total"], rita["contacted"], rita["no_answer"], rita["converted"]) == (
         "rita", 2, 1, 1, 0)
+
+
+def test_the_speed_page_refreshes_its_summary_once_and_still_sees_new_decisions(four, client, revops_admin,
+                                                                                monkeypatch):
+    """The page's figures read the first-assignment summary as one refresh left it: one refresh per request (not one
+    per figure), and a decision made between two requests is in the second."""
+    from revops.base.db import summary
+
+    refreshes = []
+    real = summary.summary_refresh
+    monkeypatch.setattr(summary, "summary_refresh", lambda s: refreshes.append(s.name) or real(s))
+    client.force_login(revops_admin)
+
+    def assigned() -> int:
+        body = client.get("/dashboard/speed/?period=all&format=csv&table=speed-assignment").content.decode()
+        return sum(int(line.rsplit(",", 1)[1]) for line in body.splitlines()[1:])
+
+    assert client.get("/dashboard/speed/?period=all").status_code == 200
+    assert len(refreshes) == 1
+    refreshes.clear()
+    assert assigned() == 3 and len(refreshes) == 1
+    lead = Lead.objects.get(email="L4@x.example")
+    decision(lead, lead.created_at, four[0].user, 30)
+    assert assigned() == 4  # the decision made between the two requests is in the second

@@ -11,7 +11,9 @@ so a dashboard can refresh before it reads, and a minute job keeps that small.""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -75,13 +77,33 @@ def summary_refresh(summary: Summary) -> SummaryReport:
     return SummaryReport(keys=rebuilt, settled_id=mark.settled_id)
 
 
+_refreshed_once: ContextVar[set[str] | None] = ContextVar("leadflow_summaries_refreshed", default=None)
+
+
+@contextmanager
+def summaries_refreshed_once() -> Iterator[None]:
+    """Within this block (a page or a report) each summary is refreshed at most once, however many figures read it:
+    one refresh per page, and every figure of the page reads the same state."""
+    token = _refreshed_once.set(set())
+    try:
+        yield
+    finally:
+        _refreshed_once.reset(token)
+
+
 def summary_refresh_quietly(summary: Summary) -> None:
     """The refresh a page runs before it reads: if the database is busy (SQLite's write lock held by a worker), the
-    page shows the summary as of the last refresh instead of failing; the minute job catches up."""
+    page shows the summary as of the last refresh instead of failing; the minute job catches up. Inside
+    ``summaries_refreshed_once`` a summary already refreshed there is not read again."""
+    done = _refreshed_once.get()
+    if done is not None and summary.name in done:
+        return
     try:
         summary_refresh(summary)
     except DatabaseError:
         logger.warning("summary %s: refresh skipped, database busy", summary.name, exc_info=True)
+    if done is not None:
+        done.add(summary.name)
 
 
 def summary_rebuild(summary: Summary) -> SummaryReport:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import NothingToDo, durable_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
@@ -96,7 +96,8 @@ def dedup_scan_job() -> str:
 def stage_summary_refresh_job() -> str:
     """Every minute: the funnel summary catches up with the lead history (the dashboards then read little)."""
     report = stage_summary_refresh()
-    return f"{report.keys} leads summarised, settled at history row {report.settled_id}"
+    result = f"{report.keys} leads summarised, settled at history row {report.settled_id}"
+    return result if report.keys else NothingToDo(result)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leads.choices import Stage
 from revops.base.choices import Workflow
-from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import NothingToDo, batch_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.notifications import notifications_send_schedule
 
 from .selectors import (
@@ -325,7 +325,8 @@ def leads_nurture_enroll_batch_job(lead_ids: list[int]) -> str:
 def first_assignments_refresh_job() -> str:
     """Every minute: the first-assignment summary catches up with the routing decisions (speed-to-lead)."""
     report = first_assignments_refresh()
-    return f"{report.keys} leads summarised, settled at decision {report.settled_id}"
+    result = f"{report.keys} leads summarised, settled at decision {report.settled_id}"
+    return result if report.keys else NothingToDo(result)
 
 
 @periodic_job(workflow=Workflow.NURTURE)

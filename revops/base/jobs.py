@@ -457,8 +457,14 @@ def _fail(
             logger.exception("failure hook of %s/%s raised for %s %s", workflow, action, object_type, pk)
 
 
+class NothingToDo(str):
+    """A scheduled job's result when it found nothing to do: returned and counted as a run (workflow health), but
+    not written to the automation log — a job that runs every minute would otherwise fill it with idle lines."""
+
+
 def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
-    """Wrap a scheduled job (no arguments): kill switch first, then the body; the outcome lands in the log.
+    """Wrap a scheduled job (no arguments): kill switch first, then the body; the outcome lands in the log (not a
+    ``NothingToDo`` result).
 
     Scheduled jobs are idempotent by construction (they select what still needs doing), so a failure is simply
     recorded and the next run picks up the rest.
@@ -483,7 +489,8 @@ def periodic_job(*, workflow: str) -> Callable[[Callable[[], Any]], Callable[[],
                 automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.FAILED,
                                detail=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
                 raise
-            automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.DONE, detail=str(result))
+            if not isinstance(result, NothingToDo):
+                automation_log(workflow=workflow, action=action, outcome=AutomationOutcome.DONE, detail=str(result))
             return result
 
         run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page

@@ -46,3 +46,16 @@ def test_the_minute_job_obeys_the_dashboard_summaries_switch(reps):
     assert first_assignments_refresh_job() == "skipped" and not FirstAssignment.objects.exists()
     workflow_switch_set(workflow=Workflow.STAGE_SUMMARY, enabled=True)
     assert first_assignments_refresh_job().startswith("1 leads summarised")
+
+
+def test_an_idle_minute_writes_no_log_line(reps):
+    """Nothing new: the job returns (and counts for workflow health) without an automation-log line every minute."""
+    from revops.base.models import AutomationLog
+
+    lead = Lead.objects.create(email="idle@x.example")
+    decide(lead, reps[0].user, 5)  # five minutes old: settled by the first run
+    assert first_assignments_refresh_job().startswith("1 leads summarised")
+    logged = AutomationLog.objects.filter(action="first_assignments_refresh").count()
+    assert logged == 1
+    assert first_assignments_refresh_job().startswith("0 leads summarised")
+    assert AutomationLog.objects.filter(action="first_assignments_refresh").count() == logged

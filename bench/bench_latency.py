@@ -246,14 +246,15 @@ def burst(base: str, token: str, env: dict, events: int) -> dict:
 PENDING = "from revops.base.models import PendingJob; print(PendingJob.objects.count())"
 
 
-def measurements(quick: bool, rates: tuple[int, ...], seconds: float, database_url: str | None) -> dict:
-    """The sustained rates and the burst on one database."""
+def measurements(quick: bool, rates: tuple[int, ...], seconds: float, database_url: str | None,
+                 burst_events: int | None = None) -> dict:
+    """The sustained rates and the burst (2,000 events when quick, else 20,000, unless told) on one database."""
     with serving(database_url) as (base, token, env):
         rows = []
         for rate in rates:
             forms = sustained(base, token, rate, seconds, f"r{rate}")
             rows.append((rate, measure(env, forms, wait_seconds=120)))
-        burst_result = burst(base, token, env, 2000 if quick else 20000)
+        burst_result = burst(base, token, env, burst_events or (2000 if quick else 20000))
     return {"rates": rows, "burst": burst_result}
 
 
@@ -325,10 +326,13 @@ if __name__ == "__main__":
     parser.add_argument("--rates", help="comma-separated forms per second, e.g. 5,20,50")
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--json", action="store_true", help="measure on DATABASE_URL and print the figures as JSON")
+    parser.add_argument("--burst-events", type=int, help="with --json: the burst's events (default 2,000 with --quick, "
+                                                         "else 20,000); --rates none measures the burst alone")
     options = parser.parse_args()
-    chosen = tuple(int(r) for r in options.rates.split(",")) if options.rates else None
+    chosen = (() if options.rates == "none" else tuple(int(r) for r in options.rates.split(","))) \
+        if options.rates else None
     if options.json:
-        print(json.dumps(measurements(options.quick, chosen or (5, 20), options.seconds or 20,
-                                      os.environ["DATABASE_URL"])))
+        print(json.dumps(measurements(options.quick, (5, 20) if chosen is None else chosen, options.seconds or 20,
+                                      os.environ["DATABASE_URL"], burst_events=options.burst_events)))
     else:
         print(run(quick=options.quick, seconds=options.seconds, rates=chosen))

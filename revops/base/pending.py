@@ -228,8 +228,9 @@ def pending_drain_job(function: str, queue: str) -> str:
     Steps: clear the drain flag (what commits from now on queues the next drain); claim up to
     ``LEADFLOW_DRAIN_BATCH`` rows, oldest first; hand them to the job's drain runner (``pipeline_job``), which
     coalesces repeated steps of one object, runs each under its kill switch and retry policy and deletes the finished
-    rows; repeat until nothing waits or ``LEADFLOW_DRAIN_SECONDS`` have passed — then signal the next drain and return,
-    so the worker looks at the hotter queues first. With an idle queue the batch is one step: no added latency.
+    rows; repeat while a claim came back full (a short one means the queue is empty), until ``LEADFLOW_DRAIN_SECONDS``
+    have passed or hotter work waits — then signal the next drain and return, so the worker looks at the hotter
+    queues first. With an idle queue the batch is one step: no added latency.
     """
     connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
@@ -248,6 +249,10 @@ def pending_drain_job(function: str, queue: str) -> str:
         outcome = runner(rows)
         if outcome.get("retrying"):
             break  # the rows given back wait for their retry's own (delayed) drain, not for this loop
+        if len(rows) < limit:
+            # Nothing more waited when the claim ran: what commits from now on has queued the next drain (the flag
+            # was cleared first), so a second claim would only find it empty.
+            break
         if time.monotonic() > deadline or _hotter_work_waits(connection, hotter):
             drain_signal(function, queue)  # the rest waits for the next drain; the worker looks at hotter work first
             break

@@ -174,3 +174,25 @@ def test_a_bulk_drain_hands_its_worker_back_when_hot_work_waits(api_client, conf
     assert PendingJob.objects.filter(queue="bulk").count() == 5
     work()
     assert not PendingJob.objects.exists()
+
+
+def test_a_drain_whose_claim_came_back_short_does_not_claim_again(api_client, configured, monkeypatch):
+    """A claim with fewer rows than the batch means the queue was empty: the drain ends there, and what commits later
+    queues its own drain (the flag was cleared first), so nothing waits."""
+    from revops.base import pending
+
+    with jobs_inline():
+        lead_id = api_client.post("/api/leads/", form(2, "d"), format="json").json()["id"]
+    for n in range(3):
+        assert api_client.post("/api/events/", {"lead": lead_id, "type": "email_open", "properties": {"n": n}},
+                               format="json").status_code == 201
+    claims = []
+    real = pending.pending_claim
+    monkeypatch.setattr(pending, "pending_claim", lambda **kw: claims.append(kw) or real(**kw))
+    pending_drain_job("scoring.jobs.lead_score_job", "bulk")
+    assert len(claims) == 1
+    assert not PendingJob.objects.filter(function="scoring.jobs.lead_score_job").exists()
+    api_client.post("/api/events/", {"lead": lead_id, "type": "email_open", "properties": {"n": 9}}, format="json")
+    assert queued("bulk")  # the later event queued the next drain itself
+    work()
+    assert not PendingJob.objects.exists()

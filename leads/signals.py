@@ -13,7 +13,8 @@ from django.dispatch import Signal
 lead_created = Signal()
 # kwargs: lead_id, fields (set of changed field names)
 lead_changed = Signal()
-# kwargs: lead_id, event_ids (list), event_types (sorted list of the new events' types)
+# kwargs: lead_id, event_ids (list), event_types (sorted list of the new events' types), active_before (the
+# lead's latest known activity before them: last interaction, assignment or creation), stage (after them)
 events_recorded = Signal()
 # kwargs: lead_id, enriched (bool: whether anything was added)
 lead_enriched = Signal()

@@ -5,6 +5,8 @@ job. The schedule helpers are called by the receivers (receivers.py) when a sign
 decide from the current rows what to enqueue and always enqueue with ``enqueue_after_commit``.
 """
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -161,10 +163,19 @@ def lead_reengage_job(lead_id: int, event_ids: list[int]) -> str:
     return str(result) if result else "noop"
 
 
-def lead_reengage_schedule(*, lead_id: int, event_ids: list[int]) -> bool:
-    """Events arrived on a lead that had gone quiet (or waits in nurture): its re-engagement, after commit."""
-    if not event_ids or not lead_reengage_candidate(lead_id=lead_id, event_ids=list(event_ids),
-                                                    quiet_days=reengage_after_days(), now=timezone.now()):
+def lead_reengage_schedule(*, lead_id: int, event_ids: list[int], active_before: datetime | None = None,
+                           stage: str = "") -> bool:
+    """Events arrived on a lead that had gone quiet (or waits in nurture): its re-engagement, after commit.
+
+    ``active_before`` (the events service's lower bound of the lead's last activity before them) inside the quiet
+    period, on a lead not in nurture, answers without the lookup: the activity the job would compare is at least as
+    recent, so the lead is not quiet. That keeps the query off the event API's hot path."""
+    if not event_ids:
+        return False
+    now, quiet_days = timezone.now(), reengage_after_days()
+    if active_before is not None and active_before >= now - timedelta(days=quiet_days) and stage != Stage.NURTURE:
+        return False
+    if not lead_reengage_candidate(lead_id=lead_id, event_ids=list(event_ids), quiet_days=quiet_days, now=now):
         return False
     enqueue_after_commit(lead_reengage_job, lead_id, list(event_ids))
     return True

@@ -60,8 +60,9 @@ def route_after_data_arrives(sender, lead_id: int, fields=(), **kwargs) -> None:
 
 
 @receiver(lead_signals.events_recorded)
-def reengage_after_activity(sender, lead_id: int, event_ids=(), **kwargs) -> None:
-    lead_reengage_schedule(lead_id=lead_id, event_ids=list(event_ids))
+def reengage_after_activity(sender, lead_id: int, event_ids=(), active_before=None, stage: str = "",
+                            **kwargs) -> None:
+    lead_reengage_schedule(lead_id=lead_id, event_ids=list(event_ids), active_before=active_before, stage=stage)
 
 
 @receiver(workflow_resumed)

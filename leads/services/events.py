@@ -133,6 +133,9 @@ def events_record(
 
 def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    # The latest activity known before these events (a lower bound of what re-engagement compares): a lead active
+    # recently needs no re-engagement lookup (routing.jobs.lead_reengage_schedule).
+    active_before = max((m for m in (lead.last_interaction_at, lead.assigned_at, lead.created_at) if m), default=None)
     update = ["updated_at"]
     newest = max(e.occurred_at for e in created)
     if lead.last_interaction_at is None or newest > lead.last_interaction_at:
@@ -154,5 +157,6 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         lead_transition_announce(lead, to=Transition.SUPPRESSED, reason="unsubscribed: consent withdrawn")
     lead_id, event_ids = lead.pk, [e.pk for e in created]
     signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids,
-                                 event_types=sorted({e.type for e in created}))
+                                 event_types=sorted({e.type for e in created}), active_before=active_before,
+                                 stage=lead.stage)
 

@@ -11,7 +11,7 @@ from leads.choices import Queue, Stage
 from leads.models import Lead
 from leads.services import events_record
 from revops.base.choices import Channel, Workflow
-from revops.base.models import AutomationLog, Notification
+from revops.base.models import AutomationLog, Notification, PendingJob
 from revops.base.switches import workflow_switch_set
 from routing.choices import TaskKind
 from routing.jobs import lead_reengage_job
@@ -159,3 +159,20 @@ def test_an_event_through_the_pipeline_re_engages_a_quiet_lead(configured, reps,
     lead.refresh_from_db()
     assert lead.stage == Stage.RE_ENGAGED  # the rescore that followed kept it there
     assert Task.objects.filter(lead=lead, kind=TaskKind.RE_ENGAGE).count() == 1
+
+
+def test_an_event_on_a_recently_active_lead_skips_the_re_engagement_lookup(reps, monkeypatch):
+    """The events service passes the lead's last known activity: a lead active within the quiet period is not
+    looked up again on the event's request; a quiet one still is, and is re-engaged."""
+    from routing import jobs
+
+    lookups = []
+    real = jobs.lead_reengage_candidate
+    monkeypatch.setattr(jobs, "lead_reengage_candidate", lambda **kw: lookups.append(kw) or real(**kw))
+    fresh = make_lead(owner=reps[0].user)
+    events_record(lead_id=fresh.pk, items=[{"type": "page_view"}])
+    assert lookups == []
+    quiet = quiet_lead(owner=reps[0].user, stage=Stage.ENGAGED)
+    events_record(lead_id=quiet.pk, items=[{"type": "page_view"}])
+    assert len(lookups) == 1
+    assert PendingJob.objects.filter(function="routing.jobs.lead_reengage_job", args__0=quiet.pk).exists()

@@ -40,6 +40,16 @@ def lead_locked(*, lead_id: int) -> Lead:
 _LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 
 
+def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -> list[Lead]:
+    """The live leads whose ``column`` equals ``value`` (by id, newest first or oldest first, at most ``limit``), the
+    statement compiled once per column, order and limit: the duplicate check runs these on every lead the API takes,
+    and compiling a 56-column query cost more than running it."""
+    order = "-id" if newest_first else "id"
+    rows = rows_compiled_once(("live matching", column, order, limit),
+                              lambda: Lead.objects.live().filter(**{column: "?"}).order_by(order)[:limit], [value])
+    return [Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows]
+
+
 def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:
     """Live leads older than 60 days, not enriched in 60 days, with incomplete firmographic fields."""
     now = now or timezone.now()

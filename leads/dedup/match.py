@@ -22,6 +22,7 @@ from django.conf import settings
 
 from ..choices import MatchRule
 from ..models import Lead
+from ..selectors import leads_live_matching
 from .keys import company_key
 from .names import is_free_email_domain, name_similarity
 
@@ -48,21 +49,24 @@ class Match:
 
 def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match | None, list[Match]]:
     """The certain match of normalized values (or None) and the uncertain candidates for review."""
-    live = Lead.objects.live()
-    if exclude_id is not None:
-        live = live.exclude(pk=exclude_id)
+    def matching(column: str, value: str, *, newest_first: bool, limit: int) -> list[Lead]:
+        if exclude_id is None:  # the API's and the import's case: a statement compiled once (leads/selectors.py)
+            return leads_live_matching(column, value, newest_first=newest_first, limit=limit)
+        live = Lead.objects.live().exclude(pk=exclude_id).filter(**{column: value})
+        return list(live.order_by("-id" if newest_first else "id")[:limit])
+
     email = values.get("email") or ""
     if email:
-        lead = live.filter(email=email).order_by("id").first()
-        if lead is not None:
-            return Match(lead, MatchRule.EMAIL, 100.0, True), []
+        found = matching("email", email, newest_first=False, limit=1)
+        if found:
+            return Match(found[0], MatchRule.EMAIL, 100.0, True), []
     first, last = values.get("first_name") or "", values.get("last_name") or ""
     threshold = name_threshold()
     uncertain: list[Match] = []
     phone = values.get("phone") or ""
     if phone:
         best: Match | None = None
-        for lead in live.filter(phone=phone).order_by("-id")[:CANDIDATES_PER_KEY]:
+        for lead in matching("phone", phone, newest_first=True, limit=CANDIDATES_PER_KEY):
             similarity = name_similarity(first, last, lead.first_name, lead.last_name)
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = Match(lead, MatchRule.PHONE_NAME, similarity, True)
@@ -81,7 +85,7 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
             lookups.append(("company_key", key))
         seen = {m.lead.pk for m in uncertain}
         for column, value in lookups:
-            for lead in live.filter(**{column: value}).order_by("-id")[:CANDIDATES_PER_KEY]:
+            for lead in matching(column, value, newest_first=True, limit=CANDIDATES_PER_KEY):
                 if lead.pk in seen:
                     continue
                 seen.add(lead.pk)

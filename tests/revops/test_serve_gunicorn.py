@@ -31,6 +31,8 @@ def test_gunicorn_serves_the_pages_and_static_files_and_stops_on_ctrl_c(tmp_path
     assert serve.returncode == 0, output
     assert "Traceback" not in output, output
     assert "Stopped web, workers and scheduler, cron, then Redis." in output
+    assert "Booting worker" not in output  # gunicorn's own lines from warnings up
+    assert '"GET /api/leads/ HTTP/1.1" 40' in output  # a request log line per request
 
 
 @pytest.mark.django_db

@@ -62,6 +62,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "reports/daily/": {"GET": "NNYYNN"},
     "reports/weekly/": {"GET": "NNYYNN"},
     "^api/forms/(?P<form_key>[A-Za-z0-9_-]{1,64})/submit/?$": {"POST": "******"},  # public: a form's key, no login
+    "unsubscribe/<str:token>/": {"GET": "******", "POST": "******"},  # public: a signed token, no login
     "api/people/export/": {"GET": "NNNYNN"},
     "api/people/erase/": {"POST": "NNNYNN"},
     "workspace/manager/": {"GET": "NNYYNN"},
@@ -204,7 +205,7 @@ def _url_for(route: str, side, world: World) -> str:
     values = {"pk": side.lead.pk, "lead_id": side.lead.pk, "task_id": side.task.pk, "import_id": 999999,
               "review_id": 999999, "format": "json", "content_type_id": ContentType.objects.get_for_model(Lead).pk,
               "object_id": side.lead.pk, "id": "1",
-              "app_label": "leads", "url": "nowhere/", "form_key": "no-such-form"}
+              "app_label": "leads", "url": "nowhere/", "form_key": "no-such-form", "token": "1:not-signed"}
     if route.startswith("api/events/"):
         values["pk"] = side.event.pk
     if route.startswith("api/^tasks/"):

@@ -83,8 +83,12 @@ def web_command(web: str, addr: str, debug_off: bool, web_workers: int, env: dic
     its database connection (``DATABASE_CONN_MAX_AGE`` 60 s unless set), static files through WhiteNoise."""
     if web == "gunicorn":
         env.setdefault("DATABASE_CONN_MAX_AGE", "60")
+        # Its own lines only from warnings up (not "Booting worker" per process); one request log line each, as
+        # runserver prints them.
         return [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", addr, "--workers", str(max(1, web_workers)),
-                "--graceful-timeout", "10", "--timeout", "120", "--chdir", str(settings.BASE_DIR)]
+                "--graceful-timeout", "10", "--timeout", "120", "--chdir", str(settings.BASE_DIR),
+                "--log-level", "warning", "--access-logfile", "-",
+                "--access-logformat", '[%(t)s] "%(r)s" %(s)s %(B)s %(M)sms']
     return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", addr, "--noreload",
             *(["--insecure"] if debug_off else [])]
 

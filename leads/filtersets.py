@@ -4,6 +4,8 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from revops.base.boundary import BoundaryError, datetime_utc
+
 from .models import Lead
 
 # The largest id a query parameter may name (the databases' bigint); a longer number is a 400 naming the parameter.
@@ -20,11 +22,24 @@ def _owner_value(value: str) -> None:
         raise ValidationError("give the owner's user id or e-mail")
 
 
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter compared in UTC (revops.base.boundary.datetime_utc): an offset such as +16:00,
+    which PostgreSQL refuses, is a 400 naming the parameter only when the time cannot be expressed in UTC."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = datetime_utc(value, field=self.field_name)
+            except BoundaryError as exc:
+                raise ValidationError({self.field_name: [exc.reason]}) from None
+        return super().filter(qs, value)
+
+
 class LeadFilterSet(django_filters.FilterSet):
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     owner = django_filters.CharFilter(method="filter_owner", help_text="The owner's user id or e-mail.",
                                       validators=[_owner_value], max_length=254)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")

@@ -64,6 +64,11 @@ class LeadExportView(generics.GenericAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
     pagination_class = None
 
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is always the CSV (errors as JSON): a ``?format=`` or Accept header naming no renderer is not a
+        # 404 here, as DRF's negotiation would make it.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR},
                    description="The lead CSV (docs/csv.md), streamed; the same filters as GET /api/leads/.")
     def get(self, request, *args, **kwargs):

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from revops.base.boundary import BoundaryError, datetime_utc
+
 from .. import signals
 from ..choices import Consent, EventType, Transition
 from ..models import Lead, LeadEvent
@@ -41,6 +43,10 @@ def _parse_occurred_at(value: Any) -> datetime:
             raise LeadInputError([FieldError("occurred_at", f"{value!r} is not an ISO 8601 date-time")])
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
+    try:
+        moment = datetime_utc(moment, field="occurred_at")
+    except BoundaryError as exc:
+        raise LeadInputError([FieldError(exc.field, exc.reason)]) from None
     if moment > timezone.now() + timedelta(minutes=5):
         raise LeadInputError([FieldError("occurred_at", "is in the future")])
     max_age = int(getattr(settings, "LEADFLOW_EVENT_MAX_AGE_DAYS", 3650))

@@ -19,6 +19,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -124,3 +125,13 @@ def attributes_check(keys: list[str], *, field: str = "custom") -> None:
         raise BoundaryError(field, f"more than {cap} custom attributes ({len(keys)})")
     for key in keys:
         key_clean(key)
+
+
+def datetime_utc(moment: datetime, *, field: str) -> datetime:
+    """An aware date-time as UTC. ISO 8601 parsers accept offsets such as ``+16:00`` that PostgreSQL refuses
+    ("time zone displacement out of range"), so every parsed date-time is stored and compared in UTC; one that
+    cannot be (near the year 1 or 9999) is a field error."""
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BoundaryError(field, "is out of the range of dates Leadflow stores") from None

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from leads.choices import Stage, Transition
 from leads.models import Lead
 from leads.services import events_record, lead_touch_apply, lead_transition
+from revops.base.boundary import BoundaryError, datetime_utc
 from revops.base.presentation import changes_html, history_rows_annotate, json_html, reasons_html
 from revops.base.roles import is_revops_admin
 from routing.choices import Disposition, TaskStatus
@@ -187,6 +188,11 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
             until = parse_datetime(post.get("until", "")) if post.get("until") else None
             if until is not None and timezone.is_naive(until):
                 until = timezone.make_aware(until, timezone.get_current_timezone())
+            if until is not None:
+                try:
+                    until = datetime_utc(until, field="until")
+                except BoundaryError as exc:
+                    raise ValidationError({"until": exc.reason}) from None
             return task_snooze(task_id=task.pk, actor=request.user, preset=post.get("preset", ""), until=until)
         if action == "accept":
             return task_accept(task_id=task.pk, actor=request.user)

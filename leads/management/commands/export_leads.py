@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from leads.csv import write_leads_csv
 from leads.models import Lead
+from revops.base.boundary import BoundaryError, datetime_utc
 
 
 def _since(raw: str):
@@ -22,7 +23,10 @@ def _since(raw: str):
         at = None
     if at is None:
         raise CommandError(f"--updated-since: '{raw}' is not an ISO 8601 time (e.g. 2026-01-31T08:00:00Z)")
-    return at if timezone.is_aware(at) else at.replace(tzinfo=UTC)
+    try:
+        return datetime_utc(at if timezone.is_aware(at) else at.replace(tzinfo=UTC), field="--updated-since")
+    except BoundaryError as exc:
+        raise CommandError(f"--updated-since: '{raw}' {exc.reason}") from None
 
 
 class Command(BaseCommand):

@@ -227,3 +227,20 @@ def test_the_export_ignores_a_format_it_does_not_know(admin_api):
     Lead.objects.create(email="fmt@x.example")
     response = admin_api.get("/api/leads/export/", {"format": "§x"})
     assert response.status_code == 200 and b"fmt@x.example" in b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("path", ["/api/leads/", "/api/leads/export/"])
+def test_an_unknown_list_parameter_is_a_400_naming_it(admin_api, path):
+    """A typo (``stag=``) or a filter the list does not have used to be ignored: the whole list came back."""
+    Lead.objects.create(email="p@x.example", stage="mql")
+    response = admin_api.get(path, {"stag": "mql", "stage": "mql"})
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == ["stag"] and "unknown parameter" in body["stag"][0] and "stage" in body["stag"][0]
+    known = {"stage": "mql", "format": "json", "search": "p@x"}
+    if path == "/api/leads/":  # the list pages and has the feed; the export streams everything
+        known.update(limit="5", offset="0")
+        assert admin_api.get(path, {"updated_since": "2020-01-01T00:00:00Z", "limit": "5"}).status_code == 200
+    else:
+        assert "limit" in admin_api.get(path, {"limit": "5"}).json()
+    assert admin_api.get(path, known).status_code == 200

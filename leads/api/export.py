@@ -55,6 +55,7 @@ class LeadExportView(generics.GenericAPIView):
     queryset = Lead.objects.live()
     filterset_class = LeadFilterSet
     filter_backends = [BoundedFilterBackend]
+    strict_query_params = True  # an unknown parameter is a 400 naming it
     permission_classes = [permissions.IsAuthenticated, MayExport]
 
     def get_queryset(self):

@@ -8,6 +8,7 @@ from rest_framework import generics, mixins, permissions, serializers, status, v
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from revops.base.feed import FEED_PARAMETERS as FEED_QUERY_PARAMETERS
 from revops.base.feed import feed_requested, feed_response
 from revops.base.idempotency import idempotent
 from revops.base.roles import may_list, may_read_one
@@ -94,6 +95,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     queryset = Lead.objects.live().select_related("owner").prefetch_related("source_records").order_by("-id")
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+    strict_query_params = True  # an unknown parameter is a 400 naming it (revops.base.apiclasses)
+    extra_query_params = FEED_QUERY_PARAMETERS
     lookup_value_regex = r"[0-9]{1,18}"  # anything else is a 404, not a database overflow
     permission_classes = [permissions.IsAuthenticated, LeadPermission]
 

@@ -75,4 +75,21 @@ class BoundedFilterBackend(DjangoFilterBackend):
                   if (problem := text_problem(value))}
         if errors:
             raise exceptions.ValidationError(errors)
+        if getattr(view, "strict_query_params", False):
+            self._unknown_refused(request, view)
         return super().filter_queryset(request, queryset, view)
+
+    def _unknown_refused(self, request, view) -> None:
+        """A view with ``strict_query_params``: a parameter it does not know (a typo, a filter it does not have) is a
+        400 naming it and listing the known ones, not silently ignored (the whole list would come back)."""
+        filterset = self.get_filterset_class(view, view.get_queryset())
+        known = set(filterset.base_filters) if filterset else set()
+        known |= {"format", *getattr(view, "extra_query_params", ())}
+        paginator = getattr(view, "paginator", None)
+        known |= {getattr(paginator, name) for name in ("limit_query_param", "offset_query_param",
+                                                        "page_query_param", "cursor_query_param")
+                  if getattr(paginator, name, None)}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            listed = ", ".join(sorted(known))
+            raise exceptions.ValidationError({name[:60]: [f"unknown parameter; known: {listed}"] for name in unknown})

@@ -76,13 +76,13 @@ class BoundedFilterBackend(DjangoFilterBackend):
         if errors:
             raise exceptions.ValidationError(errors)
         if getattr(view, "strict_query_params", False):
-            self._unknown_refused(request, view)
+            self._unknown_refused(request, queryset, view)
         return super().filter_queryset(request, queryset, view)
 
-    def _unknown_refused(self, request, view) -> None:
+    def _unknown_refused(self, request, queryset, view) -> None:
         """A view with ``strict_query_params``: a parameter it does not know (a typo, a filter it does not have) is a
         400 naming it and listing the known ones, not silently ignored (the whole list would come back)."""
-        filterset = self.get_filterset_class(view, view.get_queryset())
+        filterset = self.get_filterset_class(view, queryset)
         known = set(filterset.base_filters) if filterset else set()
         known |= {"format", *getattr(view, "extra_query_params", ())}
         paginator = getattr(view, "paginator", None)

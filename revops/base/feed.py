@@ -25,6 +25,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from .boundary import BoundaryError, datetime_utc
+
 FEED_PARAMETERS = ("updated_since", "cursor")
 
 
@@ -61,8 +63,8 @@ def since_parse(raw: str) -> datetime:
     if at is None:
         raise exceptions.ValidationError({"updated_since": ["an ISO 8601 time, e.g. 2026-01-31T08:00:00Z"]})
     try:
-        return (at if timezone.is_aware(at) else at.replace(tzinfo=UTC)).astimezone(UTC)
-    except OverflowError:
+        return datetime_utc(at if timezone.is_aware(at) else at.replace(tzinfo=UTC), field="updated_since")
+    except BoundaryError:
         raise exceptions.ValidationError({"updated_since": ["a time between the years 1 and 9999"]}) from None
 
 

@@ -126,7 +126,7 @@ def task_escalation_notify(task: Task, *, now: datetime) -> None:
     """An overdue task, to the assignee's team manager on the manager's channels (``notify_via``), or else the
     team's Slack channel.
 
-    ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep`` selected. Not for a lead that may not
+    ``task`` comes with ``lead`` and ``assignee__rep__team__manager__rep__team`` selected. Not for a lead that may not
     be contacted: chasing the task would mean outreach.
     """
     if not outreach_allowed(task.lead):

@@ -76,7 +76,7 @@ def tasks_escalate_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     escalated = 0
     overdue = Task.objects.filter(status=TaskStatus.OPEN, escalated_at__isnull=True, due_at__lt=now).select_related(
-        "lead", "assignee__rep__team__manager__rep"
+        "lead", "assignee__rep__team__manager__rep__team"  # the manager's channels (delivery.rep_destinations)
     )
     for task in overdue[:1000]:
         _, escalate_after = sla_minutes_for(task.lead.band, task.lead.stage, task.lead.source)

@@ -11,6 +11,7 @@ from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
 from revops.base.outbox_alerts import notifications_failed_alert_job
 from revops.base.webhooks import webhook_deliveries_due_job
+from revops.top.dashboard_facts import lead_facts_refresh_job
 from revops.top.health_alerts import workflow_health_check_job
 from revops.top.reports_delivery import scoring_report_job, weekly_review_job
 from routing.jobs import (
@@ -46,5 +47,7 @@ cron.register(weekly_review_job, "default", cron="0 * * * *", name="weekly perfo
 cron.register(stage_summary_refresh_job, "default", interval=60, name="funnel summary from the lead history",
               job_timeout=1800)
 cron.register(first_assignments_refresh_job, "default", interval=60, name="first assignments from the decisions",
+              job_timeout=1800)
+cron.register(lead_facts_refresh_job, "default", interval=60, name="dashboards' lead facts from the lead history",
               job_timeout=1800)
 cron.register(webhook_deliveries_due_job, "default", interval=60, name="webhook deliveries due for an attempt")

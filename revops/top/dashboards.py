@@ -14,6 +14,8 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
 
+from .dashboard_facts import is_facts, live_facts, reach
+
 
 def funnel(leads) -> list[dict]:
     """Leads per lifecycle stage, and the share of all live leads that reached at least that stage."""
@@ -80,7 +82,7 @@ def workload() -> list[dict]:
     now = timezone.now()
     reps = Rep.objects.select_related("user", "team").order_by("team__name", "user__username")
     open_leads = dict(
-        Lead.objects.live().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
+        live_facts().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
         .annotate(n=Count("id")).values_list("owner_id", "n")
     )
     tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
@@ -96,9 +98,10 @@ def workload() -> list[dict]:
 def sources(leads) -> list[dict]:
     """Per source: leads, those that ever reached MQL or a later stage (their stage history, as the funnel counts:
     a lead that decayed back or was disqualified since still counts), and those won."""
-    stage_summary_refresh_quietly()  # the funnel summary: the first time each lead reached MQL (leads/stage_models.py)
+    if not is_facts(leads):  # a lead's first MQL time is the funnel summary's (leads/stage_models.py)
+        stage_summary_refresh_quietly()
     rows = (leads.values("source")
-            .annotate(leads=Count("id"), mql=Count("id", filter=Q(stage_reach__mql_at__isnull=False)),
+            .annotate(leads=Count("id"), mql=Count("id", filter=Q(**{f"{reach(leads, 'mql_at')}__isnull": False})),
                       won=Count("id", filter=Q(outcome=Outcome.WON)))
             .order_by("-leads"))
     return [{**row, "source": row["source"] or "(none)"} for row in rows]

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from revops.base.roles import is_revops_admin
 from routing.models import Rep, Team
 from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to, teams_managed_by
-from scoring.models import ScoreChange
+
+from .dashboard_facts import is_facts, lead_segment
 
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
 FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep", "segment")
@@ -69,7 +69,9 @@ class DashboardFilters:
             leads = leads.filter(owner__rep__team=self.team)
         if self.rep:
             leads = leads.filter(owner=self.rep.user_id)
-        if self.segment:
+        if self.segment and is_facts(leads):
+            leads = leads.filter(segment=self.segment)
+        elif self.segment:
             leads = leads.annotate(scored_segment=lead_segment()).filter(scored_segment=self.segment)
         return leads if self.user is None else leads_visible_to(self.user, leads, triage=False)
 
@@ -108,12 +110,6 @@ class DashboardFilters:
         if end is not None:
             rows = rows.filter(**{f"{date_field}__lt": end})
         return rows
-
-
-def lead_segment():
-    """The segment of the scoring model that last scored the lead (a lead's segment is decided at scoring)."""
-    return Subquery(ScoreChange.objects.filter(lead=OuterRef("pk"), model__isnull=False)
-                    .order_by("-at", "-id").values("model__segment")[:1])
 
 
 def _start_of(day: date) -> datetime:

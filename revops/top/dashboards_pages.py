@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leads.models import Lead
-
+from .dashboard_facts import live_facts
 from .dashboards_bands import band_table, non_separating
 from .dashboards_deciles import calibration_table, decile_table
 from .dashboards_filters import DashboardFilters
@@ -90,7 +89,7 @@ def _interval_dataset(rows: list[dict]) -> dict:
 
 
 def scores_page(filters: DashboardFilters) -> Page:
-    leads = filters.apply(Lead.objects.live())
+    leads = filters.apply(live_facts())
 
     def bands() -> list[Section]:
         rows = band_table(leads)
@@ -134,7 +133,7 @@ STAGE_TIME_COLUMNS = [("step", "Step"), ("leads", "Leads that made it"), ("media
 
 
 def funnel_page(filters: DashboardFilters) -> Page:
-    cohort = filters.apply(Lead.objects.live())
+    cohort = filters.apply(live_facts())
 
     def by_cohort() -> list[Section]:
         rows = cohort_funnel(cohort)
@@ -145,7 +144,7 @@ def funnel_page(filters: DashboardFilters) -> Page:
 
     def by_activity() -> list[Section]:
         start, end = filters.window()
-        rows = activity_funnel(filters.apply_dimensions(Lead.objects.live()), start, end)
+        rows = activity_funnel(filters.apply_dimensions(live_facts()), start, end)
         return [Section("activity", "Funnel by activity (moves made in the period)", ACTIVITY_COLUMNS, rows,
                         bar_chart(column(rows, "stage"), dataset("Leads that crossed into the stage",
                                                                  column(rows, "entered"), BLUE), horizontal=True),
@@ -179,7 +178,7 @@ HISTOGRAM_COLUMNS = [("bucket", "Time"), ("count", "Leads")]
 
 
 def speed_page(filters: DashboardFilters) -> Page:
-    leads = filters.apply(Lead.objects.live())
+    leads = filters.apply(live_facts())
 
     def summary() -> list[Section]:
         rows = speed_by(leads, None)

@@ -3,11 +3,11 @@ for the sections' shape)."""
 
 from __future__ import annotations
 
-from leads.models import Lead
 from scoring.models import ScoreFeedback
 
 from . import dashboards_pages as pages
 from . import dashboards_routing as routing
+from .dashboard_facts import all_facts, live_facts
 from .dashboards_experiments import experiment_results, feedback_by_reason, feedback_by_rule
 from .dashboards_filters import DashboardFilters
 from .dashboards_pages import Page, Section, bar_chart, column, dataset
@@ -36,8 +36,8 @@ FEEDBACK_RULE_COLUMNS = [("rule", "Scoring rule (reason code)"), ("flags", "Flag
 
 
 def routing_page(filters: DashboardFilters) -> Page:
-    leads = filters.apply_dimensions(Lead.objects.all())
-    live = filters.apply_dimensions(Lead.objects.live())
+    leads = filters.apply_dimensions(all_facts())
+    live = filters.apply_dimensions(live_facts())
 
     def rules() -> list[Section]:
         rows = routing.per_rule(routing.decisions_in(filters, leads))
@@ -88,7 +88,7 @@ def routing_page(filters: DashboardFilters) -> Page:
 
 def workload_page(filters: DashboardFilters) -> Page:
     def build() -> list[Section]:
-        rows = workload_table(filters, filters.apply_dimensions(Lead.objects.live()))
+        rows = workload_table(filters, filters.apply_dimensions(live_facts()))
         over = [f"{row['rep']} ({row['open_leads']}/{row['capacity']})" for row in rows if row["over_capacity"]]
         return [Section("workload", "Open leads and tasks against capacity", WORKLOAD_COLUMNS, rows, bar_chart(
             column(rows, "rep"), dataset("Open leads", column(rows, "open_leads"), pages.BLUE),
@@ -100,7 +100,7 @@ def workload_page(filters: DashboardFilters) -> Page:
 
 
 def experiments_page(filters: DashboardFilters) -> Page:
-    leads = filters.apply_dimensions(Lead.objects.all())
+    leads = filters.apply_dimensions(all_facts())
 
     def experiments() -> list[Section]:
         sections = []

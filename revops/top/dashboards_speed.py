@@ -14,6 +14,7 @@ from routing.choices import Disposition, TaskStatus
 from routing.models import Task
 from routing.services import first_assignments_refresh_quietly
 
+from .dashboard_facts import is_facts
 from .dashboards_stats import as_hours, duration_histogram, grouped_percentiles, pct
 
 #: Per dimension: the path from a lead, and from a task.
@@ -29,6 +30,8 @@ def with_first_assignment(leads):
     """``leads`` annotated with ``first_assigned_at``: the first routing decision that gave the lead an owner (a
     reassignment later does not reset the clock), or ``assigned_at`` for a lead given an owner by hand. The first
     decision is read from its summary (routing/summary_models.py, refreshed here), one joined row per lead."""
+    if is_facts(leads):  # the facts carry it (revops/top/dashboard_facts.py)
+        return leads
     first_assignments_refresh_quietly()
     return leads.annotate(first_assigned_at=Coalesce(F("first_assignment__at"), F("assigned_at"),
                                                      output_field=DateTimeField()))

@@ -17,16 +17,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from leads.models import CompanyProfile, Lead
-from leads.services import events_record, industry_vocabulary_defaults_ensure, leads_bulk_ingest, stage_summary_rebuild
+from leads.services import events_record, industry_vocabulary_defaults_ensure, leads_bulk_ingest
 from leads.services.vocabulary import DEFAULT_INDUSTRY_VOCABULARY
 from revops.base.jobs import jobs_inline
 from revops.base.roles import ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, SlaPolicy, StageSla, TaskTemplate, Team, Territory
-from routing.services import disqualify_reasons_defaults_ensure, first_assignments_rebuild
+from routing.services import disqualify_reasons_defaults_ensure
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
 
+from .dashboard_facts import lead_facts_rebuild
 from .demo_dashboards import demo_experiment, demo_feedback, demo_predictive, demo_timeline
 from .demo_history import demo_outcomes, demo_reengaged, demo_task_states
 from .demo_nurture import demo_nurture_history, demo_nurture_program
@@ -365,6 +366,5 @@ def demo_load(*, leads: int = 2000, seed: int = 42, stdout=None) -> dict[str, in
         counts.update(demo_nurture_history(rng, now))  # after the closes and re-engagements that stopped some
     counts["workflow hours"] = health_history_demo(random.Random(seed), now)  # its own stream: the rest unchanged
     # The demo moved its history back in time by hand: the dashboards' summaries start over from it.
-    stage_summary_rebuild()
-    first_assignments_rebuild()
+    lead_facts_rebuild()  # the funnel summary, the first assignments and the facts (dashboard_facts.py)
     return counts

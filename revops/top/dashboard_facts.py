@@ -1,0 +1,124 @@
+"""The dashboards' per-lead facts (revops/top/models.py ``LeadFacts``), kept from the lead history, set-based.
+
+At a million leads the lead table is wide (names, addresses, reasons, flags): a dashboard statement that reads a third
+of it spends most of its time reading columns no figure needs. The facts are one narrow row per lead with the columns
+the figures filter and count by, joined once with the funnel summary (the first time at each stage), the first
+assignment and the lead's segment (its last scoring), so a figure reads one small table instead of three joins.
+
+Every path that changes a lead writes a history row (a model save, or the SQL copies of leads/writes.py), so the
+same mechanism as the funnel summary keeps the facts (revops/base/db/summary.py: a mark on the history, rows read
+again until they settle): a refresh rebuilds the rows of the leads with new history rows, in two statements. The
+funnel summary and the first assignments are refreshed first, since the facts copy them. Runs every minute (RQ cron,
+kill switch "Dashboard summaries") and before a page reads; ``manage.py stage_summary --rebuild`` starts over.
+
+A figure counts facts as it counts leads (the names are the lead's); ``reach`` and ``is_facts`` cover the two
+columns whose path differs from a lead's."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import BooleanField, DateTimeField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+
+from leads.models import Lead
+from leads.services import stage_summary_rebuild, stage_summary_refresh, stage_summary_refresh_quietly
+from leads.stage_models import REACHED_COLUMNS
+from revops.base.choices import Workflow
+from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
+from revops.base.jobs import NothingToDo, periodic_job
+from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
+from scoring.models import ScoreChange
+
+from .models import LeadFacts
+
+_COPIED = ["source", "campaign", "owner_id", "band", "stage", "outcome", "score", "predicted_probability",
+           "deal_value", "closed_at", "queue", "queue_reason", "assigned_at", "first_touched_at"]
+
+
+def lead_segment():
+    """The segment of the scoring model that last scored the lead (a lead's segment is decided at scoring)."""
+    return Subquery(ScoreChange.objects.filter(lead=OuterRef("pk"), model__isnull=False)
+                    .order_by("-at", "-id").values("model__segment")[:1])
+
+
+def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
+    """The facts of the leads ``leads_sql`` selects, as (columns, SELECT, parameters)."""
+    derived = {
+        "merged": ExpressionWrapper(Q(merged_into__isnull=False), output_field=BooleanField()),
+        "segment_name": Coalesce(lead_segment(), Value("")),
+        "first_assigned": Coalesce(F("first_assignment__at"), F("assigned_at"), output_field=DateTimeField()),
+        **{f"reached_{column}": F(f"stage_reach__{column}") for column in REACHED_COLUMNS},
+    }
+    select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by().annotate(**derived)
+              .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
+                           *(f"reached_{column}" for column in REACHED_COLUMNS)))
+    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *REACHED_COLUMNS]
+    sql, select_params = select.query.sql_with_params()
+    return columns, sql, select_params
+
+
+def _rebuild(leads_sql: str, params: list) -> int:
+    quote = connection.ops.quote_name
+    table = quote(LeadFacts._meta.db_table)
+    columns, select, select_params = _facts_select(leads_sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {quote('id')} IN ({leads_sql})", params)
+        cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) {select}", select_params)
+        return cursor.rowcount
+
+
+LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
+                     rebuild=_rebuild, tables=(LeadFacts,))
+
+
+def lead_facts_refresh() -> SummaryReport:
+    """The funnel summary and the first assignments, then the facts, brought up to the history's last row."""
+    stage_summary_refresh()
+    first_assignments_refresh()
+    return summary_refresh(LEAD_FACTS)
+
+
+def lead_facts_refresh_quietly() -> None:
+    """Before a page reads: refresh, or (database busy) read the facts as the last refresh left them."""
+    stage_summary_refresh_quietly()
+    first_assignments_refresh_quietly()
+    summary_refresh_quietly(LEAD_FACTS)
+
+
+def lead_facts_rebuild() -> SummaryReport:
+    """Start over: the funnel summary, the first assignments and the facts from the whole history."""
+    stage_summary_rebuild()
+    first_assignments_rebuild()
+    return summary_rebuild(LEAD_FACTS)
+
+
+@periodic_job(workflow=Workflow.STAGE_SUMMARY)
+def lead_facts_refresh_job() -> str:
+    """Every minute: the dashboards' facts catch up with the lead history (a page then rebuilds little)."""
+    report = lead_facts_refresh()
+    result = f"{report.keys} leads' facts rebuilt, settled at history row {report.settled_id}"
+    return result if report.keys else NothingToDo(result)
+
+
+def live_facts() -> QuerySet[LeadFacts]:
+    """The facts of the live leads (not merged), refreshed first: what a page counts instead of ``Lead.objects
+    .live()``."""
+    lead_facts_refresh_quietly()
+    return LeadFacts.objects.filter(merged=False)
+
+
+def all_facts() -> QuerySet[LeadFacts]:
+    """The facts of every lead, merged ones too (decisions and experiments about leads merged since)."""
+    lead_facts_refresh_quietly()
+    return LeadFacts.objects.all()
+
+
+def is_facts(queryset: QuerySet) -> bool:
+    return queryset.model is LeadFacts
+
+
+def reach(queryset: QuerySet, column: str) -> str:
+    """The path to a funnel first time (``mql_at``…) from these rows: a column of the facts, the summary's from a
+    lead."""
+    return column if is_facts(queryset) else f"stage_reach__{column}"

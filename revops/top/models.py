@@ -1,0 +1,50 @@
+"""The dashboards' per-lead facts: one narrow row per lead with the columns the dashboards filter and count by, kept
+from the lead history by revops/top/dashboard_facts.py. Derived and rebuilt at will: no history, no constraints."""
+
+from django.conf import settings
+from django.db import models
+
+
+class LeadFacts(models.Model):
+    """A lead as the dashboards read it. The names are the lead's (``source``, ``band``, ``owner``…), so a figure
+    counts these rows as it would count leads; the funnel's first times (``mql_at``…) and the first assignment come
+    from their summaries, the segment from the lead's last scoring."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="The lead's id.")
+    merged = models.BooleanField(default=False, help_text="Merged into another lead (not live).")
+    created_at = models.DateTimeField()
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=255, blank=True)
+    segment = models.CharField(max_length=50, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                              related_name="+")
+    band = models.CharField(max_length=2, blank=True)
+    stage = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, blank=True)
+    score = models.IntegerField(null=True)
+    predicted_probability = models.FloatField(null=True)
+    deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    closed_at = models.DateTimeField(null=True)
+    queue = models.CharField(max_length=10, blank=True)
+    queue_reason = models.CharField(max_length=500, blank=True)
+    assigned_at = models.DateTimeField(null=True)
+    first_assigned_at = models.DateTimeField(null=True, help_text="The first routing decision that gave it an owner "
+                                                                  "(or assigned_at, for an owner set by hand).")
+    first_touched_at = models.DateTimeField(null=True)
+    engaged_at = models.DateTimeField(null=True)
+    mql_at = models.DateTimeField(null=True)
+    sql_at = models.DateTimeField(null=True)
+    opportunity_at = models.DateTimeField(null=True)
+    customer_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = "lead facts (dashboard summary)"
+        verbose_name_plural = "lead facts (dashboard summary)"
+        indexes = [
+            models.Index(fields=["created_at"], name="leadfacts_created"),
+            models.Index(fields=["owner"], name="leadfacts_owner"),
+            models.Index(fields=["queue"], name="leadfacts_queued", condition=~models.Q(queue="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.id}: dashboard facts"

@@ -50,6 +50,9 @@ class LeadQuerySet(models.QuerySet):
         """Leads that were not merged into another one."""
         return self.filter(merged_into__isnull=True)
 
+#: Enrichment states that need a person (the admin's filter, the dashboard's count).
+NEEDS_PERSON = [EnrichmentStatus.FAILED, EnrichmentStatus.PARTIAL]
+
 
 class Lead(models.Model):
     """One person who may buy. Identity fields are stored normalized (lower-case email, E.164 phone, ISO country)."""
@@ -157,6 +160,9 @@ class Lead(models.Model):
                          condition=Q(merged_into__isnull=True, outcome="open")
                          & ~Q(stage__in=CLOSED_STAGES)),
             models.Index(fields=["queue", "created_at"]),
+            # The dashboard's "needs manual enrichment" count reads the few leads concerned, not the table.
+            models.Index(fields=["enrichment_status"], name="lead_needs_person",
+                         condition=Q(enrichment_status__in=NEEDS_PERSON)),
             models.Index(fields=["source", "external_id"]),
             # The warehouse feed (GET /api/leads/?updated_since=…, export_leads --updated-since) pages by these two.
             models.Index(fields=["updated_at", "id"], name="lead_feed"),

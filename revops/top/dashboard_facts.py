@@ -32,6 +32,7 @@ from scoring.models import ScoreChange
 
 from .models import LeadFacts
 
+FIRSTS = ["first_at", *REACHED_COLUMNS]  # copied from the funnel summary
 _COPIED = ["source", "campaign", "owner_id", "band", "stage", "outcome", "score", "predicted_probability",
            "deal_value", "closed_at", "queue", "queue_reason", "assigned_at", "first_touched_at"]
 
@@ -48,12 +49,12 @@ def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
         "merged": ExpressionWrapper(Q(merged_into__isnull=False), output_field=BooleanField()),
         "segment_name": Coalesce(lead_segment(), Value("")),
         "first_assigned": Coalesce(F("first_assignment__at"), F("assigned_at"), output_field=DateTimeField()),
-        **{f"reached_{column}": F(f"stage_reach__{column}") for column in REACHED_COLUMNS},
+        **{f"reached_{column}": F(f"stage_reach__{column}") for column in FIRSTS},
     }
     select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by().annotate(**derived)
               .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
-                           *(f"reached_{column}" for column in REACHED_COLUMNS)))
-    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *REACHED_COLUMNS]
+                           *(f"reached_{column}" for column in FIRSTS)))
+    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS]
     sql, select_params = select.query.sql_with_params()
     return columns, sql, select_params
 

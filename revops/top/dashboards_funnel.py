@@ -13,14 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 
 from leads.choices import Stage
 from leads.services import stage_summary_refresh_quietly
 from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
 
-from .dashboard_facts import is_facts
+from .dashboard_facts import is_facts, reach
 
 
 def cohort_funnel(leads) -> list[dict]:
@@ -103,16 +103,16 @@ def stage_times(leads) -> list[dict]:
     """Median (and 90th percentile) days between consecutive funnel stages, for the leads of ``leads`` that reached
     both: from the first time a lead reached a stage (or a later one) to the first time it reached the next. The
     database finds each lead's first dates, pairs them, ranks the pairs' durations and returns the middle rows."""
-    stage_summary_refresh_quietly()
-    ids, params = leads.order_by().values("id").query.sql_with_params()
-    columns = ", ".join(f"r.{column} AS r{index}" for index, column in enumerate(REACHED_COLUMNS, start=1))
+    if not is_facts(leads):  # the facts carry the first times; a lead's are in the funnel summary
+        stage_summary_refresh_quietly()
+    firsts = {f"r{index}": F(reach(leads, column)) for index, column in enumerate(["first_at", *REACHED_COLUMNS])}
+    reached, params = leads.order_by().values(**firsts).query.sql_with_params()
     pairs = " UNION ALL ".join(
         f"SELECT {index} AS step, {_days_between(f'f.r{index}', 'f.r0' if index == 1 else f'f.r{index - 1}')} AS d "
         f"FROM f WHERE f.r{index} IS NOT NULL AND {'f.r0' if index == 1 else f'f.r{index - 1}'} IS NOT NULL"
         for index in range(1, len(FUNNEL)))
     sql = (
-        f"WITH f AS (SELECT r.lead_id, r.first_at AS r0, {columns} FROM {_table(StageReach)} r "
-        f"WHERE r.lead_id IN ({ids})), "
+        f"WITH f AS ({reached}), "
         f"p AS ({pairs}) "
         "SELECT step, d, rn, n FROM (SELECT p.step, p.d, ROW_NUMBER() OVER (PARTITION BY p.step ORDER BY p.d) AS rn, "
         "COUNT(*) OVER (PARTITION BY p.step) AS n FROM p) r "

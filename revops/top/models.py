@@ -31,6 +31,7 @@ class LeadFacts(models.Model):
     first_assigned_at = models.DateTimeField(null=True, help_text="The first routing decision that gave it an owner "
                                                                   "(or assigned_at, for an owner set by hand).")
     first_touched_at = models.DateTimeField(null=True)
+    first_at = models.DateTimeField(null=True, help_text="The lead's first history row (the funnel's start).")
     engaged_at = models.DateTimeField(null=True)
     mql_at = models.DateTimeField(null=True)
     sql_at = models.DateTimeField(null=True)

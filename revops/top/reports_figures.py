@@ -25,6 +25,7 @@ from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to
 from scoring.choices import TriggerKind
 from scoring.models import ScoreChange, ScoreTrigger
 
+from .dashboard_facts import live_facts
 from .dashboards_bands import BAND_ORDER, band_table, non_separating
 from .dashboards_funnel import cohort_funnel
 
@@ -38,7 +39,9 @@ def local_start(day: date) -> datetime:
 
 
 def _leads(user=None):
-    leads = Lead.objects.live()
+    """The live leads as the dashboards count them (one narrow row per lead: dashboard_facts.py), in the user's
+    scope."""
+    leads = live_facts()
     return leads if user is None else leads_visible_to(user, leads, triage=False)
 
 
@@ -177,5 +180,6 @@ def weekly_review_figures(monday: date, *, now: datetime | None = None, user=Non
                                                   created_at__lt=end))
     return {"monday": monday, "sunday": monday + timedelta(days=6), "new_leads": cohort.count(),
             "funnel": cohort_funnel(cohort), "bands": bands, "band_warnings": non_separating(bands),
-            "band_window_days": BAND_WINDOW_DAYS, "speed": speed_to_lead(cohort),
+            "band_window_days": BAND_WINDOW_DAYS,
+            "speed": speed_to_lead(Lead.objects.filter(pk__in=cohort.values("pk"))),  # its decisions and tasks
             "sla": sla_attainment(start, end, now=now, user=user), "workload": workload_rows(now=now, user=user)}

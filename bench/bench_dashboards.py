@@ -128,21 +128,20 @@ def build(leads: int) -> dict:
                            f'(SELECT MAX("{pk}") FROM "{table}"))')
         cursor.execute("ANALYZE")
     # The dashboards' summaries read the copied history and decisions (a fresh install's first refresh does the same).
-    from leads.services import stage_summary_refresh
-    from routing.services import first_assignments_refresh
+    from revops.top.dashboard_facts import lead_facts_refresh
 
     started = time.monotonic()
-    stage_summary_refresh()
-    first_assignments_refresh()
+    lead_facts_refresh()  # the funnel summary, the first assignments, then the lead facts
     summaries_seconds = time.monotonic() - started
     print(f"  summaries built in {summaries_seconds:.0f} s", file=sys.stderr, flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     from leads.stage_models import StageMove, StageReach
+    from revops.top.models import LeadFacts
     from routing.models import FirstAssignment
 
     return {**{model._meta.db_table: model._base_manager.count()
-               for model in [*models, StageReach, StageMove, FirstAssignment]},
+               for model in [*models, StageReach, StageMove, FirstAssignment, LeadFacts]},
             "summaries_seconds": round(summaries_seconds)}
 
 

@@ -16,10 +16,28 @@ columns whose path differs from a lead's."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from django.db import connection
-from django.db.models import BooleanField, DateTimeField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from leads.models import Lead
 from leads.services import stage_summary_rebuild, stage_summary_refresh, stage_summary_refresh_quietly
@@ -30,8 +48,11 @@ from revops.base.jobs import NothingToDo, periodic_job
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
-from .models import LeadFacts
+from .models import LeadDay, LeadFacts
 
+#: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
+#: group by.
+DAY_DIMENSIONS = ["source", "campaign", "segment", "owner", "band", "stage", "outcome", "reached", "queue"]
 FIRSTS = ["first_at", *REACHED_COLUMNS]  # copied from the funnel summary
 _COPIED = ["source", "campaign", "owner_id", "band", "stage", "outcome", "score", "predicted_probability",
            "deal_value", "closed_at", "queue", "queue_reason", "assigned_at", "first_touched_at"]
@@ -50,27 +71,64 @@ def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
         "segment_name": Coalesce(lead_segment(), Value("")),
         "first_assigned": Coalesce(F("first_assignment__at"), F("assigned_at"), output_field=DateTimeField()),
         **{f"reached_{column}": F(f"stage_reach__{column}") for column in FIRSTS},
+        "reached_rank": Case(*(When(**{f"stage_reach__{column}__isnull": False}, then=Value(rank))
+                               for rank, column in reversed(list(enumerate(REACHED_COLUMNS, start=1)))),
+                             default=Value(0), output_field=IntegerField()),
     }
     select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by().annotate(**derived)
               .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
-                           *(f"reached_{column}" for column in FIRSTS)))
-    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS]
+                           *(f"reached_{column}" for column in FIRSTS), "reached_rank"))
+    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS, "reached"]
     sql, select_params = select.query.sql_with_params()
     return columns, sql, select_params
 
 
+def _days_of(leads_sql: str, params: list) -> set[date]:
+    """The days (the settings' time zone) the live leads ``leads_sql`` selects were created on, as the facts say."""
+    return set(LeadFacts.objects.filter(id__in=RawSQL(leads_sql, params), merged=False).order_by()
+               .annotate(day=TruncDate("created_at")).values_list("day", flat=True).distinct())
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def days_rebuild(days: set[date]) -> None:
+    """The roll-up rows of ``days`` again from the facts: one grouped statement over those days' leads."""
+    if not days:
+        return
+    quote = connection.ops.quote_name
+    LeadDay.objects.filter(day__in=days).delete()
+    rows = (LeadFacts.objects.filter(merged=False, created_at__gte=_start_of(min(days)),
+                                     created_at__lt=_start_of(max(days) + timedelta(days=1)))
+            .annotate(day=TruncDate("created_at")).filter(day__in=days).order_by()
+            .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
+                                                      deal_total=Sum("deal_value"))
+            .values_list("day", *DAY_DIMENSIONS, "leads", "deals", "deal_total"))
+    select, select_params = rows.query.sql_with_params()
+    columns = ["day", *(f"{name}_id" if name == "owner" else name for name in DAY_DIMENSIONS), "n", "deal_n",
+               "deal_sum"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(LeadDay._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+                       f"{select}", select_params)
+
+
 def _rebuild(leads_sql: str, params: list) -> int:
+    """The facts of the leads ``leads_sql`` selects, then the roll-up of the days they were and are created on."""
     quote = connection.ops.quote_name
     table = quote(LeadFacts._meta.db_table)
     columns, select, select_params = _facts_select(leads_sql, params)
+    days = _days_of(leads_sql, params)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {quote('id')} IN ({leads_sql})", params)
         cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) {select}", select_params)
-        return cursor.rowcount
+        count = cursor.rowcount
+    days_rebuild(days | _days_of(leads_sql, params))
+    return count
 
 
 LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
-                     rebuild=_rebuild, tables=(LeadFacts,))
+                     rebuild=_rebuild, tables=(LeadFacts, LeadDay))
 
 
 def lead_facts_refresh() -> SummaryReport:
@@ -116,7 +174,8 @@ def all_facts() -> QuerySet[LeadFacts]:
 
 
 def is_facts(queryset: QuerySet) -> bool:
-    return queryset.model is LeadFacts
+    """Rows of the dashboards' summaries (the facts, the roll-up), which carry the lead's segment as a column."""
+    return queryset.model in (LeadFacts, LeadDay)
 
 
 def reach(queryset: QuerySet, column: str) -> str:

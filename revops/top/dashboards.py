@@ -14,12 +14,17 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
 
-from .dashboard_facts import is_facts, live_facts, reach
+from .dashboard_facts import is_facts, reach
+from .dashboards_counts import everyone_counts, open_leads_per_owner, queues_now
 
 
 def funnel(leads) -> list[dict]:
     """Leads per lifecycle stage, and the share of all live leads that reached at least that stage."""
-    counts = dict(leads.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
+    return funnel_rows(dict(leads.values_list("stage").annotate(n=Count("id")).values_list("stage", "n")))
+
+
+def funnel_rows(counts: dict[str, int]) -> list[dict]:
+    """The funnel from the leads per current stage."""
     total = sum(counts.values()) or 1
     rows, reached = [], sum(counts.get(stage, 0) for stage in FUNNEL)
     for stage in FUNNEL:
@@ -48,9 +53,9 @@ def band_conversion(leads) -> list[dict]:
 
 
 def queues() -> dict[str, int]:
-    """Leads waiting now, per queue (from the facts: one grouped statement on their queued rows), open duplicate
-    reviews, and leads whose enrichment needs a person (a partial index on the lead table)."""
-    waiting = dict(live_facts().exclude(queue="").order_by().values_list("queue").annotate(n=Count("id")))
+    """Leads waiting now, per queue (from the daily roll-up), open duplicate reviews, and leads whose enrichment
+    needs a person (a partial index on the lead table)."""
+    waiting = queues_now()
     return {
         "holding": waiting.get(Queue.HOLDING, 0),
         "review": waiting.get(Queue.REVIEW, 0),
@@ -81,13 +86,10 @@ def sla(now=None, days: int = 30) -> dict:
 
 
 def workload() -> list[dict]:
-    """Per rep: open leads against capacity, open and overdue tasks."""
+    """Per rep: open leads against capacity (from the daily roll-up), open and overdue tasks."""
     now = timezone.now()
     reps = Rep.objects.select_related("user", "team").order_by("team__name", "user__username")
-    open_leads = dict(
-        live_facts().filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
-        .annotate(n=Count("id")).values_list("owner_id", "n")
-    )
+    open_leads = open_leads_per_owner(everyone_counts("owner_id", "outcome", "stage"), closed_stages=True)
     tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
              .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))}
     return [{"rep": str(rep), "team": rep.team.name, "active": rep.is_active,

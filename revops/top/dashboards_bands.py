@@ -64,7 +64,11 @@ def band_table(leads) -> list[dict]:
             avg_deal=Avg("deal_value", filter=won), total_deal=Sum("deal_value", filter=won),
         ).order_by()
     }
-    medians = median_days_to_close(leads)
+    return band_rows(grouped, median_days_to_close(leads))
+
+
+def band_rows(grouped: dict[str, dict], medians: dict[str, float]) -> list[dict]:
+    """The band table from each band's counts (leads, won, lost, open, avg_deal, total_deal) and median days."""
     rows = []
     for band in [b for b in BAND_ORDER if b in grouped] + sorted(set(grouped) - set(BAND_ORDER)):
         row = grouped[band]

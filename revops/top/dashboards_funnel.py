@@ -37,7 +37,12 @@ def cohort_funnel(leads) -> list[dict]:
         counts = dict(zip(FUNNEL[1:], StageReach.objects.filter(lead__in=leads.order_by().values("id")).aggregate(
             **{column: Count(column) for column in REACHED_COLUMNS}).values(), strict=True))
         cohort = leads.count()
-    counts[Stage.NEW] = cohort  # every lead of the cohort was created, whatever stage it was created in
+    return cohort_rows(cohort, counts)
+
+
+def cohort_rows(cohort: int, counts: dict[str, int]) -> list[dict]:
+    """The cohort funnel from the cohort's size and, per stage after "new", the leads that ever reached it."""
+    counts = {**counts, Stage.NEW: cohort}  # every lead of the cohort was created, whatever stage it was created in
     rows, previous = [], None
     for stage in FUNNEL:
         reached = counts[stage]

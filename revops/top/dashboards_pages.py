@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .dashboard_facts import live_facts
-from .dashboards_bands import band_table, non_separating
+from .dashboards_bands import band_rows, median_days_to_close, non_separating
+from .dashboards_counts import bands_from, cohort_from, lead_counts
 from .dashboards_deciles import calibration_table, decile_table
 from .dashboards_filters import DashboardFilters
-from .dashboards_funnel import activity_funnel, cohort_funnel, stage_times
+from .dashboards_funnel import activity_funnel, cohort_rows, stage_times
 from .dashboards_speed import dispositions_by_rep, speed_by, speed_histograms
 from .dashboards_stats import HOURS_BUCKETS
 
@@ -91,8 +92,8 @@ def _interval_dataset(rows: list[dict]) -> dict:
 def scores_page(filters: DashboardFilters) -> Page:
     leads = filters.apply(live_facts())
 
-    def bands() -> list[Section]:
-        rows = band_table(leads)
+    def bands() -> list[Section]:  # counted from the daily roll-up, the medians from the facts
+        rows = band_rows(bands_from(lead_counts(filters, "band", "outcome")), median_days_to_close(leads))
         return [Section("bands", "Conversion by score band", BAND_COLUMNS, rows, bar_chart(
             column(rows, "band"), dataset("Conversion % (won / closed)", column(rows, "conversion"), BLUE),
             _interval_dataset(rows), y_max=100), warnings=[w["text"] for w in non_separating(rows)])]
@@ -136,7 +137,7 @@ def funnel_page(filters: DashboardFilters) -> Page:
     cohort = filters.apply(live_facts())
 
     def by_cohort() -> list[Section]:
-        rows = cohort_funnel(cohort)
+        rows = cohort_rows(*cohort_from(lead_counts(filters, "reached")))  # the daily roll-up
         return [Section("cohort", "Funnel by cohort (leads created in the period)", COHORT_COLUMNS, rows, bar_chart(
             column(rows, "stage"), dataset("Leads that reached the stage", column(rows, "reached"), GREEN),
             horizontal=True), note="A lead counts at every stage it ever reached (from its history), even if it "

@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from leads.choices import CLOSED_STAGES, Outcome
 from routing.choices import TaskStatus
 from routing.models import Task
 
+from .dashboards_counts import dimension_counts, open_leads_per_owner
 from .dashboards_stats import as_hours, pct
 
 
@@ -23,10 +23,7 @@ def workload_table(filters, leads, now=None) -> list[dict]:
         reps = reps.filter(team=filters.team)
     if filters.rep:
         reps = reps.filter(pk=filters.rep.pk)
-    open_leads = dict(
-        leads.filter(outcome=Outcome.OPEN, owner__isnull=False).exclude(stage__in=CLOSED_STAGES).order_by()
-        .values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
-    )
+    open_leads = open_leads_per_owner(dimension_counts(filters, "owner_id", "outcome", "stage"))
     tasks = {row["assignee_id"]: row for row in Task.objects.filter(
         status=TaskStatus.OPEN, lead__in=leads.order_by().values("pk")).values("assignee_id").annotate(
         open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)),

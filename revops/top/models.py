@@ -1,5 +1,6 @@
-"""The dashboards' per-lead facts: one narrow row per lead with the columns the dashboards filter and count by, kept
-from the lead history by revops/top/dashboard_facts.py. Derived and rebuilt at will: no history, no constraints."""
+"""The dashboards' summaries, kept from the lead history by revops/top/dashboard_facts.py: the per-lead facts (one
+narrow row per lead with the columns the dashboards filter and count by) and the daily roll-up of those facts (one row
+per day and combination of the dimensions, with counts). Derived and rebuilt at will: no history, no constraints."""
 
 from django.conf import settings
 from django.db import models
@@ -31,6 +32,8 @@ class LeadFacts(models.Model):
     first_assigned_at = models.DateTimeField(null=True, help_text="The first routing decision that gave it an owner "
                                                                   "(or assigned_at, for an owner set by hand).")
     first_touched_at = models.DateTimeField(null=True)
+    reached = models.SmallIntegerField(default=0, help_text="The furthest funnel stage ever reached (0 new … 5 "
+                                                            "customer), from the first times below.")
     first_at = models.DateTimeField(null=True, help_text="The lead's first history row (the funnel's start).")
     engaged_at = models.DateTimeField(null=True)
     mql_at = models.DateTimeField(null=True)
@@ -45,7 +48,37 @@ class LeadFacts(models.Model):
             models.Index(fields=["created_at"], name="leadfacts_created"),
             models.Index(fields=["owner"], name="leadfacts_owner"),
             models.Index(fields=["queue"], name="leadfacts_queued", condition=~models.Q(queue="")),
+            models.Index(fields=["created_at"], name="leadfacts_won",
+                         condition=models.Q(outcome="won", merged=False)),
         ]
 
     def __str__(self) -> str:
         return f"lead {self.id}: dashboard facts"
+
+
+class LeadDay(models.Model):
+    """The live leads created on one day (the settings' time zone) with the same dimensions: how many, and their deal
+    values. A dashboard sums these rows for whole days instead of counting a third of a million leads."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=255, blank=True)
+    segment = models.CharField(max_length=50, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                              related_name="+")
+    band = models.CharField(max_length=2, blank=True)
+    stage = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, blank=True)
+    reached = models.SmallIntegerField(default=0)
+    queue = models.CharField(max_length=10, blank=True)
+    n = models.IntegerField(help_text="Leads.")
+    deal_n = models.IntegerField(help_text="Leads with a deal value.")
+    deal_sum = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+
+    class Meta:
+        verbose_name = "leads per day (dashboard summary)"
+        verbose_name_plural = "leads per day (dashboard summary)"
+        indexes = [models.Index(fields=["day"], name="leadday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.n} leads"

@@ -26,8 +26,10 @@ from scoring.choices import TriggerKind
 from scoring.models import ScoreChange, ScoreTrigger
 
 from .dashboard_facts import live_facts
-from .dashboards_bands import BAND_ORDER, band_table, non_separating
-from .dashboards_funnel import cohort_funnel
+from .dashboards_bands import BAND_ORDER, band_rows, median_days_to_close, non_separating
+from .dashboards_counts import bands_from, cohort_from, lead_counts
+from .dashboards_filters import DashboardFilters
+from .dashboards_funnel import cohort_rows
 
 BAND_WINDOW_DAYS = 90  # the weekly review's band table: leads created in the 90 days up to the end of the week
 REASON_SAMPLE = 50_000  # the daily top reasons read at most this many of the day's score changes
@@ -175,11 +177,17 @@ def weekly_review_figures(monday: date, *, now: datetime | None = None, user=Non
     (conversion, deal size, the non-separating warnings), speed-to-lead of its leads, SLA attainment of the
     follow-ups due in it, and today's workload."""
     start, end = local_start(monday), local_start(monday + timedelta(days=7))
-    cohort = _leads(user).filter(created_at__gte=start, created_at__lt=end)
-    bands = band_table(_leads(user).filter(created_at__gte=end - timedelta(days=BAND_WINDOW_DAYS),
-                                                  created_at__lt=end))
-    return {"monday": monday, "sunday": monday + timedelta(days=6), "new_leads": cohort.count(),
-            "funnel": cohort_funnel(cohort), "bands": bands, "band_warnings": non_separating(bands),
+    sunday = monday + timedelta(days=6)
+    # The counts from the daily roll-up (whole days: dashboards_counts.py), the medians from the facts.
+    week = DashboardFilters(created_from=monday, created_to=sunday, user=user)
+    size, reached = cohort_from(lead_counts(week, "reached"))
+    window = DashboardFilters(created_from=sunday - timedelta(days=BAND_WINDOW_DAYS - 1), created_to=sunday,
+                              user=user)
+    bands = band_rows(bands_from(lead_counts(window, "band", "outcome")),
+                      median_days_to_close(window.apply(live_facts())))
+    cohort = week.apply(live_facts())
+    return {"monday": monday, "sunday": sunday, "new_leads": size,
+            "funnel": cohort_rows(size, reached), "bands": bands, "band_warnings": non_separating(bands),
             "band_window_days": BAND_WINDOW_DAYS,
             "speed": speed_to_lead(Lead.objects.filter(pk__in=cohort.values("pk"))),  # its decisions and tasks
             "sla": sla_attainment(start, end, now=now, user=user), "workload": workload_rows(now=now, user=user)}

@@ -8,10 +8,11 @@ from revops.base.db.summary import summaries_refreshed_once
 from . import dashboards
 from .access import dashboard_user_required
 from .dashboard_facts import live_facts
-from .dashboards_bands import band_table, non_separating
+from .dashboards_bands import band_rows, median_days_to_close, non_separating
+from .dashboards_counts import bands_from, cohort_from, lead_counts, sources_from
 from .dashboards_csv import TABLES, csv_response
 from .dashboards_filters import PERIODS, DashboardFilterError, parse_filters
-from .dashboards_funnel import cohort_funnel
+from .dashboards_funnel import cohort_rows
 from .dashboards_views import nav
 
 
@@ -24,17 +25,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         filters = parse_filters(request.GET, user=request.user)
     except DashboardFilterError as error:
         return HttpResponseBadRequest(f"Invalid filter {error.field}: {error.message}", content_type="text/plain")
-    leads = filters.apply(live_facts())  # one narrow row per lead (revops/top/dashboard_facts.py)
-    if request.GET.get("format") == "csv":
-        table = request.GET.get("table", "")
-        if table not in TABLES:
-            return HttpResponseBadRequest(f"Invalid table: '{table}' is not one of {', '.join(TABLES)}.",
-                                          content_type="text/plain")
-        rows = {"bands": band_table, "funnel": cohort_funnel, "sources": dashboards.sources}[table](leads)
+    table = request.GET.get("table", "") if request.GET.get("format") == "csv" else None
+    if table is not None and table not in TABLES:
+        return HttpResponseBadRequest(f"Invalid table: '{table}' is not one of {', '.join(TABLES)}.",
+                                      content_type="text/plain")
+    # Every counted figure from one grouped read of the daily roll-up (dashboards_counts.py); the median days to
+    # close from the won leads' facts.
+    counts = lead_counts(filters, "source", "band", "stage", "outcome", "reached")
+    bands = band_rows(bands_from(counts), median_days_to_close(filters.apply(live_facts())))
+    funnel = cohort_rows(*cohort_from(counts))
+    if table is not None:
+        rows = {"bands": bands, "funnel": funnel, "sources": sources_from(counts)}[table]
         return csv_response(table, rows)
-    bands, funnel = band_table(leads), cohort_funnel(leads)
     return render(request, "workspace/dashboard.html", {
-        "filters": filters, "periods": list(PERIODS), "total": leads.count(),
+        "filters": filters, "periods": list(PERIODS), "total": sum(row["n"] for row in counts),
         "funnel": funnel, "bands": bands, "band_warnings": non_separating(bands),
         "chart_data": {
             "bands": {"labels": [r["band"] for r in bands], "conversion": [r["conversion"] for r in bands],
@@ -43,7 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "csv": {table: filters.querystring(format="csv", table=table) for table in TABLES},
         "teams": filters.team_choices, "reps": filters.rep_choices,
-        "sources": dashboards.sources(leads), "queues": dashboards.queues(),
+        "sources": sources_from(counts), "queues": dashboards.queues(),
         "sla": dashboards.sla(days=filters.days or 3650),
         # A manager's table lists their teams' reps only (the rows are per rep, named by team).
         "workload": [row for row in dashboards.workload() if row["team"] in {t.name for t in filters.team_choices}],

@@ -75,6 +75,11 @@ class DashboardFilters:
             leads = leads.annotate(scored_segment=lead_segment()).filter(scored_segment=self.segment)
         return leads if self.user is None else leads_visible_to(self.user, leads, triage=False)
 
+    def narrows_leads(self) -> bool:
+        """Whether a filter other than the period, or the user's scope, leaves some live leads out."""
+        return bool(self.source or self.campaign or self.segment or self.team or self.rep
+                    or (self.user is not None and not is_revops_admin(self.user)))
+
     def scope_tasks(self, tasks):
         """Tasks narrowed to the user's (a manager: their teams')."""
         return tasks if self.user is None else tasks_visible_to(self.user, tasks)

@@ -17,7 +17,7 @@ from statistics import median
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
-from leads.choices import Outcome, Stage
+from leads.choices import Stage
 from leads.models import Lead
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
@@ -27,7 +27,7 @@ from scoring.models import ScoreChange, ScoreTrigger
 
 from .dashboard_facts import live_facts
 from .dashboards_bands import BAND_ORDER, band_rows, median_days_to_close, non_separating
-from .dashboards_counts import bands_from, cohort_from, lead_counts
+from .dashboards_counts import bands_from, cohort_from, dimension_counts, lead_counts, open_leads_per_owner
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import cohort_rows
 
@@ -157,8 +157,8 @@ def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = Non
 def workload_rows(*, now: datetime | None = None, user=None) -> list[dict]:
     """Per active rep: open leads against capacity, open and overdue tasks. Two grouped queries and the reps."""
     now = now or timezone.now()
-    open_leads = dict(_leads(user).filter(outcome=Outcome.OPEN, owner__isnull=False).values("owner_id")
-                      .annotate(n=Count("id")).values_list("owner_id", "n").order_by())
+    open_leads = open_leads_per_owner(dimension_counts(DashboardFilters(user=user), "owner_id", "outcome", "stage"),
+                                      closed_stages=True)  # from the daily roll-up
     tasks = {row["assignee_id"]: row for row in _tasks(user).filter(status=TaskStatus.OPEN).values("assignee_id")
              .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))).order_by()}
     rows = []

@@ -48,6 +48,7 @@ from revops.base.jobs import NothingToDo, periodic_job
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
+from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh
 from .models import LeadDay, LeadFacts
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
@@ -135,7 +136,9 @@ def lead_facts_refresh() -> SummaryReport:
     """The funnel summary and the first assignments, then the facts, brought up to the history's last row."""
     stage_summary_refresh()
     first_assignments_refresh()
-    return summary_refresh(LEAD_FACTS)
+    report = summary_refresh(LEAD_FACTS)
+    experiment_leads_refresh()  # the experiments page's summary, kept with the rest
+    return report
 
 
 def lead_facts_refresh_quietly() -> None:
@@ -149,7 +152,9 @@ def lead_facts_rebuild() -> SummaryReport:
     """Start over: the funnel summary, the first assignments and the facts from the whole history."""
     stage_summary_rebuild()
     first_assignments_rebuild()
-    return summary_rebuild(LEAD_FACTS)
+    report = summary_rebuild(LEAD_FACTS)
+    experiment_leads_rebuild()
+    return report
 
 
 @periodic_job(workflow=Workflow.STAGE_SUMMARY)

@@ -11,28 +11,33 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Count, Q
 
-from leads.choices import Outcome, Stage
+from leads.choices import Outcome
 from scoring.choices import FeedbackReason, Variant
-from scoring.models import ScoreChange, ScoreFeedback, ScoringExperiment
+from scoring.models import ScoreFeedback, ScoringExperiment
 
+from .dashboard_facts import lead_facts_refresh_quietly
 from .dashboards_stats import pct, two_proportion_test
+from .experiment_summary import experiment_leads_refresh_quietly
+from .models import ExperimentLead
 
-QUALIFIED = (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER)
 
-
-def experiment_results(leads, limit: int = 10) -> list[dict]:
+def experiment_results(leads, limit: int = 10, *, narrow: bool = True) -> list[dict]:
     """The newest experiments (running first), each with its variants' figures and the significance note.
-    ``leads``: every filter but the period (an experiment has its own dates)."""
+    ``leads``: every filter but the period (an experiment has its own dates); ``narrow=False``: they are every lead,
+    so the figures need not look them up. Counted from the experiments summary (one row per lead and variant:
+    experiment_summary.py) joined to the lead facts for the outcome."""
     experiments = list(ScoringExperiment.objects.order_by("-active", "-created_at", "-id")[:limit])
     if not experiments:
         return []
-    figures = ScoreChange.objects.filter(
-        experiment__in=experiments, lead__in=leads.order_by().values("pk"),
-    ).exclude(variant=Variant.NONE).values("experiment_id", "variant").annotate(
-        leads=Count("lead", distinct=True),
-        mql=Count("lead", distinct=True, filter=Q(new_stage__in=QUALIFIED)),
-        won=Count("lead", distinct=True, filter=Q(lead__outcome=Outcome.WON)),
-        lost=Count("lead", distinct=True, filter=Q(lead__outcome=Outcome.LOST)),
+    lead_facts_refresh_quietly()
+    experiment_leads_refresh_quietly()
+    scored = ExperimentLead.objects.filter(experiment__in=experiments)
+    if narrow:
+        scored = scored.filter(lead__in=leads.order_by().values("pk"))
+    figures = scored.values("experiment_id", "variant").annotate(
+        leads=Count("lead"), mql=Count("lead", filter=Q(qualified=True)),
+        won=Count("lead", filter=Q(lead__outcome=Outcome.WON)),
+        lost=Count("lead", filter=Q(lead__outcome=Outcome.LOST)),
     ).order_by()
     by_experiment: dict[int, dict[str, dict]] = {}
     for row in figures:

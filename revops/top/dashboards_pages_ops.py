@@ -104,7 +104,7 @@ def experiments_page(filters: DashboardFilters) -> Page:
 
     def experiments() -> list[Section]:
         sections = []
-        for result in experiment_results(leads):
+        for result in experiment_results(leads, narrow=filters.narrows_leads()):
             experiment, rows = result["experiment"], result["variants"]
             sections.append(Section(
                 f"experiment-{experiment.pk}", f"Experiment: {experiment}", VARIANT_COLUMNS, rows, bar_chart(

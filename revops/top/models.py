@@ -82,3 +82,23 @@ class LeadDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.n} leads"
+
+
+class ExperimentLead(models.Model):
+    """A lead scored under an A/B experiment's variant, and whether one of those scorings made it MQL or better: the
+    experiments page counts these (one row per lead and variant) instead of every score change."""
+
+    experiment = models.ForeignKey("scoring.ScoringExperiment", on_delete=models.DO_NOTHING, db_constraint=False,
+                                   related_name="+")
+    variant = models.CharField(max_length=1)
+    lead = models.ForeignKey(LeadFacts, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    qualified = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "lead in an experiment (dashboard summary)"
+        verbose_name_plural = "leads in experiments (dashboard summary)"
+        indexes = [models.Index(fields=["experiment", "variant"], name="experimentlead_variant"),
+                   models.Index(fields=["lead"], name="experimentlead_lead")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} in experiment {self.experiment_id} ({self.variant})"

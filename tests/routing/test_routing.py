@@ -12,6 +12,7 @@ from leads.models import Account, Lead
 from routing.choices import RuleAction, Strategy
 from routing.models import Rep, RoutingDecision, RoutingRule, SlaPolicy, Task, Team
 from routing.services import lead_route, task_create_for_decision
+from routing.services.sla import due_at_for
 
 pytestmark = pytest.mark.django_db
 
@@ -206,5 +207,7 @@ def test_follow_up_task_gets_its_sla_and_is_created_once(pool):
     first = task_create_for_decision(decision_id=decision.pk)
     second = task_create_for_decision(decision_id=decision.pk)
     assert first == second and Task.objects.count() == 1
-    expected = first.created_at + timedelta(minutes=240)
+    # 240 working minutes of the rep (a Friday evening's run ends on Monday): the policy's minutes, on the rep's clock.
+    expected = due_at_for(minutes=240, rep=decision.rep, now=first.created_at)
     assert abs((first.due_at - expected).total_seconds()) < 5
+    assert first.due_at - first.created_at >= timedelta(minutes=239)

@@ -39,6 +39,8 @@ class Notification(models.Model):
     subject = models.CharField(max_length=200, blank=True, help_text="E-mail subject, Teams card title.")
     text = models.TextField(help_text="The plain text; Slack's fallback when blocks are sent, the e-mail's text part.")
     html = models.TextField(blank=True, help_text="The e-mail's HTML part.")
+    unsubscribe_url = models.CharField(max_length=500, blank=True,
+                                       help_text="An e-mail to a lead: its List-Unsubscribe address (one click).")
     blocks = models.JSONField(default=list, blank=True,
                               help_text="Slack Block Kit blocks, or a Teams Adaptive Card (empty: text only).")
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the next retry is due.")

@@ -39,6 +39,7 @@ def notification_queue(
     channel: str = Channel.SLACK,
     subject: str = "",
     html: str = "",
+    unsubscribe_url: str = "",
 ) -> tuple[Notification, bool]:
     """Put one message in the outbox and schedule its sending; a second call with the same key does nothing.
 
@@ -53,6 +54,7 @@ def notification_queue(
             "subject": subject[:200],
             "text": text,
             "html": html,
+            "unsubscribe_url": unsubscribe_url,
             "blocks": blocks or [],
             "object_type": object_type,
             "object_id": object_id,
@@ -161,7 +163,7 @@ def _send_slack(notification: Notification) -> str:
 def _send_email(notification: Notification) -> str:
     try:
         email_send(to=notification.recipient, subject=notification.subject, text=notification.text,
-                   html=notification.html)
+                   html=notification.html, unsubscribe_url=notification.unsubscribe_url)
     except EmailTransient as exc:
         _release(notification, f"mail server: {exc}")
         raise TransientError(f"mail server: {exc}") from exc

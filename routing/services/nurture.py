@@ -254,5 +254,5 @@ def _queue_email(enrollment: NurtureEnrollment, step: NurtureStep, lead: Lead):
             + format_html('<p style="color:#627d98;font-size:small">To get no more e-mails from us, '
                           '<a href="{}">unsubscribe</a>.</p>', link))
     return notification_queue(dedup_key=f"nurture:{enrollment.pk}:step:{step.pk}", recipient=lead.email, text=text,
-                              subject=subject, html=html, channel=Channel.EMAIL,
+                              subject=subject, html=html, channel=Channel.EMAIL, unsubscribe_url=link,
                               object_type="lead", object_id=lead.pk, send=False)

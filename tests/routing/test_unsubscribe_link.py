@@ -63,3 +63,27 @@ def test_a_forged_or_altered_token_answers_404_and_changes_nothing(mailed, tampe
     assert response.status_code == 404 and b"not recognised" in response.content
     assert Lead.objects.get(pk=lead.pk).consent == "opt_in"
     assert not LeadEvent.objects.filter(type="unsubscribe").exists()
+
+
+def test_the_email_carries_a_one_click_list_unsubscribe_header_that_the_provider_can_post_to(mailed, settings):
+    """RFC 8058: the mail client's own unsubscribe button posts ``List-Unsubscribe=One-Click`` to the address of the
+    header, with no page and no CSRF token; the lead is unsubscribed once."""
+    from django.core import mail as outbox
+
+    from revops.base.notifications import notification_send
+
+    lead, mail, link = mailed
+    assert mail.unsubscribe_url == link
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notification_send(notification_id=mail.pk) == "sent"
+    [sent] = outbox.outbox
+    assert sent.extra_headers["List-Unsubscribe"] == f"<{link}>"
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in sent.message().as_string()
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    response = Client(enforce_csrf_checks=True).post(path, "List-Unsubscribe=One-Click",
+                                                     content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert (lead.consent, lead.stage) == ("opt_out", "suppressed")
+    assert LeadEvent.objects.filter(lead=lead, type="unsubscribe").count() == 1

@@ -16,9 +16,13 @@ class EmailTransient(Exception):
     """The mail server could not be reached or answered with a temporary error."""
 
 
-def email_send(*, to: str, subject: str, text: str, html: str = "") -> None:
+def email_send(*, to: str, subject: str, text: str, html: str = "", unsubscribe_url: str = "") -> None:
+    """``unsubscribe_url``: an e-mail to a lead carries it as ``List-Unsubscribe`` with one-click unsubscribing
+    (RFC 8058), so the mail client offers its own unsubscribe button and the mailbox provider may post to it."""
+    headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"} \
+        if unsubscribe_url else None
     message = EmailMultiAlternatives(subject=subject or "Leadflow", body=text, from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[to])
+                                     to=[to], headers=headers)
     if html:
         message.attach_alternative(html, "text/html")
     try:

@@ -141,6 +141,15 @@ def lead_facts_refresh() -> SummaryReport:
     return report
 
 
+def lead_facts_rebuild_leads(lead_ids: list[int]) -> int:
+    """These leads' facts (and their days' roll-up) again from the leads as they are now, whatever the mark: a
+    person's erasure does not wait for the next refresh."""
+    if not lead_ids:
+        return 0
+    leads_sql, params = Lead.objects.filter(pk__in=lead_ids).values("id").query.sql_with_params()
+    return _rebuild(leads_sql, list(params))
+
+
 def lead_facts_refresh_quietly() -> None:
     """Before a page reads: refresh, or (database busy) read the facts as the last refresh left them."""
     stage_summary_refresh_quietly()

@@ -168,3 +168,20 @@ def test_the_commands_export_to_a_file_and_erase(tmp_path, capsys):
     assert "already erased" in capsys.readouterr().out
     assert ErasureRecord.objects.filter(via="command").count() == 2
     assert "cyrilla" not in json.dumps(leads_export(data["lead_ids"])).lower()
+
+
+def test_the_dashboards_copy_of_an_erased_lead_is_scrubbed_at_once(db):
+    """The lead facts copy the queue reason, which may name the person: the erasure rebuilds them from the scrubbed
+    lead in its own transaction, not at the next refresh (which a kill switch may hold back)."""
+    from revops.top.dashboard_facts import lead_facts_refresh
+    from revops.top.models import LeadFacts
+    from revops.top.privacy.erase import person_erase
+
+    lead = Lead.objects.create(email="wanda.quill@acme.example", first_name="Wanda", last_name="Quill",
+                               queue="review", queue_reason="possible duplicate of wanda.quill@acme.example")
+    lead_facts_refresh()
+    assert "wanda.quill" in LeadFacts.objects.get(pk=lead.pk).queue_reason
+    assert person_erase(email="wanda.quill@acme.example").repeat is False
+    facts = LeadFacts.objects.get(pk=lead.pk)
+    assert "wanda" not in facts.queue_reason.lower() and facts.queue == "review"
+    assert person_erase(email="wanda.quill@acme.example").repeat is True

@@ -38,6 +38,7 @@ from leads.models import Lead, LeadImport
 from leads.writes import leads_history_record
 from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification, WebhookDelivery
 from revops.base.privacy import email_hash, email_normalized
+from revops.top.dashboard_facts import lead_facts_rebuild_leads
 
 from .import_files import import_files_scrub
 from .people import (
@@ -197,6 +198,9 @@ def _erase_rows(lead_ids: list[int], needles: list[str], scrubber: Scrubber) -> 
         ApiIdempotencyKey, _mentioning(ApiIdempotencyKey.objects.all(), "response", needles), copies))
     _add(counts, "leads.LeadImport", _scrub_queryset(
         LeadImport, _mentioning(LeadImport.objects.all(), "error_sample", needles), copies))
+    # The dashboards' copy of the leads (a queue reason may name the person): rebuilt from the scrubbed leads now,
+    # not at the next refresh. A derived copy: not counted (a repeated request still finds nothing to change).
+    lead_facts_rebuild_leads(lead_ids)
     # Webhook bodies already sent (or waiting) copy the lead too; a waiting one then goes out without them.
     _add(counts, "revops.WebhookDelivery", _scrub_queryset(
         WebhookDelivery, _mentioning(WebhookDelivery.objects.all(), "body", needles), copies))

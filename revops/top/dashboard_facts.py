@@ -7,9 +7,11 @@ assignment and the lead's segment (its last scoring), so a figure reads one smal
 
 Every path that changes a lead writes a history row (a model save, or the SQL copies of leads/writes.py), so the
 same mechanism as the funnel summary keeps the facts (revops/base/db/summary.py: a mark on the history, rows read
-again until they settle): a refresh rebuilds the rows of the leads with new history rows, in two statements. The
-funnel summary and the first assignments are refreshed first, since the facts copy them. Runs every minute (RQ cron,
-kill switch "Dashboard summaries") and before a page reads; ``manage.py stage_summary --rebuild`` starts over.
+again until they settle): a refresh rebuilds the facts of the leads with new history rows, then the roll-up rows
+(``LeadDay``) of the days those leads were and are created on, each in one statement. The funnel summary and the
+first assignments are refreshed first, since the facts copy them; the experiments summary after. Runs every minute
+(RQ cron, kill switch "Dashboard summaries") and before a page reads; ``manage.py dashboard_summaries --rebuild``
+starts over.
 
 A figure counts facts as it counts leads (the names are the lead's); ``reach`` and ``is_facts`` cover the two
 columns whose path differs from a lead's."""
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -45,6 +47,7 @@ from leads.stage_models import REACHED_COLUMNS
 from revops.base.choices import Workflow
 from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
 from revops.base.jobs import NothingToDo, periodic_job
+from revops.base.models import SummaryMark
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
@@ -147,7 +150,11 @@ def lead_facts_rebuild_leads(lead_ids: list[int]) -> int:
     if not lead_ids:
         return 0
     leads_sql, params = Lead.objects.filter(pk__in=lead_ids).values("id").query.sql_with_params()
-    return _rebuild(leads_sql, list(params))
+    with transaction.atomic():
+        # The refresh's lock: a refresh rebuilding the same leads or days at the same time would otherwise insert
+        # them twice (its mark row serialises the refreshes; this takes the same row).
+        SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()
+        return _rebuild(leads_sql, list(params))
 
 
 def lead_facts_refresh_quietly() -> None:
@@ -158,7 +165,8 @@ def lead_facts_refresh_quietly() -> None:
 
 
 def lead_facts_rebuild() -> SummaryReport:
-    """Start over: the funnel summary, the first assignments and the facts from the whole history."""
+    """Start over: the funnel summary, the first assignments, the facts with their roll-up and the experiments
+    summary, from the whole history and the score changes."""
     stage_summary_rebuild()
     first_assignments_rebuild()
     report = summary_rebuild(LEAD_FACTS)

@@ -20,11 +20,7 @@ from .dashboards_counts import everyone_counts, open_leads_per_owner, queues_now
 
 def funnel(leads) -> list[dict]:
     """Leads per lifecycle stage, and the share of all live leads that reached at least that stage."""
-    return funnel_rows(dict(leads.values_list("stage").annotate(n=Count("id")).values_list("stage", "n")))
-
-
-def funnel_rows(counts: dict[str, int]) -> list[dict]:
-    """The funnel from the leads per current stage."""
+    counts = dict(leads.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
     total = sum(counts.values()) or 1
     rows, reached = [], sum(counts.get(stage, 0) for stage in FUNNEL)
     for stage in FUNNEL:
@@ -69,17 +65,16 @@ def sla(now=None, days: int = 30) -> dict:
     """Follow-ups of the last ``days``: done on time, done late, open overdue, open in time (one statement)."""
     now = now or timezone.now()
     done, still_open = Q(status=TaskStatus.DONE), Q(status=TaskStatus.OPEN)
-    figures = Task.objects.filter(created_at__gte=now - timedelta(days=days)).aggregate(
+    counts = Task.objects.filter(created_at__gte=now - timedelta(days=days)).aggregate(
         created=Count("id"),
-        done_on_time=Count("id", filter=done & Q(completed_at__lte=F("due_at"))),
         done=Count("id", filter=done),
+        done_on_time=Count("id", filter=done & Q(completed_at__lte=F("due_at"))),
         open_overdue=Count("id", filter=still_open & Q(due_at__lt=now)),
         open_in_time=Count("id", filter=still_open & Q(due_at__gte=now)),
         escalated=Count("id", filter=Q(escalated_at__isnull=False)),
     )
-    figures = {"created": figures["created"], "done_on_time": figures["done_on_time"],
-               "done_late": figures.pop("done") - figures["done_on_time"], "open_overdue": figures["open_overdue"],
-               "open_in_time": figures["open_in_time"], "escalated": figures["escalated"]}
+    done_count = counts.pop("done")
+    figures = {**counts, "done_late": done_count - counts["done_on_time"]}
     finished = figures["done_on_time"] + figures["done_late"] + figures["open_overdue"]
     figures["on_time_pct"] = round(100 * figures["done_on_time"] / finished, 1) if finished else None
     return figures

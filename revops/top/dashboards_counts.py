@@ -3,9 +3,9 @@ few dimensions, with their deal values. Whole days of the period are summed from
 million leads); a preset period ("the last 90 days") starts inside a day, and that day's leads from the boundary on
 are counted from the facts. The figures are exact: the roll-up is the facts grouped, refreshed before a page reads.
 
-The figures derived here are those of the overview and the band table that count leads: the funnel by current stage,
-the cohort funnel (the furthest stage each lead reached), conversion and deal value by band, the sources; and, company
-wide whatever the period, the queues and the open leads per owner. Medians and percentiles are not counts: they read
+The figures derived here are those of the overview and the band table that count leads: the cohort funnel (the
+furthest stage each lead reached), conversion and deal value by band, the sources; and, company wide whatever the
+period, the queues and the open leads per owner. Medians and percentiles are not counts: they read
 the facts (dashboards_bands.py, dashboards_speed.py)."""
 
 from __future__ import annotations
@@ -79,11 +79,6 @@ def _sum(rows: list[dict], key: str, **where) -> dict:
         if all(row[name] == value for name, value in where.items()):
             totals[row[key]] += row["n"]
     return totals
-
-
-def funnel_from(rows: list[dict]) -> dict[str, int]:
-    """Leads per current stage (rows grouped by ``stage``), for ``dashboards.funnel_rows``."""
-    return dict(_sum(rows, "stage"))
 
 
 def cohort_from(rows: list[dict]) -> tuple[int, dict[str, int]]:

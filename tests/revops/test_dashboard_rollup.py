@@ -1,7 +1,7 @@
 """The daily roll-up (revops/top/dashboards_counts.py) against counting the leads themselves, on generated leads:
 for every filter (preset periods whose first day is partly in, dates, source, campaign, segment, team, rep, a
-manager's scope) and in two time zones, the overview's counted figures — bands, cohort funnel, funnel by stage,
-sources, open leads per owner, queues — are the same as the figure functions counting the live leads directly."""
+manager's scope) and in two time zones, the overview's counted figures — bands, cohort funnel, sources, open leads
+per owner, queues — are the same as the figure functions counting the live leads directly."""
 
 import random
 from datetime import timedelta
@@ -19,7 +19,6 @@ from revops.top.dashboards_counts import (
     bands_from,
     cohort_from,
     dimension_counts,
-    funnel_from,
     lead_counts,
     open_leads_per_owner,
     queues_now,
@@ -77,7 +76,7 @@ def counted(filters) -> dict:
     counts = lead_counts(filters, "source", "band", "stage", "outcome", "reached")
     live = filters.apply(Lead.objects.live())
     return {"bands": band_rows(bands_from(counts), median_days_to_close(live)),
-            "cohort": cohort_rows(*cohort_from(counts)), "funnel": dashboards.funnel_rows(funnel_from(counts)),
+            "cohort": cohort_rows(*cohort_from(counts)),
             "sources": sorted(sources_from(counts), key=lambda row: row["source"]),
             "open": open_leads_per_owner(dimension_counts(filters, "owner_id", "outcome", "stage"))}
 
@@ -86,7 +85,7 @@ def direct(filters) -> dict:
     """The same figures counted from the live leads."""
     live = filters.apply(Lead.objects.live())
     everyone = filters.apply_dimensions(Lead.objects.live())
-    return {"bands": band_table(live), "cohort": cohort_funnel(live), "funnel": dashboards.funnel(live),
+    return {"bands": band_table(live), "cohort": cohort_funnel(live),
             "sources": sorted(dashboards.sources(live), key=lambda row: row["source"]),
             "open": dict(everyone.filter(outcome="open", owner__isnull=False).exclude(
                 stage__in=["customer", "disqualified"]).values_list("owner").annotate(n=Count("id")))}

@@ -71,6 +71,11 @@ def _own_and_teams(roles: frozenset[str], user, *, person: str, team: str) -> li
     return allowed
 
 
+def sees_every_lead(user) -> bool:
+    """Whether ``user``'s roles let them see every lead (``leads_visible_to`` leaves none out)."""
+    return bool(user_roles(user) & _SEE_ALL)
+
+
 def leads_visible_to(user, queryset: QuerySet[Lead] | None = None, *, triage: bool = True) -> QuerySet[Lead]:
     """The leads ``user`` may see and act on (merged leads included; callers add ``live()``). ``triage=False``
     leaves out the unowned queue leads a manager may place (a team's numbers count its own leads only)."""

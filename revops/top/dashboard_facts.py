@@ -93,7 +93,8 @@ def _days_of(leads_sql: str, params: list) -> set[date]:
                .annotate(day=TruncDate("created_at")).values_list("day", flat=True).distinct())
 
 
-def _start_of(day: date) -> datetime:
+def day_start(day: date) -> datetime:
+    """Midnight starting ``day`` in the settings' time zone: the dashboards' and the reports' day boundary."""
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -103,8 +104,8 @@ def days_rebuild(days: set[date]) -> None:
         return
     quote = connection.ops.quote_name
     LeadDay.objects.filter(day__in=days).delete()
-    rows = (LeadFacts.objects.filter(merged=False, created_at__gte=_start_of(min(days)),
-                                     created_at__lt=_start_of(max(days) + timedelta(days=1)))
+    rows = (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(min(days)),
+                                     created_at__lt=day_start(max(days) + timedelta(days=1)))
             .annotate(day=TruncDate("created_at")).filter(day__in=days).order_by()
             .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
                                                       deal_total=Sum("deal_value"))

@@ -14,8 +14,8 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from routing.choices import TaskStatus
 from routing.models import Rep, Task
 
-from .dashboard_facts import is_facts, reach
-from .dashboards_counts import everyone_counts, open_leads_per_owner, queues_now
+from .dashboards_counts import dimension_counts, open_leads_per_owner, queues_now
+from .dashboards_filters import DashboardFilters
 
 
 def funnel(leads) -> list[dict]:
@@ -84,7 +84,8 @@ def workload() -> list[dict]:
     """Per rep: open leads against capacity (from the daily roll-up), open and overdue tasks."""
     now = timezone.now()
     reps = Rep.objects.select_related("user", "team").order_by("team__name", "user__username")
-    open_leads = open_leads_per_owner(everyone_counts("owner_id", "outcome", "stage"), closed_stages=True)
+    open_leads = open_leads_per_owner(dimension_counts(DashboardFilters(), "owner_id", "outcome", "stage"),
+                                      closed_stages=True)
     tasks = {row["assignee_id"]: row for row in Task.objects.filter(status=TaskStatus.OPEN).values("assignee_id")
              .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))}
     return [{"rep": str(rep), "team": rep.team.name, "active": rep.is_active,
@@ -98,10 +99,9 @@ def workload() -> list[dict]:
 def sources(leads) -> list[dict]:
     """Per source: leads, those that ever reached MQL or a later stage (their stage history, as the funnel counts:
     a lead that decayed back or was disqualified since still counts), and those won."""
-    if not is_facts(leads):  # a lead's first MQL time is the funnel summary's (leads/stage_models.py)
-        stage_summary_refresh_quietly()
+    stage_summary_refresh_quietly()  # the funnel summary: the first time each lead reached MQL (leads/stage_models.py)
     rows = (leads.values("source")
-            .annotate(leads=Count("id"), mql=Count("id", filter=Q(**{f"{reach(leads, 'mql_at')}__isnull": False})),
+            .annotate(leads=Count("id"), mql=Count("id", filter=Q(stage_reach__mql_at__isnull=False)),
                       won=Count("id", filter=Q(outcome=Outcome.WON)))
             .order_by("-leads"))
     return [{**row, "source": row["source"] or "(none)"} for row in rows]

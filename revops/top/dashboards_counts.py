@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Sum
@@ -21,13 +21,10 @@ from django.utils import timezone
 from leads.choices import CLOSED_STAGES, Outcome, Stage
 from leads.stage_models import FUNNEL_STAGES as FUNNEL
 
-from .dashboard_facts import lead_facts_refresh_quietly
+from .dashboard_facts import day_start, lead_facts_refresh_quietly, live_facts
+from .dashboards_bands import band_rows, median_days_to_close
 from .dashboards_filters import PERIODS, DashboardFilters
 from .models import LeadDay, LeadFacts
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
@@ -47,7 +44,7 @@ def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
         first_day = timezone.localdate(since)
         days = days.filter(day__gt=first_day)
         edge = filters.apply_dimensions(LeadFacts.objects.filter(merged=False)).filter(
-            created_at__gte=since, created_at__lt=_start_of(first_day + timedelta(days=1)))
+            created_at__gte=since, created_at__lt=day_start(first_day + timedelta(days=1)))
     totals: dict[tuple, dict] = {}
 
     def add(row: dict) -> None:
@@ -65,12 +62,6 @@ def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
                                                        deal_sum=Sum("deal_value")):
             add(row)
     return list(totals.values())
-
-
-def everyone_counts(*by: str) -> list[dict]:
-    """Every live lead, whatever its date, grouped by ``by`` (the queues and the workload are "now")."""
-    lead_facts_refresh_quietly()
-    return list(LeadDay.objects.order_by().values(*by).annotate(n=Sum("n")))
 
 
 def _sum(rows: list[dict], key: str, **where) -> dict:
@@ -126,12 +117,19 @@ def sources_from(rows: list[dict]) -> list[dict]:
 
 def queues_now() -> dict[str, int]:
     """Live leads waiting in each queue now."""
-    return dict(_sum(everyone_counts("queue"), "queue"))
+    return dict(_sum(dimension_counts(DashboardFilters(), "queue"), "queue"))
 
 
 def dimension_counts(filters: DashboardFilters, *by: str) -> list[dict]:
     """``lead_counts`` under every filter but the period (figures that are "now", such as the workload)."""
     return lead_counts(replace(filters, period="all", created_from=None, created_to=None), *by)
+
+
+def bands_counted(filters: DashboardFilters, counts: list[dict] | None = None) -> list[dict]:
+    """The band table of the period: its counts from the roll-up (``counts`` grouped by at least ``band`` and
+    ``outcome``, or read here), the median days to close from the won leads' facts."""
+    counts = lead_counts(filters, "band", "outcome") if counts is None else counts
+    return band_rows(bands_from(counts), median_days_to_close(filters.apply(live_facts())))
 
 
 def open_leads_per_owner(rows: list[dict], *, closed_stages: bool = False) -> dict[int, int]:

@@ -6,16 +6,16 @@ field. Lead-dated figures (cohorts) filter the leads' creation; event-dated figu
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.utils import timezone
 
 from revops.base.roles import is_revops_admin
 from routing.models import Rep, Team
-from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to, teams_managed_by
+from routing.scoping import leads_visible_to, reps_visible_to, sees_every_lead, tasks_visible_to, teams_managed_by
 
-from .dashboard_facts import is_facts, lead_segment
+from .dashboard_facts import day_start, is_facts, lead_segment
 
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
 FIELDS = ("period", "created_from", "created_to", "source", "campaign", "team", "rep", "segment")
@@ -56,9 +56,9 @@ class DashboardFilters:
     def apply(self, leads):
         if self.created_from or self.created_to:
             if self.created_from:
-                leads = leads.filter(created_at__gte=_start_of(self.created_from))
+                leads = leads.filter(created_at__gte=day_start(self.created_from))
             if self.created_to:
-                leads = leads.filter(created_at__lt=_start_of(self.created_to + timedelta(days=1)))
+                leads = leads.filter(created_at__lt=day_start(self.created_to + timedelta(days=1)))
         elif PERIODS[self.period] is not None:
             leads = leads.filter(created_at__gte=timezone.now() - timedelta(days=PERIODS[self.period]))
         if self.source:
@@ -78,7 +78,12 @@ class DashboardFilters:
     def narrows_leads(self) -> bool:
         """Whether a filter other than the period, or the user's scope, leaves some live leads out."""
         return bool(self.source or self.campaign or self.segment or self.team or self.rep
-                    or (self.user is not None and not is_revops_admin(self.user)))
+                    or (self.user is not None and not sees_every_lead(self.user)))
+
+    def about(self, rows, leads):
+        """``rows`` (tasks, decisions: anything with a ``lead``) about ``leads``, these filters' leads. When no
+        filter narrows them they are every lead, and the rows are not looked up in them."""
+        return rows.filter(lead__in=leads.order_by().values("pk")) if self.narrows_leads() else rows
 
     def scope_tasks(self, tasks):
         """Tasks narrowed to the user's (a manager: their teams')."""
@@ -98,8 +103,8 @@ class DashboardFilters:
     def window(self) -> tuple[datetime | None, datetime | None]:
         """The period as [start, end) datetimes for event-dated figures (None: open-ended)."""
         if self.created_from or self.created_to:
-            return (_start_of(self.created_from) if self.created_from else None,
-                    _start_of(self.created_to + timedelta(days=1)) if self.created_to else None)
+            return (day_start(self.created_from) if self.created_from else None,
+                    day_start(self.created_to + timedelta(days=1)) if self.created_to else None)
         days = PERIODS[self.period]
         return (timezone.now() - timedelta(days=days) if days is not None else None), None
 
@@ -115,10 +120,6 @@ class DashboardFilters:
         if end is not None:
             rows = rows.filter(**{f"{date_field}__lt": end})
         return rows
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _date(params, name: str) -> date | None:

@@ -27,16 +27,10 @@ def cohort_funnel(leads) -> list[dict]:
     """One row per funnel stage: leads of the cohort that ever reached it, the share of the cohort, and the
     conversion from the previous stage. One aggregate query over the cohort's summary rows (leads/stage_models.py:
     the first time each lead reached each stage, kept from the history)."""
-    if is_facts(leads):  # the facts carry the first times: one statement over the cohort's rows
-        figures = leads.order_by().aggregate(cohort=Count("id"), **{column: Count(column)
-                                                                     for column in REACHED_COLUMNS})
-        cohort = figures.pop("cohort")
-        counts = dict(zip(FUNNEL[1:], figures.values(), strict=True))
-    else:
-        stage_summary_refresh_quietly()
-        counts = dict(zip(FUNNEL[1:], StageReach.objects.filter(lead__in=leads.order_by().values("id")).aggregate(
-            **{column: Count(column) for column in REACHED_COLUMNS}).values(), strict=True))
-        cohort = leads.count()
+    stage_summary_refresh_quietly()
+    counts = dict(zip(FUNNEL[1:], StageReach.objects.filter(lead__in=leads.order_by().values("id")).aggregate(
+        **{column: Count(column) for column in REACHED_COLUMNS}).values(), strict=True))
+    cohort = leads.count()
     return cohort_rows(cohort, counts)
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .dashboard_facts import live_facts
-from .dashboards_bands import band_rows, median_days_to_close, non_separating
-from .dashboards_counts import bands_from, cohort_from, lead_counts
+from .dashboards_bands import non_separating
+from .dashboards_counts import bands_counted, cohort_from, lead_counts
 from .dashboards_deciles import calibration_table, decile_table
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import activity_funnel, cohort_rows, stage_times
@@ -93,7 +93,7 @@ def scores_page(filters: DashboardFilters) -> Page:
     leads = filters.apply(live_facts())
 
     def bands() -> list[Section]:  # counted from the daily roll-up, the medians from the facts
-        rows = band_rows(bands_from(lead_counts(filters, "band", "outcome")), median_days_to_close(leads))
+        rows = bands_counted(filters)
         return [Section("bands", "Conversion by score band", BAND_COLUMNS, rows, bar_chart(
             column(rows, "band"), dataset("Conversion % (won / closed)", column(rows, "conversion"), BLUE),
             _interval_dataset(rows), y_max=100), warnings=[w["text"] for w in non_separating(rows)])]

@@ -25,10 +25,8 @@ FAIR_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.WEIGHTED)
 def decisions_in(filters, leads):
     """The decisions of the period about ``leads`` (every filter but the period, merged leads included), undone ones
     left out. When no filter narrows the leads they are every lead, and the decisions are not looked up in them."""
-    decisions = RoutingDecision.objects.filter(undone_at__isnull=True)
-    if filters.narrows_leads():
-        decisions = decisions.filter(lead__in=leads.order_by().values("pk"))
-    return filters.in_window(decisions, "created_at")
+    return filters.in_window(filters.about(RoutingDecision.objects.filter(undone_at__isnull=True), leads),
+                             "created_at")
 
 
 def per_rule(decisions) -> list[dict]:

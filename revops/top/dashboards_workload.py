@@ -24,9 +24,8 @@ def workload_table(filters, leads, now=None) -> list[dict]:
     if filters.rep:
         reps = reps.filter(pk=filters.rep.pk)
     open_leads = open_leads_per_owner(dimension_counts(filters, "owner_id", "outcome", "stage"))
-    tasks = Task.objects.filter(status=TaskStatus.OPEN)
-    if filters.narrows_leads():  # otherwise every task's lead is one of them (a merge moves tasks to the survivor)
-        tasks = tasks.filter(lead__in=leads.order_by().values("pk"))
+    # Without a narrowing filter every open task's lead is one of them (a merge moves tasks to the survivor).
+    tasks = filters.about(Task.objects.filter(status=TaskStatus.OPEN), leads)
     tasks = {row["assignee_id"]: row for row in tasks.values("assignee_id").annotate(
         open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)),
         oldest_due=Min("due_at", filter=Q(due_at__lt=now))).order_by()}

@@ -6,14 +6,10 @@ from django.conf import settings
 from django.db import models
 
 
-class LeadFacts(models.Model):
-    """A lead as the dashboards read it. The names are the lead's (``source``, ``band``, ``owner``…), so a figure
-    counts these rows as it would count leads; the funnel's first times (``mql_at``…) and the first assignment come
-    from their summaries, the segment from the lead's last scoring."""
+class LeadDimensions(models.Model):
+    """What the dashboards filter and group leads by, with the lead's names: the facts and the roll-up share them,
+    so the filters (dashboards_filters.py) apply to either."""
 
-    id = models.BigIntegerField(primary_key=True, help_text="The lead's id.")
-    merged = models.BooleanField(default=False, help_text="Merged into another lead (not live).")
-    created_at = models.DateTimeField()
     source = models.CharField(max_length=100, blank=True)
     campaign = models.CharField(max_length=255, blank=True)
     segment = models.CharField(max_length=50, blank=True)
@@ -22,6 +18,19 @@ class LeadFacts(models.Model):
     band = models.CharField(max_length=2, blank=True)
     stage = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class LeadFacts(LeadDimensions):
+    """A lead as the dashboards read it. The names are the lead's (``source``, ``band``, ``owner``…), so a figure
+    counts these rows as it would count leads; the funnel's first times (``mql_at``…) and the first assignment come
+    from their summaries, the segment from the lead's last scoring."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="The lead's id.")
+    merged = models.BooleanField(default=False, help_text="Merged into another lead (not live).")
+    created_at = models.DateTimeField()
     score = models.IntegerField(null=True)
     predicted_probability = models.FloatField(null=True)
     deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True)
@@ -56,19 +65,11 @@ class LeadFacts(models.Model):
         return f"lead {self.id}: dashboard facts"
 
 
-class LeadDay(models.Model):
+class LeadDay(LeadDimensions):
     """The live leads created on one day (the settings' time zone) with the same dimensions: how many, and their deal
     values. A dashboard sums these rows for whole days instead of counting a third of a million leads."""
 
     day = models.DateField()
-    source = models.CharField(max_length=100, blank=True)
-    campaign = models.CharField(max_length=255, blank=True)
-    segment = models.CharField(max_length=50, blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
-                              related_name="+")
-    band = models.CharField(max_length=2, blank=True)
-    stage = models.CharField(max_length=20, blank=True)
-    outcome = models.CharField(max_length=10, blank=True)
     reached = models.SmallIntegerField(default=0)
     queue = models.CharField(max_length=10, blank=True)
     n = models.IntegerField(help_text="Leads.")

@@ -11,7 +11,7 @@ without the unowned queue leads); without one (the scheduled post and e-mail) th
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from django.db.models import Count, F, Max, Min, Q
@@ -25,19 +25,15 @@ from routing.scoping import leads_visible_to, reps_visible_to, tasks_visible_to
 from scoring.choices import TriggerKind
 from scoring.models import ScoreChange, ScoreTrigger
 
-from .dashboard_facts import live_facts
-from .dashboards_bands import BAND_ORDER, band_rows, median_days_to_close, non_separating
-from .dashboards_counts import bands_from, cohort_from, dimension_counts, lead_counts, open_leads_per_owner
+from .dashboard_facts import day_start, live_facts
+from .dashboards_bands import BAND_ORDER, non_separating
+from .dashboards_counts import bands_counted, cohort_from, dimension_counts, lead_counts, open_leads_per_owner
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import cohort_rows
 
 BAND_WINDOW_DAYS = 90  # the weekly review's band table: leads created in the 90 days up to the end of the week
 REASON_SAMPLE = 50_000  # the daily top reasons read at most this many of the day's score changes
 TOP = 10
-
-
-def local_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _leads(user=None):
@@ -67,7 +63,7 @@ def _stage_label(value: str) -> str:
 def daily_scoring_figures(day: date, *, user=None) -> dict:
     """The scoring of one day: leads scored and score changes, up and down; the band distribution of the leads
     scored (each lead's last change of the day); stage movements; triggers fired; the reasons seen most often."""
-    start, end = local_start(day), local_start(day + timedelta(days=1))
+    start, end = day_start(day), day_start(day + timedelta(days=1))
     changes = _of_leads(ScoreChange.objects.filter(at__gte=start, at__lt=end), user)
     totals = changes.aggregate(changes=Count("id"), leads=Count("lead", distinct=True),
                                up=Count("id", filter=Q(delta__gt=0)), down=Count("id", filter=Q(delta__lt=0)))
@@ -176,15 +172,14 @@ def weekly_review_figures(monday: date, *, now: datetime | None = None, user=Non
     """The week from ``monday``: the funnel of the leads created in it, the bands of the last 90 days up to its end
     (conversion, deal size, the non-separating warnings), speed-to-lead of its leads, SLA attainment of the
     follow-ups due in it, and today's workload."""
-    start, end = local_start(monday), local_start(monday + timedelta(days=7))
+    start, end = day_start(monday), day_start(monday + timedelta(days=7))
     sunday = monday + timedelta(days=6)
     # The counts from the daily roll-up (whole days: dashboards_counts.py), the medians from the facts.
     week = DashboardFilters(created_from=monday, created_to=sunday, user=user)
     size, reached = cohort_from(lead_counts(week, "reached"))
     window = DashboardFilters(created_from=sunday - timedelta(days=BAND_WINDOW_DAYS - 1), created_to=sunday,
                               user=user)
-    bands = band_rows(bands_from(lead_counts(window, "band", "outcome")),
-                      median_days_to_close(window.apply(live_facts())))
+    bands = bands_counted(window)
     cohort = week.apply(live_facts())
     return {"monday": monday, "sunday": sunday, "new_leads": size,
             "funnel": cohort_rows(size, reached), "bands": bands, "band_warnings": non_separating(bands),

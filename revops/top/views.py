@@ -7,9 +7,8 @@ from revops.base.db.summary import summaries_refreshed_once
 
 from . import dashboards
 from .access import dashboard_user_required
-from .dashboard_facts import live_facts
-from .dashboards_bands import band_rows, median_days_to_close, non_separating
-from .dashboards_counts import bands_from, cohort_from, lead_counts, sources_from
+from .dashboards_bands import non_separating
+from .dashboards_counts import bands_counted, cohort_from, lead_counts, sources_from
 from .dashboards_csv import TABLES, csv_response
 from .dashboards_filters import PERIODS, DashboardFilterError, parse_filters
 from .dashboards_funnel import cohort_rows
@@ -32,7 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Every counted figure from one grouped read of the daily roll-up (dashboards_counts.py); the median days to
     # close from the won leads' facts.
     counts = lead_counts(filters, "source", "band", "stage", "outcome", "reached")
-    bands = band_rows(bands_from(counts), median_days_to_close(filters.apply(live_facts())))
+    bands = bands_counted(filters, counts)
     funnel = cohort_rows(*cohort_from(counts))
     if table is not None:
         rows = {"bands": bands, "funnel": funnel, "sources": sources_from(counts)}[table]

@@ -34,6 +34,8 @@ EVENTS_PER_LEAD = 5
 WEEKS_SPREAD = 26  # copies spread their dates over half a year
 REQUESTS = 7
 TARGET_MS = 300
+#: The column that dates a row of a copied table, first match (see _copy_sql).
+ROW_TIMES = ["history_date", "at", "fired_at", "created_at"]
 
 
 def _multiplied_models():
@@ -53,6 +55,7 @@ def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: int = 1
 
     table = model._meta.db_table
     columns, values = [], []
+    names = [field.column for field in model._meta.concrete_fields]
     pk = model._meta.pk.column
     for field in model._meta.concrete_fields:
         column = field.column
@@ -71,9 +74,13 @@ def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: int = 1
             values.append(f"CASE WHEN {source} IS NULL THEN NULL ELSE {source} || '-' || g.n || '-' || h.n END")
         else:
             values.append(source)
+    # In the order of the row's own time: a table that grew over months holds a period's rows on neighbouring pages
+    # (rows are appended as they happen); copies inserted copy by copy would spread every week over the whole table.
+    dated = sorted((ROW_TIMES.index(name), index) for index, name in enumerate(names) if name in ROW_TIMES)
+    order = f" ORDER BY {values[dated[0][1]]}" if dated else ""
     return (f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {", ".join(values)} FROM "{table}" src, '
             f"generate_series(1, {copies}) AS g(n), generate_series(0, {extra - 1}) AS h(n) "
-            f'WHERE src."{pk}" <= {offsets[model]}')
+            f'WHERE src."{pk}" <= {offsets[model]}{order}')
 
 
 def _drop_secondary_indexes(cursor, tables: list[str]) -> list[str]:

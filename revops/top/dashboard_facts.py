@@ -79,7 +79,9 @@ def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
                                for rank, column in reversed(list(enumerate(REACHED_COLUMNS, start=1)))),
                              default=Value(0), output_field=IntegerField()),
     }
-    select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by().annotate(**derived)
+    # In creation order: a rebuilt table then holds a period's facts on neighbouring pages (a refresh appends new
+    # leads in about that order anyway), so a page reading "the last 90 days" reads a third of the table, not all.
+    select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by("created_at", "id").annotate(**derived)
               .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
                            *(f"reached_{column}" for column in FIRSTS), "reached_rank"))
     columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS, "reached"]

@@ -17,7 +17,7 @@ from django.db.models.functions import Ntile
 
 from leads.choices import Outcome
 
-from .dashboards_stats import pct, wilson_interval
+from .dashboards_stats import days_between, pct, percentiles_of, wilson_interval
 
 
 def _ranked(rows, order_by):
@@ -69,24 +69,11 @@ def _won_medians(scored, order) -> dict[int, float]:
     then the won ones are kept: filtering before ranking would cut the won leads alone into ten."""
     ranked = _ranked(scored, order).values("decile", "outcome", "closed_at", "created_at")
     inner, params = ranked.query.sql_with_params()
-    sql = _days_sql("t.closed_at", "t.created_at")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT decile, d, rn, n FROM (SELECT t.decile AS decile, " + sql + " AS d, ROW_NUMBER() OVER ("
-            "PARTITION BY t.decile ORDER BY " + sql + ") AS rn, COUNT(*) OVER (PARTITION BY t.decile) AS n "
-            f"FROM ({inner}) t WHERE t.outcome = %s AND t.closed_at IS NOT NULL) r "
-            "WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2", [*params, Outcome.WON])
-        picked: dict = {}
-        for decile, value, _rank, _size in cursor.fetchall():
-            picked.setdefault(decile, []).append(float(value))
-    return {decile: round(sum(v) / len(v), 1) for decile, v in picked.items()}
-
-
-def _days_sql(end: str, start: str) -> str:
-    """Days between two timestamp columns, in the database's own arithmetic."""
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
-    return f"(julianday({end}) - julianday({start}))"
+    days = days_between("t.closed_at", "t.created_at")
+    picked = percentiles_of(f"SELECT t.decile AS g, {days} AS v FROM ({inner}) t "
+                            "WHERE t.outcome = %s AND t.closed_at IS NOT NULL", [*params, Outcome.WON],
+                            median_only=True)
+    return {decile: round(float(entry["p50"]), 1) for decile, entry in picked.items()}
 
 
 def calibration_table(leads) -> list[dict]:

@@ -21,6 +21,7 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
 
 from .dashboard_facts import is_facts, reach
+from .dashboards_stats import days_between, percentiles_of
 
 
 def cohort_funnel(leads) -> list[dict]:
@@ -92,47 +93,26 @@ def _created_in(leads, start, end) -> int:
     return leads.count()
 
 
-def _days_between(end: str, start: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
-    return f"(julianday({end}) - julianday({start}))"
-
-
 def stage_times(leads) -> list[dict]:
     """Median (and 90th percentile) days between consecutive funnel stages, for the leads of ``leads`` that reached
     both: from the first time a lead reached a stage (or a later one) to the first time it reached the next. The
-    database finds each lead's first dates, pairs them, ranks the pairs' durations and returns the middle rows."""
+    database finds each lead's first dates, pairs them and takes the percentiles of the pairs' durations."""
     if not is_facts(leads):  # the facts carry the first times; a lead's are in the funnel summary
         stage_summary_refresh_quietly()
     firsts = {f"r{index}": F(reach(leads, column)) for index, column in enumerate(["first_at", *REACHED_COLUMNS])}
     reached, params = leads.order_by().values(**firsts).query.sql_with_params()
     pairs = " UNION ALL ".join(
-        f"SELECT {index} AS step, {_days_between(f'f.r{index}', 'f.r0' if index == 1 else f'f.r{index - 1}')} AS d "
+        f"SELECT {index} AS g, {days_between(f'f.r{index}', 'f.r0' if index == 1 else f'f.r{index - 1}')} AS v "
         f"FROM f WHERE f.r{index} IS NOT NULL AND {'f.r0' if index == 1 else f'f.r{index - 1}'} IS NOT NULL"
         for index in range(1, len(FUNNEL)))
-    sql = (
-        f"WITH f AS ({reached}), "
-        f"p AS ({pairs}) "
-        "SELECT step, d, rn, n FROM (SELECT p.step, p.d, ROW_NUMBER() OVER (PARTITION BY p.step ORDER BY p.d) AS rn, "
-        "COUNT(*) OVER (PARTITION BY p.step) AS n FROM p) r "
-        "WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10"
-    )
-    picked: dict[int, dict] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for step, days, rank, size in cursor.fetchall():
-            entry = picked.setdefault(step, {"n": size, "middle": [], "p90": None})
-            if rank in ((size + 1) // 2, (size + 2) // 2):
-                entry["middle"].append(float(days))
-            if rank == (9 * size + 9) // 10:
-                entry["p90"] = float(days)
+    picked = percentiles_of(f"WITH f AS ({reached}) {pairs}", params)
     rows = []
     for index in range(1, len(FUNNEL)):
         entry = picked.get(index)
         rows.append({
             "step": f"{Stage(FUNNEL[index - 1]).label} → {Stage(FUNNEL[index]).label}",
             "leads": entry["n"] if entry else 0,
-            "median_days": round(sum(entry["middle"]) / len(entry["middle"]), 1) if entry else None,
-            "p90_days": round(entry["p90"], 1) if entry else None,
+            "median_days": round(float(entry["p50"]), 1) if entry else None,
+            "p90_days": round(float(entry["p90"]), 1) if entry else None,
         })
     return rows

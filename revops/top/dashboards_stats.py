@@ -1,6 +1,6 @@
-"""Statistics the dashboard pages share, computed by the database: medians and 90th percentiles per group (a windowed
-query that returns at most three rows per group), histogram buckets of a duration, and the two-proportion test of an
-A/B result. Works on SQLite and PostgreSQL."""
+"""Statistics the dashboard pages share, computed by the database: medians and 90th percentiles per group (ordered-set
+aggregates on PostgreSQL, a windowed query that returns at most three rows per group on SQLite), histogram buckets of
+a duration, and the two-proportion test of an A/B result. Works on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.db.models import Count, F, Q
 
 from .dashboards_bands import wilson_interval
 
-__all__ = ["as_days", "as_hours", "grouped_percentiles", "duration_histogram", "two_proportion_test",
-           "wilson_interval", "pct", "HOURS_BUCKETS"]
+__all__ = ["as_days", "as_hours", "grouped_percentiles", "percentiles_of", "days_between", "duration_histogram",
+           "two_proportion_test", "wilson_interval", "pct", "HOURS_BUCKETS"]
 
 #: Histogram buckets of a speed-to-lead duration: (label, upper bound); the last bucket is open-ended.
 HOURS_BUCKETS = [("< 5 min", timedelta(minutes=5)), ("5–30 min", timedelta(minutes=30)),
@@ -47,24 +47,39 @@ def as_hours(value) -> float | None:
 
 def grouped_percentiles(rows) -> dict:
     """Per group, the median (mean of the middle one or two values) and the 90th percentile (nearest rank:
-    the value at rank ceil(0.9 n)) of ``rows``, a ``values(g=..., v=...)`` queryset (group, orderable value).
-
-    The database ranks each group's values and returns only the rows at those ranks; the raw values come back as
-    given (a timedelta or microseconds for durations, numbers otherwise)."""
+    the value at rank ceil(0.9 n)) of ``rows``, a ``values(g=..., v=...)`` queryset (group, orderable value)."""
     inner, params = rows.query.sql_with_params()
-    sql = (
+    return percentiles_of(inner, params)
+
+
+def percentiles_of(sql: str, params, median_only: bool = False) -> dict:
+    """Per group ``g`` of the rows ``sql`` selects (columns ``g`` and ``v``; a null ``v`` is left out): the number
+    of values ``n``, the median ``p50`` and the 90th percentile ``p90`` (``None`` if ``median_only``), computed by the
+    database. The raw values come back as given (a timedelta or microseconds for durations, numbers otherwise).
+
+    PostgreSQL: the ordered-set aggregates, one sort per group (``percentile_cont(0.5)`` is the mean of the middle
+    values, ``percentile_disc(0.9)`` the value at rank ceil(0.9 n)). SQLite has neither: each group's values are
+    ranked by a window and only the rows at those ranks come back."""
+    if connection.vendor == "postgresql":
+        p90 = "NULL" if median_only else "percentile_disc(0.9) WITHIN GROUP (ORDER BY t.v)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT t.g, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY t.v), {p90} "
+                           f"FROM ({sql}) t WHERE t.v IS NOT NULL GROUP BY t.g", params)
+            return {group: {"n": size, "p50": median, "p90": high}
+                    for group, size, median, high in cursor.fetchall()}
+    ranked = (
         "SELECT g, v, rn, n FROM (SELECT t.g AS g, t.v AS v, ROW_NUMBER() OVER (PARTITION BY t.g ORDER BY t.v) AS rn,"
-        f" COUNT(*) OVER (PARTITION BY t.g) AS n FROM ({inner}) t WHERE t.v IS NOT NULL) r"
-        " WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10"
+        f" COUNT(*) OVER (PARTITION BY t.g) AS n FROM ({sql}) t WHERE t.v IS NOT NULL) r"
+        " WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2" + ("" if median_only else " OR rn = (9 * n + 9) / 10")
     )
     picked: dict = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(ranked, params)
         for group, value, rank, size in cursor.fetchall():
             entry = picked.setdefault(group, {"n": size, "middle": [], "p90": None})
             if rank in ((size + 1) // 2, (size + 2) // 2):
                 entry["middle"].append(value)
-            if rank == (9 * size + 9) // 10:
+            if not median_only and rank == (9 * size + 9) // 10:
                 entry["p90"] = value
     result = {}
     for group, entry in picked.items():
@@ -75,6 +90,14 @@ def grouped_percentiles(rows) -> dict:
             median = sum(float(v) for v in middle) / len(middle)
         result[group] = {"n": entry["n"], "p50": median, "p90": entry["p90"]}
     return result
+
+
+def days_between(end: str, start: str) -> str:
+    """SQL for the days between two timestamp columns, as a float, in the database's own arithmetic (PostgreSQL's
+    ``date_part`` is a double; ``EXTRACT`` would be a numeric, many times slower to sort)."""
+    if connection.vendor == "postgresql":
+        return f"(date_part('epoch', {end} - {start}) / 86400.0)"
+    return f"(julianday({end}) - julianday({start}))"
 
 
 def duration_histogram(rows, start: str, end: str, buckets=HOURS_BUCKETS) -> list[dict]:

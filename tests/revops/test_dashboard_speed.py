@@ -112,3 +112,14 @@ def test_the_speed_page_refreshes_its_summary_once_and_still_sees_new_decisions(
     lead = Lead.objects.get(email="L4@x.example")
     decision(lead, lead.created_at, four[0].user, 30)
     assert assigned() == 4  # the decision made between the two requests is in the second
+
+
+@pytest.mark.parametrize("dimension", [None, "team", "rep", "source", "band"])
+def test_the_lead_facts_give_the_same_figures_as_the_leads(four, dimension):
+    """The pages read the lead facts (the SLA counts by source and band join the tasks with them, not with the lead
+    table): the same figures as from the leads."""
+    from revops.top.dashboard_facts import lead_facts_rebuild, live_facts
+
+    lead_facts_rebuild()  # the fixture's updates write no history rows
+    now = timezone.now()
+    assert speed_by(live_facts(), dimension, now) == speed_by(Lead.objects.live(), dimension, now)

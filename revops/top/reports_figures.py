@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
-from statistics import median
 
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
@@ -30,6 +29,7 @@ from .dashboards_bands import BAND_ORDER, non_separating
 from .dashboards_counts import bands_counted, cohort_from, dimension_counts, lead_counts, open_leads_per_owner
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import cohort_rows
+from .dashboards_stats import days_between, percentiles_of
 
 BAND_WINDOW_DAYS = 90  # the weekly review's band table: leads created in the 90 days up to the end of the week
 REASON_SAMPLE = 50_000  # the daily top reasons read at most this many of the day's score changes
@@ -105,29 +105,30 @@ def top_reasons(changes) -> list[dict]:
             for code, n in times.most_common(TOP)]
 
 
-def _hours(durations: list[timedelta]) -> dict:
-    hours = sorted(d.total_seconds() / 3600 for d in durations if d.total_seconds() >= 0)
-    if not hours:
+def _hours(entry: dict | None) -> dict:
+    if not entry:
         return {"count": 0, "median": None, "p90": None}
-    return {"count": len(hours), "median": round(median(hours), 1),
-            "p90": round(hours[min(len(hours) - 1, int(0.9 * len(hours)))], 1)}
+    return {"count": entry["n"], "median": round(24 * float(entry["p50"]), 1),
+            "p90": round(24 * float(entry["p90"]), 1)}
 
 
 def speed_to_lead(cohort) -> dict:
     """Hours from a lead's arrival to its first assignment and to its first touch (a task accepted or done): the
-    median and the 90th percentile, with how many leads got there."""
-    rows = cohort.order_by().annotate(
+    median and the 90th percentile (as on the speed page), with how many leads got there. The database finds each
+    lead's first times and the percentiles (revops/top/dashboards_stats.py)."""
+    firsts = cohort.order_by().annotate(
         assigned=Min("routing_decisions__created_at", filter=Q(routing_decisions__owner__isnull=False)),
         accepted=Min("tasks__accepted_at"), completed=Min("tasks__completed_at"),
-    ).values_list("created_at", "assigned", "accepted", "completed")
-    assignment, touch = [], []
-    for created, assigned, accepted, completed in rows:
-        if assigned:
-            assignment.append(assigned - created)
-        touched = min((t for t in (accepted, completed) if t), default=None)
-        if touched:
-            touch.append(touched - created)
-    return {"leads": len(rows), "assignment": _hours(assignment), "first_touch": _hours(touch)}
+    ).values("created_at", "assigned", "accepted", "completed")
+    inner, params = firsts.query.sql_with_params()
+    touched = ("CASE WHEN t.accepted IS NULL THEN t.completed "
+               "WHEN t.completed IS NULL OR t.accepted < t.completed THEN t.accepted ELSE t.completed END")
+    picked = percentiles_of(
+        f"SELECT u.g AS g, u.v AS v FROM (SELECT 'assignment' AS g, {days_between('t.assigned', 't.created_at')} AS v "
+        f"FROM ({inner}) t UNION ALL SELECT 'first_touch' AS g, {days_between(touched, 't.created_at')} AS v "
+        f"FROM ({inner}) t) u WHERE u.v >= 0", [*params, *params])
+    return {"leads": cohort.count(), "assignment": _hours(picked.get("assignment")),
+            "first_touch": _hours(picked.get("first_touch"))}
 
 
 def sla_attainment(start: datetime, end: datetime, *, now: datetime | None = None, user=None) -> list[dict]:

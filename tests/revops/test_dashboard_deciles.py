@@ -69,3 +69,44 @@ def test_calibration_compares_mean_predicted_probability_with_the_observed_share
     assert (lost_pair["observed"], lost_pair["gap"], lost_pair["ci_low"], lost_pair["ci_high"]) == (
         50.0, -40.0, 9.5, 90.5)
     assert lost_pair["within_interval"] is True
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_deciles_match_ntile_on_generated_leads_with_ties(seed):
+    """The deciles are computed from per-score counts, splitting a score that straddles two deciles by id: on
+    generated leads (0 to 70 of them, scores with many ties, outcomes, deal values, days to close) every figure is
+    the one of NTILE(10) over (score desc, id) computed directly."""
+    import random
+    from statistics import median
+
+    from django.db.models import F, Window
+    from django.db.models.functions import Ntile
+
+    rng = random.Random(seed)
+    scores = rng.choice([range(0, 3), range(0, 12), range(0, 101)])
+    for _ in range(rng.choice([0, 3, 9, 10, 11, 37, 70])):
+        outcome = rng.choice(["open", "won", "won", "lost"])
+        make(rng.choice(scores), outcome, Decimal(rng.randrange(100, 900)) if outcome == "won" and rng.random() < 0.7
+             else None, rng.randint(1, 40) if outcome != "open" else None)
+    make(None)
+    deciles = dict(Lead.objects.filter(score__isnull=False).annotate(
+        decile=Window(Ntile(10), order_by=[F("score").desc(), F("id").asc()])).values_list("id", "decile"))
+    expected = {}
+    for lead in Lead.objects.filter(score__isnull=False):
+        group = expected.setdefault(deciles[lead.pk], [])
+        group.append(lead)
+    rows = decile_table(Lead.objects.live())
+    assert [row["decile"] for row in rows] == sorted(expected)
+    for row in rows:
+        group = expected[row["decile"]]
+        won = [lead for lead in group if lead.outcome == "won"]
+        deals = [lead.deal_value for lead in won if lead.deal_value is not None]
+        low, high = min(lead.score for lead in group), max(lead.score for lead in group)
+        assert row["scores"] == (f"{low}–{high}" if low != high else str(low))
+        assert (row["leads"], row["won"], row["lost"], row["open"]) == (
+            len(group), len(won), sum(lead.outcome == "lost" for lead in group),
+            sum(lead.outcome == "open" for lead in group))
+        assert row["total_deal"] == sum(deals, Decimal("0.00"))
+        assert row["avg_deal"] == ((sum(deals) / len(deals)).quantize(Decimal("0.01")) if deals else None)
+        days = [(lead.closed_at - lead.created_at).days for lead in won]
+        assert row["median_days_to_close"] == (round(median(days), 1) if days else None)

@@ -51,7 +51,7 @@ from revops.base.models import SummaryMark
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
-from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh
+from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
 from .models import LeadDay, LeadFacts
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
@@ -131,6 +131,7 @@ def _rebuild(leads_sql: str, params: list) -> int:
         cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) {select}", select_params)
         count = cursor.rowcount
     days_rebuild(days | _days_of(leads_sql, params))
+    experiment_outcomes_copy(leads_sql, params)
     return count
 
 

@@ -24,8 +24,8 @@ from .models import ExperimentLead
 def experiment_results(leads, limit: int = 10, *, narrow: bool = True) -> list[dict]:
     """The newest experiments (running first), each with its variants' figures and the significance note.
     ``leads``: every filter but the period (an experiment has its own dates); ``narrow=False``: they are every lead,
-    so the figures need not look them up. Counted from the experiments summary (one row per lead and variant:
-    experiment_summary.py) joined to the lead facts for the outcome."""
+    so the figures need not look them up. Counted from the experiments summary (one row per lead and variant, with
+    its outcome: experiment_summary.py)."""
     experiments = list(ScoringExperiment.objects.order_by("-active", "-created_at", "-id")[:limit])
     if not experiments:
         return []
@@ -36,8 +36,7 @@ def experiment_results(leads, limit: int = 10, *, narrow: bool = True) -> list[d
         scored = scored.filter(lead__in=leads.order_by().values("pk"))
     figures = scored.values("experiment_id", "variant").annotate(
         leads=Count("lead"), mql=Count("lead", filter=Q(qualified=True)),
-        won=Count("lead", filter=Q(lead__outcome=Outcome.WON)),
-        lost=Count("lead", filter=Q(lead__outcome=Outcome.LOST)),
+        won=Count("lead", filter=Q(outcome=Outcome.WON)), lost=Count("lead", filter=Q(outcome=Outcome.LOST)),
     ).order_by()
     by_experiment: dict[int, dict[str, dict]] = {}
     for row in figures:

@@ -118,7 +118,7 @@ def experiments_page(filters: DashboardFilters) -> Page:
         return sections
 
     def feedback() -> list[Section]:
-        flags = filters.in_window(ScoreFeedback.objects.filter(lead__in=leads.order_by().values("pk")), "created_at")
+        flags = filters.in_window(filters.about(ScoreFeedback.objects.all(), leads), "created_at")
         rows = feedback_by_reason(flags)
         bands = sorted({key for row in rows for key in row if key.startswith("band_")})
         return [Section("feedback", "“Score is wrong” flags by reason and band",
@@ -129,7 +129,7 @@ def experiments_page(filters: DashboardFilters) -> Page:
                                         horizontal=True, stacked=True))]
 
     def by_rule() -> list[Section]:
-        flags = filters.in_window(ScoreFeedback.objects.filter(lead__in=leads.order_by().values("pk")), "created_at")
+        flags = filters.in_window(filters.about(ScoreFeedback.objects.all(), leads), "created_at")
         rows = feedback_by_rule(flags)
         return [Section("feedback-rules", "Flags by scoring rule", FEEDBACK_RULE_COLUMNS, rows, bar_chart(
             column(rows, "rule"), dataset("Too high", column(rows, "too_high"), pages.RED),

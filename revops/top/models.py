@@ -86,14 +86,17 @@ class LeadDay(LeadDimensions):
 
 
 class ExperimentLead(models.Model):
-    """A lead scored under an A/B experiment's variant, and whether one of those scorings made it MQL or better: the
-    experiments page counts these (one row per lead and variant) instead of every score change."""
+    """A lead scored under an A/B experiment's variant, whether one of those scorings made it MQL or better, and its
+    outcome: the experiments page counts these (one row per lead and variant) instead of every score change, without
+    joining the facts."""
 
     experiment = models.ForeignKey("scoring.ScoringExperiment", on_delete=models.DO_NOTHING, db_constraint=False,
                                    related_name="+")
     variant = models.CharField(max_length=1)
     lead = models.ForeignKey(LeadFacts, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     qualified = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, blank=True, help_text="The lead's outcome, copied from its facts "
+                                                                    "whenever they are rebuilt.")
 
     class Meta:
         verbose_name = "lead in an experiment (dashboard summary)"

@@ -45,6 +45,28 @@ def test_experiment_results_give_conversion_per_variant_and_a_significance_note(
     assert result["test"]["significant"] is False and "Not significant" in result["note"]
 
 
+def test_a_lead_won_after_it_was_scored_under_a_variant_counts_as_won(scoring_model):
+    """The experiments summary copies the outcome: a lead closed after its scoring (a history row, no score change)
+    is counted as won once the facts catch up, and as lost if it is reopened and lost."""
+    experiment = ScoringExperiment.objects.create(segment="default", name="MQL at 45", b_mql_threshold=45,
+                                                  split_percent=50, active=True, started_at=timezone.now())
+    lead = Lead.objects.create(email="late@x.example")
+    ScoreChange.objects.create(lead=lead, model=scoring_model, at=timezone.now() - timedelta(hours=2), cause="test",
+                               experiment=experiment, variant="B", new_stage="mql")  # settled: not read again
+    [result] = experiment_results(Lead.objects.all())
+    assert (result["variants"][1]["leads"], result["variants"][1]["won"]) == (1, 0)
+    changes = ScoreChange.objects.count()
+    lead.outcome = "won"
+    lead.save()
+    [result] = experiment_results(Lead.objects.all())
+    assert (result["variants"][1]["won"], result["variants"][1]["lost"]) == (1, 0)
+    lead.outcome = "lost"
+    lead.save()
+    assert ScoreChange.objects.count() == changes  # no new scoring: the facts' rebuild brought the outcome
+    [result] = experiment_results(Lead.objects.all())
+    assert (result["variants"][1]["won"], result["variants"][1]["lost"]) == (0, 1)
+
+
 def test_feedback_is_counted_by_reason_band_and_scoring_rule(db):
     reasons = [{"code": "vp_or_above", "label": "VP", "points": 15}, {"code": "pricing_visit", "label": "P",
                                                                         "points": 10}]

@@ -123,10 +123,10 @@ def speed_to_lead(cohort) -> dict:
     inner, params = firsts.query.sql_with_params()
     touched = ("CASE WHEN t.accepted IS NULL THEN t.completed "
                "WHEN t.completed IS NULL OR t.accepted < t.completed THEN t.accepted ELSE t.completed END")
-    picked = percentiles_of(
-        f"SELECT u.g AS g, u.v AS v FROM (SELECT 'assignment' AS g, {days_between('t.assigned', 't.created_at')} AS v "
-        f"FROM ({inner}) t UNION ALL SELECT 'first_touch' AS g, {days_between(touched, 't.created_at')} AS v "
-        f"FROM ({inner}) t) u WHERE u.v >= 0", [*params, *params])
+    picked = percentiles_of(  # the lead's first times found once (a CTE read twice), then both durations
+        f"WITH firsts AS ({inner}) SELECT u.g AS g, u.v AS v FROM (SELECT 'assignment' AS g, "
+        f"{days_between('t.assigned', 't.created_at')} AS v FROM firsts t UNION ALL SELECT 'first_touch' AS g, "
+        f"{days_between(touched, 't.created_at')} AS v FROM firsts t) u WHERE u.v >= 0", params)
     return {"leads": cohort.count(), "assignment": _hours(picked.get("assignment")),
             "first_touch": _hours(picked.get("first_touch"))}
 

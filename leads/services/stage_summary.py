@@ -50,7 +50,9 @@ def _rebuild(leads_sql: str, params: list) -> int:
             "SELECT m.lead_id, m.at, m.rank_before, m.rank_now FROM ("
             f"SELECT h.id AS lead_id, h.history_date AS at, {rank} AS rank_now, "
             f"COALESCE(LAG({rank}) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), -1) AS rank_before "
-            f"FROM {history} h WHERE h.id IN ({leads_sql})) m WHERE m.rank_now <> m.rank_before",
+            f"FROM {history} h WHERE h.id IN ({leads_sql})) m WHERE m.rank_now <> m.rank_before "
+            # a deleted lead's moves go with it (its history stays): every figure over the moves counts live rows
+            f"AND EXISTS (SELECT 1 FROM {_table(Lead)} l WHERE l.id = m.lead_id)",
             params)
     return count
 

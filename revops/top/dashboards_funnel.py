@@ -22,6 +22,7 @@ from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
 
 from .dashboard_facts import is_facts, reach
 from .dashboards_stats import days_between, percentiles_of
+from .models import LeadFacts
 
 
 def cohort_funnel(leads) -> list[dict]:
@@ -57,13 +58,19 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def activity_funnel(leads, start: datetime | None, end: datetime | None) -> list[dict]:
+def activity_funnel(leads, start: datetime | None, end: datetime | None, *, narrow: bool = True) -> list[dict]:
     """By activity: per funnel stage, the leads that crossed into it (or past it) during [start, end) — a move from
     below the stage to it or a later stage; "New" is the leads created in the period. A lead that decays and
-    qualifies again in the period counts once. ``leads`` carries every filter but the period."""
+    qualifies again in the period counts once. ``leads`` carries every filter but the period; ``narrow=False``:
+    they are every live lead (the live facts, no filter), so a move counts unless its lead was merged, and the few
+    merged leads are looked up instead of the million live ones."""
     stage_summary_refresh_quietly()
-    ids, params = leads.order_by().values("id").query.sql_with_params()
-    where, bounds = [f"m.lead_id IN ({ids})"], list(params)
+    if narrow or not is_facts(leads):
+        ids, params = leads.order_by().values("id").query.sql_with_params()
+        where, bounds = [f"m.lead_id IN ({ids})"], list(params)
+    else:
+        ids, params = LeadFacts.objects.filter(merged=True).values("id").query.sql_with_params()
+        where, bounds = [f"m.lead_id NOT IN ({ids})"], list(params)
     if start is not None:
         where.append("m.at >= %s")
         bounds.append(connection.ops.adapt_datetimefield_value(start))

@@ -145,7 +145,7 @@ def funnel_page(filters: DashboardFilters) -> Page:
 
     def by_activity() -> list[Section]:
         start, end = filters.window()
-        rows = activity_funnel(filters.apply_dimensions(live_facts()), start, end)
+        rows = activity_funnel(filters.apply_dimensions(live_facts()), start, end, narrow=filters.narrows_leads())
         return [Section("activity", "Funnel by activity (moves made in the period)", ACTIVITY_COLUMNS, rows,
                         bar_chart(column(rows, "stage"), dataset("Leads that crossed into the stage",
                                                                  column(rows, "entered"), BLUE), horizontal=True),

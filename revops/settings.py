@@ -138,9 +138,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles a query's expressions when its estimated cost is high; the dashboards' aggregates
     # (many FILTERed counts over a cohort) spent seconds compiling and milliseconds running. Off by default
     # (docs/benchmarks.md: the speed page 20 s → 5 s at 100k leads); LEADFLOW_PG_JIT=true turns it back on.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
     if not env_bool("LEADFLOW_PG_JIT", False):
-        options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # The memory a sort or hash may use before it spills to disk: the dashboards sort a period's durations (a third
+    # of a million values at a million leads), which spill at PostgreSQL's default of 4 MB.
+    LEADFLOW_PG_WORK_MEM = os.environ.get("LEADFLOW_PG_WORK_MEM", "32MB")
+    if LEADFLOW_PG_WORK_MEM:
+        options["options"] = f"{options.get('options', '')} -c work_mem={LEADFLOW_PG_WORK_MEM}".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

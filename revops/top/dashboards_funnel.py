@@ -21,7 +21,7 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
 
 from .dashboard_facts import is_facts, reach
-from .dashboards_stats import days_between, percentiles_of
+from .dashboards_stats import column_percentiles, days_between
 from .models import LeadFacts
 
 
@@ -103,19 +103,18 @@ def _created_in(leads, start, end) -> int:
 def stage_times(leads) -> list[dict]:
     """Median (and 90th percentile) days between consecutive funnel stages, for the leads of ``leads`` that reached
     both: from the first time a lead reached a stage (or a later one) to the first time it reached the next. The
-    database finds each lead's first dates, pairs them and takes the percentiles of the pairs' durations."""
+    database finds each lead's first dates and takes the percentiles of each step's durations, in one pass."""
     if not is_facts(leads):  # the facts carry the first times; a lead's are in the funnel summary
         stage_summary_refresh_quietly()
     firsts = {f"r{index}": F(reach(leads, column)) for index, column in enumerate(["first_at", *REACHED_COLUMNS])}
     reached, params = leads.order_by().values(**firsts).query.sql_with_params()
-    pairs = " UNION ALL ".join(
-        f"SELECT {index} AS g, {days_between(f'f.r{index}', 'f.r0' if index == 1 else f'f.r{index - 1}')} AS v "
-        f"FROM f WHERE f.r{index} IS NOT NULL AND {'f.r0' if index == 1 else f'f.r{index - 1}'} IS NOT NULL"
-        for index in range(1, len(FUNNEL)))
-    picked = percentiles_of(f"WITH f AS ({reached}) {pairs}", params)
+    steps = ", ".join(f"{days_between(f'f.r{index}', f'f.r{index - 1}')} AS d{index}"
+                      for index in range(1, len(FUNNEL)))
+    found = column_percentiles(f"SELECT {steps} FROM ({reached}) f", params,
+                               [f"d{index}" for index in range(1, len(FUNNEL))], grouped=False).get(None, {})
     rows = []
     for index in range(1, len(FUNNEL)):
-        entry = picked.get(index)
+        entry = found.get(f"d{index}")
         rows.append({
             "step": f"{Stage(FUNNEL[index - 1]).label} → {Stage(FUNNEL[index]).label}",
             "leads": entry["n"] if entry else 0,

@@ -16,7 +16,7 @@ from routing.models import Task
 from routing.services import first_assignments_refresh_quietly
 
 from .dashboard_facts import is_facts
-from .dashboards_stats import as_hours, duration_histogram, grouped_percentiles, pct
+from .dashboards_stats import as_hours, column_percentiles, duration_histogram, pct
 
 #: Per dimension: the path from a lead, and from a task.
 DIMENSIONS = {
@@ -53,10 +53,6 @@ def speed_histograms(leads) -> dict[str, list[dict]]:
     annotated = with_first_assignment(leads)
     return {"assignment": duration_histogram(annotated, "created_at", "first_assigned_at"),
             "first_touch": duration_histogram(annotated, "first_assigned_at", "first_touched_at")}
-
-
-def _percentiles(annotated, group, value) -> dict:
-    return grouped_percentiles(annotated.order_by().values(g=group, v=value))
 
 
 def _sla_counts(leads, dimension: str | None, now) -> dict:
@@ -104,23 +100,23 @@ def speed_by(leads, dimension: str | None, now=None) -> list[dict]:
         leads=Count("id"), assigned=Count("id", filter=Q(first_assigned_at__isnull=False)),
         touched=Count("id", filter=Q(first_assigned_at__isnull=False, first_touched_at__isnull=False)),
     )
-    to_assign = _percentiles(annotated.filter(first_assigned_at__isnull=False), group, _to_assignment())
-    to_touch = _percentiles(annotated.filter(first_assigned_at__isnull=False, first_touched_at__isnull=False),
-                            group, _to_first_touch())
+    durations, params = annotated.order_by().values(g=group, assign=_to_assignment(), touch=_to_first_touch())\
+        .query.sql_with_params()  # a duration is null where either time is
+    found = column_percentiles(durations, params, ["assign", "touch"], grouped=dimension is not None)
     sla = _sla_counts(leads, dimension, now)
     rows = []
     for row in counts:
         key = row["g"]
         tasks = sla.get(key, {})
+        to_assign, to_touch = (found.get(key if dimension else None, {}).get(column, {})
+                               for column in ("assign", "touch"))
         finished = tasks.get("done", 0) + tasks.get("overdue", 0)
         rows.append({
             dimension or "scope": key if key not in (None, "") else "(none)" if dimension else "All leads",
             "leads": row["leads"], "assigned": row["assigned"],
-            "assign_p50_h": as_hours(to_assign.get(key, {}).get("p50")),
-            "assign_p90_h": as_hours(to_assign.get(key, {}).get("p90")),
+            "assign_p50_h": as_hours(to_assign.get("p50")), "assign_p90_h": as_hours(to_assign.get("p90")),
             "touched": row["touched"],
-            "touch_p50_h": as_hours(to_touch.get(key, {}).get("p50")),
-            "touch_p90_h": as_hours(to_touch.get(key, {}).get("p90")),
+            "touch_p50_h": as_hours(to_touch.get("p50")), "touch_p90_h": as_hours(to_touch.get("p90")),
             "tasks_due": finished, "on_time": tasks.get("on_time", 0),
             "sla_pct": pct(tasks.get("on_time", 0), finished),
         })

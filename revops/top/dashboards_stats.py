@@ -12,7 +12,8 @@ from django.db.models import Count, F, Q
 
 from .dashboards_bands import wilson_interval
 
-__all__ = ["as_days", "as_hours", "grouped_percentiles", "percentiles_of", "days_between", "duration_histogram",
+__all__ = ["as_days", "as_hours", "grouped_percentiles", "percentiles_of", "column_percentiles", "days_between",
+           "duration_histogram",
            "two_proportion_test", "wilson_interval", "pct", "HOURS_BUCKETS"]
 
 #: Histogram buckets of a speed-to-lead duration: (label, upper bound); the last bucket is open-ended.
@@ -90,6 +91,28 @@ def percentiles_of(sql: str, params, median_only: bool = False) -> dict:
             median = sum(float(v) for v in middle) / len(middle)
         result[group] = {"n": entry["n"], "p50": median, "p90": entry["p90"]}
     return result
+
+
+def column_percentiles(sql: str, params, columns: list[str], grouped: bool = True) -> dict:
+    """Per group ``g`` of the rows ``sql`` selects (``grouped=False``: one group, ``None``, and no ``g`` column) and
+    per value column of ``columns``: ``percentiles_of``'s n, p50 and p90 of that column's non-null values (a column
+    with none is left out). PostgreSQL reads the rows once, each column's aggregates sorting its own values; SQLite
+    ranks each column in its own statement."""
+    group = "t.g" if grouped else "NULL"
+    if connection.vendor != "postgresql":
+        result: dict = {}
+        for column in columns:
+            for key, entry in percentiles_of(f"SELECT {group} AS g, t.{column} AS v FROM ({sql}) t", params).items():
+                result.setdefault(key, {})[column] = entry
+        return result
+    aggregates = ", ".join(f"COUNT(t.{column}), percentile_cont(0.5) WITHIN GROUP (ORDER BY t.{column}), "
+                           f"percentile_disc(0.9) WITHIN GROUP (ORDER BY t.{column})" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {group}, {aggregates} FROM ({sql}) t" + (" GROUP BY t.g" if grouped else ""), params)
+        found = cursor.fetchall()
+    return {key: {column: {"n": values[3 * index], "p50": values[3 * index + 1], "p90": values[3 * index + 2]}
+                  for index, column in enumerate(columns) if values[3 * index]}
+            for key, *values in found}
 
 
 def days_between(end: str, start: str) -> str:

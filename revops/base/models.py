@@ -72,6 +72,13 @@ class SlackInteraction(models.Model):
     slack_user_id = models.CharField(max_length=50, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The answer shown in Slack, posted by a job after the request has been acknowledged (Slack waits 3 s at most).
+    channel = models.CharField(max_length=50, blank=True)
+    message_ts = models.CharField(max_length=40, blank=True, help_text="The message whose buttons were clicked.")
+    message_blocks = models.JSONField(default=list, blank=True)
+    answer = models.CharField(max_length=600, blank=True)
+    private = models.BooleanField(default=False, help_text="Answer to the clicking user only (a refusal).")
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

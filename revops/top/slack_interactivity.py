@@ -9,7 +9,12 @@ view id; a replay, even signed anew, finds it and changes nothing); map the Slac
 (``Rep.slack_user_id``); act as that rep through the same task services as the workspace
 (``routing.services.task_actions``: a rep cannot act on another rep's task → an ephemeral refusal); after commit,
 update the original message (``chat.update``) to show the outcome. Reject opens a modal (``views.open``) whose
-submission carries the reason to ``task_reject``. The Slack calls are made in the request (with the client's retries).
+submission carries the reason to ``task_reject``.
+
+Slack waits three seconds for the answer to a click. Only ``views.open`` is called in the request (its trigger id
+expires with it); the message update and the private refusals are recorded on the interaction, in the transaction of
+the change, and posted by a hot-queue job after the answer (``slack_interaction_answer_job``: kill switch
+"Notifications", retried while Slack is unreachable, done once).
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
 from revops.base.boundary import BoundaryError, text_clean
@@ -37,7 +43,10 @@ from revops.base.channels.slack import (
     reject_modal,
     slack_client,
 )
+from revops.base.choices import Workflow
+from revops.base.jobs import TransientError, enqueue_after_commit, pipeline_job
 from revops.base.models import Notification, SlackInteraction
+from revops.base.notifications import TRANSIENT_SLACK_ERRORS
 from routing.models import Rep, Task
 from routing.services.slack_cards import due_for_rep
 from routing.services.task_actions import (
@@ -127,22 +136,59 @@ def _block_action(payload: dict, key: str) -> HttpResponse:
             refusal, outcome = _act(action_id, task_id, rep)
         interaction.outcome = (refusal or outcome or "reject modal opened")[:200]
         interaction.save(update_fields=["outcome"])
+        blocks = payload.get("message", {}).get("blocks")
+        _answer_later(interaction, channel=channel, ts="" if refusal else ts, text=refusal or outcome,
+                      private=bool(refusal), blocks=blocks if isinstance(blocks, list) else [])
+    if not refusal and action_id == ACTION_REJECT:
+        client = slack_client()
+        if client is not None:  # the modal must open within the request: its trigger id expires with it
+            title = Task.objects.filter(pk=task_id).values_list("title", flat=True).first() or ""
+            try:
+                client.views_open(trigger_id=payload.get("trigger_id", ""),
+                                  view=reject_modal(task_id=task_id, channel=channel, ts=ts, title=title))
+            except SlackClientError as exc:
+                logger.warning("Slack interactivity: the reject modal could not be opened: %s", exc)
+    return HttpResponse(status=200)
+
+
+def _answer_later(interaction: SlackInteraction, *, channel: str, ts: str, text: str, private: bool,
+                  blocks: list) -> None:
+    """Record what to show in Slack and schedule the job that shows it (in the caller's transaction): a private
+    refusal to the user in the channel, or the clicked message's update; nothing without a place to show it."""
+    if not text or not channel or not (private or ts):
+        return
+    interaction.channel, interaction.message_ts, interaction.answer = channel[:50], ts[:40], text[:600]
+    interaction.private, interaction.message_blocks = private, blocks
+    interaction.save(update_fields=["channel", "message_ts", "answer", "private", "message_blocks"])
+    enqueue_after_commit(slack_interaction_answer_job, interaction.pk, queue="hot")
+
+
+@pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="slack interaction")
+def slack_interaction_answer_job(interaction_id: int) -> str:
+    """Show a click's answer in Slack once: the private refusal, or the message with its buttons replaced by the
+    outcome. Slack unreachable or busy: retried."""
+    interaction = SlackInteraction.objects.filter(pk=interaction_id, answered_at__isnull=True).first()
+    if interaction is None or not interaction.answer:
+        return "noop"
     client = slack_client()
     if client is None:
-        return HttpResponse(status=200)
+        return "not_configured"
     try:
-        if refusal:
-            if channel:
-                client.chat_postEphemeral(channel=channel, user=user_id, text=refusal)
-        elif action_id == ACTION_REJECT:
-            title = Task.objects.filter(pk=task_id).values_list("title", flat=True).first() or ""
-            client.views_open(trigger_id=payload.get("trigger_id", ""),
-                              view=reject_modal(task_id=task_id, channel=channel, ts=ts, title=title))
-        elif channel and ts:
-            _message_update(client, channel, ts, outcome, payload.get("message", {}).get("blocks"))
-    except SlackClientError as exc:
-        logger.warning("Slack interactivity: the answer to %s could not be posted: %s", action_id, exc)
-    return HttpResponse(status=200)
+        if interaction.private:
+            client.chat_postEphemeral(channel=interaction.channel, user=interaction.slack_user_id,
+                                      text=interaction.answer)
+        else:
+            _message_update(client, interaction.channel, interaction.message_ts, interaction.answer,
+                            interaction.message_blocks)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):
+            raise TransientError(f"Slack said {error or exc}") from exc
+        raise
+    except (SlackClientError, OSError) as exc:
+        raise TransientError(f"Slack unreachable: {exc}") from exc
+    SlackInteraction.objects.filter(pk=interaction_id).update(answered_at=timezone.now())
+    return "answered"
 
 
 def _act(action_id: str, task_id: int, rep: Rep) -> tuple[str, str]:
@@ -203,12 +249,7 @@ def _reject_submitted(payload: dict, key: str) -> HttpResponse:
         outcome = f"Rejected by {rep}: {reason}"
         interaction.outcome = outcome[:200]
         interaction.save(update_fields=["outcome"])
-    client = slack_client()
-    if client is not None and channel and ts:
-        try:
-            _message_update(client, channel, ts, outcome, None)
-        except SlackClientError as exc:
-            logger.warning("Slack interactivity: the rejected task's message could not be updated: %s", exc)
+        _answer_later(interaction, channel=channel, ts=ts, text=outcome, private=False, blocks=[])
     return HttpResponse(status=200)
 
 

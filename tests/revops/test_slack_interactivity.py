@@ -1,5 +1,6 @@
 """Slack's buttons over real HTTP: a signed Accept / Snooze / Reject acts as the rep through the task services and
-updates the message; unsigned, wrongly signed, stale, replayed or another rep's requests change nothing."""
+updates the message (by a job after the answer: ``work()`` runs it); unsigned, wrongly signed, stale, replayed or
+another rep's requests change nothing."""
 
 import time
 from datetime import timedelta
@@ -11,6 +12,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from leads.choices import Stage
 from routing.models import Task
+from revops.base.models import SlackInteraction
+from tests.queues import work
 from tests.routing.factories import make_lead
 from tests.slack_standin import slack_signed_post
 
@@ -49,6 +52,8 @@ def test_a_signed_accept_accepts_the_task_as_the_rep_and_updates_the_message(end
     assert rita_task.accepted_at is not None
     record = rita_task.history.first()
     assert record.history_user == reps[0].user and record.history_change_reason == "accepted"
+    assert slack.calls_of("chat.update") == []  # not in the request: Slack waits 3 s at most for its answer
+    work()
     [update] = slack.calls_of("chat.update")
     assert update["channel"] == "D0RITA" and update["ts"] == "111.222"
     assert update["text"] == "Accepted by Rita."
@@ -61,6 +66,7 @@ def test_a_signed_snooze_moves_the_due_time_an_hour_like_the_workspace(endpoint,
     rita_task.refresh_from_db()
     assert rita_task.snooze_count == 1
     assert before + timedelta(minutes=59) < rita_task.due_at < timezone.now() + timedelta(minutes=61)
+    work()
     [update] = slack.calls_of("chat.update")
     assert update["text"].startswith("Snoozed by Rita until ")
     assert "CET" in update["text"] or "CEST" in update["text"]  # the due time in Rita's zone (Berlin)
@@ -80,6 +86,7 @@ def test_reject_opens_a_modal_and_its_submission_rejects_with_the_reason(endpoin
     rita_task.refresh_from_db()
     assert rita_task.reassign_reason == "Not my territory" and rita_task.reassign_requested_at is not None
     assert rita_task.history.first().history_change_reason == "rejected: Not my territory"
+    work()
     [update] = slack.calls_of("chat.update")
     assert update["ts"] == "111.222" and update["text"] == "Rejected by Rita: Not my territory"
 
@@ -128,6 +135,7 @@ def test_a_replayed_request_changes_nothing_the_second_time(endpoint, rita_task,
     assert slack_signed_post(endpoint, payload, secret=SECRET, timestamp=stamp).status_code == 200
     rita_task.refresh_from_db()
     assert rita_task.snooze_count == 1 and rita_task.due_at == due
+    work()
     assert len(slack.calls_of("chat.update")) == 1
 
 
@@ -135,6 +143,7 @@ def test_the_same_click_signed_anew_later_is_still_a_replay(endpoint, rita_task,
     payload = button(rita_task, "task_snooze")
     slack_signed_post(endpoint, payload, secret=SECRET, timestamp=int(time.time()) - 60)
     slack_signed_post(endpoint, payload, secret=SECRET)  # a new timestamp, a new signature, the same click
+    work()
     rita_task.refresh_from_db()
     assert rita_task.snooze_count == 1 and len(slack.calls_of("chat.update")) == 1
 
@@ -144,6 +153,7 @@ def test_a_rep_cannot_act_on_another_reps_task_and_is_told_so_privately(endpoint
     assert answer.status_code == 200
     rita_task.refresh_from_db()
     assert rita_task.accepted_at is None
+    work()
     [ephemeral] = slack.calls_of("chat.postEphemeral")
     assert ephemeral["user"] == "U0RAVI" and "another rep" in ephemeral["text"]
     assert slack.calls_of("chat.update") == []
@@ -151,6 +161,7 @@ def test_a_rep_cannot_act_on_another_reps_task_and_is_told_so_privately(endpoint
 
 def test_a_slack_user_who_is_no_rep_is_told_so_and_nothing_changes(endpoint, rita_task, slack):
     slack_signed_post(endpoint, button(rita_task, "task_accept", user="U0NOBODY"), secret=SECRET)
+    work()
     rita_task.refresh_from_db()
     assert rita_task.accepted_at is None
     assert "not linked" in slack.calls_of("chat.postEphemeral")[0]["text"]
@@ -163,3 +174,22 @@ def test_a_payload_that_is_not_json_is_a_400(endpoint, settings):
         "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": sig})
     assert answer.status_code == 400 and "payload" in answer.text
+
+
+def test_the_answer_is_posted_once_and_waits_for_slack_when_it_is_down(endpoint, rita_task, slack):
+    """Slack down when the job runs: the click's change stands, the answer waits (retried), then goes out once."""
+    from revops.top.slack_interactivity import slack_interaction_answer_job
+
+    slack.fail_with, slack.fail_times = "service_unavailable", 1000
+    assert slack_signed_post(endpoint, button(rita_task, "task_accept"), secret=SECRET).status_code == 200
+    rita_task.refresh_from_db()
+    assert rita_task.accepted_at is not None
+    work()
+    [interaction] = SlackInteraction.objects.all()
+    assert interaction.answered_at is None and interaction.answer == "Accepted by Rita."
+    slack.fail_times = 0
+    slack_interaction_answer_job(interaction.pk)
+    slack_interaction_answer_job(interaction.pk)  # a second run finds it answered
+    assert len(slack.calls_of("chat.update")) == 1
+    interaction.refresh_from_db()
+    assert interaction.answered_at is not None

@@ -3,8 +3,9 @@
 
 The database is built from the demo (loaded through the real pipeline, so every table is consistent), multiplied
 in SQL: each copy of a lead brings its history rows, events, score changes, routing decisions and tasks, with new
-keys and its dates moved back by a whole number of weeks (so a period filter selects a realistic share). Events are
-copied again until there are five per lead. Then `runserver` (DEBUG off, as `serve` runs it) answers each page, as a
+keys and its dates moved back by a whole number of weeks (so a period filter selects a realistic share), inserted in
+the order of their own dates as a table that grew over months holds them. Events are copied again until there are five
+per lead. Then `runserver` (DEBUG off, as `serve` runs it) answers each page, as a
 signed-in RevOps admin, several times; the slowest statements of each page are explained (`EXPLAIN ANALYZE`).
 
 `python bench/bench_dashboards.py [--leads N]` runs it on a throwaway PostgreSQL cluster (scripts/with_postgres.py);

@@ -11,8 +11,8 @@ from django.utils import timezone
 from slack_sdk.signature import SignatureVerifier
 
 from leads.choices import Stage
-from routing.models import Task
 from revops.base.models import SlackInteraction
+from routing.models import Task
 from tests.queues import work
 from tests.routing.factories import make_lead
 from tests.slack_standin import slack_signed_post

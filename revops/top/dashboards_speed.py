@@ -96,26 +96,21 @@ def speed_by(leads, dimension: str | None, now=None) -> list[dict]:
     lead_path = DIMENSIONS[dimension][0] if dimension else None
     group = F(lead_path) if lead_path else Value("")
     annotated = with_first_assignment(leads)
-    counts = annotated.order_by().values(g=group).annotate(
-        leads=Count("id"), assigned=Count("id", filter=Q(first_assigned_at__isnull=False)),
-        touched=Count("id", filter=Q(first_assigned_at__isnull=False, first_touched_at__isnull=False)),
-    )
     durations, params = annotated.order_by().values(g=group, assign=_to_assignment(), touch=_to_first_touch())\
-        .query.sql_with_params()  # a duration is null where either time is
+        .query.sql_with_params()  # a duration is null where either time is: its count is the assigned, the touched
     found = column_percentiles(durations, params, ["assign", "touch"], grouped=dimension is not None)
     sla = _sla_counts(leads, dimension, now)
     rows = []
-    for row in counts:
-        key = row["g"]
+    for found_key, entry in found.items():
+        key = found_key if dimension else ""
         tasks = sla.get(key, {})
-        to_assign, to_touch = (found.get(key if dimension else None, {}).get(column, {})
-                               for column in ("assign", "touch"))
+        to_assign, to_touch = entry.get("assign", {}), entry.get("touch", {})
         finished = tasks.get("done", 0) + tasks.get("overdue", 0)
         rows.append({
             dimension or "scope": key if key not in (None, "") else "(none)" if dimension else "All leads",
-            "leads": row["leads"], "assigned": row["assigned"],
+            "leads": entry["rows"], "assigned": to_assign.get("n", 0),
             "assign_p50_h": as_hours(to_assign.get("p50")), "assign_p90_h": as_hours(to_assign.get("p90")),
-            "touched": row["touched"],
+            "touched": to_touch.get("n", 0),
             "touch_p50_h": as_hours(to_touch.get("p50")), "touch_p90_h": as_hours(to_touch.get("p90")),
             "tasks_due": finished, "on_time": tasks.get("on_time", 0),
             "sla_pct": pct(tasks.get("on_time", 0), finished),

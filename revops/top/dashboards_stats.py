@@ -94,25 +94,30 @@ def percentiles_of(sql: str, params, median_only: bool = False) -> dict:
 
 
 def column_percentiles(sql: str, params, columns: list[str], grouped: bool = True) -> dict:
-    """Per group ``g`` of the rows ``sql`` selects (``grouped=False``: one group, ``None``, and no ``g`` column) and
-    per value column of ``columns``: ``percentiles_of``'s n, p50 and p90 of that column's non-null values (a column
-    with none is left out). PostgreSQL reads the rows once, each column's aggregates sorting its own values; SQLite
-    ranks each column in its own statement."""
+    """Per group ``g`` of the rows ``sql`` selects (``grouped=False``: one group, ``None``, and no ``g`` column): its
+    number of rows (``rows``) and per value column of ``columns`` ``percentiles_of``'s n, p50 and p90 of that column's
+    non-null values (a column with none is left out). A group without rows is left out. PostgreSQL reads the rows
+    once, each column's aggregates sorting its own values; SQLite counts, then ranks each column, a statement
+    each."""
     group = "t.g" if grouped else "NULL"
+    grouping = " GROUP BY t.g" if grouped else ""
     if connection.vendor != "postgresql":
-        result: dict = {}
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {group}, COUNT(*) FROM ({sql}) t{grouping}", params)
+            result: dict = {key: {"rows": rows} for key, rows in cursor.fetchall() if rows}
         for column in columns:
             for key, entry in percentiles_of(f"SELECT {group} AS g, t.{column} AS v FROM ({sql}) t", params).items():
-                result.setdefault(key, {})[column] = entry
+                result[key][column] = entry
         return result
     aggregates = ", ".join(f"COUNT(t.{column}), percentile_cont(0.5) WITHIN GROUP (ORDER BY t.{column}), "
                            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY t.{column})" for column in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {group}, {aggregates} FROM ({sql}) t" + (" GROUP BY t.g" if grouped else ""), params)
+        cursor.execute(f"SELECT {group}, COUNT(*), {aggregates} FROM ({sql}) t{grouping}", params)
         found = cursor.fetchall()
-    return {key: {column: {"n": values[3 * index], "p50": values[3 * index + 1], "p90": values[3 * index + 2]}
-                  for index, column in enumerate(columns) if values[3 * index]}
-            for key, *values in found}
+    return {key: {"rows": rows, **{column: {"n": values[3 * index], "p50": values[3 * index + 1],
+                                            "p90": values[3 * index + 2]}
+                                   for index, column in enumerate(columns) if values[3 * index]}}
+            for key, rows, *values in found if rows}
 
 
 def days_between(end: str, start: str) -> str:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+
+from django.utils import timezone
 
 from .dashboard_facts import live_facts
 from .dashboards_bands import non_separating
@@ -17,7 +20,7 @@ from .dashboards_counts import bands_counted, cohort_from, lead_counts
 from .dashboards_deciles import calibration_table, decile_table
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import activity_funnel, cohort_rows, stage_times
-from .dashboards_speed import dispositions_by_rep, speed_by, speed_histograms
+from .dashboards_speed import dispositions_by_rep, sla_counts, speed_by, speed_histograms
 from .dashboards_stats import HOURS_BUCKETS
 
 BLUE, LIGHT_BLUE, GREEN, ORANGE, RED, GREY = "#2f80ed", "#c9dcf7", "#27ae60", "#f2994a", "#eb5757", "#9fb3c8"
@@ -180,9 +183,14 @@ HISTOGRAM_COLUMNS = [("bucket", "Time"), ("count", "Leads")]
 
 def speed_page(filters: DashboardFilters) -> Page:
     leads = filters.apply(live_facts())
+    now = timezone.now()
+
+    @cache
+    def sla() -> dict:  # every grouping's follow-up counts in one statement, read by each section
+        return sla_counts(leads, now)
 
     def summary() -> list[Section]:
-        rows = speed_by(leads, None)
+        rows = speed_by(leads, None, now, sla())
         histograms = speed_histograms(leads)
         labels = [label for label, _ in HOURS_BUCKETS]
         overall = rows[0] if rows else {}
@@ -200,7 +208,7 @@ def speed_page(filters: DashboardFilters) -> Page:
 
     def by(dimension: str, title: str) -> Callable[[], list[Section]]:
         def build() -> list[Section]:
-            rows = speed_by(leads, dimension)
+            rows = speed_by(leads, dimension, now, sla())
             return [Section(f"speed-{dimension}", f"Speed-to-lead by {title}", [(dimension, title.capitalize()),
                                                                                  *SPEED_COLUMNS], rows,
                             bar_chart(column(rows, dimension),

@@ -25,8 +25,6 @@ DIMENSIONS = {
     "source": ("source", "lead__source"),
     "band": ("band", "lead__band"),
 }
-#: The dimensions that are columns of the lead (and of its facts).
-LEAD_COLUMNS = ("source", "band")
 
 
 def with_first_assignment(leads):
@@ -55,43 +53,35 @@ def speed_histograms(leads) -> dict[str, list[dict]]:
             "first_touch": duration_histogram(annotated, "first_assigned_at", "first_touched_at")}
 
 
-def _sla_counts(leads, dimension: str | None, now) -> dict:
-    """Per value of ``dimension``: the follow-ups of ``leads`` done, done on time, and open past their due time."""
-    lead_path, task_path = DIMENSIONS[dimension] if dimension else (None, None)
-    tasks = Task.objects.exclude(status=TaskStatus.CANCELLED)
-    if is_facts(leads) and lead_path in LEAD_COLUMNS:
-        return _sla_counts_by_fact(tasks, leads, lead_path, now)
-    tasks = tasks.filter(lead__in=leads.order_by().values("pk"))
-    done = Q(status=TaskStatus.DONE)
-    figures = tasks.values(g=F(task_path) if task_path else Value("")).annotate(
-        done=Count("id", filter=done), on_time=Count("id", filter=done & Q(completed_at__lte=F("due_at"))),
-        overdue=Count("id", filter=Q(status=TaskStatus.OPEN, due_at__lt=now)),
-    ).order_by()
-    return {row["g"]: row for row in figures}
-
-
-def _sla_counts_by_fact(tasks, facts, column: str, now) -> dict:
-    """The same counts grouped by a column of the lead facts (source, band): the tasks joined with the facts once,
-    instead of with the wide lead table."""
-    tasks_sql, tasks_params = tasks.order_by().values("lead_id", "status", "completed_at", "due_at")\
-        .query.sql_with_params()
-    facts_sql, facts_params = facts.order_by().values("id", g=F(column)).query.sql_with_params()
-    sql = ("SELECT f.g, SUM(CASE WHEN t.status = %s THEN 1 ELSE 0 END), "
-           "SUM(CASE WHEN t.status = %s AND t.completed_at <= t.due_at THEN 1 ELSE 0 END), "
-           "SUM(CASE WHEN t.status = %s AND t.due_at < %s THEN 1 ELSE 0 END) "
-           f"FROM ({tasks_sql}) t INNER JOIN ({facts_sql}) f ON f.id = t.lead_id GROUP BY f.g")
-    params = [TaskStatus.DONE, TaskStatus.DONE, TaskStatus.OPEN, connection.ops.adapt_datetimefield_value(now),
-              *tasks_params, *facts_params]
+def sla_counts(leads, now) -> dict[str | None, dict]:
+    """Per dimension (None: all leads, then team, rep, source, band) and value: the follow-ups of ``leads`` done,
+    done on time, and open past their due time. One statement: the follow-ups joined once with the leads (their
+    source and band) and the assignee's team (a CTE), then grouped once per dimension."""
+    tasks_sql, tasks_params = Task.objects.exclude(status=TaskStatus.CANCELLED).order_by().values(
+        "lead_id", "status", "completed_at", "due_at", team=F("assignee__rep__team__name"),
+        rep=F("assignee__username")).query.sql_with_params()
+    leads_sql, leads_params = leads.order_by().values("id", "source", "band").query.sql_with_params()
+    counts = ("SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
+              "SUM(CASE WHEN s.status = %s AND s.completed_at <= s.due_at THEN 1 ELSE 0 END), "
+              "SUM(CASE WHEN s.status = %s AND s.due_at < %s THEN 1 ELSE 0 END)")
+    count_params = [TaskStatus.DONE, TaskStatus.DONE, TaskStatus.OPEN, connection.ops.adapt_datetimefield_value(now)]
+    groups = [f"SELECT '', '', {counts} FROM s",  # every follow-up: no grouping
+              *(f"SELECT '{dimension}', s.{dimension}, {counts} FROM s GROUP BY s.{dimension}"
+                for dimension in DIMENSIONS)]
+    sql = (f"WITH s AS (SELECT t.status, t.completed_at, t.due_at, t.team, t.rep, f.source, f.band "
+           f"FROM ({tasks_sql}) t INNER JOIN ({leads_sql}) f ON f.id = t.lead_id) " + " UNION ALL ".join(groups))
+    result: dict[str | None, dict] = {dimension: {} for dimension in (None, *DIMENSIONS)}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {group: {"done": done, "on_time": on_time, "overdue": overdue}
-                for group, done, on_time, overdue in cursor.fetchall()}
+        cursor.execute(sql, [*tasks_params, *leads_params, *count_params * len(groups)])
+        for dimension, value, done, on_time, overdue in cursor.fetchall():
+            result[dimension or None][value] = {"done": done or 0, "on_time": on_time or 0, "overdue": overdue or 0}
+    return result
 
 
-def speed_by(leads, dimension: str | None, now=None) -> list[dict]:
+def speed_by(leads, dimension: str | None, now=None, sla: dict | None = None) -> list[dict]:
     """One row per value of ``dimension`` (team, rep, source, band; None: one row for all): leads, assigned, median
     and 90th percentile hours to assignment, touched, median and 90th percentile hours to first touch, follow-ups
-    done or overdue, done on time, SLA attainment %."""
+    done or overdue, done on time, SLA attainment %. ``sla``: ``sla_counts(leads, now)``, when a page has it."""
     now = now or timezone.now()
     lead_path = DIMENSIONS[dimension][0] if dimension else None
     group = F(lead_path) if lead_path else Value("")
@@ -99,7 +89,7 @@ def speed_by(leads, dimension: str | None, now=None) -> list[dict]:
     durations, params = annotated.order_by().values(g=group, assign=_to_assignment(), touch=_to_first_touch())\
         .query.sql_with_params()  # a duration is null where either time is: its count is the assigned, the touched
     found = column_percentiles(durations, params, ["assign", "touch"], grouped=dimension is not None)
-    sla = _sla_counts(leads, dimension, now)
+    sla = (sla if sla is not None else sla_counts(leads, now))[dimension]
     rows = []
     for found_key, entry in found.items():
         key = found_key if dimension else ""

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
 from django.utils import timezone
 
 from leads.choices import Queue
 from routing.choices import Strategy
-from routing.models import Rep, RoutingDecision
+from routing.models import Rep, RoutingDecision, RoutingRule
 
 from .dashboards_stats import as_hours, grouped_percentiles, pct
 
 QUEUE_AGES = [("< 1 h", timedelta(hours=1)), ("1–24 h", timedelta(days=1)), ("1–7 days", timedelta(days=7)),
               ("> 7 days", None)]
 FAIR_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.WEIGHTED)
+NO_RULE = "(no rule matched)"
 
 
 def decisions_in(filters, leads):
@@ -30,21 +32,34 @@ def decisions_in(filters, leads):
 
 
 def per_rule(decisions) -> list[dict]:
-    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue."""
-    rows = decisions.values(name=F("rule__name")).annotate(
+    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue. Grouped by the
+    rule's id (the names are read after), so the decisions are sorted by a number, not joined to the rules."""
+    rows = list(decisions.order_by().values("rule_id").annotate(
         decisions=Count("id"), leads=Count("lead", distinct=True),
         to_rep=Count("id", filter=Q(owner__isnull=False)), to_queue=Count("id", filter=~Q(queue="")),
-    ).order_by("-decisions", "name")
-    return [{**row, "rule": row.pop("name") or "(no rule matched)"} for row in rows]
+    ))
+    names = dict(RoutingRule.objects.filter(pk__in=[row["rule_id"] for row in rows if row["rule_id"]])
+                 .values_list("pk", "name"))
+    result = [{"rule": names.get(row.pop("rule_id")) or NO_RULE, **row} for row in rows]
+    return sorted(result, key=lambda row: (-row["decisions"], row["rule"] == NO_RULE, row["rule"]))
 
 
 def per_rep(decisions) -> list[dict]:
-    """Per rep: leads given to them in the period, of which by reassignment (they had another owner)."""
+    """Per rep: leads given to them in the period, of which by reassignment (they had another owner). Grouped by the
+    owner's id; the names and teams are read after."""
     given = decisions.filter(owner__isnull=False)
-    rows = given.values(username=F("owner__username"), team=F("owner__rep__team__name")).annotate(
+    rows = list(given.order_by().values("owner_id").annotate(
         decisions=Count("id"), leads=Count("lead", distinct=True),
-        reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))).order_by("-decisions", "username")
-    return [{**row, "rep": row.pop("username"), "team": row["team"] or "—"} for row in rows]
+        reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))))
+    people = {user.pk: user for user in get_user_model().objects.filter(pk__in=[row["owner_id"] for row in rows])
+              .select_related("rep__team")}
+    result = []
+    for row in rows:
+        user = people.get(row.pop("owner_id"))
+        rep = getattr(user, "rep", None) if user is not None else None
+        result.append({**row, "rep": user.username if user else "", "team": rep.team.name if rep and rep.team_id
+                       else "—"})
+    return sorted(result, key=lambda row: (-row["decisions"], row["rep"]))
 
 
 def queue_ages(leads, now=None) -> list[dict]:
@@ -104,12 +119,16 @@ def fairness(decisions) -> list[dict]:
     pool's assignments in the period against the expected share — equal among the team's active reps for round
     robin, by weight for weighted. Availability (out of office, caps) moves the real shares; a large gap is a
     question to ask, not proof of a fault."""
-    assigned = decisions.filter(rep__isnull=False, strategy__in=FAIR_STRATEGIES).values(
-        "strategy", team_id=F("rep__team_id"), team=F("rep__team__name"), rep_pk=F("rep_id"),
-        username=F("rep__user__username")).annotate(n=Count("id")).order_by()
+    counted = list(decisions.filter(rep__isnull=False, strategy__in=FAIR_STRATEGIES).order_by()
+                   .values("strategy", "rep_id").annotate(n=Count("id")))  # by id: the names are read after
+    reps = Rep.objects.select_related("team", "user").in_bulk([row["rep_id"] for row in counted])
     pools: dict[tuple, list] = {}
-    for row in assigned:
-        pools.setdefault((row["team_id"], row["team"], row["strategy"]), []).append(row)
+    for row in counted:
+        rep = reps.get(row["rep_id"])
+        if rep is None:
+            continue
+        member = {"strategy": row["strategy"], "rep_pk": rep.pk, "username": rep.user.username, "n": row["n"]}
+        pools.setdefault((rep.team_id, rep.team.name, row["strategy"]), []).append(member)
     if not pools:
         return []
     team_ids = {key[0] for key in pools}

@@ -414,7 +414,13 @@ class RoutingDecision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["rep", "created_at"]),
-                   models.Index(fields=["updated_at", "id"], name="decision_feed")]
+                   models.Index(fields=["updated_at", "id"], name="decision_feed"),
+                   # The routing report's period (revops/top/dashboards_routing.py) read from the index alone on
+                   # PostgreSQL: a decision's row is wide (its explanation), the report needs these narrow columns.
+                   models.Index(fields=["created_at"], name="decision_report",
+                                include=["id", "rule", "lead", "owner", "queue", "previous_owner", "previous_queue",
+                                         "cause", "user", "rep", "strategy"],
+                                condition=models.Q(undone_at__isnull=True))]
 
     def __str__(self) -> str:
         return self.summary

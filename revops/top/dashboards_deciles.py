@@ -80,7 +80,8 @@ def decile_table(leads) -> list[dict]:
             taken = min(left, room)
             parts.append((row["score"], decile + 1, taken))
             left, room = left - taken, room - taken
-    split = {score for score, _, taken in parts if taken < next(r["n"] for r in per_score if r["score"] == score)}
+    leads_of = {row["score"]: row["n"] for row in per_score}
+    split = {score for score, _, taken in parts if taken < leads_of[score]}
     whole = {score: decile for score, decile, _ in parts if score not in split}
     cuts = _split_scores(scored, split, parts)  # (score, decile) → figures, and the last id of the decile's part
     totals: dict[int, dict] = {}

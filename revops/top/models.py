@@ -59,6 +59,9 @@ class LeadFacts(LeadDimensions):
             models.Index(fields=["queue"], name="leadfacts_queued", condition=~models.Q(queue="")),
             models.Index(fields=["created_at"], name="leadfacts_won",
                          condition=models.Q(outcome="won", merged=False)),
+            # The calibration table reads the period's closed leads only (a tenth of them).
+            models.Index(fields=["created_at"], name="leadfacts_closed",
+                         condition=models.Q(outcome__in=["won", "lost"], merged=False)),
         ]
 
     def __str__(self) -> str:

@@ -203,3 +203,18 @@ def test_each_manager_is_mailed_their_teams_figures_and_the_admin_every_teams(sl
     assert "All teams" in by_address["ada@example.com"]
     assert "Enterprise: 0.0 % met" in by_address["ada@example.com"]
     assert "Mid-Market: 33.3 % met" in by_address["ada@example.com"]
+
+
+def test_the_top_reasons_skip_what_is_not_a_reason(db):
+    """Reasons are read from each change's JSON list by the database: a list that is not one, an entry that is not
+    an object, or one without a code is left out; a reason without points counts 0."""
+    from leads.models import Lead
+    from revops.top.reports_figures import top_reasons
+    from scoring.models import ScoreChange
+
+    lead = Lead.objects.create(email="odd@x.example")
+    for reasons in ("not a list", {"code": "x"}, [1, "vp", {"label": "no code"}, {"code": "", "points": 5}],
+                    [{"code": "vp", "label": "VP or above", "points": 15}, {"code": "vp"}], []):
+        ScoreChange.objects.create(lead=lead, at=datetime.now(UTC), cause="test", reasons=reasons)
+    assert top_reasons(ScoreChange.objects.all()) == [
+        {"code": "vp", "label": "VP or above", "times": 2, "avg_points": 7.5}]

@@ -138,6 +138,16 @@ def notification_send(*, notification_id: int) -> str:
     return "sent"
 
 
+def slack_failure(exc: BaseException) -> tuple[bool, str]:
+    """Whether a failed Slack call is worth retrying, and what to record: a rate limit, Slack's own trouble (its
+    transient errors, a 5xx) or no answer at all are; any other error Slack names is not."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        transient = error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500)
+        return transient, f"Slack said {error or exc}"
+    return True, f"Slack unreachable: {exc}"
+
+
 def _send_slack(notification: Notification) -> str:
     client = slack_client()
     if client is None:
@@ -146,16 +156,13 @@ def _send_slack(notification: Notification) -> str:
     try:
         response = client.chat_postMessage(channel=notification.recipient, text=notification.text,
                                            blocks=notification.blocks or None)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", "")) if exc.response is not None else ""
-        if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):
-            _release(notification, f"Slack said {error or exc}")
-            raise TransientError(f"Slack said {error or exc}") from exc
-        _finish(notification, NotificationStatus.FAILED, f"Slack said {error or exc}")
-        return "failed"
     except (SlackClientError, OSError) as exc:
-        _release(notification, f"Slack unreachable: {exc}")
-        raise TransientError(f"Slack unreachable: {exc}") from exc
+        transient, message = slack_failure(exc)
+        if transient:
+            _release(notification, message)
+            raise TransientError(message) from exc
+        _finish(notification, NotificationStatus.FAILED, message)
+        return "failed"
     notification.slack_ts = str(response.get("ts", ""))
     return "sent"
 

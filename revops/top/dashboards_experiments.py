@@ -16,7 +16,7 @@ from scoring.choices import FeedbackReason, Variant
 from scoring.models import ScoreFeedback, ScoringExperiment
 
 from .dashboard_facts import lead_facts_refresh_quietly
-from .dashboards_stats import pct, two_proportion_test
+from .dashboards_stats import json_objects, pct, two_proportion_test
 from .experiment_summary import experiment_leads_refresh_quietly
 from .models import ExperimentLead
 
@@ -80,18 +80,13 @@ def feedback_by_rule(feedback, limit: int = 15) -> list[dict]:
     """Flags per scoring rule (a reason code on the flagged lead's score) and reason, the most flagged first:
     which rules the people who flag scores disagree with."""
     ids, params = feedback.order_by().values("id").query.sql_with_params()
-    if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements(CASE WHEN jsonb_typeof(l.score_reasons) = 'array' " \
-                 "THEN l.score_reasons ELSE '[]'::jsonb END) AS r(value)"
-        code = "r.value ->> 'code'"
-    else:
-        unnest = "json_each(CASE WHEN json_type(l.score_reasons) = 'array' THEN l.score_reasons ELSE '[]' END) AS r"
-        code = "json_extract(r.value, '$.code')"
+    score_reasons = json_objects("l.score_reasons")
+    code = score_reasons.text("code")
     feedback_table = connection.ops.quote_name(ScoreFeedback._meta.db_table)
     lead_table = connection.ops.quote_name(ScoreFeedback._meta.get_field("lead").related_model._meta.db_table)
     reasons = ", ".join(f"SUM(CASE WHEN f.reason = '{reason}' THEN 1 ELSE 0 END)" for reason in FeedbackReason.values)
     sql = (f"SELECT {code} AS code, COUNT(*) AS flags, {reasons} FROM {feedback_table} f "
-           f"JOIN {lead_table} l ON l.id = f.lead_id CROSS JOIN {unnest} "
+           f"JOIN {lead_table} l ON l.id = f.lead_id CROSS JOIN {score_reasons.elements} "
            f"WHERE f.id IN ({ids}) AND {code} IS NOT NULL GROUP BY {code} ORDER BY COUNT(*) DESC, {code} LIMIT %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])

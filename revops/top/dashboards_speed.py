@@ -2,7 +2,8 @@
 that gave it an owner), time to first touch (that assignment → the owner's first disposition or logged activity,
 ``Lead.first_touched_at``), SLA attainment (follow-ups done before their due time, of those done or overdue), by team,
 rep, source and band; the distribution as histogram buckets with the median and 90th percentile; the reps'
-dispositions. Aggregate SQL only: grouped counts, and windowed queries that return three rows per group."""
+dispositions. Aggregate SQL only: each grouping's counts and percentiles in one statement (dashboards_stats.py), and
+the follow-up counts of every grouping in one more."""
 
 from __future__ import annotations
 
@@ -18,13 +19,10 @@ from routing.services import first_assignments_refresh_quietly
 from .dashboard_facts import is_facts
 from .dashboards_stats import as_hours, column_percentiles, duration_histogram, pct
 
-#: Per dimension: the path from a lead, and from a task.
-DIMENSIONS = {
-    "team": ("owner__rep__team__name", "assignee__rep__team__name"),
-    "rep": ("owner__username", "assignee__username"),
-    "source": ("source", "lead__source"),
-    "band": ("band", "lead__band"),
-}
+#: Per dimension: the path from a lead.
+DIMENSIONS = {"team": "owner__rep__team__name", "rep": "owner__username", "source": "source", "band": "band"}
+#: The dimensions a follow-up takes from its assignee (the path from the task); the others from its lead.
+TASK_DIMENSIONS = {"team": "assignee__rep__team__name", "rep": "assignee__username"}
 
 
 def with_first_assignment(leads):
@@ -57,10 +55,11 @@ def sla_counts(leads, now) -> dict[str | None, dict]:
     """Per dimension (None: all leads, then team, rep, source, band) and value: the follow-ups of ``leads`` done,
     done on time, and open past their due time. One statement: the follow-ups joined once with the leads (their
     source and band) and the assignee's team (a CTE), then grouped once per dimension."""
+    lead_side = [dimension for dimension in DIMENSIONS if dimension not in TASK_DIMENSIONS]
     tasks_sql, tasks_params = Task.objects.exclude(status=TaskStatus.CANCELLED).order_by().values(
-        "lead_id", "status", "completed_at", "due_at", team=F("assignee__rep__team__name"),
-        rep=F("assignee__username")).query.sql_with_params()
-    leads_sql, leads_params = leads.order_by().values("id", "source", "band").query.sql_with_params()
+        "lead_id", "status", "completed_at", "due_at", **{dimension: F(path) for dimension, path in
+                                                          TASK_DIMENSIONS.items()}).query.sql_with_params()
+    leads_sql, leads_params = leads.order_by().values("id", *(DIMENSIONS[d] for d in lead_side)).query.sql_with_params()
     counts = ("SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
               "SUM(CASE WHEN s.status = %s AND s.completed_at <= s.due_at THEN 1 ELSE 0 END), "
               "SUM(CASE WHEN s.status = %s AND s.due_at < %s THEN 1 ELSE 0 END)")
@@ -68,7 +67,9 @@ def sla_counts(leads, now) -> dict[str | None, dict]:
     groups = [f"SELECT '', '', {counts} FROM s",  # every follow-up: no grouping
               *(f"SELECT '{dimension}', s.{dimension}, {counts} FROM s GROUP BY s.{dimension}"
                 for dimension in DIMENSIONS)]
-    sql = (f"WITH s AS (SELECT t.status, t.completed_at, t.due_at, t.team, t.rep, f.source, f.band "
+    columns = ", ".join([*(f"t.{dimension}" for dimension in TASK_DIMENSIONS),
+                         *(f"f.{DIMENSIONS[dimension]} AS {dimension}" for dimension in lead_side)])
+    sql = (f"WITH s AS (SELECT t.status, t.completed_at, t.due_at, {columns} "
            f"FROM ({tasks_sql}) t INNER JOIN ({leads_sql}) f ON f.id = t.lead_id) " + " UNION ALL ".join(groups))
     result: dict[str | None, dict] = {dimension: {} for dimension in (None, *DIMENSIONS)}
     with connection.cursor() as cursor:
@@ -83,7 +84,7 @@ def speed_by(leads, dimension: str | None, now=None, sla: dict | None = None) ->
     and 90th percentile hours to assignment, touched, median and 90th percentile hours to first touch, follow-ups
     done or overdue, done on time, SLA attainment %. ``sla``: ``sla_counts(leads, now)``, when a page has it."""
     now = now or timezone.now()
-    lead_path = DIMENSIONS[dimension][0] if dimension else None
+    lead_path = DIMENSIONS[dimension] if dimension else None
     group = F(lead_path) if lead_path else Value("")
     annotated = with_first_assignment(leads)
     durations, params = annotated.order_by().values(g=group, assign=_to_assignment(), touch=_to_first_touch())\

@@ -1,9 +1,12 @@
 """Statistics the dashboard pages share, computed by the database: medians and 90th percentiles per group (ordered-set
 aggregates on PostgreSQL, a windowed query that returns at most three rows per group on SQLite), histogram buckets of
-a duration, and the two-proportion test of an A/B result. Works on SQLite and PostgreSQL."""
+a duration, reading a JSON list column as rows, and the two-proportion test of an A/B result. Works on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from math import erfc, sqrt
 
@@ -13,8 +16,7 @@ from django.db.models import Count, F, Q
 from .dashboards_bands import wilson_interval
 
 __all__ = ["as_days", "as_hours", "grouped_percentiles", "percentiles_of", "column_percentiles", "days_between",
-           "duration_histogram",
-           "two_proportion_test", "wilson_interval", "pct", "HOURS_BUCKETS"]
+           "json_objects", "duration_histogram", "two_proportion_test", "wilson_interval", "pct", "HOURS_BUCKETS"]
 
 #: Histogram buckets of a speed-to-lead duration: (label, upper bound); the last bucket is open-ended.
 HOURS_BUCKETS = [("< 5 min", timedelta(minutes=5)), ("5–30 min", timedelta(minutes=30)),
@@ -126,6 +128,34 @@ def days_between(end: str, start: str) -> str:
     if connection.vendor == "postgresql":
         return f"(date_part('epoch', {end} - {start}) / 86400.0)"
     return f"(julianday({end}) - julianday({start}))"
+
+
+@dataclass(frozen=True)
+class JsonObjects:
+    """SQL reading a JSON list column as one row per element, in the database's own JSON functions: ``elements`` is
+    the table function to CROSS JOIN (its alias ``r``; a value that is not a list reads as empty), ``is_object`` the
+    condition that an element is an object; ``text(key)`` and ``number(key)`` read one of its keys (a number that is
+    not one reads as 0)."""
+
+    elements: str
+    is_object: str
+    text: Callable[[str], str]
+    number: Callable[[str], str]
+
+
+def json_objects(column: str) -> JsonObjects:
+    if connection.vendor == "postgresql":
+        return JsonObjects(
+            elements=f"jsonb_array_elements(CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} "
+                     "ELSE '[]'::jsonb END) AS r(value)",
+            is_object="jsonb_typeof(r.value) = 'object'", text=lambda key: f"r.value ->> '{key}'",
+            number=lambda key: f"CASE WHEN jsonb_typeof(r.value -> '{key}') = 'number' "
+                               f"THEN (r.value ->> '{key}')::numeric ELSE 0 END")
+    return JsonObjects(
+        elements=f"json_each(CASE WHEN json_type({column}) = 'array' THEN {column} ELSE '[]' END) AS r",
+        is_object="r.type = 'object'", text=lambda key: f"json_extract(r.value, '$.{key}')",
+        number=lambda key: f"CASE WHEN json_type(r.value, '$.{key}') IN ('integer', 'real') "
+                           f"THEN json_extract(r.value, '$.{key}') ELSE 0 END")
 
 
 def duration_histogram(rows, start: str, end: str, buckets=HOURS_BUCKETS) -> list[dict]:

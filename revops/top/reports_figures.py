@@ -29,7 +29,7 @@ from .dashboards_bands import BAND_ORDER, non_separating
 from .dashboards_counts import bands_counted, cohort_from, dimension_counts, lead_counts, open_leads_per_owner
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import cohort_rows
-from .dashboards_stats import days_between, percentiles_of
+from .dashboards_stats import days_between, json_objects, percentiles_of
 
 BAND_WINDOW_DAYS = 90  # the weekly review's band table: leads created in the 90 days up to the end of the week
 TOP = 10
@@ -91,21 +91,10 @@ def top_reasons(changes) -> list[dict]:
     """The reasons named most often in the score changes (code, label, times, average points): the database
     unnests each change's JSON list of reasons and groups them by code (every change of the day, not a sample)."""
     inner, params = changes.order_by().values("reasons").query.sql_with_params()
-    if connection.vendor == "postgresql":
-        elements = ("jsonb_array_elements(CASE WHEN jsonb_typeof(c.reasons) = 'array' THEN c.reasons "
-                    "ELSE '[]'::jsonb END) AS r(value)")
-        code, label = "r.value ->> 'code'", "r.value ->> 'label'"
-        points = ("CASE WHEN jsonb_typeof(r.value -> 'points') = 'number' THEN (r.value ->> 'points')::numeric "
-                  "ELSE 0 END")
-        is_object = "jsonb_typeof(r.value) = 'object'"
-    else:
-        elements = "json_each(CASE WHEN json_type(c.reasons) = 'array' THEN c.reasons ELSE '[]' END) AS r"
-        code, label = "json_extract(r.value, '$.code')", "json_extract(r.value, '$.label')"
-        points = ("CASE WHEN json_type(r.value, '$.points') IN ('integer', 'real') "
-                  "THEN json_extract(r.value, '$.points') ELSE 0 END")
-        is_object = "r.type = 'object'"
-    sql = (f"SELECT {code}, MAX({label}), COUNT(*), SUM({points}) FROM ({inner}) c CROSS JOIN {elements} "
-           f"WHERE {is_object} AND COALESCE({code}, '') <> '' GROUP BY {code} ORDER BY COUNT(*) DESC, {code} "
+    reasons = json_objects("c.reasons")
+    code, label, points = reasons.text("code"), reasons.text("label"), reasons.number("points")
+    sql = (f"SELECT {code}, MAX({label}), COUNT(*), SUM({points}) FROM ({inner}) c CROSS JOIN {reasons.elements} "
+           f"WHERE {reasons.is_object} AND COALESCE({code}, '') <> '' GROUP BY {code} ORDER BY COUNT(*) DESC, {code} "
            "LIMIT %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, TOP])

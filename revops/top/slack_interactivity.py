@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
 from revops.base.boundary import BoundaryError, text_clean
@@ -46,7 +46,7 @@ from revops.base.channels.slack import (
 from revops.base.choices import Workflow
 from revops.base.jobs import TransientError, enqueue_after_commit, pipeline_job
 from revops.base.models import Notification, SlackInteraction
-from revops.base.notifications import TRANSIENT_SLACK_ERRORS
+from revops.base.notifications import slack_failure
 from routing.models import Rep, Task
 from routing.services.slack_cards import due_for_rep
 from routing.services.task_actions import (
@@ -180,13 +180,11 @@ def slack_interaction_answer_job(interaction_id: int) -> str:
         else:
             _message_update(client, interaction.channel, interaction.message_ts, interaction.answer,
                             interaction.message_blocks)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", "")) if exc.response is not None else ""
-        if error in TRANSIENT_SLACK_ERRORS or (exc.response is not None and exc.response.status_code >= 500):
-            raise TransientError(f"Slack said {error or exc}") from exc
-        raise
     except (SlackClientError, OSError) as exc:
-        raise TransientError(f"Slack unreachable: {exc}") from exc
+        transient, message = slack_failure(exc)
+        if transient:
+            raise TransientError(message) from exc
+        raise
     SlackInteraction.objects.filter(pk=interaction_id).update(answered_at=timezone.now())
     return "answered"
 

@@ -410,6 +410,14 @@ class RoutingDecision(models.Model):
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", db_index=False)
     updated_at = models.DateTimeField(auto_now=True, help_text="Set on creation and on undo (the warehouse feed).")
+    # Set when the decision is made (see save): the routing report counts a lead once per rule and per rep in a
+    # period by counting the decisions with no earlier one of the same kind in it, which needs no sort of the period.
+    previous_same_rule_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When this lead's previous standing decision by the same rule (or by none) was made.")
+    previous_same_owner_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When this lead was last given to the same owner by a standing decision (empty: never, or no owner).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -419,7 +427,8 @@ class RoutingDecision(models.Model):
                    # PostgreSQL: a decision's row is wide (its explanation), the report needs these narrow columns.
                    models.Index(fields=["created_at"], name="decision_report",
                                 include=["id", "rule", "lead", "owner", "queue", "previous_owner", "previous_queue",
-                                         "cause", "user", "rep", "strategy"],
+                                         "cause", "user", "rep", "strategy", "previous_same_rule_at",
+                                         "previous_same_owner_at"],
                                 condition=models.Q(undone_at__isnull=True))]
 
     def __str__(self) -> str:
@@ -427,7 +436,20 @@ class RoutingDecision(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         _touch_updated_at(kwargs)
+        if self._state.adding and self.lead_id:
+            self._previous_same_set()
         super().save(*args, **kwargs)
+
+    def _previous_same_set(self) -> None:
+        """The lead's previous standing decisions by the same rule and to the same owner, in one query. Only the
+        lead's latest decision can be undone (routing/services/reassign.py), so no later decision ever points at an
+        undone one; routing/services/decision_repeats.py sets them again where decisions are re-dated."""
+        same_rule = Q(rule_id=self.rule_id) if self.rule_id else Q(rule_id__isnull=True)
+        latest = {"rule": models.Max("created_at", filter=same_rule)}
+        if self.owner_id:
+            latest["owner"] = models.Max("created_at", filter=Q(owner_id=self.owner_id))
+        found = RoutingDecision.objects.filter(lead_id=self.lead_id, undone_at__isnull=True).aggregate(**latest)
+        self.previous_same_rule_at, self.previous_same_owner_at = found["rule"], found.get("owner")
 
 
 class SlaPolicy(models.Model):

@@ -4,7 +4,7 @@ Every path that changes a lead's stage writes a history row (a model save throug
 copies of leads/writes.py for the hot and bulk paths), so reading the history is the one place that sees them all.
 A refresh (revops/base/db/summary.py: a mark, rows read again until they settle) finds the leads with history rows
 after the mark and rebuilds their ``StageReach`` row and their ``StageMove`` rows from their whole history in four
-statements, whatever their number.
+statements, whatever their number; each move carries, per stage, the lead's previous crossing into it.
 
 Runs every minute (RQ cron, kill switch "Funnel summary") and before a dashboard reads the funnel, so the figures are
 current; ``stage_summary_rebuild`` starts over (``manage.py stage_summary --rebuild``; the demo does it after it
@@ -17,7 +17,7 @@ from django.db import connection
 from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
 
 from ..models import Lead
-from ..stage_models import FUNNEL_STAGES, REACHED_COLUMNS, StageMove, StageReach
+from ..stage_models import FUNNEL_STAGES, PREVIOUS_COLUMNS, REACHED_COLUMNS, StageMove, StageReach
 
 
 def stage_rank_sql(column: str) -> str:
@@ -37,6 +37,10 @@ def _rebuild(leads_sql: str, params: list) -> int:
     reached = ", ".join(f"MIN(CASE WHEN {rank} >= {index} THEN h.history_date END)"
                         for index in range(1, len(FUNNEL_STAGES)))
     lead_column = connection.ops.quote_name("lead_id")
+    ranks = range(1, len(FUNNEL_STAGES))
+    # Per stage, the lead's latest earlier move that crossed into it (see StageMove.previous_engaged_at).
+    previous = ", ".join(f"MAX(CASE WHEN m.rank_before < {k} AND m.rank_now >= {k} THEN m.at END) OVER earlier AS p{k}"
+                         for k in ranks)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_table(StageReach)} WHERE {lead_column} IN ({leads_sql})", params)
         cursor.execute(f"DELETE FROM {_table(StageMove)} WHERE {lead_column} IN ({leads_sql})", params)
@@ -46,13 +50,16 @@ def _rebuild(leads_sql: str, params: list) -> int:
             params)
         count = cursor.rowcount
         cursor.execute(
-            f"INSERT INTO {_table(StageMove)} ({lead_column}, at, rank_before, rank_now) "
-            "SELECT m.lead_id, m.at, m.rank_before, m.rank_now FROM ("
-            f"SELECT h.id AS lead_id, h.history_date AS at, {rank} AS rank_now, "
+            f"INSERT INTO {_table(StageMove)} ({lead_column}, at, rank_before, rank_now, {', '.join(PREVIOUS_COLUMNS)})"
+            f" SELECT c.lead_id, c.at, c.rank_before, c.rank_now, {', '.join(f'c.p{k}' for k in ranks)} FROM ("
+            f"SELECT m.*, {previous} FROM ("
+            f"SELECT h.id AS lead_id, h.history_date AS at, h.history_id AS row_id, {rank} AS rank_now, "
             f"COALESCE(LAG({rank}) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), -1) AS rank_before "
-            f"FROM {history} h WHERE h.id IN ({leads_sql})) m WHERE m.rank_now <> m.rank_before "
+            f"FROM {history} h WHERE h.id IN ({leads_sql})) m "
+            "WINDOW earlier AS (PARTITION BY m.lead_id ORDER BY m.at, m.row_id "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) c WHERE c.rank_now <> c.rank_before "
             # a deleted lead's moves go with it (its history stays): every figure over the moves counts live rows
-            f"AND EXISTS (SELECT 1 FROM {_table(Lead)} l WHERE l.id = m.lead_id)",
+            f"AND EXISTS (SELECT 1 FROM {_table(Lead)} l WHERE l.id = c.lead_id)",
             params)
     return count
 

@@ -18,7 +18,7 @@ from django.db.models import Count, F
 from leads.choices import Stage
 from leads.services import stage_summary_refresh_quietly
 from leads.stage_models import FUNNEL_STAGES as FUNNEL
-from leads.stage_models import REACHED_COLUMNS, StageMove, StageReach
+from leads.stage_models import PREVIOUS_COLUMNS, REACHED_COLUMNS, StageMove, StageReach
 
 from .dashboard_facts import is_facts, reach
 from .dashboards_stats import column_percentiles, days_between
@@ -58,12 +58,14 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def activity_funnel(leads, start: datetime | None, end: datetime | None, *, narrow: bool = True) -> list[dict]:
+def activity_funnel(leads, start: datetime | None, end: datetime | None, *, narrow: bool = True,
+                    created: int | None = None) -> list[dict]:
     """By activity: per funnel stage, the leads that crossed into it (or past it) during [start, end) — a move from
     below the stage to it or a later stage; "New" is the leads created in the period. A lead that decays and
     qualifies again in the period counts once. ``leads`` carries every filter but the period; ``narrow=False``:
     they are every live lead (the live facts, no filter), so a move counts unless its lead was merged, and the few
-    merged leads are looked up instead of the million live ones."""
+    merged leads are looked up instead of the million live ones. ``created``: the leads created in the period, when
+    the caller has counted them (the cohort funnel's size)."""
     stage_summary_refresh_quietly()
     if narrow or not is_facts(leads):
         ids, params = leads.order_by().values("id").query.sql_with_params()
@@ -77,13 +79,19 @@ def activity_funnel(leads, start: datetime | None, end: datetime | None, *, narr
     if end is not None:
         where.append("m.at < %s")
         bounds.append(connection.ops.adapt_datetimefield_value(end))
+    # A lead counts once per stage: by its first crossing into the stage in the period, the crossing whose
+    # previous one (leads/stage_models.py StageMove) is before the period or none. A count, not a sort of the moves.
+    first = "m.{column} IS NULL" if start is None else "(m.{column} IS NULL OR m.{column} < %s)"
     crossed = ", ".join(
-        f"COUNT(DISTINCT CASE WHEN m.rank_before < {index} AND m.rank_now >= {index} THEN m.lead_id END)"
-        for index in range(1, len(FUNNEL)))
+        f"SUM(CASE WHEN m.rank_before < {index} AND m.rank_now >= {index} AND {first.format(column=column)} "
+        "THEN 1 ELSE 0 END)" for index, column in enumerate(PREVIOUS_COLUMNS, start=1))
+    since = [] if start is None else [connection.ops.adapt_datetimefield_value(start)] * len(PREVIOUS_COLUMNS)
+    where.append("m.rank_now > m.rank_before AND m.rank_now >= 1")  # up the funnel: the index stagemove_up
     sql = f"SELECT {crossed} FROM {_table(StageMove)} m WHERE {' AND '.join(where)}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, bounds)
-        counts = [_created_in(leads, start, end), *cursor.fetchone()]
+        cursor.execute(sql, [*since, *bounds])
+        crossed_counts = [count or 0 for count in cursor.fetchone()]
+    counts = [created if created is not None else _created_in(leads, start, end), *crossed_counts]
     rows, previous = [], None
     for stage, reached in zip(FUNNEL, counts, strict=True):
         rows.append({"stage": Stage(stage).label, "entered": reached,

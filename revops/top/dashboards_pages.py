@@ -138,9 +138,10 @@ STAGE_TIME_COLUMNS = [("step", "Step"), ("leads", "Leads that made it"), ("media
 
 def funnel_page(filters: DashboardFilters) -> Page:
     cohort = filters.apply(live_facts())
+    counted = cache(lambda: cohort_from(lead_counts(filters, "reached")))  # the daily roll-up, read once
 
     def by_cohort() -> list[Section]:
-        rows = cohort_rows(*cohort_from(lead_counts(filters, "reached")))  # the daily roll-up
+        rows = cohort_rows(*counted())
         return [Section("cohort", "Funnel by cohort (leads created in the period)", COHORT_COLUMNS, rows, bar_chart(
             column(rows, "stage"), dataset("Leads that reached the stage", column(rows, "reached"), GREEN),
             horizontal=True), note="A lead counts at every stage it ever reached (from its history), even if it "
@@ -148,7 +149,8 @@ def funnel_page(filters: DashboardFilters) -> Page:
 
     def by_activity() -> list[Section]:
         start, end = filters.window()
-        rows = activity_funnel(filters.apply_dimensions(live_facts()), start, end, narrow=filters.narrows_leads())
+        rows = activity_funnel(filters.apply_dimensions(live_facts()), start, end, narrow=filters.narrows_leads(),
+                               created=counted()[0])  # "New": the leads created in the period, the cohort
         return [Section("activity", "Funnel by activity (moves made in the period)", ACTIVITY_COLUMNS, rows,
                         bar_chart(column(rows, "stage"), dataset("Leads that crossed into the stage",
                                                                  column(rows, "entered"), BLUE), horizontal=True),

@@ -40,13 +40,13 @@ def routing_page(filters: DashboardFilters) -> Page:
     live = filters.apply_dimensions(live_facts())
 
     def rules() -> list[Section]:
-        rows = routing.per_rule(routing.decisions_in(filters, leads))
+        rows = routing.per_rule(routing.decisions_in(filters, leads), since=filters.window()[0])
         return [Section("rules", "Decisions per rule", RULE_COLUMNS, rows, bar_chart(
             column(rows, "rule"), dataset("Given to a rep", column(rows, "to_rep"), pages.BLUE),
             dataset("Sent to a queue", column(rows, "to_queue"), pages.ORANGE), horizontal=True, stacked=True))]
 
     def reps() -> list[Section]:
-        rows = routing.per_rep(routing.decisions_in(filters, leads))
+        rows = routing.per_rep(routing.decisions_in(filters, leads), since=filters.window()[0])
         return [Section("reps", "Leads given per rep", REP_COLUMNS, rows, bar_chart(
             column(rows, "rep"), dataset("Leads given", column(rows, "decisions"), pages.BLUE),
             dataset("Of which reassigned in", column(rows, "reassigned_in"), pages.ORANGE)))]

@@ -31,11 +31,20 @@ def decisions_in(filters, leads):
                              "created_at")
 
 
-def per_rule(decisions) -> list[dict]:
-    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue. Grouped by the
-    rule's id (the names are read after), so the decisions are sorted by a number, not joined to the rules."""
+def first_in_period(column: str, since) -> Q:
+    """The decisions that are their lead's first of their kind in a period starting ``since`` (None: all time): no
+    earlier standing decision of the same kind (``column``: routing/models.py), or only before the period. Counting
+    them counts distinct leads without sorting the period's decisions (see routing/services/decision_repeats.py)."""
+    first = Q(**{f"{column}__isnull": True})
+    return first if since is None else first | Q(**{f"{column}__lt": since})
+
+
+def per_rule(decisions, *, since) -> list[dict]:
+    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue, for the
+    decisions of a period starting ``since``. Grouped by the rule's id (the names are read after); a lead counts
+    once per rule by its first decision by that rule in the period."""
     rows = list(decisions.order_by().values("rule_id").annotate(
-        decisions=Count("id"), leads=Count("lead", distinct=True),
+        decisions=Count("id"), leads=Count("id", filter=first_in_period("previous_same_rule_at", since)),
         to_rep=Count("id", filter=Q(owner__isnull=False)), to_queue=Count("id", filter=~Q(queue="")),
     ))
     names = dict(RoutingRule.objects.filter(pk__in=[row["rule_id"] for row in rows if row["rule_id"]])
@@ -44,12 +53,13 @@ def per_rule(decisions) -> list[dict]:
     return sorted(result, key=lambda row: (-row["decisions"], row["rule"] == NO_RULE, row["rule"]))
 
 
-def per_rep(decisions) -> list[dict]:
-    """Per rep: leads given to them in the period, of which by reassignment (they had another owner). Grouped by the
-    owner's id; the names and teams are read after."""
+def per_rep(decisions, *, since) -> list[dict]:
+    """Per rep: leads given to them in the period starting ``since``, of which by reassignment (they had another
+    owner). Grouped by the owner's id; the names and teams are read after. A lead given to the same rep twice in the
+    period counts once."""
     given = decisions.filter(owner__isnull=False)
     rows = list(given.order_by().values("owner_id").annotate(
-        decisions=Count("id"), leads=Count("lead", distinct=True),
+        decisions=Count("id"), leads=Count("id", filter=first_in_period("previous_same_owner_at", since)),
         reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))))
     people = {user.pk: user for user in get_user_model().objects.filter(pk__in=[row["owner_id"] for row in rows])
               .select_related("rep__team")}

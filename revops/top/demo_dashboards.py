@@ -19,6 +19,7 @@ from django.db import transaction
 from leads.choices import Outcome
 from leads.models import Lead
 from routing.models import RoutingDecision, Task
+from routing.services import decision_repeats_refresh
 from scoring.choices import FeedbackReason
 from scoring.models import ScoringExperiment, ScoringModel
 from scoring.services import experiment_start, predictive_train, score_feedback_create
@@ -153,4 +154,5 @@ def demo_timeline(rng: random.Random, now: datetime, pipeline_end: datetime) -> 
                 continue
             _retime(rng, lead, arrival, end, pipeline_end)
             moved += 1
+        decision_repeats_refresh()  # the decisions' dates moved: their earlier decisions of the same kind too
     return moved

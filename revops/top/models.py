@@ -57,6 +57,7 @@ class LeadFacts(LeadDimensions):
             models.Index(fields=["created_at"], name="leadfacts_created"),
             models.Index(fields=["owner"], name="leadfacts_owner"),
             models.Index(fields=["queue"], name="leadfacts_queued", condition=~models.Q(queue="")),
+            models.Index(fields=["id"], name="leadfacts_merged", condition=models.Q(merged=True)),
             models.Index(fields=["created_at"], name="leadfacts_won",
                          condition=models.Q(outcome="won", merged=False)),
             # The calibration table reads the period's closed leads only (a tenth of them).

@@ -21,6 +21,7 @@
 - ``nurture``: nurture programs: enroll the leads routing puts in the nurture queue, send each program's e-mail
   steps when due (consent checked at send time), stop an enrollment when its lead leaves nurture;
 - ``first_assignment``: the first assignment of each lead, summarised from the decisions for the dashboards;
+- ``decision_repeats``: each decision's earlier decisions of the same kind set again after its dates moved;
 - ``messages``: every Slack text (new task, a batch's digest, moved task, trigger task, escalation).
 
 Services never enqueue jobs: they announce what they committed with routing's signals (signals.py), and the
@@ -37,6 +38,7 @@ from .assignment import (
     lead_routing_state,
     leads_route_many,
 )
+from .decision_repeats import decision_repeats_refresh
 from .first_assignment import (
     first_assignments_rebuild,
     first_assignments_refresh,
@@ -120,6 +122,7 @@ __all__ = [
     "task_escalation_notify", "task_moved_notify", "task_notify", "tasks_create_for_decisions",
     "tasks_digest_notify", "tasks_escalate_overdue", "territory_leads_reroute", "territory_leads_reroute_request",
     "trigger_task_notify",
+    "decision_repeats_refresh",
     "first_assignments_rebuild",
     "first_assignments_refresh",
     "first_assignments_refresh_quietly",

@@ -2,6 +2,7 @@
 median days to close, the non-separating-band warning), the cohort and activity funnels from the lead history and
 the days between stages."""
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -156,3 +157,39 @@ def test_the_sources_table_counts_a_lead_that_decayed_out_of_mql_as_having_reach
     assert (rows["webinar"]["leads"], rows["webinar"]["mql"]) == (3, 2)
     assert (rows["ads"]["leads"], rows["ads"]["mql"]) == (1, 0)
     assert decayed.stage == "engaged" and fresh.stage == "new"
+
+
+RANKS = {"new": 0, "engaged": 1, "mql": 2, "sql": 3, "opportunity": 4, "customer": 5}
+
+
+def crossed_in(lead: Lead, start, end) -> set[int]:
+    """The funnel ranks the lead crossed into during [start, end), walked from its history (the definition)."""
+    rows = Lead.history.filter(id=lead.pk).order_by("history_date", "history_id").values_list("history_date", "stage")
+    crossed, before = set(), -1
+    for at, stage in rows:
+        now = RANKS.get(stage, -1)
+        if now != before and (start is None or at >= start) and (end is None or at < end):
+            crossed |= {rank for rank in range(1, 6) if before < rank <= now}
+        before = now
+    return crossed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_activity_funnel_equals_distinct_leads_walked_from_generated_histories(seed):
+    """Leads wander up and down the funnel (and out of it) over half a year; for several periods the activity funnel
+    (a count over the moves' previous crossings) equals the distinct leads that crossed into each stage."""
+    rng = random.Random(seed)
+    stages = ["engaged", "mql", "sql", "opportunity", "customer", "nurture", "disqualified"]
+    leads = []
+    for _ in range(12):
+        lead = make_lead(created_days_ago=180, stage=rng.choice(["new", "new", "mql"]))
+        steps = rng.randrange(1, 7)
+        move(lead, *(rng.choice(stages) for _ in range(steps)))
+        backdate_history(lead, *sorted((rng.uniform(0, 180) for _ in range(steps + 1)), reverse=True))
+        leads.append(lead)
+    now = timezone.now()
+    for start, end in ((None, None), (now - timedelta(days=90), None), (now - timedelta(days=120),
+                                                                       now - timedelta(days=30))):
+        rows = activity_funnel(Lead.objects.live(), start, end)
+        expected = [sum(1 for lead in leads if rank in crossed_in(lead, start, end)) for rank in range(1, 6)]
+        assert [row["entered"] for row in rows[1:]] == expected

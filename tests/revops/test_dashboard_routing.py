@@ -1,15 +1,18 @@
 """The routing report against hand-computed decisions: per rule and rep, re-routes and reassignments by cause,
 round-robin fairness of a two-rep pool, and the queues' ages."""
 
+import random
 from datetime import timedelta
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from leads.models import Lead
 from revops.top.dashboards_filters import parse_filters
 from revops.top.dashboards_routing import decisions_in, fairness, per_rep, per_rule, queue_ages, reroutes
 from routing.models import RoutingDecision
+from routing.services import decision_repeats_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +43,7 @@ def decided(configured, sales_manager):
     decide(l2, rule=rule, rep=rita, days_ago=200, **rr)  # before the period
     undone = decide(l3, rule=rule, rep=ravi, **rr)
     RoutingDecision.objects.filter(pk=undone.pk).update(undone_at=timezone.now())
+    decision_repeats_refresh()  # the dates were moved by SQL, as the demo moves them
     return configured
 
 
@@ -48,11 +52,15 @@ def period_decisions():
     return decisions_in(filters, filters.apply_dimensions(Lead.objects.all()))
 
 
+def since():
+    return parse_filters({"period": "90"}).window()[0]
+
+
 def test_decisions_per_rule_and_per_rep(decided):
-    rules = per_rule(period_decisions())
+    rules = per_rule(period_decisions(), since=since())
     assert [(r["rule"], r["decisions"], r["leads"], r["to_rep"], r["to_queue"]) for r in rules] == [
         ("NA to Mid-Market", 5, 5, 5, 0), ("(no rule matched)", 2, 2, 1, 1)]
-    reps = {r["rep"]: r for r in per_rep(period_decisions())}
+    reps = {r["rep"]: r for r in per_rep(period_decisions(), since=since())}
     assert (reps["rita"]["decisions"], reps["ravi"]["decisions"], reps["ravi"]["reassigned_in"]) == (3, 3, 1)
     assert reps["rita"]["team"] == "Mid-Market"
 
@@ -91,3 +99,61 @@ def test_queue_ages_count_waiting_leads_with_median_and_buckets(db):
     assert (holding["waiting"], holding["median_h"], holding["< 1 h"], holding["oldest_h"]) == (1, 0.5, 1, 0.5)
     assert (review["waiting"], review["oldest_h"], review["median_h"], review["p90_h"]) == (2, 240.0, 156.0, 240.0)
     assert (review["1–7 days"], review["> 7 days"], review["< 1 h"]) == (1, 1, 0)
+
+
+def test_a_lead_decided_twice_by_a_rule_or_given_twice_to_a_rep_counts_once(configured):
+    rule, (rita, ravi) = configured["rules"][0], configured["reps"]
+    twice = lead("twice")
+    decide(twice, rule=rule, rep=rita, days_ago=300)  # before the period: does not make the next ones repeats
+    decide(twice, rule=rule, rep=rita, days_ago=20)
+    decide(twice, rule=rule, rep=ravi, days_ago=10, previous_owner=rita.user)
+    decide(twice, rule=rule, rep=rita, days_ago=5, previous_owner=ravi.user)
+    decision_repeats_refresh()
+    rules = per_rule(period_decisions(), since=since())
+    assert [(r["decisions"], r["leads"]) for r in rules] == [(3, 1)]
+    reps = {r["rep"]: (r["decisions"], r["leads"]) for r in per_rep(period_decisions(), since=since())}
+    assert reps == {"rita": (2, 1), "ravi": (1, 1)}
+    everything = RoutingDecision.objects.filter(undone_at__isnull=True)
+    assert [(r["decisions"], r["leads"]) for r in per_rule(everything, since=None)] == [(4, 1)]
+
+
+def distinct_counts(decisions, key):
+    return {row[key]: row["n"] for row in decisions.order_by().values(key).annotate(n=Count("lead", distinct=True))}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinct_leads_from_the_repeats_equal_count_distinct_on_generated_decisions(configured, seed):
+    """Decisions made one after another through the model's save (which sets the repeats), some undone as the undo
+    service allows (a lead's latest only), then the same rows re-dated at random and set again in one statement:
+    each time, the counts equal COUNT(DISTINCT lead) over the period's standing decisions."""
+    rng = random.Random(seed)
+    rules, reps = configured["rules"][:2], configured["reps"]
+    leads = [lead(f"g{seed}-{i}") for i in range(6)]
+    made = []
+    for _ in range(40):
+        target = rng.choice(leads)
+        rep = rng.choice([*reps, None])
+        made.append(RoutingDecision.objects.create(
+            lead=target, rule=rng.choice([*rules, None]), rep=rep, owner=rep.user if rep else None, summary="g",
+            explanation={}))
+        if rng.random() < 0.15:  # undo the lead's latest standing decision, as routing_decisions_undo does
+            latest = RoutingDecision.objects.filter(lead=target, undone_at__isnull=True).order_by("-created_at",
+                                                                                                  "-id").first()
+            RoutingDecision.objects.filter(pk=latest.pk).update(undone_at=timezone.now())
+    standing = RoutingDecision.objects.filter(undone_at__isnull=True)
+    for moment in (None, made[10].created_at, made[25].created_at):
+        period = standing if moment is None else standing.filter(created_at__gte=moment)
+        assert {r["rule"]: r["leads"] for r in per_rule(period, since=moment)} == {
+            (name or "(no rule matched)"): n for name, n in distinct_counts(period, "rule__name").items()}
+        assert {r["rep"]: r["leads"] for r in per_rep(period, since=moment)} == distinct_counts(
+            period.filter(owner__isnull=False), "owner__username")
+    for decision in RoutingDecision.objects.all():
+        RoutingDecision.objects.filter(pk=decision.pk).update(
+            created_at=timezone.now() - timedelta(days=rng.randrange(0, 200), minutes=rng.randrange(1440)))
+    decision_repeats_refresh()
+    moment = timezone.now() - timedelta(days=90)
+    period = standing.filter(created_at__gte=moment)
+    assert {r["rule"]: r["leads"] for r in per_rule(period, since=moment)} == {
+        (name or "(no rule matched)"): n for name, n in distinct_counts(period, "rule__name").items()}
+    assert {r["rep"]: r["leads"] for r in per_rep(period, since=moment)} == distinct_counts(
+        period.filter(owner__isnull=False), "owner__username")

@@ -410,8 +410,7 @@ class RoutingDecision(models.Model):
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", db_index=False)
     updated_at = models.DateTimeField(auto_now=True, help_text="Set on creation and on undo (the warehouse feed).")
-    # Set when the decision is made (see save): the routing report counts a lead once per rule and per rep in a
-    # period by counting the decisions with no earlier one of the same kind in it, which needs no sort of the period.
+    # Set on save: the routing report counts a lead once per rule and per rep without sorting (decision_repeats.py).
     previous_same_rule_at = models.DateTimeField(
         null=True, blank=True, editable=False,
         help_text="When this lead's previous standing decision by the same rule (or by none) was made.")
@@ -423,8 +422,7 @@ class RoutingDecision(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["rep", "created_at"]),
                    models.Index(fields=["updated_at", "id"], name="decision_feed"),
-                   # The routing report's period (revops/top/dashboards_routing.py) read from the index alone on
-                   # PostgreSQL: a decision's row is wide (its explanation), the report needs these narrow columns.
+                   # The routing report's period read from the index alone on PostgreSQL (a row is wide).
                    models.Index(fields=["created_at"], name="decision_report",
                                 include=["id", "rule", "lead", "owner", "queue", "previous_owner", "previous_queue",
                                          "cause", "user", "rep", "strategy", "previous_same_rule_at",
@@ -441,9 +439,8 @@ class RoutingDecision(models.Model):
         super().save(*args, **kwargs)
 
     def _previous_same_set(self) -> None:
-        """The lead's previous standing decisions by the same rule and to the same owner, in one query. Only the
-        lead's latest decision can be undone (routing/services/reassign.py), so no later decision ever points at an
-        undone one; routing/services/decision_repeats.py sets them again where decisions are re-dated."""
+        """The lead's latest standing decisions by the same rule and to the same owner. Only a lead's latest decision
+        can be undone (services/reassign.py): no later decision ever points at an undone one."""
         same_rule = Q(rule_id=self.rule_id) if self.rule_id else Q(rule_id__isnull=True)
         latest = {"rule": models.Max("created_at", filter=same_rule)}
         if self.owner_id:

@@ -20,7 +20,7 @@ from .dashboards_counts import bands_counted, cohort_from, lead_counts
 from .dashboards_deciles import calibration_table, decile_table
 from .dashboards_filters import DashboardFilters
 from .dashboards_funnel import activity_funnel, cohort_rows, stage_times
-from .dashboards_speed import dispositions_by_rep, sla_counts, speed_by, speed_histograms
+from .dashboards_speed import dispositions_by_rep, follow_up_counts, sla_counts, speed_by, speed_histograms
 from .dashboards_stats import HOURS_BUCKETS
 
 BLUE, LIGHT_BLUE, GREEN, ORANGE, RED, GREY = "#2f80ed", "#c9dcf7", "#27ae60", "#f2994a", "#eb5757", "#9fb3c8"
@@ -188,8 +188,12 @@ def speed_page(filters: DashboardFilters) -> Page:
     now = timezone.now()
 
     @cache
-    def sla() -> dict:  # every grouping's follow-up counts in one statement, read by each section
-        return sla_counts(leads, now)
+    def follow_ups() -> list[tuple]:  # the follow-ups counted once, read by the SLA columns and the dispositions
+        return follow_up_counts(leads, now)
+
+    @cache
+    def sla() -> dict:
+        return sla_counts(leads, now, follow_ups())
 
     def summary() -> list[Section]:
         rows = speed_by(leads, None, now, sla())
@@ -220,7 +224,7 @@ def speed_page(filters: DashboardFilters) -> Page:
         return build
 
     def dispositions() -> list[Section]:
-        rows = dispositions_by_rep(leads)
+        rows = dispositions_by_rep(leads, follow_ups())
         keys = DISPOSITION_COLUMNS[2:]
         return [Section("dispositions", "Dispositions by rep", DISPOSITION_COLUMNS, rows, bar_chart(
             column(rows, "rep"), *(dataset(label, column(rows, key), PALETTE[i]) for i, (key, label) in

@@ -2,13 +2,15 @@
 that gave it an owner), time to first touch (that assignment → the owner's first disposition or logged activity,
 ``Lead.first_touched_at``), SLA attainment (follow-ups done before their due time, of those done or overdue), by team,
 rep, source and band; the distribution as histogram buckets with the median and 90th percentile; the reps'
-dispositions. Aggregate SQL only: each grouping's counts and percentiles in one statement (dashboards_stats.py), and
-the follow-up counts of every grouping in one more."""
+dispositions. Aggregate SQL: each grouping's counts and percentiles in one statement (dashboards_stats.py), and the
+follow-ups counted once by assignee, source, band, status and disposition (a few hundred rows), from which the SLA of
+every grouping and the dispositions by rep are summed."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -21,8 +23,6 @@ from .dashboards_stats import as_hours, column_percentiles, duration_histogram, 
 
 #: Per dimension: the path from a lead.
 DIMENSIONS = {"team": "owner__rep__team__name", "rep": "owner__username", "source": "source", "band": "band"}
-#: The dimensions a follow-up takes from its assignee (the path from the task); the others from its lead.
-TASK_DIMENSIONS = {"team": "assignee__rep__team__name", "rep": "assignee__username"}
 
 
 def with_first_assignment(leads):
@@ -51,31 +51,46 @@ def speed_histograms(leads) -> dict[str, list[dict]]:
             "first_touch": duration_histogram(annotated, "first_assigned_at", "first_touched_at")}
 
 
-def sla_counts(leads, now) -> dict[str | None, dict]:
-    """Per dimension (None: all leads, then team, rep, source, band) and value: the follow-ups of ``leads`` done,
-    done on time, and open past their due time. One statement: the follow-ups joined once with the leads (their
-    source and band) and the assignee's team (a CTE), then grouped once per dimension."""
-    lead_side = [dimension for dimension in DIMENSIONS if dimension not in TASK_DIMENSIONS]
-    tasks_sql, tasks_params = Task.objects.exclude(status=TaskStatus.CANCELLED).order_by().values(
-        "lead_id", "status", "completed_at", "due_at", **{dimension: F(path) for dimension, path in
-                                                          TASK_DIMENSIONS.items()}).query.sql_with_params()
-    leads_sql, leads_params = leads.order_by().values("id", *(DIMENSIONS[d] for d in lead_side)).query.sql_with_params()
-    counts = ("SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
-              "SUM(CASE WHEN s.status = %s AND s.completed_at <= s.due_at THEN 1 ELSE 0 END), "
-              "SUM(CASE WHEN s.status = %s AND s.due_at < %s THEN 1 ELSE 0 END)")
-    count_params = [TaskStatus.DONE, TaskStatus.DONE, TaskStatus.OPEN, connection.ops.adapt_datetimefield_value(now)]
-    groups = [f"SELECT '', '', {counts} FROM s",  # every follow-up: no grouping
-              *(f"SELECT '{dimension}', s.{dimension}, {counts} FROM s GROUP BY s.{dimension}"
-                for dimension in DIMENSIONS)]
-    columns = ", ".join([*(f"t.{dimension}" for dimension in TASK_DIMENSIONS),
-                         *(f"f.{DIMENSIONS[dimension]} AS {dimension}" for dimension in lead_side)])
-    sql = (f"WITH s AS (SELECT t.status, t.completed_at, t.due_at, {columns} "
-           f"FROM ({tasks_sql}) t INNER JOIN ({leads_sql}) f ON f.id = t.lead_id) " + " UNION ALL ".join(groups))
-    result: dict[str | None, dict] = {dimension: {} for dimension in (None, *DIMENSIONS)}
+def follow_up_counts(leads, now) -> list[tuple]:
+    """The follow-ups of ``leads`` (cancelled ones left out) counted in one grouped statement: rows of (assignee id,
+    the lead's source, its band, status, disposition, done on time, open past due at ``now``, count). A few hundred
+    rows, from which the SLA of every grouping and the dispositions by rep are summed; names are read after."""
+    leads_sql, leads_params = leads.order_by().values("id", "source", "band").query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (f"SELECT t.assignee_id, f.source, f.band, t.status, t.disposition, "
+           "CASE WHEN t.status = %s AND t.completed_at <= t.due_at THEN 1 ELSE 0 END, "
+           "CASE WHEN t.status = %s AND t.due_at < %s THEN 1 ELSE 0 END, COUNT(*) "
+           f"FROM {quote(Task._meta.db_table)} t INNER JOIN ({leads_sql}) f ON f.id = t.lead_id "
+           "WHERE t.status <> %s GROUP BY 1, 2, 3, 4, 5, 6, 7")
+    params = [TaskStatus.DONE, TaskStatus.OPEN, connection.ops.adapt_datetimefield_value(now), *leads_params,
+              TaskStatus.CANCELLED]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*tasks_params, *leads_params, *count_params * len(groups)])
-        for dimension, value, done, on_time, overdue in cursor.fetchall():
-            result[dimension or None][value] = {"done": done or 0, "on_time": on_time or 0, "overdue": overdue or 0}
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _assignees(counts: list[tuple]) -> dict[int, tuple[str, str | None]]:
+    """Per assignee id of ``counts``: (username, team name or None)."""
+    users = get_user_model().objects.filter(pk__in={row[0] for row in counts}).select_related("rep__team")
+    return {user.pk: (user.username, user.rep.team.name if getattr(user, "rep", None) and user.rep.team_id else None)
+            for user in users}
+
+
+def sla_counts(leads, now, counts: list[tuple] | None = None) -> dict[str | None, dict]:
+    """Per dimension (None: all leads, then team, rep, source, band) and value: the follow-ups of ``leads`` done,
+    done on time, and open past their due time. The team and rep are the follow-up's assignee's; the source and band
+    its lead's. ``counts``: ``follow_up_counts(leads, now)``, when a page has it."""
+    counts = counts if counts is not None else follow_up_counts(leads, now)
+    people = _assignees(counts)
+    result: dict[str | None, dict] = {dimension: {} for dimension in (None, *DIMENSIONS)}
+    for assignee, source, band, status, _, on_time, overdue, n in counts:
+        rep, team = people.get(assignee, (None, None))
+        for dimension, value in ((None, ""), ("team", team), ("rep", rep), ("source", source), ("band", band)):
+            entry = result[dimension].setdefault(value, {"done": 0, "on_time": 0, "overdue": 0})
+            if status == TaskStatus.DONE:
+                entry["done"] += n
+                entry["on_time"] += n if on_time else 0
+            entry["overdue"] += n if overdue else 0
     return result
 
 
@@ -110,10 +125,18 @@ def speed_by(leads, dimension: str | None, now=None, sla: dict | None = None) ->
     return rows
 
 
-def dispositions_by_rep(leads) -> list[dict]:
-    """Per rep, the follow-ups of these leads closed with each disposition (contacted, no answer, …)."""
-    tasks = Task.objects.filter(lead__in=leads.order_by().values("pk"), status=TaskStatus.DONE)
-    figures = tasks.values("assignee__username").annotate(
-        total=Count("id"), **{value: Count("id", filter=Q(disposition=value)) for value in Disposition.values},
-    ).order_by("assignee__username")
-    return [{"rep": row.pop("assignee__username"), **row} for row in figures]
+def dispositions_by_rep(leads, counts: list[tuple] | None = None) -> list[dict]:
+    """Per rep, the follow-ups of these leads closed with each disposition (contacted, no answer, …). ``counts``:
+    ``follow_up_counts(leads, now)``, when a page has it."""
+    counts = counts if counts is not None else follow_up_counts(leads, timezone.now())
+    people = _assignees(counts)
+    reps: dict[str, dict] = {}
+    for assignee, _, _, status, disposition, _, _, n in counts:
+        if status != TaskStatus.DONE:
+            continue
+        rep = people.get(assignee, ("", None))[0]
+        row = reps.setdefault(rep, {"rep": rep, "total": 0, **dict.fromkeys(Disposition.values, 0)})
+        row["total"] += n
+        if disposition in Disposition.values:
+            row[disposition] += n
+    return [reps[rep] for rep in sorted(reps)]

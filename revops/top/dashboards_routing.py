@@ -2,14 +2,28 @@
 re-routes and reassignments and why, and round-robin fairness per pool (assigned against expected share).
 
 Decisions are dated by when they were made (the period filters ``RoutingDecision.created_at``); the queues are today's.
-An undone decision does not count. Aggregate SQL only."""
+An undone decision does not count. The period's decisions are counted once, grouped (``decision_counts``), and each
+table is summed from those rows."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from leads.choices import Queue
@@ -39,36 +53,68 @@ def first_in_period(column: str, since) -> Q:
     return first if since is None else first | Q(**{f"{column}__lt": since})
 
 
-def per_rule(decisions, *, since) -> list[dict]:
-    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue, for the
-    decisions of a period starting ``since``. Grouped by the rule's id (the names are read after); a lead counts
-    once per rule by its first decision by that rule in the period."""
-    rows = list(decisions.order_by().values("rule_id").annotate(
-        decisions=Count("id"), leads=Count("id", filter=first_in_period("previous_same_rule_at", since)),
-        to_rep=Count("id", filter=Q(owner__isnull=False)), to_queue=Count("id", filter=~Q(queue="")),
-    ))
-    names = dict(RoutingRule.objects.filter(pk__in=[row["rule_id"] for row in rows if row["rule_id"]])
-                 .values_list("pk", "name"))
-    result = [{"rule": names.get(row.pop("rule_id")) or NO_RULE, **row} for row in rows]
+#: What a decision is, as the report counts it: flags computed per decision, then grouped with its ids.
+def _flags(since) -> dict:
+    def flag(condition: Q) -> Case:
+        return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+    return {
+        "first_by_rule": flag(first_in_period("previous_same_rule_at", since)),
+        "first_to_owner": flag(first_in_period("previous_same_owner_at", since)),
+        "queued": flag(~Q(queue="")),
+        "had_owner": flag(Q(previous_owner__isnull=False)),
+        "from_queue": flag(~Q(previous_queue="")),
+        "kept": flag(Q(previous_owner__isnull=False, owner=F("previous_owner"))),
+        "manual": flag(Q(user__isnull=False)),
+    }
+
+
+def decision_counts(decisions, *, since) -> list[dict]:
+    """The decisions of a period starting ``since`` (None: all time), counted in one grouped statement by rule,
+    owner, rep, strategy and cause and by what each one was (the first of its lead by that rule or to that owner in
+    the period, sent to a queue, a move from an owner or out of a queue, the owner kept, made by a person): a few
+    hundred rows from which every table of the report is summed, instead of reading the period once per table."""
+    flags = _flags(since)
+    return list(decisions.order_by().values("rule_id", "owner_id", "rep_id", "strategy", "cause", **flags)
+                .annotate(n=Count("id")))
+
+
+def _total(rows: list[dict], by: str, **sums: str | None) -> dict:
+    """Per value of ``by``: ``n`` summed as ``decisions`` and, per name in ``sums``, ``n`` of the rows whose flag is
+    set (None: every row)."""
+    totals: dict = {}
+    for row in rows:
+        entry = totals.setdefault(row[by], {"decisions": 0, **dict.fromkeys(sums, 0)})
+        entry["decisions"] += row["n"]
+        for name, flag in sums.items():
+            entry[name] += row["n"] if flag is None or row[flag] else 0
+    return totals
+
+
+def per_rule(counts: list[dict]) -> list[dict]:
+    """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue. ``counts``:
+    ``decision_counts``; a lead counts once per rule by its first decision by that rule in the period."""
+    totals = _total([{**row, "to_rep": row["owner_id"] is not None} for row in counts], "rule_id",
+                    leads="first_by_rule", to_rep="to_rep", to_queue="queued")
+    names = dict(RoutingRule.objects.filter(pk__in=[key for key in totals if key]).values_list("pk", "name"))
+    result = [{"rule": names.get(key) or NO_RULE, **entry} for key, entry in totals.items()]
     return sorted(result, key=lambda row: (-row["decisions"], row["rule"] == NO_RULE, row["rule"]))
 
 
-def per_rep(decisions, *, since) -> list[dict]:
-    """Per rep: leads given to them in the period starting ``since``, of which by reassignment (they had another
-    owner). Grouped by the owner's id; the names and teams are read after. A lead given to the same rep twice in the
-    period counts once."""
-    given = decisions.filter(owner__isnull=False)
-    rows = list(given.order_by().values("owner_id").annotate(
-        decisions=Count("id"), leads=Count("id", filter=first_in_period("previous_same_owner_at", since)),
-        reassigned_in=Count("id", filter=Q(previous_owner__isnull=False))))
-    people = {user.pk: user for user in get_user_model().objects.filter(pk__in=[row["owner_id"] for row in rows])
+def per_rep(counts: list[dict]) -> list[dict]:
+    """Per rep: leads given to them in the period, of which by reassignment (they had another owner). ``counts``:
+    ``decision_counts``; a lead given to the same rep twice in the period counts once."""
+    totals = _total([row for row in counts if row["owner_id"] is not None], "owner_id", leads="first_to_owner",
+                    reassigned_in="had_owner")
+    people = {user.pk: user for user in get_user_model().objects.filter(pk__in=list(totals))
               .select_related("rep__team")}
     result = []
-    for row in rows:
-        user = people.get(row.pop("owner_id"))
+    for owner_id, entry in totals.items():
+        user = people.get(owner_id)
         rep = getattr(user, "rep", None) if user is not None else None
-        result.append({**row, "rep": user.username if user else "", "team": rep.team.name if rep and rep.team_id
-                       else "—"})
+        result.append({"decisions": entry["decisions"], "leads": entry["leads"],
+                       "reassigned_in": entry["reassigned_in"], "rep": user.username if user else "",
+                       "team": rep.team.name if rep and rep.team_id else "—"})
     return sorted(result, key=lambda row: (-row["decisions"], row["rep"]))
 
 
@@ -111,26 +157,26 @@ def queue_reasons(leads, limit: int = 10) -> list[dict]:
             for row in rows]
 
 
-def reroutes(decisions) -> list[dict]:
-    """Re-routes (out of a queue) and reassignments (from one owner to another) of the period, per cause: why."""
-    moved = decisions.filter(Q(previous_owner__isnull=False) | ~Q(previous_queue=""))
-    rows = moved.values("cause").annotate(
-        decisions=Count("id"),
-        reassignments=Count("id", filter=Q(previous_owner__isnull=False) & ~Q(owner=F("previous_owner"))),
-        kept=Count("id", filter=Q(previous_owner__isnull=False, owner=F("previous_owner"))),
-        from_queue=Count("id", filter=~Q(previous_queue="")),
-        manual=Count("id", filter=Q(user__isnull=False)),
-    ).order_by("-decisions", "cause")
-    return list(rows)
+def reroutes(counts: list[dict]) -> list[dict]:
+    """Re-routes (out of a queue) and reassignments (from one owner to another) of the period, per cause: why.
+    ``counts``: ``decision_counts``."""
+    moved = [{**row, "reassigned": row["had_owner"] and not row["kept"]} for row in counts
+             if row["had_owner"] or row["from_queue"]]
+    totals = _total(moved, "cause", reassignments="reassigned", kept="kept", from_queue="from_queue", manual="manual")
+    rows = [{"cause": cause, **entry} for cause, entry in totals.items()]
+    return sorted(rows, key=lambda row: (-row["decisions"], row["cause"]))
 
 
-def fairness(decisions) -> list[dict]:
+def fairness(counts: list[dict]) -> list[dict]:
     """Round-robin fairness per pool (a team and a round-robin or weighted strategy): each rep's share of the
     pool's assignments in the period against the expected share — equal among the team's active reps for round
     robin, by weight for weighted. Availability (out of office, caps) moves the real shares; a large gap is a
-    question to ask, not proof of a fault."""
-    counted = list(decisions.filter(rep__isnull=False, strategy__in=FAIR_STRATEGIES).order_by()
-                   .values("strategy", "rep_id").annotate(n=Count("id")))  # by id: the names are read after
+    question to ask, not proof of a fault. ``counts``: ``decision_counts``."""
+    per_pool: dict[tuple, int] = {}
+    for row in counts:  # by id: the names are read after
+        if row["rep_id"] is not None and row["strategy"] in FAIR_STRATEGIES:
+            per_pool[row["strategy"], row["rep_id"]] = per_pool.get((row["strategy"], row["rep_id"]), 0) + row["n"]
+    counted = [{"strategy": strategy, "rep_id": rep_id, "n": n} for (strategy, rep_id), n in per_pool.items()]
     reps = Rep.objects.select_related("team", "user").in_bulk([row["rep_id"] for row in counted])
     pools: dict[tuple, list] = {}
     for row in counted:

@@ -11,18 +11,19 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Collate
 from django.utils import timezone
 
 from routing.choices import Disposition, TaskStatus
-from routing.models import Task
+from routing.models import Task, Team
 from routing.services import first_assignments_refresh_quietly
 
 from .dashboard_facts import is_facts
 from .dashboards_stats import as_hours, column_percentiles, duration_histogram, pct
 
-#: Per dimension: the path from a lead.
-DIMENSIONS = {"team": "owner__rep__team__name", "rep": "owner__username", "source": "source", "band": "band"}
+#: Per dimension, what the percentiles group by: the owner's and the team's ids (read as names after), the source and
+#: band themselves. The database sorts a period's leads by it, and a number sorts faster than a name.
+GROUP_KEYS = {"team": "owner__rep__team_id", "rep": "owner_id", "source": "source", "band": "band"}
 
 
 def with_first_assignment(leads):
@@ -82,7 +83,7 @@ def sla_counts(leads, now, counts: list[tuple] | None = None) -> dict[str | None
     its lead's. ``counts``: ``follow_up_counts(leads, now)``, when a page has it."""
     counts = counts if counts is not None else follow_up_counts(leads, now)
     people = _assignees(counts)
-    result: dict[str | None, dict] = {dimension: {} for dimension in (None, *DIMENSIONS)}
+    result: dict[str | None, dict] = {dimension: {} for dimension in (None, *GROUP_KEYS)}
     for assignee, source, band, status, _, on_time, overdue, n in counts:
         rep, team = people.get(assignee, (None, None))
         for dimension, value in ((None, ""), ("team", team), ("rep", rep), ("source", source), ("band", band)):
@@ -94,17 +95,37 @@ def sla_counts(leads, now, counts: list[tuple] | None = None) -> dict[str | None
     return result
 
 
+def _group_key(dimension: str | None):
+    if dimension is None:
+        return Value("")
+    if connection.vendor == "postgresql" and dimension in ("source", "band"):
+        return Collate(F(GROUP_KEYS[dimension]), "C")  # the same groups, sorted bytewise, not by the locale's rules
+    return F(GROUP_KEYS[dimension])
+
+
+def _named(dimension: str | None, found: dict) -> dict:
+    """``found`` keyed by the team's or owner's name instead of its id (the other dimensions are names already)."""
+    if dimension == "team":
+        names = dict(Team.objects.filter(pk__in=[key for key in found if key]).values_list("pk", "name"))
+    elif dimension == "rep":
+        names = dict(get_user_model().objects.filter(pk__in=[key for key in found if key])
+                     .values_list("pk", "username"))
+    else:
+        return found
+    return {names.get(key) if key is not None else None: entry for key, entry in found.items()}
+
+
 def speed_by(leads, dimension: str | None, now=None, sla: dict | None = None) -> list[dict]:
     """One row per value of ``dimension`` (team, rep, source, band; None: one row for all): leads, assigned, median
     and 90th percentile hours to assignment, touched, median and 90th percentile hours to first touch, follow-ups
     done or overdue, done on time, SLA attainment %. ``sla``: ``sla_counts(leads, now)``, when a page has it."""
     now = now or timezone.now()
-    lead_path = DIMENSIONS[dimension] if dimension else None
-    group = F(lead_path) if lead_path else Value("")
     annotated = with_first_assignment(leads)
-    durations, params = annotated.order_by().values(g=group, assign=_to_assignment(), touch=_to_first_touch())\
+    durations, params = annotated.order_by().values(g=_group_key(dimension), assign=_to_assignment(),
+                                                    touch=_to_first_touch())\
         .query.sql_with_params()  # a duration is null where either time is: its count is the assigned, the touched
-    found = column_percentiles(durations, params, ["assign", "touch"], grouped=dimension is not None)
+    found = _named(dimension, column_percentiles(durations, params, ["assign", "touch"],
+                                                 grouped=dimension is not None))
     sla = (sla if sla is not None else sla_counts(leads, now))[dimension]
     rows = []
     for found_key, entry in found.items():

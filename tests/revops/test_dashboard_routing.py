@@ -5,12 +5,20 @@ import random
 from datetime import timedelta
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from leads.models import Lead
 from revops.top.dashboards_filters import parse_filters
-from revops.top.dashboards_routing import decisions_in, fairness, per_rep, per_rule, queue_ages, reroutes
+from revops.top.dashboards_routing import (
+    decision_counts,
+    decisions_in,
+    fairness,
+    per_rep,
+    per_rule,
+    queue_ages,
+    reroutes,
+)
 from routing.models import RoutingDecision
 from routing.services import decision_repeats_refresh
 
@@ -56,24 +64,28 @@ def since():
     return parse_filters({"period": "90"}).window()[0]
 
 
+def period_counts():
+    return decision_counts(period_decisions(), since=since())
+
+
 def test_decisions_per_rule_and_per_rep(decided):
-    rules = per_rule(period_decisions(), since=since())
+    rules = per_rule(period_counts())
     assert [(r["rule"], r["decisions"], r["leads"], r["to_rep"], r["to_queue"]) for r in rules] == [
         ("NA to Mid-Market", 5, 5, 5, 0), ("(no rule matched)", 2, 2, 1, 1)]
-    reps = {r["rep"]: r for r in per_rep(period_decisions(), since=since())}
+    reps = {r["rep"]: r for r in per_rep(period_counts())}
     assert (reps["rita"]["decisions"], reps["ravi"]["decisions"], reps["ravi"]["reassigned_in"]) == (3, 3, 1)
     assert reps["rita"]["team"] == "Mid-Market"
 
 
 def test_reroutes_and_reassignments_are_counted_by_cause(decided):
-    rows = {r["cause"]: r for r in reroutes(period_decisions())}
+    rows = {r["cause"]: r for r in reroutes(period_counts())}
     assert set(rows) == {"manager reassign", "data arrived"}
     assert (rows["manager reassign"]["reassignments"], rows["manager reassign"]["manual"]) == (1, 1)
     assert (rows["data arrived"]["from_queue"], rows["data arrived"]["reassignments"]) == (1, 0)
 
 
 def test_round_robin_fairness_compares_each_reps_share_with_an_equal_share(decided):
-    rows = {r["rep"]: r for r in fairness(period_decisions())}
+    rows = {r["rep"]: r for r in fairness(period_counts())}
     assert rows["rita"]["pool"] == "Mid-Market · Round robin" and rows["rita"]["pool_total"] == 5
     assert (rows["rita"]["assigned"], rows["rita"]["share"], rows["rita"]["expected"], rows["rita"]["gap"]) == (
         3, 60.0, 50.0, 10.0)
@@ -85,7 +97,7 @@ def test_weighted_pools_expect_shares_by_weight(decided):
     ravi.weight = 3
     ravi.save()
     RoutingDecision.objects.filter(strategy="round_robin").update(strategy="weighted")
-    rows = {r["rep"]: r for r in fairness(period_decisions())}
+    rows = {r["rep"]: r for r in fairness(period_counts())}
     assert (rows["rita"]["expected"], rows["ravi"]["expected"], rows["ravi"]["gap"]) == (25.0, 75.0, -35.0)
 
 
@@ -109,12 +121,12 @@ def test_a_lead_decided_twice_by_a_rule_or_given_twice_to_a_rep_counts_once(conf
     decide(twice, rule=rule, rep=ravi, days_ago=10, previous_owner=rita.user)
     decide(twice, rule=rule, rep=rita, days_ago=5, previous_owner=ravi.user)
     decision_repeats_refresh()
-    rules = per_rule(period_decisions(), since=since())
+    rules = per_rule(period_counts())
     assert [(r["decisions"], r["leads"]) for r in rules] == [(3, 1)]
-    reps = {r["rep"]: (r["decisions"], r["leads"]) for r in per_rep(period_decisions(), since=since())}
+    reps = {r["rep"]: (r["decisions"], r["leads"]) for r in per_rep(period_counts())}
     assert reps == {"rita": (2, 1), "ravi": (1, 1)}
     everything = RoutingDecision.objects.filter(undone_at__isnull=True)
-    assert [(r["decisions"], r["leads"]) for r in per_rule(everything, since=None)] == [(4, 1)]
+    assert [(r["decisions"], r["leads"]) for r in per_rule(decision_counts(everything, since=None))] == [(4, 1)]
 
 
 def distinct_counts(decisions, key):
@@ -143,9 +155,9 @@ def test_distinct_leads_from_the_repeats_equal_count_distinct_on_generated_decis
     standing = RoutingDecision.objects.filter(undone_at__isnull=True)
     for moment in (None, made[10].created_at, made[25].created_at):
         period = standing if moment is None else standing.filter(created_at__gte=moment)
-        assert {r["rule"]: r["leads"] for r in per_rule(period, since=moment)} == {
+        assert {r["rule"]: r["leads"] for r in per_rule(decision_counts(period, since=moment))} == {
             (name or "(no rule matched)"): n for name, n in distinct_counts(period, "rule__name").items()}
-        assert {r["rep"]: r["leads"] for r in per_rep(period, since=moment)} == distinct_counts(
+        assert {r["rep"]: r["leads"] for r in per_rep(decision_counts(period, since=moment))} == distinct_counts(
             period.filter(owner__isnull=False), "owner__username")
     for decision in RoutingDecision.objects.all():
         RoutingDecision.objects.filter(pk=decision.pk).update(
@@ -153,7 +165,47 @@ def test_distinct_leads_from_the_repeats_equal_count_distinct_on_generated_decis
     decision_repeats_refresh()
     moment = timezone.now() - timedelta(days=90)
     period = standing.filter(created_at__gte=moment)
-    assert {r["rule"]: r["leads"] for r in per_rule(period, since=moment)} == {
+    assert {r["rule"]: r["leads"] for r in per_rule(decision_counts(period, since=moment))} == {
         (name or "(no rule matched)"): n for name, n in distinct_counts(period, "rule__name").items()}
-    assert {r["rep"]: r["leads"] for r in per_rep(period, since=moment)} == distinct_counts(
+    assert {r["rep"]: r["leads"] for r in per_rep(decision_counts(period, since=moment))} == distinct_counts(
         period.filter(owner__isnull=False), "owner__username")
+
+
+LABELS = {"round_robin": "Round robin", "weighted": "Weighted round robin"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_table_summed_from_the_grouped_counts_equals_counting_the_decisions(configured, sales_manager, seed):
+    """Generated decisions of every kind (moves from an owner or a queue, owner kept, by a person, to a queue, pool
+    strategies): each table summed from ``decision_counts`` equals the same figure counted on the decisions."""
+    rng = random.Random(seed)
+    rules, reps = configured["rules"][:2], configured["reps"]
+    leads = [lead(f"k{seed}-{i}") for i in range(5)]
+    for _ in range(30):
+        rep = rng.choice([*reps, None])
+        RoutingDecision.objects.create(
+            lead=rng.choice(leads), rule=rng.choice([*rules, None]), rep=rep, owner=rep.user if rep else None,
+            previous_owner=rng.choice([None, None, *(r.user for r in reps)]), previous_queue=rng.choice(["", "review"]),
+            queue="" if rep else rng.choice(["review", "holding"]),
+            strategy=rng.choice(["", "round_robin", "weighted"]),
+            cause=rng.choice(["new lead", "data arrived", "manager reassign"]),
+            user=rng.choice([None, sales_manager]), summary="k", explanation={})
+    decisions = RoutingDecision.objects.filter(undone_at__isnull=True)
+    counts = decision_counts(decisions, since=None)
+    moved = decisions.filter(Q(previous_owner__isnull=False) | ~Q(previous_queue=""))
+    expected = {row["cause"]: row for row in moved.order_by().values("cause").annotate(
+        decisions=Count("id"),
+        reassignments=Count("id", filter=Q(previous_owner__isnull=False) & ~Q(owner=F("previous_owner"))),
+        kept=Count("id", filter=Q(previous_owner__isnull=False, owner=F("previous_owner"))),
+        from_queue=Count("id", filter=~Q(previous_queue="")), manual=Count("id", filter=Q(user__isnull=False)))}
+    assert {row["cause"]: row for row in reroutes(counts)} == expected
+    by_rule = {(row["rule__name"] or "(no rule matched)"): row for row in decisions.order_by().values(
+        "rule__name").annotate(decisions=Count("id"), to_rep=Count("id", filter=Q(owner__isnull=False)),
+                               to_queue=Count("id", filter=~Q(queue="")))}
+    assert {row["rule"]: (row["decisions"], row["to_rep"], row["to_queue"]) for row in per_rule(counts)} == {
+        name: (row["decisions"], row["to_rep"], row["to_queue"]) for name, row in by_rule.items()}
+    pools = {(row["strategy"], row["rep__user__username"]): row["n"] for row in decisions.filter(
+        rep__isnull=False, strategy__in=["round_robin", "weighted"]).order_by().values(
+        "strategy", "rep__user__username").annotate(n=Count("id"))}
+    assert {(row["pool"].split(" · ")[1], row["rep"]): row["assigned"] for row in fairness(counts)} == {
+        (LABELS[strategy], rep): n for (strategy, rep), n in pools.items()}

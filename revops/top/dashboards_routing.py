@@ -11,18 +11,15 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Min,
     Q,
     Sum,
     Value,
-    When,
 )
 from django.utils import timezone
 
@@ -53,49 +50,42 @@ def first_in_period(column: str, since) -> Q:
     return first if since is None else first | Q(**{f"{column}__lt": since})
 
 
-#: What a decision is, as the report counts it: flags computed per decision, then grouped with its ids.
-def _flags(since) -> dict:
-    def flag(condition: Q) -> Case:
-        return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-    return {
-        "first_by_rule": flag(first_in_period("previous_same_rule_at", since)),
-        "first_to_owner": flag(first_in_period("previous_same_owner_at", since)),
-        "queued": flag(~Q(queue="")),
-        "had_owner": flag(Q(previous_owner__isnull=False)),
-        "from_queue": flag(~Q(previous_queue="")),
-        "kept": flag(Q(previous_owner__isnull=False, owner=F("previous_owner"))),
-        "manual": flag(Q(user__isnull=False)),
-    }
-
-
 def decision_counts(decisions, *, since) -> list[dict]:
     """The decisions of a period starting ``since`` (None: all time), counted in one grouped statement by rule,
-    owner, rep, strategy and cause and by what each one was (the first of its lead by that rule or to that owner in
-    the period, sent to a queue, a move from an owner or out of a queue, the owner kept, made by a person): a few
-    hundred rows from which every table of the report is summed, instead of reading the period once per table."""
-    flags = _flags(since)
-    return list(decisions.order_by().values("rule_id", "owner_id", "rep_id", "strategy", "cause", **flags)
-                .annotate(n=Count("id")))
+    owner, rep, strategy and cause: of each group, how many, how many were the first of their lead by that rule or to
+    that owner in the period, sent to a queue, moves (from an owner or out of a queue), reassignments, owner kept,
+    out of a queue, moves by a person. A few dozen rows from which every decisions table of the report is summed,
+    instead of reading the period once per table."""
+    had_owner, from_queue = Q(previous_owner__isnull=False), ~Q(previous_queue="")
+    return list(decisions.order_by().values("rule_id", "owner_id", "rep_id", "strategy", "cause").annotate(
+        n=Count("id"),
+        first_by_rule=Count("id", filter=first_in_period("previous_same_rule_at", since)),
+        first_to_owner=Count("id", filter=first_in_period("previous_same_owner_at", since)),
+        queued=Count("id", filter=~Q(queue="")),
+        had_owner=Count("id", filter=had_owner),
+        moved=Count("id", filter=had_owner | from_queue),
+        reassigned=Count("id", filter=had_owner & ~Q(owner=F("previous_owner"))),
+        kept=Count("id", filter=had_owner & Q(owner=F("previous_owner"))),
+        from_queue=Count("id", filter=from_queue),
+        moved_by_person=Count("id", filter=(had_owner | from_queue) & Q(user__isnull=False)),
+    ))
 
 
-def _total(rows: list[dict], by: str, **sums: str | None) -> dict:
-    """Per value of ``by``: ``n`` summed as ``decisions`` and, per name in ``sums``, ``n`` of the rows whose flag is
-    set (None: every row)."""
+def _total(rows: list[dict], by: str, **sums: str) -> dict:
+    """Per value of ``by``: per name in ``sums``, the named count of ``rows`` summed."""
     totals: dict = {}
     for row in rows:
-        entry = totals.setdefault(row[by], {"decisions": 0, **dict.fromkeys(sums, 0)})
-        entry["decisions"] += row["n"]
-        for name, flag in sums.items():
-            entry[name] += row["n"] if flag is None or row[flag] else 0
+        entry = totals.setdefault(row[by], dict.fromkeys(sums, 0))
+        for name, count in sums.items():
+            entry[name] += row[count]
     return totals
 
 
 def per_rule(counts: list[dict]) -> list[dict]:
     """Per rule (or "no rule matched"): decisions, distinct leads, given to a rep, sent to a queue. ``counts``:
     ``decision_counts``; a lead counts once per rule by its first decision by that rule in the period."""
-    totals = _total([{**row, "to_rep": row["owner_id"] is not None} for row in counts], "rule_id",
-                    leads="first_by_rule", to_rep="to_rep", to_queue="queued")
+    totals = _total([{**row, "to_rep": row["n"] if row["owner_id"] is not None else 0} for row in counts], "rule_id",
+                    decisions="n", leads="first_by_rule", to_rep="to_rep", to_queue="queued")
     names = dict(RoutingRule.objects.filter(pk__in=[key for key in totals if key]).values_list("pk", "name"))
     result = [{"rule": names.get(key) or NO_RULE, **entry} for key, entry in totals.items()]
     return sorted(result, key=lambda row: (-row["decisions"], row["rule"] == NO_RULE, row["rule"]))
@@ -104,8 +94,8 @@ def per_rule(counts: list[dict]) -> list[dict]:
 def per_rep(counts: list[dict]) -> list[dict]:
     """Per rep: leads given to them in the period, of which by reassignment (they had another owner). ``counts``:
     ``decision_counts``; a lead given to the same rep twice in the period counts once."""
-    totals = _total([row for row in counts if row["owner_id"] is not None], "owner_id", leads="first_to_owner",
-                    reassigned_in="had_owner")
+    totals = _total([row for row in counts if row["owner_id"] is not None], "owner_id", decisions="n",
+                    leads="first_to_owner", reassigned_in="had_owner")
     people = {user.pk: user for user in get_user_model().objects.filter(pk__in=list(totals))
               .select_related("rep__team")}
     result = []
@@ -160,9 +150,8 @@ def queue_reasons(leads, limit: int = 10) -> list[dict]:
 def reroutes(counts: list[dict]) -> list[dict]:
     """Re-routes (out of a queue) and reassignments (from one owner to another) of the period, per cause: why.
     ``counts``: ``decision_counts``."""
-    moved = [{**row, "reassigned": row["had_owner"] and not row["kept"]} for row in counts
-             if row["had_owner"] or row["from_queue"]]
-    totals = _total(moved, "cause", reassignments="reassigned", kept="kept", from_queue="from_queue", manual="manual")
+    totals = _total([row for row in counts if row["moved"]], "cause", decisions="moved", reassignments="reassigned",
+                    kept="kept", from_queue="from_queue", manual="moved_by_person")
     rows = [{"cause": cause, **entry} for cause, entry in totals.items()]
     return sorted(rows, key=lambda row: (-row["decisions"], row["cause"]))
 

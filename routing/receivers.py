@@ -7,7 +7,7 @@ cache is cleared). Connected in
 """
 
 from django.conf import settings
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from leads import signals as lead_signals
@@ -31,9 +31,10 @@ from .jobs import (
     territory_leads_reroute_schedule,
     user_leads_reroute_schedule,
 )
-from .models import Rep, RoutingRule, Territory
+from .models import Rep, RoutingDecision, RoutingRule, Territory
 from .rules import routing_rules_cache_clear
 from .services import (
+    decision_repeats_refresh,
     lead_nurture_stop,
     lead_nurture_stop_closed,
     lead_tasks_close,
@@ -92,6 +93,19 @@ def reroute_leads_of_deactivated_user(sender, instance, raw: bool = False, **kwa
 @receiver(post_delete, sender=Territory)
 def forget_compiled_rules(sender, **kwargs) -> None:
     routing_rules_cache_clear()
+
+
+@receiver(pre_delete, sender=RoutingRule)
+def note_leads_decided_by_rule(sender, instance: RoutingRule, **kwargs) -> None:
+    instance._decided_lead_ids = list(RoutingDecision.objects.filter(rule=instance).values_list("lead_id", flat=True)
+                                      .distinct())
+
+
+@receiver(post_delete, sender=RoutingRule)
+def decisions_of_deleted_rule_repeats(sender, instance: RoutingRule, **kwargs) -> None:
+    """A deleted rule's decisions are "no rule matched" now: their earlier decisions of the same kind are set again,
+    so the routing report still counts each lead once in that row."""
+    decision_repeats_refresh(getattr(instance, "_decided_lead_ids", []))
 
 
 @receiver(lead_signals.lead_merged)

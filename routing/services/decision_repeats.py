@@ -26,13 +26,23 @@ REPEATS_SQL = (
 )
 
 
+CHUNK = 5000  # leads per statement (SQLite's limit on parameters is 32,766)
+
+
 def decision_repeats_refresh(lead_ids: Iterable[int] | None = None) -> int:
-    """Set the two columns again for the standing decisions of ``lead_ids`` (None: every lead); returns the rows."""
+    """Set the two columns again for the standing decisions of ``lead_ids`` (None: every lead); returns the rows.
+    Also after a rule's deletion: its decisions become "no rule matched" and their previous decision by the same
+    rule is that group's now (routing/receivers.py)."""
     table = connection.ops.quote_name(RoutingDecision._meta.db_table)
-    ids = None if lead_ids is None else sorted(set(lead_ids))
-    if ids == []:
-        return 0
-    leads = "" if ids is None else f" AND d.lead_id IN ({', '.join(['%s'] * len(ids))})"
+    if lead_ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute(REPEATS_SQL.format(table=table, leads=""))
+            return cursor.rowcount
+    ids, count = sorted(set(lead_ids)), 0
     with connection.cursor() as cursor:
-        cursor.execute(REPEATS_SQL.format(table=table, leads=leads), ids or [])
-        return cursor.rowcount
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            leads = f" AND d.lead_id IN ({', '.join(['%s'] * len(chunk))})"
+            cursor.execute(REPEATS_SQL.format(table=table, leads=leads), chunk)
+            count += cursor.rowcount
+    return count

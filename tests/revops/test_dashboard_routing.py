@@ -209,3 +209,16 @@ def test_every_table_summed_from_the_grouped_counts_equals_counting_the_decision
         "strategy", "rep__user__username").annotate(n=Count("id"))}
     assert {(row["pool"].split(" · ")[1], row["rep"]): row["assigned"] for row in fairness(counts)} == {
         (LABELS[strategy], rep): n for (strategy, rep), n in pools.items()}
+
+
+def test_deleting_a_rule_keeps_each_lead_once_in_no_rule_matched(configured):
+    """A deleted rule's decisions become "no rule matched": a lead that had one by the rule and one by no rule in the
+    period counts once there."""
+    rule = configured["rules"][0]
+    both = lead("both")
+    decide(both, rule=rule, days_ago=10)
+    decide(both, days_ago=5)
+    decision_repeats_refresh()
+    rule.delete()
+    rows = per_rule(period_counts())
+    assert [(r["rule"], r["decisions"], r["leads"]) for r in rows] == [("(no rule matched)", 2, 1)]

@@ -13,12 +13,15 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from leads.models import IndustryTerm
+from leads.services import industry_vocabulary_clear
 from revops.base.jobs import PIPELINE_QUEUES, jobs_inline
 from revops.base.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, Team, Territory
+from routing.rules import routing_rules_cache_clear
 from scoring.choices import Dimension, ModelStatus, Operator, RuleKind
 from scoring.models import ScoringModel, ScoringRule
+from scoring.selectors import scoring_config_clear
 from tests.slack_standin import SlackStandIn
 
 
@@ -50,6 +53,16 @@ def _webhooks_to_loopback(settings):
 def _throttle_counts():
     """API throttles count in the process's cache: every test starts with none used."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _configuration_read_afresh():
+    """The scoring models, the routing rules and the industry vocabulary are cached per process for a few seconds.
+    A transactional test's flush empties their tables without the signals that clear the caches, so every test
+    starts with none cached (a model cached from before a flush wrote score changes pointing at nothing)."""
+    scoring_config_clear()
+    routing_rules_cache_clear()
+    industry_vocabulary_clear()
 
 
 @pytest.fixture(autouse=True)

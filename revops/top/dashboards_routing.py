@@ -7,20 +7,11 @@ table is summed from those rows."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import (
-    Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Min,
-    Q,
-    Sum,
-    Value,
-)
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
 from django.utils import timezone
 
 from leads.choices import Queue
@@ -161,10 +152,10 @@ def fairness(counts: list[dict]) -> list[dict]:
     pool's assignments in the period against the expected share — equal among the team's active reps for round
     robin, by weight for weighted. Availability (out of office, caps) moves the real shares; a large gap is a
     question to ask, not proof of a fault. ``counts``: ``decision_counts``."""
-    per_pool: dict[tuple, int] = {}
+    per_pool: Counter[tuple] = Counter()
     for row in counts:  # by id: the names are read after
         if row["rep_id"] is not None and row["strategy"] in FAIR_STRATEGIES:
-            per_pool[row["strategy"], row["rep_id"]] = per_pool.get((row["strategy"], row["rep_id"]), 0) + row["n"]
+            per_pool[row["strategy"], row["rep_id"]] += row["n"]
     counted = [{"strategy": strategy, "rep_id": rep_id, "n": n} for (strategy, rep_id), n in per_pool.items()]
     reps = Rep.objects.select_related("team", "user").in_bulk([row["rep_id"] for row in counted])
     pools: dict[tuple, list] = {}

@@ -9,7 +9,8 @@ One grouped query per table."""
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
 from leads.choices import Outcome
 from scoring.choices import FeedbackReason, Variant
@@ -18,26 +19,30 @@ from scoring.models import ScoreFeedback, ScoringExperiment
 from .dashboard_facts import lead_facts_refresh_quietly
 from .dashboards_stats import json_objects, pct, two_proportion_test
 from .experiment_summary import experiment_leads_refresh_quietly
-from .models import ExperimentLead
+from .models import ExperimentCount, ExperimentLead
 
 
 def experiment_results(leads, limit: int = 10, *, narrow: bool = True) -> list[dict]:
     """The newest experiments (running first), each with its variants' figures and the significance note.
     ``leads``: every filter but the period (an experiment has its own dates); ``narrow=False``: they are every lead,
-    so the figures need not look them up. Counted from the experiments summary (one row per lead and variant, with
-    its outcome: experiment_summary.py)."""
+    so the figures are summed from the summary's counts. Otherwise counted from the experiments summary (one row per
+    lead and variant, with its outcome: experiment_summary.py)."""
     experiments = list(ScoringExperiment.objects.order_by("-active", "-created_at", "-id")[:limit])
     if not experiments:
         return []
     lead_facts_refresh_quietly()
     experiment_leads_refresh_quietly()
-    scored = ExperimentLead.objects.filter(experiment__in=experiments)
     if narrow:
-        scored = scored.filter(lead__in=leads.order_by().values("pk"))
-    figures = scored.values("experiment_id", "variant").annotate(
-        leads=Count("lead"), mql=Count("lead", filter=Q(qualified=True)),
-        won=Count("lead", filter=Q(outcome=Outcome.WON)), lost=Count("lead", filter=Q(outcome=Outcome.LOST)),
-    ).order_by()
+        figures = ExperimentLead.objects.filter(experiment__in=experiments, lead__in=leads.order_by().values("pk"))\
+            .values("experiment_id", "variant").annotate(
+                leads=Count("lead"), mql=Count("lead", filter=Q(qualified=True)),
+                won=Count("lead", filter=Q(outcome=Outcome.WON)), lost=Count("lead", filter=Q(outcome=Outcome.LOST)),
+            ).order_by()
+    else:  # every lead: the summary's rows counted already, a few per variant
+        figures = ExperimentCount.objects.filter(experiment__in=experiments).values("experiment_id", "variant")\
+            .annotate(leads=Coalesce(Sum("n"), 0), mql=Coalesce(Sum("n", filter=Q(qualified=True)), 0),
+                      won=Coalesce(Sum("n", filter=Q(outcome=Outcome.WON)), 0),
+                      lost=Coalesce(Sum("n", filter=Q(outcome=Outcome.LOST)), 0)).order_by()
     by_experiment: dict[int, dict[str, dict]] = {}
     for row in figures:
         by_experiment.setdefault(row["experiment_id"], {})[row["variant"]] = row

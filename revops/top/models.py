@@ -116,3 +116,26 @@ class ExperimentLead(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_id} in experiment {self.experiment_id} ({self.variant})"
+
+
+class ExperimentCount(models.Model):
+    """The experiments summary counted: per experiment, variant, whether qualified, and outcome, how many leads. The
+    page reads these few rows instead of counting every lead of a large experiment (each scoring under a variant adds
+    one); kept by the statements that write the summary, each change counted out and in again
+    (revops/top/experiment_summary.py)."""
+
+    experiment = models.ForeignKey("scoring.ScoringExperiment", on_delete=models.DO_NOTHING, db_constraint=False,
+                                   related_name="+")
+    variant = models.CharField(max_length=1)
+    qualified = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, blank=True)
+    n = models.IntegerField(default=0, help_text="Leads.")
+
+    class Meta:
+        verbose_name = "leads in an experiment, counted (dashboard summary)"
+        verbose_name_plural = "leads in experiments, counted (dashboard summary)"
+        constraints = [models.UniqueConstraint(fields=["experiment", "variant", "qualified", "outcome"],
+                                               name="experimentcount_key")]
+
+    def __str__(self) -> str:
+        return f"experiment {self.experiment_id} ({self.variant}): {self.n} leads"

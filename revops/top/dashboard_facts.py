@@ -8,10 +8,12 @@ assignment and the lead's segment (its last scoring), so a figure reads one smal
 Every path that changes a lead writes a history row (a model save, or the SQL copies of leads/writes.py), so the
 same mechanism as the funnel summary keeps the facts (revops/base/db/summary.py: a mark on the history, rows read
 again until they settle): a refresh rebuilds the facts of the leads with new history rows, then the roll-up rows
-(``LeadDay``) of the days those leads were and are created on, each in one statement. The funnel summary and the
-first assignments are refreshed first, since the facts copy them; the experiments summary after. Runs every minute
-(RQ cron, kill switch "Dashboard summaries") and before a page reads; ``manage.py dashboard_summaries --rebuild``
-starts over.
+(``LeadDay``), speed-to-lead's digest (``SpeedDay``, speed_days.py) and the follow-ups' roll-up (``TaskDay``,
+task_days.py) of the days those leads were and are created on, each in one statement; the follow-ups' roll-up is
+also kept from the task history (a mark of its own: the days of the leads whose tasks changed). The funnel summary
+and the first assignments are refreshed first, since the facts copy them; the experiments summary after. Runs every
+minute (RQ cron, kill switch "Dashboard summaries") and before a page reads; ``manage.py dashboard_summaries
+--rebuild`` starts over.
 
 A figure counts facts as it counts leads (the names are the lead's); ``reach`` and ``is_facts`` cover the two
 columns whose path differs from a lead's."""
@@ -45,14 +47,24 @@ from leads.models import Lead
 from leads.services import stage_summary_rebuild, stage_summary_refresh, stage_summary_refresh_quietly
 from leads.stage_models import REACHED_COLUMNS
 from revops.base.choices import Workflow
-from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
+from revops.base.db.summary import (
+    Summary,
+    SummaryReport,
+    summary_rebuild,
+    summary_refresh,
+    summary_refresh_quietly,
+    summary_settle,
+)
 from revops.base.jobs import NothingToDo, periodic_job
 from revops.base.models import SummaryMark
+from routing.models import Task
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
 from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
-from .models import LeadDay, LeadFacts
+from .models import LeadDay, LeadFacts, SpeedDay, TaskDay
+from .speed_days import speed_days_rebuild
+from .task_days import task_days_insert
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
 #: group by.
@@ -100,15 +112,25 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _facts_of_days(days: set[date]) -> QuerySet[LeadFacts]:
+    """The live facts created on ``days``, annotated with their ``day``."""
+    return (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(min(days)),
+                                     created_at__lt=day_start(max(days) + timedelta(days=1)))
+            .annotate(day=TruncDate("created_at")).filter(day__in=days))
+
+
 def days_rebuild(days: set[date]) -> None:
-    """The roll-up rows of ``days`` again from the facts: one grouped statement over those days' leads."""
+    """The roll-up rows of ``days`` again from the facts, with speed-to-lead's digest and the follow-ups' roll-up
+    of them: a grouped statement each over those days' leads."""
     if not days:
         return
     quote = connection.ops.quote_name
-    LeadDay.objects.filter(day__in=days).delete()
-    rows = (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(min(days)),
-                                     created_at__lt=day_start(max(days) + timedelta(days=1)))
-            .annotate(day=TruncDate("created_at")).filter(day__in=days).order_by()
+    for roll_up in (LeadDay, SpeedDay, TaskDay):
+        roll_up.objects.filter(day__in=days).delete()
+    facts = _facts_of_days(days)
+    speed_days_rebuild(facts)
+    task_days_insert(facts)
+    rows = (facts.order_by()
             .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
                                                       deal_total=Sum("deal_value"))
             .values_list("day", *DAY_DIMENSIONS, "leads", "deals", "deal_total"))
@@ -136,7 +158,29 @@ def _rebuild(leads_sql: str, params: list) -> int:
 
 
 LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
-                     rebuild=_rebuild, tables=(LeadFacts, LeadDay))
+                     rebuild=_rebuild, tables=(LeadFacts, LeadDay, SpeedDay, TaskDay))
+
+
+def _task_days_rebuild(leads_sql: str, params: list) -> int:
+    """The follow-ups' roll-up of the days the leads ``leads_sql`` selects (whose tasks changed) were created on,
+    under the facts' lock (their refresh rebuilds the same rows)."""
+    SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()
+    days = _days_of(leads_sql, params)
+    if days:
+        TaskDay.objects.filter(day__in=days).delete()
+        task_days_insert(_facts_of_days(days))
+    return len(days)
+
+
+TASK_DAYS = Summary(name="task_days", source=Task.history.model, key="lead_id", pk="history_id",
+                    date="history_date", rebuild=_task_days_rebuild, tables=())
+
+
+def task_days_refresh_quietly() -> None:
+    """Before the speed page reads the follow-ups' roll-up: the facts, then the days of the leads whose tasks
+    changed (or, database busy, the roll-up as the last refresh left it)."""
+    lead_facts_refresh_quietly()
+    summary_refresh_quietly(TASK_DAYS)
 
 
 def lead_facts_refresh() -> SummaryReport:
@@ -144,6 +188,7 @@ def lead_facts_refresh() -> SummaryReport:
     stage_summary_refresh()
     first_assignments_refresh()
     report = summary_refresh(LEAD_FACTS)
+    summary_refresh(TASK_DAYS)  # the days of the leads whose follow-ups changed
     experiment_leads_refresh()  # the experiments page's summary, kept with the rest
     return report
 
@@ -174,6 +219,7 @@ def lead_facts_rebuild() -> SummaryReport:
     stage_summary_rebuild()
     first_assignments_rebuild()
     report = summary_rebuild(LEAD_FACTS)
+    summary_settle(TASK_DAYS)  # the follow-ups' roll-up was rebuilt with the facts' days
     experiment_leads_rebuild()
     return report
 
@@ -201,7 +247,7 @@ def all_facts() -> QuerySet[LeadFacts]:
 
 def is_facts(queryset: QuerySet) -> bool:
     """Rows of the dashboards' summaries (the facts, the roll-up), which carry the lead's segment as a column."""
-    return queryset.model in (LeadFacts, LeadDay)
+    return queryset.model in (LeadFacts, LeadDay, SpeedDay)
 
 
 def reach(queryset: QuerySet, column: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from leads.choices import CLOSED_STAGES, Outcome, Stage
@@ -24,15 +24,15 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from .dashboard_facts import day_start, lead_facts_refresh_quietly, live_facts
 from .dashboards_bands import band_rows, median_days_to_close
 from .dashboards_filters import PERIODS, DashboardFilters
-from .models import LeadDay, LeadFacts
+from .models import LeadDay, LeadFacts, SpeedDay, TaskDay
 
 
-def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
-    """The live leads under ``filters`` grouped by ``by`` (roll-up dimensions: source, campaign, segment, owner_id,
-    band, stage, outcome, reached, queue): one row per combination with ``n`` (leads), ``deal_n`` (with a deal
-    value) and ``deal_sum``."""
+def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | SpeedDay | TaskDay]) -> tuple[
+        QuerySet, QuerySet | None]:
+    """The period under ``filters`` as rows of a roll-up (whole days) and, for a preset period that starts inside a
+    day, that day's live facts from the boundary on (else None). The facts are refreshed first."""
     lead_facts_refresh_quietly()
-    days = filters.apply_dimensions(LeadDay.objects.all())
+    days = filters.apply_dimensions(roll_up.objects.all())
     edge = None
     if filters.created_from or filters.created_to:  # whole days of the settings' time zone
         if filters.created_from:
@@ -45,6 +45,23 @@ def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
         days = days.filter(day__gt=first_day)
         edge = filters.apply_dimensions(LeadFacts.objects.filter(merged=False)).filter(
             created_at__gte=since, created_at__lt=day_start(first_day + timedelta(days=1)))
+    return days, edge
+
+
+def whole_days_facts(filters: DashboardFilters) -> QuerySet[LeadFacts]:
+    """The live facts of the period's whole days under ``filters``: those ``days_and_edge`` reads from a roll-up."""
+    facts = filters.apply(LeadFacts.objects.filter(merged=False))
+    if not (filters.created_from or filters.created_to) and PERIODS[filters.period] is not None:
+        first_day = timezone.localdate(timezone.now() - timedelta(days=PERIODS[filters.period]))
+        facts = facts.filter(created_at__gte=day_start(first_day + timedelta(days=1)))
+    return facts
+
+
+def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
+    """The live leads under ``filters`` grouped by ``by`` (roll-up dimensions: source, campaign, segment, owner_id,
+    band, stage, outcome, reached, queue): one row per combination with ``n`` (leads), ``deal_n`` (with a deal
+    value) and ``deal_sum``."""
+    days, edge = days_and_edge(filters, LeadDay)
     totals: dict[tuple, dict] = {}
 
     def add(row: dict) -> None:

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import models
 
 
-class LeadDimensions(models.Model):
-    """What the dashboards filter and group leads by, with the lead's names: the facts and the roll-up share them,
-    so the filters (dashboards_filters.py) apply to either."""
+class FilterDimensions(models.Model):
+    """What the dashboards filter leads by (and the speed page groups by), with the lead's names: the facts and the
+    roll-ups share them, so the filters (dashboards_filters.py) apply to any of them."""
 
     source = models.CharField(max_length=100, blank=True)
     campaign = models.CharField(max_length=255, blank=True)
@@ -16,6 +16,14 @@ class LeadDimensions(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
                               related_name="+")
     band = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class LeadDimensions(FilterDimensions):
+    """The filters' dimensions and what the counted figures group by besides."""
+
     stage = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, blank=True)
 
@@ -93,6 +101,55 @@ class LeadDay(LeadDimensions):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.n} leads"
+
+
+class SpeedDay(FilterDimensions):
+    """Speed-to-lead's digest: the live leads created on one day (the settings' time zone) with the filters'
+    dimensions, counted per bucket of one duration (``metric``: the time to the first assignment, or from it to the
+    first touch). A bucket is 5 % wide (revops/top/speed_days.py): a median or 90th percentile read from the buckets is
+    within 2.5 % of the exact one. ``hours`` is the page's histogram bucket, so the histograms are exact."""
+
+    ASSIGNMENT, FIRST_TOUCH = 0, 1
+
+    day = models.DateField()
+    metric = models.SmallIntegerField(choices=[(ASSIGNMENT, "time to assignment"),
+                                               (FIRST_TOUCH, "time to first touch")])
+    bucket = models.SmallIntegerField(help_text="Bucket k ≥ 1 holds durations from 1.05^(k-1) to 1.05^k ms; -k the "
+                                                "same negative; 0 under a millisecond.")
+    hours = models.SmallIntegerField(help_text="The histogram bucket (revops/top/dashboards_stats.py HOURS_BUCKETS).")
+    n = models.IntegerField(help_text="Leads.")
+
+    class Meta:
+        verbose_name = "speed-to-lead per day (dashboard summary)"
+        verbose_name_plural = "speed-to-lead per day (dashboard summary)"
+        indexes = [models.Index(fields=["day"], name="speedday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.n} leads in bucket {self.bucket} of metric {self.metric}"
+
+
+class TaskDay(FilterDimensions):
+    """The follow-ups (cancelled ones left out) of the live leads created on one day, with their lead's dimensions,
+    counted by assignee, status and disposition: how many, and how many were done by their due time. An open one
+    keeps the day it is due, so those overdue at a moment are summed from the days before it (and that day's are
+    read from the tasks). The speed page's SLA columns and dispositions sum these rows (revops/top/task_days.py)."""
+
+    day = models.DateField()
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                 related_name="+")
+    status = models.CharField(max_length=10)
+    disposition = models.CharField(max_length=20, blank=True)
+    due_day = models.DateField(null=True, help_text="An open follow-up's due day (the settings' time zone).")
+    n = models.IntegerField(help_text="Follow-ups.")
+    on_time = models.IntegerField(help_text="Of which done by their due time.")
+
+    class Meta:
+        verbose_name = "follow-ups per day (dashboard summary)"
+        verbose_name_plural = "follow-ups per day (dashboard summary)"
+        indexes = [models.Index(fields=["day"], name="taskday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.n} follow-ups {self.status}"
 
 
 class ExperimentLead(models.Model):

@@ -4,13 +4,23 @@ L2 rita/web/B: first assigned to ravi at 4 min, reassigned to rita at 600 min; t
 assignment); follow-up done late (no answer). L3 ravi/event/A: assigned at 120 min, never touched, follow-up overdue.
 L4 event/C: sent to the review queue, never assigned."""
 
+import random
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from leads.models import Lead
-from revops.top.dashboards_speed import dispositions_by_rep, speed_by, speed_histograms
+from revops.top.dashboards_filters import parse_filters
+from revops.top.dashboards_speed import (
+    dispositions_by_rep,
+    follow_up_counts,
+    follow_ups_rolled_up,
+    speed_by,
+    speed_digest,
+    speed_histograms,
+)
+from revops.top.speed_days import RELATIVE_ERROR
 from routing.models import RoutingDecision, Task
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +114,7 @@ def test_the_speed_page_refreshes_its_summary_once_and_still_sees_new_decisions(
         body = client.get("/dashboard/speed/?period=all&format=csv&table=speed-assignment").content.decode()
         return sum(int(line.rsplit(",", 1)[1]) for line in body.splitlines()[1:])
 
-    once = ["stage_summary", "first_assignments", "lead_facts"]
+    once = ["stage_summary", "first_assignments", "lead_facts", "task_days"]
     assert client.get("/dashboard/speed/?period=all").status_code == 200
     assert refreshes == once
     refreshes.clear()
@@ -123,3 +133,139 @@ def test_the_lead_facts_give_the_same_figures_as_the_leads(four, dimension):
     lead_facts_rebuild()  # the fixture's updates write no history rows
     now = timezone.now()
     assert speed_by(live_facts(), dimension, now) == speed_by(Lead.objects.live(), dimension, now)
+
+
+def assert_within_digest_error(read: list[dict], exact: list[dict], key: str) -> None:
+    """The digest's rows against the exact ones: the same groups, counts and SLA columns; each median and 90th
+    percentile within 2.5 % of the exact value (plus the hundredth of an hour both are rounded to)."""
+    assert [row[key] for row in read] == [row[key] for row in exact]
+    for got, want in zip(read, exact, strict=True):
+        for column, value in want.items():
+            if column.endswith("_h") and value is not None and got[column] is not None:
+                assert abs(got[column] - value) <= RELATIVE_ERROR * abs(value) + 0.011, (got[key], column)
+            else:
+                assert got[column] == value, (got[key], column)
+
+
+@pytest.mark.parametrize("dimension", [None, "team", "rep", "source", "band"])
+def test_the_digest_gives_the_counts_exactly_and_the_percentiles_within_its_error(four, dimension):
+    from revops.top.dashboard_facts import lead_facts_rebuild, live_facts
+
+    lead_facts_rebuild()
+    now = timezone.now()
+    filters = parse_filters({"period": "all"})
+    leads = filters.apply(live_facts())
+    digest = speed_digest(filters)
+    assert_within_digest_error(speed_by(leads, dimension, now, digest=digest), speed_by(leads, dimension, now),
+                               dimension or "scope")
+    [overall] = speed_by(leads, None, now, digest=digest)
+    # 120 min (7.2e6 ms) is in bucket 324 (1.05^323 to 1.05^324 ms), which stands for 2 · 1.05^324 / 2.05 ms = 1.99 h.
+    assert (overall["assign_p50_h"], overall["assign_p90_h"]) == (0.17, 1.99)
+    assert speed_histograms(leads, digest) == speed_histograms(leads)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_digest_matches_the_exact_figures_on_generated_leads_under_every_filter(reps, seed):
+    """Generated leads over four months (owners, sources, bands, campaigns; durations from under a millisecond to
+    weeks, some negative, some on the histogram's bounds), refreshed as the pages refresh them: under each filter and
+    period (a preset one starts inside a day) the digest's counts and histograms equal the exact ones and its
+    percentiles are within its error."""
+    from revops.top.dashboard_facts import lead_facts_refresh, live_facts
+
+    rng = random.Random(seed)
+    owners = [reps[0].user, reps[1].user, None]
+    now = timezone.now()
+    bounds = [timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=8)]
+    for index in range(60):
+        owner = rng.choice(owners)
+        lead = Lead.objects.create(email=f"g{seed}-{index}@x.example", owner=owner, source=rng.choice(["web", "event"]),
+                                   band=rng.choice(["A", "B", ""]), campaign=rng.choice(["spring", ""]))
+        created = now - timedelta(days=rng.randrange(0, 120), seconds=rng.randrange(86400))
+        Lead.objects.filter(pk=lead.pk).update(created_at=created)
+        if owner is None or rng.random() < 0.1:
+            continue
+        to_assign = rng.choice([timedelta(microseconds=rng.randrange(1, 2000)), rng.choice(bounds),
+                                timedelta(seconds=rng.uniform(1, 86400 * 20))])
+        decision(lead, created, owner, to_assign.total_seconds() / 60)
+        if rng.random() < 0.7:
+            to_touch = rng.choice([timedelta(seconds=rng.uniform(-600, 86400 * 5)), rng.choice(bounds)])
+            Lead.objects.filter(pk=lead.pk).update(first_touched_at=created + to_assign + to_touch)
+    lead_facts_refresh()
+    team = reps[0].team
+    for params in ({"period": "all"}, {"period": "30"}, {"period": "90", "source": "web"},
+                   {"period": "365", "team": str(team.pk)}, {"period": "all", "rep": str(reps[1].pk)},
+                   {"period": "all", "campaign": "spring"},
+                   {"created_from": str((now - timedelta(days=50)).date()), "created_to": str(now.date())}):
+        filters = parse_filters(params)
+        leads = filters.apply(live_facts())
+        digest = speed_digest(filters)
+        for dimension in (None, "team", "rep", "source", "band"):
+            assert_within_digest_error(speed_by(leads, dimension, now, digest=digest),
+                                       speed_by(leads, dimension, now), dimension or "scope")
+        assert speed_histograms(leads, digest) == speed_histograms(leads), params
+
+
+def as_rows(counts) -> list[tuple]:
+    return sorted((tuple(row) for row in counts), key=repr)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_follow_ups_roll_up_equals_counting_the_tasks_after_generated_changes(reps, seed):
+    """Generated follow-ups on leads over four months (done on time or late, open and due on an earlier day, earlier
+    today, later today or later on, cancelled), then some done, snoozed or given to someone else and leads moved to
+    another band, each change followed by a refresh as the page runs it: under each filter and period the roll-up's
+    rows equal counting the period's tasks at that moment."""
+    from revops.top.dashboard_facts import live_facts
+
+    rng = random.Random(seed)
+    users = [reps[0].user, reps[1].user]
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    leads, tasks = [], []
+    for index in range(40):
+        lead = Lead.objects.create(email=f"t{seed}-{index}@x.example", owner=rng.choice([*users, None]),
+                                   source=rng.choice(["web", "event"]), band=rng.choice(["A", "B"]))
+        created = now - timedelta(days=rng.choice([0, 1, 29, 30, 31, rng.randrange(120)]),
+                                  seconds=rng.randrange(3600))
+        Lead.objects.filter(pk=lead.pk).update(created_at=created)
+        leads.append(lead)
+        for number in range(rng.randrange(3)):
+            due = rng.choice([now - timedelta(days=rng.randrange(1, 40)), today + (now - today) / 2,
+                              now + timedelta(minutes=5), now + timedelta(days=3), created + timedelta(hours=1)])
+            status = rng.choice(["open", "open", "done", "cancelled"])
+            done = status == "done"
+            tasks.append(Task.objects.create(
+                lead=lead, assignee=rng.choice(users), title="call", dedup_key=f"t{seed}-{index}-{number}",
+                due_at=due, status=status, disposition=rng.choice(["contacted", "no_answer"]) if done else "",
+                completed_at=due + timedelta(minutes=rng.choice([-30, 30])) if done else None))
+    team = reps[0].team
+    cases = ({"period": "all"}, {"period": "30"}, {"period": "90", "source": "web"},
+             {"period": "365", "team": str(team.pk)}, {"period": "all", "rep": str(reps[1].pk)},
+             {"created_from": str((now - timedelta(days=50)).date()), "created_to": str(now.date())})
+
+    def check() -> None:
+        for params in cases:
+            filters = parse_filters(params)
+            assert as_rows(follow_ups_rolled_up(filters, now)) == as_rows(
+                follow_up_counts(filters.apply(live_facts()), now)), params
+
+    # The set-up's history settled (older than the marks' minute): from here a task change reaches the roll-up only
+    # through the task history's own mark, not through its lead's facts being read again.
+    Lead.history.model.objects.update(history_date=now - timedelta(hours=2))
+    Task.history.model.objects.update(history_date=now - timedelta(hours=2))
+    check()
+    for _ in range(6):
+        task = rng.choice(tasks)
+        change = rng.choice(["done", "snooze", "reassign", "band"])
+        if change == "done":
+            task.status, task.disposition, task.completed_at = "done", "contacted", now - timedelta(minutes=1)
+        elif change == "snooze":
+            task.status, task.due_at = "open", now + timedelta(hours=rng.choice([-2, 2]))
+        elif change == "reassign":
+            task.assignee = users[1] if task.assignee_id == users[0].pk else users[0]
+        task.save()  # a history row: the task summary's mark sees it
+        if change == "band":
+            lead = rng.choice(leads)
+            lead.band = "C"
+            lead.save()  # a lead history row: the facts and their days are rebuilt
+        check()

@@ -115,3 +115,17 @@ def summary_rebuild(summary: Summary) -> SummaryReport:
             table._base_manager.all().delete()
         SummaryMark.objects.update_or_create(name=summary.name, defaults={"settled_id": 0, "refreshed_at": None})
     return summary_refresh(summary)
+
+
+def summary_settle(summary: Summary) -> None:
+    """Mark the source read up to now without rebuilding (another rebuild has just covered it, e.g. a roll-up
+    rebuilt with the facts): rows younger than ``SETTLE_SECONDS`` are still read again next time."""
+    from ..models import SummaryMark
+
+    source = summary.source._base_manager
+    with transaction.atomic():
+        young = (source.filter(**{f"{summary.date}__gte": timezone.now() - timedelta(seconds=SETTLE_SECONDS)})
+                 .order_by(summary.pk).values_list(summary.pk, flat=True).first())
+        last = source.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
+        SummaryMark.objects.update_or_create(name=summary.name, defaults={
+            "settled_id": last if young is None else young - 1, "refreshed_at": timezone.now()})

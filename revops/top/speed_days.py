@@ -1,0 +1,90 @@
+"""Speed-to-lead's digest (revops/top/models.py ``SpeedDay``): per day and combination of the filters' dimensions,
+the live leads counted per bucket of each duration, kept with the roll-up of the days whose facts were rebuilt
+(revops/top/dashboard_facts.py), in one statement per rebuild.
+
+A duration of d milliseconds falls in bucket k = floor(log(d) / log(1.05)) + 1, the durations from 1.05^(k-1) to
+1.05^k ms (a negative one in -k, one under a millisecond in 0). A bucket stands for 2 · 1.05^k / 2.05 ms, which is
+within (1.05 - 1) / (1.05 + 1) < 2.5 % of every duration in it: a percentile read from merged buckets (any days,
+any filters) is within 2.5 % of the exact one (and 1 ms). At a million leads a quarter's digest is a few thousand
+rows against a third of a million leads, and the page sums it instead of sorting them. The histogram bucket
+(``HOURS_BUCKETS``) is a column of its own, so the histograms are exact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from math import log
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from .dashboards_stats import HOURS_BUCKETS
+from .models import SpeedDay
+
+GROWTH = 1.05
+#: The relative error of a duration read from its bucket: (1.05 - 1) / (1.05 + 1).
+RELATIVE_ERROR = (GROWTH - 1) / (GROWTH + 1)
+DIMENSIONS = ["source", "campaign", "segment", "owner_id", "band"]
+#: Per metric, the durations' (end, start) columns of the facts.
+METRICS = {SpeedDay.ASSIGNMENT: ("first_assigned_at", "created_at"),
+           SpeedDay.FIRST_TOUCH: ("first_touched_at", "first_assigned_at")}
+
+
+def bucket_value(bucket: int) -> timedelta:
+    """The duration bucket ``bucket`` stands for: 2 · 1.05^k / 2.05 ms, signed; 0 for bucket 0."""
+    if bucket == 0:
+        return timedelta(0)
+    magnitude = 2 * GROWTH ** abs(bucket) / (1 + GROWTH) / 1000
+    return timedelta(seconds=magnitude if bucket > 0 else -magnitude)
+
+
+def _milliseconds(end: str, start: str) -> str:
+    """SQL for the milliseconds from ``start`` to ``end`` (columns), as a float exact to the microsecond: PostgreSQL's
+    epoch of the interval; on SQLite the microseconds Django's own function computes for a timestamp difference."""
+    if connection.vendor == "postgresql":
+        return f"(date_part('epoch', {end} - {start}) * 1000.0)"
+    return f"(django_timestamp_diff({end}, {start}) / 1000.0)"
+
+
+def _bucket(ms: str) -> str:
+    step = repr(log(GROWTH))
+    return (f"CASE WHEN {ms} >= 1 THEN CAST(FLOOR(LN({ms}) / {step}) AS INTEGER) + 1 "
+            f"WHEN {ms} <= -1 THEN -(CAST(FLOOR(LN(-({ms})) / {step}) AS INTEGER) + 1) ELSE 0 END")
+
+
+def _hours(ms: str) -> str:
+    bounds = [upper for _, upper in HOURS_BUCKETS if upper is not None]
+    cases = " ".join(f"WHEN {ms} < {int(upper.total_seconds() * 1000)} THEN {index}"
+                     for index, upper in enumerate(bounds))
+    return f"CASE {cases} ELSE {len(bounds)} END"
+
+
+def digest_select(facts: QuerySet, by: list[str]) -> tuple[str, list]:
+    """SQL counting the rows of ``facts`` (lead facts, filtered) per ``by`` (some of their columns or annotations),
+    metric, duration bucket and histogram bucket: columns ``*by, metric, bucket, hours, n``."""
+    table = connection.ops.quote_name(facts.model._meta.db_table)
+    columns = {name: f"{table}.{connection.ops.quote_name(name)}" for name in
+               {column for pair in METRICS.values() for column in pair}}
+    annotations = {f"m{metric}": _milliseconds(columns[end], columns[start]) for metric, (end, start) in
+                   METRICS.items()}
+    rows = facts.order_by().annotate(**{name: RawSQL(sql, ()) for name, sql in annotations.items()})\
+        .values(*by, *annotations)
+    inner, params = rows.query.sql_with_params()
+    keys = "".join(f"t.{connection.ops.quote_name(name)}, " for name in by)
+    grouping = ", ".join(str(position) for position in [*range(1, len(by) + 1), len(by) + 2, len(by) + 3])
+    parts = []
+    for metric in METRICS:
+        ms = f"t.m{metric}"
+        parts.append(f"SELECT {keys}{metric} AS metric, {_bucket(ms)} AS bucket, {_hours(ms)} AS hours, "
+                     f"COUNT(*) AS n FROM ({inner}) t WHERE {ms} IS NOT NULL GROUP BY {grouping}")
+    return " UNION ALL ".join(parts), [*params, *params]
+
+
+def speed_days_rebuild(facts: QuerySet) -> None:
+    """The digest rows of some days from ``facts``: those days' live facts, annotated with their ``day``. The caller
+    deletes the days' rows first, as it does the roll-up's."""
+    quote = connection.ops.quote_name
+    sql, params = digest_select(facts, ["day", *DIMENSIONS])
+    columns = ", ".join(quote(name) for name in ["day", *DIMENSIONS, "metric", "bucket", "hours", "n"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(SpeedDay._meta.db_table)} ({columns}) {sql}", params)

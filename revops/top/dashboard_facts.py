@@ -8,7 +8,7 @@ assignment and the lead's segment (its last scoring), so a figure reads one smal
 Every path that changes a lead writes a history row (a model save, or the SQL copies of leads/writes.py), so the
 same mechanism as the funnel summary keeps the facts (revops/base/db/summary.py: a mark on the history, rows read
 again until they settle): a refresh rebuilds the facts of the leads with new history rows, then the roll-up rows
-(``LeadDay``), speed-to-lead's digest (``SpeedDay``, speed_days.py) and the follow-ups' roll-up (``TaskDay``,
+(``LeadDay``), speed-to-lead's digest (``DurationDay``, duration_days.py) and the follow-ups' roll-up (``TaskDay``,
 task_days.py) of the days those leads were and are created on, each in one statement; the follow-ups' roll-up is
 also kept from the task history (a mark of its own: the days of the leads whose tasks changed). The funnel summary
 and the first assignments are refreshed first, since the facts copy them; the experiments summary after. Runs every
@@ -61,9 +61,9 @@ from routing.models import Task
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
+from .duration_days import duration_days_rebuild
 from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
-from .models import LeadDay, LeadFacts, SpeedDay, TaskDay
-from .speed_days import speed_days_rebuild
+from .models import DurationDay, LeadDay, LeadFacts, TaskDay
 from .task_days import task_days_insert
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
@@ -125,10 +125,10 @@ def days_rebuild(days: set[date]) -> None:
     if not days:
         return
     quote = connection.ops.quote_name
-    for roll_up in (LeadDay, SpeedDay, TaskDay):
+    for roll_up in (LeadDay, DurationDay, TaskDay):
         roll_up.objects.filter(day__in=days).delete()
     facts = _facts_of_days(days)
-    speed_days_rebuild(facts)
+    duration_days_rebuild(facts)
     task_days_insert(facts)
     rows = (facts.order_by()
             .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
@@ -158,7 +158,7 @@ def _rebuild(leads_sql: str, params: list) -> int:
 
 
 LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
-                     rebuild=_rebuild, tables=(LeadFacts, LeadDay, SpeedDay, TaskDay))
+                     rebuild=_rebuild, tables=(LeadFacts, LeadDay, DurationDay, TaskDay))
 
 
 def _task_days_rebuild(leads_sql: str, params: list) -> int:
@@ -247,7 +247,7 @@ def all_facts() -> QuerySet[LeadFacts]:
 
 def is_facts(queryset: QuerySet) -> bool:
     """Rows of the dashboards' summaries (the facts, the roll-up), which carry the lead's segment as a column."""
-    return queryset.model in (LeadFacts, LeadDay, SpeedDay)
+    return queryset.model in (LeadFacts, LeadDay, DurationDay)
 
 
 def reach(queryset: QuerySet, column: str) -> str:

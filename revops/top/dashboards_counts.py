@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
@@ -24,10 +25,11 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from .dashboard_facts import day_start, lead_facts_refresh_quietly, live_facts
 from .dashboards_bands import band_rows, median_days_to_close
 from .dashboards_filters import PERIODS, DashboardFilters
-from .models import LeadDay, LeadFacts, SpeedDay, TaskDay
+from .duration_days import digest_select
+from .models import DurationDay, LeadDay, LeadFacts, TaskDay
 
 
-def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | SpeedDay | TaskDay]) -> tuple[
+def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | DurationDay | TaskDay]) -> tuple[
         QuerySet, QuerySet | None]:
     """The period under ``filters`` as rows of a roll-up (whole days) and, for a preset period that starts inside a
     day, that day's live facts from the boundary on (else None). The facts are refreshed first."""
@@ -46,6 +48,21 @@ def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | SpeedDay | 
         edge = filters.apply_dimensions(LeadFacts.objects.filter(merged=False)).filter(
             created_at__gte=since, created_at__lt=day_start(first_day + timedelta(days=1)))
     return days, edge
+
+
+def duration_buckets(filters: DashboardFilters, metrics: tuple[int, ...], by: list[str]) -> list[tuple]:
+    """The durations' digest of the period under ``filters`` (duration_days.py): rows of (*``by``, metric, bucket,
+    histogram bucket, leads) for ``metrics``, the whole days' rows summed and a preset period's first day bucketed
+    from its facts in the same way."""
+    days, edge = days_and_edge(filters, DurationDay)
+    rows = list(days.filter(metric__in=metrics).order_by().values_list(*by, "metric", "bucket", "hours")
+                .annotate(leads=Sum("n")))
+    if edge is not None:
+        sql, params = digest_select(edge, by, metrics)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows += cursor.fetchall()
+    return rows
 
 
 def whole_days_facts(filters: DashboardFilters) -> QuerySet[LeadFacts]:

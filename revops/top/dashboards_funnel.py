@@ -10,6 +10,7 @@ figures are those of the history, without scanning it. Each refreshes the summar
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.db import connection
@@ -21,8 +22,11 @@ from leads.stage_models import FUNNEL_STAGES as FUNNEL
 from leads.stage_models import PREVIOUS_COLUMNS, REACHED_COLUMNS, StageMove, StageReach
 
 from .dashboard_facts import is_facts, reach
+from .dashboards_counts import duration_buckets
+from .dashboards_filters import DashboardFilters
 from .dashboards_stats import column_percentiles, days_between
-from .models import LeadFacts
+from .duration_days import bucket_percentiles
+from .models import DurationDay, LeadFacts
 
 
 def cohort_funnel(leads) -> list[dict]:
@@ -108,18 +112,38 @@ def _created_in(leads, start, end) -> int:
     return leads.count()
 
 
-def stage_times(leads) -> list[dict]:
+def _stage_times_digest(filters: DashboardFilters) -> dict:
+    """Per step (``d1``…), its leads and median and 90th percentile days, read from the durations' digest."""
+    buckets: dict[int, Counter] = defaultdict(Counter)
+    for metric, bucket, _, n in duration_buckets(filters, DurationDay.STAGE_STEPS, []):
+        buckets[metric][bucket] += n
+    found = {}
+    for index, metric in enumerate(DurationDay.STAGE_STEPS, start=1):
+        if buckets[metric]:
+            read = bucket_percentiles(buckets[metric])
+            found[f"d{index}"] = {"n": read["n"], "p50": read["p50"].total_seconds() / 86400,
+                                  "p90": read["p90"].total_seconds() / 86400}
+    return found
+
+
+def stage_times(leads, filters: DashboardFilters | None = None) -> list[dict]:
     """Median (and 90th percentile) days between consecutive funnel stages, for the leads of ``leads`` that reached
-    both: from the first time a lead reached a stage (or a later one) to the first time it reached the next. The
-    database finds each lead's first dates and takes the percentiles of each step's durations, in one pass."""
-    if not is_facts(leads):  # the facts carry the first times; a lead's are in the funnel summary
-        stage_summary_refresh_quietly()
-    firsts = {f"r{index}": F(reach(leads, column)) for index, column in enumerate(["first_at", *REACHED_COLUMNS])}
-    reached, params = leads.order_by().values(**firsts).query.sql_with_params()
-    steps = ", ".join(f"{days_between(f'f.r{index}', f'f.r{index - 1}')} AS d{index}"
-                      for index in range(1, len(FUNNEL)))
-    found = column_percentiles(f"SELECT {steps} FROM ({reached}) f", params,
-                               [f"d{index}" for index in range(1, len(FUNNEL))], grouped=False).get(None, {})
+    both: from the first time a lead reached a stage (or a later one) to the first time it reached the next. With
+    ``filters`` (``leads`` being theirs), read from the durations' digest of the period (duration_days.py: each
+    within 2.5 %, the counts exact); else the database finds each lead's first dates and takes the percentiles of
+    each step's durations, in one pass."""
+    if filters is not None:
+        found = _stage_times_digest(filters)
+    else:
+        if not is_facts(leads):  # the facts carry the first times; a lead's are in the funnel summary
+            stage_summary_refresh_quietly()
+        firsts = {f"r{index}": F(reach(leads, column)) for index, column in
+                  enumerate(["first_at", *REACHED_COLUMNS])}
+        reached, params = leads.order_by().values(**firsts).query.sql_with_params()
+        steps = ", ".join(f"{days_between(f'f.r{index}', f'f.r{index - 1}')} AS d{index}"
+                          for index in range(1, len(FUNNEL)))
+        found = column_percentiles(f"SELECT {steps} FROM ({reached}) f", params,
+                                   [f"d{index}" for index in range(1, len(FUNNEL))], grouped=False).get(None, {})
     rows = []
     for index in range(1, len(FUNNEL)):
         entry = found.get(f"d{index}")

@@ -1,15 +1,16 @@
 """Speed-to-lead of the leads created in the period: time to assignment (creation → the lead's first routing decision
 that gave it an owner), time to first touch (that assignment → the owner's first disposition or logged activity,
-``Lead.first_touched_at``), SLA attainment (follow-ups done before their due time, of those done or overdue), by team,
-rep, source and band; the distribution as histogram buckets with the median and 90th percentile; the reps'
+``Lead.first_touched_at``), SLA attainment (follow-ups done before their due time, of those done or overdue), by
+team, rep, source and band; the distribution as histogram buckets with the median and 90th percentile; the reps'
 dispositions.
 
-The page reads its durations from the digest (``speed_digest``: the period's ``SpeedDay`` rows summed, speed_days.py):
-the leads counted per 5 % wide duration bucket, so each median and 90th percentile is within 2.5 % of the exact
-value and the counts and histograms are exact. Without a digest, ``speed_by`` computes the exact percentiles in the
-database (each grouping's in one statement, dashboards_stats.py). The follow-ups are counted once by assignee,
-source, band, status and disposition (a few hundred rows), from which the SLA of every grouping and the dispositions
-by rep are summed; the page reads them from the follow-ups' roll-up (``follow_ups_rolled_up``, task_days.py)."""
+The page reads its durations from the digest (``speed_digest``: the period's ``DurationDay`` rows summed,
+duration_days.py): the leads counted per 5 % wide duration bucket, so each median and 90th percentile is within 2.5 %
+of the exact value and the counts and histograms are exact. Without a digest, ``speed_by`` computes the exact
+percentiles in the database (each grouping's in one statement, dashboards_stats.py). The follow-ups are counted once
+by assignee, source, band, status and disposition (a few hundred rows), from which the SLA of every grouping and the
+dispositions by rep are summed; the page reads them from the follow-ups' roll-up (``follow_ups_rolled_up``,
+task_days.py)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,11 @@ from routing.models import Rep, Task, Team
 from routing.services import first_assignments_refresh_quietly
 
 from .dashboard_facts import day_start, is_facts, task_days_refresh_quietly
-from .dashboards_counts import days_and_edge, lead_counts, whole_days_facts
+from .dashboards_counts import days_and_edge, duration_buckets, lead_counts, whole_days_facts
 from .dashboards_filters import DashboardFilters
 from .dashboards_stats import HOURS_BUCKETS, as_hours, column_percentiles, duration_histogram, pct
-from .models import SpeedDay, TaskDay
-from .speed_days import bucket_value, digest_select
+from .duration_days import bucket_percentiles
+from .models import DurationDay, TaskDay
 
 #: Per dimension, what the percentiles group by: the owner's and the team's ids (read as names after), the source and
 #: band themselves. The database sorts a period's leads by it, and a number sorts faster than a name.
@@ -74,32 +75,12 @@ class SpeedDigest:
 def speed_digest(filters: DashboardFilters) -> SpeedDigest:
     """The digest of the leads created in the period under ``filters``: the whole days' rows summed, and the first
     day's leads from a preset period's boundary on bucketed from their facts the same way."""
-    days, edge = days_and_edge(filters, SpeedDay)
-    by = ["owner_id", "source", "band", "metric", "bucket", "hours"]
-    buckets = list(days.order_by().values_list(*by).annotate(leads=Sum("n")))
-    if edge is not None:
-        sql, params = digest_select(edge, ["owner_id", "source", "band"])
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            buckets += cursor.fetchall()
+    buckets = duration_buckets(filters, (DurationDay.ASSIGNMENT, DurationDay.FIRST_TOUCH),
+                               ["owner_id", "source", "band"])
     leads = lead_counts(filters, "owner_id", "source", "band")
     owners = {row["owner_id"] for row in leads if row["owner_id"]}
     teams = dict(Rep.objects.filter(user_id__in=owners).values_list("user_id", "team_id"))
     return SpeedDigest(buckets=buckets, leads=leads, teams=teams)
-
-
-def _percentiles(counts: Counter) -> dict:
-    """n, median (the mean of the middle one or two) and 90th percentile (rank ceil(0.9 n)) of bucketed values,
-    as ``percentiles_of`` gives them exactly, each read as its bucket's value."""
-    n = sum(counts.values())
-    wanted = {(n + 1) // 2, (n + 2) // 2, (9 * n + 9) // 10}
-    found, seen = {}, 0
-    for bucket in sorted(counts):
-        below, seen = seen, seen + counts[bucket]
-        for rank in wanted:
-            if below < rank <= seen:
-                found[rank] = bucket_value(bucket)
-    return {"n": n, "p50": (found[(n + 1) // 2] + found[(n + 2) // 2]) / 2, "p90": found[(9 * n + 9) // 10]}
 
 
 def digest_figures(digest: SpeedDigest, dimension: str | None) -> dict:
@@ -111,11 +92,11 @@ def digest_figures(digest: SpeedDigest, dimension: str | None) -> dict:
     counts: dict = defaultdict(Counter)
     for owner, source, band, metric, bucket, _, n in digest.buckets:
         counts[digest.key(dimension, owner, source, band), metric][bucket] += n
-    names = {SpeedDay.ASSIGNMENT: "assign", SpeedDay.FIRST_TOUCH: "touch"}
+    names = {DurationDay.ASSIGNMENT: "assign", DurationDay.FIRST_TOUCH: "touch"}
     found = {key: {"rows": n} for key, n in leads.items() if n}
     for (key, metric), buckets in counts.items():
         if key in found:
-            found[key][names[metric]] = _percentiles(buckets)
+            found[key][names[metric]] = bucket_percentiles(buckets)
     return found
 
 
@@ -128,7 +109,7 @@ def speed_histograms(leads, digest: SpeedDigest | None = None) -> dict[str, list
             counts[metric, hours] += n
         return {name: [{"bucket": label, "count": counts[metric, index]} for index, (label, _) in
                        enumerate(HOURS_BUCKETS)]
-                for name, metric in (("assignment", SpeedDay.ASSIGNMENT), ("first_touch", SpeedDay.FIRST_TOUCH))}
+                for name, metric in (("assignment", DurationDay.ASSIGNMENT), ("first_touch", DurationDay.FIRST_TOUCH))}
     annotated = with_first_assignment(leads)
     return {"assignment": duration_histogram(annotated, "created_at", "first_assigned_at"),
             "first_touch": duration_histogram(annotated, "first_assigned_at", "first_touched_at")}

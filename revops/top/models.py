@@ -103,29 +103,33 @@ class LeadDay(LeadDimensions):
         return f"{self.day}: {self.n} leads"
 
 
-class SpeedDay(FilterDimensions):
-    """Speed-to-lead's digest: the live leads created on one day (the settings' time zone) with the filters'
-    dimensions, counted per bucket of one duration (``metric``: the time to the first assignment, or from it to the
-    first touch). A bucket is 5 % wide (revops/top/speed_days.py): a median or 90th percentile read from the buckets is
-    within 2.5 % of the exact one. ``hours`` is the page's histogram bucket, so the histograms are exact."""
+class DurationDay(FilterDimensions):
+    """The durations' digest: the live leads created on one day (the settings' time zone) with the filters'
+    dimensions, counted per bucket of one duration (``metric``: to the first assignment, from it to the first touch,
+    or between two consecutive funnel stages). A bucket is 5 % wide (revops/top/duration_days.py): a median or 90th
+    percentile read from the buckets is within 2.5 % of the exact one. ``hours`` is the speed page's histogram
+    bucket, so its histograms are exact."""
 
     ASSIGNMENT, FIRST_TOUCH = 0, 1
+    #: Between consecutive funnel stages: new → engaged (2), engaged → MQL (3), … opportunity → customer (6).
+    STAGE_STEPS = (2, 3, 4, 5, 6)
 
     day = models.DateField()
-    metric = models.SmallIntegerField(choices=[(ASSIGNMENT, "time to assignment"),
-                                               (FIRST_TOUCH, "time to first touch")])
+    metric = models.SmallIntegerField(choices=[(ASSIGNMENT, "to assignment"), (FIRST_TOUCH, "to first touch"),
+                                               (2, "new to engaged"), (3, "engaged to MQL"), (4, "MQL to SQL"),
+                                               (5, "SQL to opportunity"), (6, "opportunity to customer")])
     bucket = models.SmallIntegerField(help_text="Bucket k ≥ 1 holds durations from 1.05^(k-1) to 1.05^k ms; -k the "
                                                 "same negative; 0 under a millisecond.")
     hours = models.SmallIntegerField(help_text="The histogram bucket (revops/top/dashboards_stats.py HOURS_BUCKETS).")
     n = models.IntegerField(help_text="Leads.")
 
     class Meta:
-        verbose_name = "speed-to-lead per day (dashboard summary)"
-        verbose_name_plural = "speed-to-lead per day (dashboard summary)"
-        indexes = [models.Index(fields=["day"], name="speedday_day")]
+        verbose_name = "durations per day (dashboard summary)"
+        verbose_name_plural = "durations per day (dashboard summary)"
+        indexes = [models.Index(fields=["day", "metric"], name="durationday_day")]
 
     def __str__(self) -> str:
-        return f"{self.day}: {self.n} leads in bucket {self.bucket} of metric {self.metric}"
+        return f"{self.day}: {self.n} leads in bucket {self.bucket} of {self.get_metric_display()}"
 
 
 class TaskDay(FilterDimensions):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads.models import Lead
 from revops.top.dashboards_bands import band_table, non_separating, wilson_interval
 from revops.top.dashboards_funnel import activity_funnel, cohort_funnel, stage_times
+from revops.top.duration_days import RELATIVE_ERROR
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +144,18 @@ def test_stage_times_give_the_median_days_between_consecutive_stages():
     assert (rows["Engaged → MQL"]["leads"], rows["Engaged → MQL"]["median_days"]) == (2, 2.0)
     assert rows["Engaged → MQL"]["p90_days"] == 3.0
     assert rows["MQL → SQL"]["leads"] == 0 and rows["MQL → SQL"]["median_days"] is None
+    # The page reads the same from the durations' digest: the counts exact, each figure within 2.5 %.
+    from revops.top.dashboard_facts import lead_facts_rebuild, live_facts
+    from revops.top.dashboards_filters import parse_filters
+
+    lead_facts_rebuild()  # the histories were moved by SQL
+    filters = parse_filters({"period": "90"})
+    read = {row["step"]: row for row in stage_times(filters.apply(live_facts()), filters)}
+    assert (read["New → Engaged"]["leads"], read["Engaged → MQL"]["leads"], read["MQL → SQL"]["leads"]) == (3, 2, 0)
+    # A duration reads as its bucket's value, 2 · 1.05^k / 2.05 ms for the k with 1.05^(k-1) ≤ d < 1.05^k:
+    # 4 days (k = 403) → 3.909, 10 days (422) → 9.877, 1 day (375) → 0.997, 3 days (398) → 3.063.
+    assert (read["New → Engaged"]["median_days"], read["New → Engaged"]["p90_days"]) == (3.9, 9.9)
+    assert (read["Engaged → MQL"]["median_days"], read["Engaged → MQL"]["p90_days"]) == (2.0, 3.1)  # (0.997+3.063)/2
 
 
 def test_the_sources_table_counts_a_lead_that_decayed_out_of_mql_as_having_reached_it():
@@ -193,3 +206,40 @@ def test_activity_funnel_equals_distinct_leads_walked_from_generated_histories(s
         rows = activity_funnel(Lead.objects.live(), start, end)
         expected = [sum(1 for lead in leads if rank in crossed_in(lead, start, end)) for rank in range(1, 6)]
         assert [row["entered"] for row in rows[1:]] == expected
+
+
+def assert_stage_times_within_digest_error(read: list[dict], exact: list[dict]) -> None:
+    """Each step's leads exact; its median and 90th percentile within 2.5 % (plus the tenth of a day both are
+    rounded to)."""
+    assert [(row["step"], row["leads"]) for row in read] == [(row["step"], row["leads"]) for row in exact]
+    for got, want in zip(read, exact, strict=True):
+        for column in ("median_days", "p90_days"):
+            if want[column] is None:
+                assert got[column] is None
+            else:
+                assert abs(got[column] - want[column]) <= RELATIVE_ERROR * abs(want[column]) + 0.1, got["step"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stage_times_from_the_digest_match_the_exact_ones_on_generated_histories(seed):
+    """Leads created over half a year wander up and down the funnel; for each period (a preset one starts inside a
+    day) and a source filter, the days between stages read from the durations' digest have the same counts as the
+    exact ones and medians and 90th percentiles within the digest's error."""
+    from revops.top.dashboard_facts import lead_facts_rebuild, live_facts
+    from revops.top.dashboards_filters import parse_filters
+
+    rng = random.Random(seed)
+    stages = ["engaged", "mql", "sql", "opportunity", "customer", "nurture"]
+    for _ in range(30):
+        created = rng.uniform(1, 180)
+        lead = make_lead(created_days_ago=created, source=rng.choice(["web", "ads"]))
+        steps = rng.randrange(1, 6)
+        move(lead, *(rng.choice(stages) for _ in range(steps)))
+        backdate_history(lead, created, *sorted((rng.uniform(0, created) for _ in range(steps)), reverse=True))
+    lead_facts_rebuild()  # the histories were moved by SQL
+    now = timezone.now()
+    for params in ({"period": "all"}, {"period": "90"}, {"period": "30", "source": "web"},
+                   {"created_from": str((now - timedelta(days=100)).date()), "created_to": str(now.date())}):
+        filters = parse_filters(params)
+        cohort = filters.apply(live_facts())
+        assert_stage_times_within_digest_error(stage_times(cohort, filters), stage_times(cohort))

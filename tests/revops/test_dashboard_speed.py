@@ -20,7 +20,7 @@ from revops.top.dashboards_speed import (
     speed_digest,
     speed_histograms,
 )
-from revops.top.speed_days import RELATIVE_ERROR
+from revops.top.duration_days import RELATIVE_ERROR
 from routing.models import RoutingDecision, Task
 
 pytestmark = pytest.mark.django_db

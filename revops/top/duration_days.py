@@ -1,33 +1,38 @@
-"""Speed-to-lead's digest (revops/top/models.py ``SpeedDay``): per day and combination of the filters' dimensions,
-the live leads counted per bucket of each duration, kept with the roll-up of the days whose facts were rebuilt
-(revops/top/dashboard_facts.py), in one statement per rebuild.
+"""The durations' digest (revops/top/models.py ``DurationDay``): per day and combination of the filters' dimensions,
+the live leads counted per bucket of each duration (to assignment, to first touch, between funnel stages), kept with
+the roll-up of the days whose facts were rebuilt (revops/top/dashboard_facts.py), in one statement per rebuild.
 
 A duration of d milliseconds falls in bucket k = floor(log(d) / log(1.05)) + 1, the durations from 1.05^(k-1) to
 1.05^k ms (a negative one in -k, one under a millisecond in 0). A bucket stands for 2 · 1.05^k / 2.05 ms, which is
 within (1.05 - 1) / (1.05 + 1) < 2.5 % of every duration in it: a percentile read from merged buckets (any days,
-any filters) is within 2.5 % of the exact one (and 1 ms). At a million leads a quarter's digest is a few thousand
-rows against a third of a million leads, and the page sums it instead of sorting them. The histogram bucket
+any filters) is within 2.5 % of the exact one (and 1 ms). At a million leads a quarter's digest is tens of thousands
+of rows against a third of a million leads, and the pages sum it instead of sorting them. The histogram bucket
 (``HOURS_BUCKETS``) is a column of its own, so the histograms are exact."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from math import log
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from leads.stage_models import REACHED_COLUMNS
+
 from .dashboards_stats import HOURS_BUCKETS
-from .models import SpeedDay
+from .models import DurationDay
 
 GROWTH = 1.05
 #: The relative error of a duration read from its bucket: (1.05 - 1) / (1.05 + 1).
 RELATIVE_ERROR = (GROWTH - 1) / (GROWTH + 1)
 DIMENSIONS = ["source", "campaign", "segment", "owner_id", "band"]
 #: Per metric, the durations' (end, start) columns of the facts.
-METRICS = {SpeedDay.ASSIGNMENT: ("first_assigned_at", "created_at"),
-           SpeedDay.FIRST_TOUCH: ("first_touched_at", "first_assigned_at")}
+METRICS = {DurationDay.ASSIGNMENT: ("first_assigned_at", "created_at"),
+           DurationDay.FIRST_TOUCH: ("first_touched_at", "first_assigned_at"),
+           **{metric: (end, start) for metric, (start, end) in
+              zip(DurationDay.STAGE_STEPS, pairwise(["first_at", *REACHED_COLUMNS]), strict=True)}}
 
 
 def bucket_value(bucket: int) -> timedelta:
@@ -36,6 +41,21 @@ def bucket_value(bucket: int) -> timedelta:
         return timedelta(0)
     magnitude = 2 * GROWTH ** abs(bucket) / (1 + GROWTH) / 1000
     return timedelta(seconds=magnitude if bucket > 0 else -magnitude)
+
+
+def bucket_percentiles(counts: dict[int, int]) -> dict:
+    """n, median (the mean of the middle one or two values) and 90th percentile (rank ceil(0.9 n)) of bucketed
+    values (leads per bucket), as ``dashboards_stats.percentiles_of`` gives them exactly, each value read as its
+    bucket's (a timedelta)."""
+    n = sum(counts.values())
+    wanted = {(n + 1) // 2, (n + 2) // 2, (9 * n + 9) // 10}
+    found, seen = {}, 0
+    for bucket in sorted(counts):
+        below, seen = seen, seen + counts[bucket]
+        for rank in wanted:
+            if below < rank <= seen:
+                found[rank] = bucket_value(bucket)
+    return {"n": n, "p50": (found[(n + 1) // 2] + found[(n + 2) // 2]) / 2, "p90": found[(9 * n + 9) // 10]}
 
 
 def _milliseconds(end: str, start: str) -> str:
@@ -59,32 +79,31 @@ def _hours(ms: str) -> str:
     return f"CASE {cases} ELSE {len(bounds)} END"
 
 
-def digest_select(facts: QuerySet, by: list[str]) -> tuple[str, list]:
+def digest_select(facts: QuerySet, by: list[str], metrics=tuple(METRICS)) -> tuple[str, list]:
     """SQL counting the rows of ``facts`` (lead facts, filtered) per ``by`` (some of their columns or annotations),
-    metric, duration bucket and histogram bucket: columns ``*by, metric, bucket, hours, n``."""
+    metric (of ``metrics``), duration bucket and histogram bucket: columns ``*by, metric, bucket, hours, n``."""
     table = connection.ops.quote_name(facts.model._meta.db_table)
     columns = {name: f"{table}.{connection.ops.quote_name(name)}" for name in
                {column for pair in METRICS.values() for column in pair}}
-    annotations = {f"m{metric}": _milliseconds(columns[end], columns[start]) for metric, (end, start) in
-                   METRICS.items()}
+    annotations = {f"m{metric}": _milliseconds(*(columns[name] for name in METRICS[metric])) for metric in metrics}
     rows = facts.order_by().annotate(**{name: RawSQL(sql, ()) for name, sql in annotations.items()})\
         .values(*by, *annotations)
     inner, params = rows.query.sql_with_params()
     keys = "".join(f"t.{connection.ops.quote_name(name)}, " for name in by)
     grouping = ", ".join(str(position) for position in [*range(1, len(by) + 1), len(by) + 2, len(by) + 3])
     parts = []
-    for metric in METRICS:
+    for metric in metrics:
         ms = f"t.m{metric}"
         parts.append(f"SELECT {keys}{metric} AS metric, {_bucket(ms)} AS bucket, {_hours(ms)} AS hours, "
                      f"COUNT(*) AS n FROM ({inner}) t WHERE {ms} IS NOT NULL GROUP BY {grouping}")
-    return " UNION ALL ".join(parts), [*params, *params]
+    return " UNION ALL ".join(parts), [*params] * len(parts)
 
 
-def speed_days_rebuild(facts: QuerySet) -> None:
+def duration_days_rebuild(facts: QuerySet) -> None:
     """The digest rows of some days from ``facts``: those days' live facts, annotated with their ``day``. The caller
     deletes the days' rows first, as it does the roll-up's."""
     quote = connection.ops.quote_name
     sql, params = digest_select(facts, ["day", *DIMENSIONS])
     columns = ", ".join(quote(name) for name in ["day", *DIMENSIONS, "metric", "bucket", "hours", "n"])
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(SpeedDay._meta.db_table)} ({columns}) {sql}", params)
+        cursor.execute(f"INSERT INTO {quote(DurationDay._meta.db_table)} ({columns}) {sql}", params)

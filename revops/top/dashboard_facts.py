@@ -63,7 +63,7 @@ from scoring.models import ScoreChange
 
 from .duration_days import duration_days_rebuild
 from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
-from .models import DurationDay, LeadDay, LeadFacts, TaskDay
+from .models import DurationDay, FilterDimensions, LeadDay, LeadFacts, TaskDay
 from .task_days import task_days_insert
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
@@ -246,8 +246,8 @@ def all_facts() -> QuerySet[LeadFacts]:
 
 
 def is_facts(queryset: QuerySet) -> bool:
-    """Rows of the dashboards' summaries (the facts, the roll-up), which carry the lead's segment as a column."""
-    return queryset.model in (LeadFacts, LeadDay, DurationDay)
+    """Rows of the dashboards' summaries (the facts, the roll-ups), which carry the lead's segment as a column."""
+    return issubclass(queryset.model, FilterDimensions)
 
 
 def reach(queryset: QuerySet, column: str) -> str:

@@ -22,6 +22,7 @@ from revops.top.dashboards_speed import (
 )
 from revops.top.duration_days import RELATIVE_ERROR
 from routing.models import RoutingDecision, Task
+from scoring.models import ScoreChange
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +211,7 @@ def as_rows(counts) -> list[tuple]:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_the_follow_ups_roll_up_equals_counting_the_tasks_after_generated_changes(reps, seed):
+def test_the_follow_ups_roll_up_equals_counting_the_tasks_after_generated_changes(reps, scoring_model, seed):
     """Generated follow-ups on leads over four months (done on time or late, open and due on an earlier day, earlier
     today, later today or later on, cancelled), then some done, snoozed or given to someone else and leads moved to
     another band, each change followed by a refresh as the page runs it: under each filter and period the roll-up's
@@ -228,6 +229,8 @@ def test_the_follow_ups_roll_up_equals_counting_the_tasks_after_generated_change
         created = now - timedelta(days=rng.choice([0, 1, 29, 30, 31, rng.randrange(120)]),
                                   seconds=rng.randrange(3600))
         Lead.objects.filter(pk=lead.pk).update(created_at=created)
+        if rng.random() < 0.5:  # scored by the default segment's model: its segment is "default"
+            ScoreChange.objects.create(lead=lead, model=scoring_model, at=created, cause="test")
         leads.append(lead)
         for number in range(rng.randrange(3)):
             due = rng.choice([now - timedelta(days=rng.randrange(1, 40)), today + (now - today) / 2,
@@ -241,6 +244,7 @@ def test_the_follow_ups_roll_up_equals_counting_the_tasks_after_generated_change
     team = reps[0].team
     cases = ({"period": "all"}, {"period": "30"}, {"period": "90", "source": "web"},
              {"period": "365", "team": str(team.pk)}, {"period": "all", "rep": str(reps[1].pk)},
+             {"period": "all", "segment": "default"},
              {"created_from": str((now - timedelta(days=50)).date()), "created_to": str(now.date())})
 
     def check() -> None:

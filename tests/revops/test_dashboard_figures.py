@@ -12,7 +12,8 @@ from django.utils import timezone
 from leads.models import Lead
 from revops.top.dashboards_bands import band_table, non_separating, wilson_interval
 from revops.top.dashboards_funnel import activity_funnel, cohort_funnel, stage_times
-from revops.top.duration_days import RELATIVE_ERROR
+
+from .digest_checks import assert_stage_times_within_digest_error
 
 pytestmark = pytest.mark.django_db
 
@@ -206,18 +207,6 @@ def test_activity_funnel_equals_distinct_leads_walked_from_generated_histories(s
         rows = activity_funnel(Lead.objects.live(), start, end)
         expected = [sum(1 for lead in leads if rank in crossed_in(lead, start, end)) for rank in range(1, 6)]
         assert [row["entered"] for row in rows[1:]] == expected
-
-
-def assert_stage_times_within_digest_error(read: list[dict], exact: list[dict]) -> None:
-    """Each step's leads exact; its median and 90th percentile within 2.5 % (plus the tenth of a day both are
-    rounded to)."""
-    assert [(row["step"], row["leads"]) for row in read] == [(row["step"], row["leads"]) for row in exact]
-    for got, want in zip(read, exact, strict=True):
-        for column in ("median_days", "p90_days"):
-            if want[column] is None:
-                assert got[column] is None
-            else:
-                assert abs(got[column] - want[column]) <= RELATIVE_ERROR * abs(want[column]) + 0.1, got["step"]
 
 
 @pytest.mark.parametrize("seed", range(3))

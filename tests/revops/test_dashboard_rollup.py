@@ -1,7 +1,8 @@
 """The daily roll-up (revops/top/dashboards_counts.py) against counting the leads themselves, on generated leads:
 for every filter (preset periods whose first day is partly in, dates, source, campaign, segment, team, rep, a
 manager's scope) and in two time zones, the overview's counted figures — bands, cohort funnel, sources, open leads
-per owner, queues — are the same as the figure functions counting the live leads directly."""
+per owner, queues — are the same as the figure functions counting the live leads directly; so are the counts read
+from the durations' digest and the follow-ups' roll-up, and the digest's percentiles are within its error."""
 
 import random
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from revops.top import dashboards
-from revops.top.dashboard_facts import lead_facts_rebuild, lead_facts_refresh
+from revops.top.dashboard_facts import lead_facts_rebuild, lead_facts_refresh, live_facts
 from revops.top.dashboards_bands import band_rows, band_table, median_days_to_close
 from revops.top.dashboards_counts import (
     bands_from,
@@ -29,6 +30,8 @@ from revops.top.dashboards_funnel import cohort_funnel, cohort_rows
 from revops.top.models import LeadDay
 from routing.models import Rep, Team
 from scoring.models import ScoreChange, ScoringModel
+
+from .digest_checks import as_rows, assert_stage_times_within_digest_error, assert_within_digest_error
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +143,46 @@ def test_the_activity_funnel_without_a_filter_counts_what_the_lead_list_counts(g
         narrow = activity_funnel(live_facts(), start, None)
         assert activity_funnel(live_facts(), start, None, narrow=False) == narrow
         assert narrow == activity_funnel(Lead.objects.live(), start, None)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles"])
+def test_the_digest_and_the_follow_ups_roll_up_match_the_leads_under_every_filter(generated, settings, zone,
+                                                                                 sales_manager):
+    """The same generated leads, given assignment and first-touch times and follow-ups (open ones due on earlier
+    days, earlier today and later; done ones on time and late): under every filter, a manager's scope and both time
+    zones, the speed page's and the funnel's figures from the durations' digest and the follow-ups' roll-up have the
+    exact counts and histograms, and percentiles within the digest's error."""
+    from revops.top.dashboards_funnel import stage_times
+    from revops.top.dashboards_speed import follow_up_counts, follow_ups_rolled_up, speed_by, speed_digest
+    from routing.models import Task
+
+    rng = random.Random(5)
+    now = timezone.now()
+    for index, lead in enumerate(Lead.objects.live().filter(owner__isnull=False).order_by("pk")):
+        assigned = lead.created_at + timedelta(minutes=rng.uniform(0, 3000))
+        Lead.objects.filter(pk=lead.pk).update(
+            assigned_at=assigned, first_touched_at=assigned + timedelta(minutes=rng.uniform(1, 5000))
+            if rng.random() < 0.7 else None)
+        status = rng.choice(["open", "done"])
+        due = rng.choice([now - timedelta(days=3), now - timedelta(minutes=5), now + timedelta(hours=1)])
+        Task.objects.create(lead=lead, assignee=lead.owner, title="call", dedup_key=f"r{index}", due_at=due,
+                            status=status, disposition="contacted" if status == "done" else "",
+                            completed_at=due + timedelta(minutes=rng.choice([-10, 10])) if status == "done" else None)
+    settings.TIME_ZONE = zone
+    with timezone.override(zone):
+        lead_facts_rebuild()  # the days are the zone's; the dates were written behind the app's back
+        today = timezone.localdate()
+        queries = [({}, None), ({"period": "30"}, None), ({"period": "all"}, None), ({"source": "web"}, None),
+                   ({"segment": "smb"}, None), ({"team": str(generated["team"].pk)}, None),
+                   ({"rep": str(generated["rep"].pk), "period": "all"}, None),
+                   ({"created_from": str(today - timedelta(days=45)), "created_to": str(today)}, None),
+                   ({}, sales_manager), ({"period": "all"}, sales_manager)]
+        for query, user in queries:
+            filters = parse_filters(query, user=user)
+            leads = filters.apply(live_facts())
+            digest = speed_digest(filters)
+            for dimension in (None, "team", "rep", "source", "band"):
+                assert_within_digest_error(speed_by(leads, dimension, now, digest=digest),
+                                           speed_by(leads, dimension, now), dimension or "scope")
+            assert as_rows(follow_ups_rolled_up(filters, now)) == as_rows(follow_up_counts(leads, now)), query
+            assert_stage_times_within_digest_error(stage_times(leads, filters), stage_times(leads))

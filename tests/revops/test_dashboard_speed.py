@@ -20,9 +20,10 @@ from revops.top.dashboards_speed import (
     speed_digest,
     speed_histograms,
 )
-from revops.top.duration_days import RELATIVE_ERROR
 from routing.models import RoutingDecision, Task
 from scoring.models import ScoreChange
+
+from .digest_checks import as_rows, assert_within_digest_error
 
 pytestmark = pytest.mark.django_db
 
@@ -136,18 +137,6 @@ def test_the_lead_facts_give_the_same_figures_as_the_leads(four, dimension):
     assert speed_by(live_facts(), dimension, now) == speed_by(Lead.objects.live(), dimension, now)
 
 
-def assert_within_digest_error(read: list[dict], exact: list[dict], key: str) -> None:
-    """The digest's rows against the exact ones: the same groups, counts and SLA columns; each median and 90th
-    percentile within 2.5 % of the exact value (plus the hundredth of an hour both are rounded to)."""
-    assert [row[key] for row in read] == [row[key] for row in exact]
-    for got, want in zip(read, exact, strict=True):
-        for column, value in want.items():
-            if column.endswith("_h") and value is not None and got[column] is not None:
-                assert abs(got[column] - value) <= RELATIVE_ERROR * abs(value) + 0.011, (got[key], column)
-            else:
-                assert got[column] == value, (got[key], column)
-
-
 @pytest.mark.parametrize("dimension", [None, "team", "rep", "source", "band"])
 def test_the_digest_gives_the_counts_exactly_and_the_percentiles_within_its_error(four, dimension):
     from revops.top.dashboard_facts import lead_facts_rebuild, live_facts
@@ -204,10 +193,6 @@ def test_the_digest_matches_the_exact_figures_on_generated_leads_under_every_fil
             assert_within_digest_error(speed_by(leads, dimension, now, digest=digest),
                                        speed_by(leads, dimension, now), dimension or "scope")
         assert speed_histograms(leads, digest) == speed_histograms(leads), params
-
-
-def as_rows(counts) -> list[tuple]:
-    return sorted((tuple(row) for row in counts), key=repr)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -15,6 +15,7 @@ signed-in RevOps admin, several times; the slowest statements of each page are e
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import os
 import subprocess
@@ -109,7 +110,7 @@ def build(leads: int) -> dict:
     seed = Lead.objects.count()
     copies = max(0, leads // max(seed, 1) - 1)
     seed_events = LeadEvent.objects.count()
-    event_extra = max(1, round(EVENTS_PER_LEAD * seed / max(seed_events, 1)))
+    event_extra = max(1, math.ceil(EVENTS_PER_LEAD * seed / max(seed_events, 1)))  # at least 5 per lead
     with connection.cursor() as cursor:
         offsets = {}
         for model in models:

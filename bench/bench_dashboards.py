@@ -15,8 +15,8 @@ signed-in RevOps admin, several times; the slowest statements of each page are e
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import os
 import subprocess
 import sys

@@ -51,9 +51,13 @@ def _multiplied_models():
     return models
 
 
-def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: int = 1) -> str:
-    """INSERT ... SELECT copying every row of ``model`` ``copies`` × ``extra`` times with new keys and earlier dates."""
+def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: float = 1) -> str:
+    """INSERT ... SELECT copying every row of ``model`` ``copies`` × ``extra`` times with new keys and earlier dates
+    (a fractional ``extra``: the last of its copies takes that fraction of the rows, by key)."""
     from django.db import models as m
+
+    whole = math.ceil(extra)
+    share = round((extra - math.floor(extra)) * 1000)
 
     table = model._meta.db_table
     columns, values = [], []
@@ -64,7 +68,7 @@ def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: int = 1
         columns.append(f'"{column}"')
         source = f'src."{column}"'
         if column == pk:
-            values.append(f"{source} + (g.n * {extra} + h.n) * {offsets[model]}")
+            values.append(f"{source} + (g.n * {whole} + h.n) * {offsets[model]}")
         elif isinstance(field, m.ForeignKey) and field.related_model in multiplied:
             values.append(f"{source} + g.n * {offsets[field.related_model]}")
         elif column == "id" and model._meta.pk.column != "id":  # a history row's copy of its object's id
@@ -81,8 +85,9 @@ def _copy_sql(model, copies: int, offsets: dict, multiplied: set, extra: int = 1
     dated = sorted((ROW_TIMES.index(name), index) for index, name in enumerate(names) if name in ROW_TIMES)
     order = f" ORDER BY {values[dated[0][1]]}" if dated else ""
     return (f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {", ".join(values)} FROM "{table}" src, '
-            f"generate_series(1, {copies}) AS g(n), generate_series(0, {extra - 1}) AS h(n) "
-            f'WHERE src."{pk}" <= {offsets[model]}{order}')
+            f"generate_series(1, {copies}) AS g(n), generate_series(0, {whole - 1}) AS h(n) "
+            f'WHERE src."{pk}" <= {offsets[model]}'
+            + (f' AND (h.n < {whole - 1} OR src."{pk}" % 1000 < {share})' if share else "") + order)
 
 
 def _drop_secondary_indexes(cursor, tables: list[str]) -> list[str]:
@@ -110,7 +115,7 @@ def build(leads: int) -> dict:
     seed = Lead.objects.count()
     copies = max(0, leads // max(seed, 1) - 1)
     seed_events = LeadEvent.objects.count()
-    event_extra = max(1, math.ceil(EVENTS_PER_LEAD * seed / max(seed_events, 1)))  # at least 5 per lead
+    event_extra = max(1.0, EVENTS_PER_LEAD * seed / max(seed_events, 1))  # five per lead, a copy in part
     with connection.cursor() as cursor:
         offsets = {}
         for model in models:

@@ -15,6 +15,7 @@ task_days.py)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -68,8 +69,11 @@ class SpeedDigest:
     leads: list[dict]
     teams: dict[int, int | None]
 
-    def key(self, dimension: str | None, owner: int | None, source: str, band: str):
-        return {None: None, "team": self.teams.get(owner), "rep": owner, "source": source, "band": band}[dimension]
+    def key(self, dimension: str | None) -> Callable[[int | None, str, str], object]:
+        """What a row's (owner id, source, band) is keyed by under ``dimension``."""
+        return {None: lambda owner, source, band: None, "team": lambda owner, source, band: self.teams.get(owner),
+                "rep": lambda owner, source, band: owner, "source": lambda owner, source, band: source,
+                "band": lambda owner, source, band: band}[dimension]
 
 
 def speed_digest(filters: DashboardFilters) -> SpeedDigest:
@@ -86,12 +90,13 @@ def speed_digest(filters: DashboardFilters) -> SpeedDigest:
 def digest_figures(digest: SpeedDigest, dimension: str | None) -> dict:
     """Per value of ``dimension`` (ids for team and rep), as ``column_percentiles`` gives them: ``rows`` (leads) and,
     per duration with values, its n, p50 and p90 read from the buckets."""
+    key = digest.key(dimension)
     leads: dict = defaultdict(int)
     for row in digest.leads:
-        leads[digest.key(dimension, row["owner_id"], row["source"], row["band"])] += row["n"]
+        leads[key(row["owner_id"], row["source"], row["band"])] += row["n"]
     counts: dict = defaultdict(Counter)
     for owner, source, band, metric, bucket, _, n in digest.buckets:
-        counts[digest.key(dimension, owner, source, band), metric][bucket] += n
+        counts[key(owner, source, band), metric][bucket] += n
     names = {DurationDay.ASSIGNMENT: "assign", DurationDay.FIRST_TOUCH: "touch"}
     found = {key: {"rows": n} for key, n in leads.items() if n}
     for (key, metric), buckets in counts.items():

@@ -1,11 +1,12 @@
-"""The durations' digest (revops/top/models.py ``DurationDay``): per day and combination of the filters' dimensions,
-the live leads counted per bucket of each duration (to assignment, to first touch, between funnel stages), kept with
-the roll-up of the days whose facts were rebuilt (revops/top/dashboard_facts.py), in one statement per rebuild.
+"""The durations' digest (revops/top/models.py ``DurationDay``): per day and combination of the filters' dimensions, the
+live leads counted per bucket of each duration (to assignment, to first touch, between funnel stages), kept with the
+roll-up of the days whose facts were rebuilt (revops/top/dashboard_facts.py), in one statement per rebuild.
 
 A duration of d milliseconds falls in bucket k = floor(log(d) / log(1.05)) + 1, the durations from 1.05^(k-1) to
 1.05^k ms (a negative one in -k, one under a millisecond in 0). A bucket stands for 2 · 1.05^k / 2.05 ms, which is
-within (1.05 - 1) / (1.05 + 1) < 2.5 % of every duration in it: a percentile read from merged buckets (any days,
-any filters) is within 2.5 % of the exact one (and 1 ms). At a million leads a quarter's digest is tens of thousands
+within (1.05 - 1) / (1.05 + 1) < 2.5 % of every duration in it: a percentile read from merged buckets (any days, any
+filters) is within 2.5 % of the exact one (and 1 ms; a median of two middle values of opposite signs, which only a
+negative duration can give, within 2.5 % of the larger). At a million leads a quarter's digest is tens of thousands
 of rows against a third of a million leads, and the pages sum it instead of sorting them. The histogram bucket
 (``HOURS_BUCKETS``) is a column of its own, so the histograms are exact."""
 

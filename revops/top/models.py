@@ -74,9 +74,6 @@ class LeadFacts(LeadDimensions):
             # The deciles split a score's leads by id: its period's leads read in score order from the index alone.
             models.Index(fields=["score", "created_at"], name="leadfacts_scores", condition=models.Q(merged=False),
                          include=["id", "outcome", "deal_value"]),
-            # The days between stages read a period's first times from the index alone on PostgreSQL.
-            models.Index(fields=["created_at"], name="leadfacts_stage_times", condition=models.Q(merged=False),
-                         include=["first_at", "engaged_at", "mql_at", "sql_at", "opportunity_at", "customer_at"]),
         ]
 
     def __str__(self) -> str:

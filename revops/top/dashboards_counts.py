@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
@@ -29,13 +30,23 @@ from .duration_days import digest_select
 from .models import DurationDay, LeadDay, LeadFacts, TaskDay
 
 
-def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | DurationDay | TaskDay]) -> tuple[
-        QuerySet, QuerySet | None]:
-    """The period under ``filters`` as rows of a roll-up (whole days) and, for a preset period that starts inside a
-    day, that day's live facts from the boundary on (else None). The facts are refreshed first."""
+class PeriodSplit(NamedTuple):
+    """The period under some filters, split where the roll-ups answer: ``days`` a roll-up's rows of the whole days;
+    ``edge`` a preset period's first, partial day as its live facts (None: the period has no such day); ``whole`` the
+    live facts of the whole days (the leads ``days`` counts)."""
+
+    days: QuerySet
+    edge: QuerySet | None
+    whole: QuerySet
+
+
+def period_split(filters: DashboardFilters, roll_up: type[LeadDay | DurationDay | TaskDay]) -> PeriodSplit:
+    """The period under ``filters`` for ``roll_up`` (``PeriodSplit``), from one reading of the clock. The facts are
+    refreshed first."""
     lead_facts_refresh_quietly()
     days = filters.apply_dimensions(roll_up.objects.all())
-    edge = None
+    live = LeadFacts.objects.filter(merged=False)
+    edge, whole = None, filters.apply(live)
     if filters.created_from or filters.created_to:  # whole days of the settings' time zone
         if filters.created_from:
             days = days.filter(day__gte=filters.created_from)
@@ -44,17 +55,18 @@ def days_and_edge(filters: DashboardFilters, roll_up: type[LeadDay | DurationDay
     elif PERIODS[filters.period] is not None:  # from a moment: the rest of its day, then whole days
         since = timezone.now() - timedelta(days=PERIODS[filters.period])
         first_day = timezone.localdate(since)
+        boundary = day_start(first_day + timedelta(days=1))
         days = days.filter(day__gt=first_day)
-        edge = filters.apply_dimensions(LeadFacts.objects.filter(merged=False)).filter(
-            created_at__gte=since, created_at__lt=day_start(first_day + timedelta(days=1)))
-    return days, edge
+        edge = filters.apply_dimensions(live).filter(created_at__gte=since, created_at__lt=boundary)
+        whole = filters.apply_dimensions(live).filter(created_at__gte=boundary)
+    return PeriodSplit(days, edge, whole)
 
 
 def duration_buckets(filters: DashboardFilters, metrics: tuple[int, ...], by: list[str]) -> list[tuple]:
     """The durations' digest of the period under ``filters`` (duration_days.py): rows of (*``by``, metric, bucket,
     histogram bucket, leads) for ``metrics``, the whole days' rows summed and a preset period's first day bucketed
     from its facts in the same way."""
-    days, edge = days_and_edge(filters, DurationDay)
+    days, edge, _ = period_split(filters, DurationDay)
     rows = list(days.filter(metric__in=metrics).order_by().values_list(*by, "metric", "bucket", "hours")
                 .annotate(leads=Sum("n")))
     if edge is not None:
@@ -65,20 +77,11 @@ def duration_buckets(filters: DashboardFilters, metrics: tuple[int, ...], by: li
     return rows
 
 
-def whole_days_facts(filters: DashboardFilters) -> QuerySet[LeadFacts]:
-    """The live facts of the period's whole days under ``filters``: those ``days_and_edge`` reads from a roll-up."""
-    facts = filters.apply(LeadFacts.objects.filter(merged=False))
-    if not (filters.created_from or filters.created_to) and PERIODS[filters.period] is not None:
-        first_day = timezone.localdate(timezone.now() - timedelta(days=PERIODS[filters.period]))
-        facts = facts.filter(created_at__gte=day_start(first_day + timedelta(days=1)))
-    return facts
-
-
 def lead_counts(filters: DashboardFilters, *by: str) -> list[dict]:
     """The live leads under ``filters`` grouped by ``by`` (roll-up dimensions: source, campaign, segment, owner_id,
     band, stage, outcome, reached, queue): one row per combination with ``n`` (leads), ``deal_n`` (with a deal
     value) and ``deal_sum``."""
-    days, edge = days_and_edge(filters, LeadDay)
+    days, edge, _ = period_split(filters, LeadDay)
     totals: dict[tuple, dict] = {}
 
     def add(row: dict) -> None:

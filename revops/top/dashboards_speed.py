@@ -29,7 +29,7 @@ from routing.models import Rep, Task, Team
 from routing.services import first_assignments_refresh_quietly
 
 from .dashboard_facts import day_start, is_facts, task_days_refresh_quietly
-from .dashboards_counts import days_and_edge, duration_buckets, lead_counts, whole_days_facts
+from .dashboards_counts import duration_buckets, lead_counts, period_split
 from .dashboards_filters import DashboardFilters
 from .dashboards_stats import HOURS_BUCKETS, as_hours, column_percentiles, duration_histogram, pct
 from .duration_days import bucket_percentiles
@@ -153,7 +153,7 @@ def follow_ups_rolled_up(filters: DashboardFilters, now) -> list[tuple]:
     ones of those days due earlier today read from the tasks (a day's worth, by the due-time index); and a preset
     period's first day counted from its leads' tasks. The same rows as counting the period's tasks at ``now``."""
     task_days_refresh_quietly()
-    days, edge = days_and_edge(filters, TaskDay)
+    days, edge, whole_days = period_split(filters, TaskDay)
     today = day_start(timezone.localdate(now))
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
 
@@ -171,7 +171,7 @@ def follow_ups_rolled_up(filters: DashboardFilters, now) -> list[tuple]:
     if edge is not None:
         add(follow_up_counts(edge, now))
     due_today = Task.objects.filter(status=TaskStatus.OPEN, due_at__gte=today, due_at__lt=now).values("lead_id")
-    add(follow_up_counts(whole_days_facts(filters).filter(pk__in=due_today), now, open_due_from=today),
+    add(follow_up_counts(whole_days.filter(pk__in=due_today), now, open_due_from=today),
         overdue_only=True)
     return [(*key, *counts) for key, counts in totals.items() if any(counts)]
 

@@ -38,6 +38,7 @@ from .pending import (
     PENDING_META,
     REDIS_ERRORS,
     drain_enqueue,
+    drain_followup,
     drain_signal,
     function_path,
     pending_done,
@@ -139,7 +140,8 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
         return
     try:
         if getattr(func, "leadflow_drain", None) is not None:
-            drain_signal(function_path(func), queue)
+            if not drain_followup(function_path(func), queue):
+                drain_signal(function_path(func), queue)
         else:
             retry = None if getattr(func, "leadflow_no_retry", False) else job_retry()
             pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=retry)

@@ -14,6 +14,7 @@ decides whether the work was already done), so a second run of finished work cha
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -44,6 +45,9 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 _connections: dict[str, redis.Redis] = {}
+# Inside a drain: the (function, queue) of drained steps committed by its steps, which it runs itself afterwards.
+_followups: contextvars.ContextVar[set[tuple[str, str]] | None] = contextvars.ContextVar("leadflow_drain_followups",
+                                                                                          default=None)
 
 
 def rq_queue(name: str) -> Queue:
@@ -223,7 +227,7 @@ def drain_enqueue(function: str, queue: str, *, delay_seconds: float = 0) -> Non
 
 
 def pending_drain_job(function: str, queue: str) -> str:
-    """Run the waiting steps of one job function on one queue in micro-batches (an RQ job).
+    """Run the waiting steps of one job function on one queue in micro-batches (an RQ job), then their follow-ups.
 
     Steps: clear the drain flag (what commits from now on queues the next drain); claim up to
     ``LEADFLOW_DRAIN_BATCH`` rows, oldest first; hand them to the job's drain runner (``pipeline_job``), which
@@ -231,13 +235,49 @@ def pending_drain_job(function: str, queue: str) -> str:
     rows; repeat while a claim came back full (a short one means the queue is empty), until ``LEADFLOW_DRAIN_SECONDS``
     have passed or hotter work waits — then signal the next drain and return, so the worker looks at the hotter
     queues first. With an idle queue the batch is one step: no added latency.
+
+    Follow-ups: the drained steps the finished steps scheduled (a new lead's enrichment schedules its scoring, which
+    schedules its routing, then its task and its message) are run by this job too, hottest queue first, through the
+    same claims: their rows are already committed, so the next step starts without a round trip through Redis and a
+    worker's bookkeeping per step. Until the deadline, or while no hotter work waits than the follow-up's queue; what
+    is left then gets its drain signalled as usual. A job killed part-way leaves only rows the sweeper finds.
     """
     connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
+    deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
+    followups: set[tuple[str, str]] = set()
+    context = _followups.set(followups)
+    try:
+        claimed, batches = _drain(function, queue, connection, deadline)
+        while followups:
+            next_function, next_queue = min(followups, key=_hottest_first)
+            followups.discard((next_function, next_queue))
+            if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(next_queue)):
+                followups.add((next_function, next_queue))
+                break
+            more, more_batches = _drain(next_function, next_queue, connection, deadline)
+            claimed, batches = claimed + more, batches + more_batches
+    finally:
+        _followups.reset(context)
+    for left_function, left_queue in sorted(followups, key=_hottest_first):
+        drain_signal(left_function, left_queue)  # the deadline came or hotter work waits: their own drains
+    return f"{claimed} steps in {batches} batches"
+
+
+def _hottest_first(step: tuple[str, str]) -> tuple[int, str]:
+    function, queue = step
+    return (PIPELINE_QUEUES.index(queue) if queue in PIPELINE_QUEUES else len(PIPELINE_QUEUES), function)
+
+
+def _hotter(queue: str) -> list[str]:
+    return list(PIPELINE_QUEUES[:PIPELINE_QUEUES.index(queue)]) if queue in PIPELINE_QUEUES else []
+
+
+def _drain(function: str, queue: str, connection, deadline: float) -> tuple[int, int]:
+    """Claim and run the waiting steps of one function on one queue (see :func:`pending_drain_job`)."""
     runner = import_attribute(function).leadflow_drain
     token = uuid.uuid4().hex[:16]
-    deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
-    hotter = list(PIPELINE_QUEUES[:PIPELINE_QUEUES.index(queue)]) if queue in PIPELINE_QUEUES else []
+    hotter = _hotter(queue)
     limit = min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
     claimed = batches = 0
     while True:
@@ -256,7 +296,17 @@ def pending_drain_job(function: str, queue: str) -> str:
         if time.monotonic() > deadline or _hotter_work_waits(connection, hotter):
             drain_signal(function, queue)  # the rest waits for the next drain; the worker looks at hotter work first
             break
-    return f"{claimed} steps in {batches} batches"
+    return claimed, batches
+
+
+def drain_followup(function: str, queue: str) -> bool:
+    """Inside a drain: note that a drained step of ``function`` on ``queue`` was committed, for this drain to run
+    after its own steps (True); outside one (the web, a command) False, and the caller signals a drain."""
+    followups = _followups.get()
+    if followups is None:
+        return False
+    followups.add((function, queue))
+    return True
 
 
 def _hotter_work_waits(connection, queues: list[str]) -> bool:

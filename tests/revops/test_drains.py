@@ -196,3 +196,41 @@ def test_a_drain_whose_claim_came_back_short_does_not_claim_again(api_client, co
     assert queued("bulk")  # the later event queued the next drain itself
     work()
     assert not PendingJob.objects.exists()
+
+
+def test_a_new_lead_goes_through_its_whole_pipeline_in_one_worker_job(api_client, configured, slack):
+    """The drain of the lead's enrichment runs the steps that follow it (scoring, routing, the task, the message),
+    from their committed pending rows, without a worker job per step."""
+    lead_id = api_client.post("/api/leads/", form(1, "f"), format="json").json()["id"]
+    assert [step for step, _ in queued()] == ["leads.jobs.lead_enrich_job"]
+
+    assert work() == 1
+
+    lead = Lead.objects.get(pk=lead_id)
+    assert lead.score is not None and lead.owner_id is not None
+    assert Task.objects.filter(lead_id=lead_id).count() == 1
+    assert len(slack.messages) == 1
+    assert not PendingJob.objects.exists()
+
+
+def test_follow_ups_wait_for_their_own_drain_when_hotter_work_waits(api_client, configured, slack, monkeypatch):
+    """A drain on the default queue does not run its follow-ups while hot work waits: they get their own drain, queued
+    behind the hot work, and nothing is left behind."""
+    from revops.base import pending
+
+    lead_id = api_client.post("/api/leads/", form(1, "h"), format="json").json()["id"]
+    ran = []
+    real = pending._drain
+    monkeypatch.setattr(pending, "_drain",
+                        lambda function, queue, *a: ran.append(function) or real(function, queue, *a))
+    monkeypatch.setattr(pending, "_hotter_work_waits", lambda connection, queues: "hot" in queues)
+
+    assert pending_drain_job("leads.jobs.lead_enrich_job", "default") == "1 steps in 1 batches"
+
+    assert ran == ["leads.jobs.lead_enrich_job"]  # scoring (default queue) waits: hot work is said to wait
+    assert ("scoring.jobs.lead_score_job", (lead_id, "ingest")) in queued("default")
+    monkeypatch.undo()
+    work()
+    assert Lead.objects.get(pk=lead_id).owner_id is not None
+    assert len(slack.messages) == 1
+    assert not PendingJob.objects.exists()

@@ -119,6 +119,9 @@ DATABASES = {
 # request waits before it answers 503 with Retry-After (revops/base/db/busy.py).
 LEADFLOW_SQLITE_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_BUSY_TIMEOUT", "20"))
 LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT", "2"))
+# SQLite: at most how long (milliseconds) a worker's next write transaction waits for the web requests writing now
+# (revops/base/db/webfirst.py); 0 turns the turn-taking off.
+LEADFLOW_SQLITE_WORKER_YIELD_MS = float(os.environ.get("LEADFLOW_SQLITE_WORKER_YIELD_MS", "200"))
 LEADFLOW_BUSY_RETRY_AFTER = int(os.environ.get("LEADFLOW_BUSY_RETRY_AFTER", "1"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker write the same file without "database is locked".

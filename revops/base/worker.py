@@ -13,12 +13,15 @@ import os
 from django.conf import settings
 from rq import SimpleWorker
 
+from .db.webfirst import worker_yields
+
 
 class PipelineWorker(SimpleWorker):
-    """A SimpleWorker at a lower CPU priority than the web process."""
+    """A SimpleWorker at a lower CPU priority than the web process, whose SQLite writes let the web's go first."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         niceness = settings.LEADFLOW_WORKER_NICE
         if niceness > 0:
             os.nice(niceness)
+        worker_yields()  # SQLite: a web request's writes go before this worker's next transaction

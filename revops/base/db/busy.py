@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 
+from .webfirst import web_writes
+
 BUSY_CODE = "database_busy"
 BUSY_DETAIL = "the database is busy; retry after a moment"
 
@@ -42,7 +44,8 @@ def sqlite_busy_timeout_set(seconds: float) -> None:
 
 
 class SqliteWebBusyMiddleware:
-    """Web requests wait ``LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT`` for SQLite's write lock; a lock not had answers 503."""
+    """Web requests wait ``LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT`` for SQLite's write lock, ahead of the workers' next
+    transaction (``web_writes``); a lock not had answers 503."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -53,7 +56,8 @@ class SqliteWebBusyMiddleware:
             return self.get_response(request)
         sqlite_busy_timeout_set(settings.LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT)
         try:
-            return self.get_response(request)
+            with web_writes():  # the workers let this request's writes go first (revops/base/db/webfirst.py)
+                return self.get_response(request)
         finally:  # a connection kept open (CONN_MAX_AGE, a thread that also runs jobs) gets the longer wait back
             if connection.connection is not None:
                 sqlite_busy_timeout_set(settings.LEADFLOW_SQLITE_BUSY_TIMEOUT)

@@ -1,0 +1,115 @@
+"""SQLite: the web's writes go first, so the API's answer does not wait behind the workers' steady stream of writes.
+
+SQLite has one writer at a time, and a writer waiting for the lock polls with growing sleeps (up to 100 ms): under
+load the workers, which start their next transaction the moment the last one ends, win the lock again and again while
+a web request sleeps. So the two take turns through a lock file beside the database (``<database>.writers``,
+``flock``):
+
+- a web request holds it *shared* from the start of its first write transaction to the end of the request
+  (``web_writes``, run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
+- a worker, before it begins a write transaction, waits while any web request holds it — polling every millisecond,
+  at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on anyway, so a stream of requests never stalls the
+  pipeline) — and takes nothing: it only looks (``worker_yields``, installed by ``revops.base.worker``).
+
+The worker's transaction that already runs is never interrupted: a web request waits at most for that one. Nothing
+changes on PostgreSQL, in tests (an in-memory database) or with ``LEADFLOW_SQLITE_WORKER_YIELD_MS=0``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import connection
+from django.db.backends.signals import connection_created
+
+_local = threading.local()  # one open file per thread: flock locks belong to the open file, not to the thread
+
+
+def _lock_path(settings_dict: dict) -> str | None:
+    """The lock file of a SQLite database on disk; None for PostgreSQL or an in-memory database."""
+    if "sqlite" not in settings_dict.get("ENGINE", ""):
+        return None
+    name = str(settings_dict.get("NAME") or "")
+    if not name or name.startswith("file:") or ":memory:" in name:
+        return None
+    return f"{name}.writers"
+
+
+def _lock_file(path: str) -> int:
+    files = getattr(_local, "files", None)
+    if files is None:
+        files = _local.files = {}
+    fd = files.get(path)
+    if fd is None:
+        fd = files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return fd
+
+
+@contextlib.contextmanager
+def web_writes() -> Iterator[None]:
+    """Hold the lock file shared from this request's first write transaction (``BEGIN``) to its end."""
+    path = _lock_path(connection.settings_dict) if settings.LEADFLOW_SQLITE_WORKER_YIELD_MS > 0 else None
+    if path is None:
+        yield
+        return
+    held = []
+
+    def begin_first(execute, sql, params, many, context):
+        if not held and sql.startswith("BEGIN"):
+            fd = _lock_file(path)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            held.append(fd)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(begin_first):
+            yield
+    finally:
+        for fd in held:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def web_writers_wait(path: str, *, max_seconds: float) -> float:
+    """Wait while a web request holds the lock file (at most ``max_seconds``); returns the seconds waited."""
+    fd = _lock_file(path)
+    started = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waited = time.monotonic() - started
+            if waited >= max_seconds:
+                return waited
+            time.sleep(0.001)
+            continue
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return time.monotonic() - started
+
+
+def _worker_begin(execute, sql, params, many, context):
+    if sql.startswith("BEGIN"):
+        path = _lock_path(context["connection"].settings_dict)
+        if path is not None:
+            web_writers_wait(path, max_seconds=settings.LEADFLOW_SQLITE_WORKER_YIELD_MS / 1000)
+    return execute(sql, params, many, context)
+
+
+def _install(sender, connection, **kwargs) -> None:
+    if _lock_path(connection.settings_dict) is not None and _worker_begin not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_worker_begin)
+
+
+def worker_yields() -> None:
+    """In a worker process: every write transaction on SQLite lets waiting web requests go first (module docstring).
+
+    Installed on each database connection of the process, now and when one is opened later."""
+    if settings.LEADFLOW_SQLITE_WORKER_YIELD_MS <= 0:
+        return
+    connection_created.connect(_install, dispatch_uid="leadflow-worker-yields")
+    _install(None, connection)

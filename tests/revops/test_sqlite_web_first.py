@@ -1,0 +1,95 @@
+"""SQLite: a web request's writes go before the workers' next transaction (revops/base/db/webfirst.py)."""
+
+import fcntl
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from leads.models import Lead
+from revops.base.db import webfirst
+from revops.base.db.webfirst import web_writers_wait, web_writes, worker_yields
+
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock")
+
+
+def waited_by_a_worker(path: str, max_seconds: float) -> float:
+    """What a worker's next transaction waits, looked at from its own thread (its own open lock file)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(web_writers_wait(path, max_seconds=max_seconds)))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def test_a_worker_waits_while_a_web_request_writes_and_goes_on_once_it_ends(tmp_path):
+    path = str(tmp_path / "db.sqlite3.writers")
+    assert waited_by_a_worker(path, 1.0) < 0.05  # nobody writes: no wait
+
+    holding, release = threading.Event(), threading.Event()
+
+    def web_request():
+        fd = webfirst._lock_file(path)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        holding.set()
+        release.wait()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+    web = threading.Thread(target=web_request)
+    web.start()
+    holding.wait()
+    assert waited_by_a_worker(path, 0.1) >= 0.1  # at most the bound: a stream of requests never stalls the pipeline
+    threading.Timer(0.05, release.set).start()
+    started = time.monotonic()
+    waited = waited_by_a_worker(path, 5.0)
+    web.join()
+    assert 0.03 < waited < 1.0 and time.monotonic() - started < 1.0  # it went on once the request ended
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_holds_the_lock_from_its_first_write_transaction_to_its_end(tmp_path, monkeypatch):
+    path = str(tmp_path / "db.sqlite3.writers")
+    monkeypatch.setattr(webfirst, "_lock_path", lambda settings_dict: path)
+
+    with web_writes():
+        Lead.objects.filter(email="nobody@example.com").exists()  # a read takes nothing
+        assert waited_by_a_worker(path, 0.1) < 0.05
+        with transaction.atomic():
+            Lead.objects.create(email="first@example.com", country="US")
+        assert waited_by_a_worker(path, 0.1) >= 0.1  # held after the commit too, until the request ends
+    assert waited_by_a_worker(path, 0.1) < 0.05
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workers_transaction_begins_after_the_web_requests_writes(tmp_path, monkeypatch, settings):
+    """A worker process's connections wait at ``BEGIN`` while a web request holds the lock file."""
+    settings.LEADFLOW_SQLITE_WORKER_YIELD_MS = 150
+    path = str(tmp_path / "db.sqlite3.writers")
+    monkeypatch.setattr(webfirst, "_lock_path", lambda settings_dict: path)
+    worker_yields()
+    try:
+        fd_result = []
+
+        def hold():
+            fd = webfirst._lock_file(path)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            fd_result.append(fd)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        thread.join()
+        started = time.monotonic()
+        with transaction.atomic():
+            Lead.objects.create(email="worker@example.com", country="US")
+        assert time.monotonic() - started >= 0.15  # the BEGIN waited for the web request (up to the bound)
+        fcntl.flock(fd_result[0], fcntl.LOCK_UN)
+        started = time.monotonic()
+        with transaction.atomic():
+            Lead.objects.create(email="worker2@example.com", country="US")
+        assert time.monotonic() - started < 0.1
+    finally:
+        from django.db.backends.signals import connection_created
+        connection_created.disconnect(dispatch_uid="leadflow-worker-yields")
+        if webfirst._worker_begin in connection.execute_wrappers:
+            connection.execute_wrappers.remove(webfirst._worker_begin)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from revops.base.feed import FEED_PARAMETERS as FEED_QUERY_PARAMETERS
 from revops.base.feed import feed_requested, feed_response
 from revops.base.idempotency import idempotent
+from revops.base.jobs import jobs_run_inline
 from revops.base.roles import may_list, may_read_one
 from revops.base.scoping import scoped
 
@@ -130,7 +131,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                  user=request.user)
         if result.action == "rejected":
             return Response(_errors(result.errors), status=status.HTTP_400_BAD_REQUEST)
-        body = self.get_serializer(result.lead).data
+        serializer = self.get_serializer(result.lead)
+        # A lead created by this request is routed after its commit, by a worker: nothing to look up yet.
+        serializer.context["routed_later"] = result.action == "created" and not jobs_run_inline()
+        body = serializer.data
         body["action"] = result.action
         return Response(body, status=status.HTTP_201_CREATED if result.action == "created" else status.HTTP_200_OK)
 

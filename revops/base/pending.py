@@ -29,7 +29,9 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
+from .jobscope import job_scope
 from .models import PendingJob
+from .workflow_stats import workflow_run_counts_flush
 
 logger = logging.getLogger(__name__)
 
@@ -248,15 +250,18 @@ def pending_drain_job(function: str, queue: str) -> str:
     followups: set[tuple[str, str]] = set()
     context = _followups.set(followups)
     try:
-        claimed, batches = _drain(function, queue, connection, deadline)
-        while followups:
-            next_function, next_queue = min(followups, key=_hottest_first)
-            followups.discard((next_function, next_queue))
-            if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(next_queue)):
-                followups.add((next_function, next_queue))
-                break
-            more, more_batches = _drain(next_function, next_queue, connection, deadline)
-            claimed, batches = claimed + more, batches + more_batches
+        with job_scope() as scope:  # switches and subscriptions read once, the hourly counters written once
+            try:
+                claimed, batches = _drain(function, queue, connection, deadline)
+                while followups:
+                    step = min(followups, key=_hottest_first)
+                    if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
+                        break
+                    followups.discard(step)
+                    more, more_batches = _drain(*step, connection, deadline)
+                    claimed, batches = claimed + more, batches + more_batches
+            finally:
+                workflow_run_counts_flush(scope.counts)
     finally:
         _followups.reset(context)
     for left_function, left_queue in sorted(followups, key=_hottest_first):

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from .choices import Workflow
+from .jobscope import job_memo, job_memo_forget
 from .models import WorkflowSwitch
 from .signals import workflow_resumed
 
@@ -10,9 +11,13 @@ from .signals import workflow_resumed
 def workflow_enabled(workflow: str) -> bool:
     """True unless an admin switched the workflow off. A workflow with no switch row is on.
 
-    Read from the database every time (one indexed query) so a flip takes effect for the very next job in every
-    worker process, without a cache to invalidate.
+    Read from the database (one indexed query), once per drain job (``revops.base.jobscope``), so a flip takes effect
+    from the next job in every worker process, without a cache to invalidate.
     """
+    return job_memo(("workflow_enabled", workflow), lambda: _enabled(workflow))
+
+
+def _enabled(workflow: str) -> bool:
     enabled = WorkflowSwitch.objects.filter(workflow=workflow).values_list("enabled", flat=True).first()
     return True if enabled is None else enabled
 
@@ -30,6 +35,7 @@ def workflow_switch_set(*, workflow: str, enabled: bool, note: str = "", user=No
         switch._change_reason = f"switched {'on' if enabled else 'off'}" + (f": {note}" if note else "")
         switch.full_clean()
         switch.save()
+        job_memo_forget(("workflow_enabled", workflow))
         if enabled and not was_enabled:
             transaction.on_commit(lambda: workflow_resumed.send(sender=WorkflowSwitch, workflow=workflow))
     return switch

@@ -34,6 +34,7 @@ from django.utils import timezone
 from .automation import automation_log
 from .choices import AutomationOutcome, Channel, WebhookDeliveryStatus, Workflow
 from .jobs import enqueue_after_commit, periodic_job, pipeline_job
+from .jobscope import job_memo
 from .notifications import notification_queue
 from .roles import ROLE_REVOPS_ADMIN
 from .webhook_models import WebhookDelivery, WebhookSubscription, webhook_url_problem
@@ -73,7 +74,7 @@ def webhook_events_emit(*, event_type: str, items: list[dict], occurred_at: date
     """Like :func:`webhook_event_emit` for several events of one type (a batch), with one subscription query."""
     if not items:
         return []
-    subscriptions = [s for s in WebhookSubscription.objects.filter(active=True) if s.wants(event_type)]
+    subscriptions = [s for s in webhook_subscriptions_active() if s.wants(event_type)]
     if not subscriptions:
         return []
     now = occurred_at or timezone.now()
@@ -91,6 +92,11 @@ def webhook_events_emit(*, event_type: str, items: list[dict], occurred_at: date
         ids.append(delivery.pk)
         enqueue_after_commit(webhook_delivery_send_job, delivery.pk, queue=QUEUE)
     return ids
+
+
+def webhook_subscriptions_active() -> list[WebhookSubscription]:
+    """The active subscriptions (one query; once per drain job, ``revops.base.jobscope``)."""
+    return job_memo("webhook_subscriptions_active", lambda: list(WebhookSubscription.objects.filter(active=True)))
 
 
 @pipeline_job(workflow=Workflow.WEBHOOKS, object_type="webhook_delivery")

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from .jobscope import job_counts
 from .models import WorkflowHourlyStat
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,31 @@ def hour_start(moment: datetime) -> datetime:
 
 
 def workflow_run_count(*, workflow: str, runs: int = 1, failures: int = 0, at: datetime | None = None) -> None:
-    """Add runs and failures to the workflow's counter of the hour. Never raises: a counter must not fail a job."""
+    """Add runs and failures to the workflow's counter of the hour. Never raises: a counter must not fail a job.
+
+    Inside a drain job the counts are added up and written when it ends (``workflow_run_counts_flush``)."""
+    hour = hour_start(at or timezone.now())
+    counts = job_counts()
+    if counts is not None:
+        counts[(str(workflow), hour, "runs")] += runs
+        counts[(str(workflow), hour, "failures")] += failures
+        return
+    _upsert(str(workflow), hour, runs, failures)
+
+
+def workflow_run_counts_flush(counts) -> None:
+    """Write a drain job's added-up counters (``revops.base.jobscope.job_counts``): one upsert per workflow and hour."""
+    keys = sorted({(workflow, hour) for workflow, hour, _ in counts})
+    for workflow, hour in keys:
+        runs, failures = counts[(workflow, hour, "runs")], counts[(workflow, hour, "failures")]
+        if runs or failures:
+            _upsert(workflow, hour, runs, failures)
+    counts.clear()
+
+
+def _upsert(workflow: str, hour: datetime, runs: int, failures: int) -> None:
     table = connection.ops.quote_name(WorkflowHourlyStat._meta.db_table)
-    hour = connection.ops.adapt_datetimefield_value(hour_start(at or timezone.now()))
+    hour = connection.ops.adapt_datetimefield_value(hour)
     sql = (f"INSERT INTO {table} (workflow, hour, runs, failures) VALUES (%s, %s, %s, %s) "  # nosec B608 - table name
            f"ON CONFLICT (workflow, hour) DO UPDATE SET runs = {table}.runs + excluded.runs, "
            f"failures = {table}.failures + excluded.failures")
@@ -38,7 +61,7 @@ def workflow_run_count(*, workflow: str, runs: int = 1, failures: int = 0, at: d
         # Inside a transaction, a savepoint keeps a failed counter from breaking the caller's transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             with connection.cursor() as cursor:
-                cursor.execute(sql, [str(workflow), hour, runs, failures])
+                cursor.execute(sql, [workflow, hour, runs, failures])
     except DatabaseError as exc:
         logger.warning("workflow counter of %s not written: %s", workflow, exc)
 

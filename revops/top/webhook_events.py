@@ -25,17 +25,16 @@ from django.dispatch import receiver
 from leads.models import Lead
 from leads.signals import lead_changed, lead_created, lead_merged, leads_enriched_many
 from revops.base.choices import WebhookEvent
-from revops.base.models import WebhookSubscription
-from revops.base.webhooks import webhook_event_emit, webhook_events_emit
+from revops.base.webhooks import webhook_event_emit, webhook_events_emit, webhook_subscriptions_active
 from routing.models import RoutingDecision, Task
 from routing.signals import lead_routed, leads_routed_many, task_completed
 from scoring.signals import lead_scored, leads_scored_many
 
 
 def _wanted(event_type: str) -> bool:
-    """Whether any active subscription wants the event (one query; the payload is built only then)."""
-    return any(event_type in (events or []) for events in
-               WebhookSubscription.objects.filter(active=True).values_list("events", flat=True))
+    """Whether any active subscription wants the event (one query, once per drain job; the payload is built only
+    then)."""
+    return any(event_type in (subscription.events or []) for subscription in webhook_subscriptions_active())
 
 
 def lead_summary(lead: Lead) -> dict:

@@ -20,6 +20,8 @@ class RoutedLeadSerializer(LeadSerializer):
         read_only_fields = fields
 
     def get_routing(self, obj) -> dict | None:
+        if self.context.get("routed_later"):  # created by this request: its routing runs after the commit
+            return None
         decision = routing_decision_latest(lead_id=obj.pk)
         if decision is None:
             return None

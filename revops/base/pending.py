@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 import django_rq
 import redis.exceptions
 from django.conf import settings
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from rq import Queue
 from rq.job import Job, JobStatus
@@ -103,16 +104,28 @@ def pending_done_many(pending_ids: list[int]) -> None:
 def pending_claim(*, function: str, queue: str, token: str, limit: int) -> list[PendingJob]:
     """Claim up to ``limit`` waiting rows of one job function on one queue for the drain ``token`` (oldest first).
 
-    The claim is a conditional UPDATE (``WHERE claimed_by = ''``): two drains running at once never get the same
-    row, on SQLite and on PostgreSQL alike; the rows this drain won are read back by its token.
+    One statement: a conditional ``UPDATE … WHERE claimed_by = '' … RETURNING`` over the oldest waiting ids, so two
+    drains running at once never get the same row, on SQLite (one writer) and on PostgreSQL alike (a row another
+    drain is claiming is skipped, ``FOR UPDATE SKIP LOCKED``; one it claimed first no longer matches).
     """
-    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
-    ids = list(PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")
-               .order_by("id").values_list("pk", flat=True)[:limit])
-    if not ids:
-        return []
-    PendingJob.objects.filter(pk__in=ids, claimed_by="").update(claimed_by=token, claimed_at=timezone.now())
-    return list(PendingJob.objects.filter(pk__in=ids, claimed_by=token).order_by("id"))
+    meta = PendingJob._meta
+    table, quote = connection.ops.quote_name(meta.db_table), connection.ops.quote_name
+    columns = ", ".join(f"{table}.{quote(field.column)}" for field in meta.concrete_fields)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    waiting = (f"SELECT id FROM {table} WHERE function = %s AND queue = %s AND claimed_by = '' "  # nosec B608
+               "AND (run_after IS NULL OR run_after <= %s) ORDER BY id LIMIT %s")
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: the ids picked once (a materialized CTE; an IN subquery with LIMIT may be run again per row).
+        sql = (f"WITH picked AS MATERIALIZED ({waiting} FOR UPDATE SKIP LOCKED) "  # nosec B608 - the model's names
+               f"UPDATE {table} SET claimed_by = %s, claimed_at = %s FROM picked "
+               f"WHERE {table}.id = picked.id AND {table}.claimed_by = '' RETURNING {columns}")
+        params = [function, queue, now, int(limit), token, now]
+    else:
+        sql = (f"UPDATE {table} SET claimed_by = %s, claimed_at = %s "  # nosec B608 - the model's names
+               f"WHERE claimed_by = '' AND id IN ({waiting}) RETURNING {columns}")
+        params = [token, now, function, queue, now, int(limit)]
+    rows = list(PendingJob.objects.raw(sql, params))
+    return sorted(rows, key=lambda row: row.pk)
 
 
 def pending_release(pending_ids: list[int], *, delay_seconds: float) -> None:

@@ -33,7 +33,8 @@ def test_a_switch_is_read_once_per_job_and_every_time_outside_one():
 
 
 def test_subscriptions_are_read_once_per_job():
-    WebhookSubscription.objects.create(name="crm", url="http://127.0.0.1:9/hook", events=["lead.created"], secret="s" * 32)
+    WebhookSubscription.objects.create(name="crm", url="http://127.0.0.1:9/hook", events=["lead.created"],
+                                       secret="s" * 32)
     with job_scope():
         assert statements(lambda: [webhook_subscriptions_active() for _ in range(3)]) == 1
         assert [s.events for s in webhook_subscriptions_active()] == [["lead.created"]]

@@ -142,6 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # (many FILTERed counts over a cohort) spent seconds compiling and milliseconds running. Off by default
     # (docs/benchmarks.md: the speed page 20 s → 5 s at 100k leads); LEADFLOW_PG_JIT=true turns it back on.
     options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Parameters bound by the server (psycopg 3), so a statement the pipeline runs again and again is prepared once
+    # per connection (psycopg prepares it from its fifth run) instead of parsed and planned every time: PostgreSQL's
+    # share of a form's CPU (docs/benchmarks.md). DATABASE_SERVER_SIDE_BINDING=false: Django's client-side binding.
+    options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
     if not env_bool("LEADFLOW_PG_JIT", False):
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     # The memory a sort or hash may use before it spills to disk: the dashboards sort a period's durations (a third

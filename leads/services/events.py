@@ -79,20 +79,23 @@ def event_record(
 
 
 def _resolve_lead(lead_id: int | None, email: str) -> Lead:
+    """The lead the events belong to (a merged lead's survivor), with its id only: ``_lead_after_events`` reads the
+    whole row again, locked, inside the transaction."""
     lead = None
+    by_id = Lead.objects.only("id", "merged_into_id")
     if lead_id:
-        lead = Lead.objects.filter(pk=lead_id).first()
+        lead = by_id.filter(pk=lead_id).first()
         if lead is None:
             raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
     elif email:
         normalized = " ".join(str(email).split()).lower()
-        lead = Lead.objects.live().filter(email=normalized).order_by("id").first()
+        lead = by_id.filter(email=normalized, merged_into__isnull=True).order_by("id").first()
         if lead is None:
             raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
     else:
         raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
     while lead.merged_into_id:
-        lead = lead.merged_into
+        lead = by_id.get(pk=lead.merged_into_id)
     return lead
 
 

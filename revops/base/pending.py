@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sqlite3
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ import django_rq
 import redis.exceptions
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from rq import Queue
 from rq.job import Job, JobStatus
@@ -108,6 +109,8 @@ def pending_claim(*, function: str, queue: str, token: str, limit: int) -> list[
     drains running at once never get the same row, on SQLite (one writer) and on PostgreSQL alike (a row another
     drain is claiming is skipped, ``FOR UPDATE SKIP LOCKED``; one it claimed first no longer matches).
     """
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: three statements
+        return _pending_claim_in_three(function=function, queue=queue, token=token, limit=limit)
     meta = PendingJob._meta
     table, quote = connection.ops.quote_name(meta.db_table), connection.ops.quote_name
     columns = ", ".join(f"{table}.{quote(field.column)}" for field in meta.concrete_fields)
@@ -126,6 +129,17 @@ def pending_claim(*, function: str, queue: str, token: str, limit: int) -> list[
         params = [token, now, function, queue, now, int(limit)]
     rows = list(PendingJob.objects.raw(sql, params))
     return sorted(rows, key=lambda row: row.pk)
+
+
+def _pending_claim_in_three(*, function: str, queue: str, token: str, limit: int) -> list[PendingJob]:
+    """The claim for a SQLite older than 3.35: the waiting ids, the conditional UPDATE, the rows won read back."""
+    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
+    ids = list(PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")
+               .order_by("id").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return []
+    PendingJob.objects.filter(pk__in=ids, claimed_by="").update(claimed_by=token, claimed_at=timezone.now())
+    return list(PendingJob.objects.filter(pk__in=ids, claimed_by=token).order_by("id"))
 
 
 def pending_release(pending_ids: list[int], *, delay_seconds: float) -> None:
@@ -262,6 +276,7 @@ def pending_drain_job(function: str, queue: str) -> str:
     deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
     followups: set[tuple[str, str]] = set()
     context = _followups.set(followups)
+    running = None
     try:
         with job_scope() as scope:  # switches and subscriptions read once, the hourly counters written once
             try:
@@ -271,15 +286,31 @@ def pending_drain_job(function: str, queue: str) -> str:
                     if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
                         break
                     followups.discard(step)
+                    running = step
                     more, more_batches = _drain(*step, connection, deadline)
+                    running = None
                     claimed, batches = claimed + more, batches + more_batches
             finally:
                 workflow_run_counts_flush(scope.counts)
+    except BaseException:
+        if running is not None:
+            followups.add(running)
+        _followups_signal(followups, quietly=True)  # the steps already committed still get their drains
+        raise
     finally:
         _followups.reset(context)
-    for left_function, left_queue in sorted(followups, key=_hottest_first):
-        drain_signal(left_function, left_queue)  # the deadline came or hotter work waits: their own drains
+    _followups_signal(followups)  # the deadline came or hotter work waits: their own drains
     return f"{claimed} steps in {batches} batches"
+
+
+def _followups_signal(followups: set[tuple[str, str]], *, quietly: bool = False) -> None:
+    """Signal a drain for each follow-up this job did not run; ``quietly``: a Redis error is left to the sweeper."""
+    for function, queue in sorted(followups, key=_hottest_first):
+        try:
+            drain_signal(function, queue)
+        except REDIS_ERRORS:
+            if not quietly:
+                raise
 
 
 def _hottest_first(step: tuple[str, str]) -> tuple[int, str]:

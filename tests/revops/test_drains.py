@@ -131,7 +131,10 @@ def test_a_demo_request_is_not_queued_behind_a_burst_of_email_opens(api_client, 
     assert not PendingJob.objects.exists()
 
 
-def test_two_drains_never_claim_the_same_step(api_client, configured):
+@pytest.mark.parametrize("old_sqlite", [False, True], ids=["one-statement", "sqlite-before-3.35"])
+def test_two_drains_never_claim_the_same_step(api_client, configured, monkeypatch, old_sqlite):
+    if old_sqlite:  # SQLite without RETURNING: the claim in three statements
+        monkeypatch.setattr("revops.base.pending.sqlite3.sqlite_version_info", (3, 34, 0))
     for n in range(6):
         api_client.post("/api/leads/", form(n, "e"), format="json")
     function = "leads.jobs.lead_enrich_job"
@@ -139,6 +142,9 @@ def test_two_drains_never_claim_the_same_step(api_client, configured):
     second = pending_claim(function=function, queue="default", token="two", limit=4)
     assert len(first) == 4 and len(second) == 2
     assert not {row.pk for row in first} & {row.pk for row in second}
+    assert [row.pk for row in first] == sorted(row.pk for row in first) < [row.pk for row in second]  # oldest first
+    assert {row.claimed_by for row in first} == {"one"} and first[0].args and first[0].function == function
+    assert pending_claim(function=function, queue="default", token="three", limit=4) == []
 
 
 def test_steps_claimed_by_a_drain_that_died_run_after_the_sweep(api_client, configured, slack):
@@ -233,4 +239,28 @@ def test_follow_ups_wait_for_their_own_drain_when_hotter_work_waits(api_client, 
     work()
     assert Lead.objects.get(pk=lead_id).owner_id is not None
     assert len(slack.messages) == 1
+    assert not PendingJob.objects.exists()
+
+
+def test_a_drain_that_fails_part_way_leaves_its_follow_ups_to_their_own_drains(api_client, configured, slack,
+                                                                               monkeypatch):
+    from revops.base import pending
+
+    lead_id = api_client.post("/api/leads/", form(1, "x"), format="json").json()["id"]
+    real, calls = pending._drain, []
+
+    def failing_on_the_follow_up(function, queue, *rest):
+        calls.append(function)
+        if len(calls) == 2:
+            raise RuntimeError("the worker lost its database")
+        return real(function, queue, *rest)
+
+    monkeypatch.setattr(pending, "_drain", failing_on_the_follow_up)
+    with pytest.raises(RuntimeError):
+        pending_drain_job("leads.jobs.lead_enrich_job", "default")
+    assert calls == ["leads.jobs.lead_enrich_job", "scoring.jobs.lead_score_job"]
+    assert ("scoring.jobs.lead_score_job", (lead_id, "ingest")) in queued("default")  # its drain is queued again
+    monkeypatch.undo()
+    work()
+    assert Lead.objects.get(pk=lead_id).owner_id is not None and len(slack.messages) == 1
     assert not PendingJob.objects.exists()

@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-_local = threading.local()  # one open file per thread: flock locks belong to the open file, not to the thread
+# A worker's lock file, opened once per thread (flock locks belong to the open file): a worker runs one thread.
+_local = threading.local()
 
 
 def _lock_path(settings_dict: dict) -> str | None:
@@ -53,18 +54,21 @@ def _lock_file(path: str) -> int:
 
 @contextlib.contextmanager
 def web_writes() -> Iterator[None]:
-    """Hold the lock file shared from this request's first write transaction (``BEGIN``) to its end."""
+    """Hold the lock file shared from this request's first write transaction (``BEGIN``) to its end.
+
+    The file is opened for the request and closed after it (closing releases the lock): a server with a thread per
+    request (runserver) keeps no descriptor behind."""
     path = _lock_path(connection.settings_dict) if settings.LEADFLOW_SQLITE_WORKER_YIELD_MS > 0 else None
     if path is None:
         yield
         return
-    held = []
+    held: list[int] = []
 
     def begin_first(execute, sql, params, many, context):
         if not held and sql.startswith("BEGIN"):
-            fd = _lock_file(path)
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             held.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_SH)
         return execute(sql, params, many, context)
 
     try:
@@ -72,7 +76,7 @@ def web_writes() -> Iterator[None]:
             yield
     finally:
         for fd in held:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
 
 def web_writers_wait(path: str, *, max_seconds: float) -> float:

@@ -5,9 +5,8 @@ load the workers, which start their next transaction the moment the last one end
 a web request sleeps. So the two take turns through a lock file beside the database (``<database>.writers``,
 ``flock``):
 
-- a web request holds it *shared* from the ``BEGIN`` of each write transaction (before it waits for SQLite's lock)
-  to its commit (``web_writes``, run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at
-  once;
+- a web request holds it *shared* from the start of its first write transaction to the end of the request
+  (``web_writes``, run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
 - a worker, before it begins a write transaction, waits while any web request holds it — polling every millisecond,
   at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on anyway, so a stream of requests never stalls the
   pipeline) — and takes nothing: it only looks (``worker_yields``, installed by ``revops.base.worker``).
@@ -26,7 +25,7 @@ import time
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.backends.signals import connection_created
 
 # A worker's lock file, opened once per thread (flock locks belong to the open file): a worker runs one thread.
@@ -55,8 +54,7 @@ def _lock_file(path: str) -> int:
 
 @contextlib.contextmanager
 def web_writes() -> Iterator[None]:
-    """Hold the lock file shared while this request writes: from each write transaction's ``BEGIN`` (before it waits
-    for SQLite's lock) to its commit, or to the request's end when it rolled back.
+    """Hold the lock file shared from this request's first write transaction (``BEGIN``) to its end.
 
     The file is opened for the request and closed after it (closing releases the lock): a server with a thread per
     request (runserver) keeps no descriptor behind."""
@@ -64,33 +62,21 @@ def web_writes() -> Iterator[None]:
     if path is None:
         yield
         return
-    state = {"fd": None, "locked": False, "hook": False}
+    held: list[int] = []
 
-    def release() -> None:
-        if state["locked"]:
-            fcntl.flock(state["fd"], fcntl.LOCK_UN)
-            state["locked"] = False
-
-    def gate(execute, sql, params, many, context):
-        if sql.startswith("BEGIN"):
-            if state["fd"] is None:
-                state["fd"] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            if not state["locked"]:
-                fcntl.flock(state["fd"], fcntl.LOCK_SH)
-                state["locked"] = True
-            state["hook"] = True
-        elif state["hook"] and context["connection"].in_atomic_block:
-            # The transaction's first statement: its commit lets the workers go on (a rollback waits for the end).
-            state["hook"] = False
-            transaction.on_commit(release)
+    def begin_first(execute, sql, params, many, context):
+        if not held and sql.startswith("BEGIN"):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            held.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_SH)
         return execute(sql, params, many, context)
 
     try:
-        with connection.execute_wrapper(gate):
+        with connection.execute_wrapper(begin_first):
             yield
     finally:
-        if state["fd"] is not None:
-            os.close(state["fd"])
+        for fd in held:
+            os.close(fd)
 
 
 def web_writers_wait(path: str, *, max_seconds: float) -> float:

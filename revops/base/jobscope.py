@@ -15,7 +15,7 @@ written at once, as before.
 from __future__ import annotations
 
 import contextvars
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ T = TypeVar("T")
 class _Scope:
     def __init__(self) -> None:
         self.reads: dict[Any, Any] = {}
-        self.counts: Counter = Counter()
+        self.counts: defaultdict[Any, list[int]] = defaultdict(lambda: [0, 0])  # key → [runs, failures]
 
 
 _scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("leadflow_job_scope", default=None)
@@ -34,11 +34,7 @@ _scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("leadflow
 
 @contextmanager
 def job_scope() -> Iterator[_Scope]:
-    """One drain job's reads and counts (see the module docstring); nested scopes share the outer one."""
-    outer = _scope.get()
-    if outer is not None:
-        yield outer
-        return
+    """One drain job's reads and counts (see the module docstring)."""
     scope = _Scope()
     token = _scope.set(scope)
     try:
@@ -64,7 +60,7 @@ def job_memo_forget(key: Any) -> None:
         scope.reads.pop(key, None)
 
 
-def job_counts() -> Counter | None:
-    """The running drain job's counters to add to (None outside one: write at once)."""
+def job_counts() -> defaultdict[Any, list[int]] | None:
+    """The running drain job's counters to add to, [runs, failures] per key (None outside one: write at once)."""
     scope = _scope.get()
     return scope.counts if scope is not None else None

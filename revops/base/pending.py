@@ -19,6 +19,8 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import django_rq
@@ -274,31 +276,24 @@ def pending_drain_job(function: str, queue: str) -> str:
     connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
     deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
-    followups: set[tuple[str, str]] = set()
-    context = _followups.set(followups)
     running = None
-    try:
-        with job_scope() as scope:  # switches and subscriptions read once, the hourly counters written once
-            try:
-                claimed, batches = _drain(function, queue, connection, deadline)
-                while followups:
-                    step = min(followups, key=_hottest_first)
-                    if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
-                        break
-                    followups.discard(step)
-                    running = step
-                    more, more_batches = _drain(*step, connection, deadline)
-                    running = None
-                    claimed, batches = claimed + more, batches + more_batches
-            finally:
-                workflow_run_counts_flush(scope.counts)
-    except BaseException:
-        if running is not None:
-            followups.add(running)
-        _followups_signal(followups, quietly=True)  # the steps already committed still get their drains
-        raise
-    finally:
-        _followups.reset(context)
+    with _drain_job() as followups:
+        try:
+            claimed, batches = _drain(function, queue, connection, deadline)
+            while followups:
+                step = min(followups, key=_hottest_first)
+                if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
+                    break
+                followups.discard(step)
+                running = step
+                more, more_batches = _drain(*step, connection, deadline)
+                running = None
+                claimed, batches = claimed + more, batches + more_batches
+        except BaseException:
+            if running is not None:
+                followups.add(running)
+            _followups_signal(followups, quietly=True)  # the steps already committed still get their drains
+            raise
     _followups_signal(followups)  # the deadline came or hotter work waits: their own drains
     return f"{claimed} steps in {batches} batches"
 
@@ -311,6 +306,22 @@ def _followups_signal(followups: set[tuple[str, str]], *, quietly: bool = False)
         except REDIS_ERRORS:
             if not quietly:
                 raise
+
+
+@contextmanager
+def _drain_job() -> Iterator[set[tuple[str, str]]]:
+    """A drain job's follow-ups (``drain_followup`` adds to the set), its switches and subscriptions read once and its
+    hourly counters written once, when it ends (``revops.base.jobscope``)."""
+    followups: set[tuple[str, str]] = set()
+    token = _followups.set(followups)
+    try:
+        with job_scope() as scope:
+            try:
+                yield followups
+            finally:
+                workflow_run_counts_flush(scope.counts)
+    finally:
+        _followups.reset(token)
 
 
 def _hottest_first(step: tuple[str, str]) -> tuple[int, str]:

@@ -35,17 +35,16 @@ def workflow_run_count(*, workflow: str, runs: int = 1, failures: int = 0, at: d
     hour = hour_start(at or timezone.now())
     counts = job_counts()
     if counts is not None:
-        counts[(str(workflow), hour, "runs")] += runs
-        counts[(str(workflow), hour, "failures")] += failures
+        added = counts[(str(workflow), hour)]
+        added[0] += runs
+        added[1] += failures
         return
     _upsert(str(workflow), hour, runs, failures)
 
 
 def workflow_run_counts_flush(counts) -> None:
     """Write a drain job's added-up counters (``revops.base.jobscope.job_counts``): one upsert per workflow and hour."""
-    keys = sorted({(workflow, hour) for workflow, hour, _ in counts})
-    for workflow, hour in keys:
-        runs, failures = counts[(workflow, hour, "runs")], counts[(workflow, hour, "failures")]
+    for (workflow, hour), (runs, failures) in sorted(counts.items()):
         if runs or failures:
             _upsert(workflow, hour, runs, failures)
     counts.clear()

@@ -34,7 +34,7 @@ from scoring.signals import lead_scored, leads_scored_many
 def _wanted(event_type: str) -> bool:
     """Whether any active subscription wants the event (one query, once per drain job; the payload is built only
     then)."""
-    return any(event_type in (subscription.events or []) for subscription in webhook_subscriptions_active())
+    return any(subscription.wants(event_type) for subscription in webhook_subscriptions_active())
 
 
 def lead_summary(lead: Lead) -> dict:

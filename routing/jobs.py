@@ -92,7 +92,8 @@ def tasks_create_drained(steps: list[tuple]) -> None:
 # --- Jobs ---------------------------------------------------------------------------------------------------------
 
 
-@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed, batch=leads_route_drained)
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed, batch=leads_route_drained,
+              one_transaction=True)
 def lead_route_job(lead_id: int, cause: str = "new lead") -> str:
     """Route one lead (kill switch: routing)."""
     outcome = lead_route(lead_id=lead_id, cause=cause)
@@ -111,7 +112,7 @@ def tasks_create_batch_job(decision_ids: list[int]) -> str:
     return f"{len(tasks_create_for_decisions(decision_ids=decision_ids))} tasks"
 
 
-@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed)
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed, one_transaction=True)
 def lead_stage_handoff_job(lead_id: int) -> str:
     """Hand a lead that became SQL from its SDR to the SQL rules (kill switch: routing)."""
     outcome = lead_stage_handoff(lead_id=lead_id)
@@ -130,7 +131,7 @@ def territory_leads_reroute_job(territory_id: int) -> str:
     return str(territory_leads_reroute(territory_id=territory_id))
 
 
-@pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision", batch=tasks_create_drained)
+@pipeline_job(workflow=Workflow.TASKS, object_type="routing_decision", batch=tasks_create_drained, one_transaction=True)
 def task_create_job(decision_id: int) -> str:
     """Create the follow-up task of an assignment and queue its Slack message (kill switch: tasks)."""
     task = task_create_for_decision(decision_id=decision_id)
@@ -181,7 +182,7 @@ def lead_reengage_schedule(*, lead_id: int, event_ids: list[int], active_before:
     return True
 
 
-@pipeline_job(workflow=Workflow.TASKS, object_type="lead")
+@pipeline_job(workflow=Workflow.TASKS, object_type="lead", one_transaction=True)
 def lead_trigger_task_job(lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> str:
     """A scoring trigger on an owned lead: a hot-lead or re-engagement task (kill switch: tasks)."""
     task = lead_trigger_task(lead_id=lead_id, kind=kind, trigger_id=trigger_id, detail=detail)

@@ -31,7 +31,7 @@ def leads_score_drained(steps: list[tuple]) -> None:
 
 
 @pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed, coalesce=True,
-              batch=leads_score_drained)
+              batch=leads_score_drained, one_transaction=True)
 def lead_score_job(lead_id: int, cause: str = "rescore") -> str:
     """Score one lead (kill switch: scoring). Rescores of one lead waiting together run once (coalesced)."""
     result = lead_score(lead_id=lead_id, cause=cause)

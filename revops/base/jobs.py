@@ -208,6 +208,7 @@ def pipeline_job(
     coalesce: bool = False,
     batch: Callable[[list[tuple]], Any] | None = None,
     batch_atomic: bool = True,
+    one_transaction: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a job body with the kill switch, retry and failure handling described in the module docstring.
 
@@ -220,6 +221,10 @@ def pipeline_job(
     it must do for every step what the body does for one (see :func:`drain_rows`). It runs in one transaction, unless
     ``batch_atomic=False``: a body that calls remote services first and then writes everything in its own single
     transaction (enrichment: no write lock held while a provider answers).
+    ``one_transaction``: the body only reads and writes the database (no remote call), so a drain runs each step in
+    one transaction with the deletion of its pending row: the body in a savepoint (a failure rolls back the body
+    only, then is logged and sent to review in the same transaction), the pending row deleted at its commit. A step
+    that talks to Slack, a mail server or a provider must not set it: the write lock would wait for the answer.
     """
 
     def decorator(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -243,6 +248,9 @@ def pipeline_job(
                     on_skip(pk)
                 return "skipped"
             try:
+                if one_transaction:
+                    with transaction.atomic():  # a savepoint inside a drain's step transaction
+                        return body(pk, *args, **kwargs)
                 return body(pk, *args, **kwargs)
             except TRANSIENT_ERRORS as exc:
                 if _retrying(workflow, action, object_type, pk, exc, retries_left=_retries_left):
@@ -257,7 +265,9 @@ def pipeline_job(
         wrapper.leadflow_job = True
         wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce,
                                                    batch=_BatchStep(batch, workflow, action, object_type, batch_atomic)
-                                                   if batch is not None else None)
+                                                   if batch is not None else None,
+                                                   one_transaction=(workflow, action, object_type)
+                                                   if one_transaction else None)
         return wrapper
 
     return decorator
@@ -287,8 +297,9 @@ class _BatchStep:
         self.body, self.workflow, self.action, self.object_type = body, workflow, action, object_type
         self.atomic = atomic
 
-    def __call__(self, steps: list[tuple], queue: str) -> bool:
-        """Run the steps set-based in one transaction; False (nothing written) when that failed.
+    def __call__(self, steps: list[tuple], queue: str, pending_ids: list[int]) -> bool:
+        """Run the steps set-based in one transaction, their pending rows deleted in it; False (nothing written,
+        the rows kept) when that failed.
 
         A failing batch is rolled back whole and logged once; the drain then runs its steps one by one, each with
         its own retries and its own way to the review queue, as a failed ``batch_job`` hands its objects on.
@@ -300,6 +311,7 @@ class _BatchStep:
         try:
             with transaction.atomic() if self.atomic else contextlib.nullcontext(), batch_gc():
                 self.body(steps)
+                pending_done_many(pending_ids)  # in the batch's transaction when it has one
         except Exception as exc:  # noqa: BLE001 - the one-by-one path records each step's own failure
             logger.warning("%s/%s: a micro-batch of %d failed (%s: %s); its steps run one by one", self.workflow,
                            self.action, len(steps), type(exc).__name__, exc)
@@ -315,19 +327,22 @@ class _BatchStep:
         return True
 
 
-def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _BatchStep | None = None
-               ) -> dict[str, int]:
+def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _BatchStep | None = None,
+               one_transaction: tuple[str, str, str] | None = None) -> dict[str, int]:
     """Run a drain's claimed pending rows of one job function: the micro-batch behind every one-object step.
 
     Steps: group the rows (by object when the job coalesces, else by argument list), oldest first. With a set-based
     body (``pipeline_job(batch=...)``) and more than one group, run the groups' steps at once with each oldest
     row's arguments, ``LEADFLOW_DRAIN_TRANSACTION_STEPS`` at a time, one transaction each (short, so a web request
-    never waits long for SQLite's write lock); a chunk that fails (or a kill switch that is off) goes one by one.
+    never waits long for SQLite's write lock), the chunk's pending rows deleted in it; a chunk that fails (or a kill
+    switch that is off) goes one by one.
     One by one: run each group's step once with the oldest row's arguments, through the job's own wrapper body
     (kill switch, failure to review), passing the queue's priority on to the steps it schedules; a transient failure
     gives the group's rows back with a delay and queues a later drain (``LEADFLOW_JOB_RETRY_*``, counted on the
-    rows). Delete the finished rows in one statement. Each one-by-one step commits on its own, so one bad lead never
-    holds back the rest of the batch. A batch of one (an idle queue) runs the one-by-one body: no added latency.
+    rows). A ``one_transaction`` step (its workflow, action and object type given) deletes its group's rows in its
+    own transaction, and logs a retry after that transaction has rolled back; the other finished rows are deleted
+    in one statement at the end. Each one-by-one step commits on its own, so one bad lead never holds back
+    the rest of the batch. A batch of one (an idle queue) runs the one-by-one body: no added latency.
     """
     groups: dict[str, list] = {}
     for row in rows:
@@ -341,8 +356,8 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
         size = max(2, settings.LEADFLOW_DRAIN_TRANSACTION_STEPS)  # a short write lock: the API waits for it on SQLite
         chunks = [list(groups.values())[start:start + size] for start in range(0, len(groups), size)]
         for chunk in chunks:
-            if len(chunk) > 1 and batch([tuple(group[0].args) for group in chunk], rows[0].queue):
-                finished.extend(row.pk for group in chunk for row in group)
+            chunk_ids = [row.pk for group in chunk for row in group]
+            if len(chunk) > 1 and batch([tuple(group[0].args) for group in chunk], rows[0].queue, chunk_ids):
                 outcome["ran"] += len(chunk)
                 outcome["batched"] += len(chunk)
             else:
@@ -352,12 +367,21 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
         attempts = max(row.attempts for row in group)
         queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(first.queue, "default"))
         pending_token = _pending_ctx.set(None)
+        group_ids = [row.pk for row in group]
+        retries_left = settings.LEADFLOW_JOB_RETRY_MAX - attempts
         try:
-            run(*first.args, _retries_left=settings.LEADFLOW_JOB_RETRY_MAX - attempts)
-        except TRANSIENT_ERRORS:
+            if one_transaction:
+                with transaction.atomic():
+                    run(*first.args, _retries_left=retries_left)
+                    pending_done_many(group_ids)
+            else:
+                run(*first.args, _retries_left=retries_left)
+        except TRANSIENT_ERRORS as exc:
+            if one_transaction:  # the retry's log line went with the rolled-back transaction: written again
+                _retrying(*one_transaction, first.args[0] if first.args else None, exc, retries_left=retries_left)
             intervals = settings.LEADFLOW_JOB_RETRY_INTERVALS or [0]
             delay = intervals[min(attempts, len(intervals) - 1)]
-            pending_release([row.pk for row in group], delay_seconds=delay)
+            pending_release(group_ids, delay_seconds=delay)
             drain_enqueue(first.function, first.queue, delay_seconds=delay)
             outcome["retrying"] += 1
             continue
@@ -365,7 +389,8 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
             _pending_ctx.reset(pending_token)
             _queue_ctx.reset(queue_token)
         outcome["ran"] += 1
-        finished.extend(row.pk for row in group)
+        if not one_transaction:
+            finished.extend(group_ids)
     pending_done_many(finished)
     return outcome
 

@@ -126,15 +126,16 @@ def notification_send(*, notification_id: int) -> str:
     notification.last_error = ""
     notification.next_attempt_at = None
     notification._change_reason = f"automation:notifications sent by {notification.channel}"
-    notification.save()
-    automation_log(
-        workflow=Workflow.NOTIFICATIONS,
-        action="notification_send",
-        outcome=AutomationOutcome.DONE,
-        object_type="notification",
-        object_id=notification.pk,
-        detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
-    )
+    with transaction.atomic():  # the row, its history and the log line: one write
+        notification.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"])
+        automation_log(
+            workflow=Workflow.NOTIFICATIONS,
+            action="notification_send",
+            outcome=AutomationOutcome.DONE,
+            object_type="notification",
+            object_id=notification.pk,
+            detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
+        )
     return "sent"
 
 

@@ -1,7 +1,8 @@
 """The hourly counter of job runs per workflow (``WorkflowHourlyStat``), written at the end of every job run.
 
-One upsert statement per run (``INSERT … ON CONFLICT … DO UPDATE``, on SQLite and PostgreSQL alike), so the counter
-costs no read and never loses an increment to a race between two workers. The workflow-health page and its rate
+One upsert statement per run, or per drain job for all the workflows it ran (``INSERT … ON CONFLICT … DO UPDATE``,
+on SQLite and PostgreSQL alike), so the counter costs no read and never loses an increment to a race between two
+workers. The workflow-health page and its rate
 alerts (``revops/top/health_*.py``) read it.
 """
 
@@ -39,30 +40,34 @@ def workflow_run_count(*, workflow: str, runs: int = 1, failures: int = 0, at: d
         added[0] += runs
         added[1] += failures
         return
-    _upsert(str(workflow), hour, runs, failures)
+    _upsert([(str(workflow), hour, runs, failures)])
 
 
 def workflow_run_counts_flush(counts) -> None:
-    """Write a drain job's added-up counters (``revops.base.jobscope.job_counts``): one upsert per workflow and hour."""
-    for (workflow, hour), (runs, failures) in sorted(counts.items()):
-        if runs or failures:
-            _upsert(workflow, hour, runs, failures)
+    """Write a drain job's added-up counters (``revops.base.jobscope.job_counts``): one upsert for every workflow and
+    hour it touched (in a fixed order, so two workers' upserts never wait for each other's rows in a cycle)."""
+    _upsert([(workflow, hour, runs, failures) for (workflow, hour), (runs, failures) in sorted(counts.items())
+             if runs or failures])
     counts.clear()
 
 
-def _upsert(workflow: str, hour: datetime, runs: int, failures: int) -> None:
+def _upsert(rows: list[tuple[str, datetime, int, int]]) -> None:
+    if not rows:
+        return
     table = connection.ops.quote_name(WorkflowHourlyStat._meta.db_table)
-    hour = connection.ops.adapt_datetimefield_value(hour)
-    sql = (f"INSERT INTO {table} (workflow, hour, runs, failures) VALUES (%s, %s, %s, %s) "  # nosec B608 - table name
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [value for workflow, hour, runs, failures in rows
+              for value in (str(workflow), connection.ops.adapt_datetimefield_value(hour), runs, failures)]
+    sql = (f"INSERT INTO {table} (workflow, hour, runs, failures) VALUES {values} "  # nosec B608 - table name
            f"ON CONFLICT (workflow, hour) DO UPDATE SET runs = {table}.runs + excluded.runs, "
            f"failures = {table}.failures + excluded.failures")
     try:
         # Inside a transaction, a savepoint keeps a failed counter from breaking the caller's transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             with connection.cursor() as cursor:
-                cursor.execute(sql, [workflow, hour, runs, failures])
+                cursor.execute(sql, params)
     except DatabaseError as exc:
-        logger.warning("workflow counter of %s not written: %s", workflow, exc)
+        logger.warning("workflow counters of %s not written: %s", ", ".join(sorted({row[0] for row in rows})), exc)
 
 
 def workflow_run_counted(workflow: str, run: Callable[..., Any]) -> Callable[..., Any]:

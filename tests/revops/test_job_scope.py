@@ -51,7 +51,7 @@ def test_counts_of_a_job_are_added_up_and_written_once_when_it_ends():
         assert not captured.captured_queries and not WorkflowHourlyStat.objects.exists()
         with CaptureQueriesContext(connection) as captured:
             workflow_run_counts_flush(scope.counts)
-        assert len(captured.captured_queries) == 2  # one upsert per workflow and hour
+        assert len(captured.captured_queries) == 1  # one upsert for every workflow and hour
     rows = {r.workflow: (r.runs, r.failures) for r in WorkflowHourlyStat.objects.all()}
     assert rows == {Workflow.SCORING: (5, 1), Workflow.ROUTING: (3, 0)}
 

@@ -126,7 +126,8 @@ def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:
     if not getattr(func, "leadflow_job", False):
         raise TypeError(f"{function_path(func)} is not a Leadflow job (wrap it with pipeline_job, batch_job or "
                         "periodic_job, which finish its pending row)")
-    return pending_record(function=function_path(func), args=list(args), queue=queue)
+    return pending_record(function=function_path(func), args=list(args), queue=queue,
+                          drained=getattr(func, "leadflow_drain", None) is not None)
 
 
 def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_id: int) -> None:
@@ -140,7 +141,7 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
         return
     try:
         if getattr(func, "leadflow_drain", None) is not None:
-            if not drain_followup(function_path(func), queue):
+            if not drain_followup(function_path(func), queue, pending_id, args):
                 drain_signal(function_path(func), queue)
         else:
             retry = None if getattr(func, "leadflow_no_retry", False) else job_retry()

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import django_rq
 import redis.exceptions
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from rq import Queue
@@ -51,9 +51,27 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 _connections: dict[str, redis.Redis] = {}
-# Inside a drain: the (function, queue) of drained steps committed by its steps, which it runs itself afterwards.
-_followups: contextvars.ContextVar[set[tuple[str, str]] | None] = contextvars.ContextVar("leadflow_drain_followups",
-                                                                                          default=None)
+
+
+class DrainFollowUps:
+    """A drain job's follow-ups: the drained steps its own steps committed, which it runs itself afterwards.
+
+    Their pending rows are written already claimed by the job (``token``), so no other drain takes them and this
+    one needs no claim statement to run them; what it does not run is released (:func:`_followups_signal`).
+    """
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex[:16]
+        self.rows: dict[tuple[str, str], list[PendingJob]] = {}
+
+    def add(self, rows: list[PendingJob]) -> None:
+        for row in rows:
+            self.rows.setdefault((row.function, row.queue), []).append(row)
+
+
+# Inside a drain job: its follow-ups (see DrainFollowUps).
+_followups: contextvars.ContextVar[DrainFollowUps | None] = contextvars.ContextVar("leadflow_drain_followups",
+                                                                                   default=None)
 
 
 def rq_queue(name: str) -> Queue:
@@ -85,10 +103,16 @@ def _sweep_after(attempts: int) -> timedelta:
     return min(timedelta(seconds=settings.LEADFLOW_PENDING_SWEEP_AFTER * (2 ** min(attempts, 10))), MAX_BACKOFF)
 
 
-def pending_record(*, function: str, args: list, queue: str) -> int:
-    """Write the pending row (inside the caller's transaction, when there is one); returns its id."""
-    row = PendingJob.objects.create(function=function, args=list(args), queue=queue,
-                                    due_at=timezone.now() + _sweep_after(0))
+def pending_record(*, function: str, args: list, queue: str, drained: bool = False) -> int:
+    """Write the pending row (inside the caller's transaction, when there is one); returns its id.
+
+    ``drained``: a step run by drains. Written by a drain job's step, the row is claimed by that job at once: it is
+    the job's follow-up (:func:`drain_followup`)."""
+    now = timezone.now()
+    followups = _followups.get() if drained else None
+    row = PendingJob.objects.create(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
+                                    claimed_by=followups.token if followups else "",
+                                    claimed_at=now if followups else None)
     return row.pk
 
 
@@ -268,51 +292,57 @@ def pending_drain_job(function: str, queue: str) -> str:
     queues first. With an idle queue the batch is one step: no added latency.
 
     Follow-ups: the drained steps the finished steps scheduled (a new lead's enrichment schedules its scoring, which
-    schedules its routing, then its task and its message) are run by this job too, hottest queue first, through the
-    same claims: their rows are already committed, so the next step starts without a round trip through Redis and a
-    worker's bookkeeping per step. Until the deadline, or while no hotter work waits than the follow-up's queue; what
-    is left then gets its drain signalled as usual. A job killed part-way leaves only rows the sweeper finds.
+    schedules its routing, then its task and its message) are run by this job too, hottest queue first. Their rows
+    were written claimed by this job (:class:`DrainFollowUps`), so the next step starts without a claim, a round trip
+    through Redis or a worker's bookkeeping. Until the deadline, or while no hotter work waits than the follow-up's
+    queue; what is left then is released and gets its drain signalled as usual. A job killed part-way leaves only
+    claimed rows, which the sweeper makes wait again after ``LEADFLOW_PENDING_SWEEP_AFTER`` and runs.
     """
     connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
     deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
-    running = None
+    running: list[PendingJob] = []
     with _drain_job() as followups:
         try:
             claimed, batches = _drain(function, queue, connection, deadline)
-            while followups:
-                step = min(followups, key=_hottest_first)
+            while followups.rows:
+                step = min(followups.rows, key=_hottest_first)
                 if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
                     break
-                followups.discard(step)
-                running = step
-                more, more_batches = _drain(*step, connection, deadline)
-                running = None
+                running = followups.rows.pop(step)
+                more, more_batches = _drain_claimed(running, connection, deadline)
+                followups.add(running)  # what the deadline or hotter work left
+                running = []
                 claimed, batches = claimed + more, batches + more_batches
         except BaseException:
-            if running is not None:
-                followups.add(running)
+            followups.add(running)
             _followups_signal(followups, quietly=True)  # the steps already committed still get their drains
             raise
     _followups_signal(followups)  # the deadline came or hotter work waits: their own drains
     return f"{claimed} steps in {batches} batches"
 
 
-def _followups_signal(followups: set[tuple[str, str]], *, quietly: bool = False) -> None:
-    """Signal a drain for each follow-up this job did not run; ``quietly``: a Redis error is left to the sweeper."""
-    for function, queue in sorted(followups, key=_hottest_first):
-        try:
+def _followups_signal(followups: DrainFollowUps, *, quietly: bool = False) -> None:
+    """Release the follow-ups this job did not run and signal a drain for each; ``quietly``: a database or Redis
+    error is left to the sweeper (the claims expire after ``LEADFLOW_PENDING_SWEEP_AFTER``)."""
+    steps = sorted(followups.rows, key=_hottest_first)
+    ids = [row.pk for rows in followups.rows.values() for row in rows]
+    followups.rows.clear()
+    try:
+        if ids:  # rows already finished or given back for a retry are no longer claimed by the job: left alone
+            PendingJob.objects.filter(pk__in=ids, claimed_by=followups.token).update(claimed_by="", claimed_at=None)
+        for function, queue in steps:
             drain_signal(function, queue)
-        except REDIS_ERRORS:
-            if not quietly:
-                raise
+    except (*REDIS_ERRORS, DatabaseError):
+        if not quietly:
+            raise
 
 
 @contextmanager
-def _drain_job() -> Iterator[set[tuple[str, str]]]:
-    """A drain job's follow-ups (``drain_followup`` adds to the set), its switches and subscriptions read once and its
+def _drain_job() -> Iterator[DrainFollowUps]:
+    """A drain job's follow-ups (``drain_followup`` adds to them), its switches and subscriptions read once and its
     hourly counters written once, when it ends (``revops.base.jobscope``)."""
-    followups: set[tuple[str, str]] = set()
+    followups = DrainFollowUps()
     token = _followups.set(followups)
     try:
         with job_scope() as scope:
@@ -359,13 +389,33 @@ def _drain(function: str, queue: str, connection, deadline: float) -> tuple[int,
     return claimed, batches
 
 
-def drain_followup(function: str, queue: str) -> bool:
-    """Inside a drain: note that a drained step of ``function`` on ``queue`` was committed, for this drain to run
-    after its own steps (True); outside one (the web, a command) False, and the caller signals a drain."""
+def _drain_claimed(rows: list[PendingJob], connection, deadline: float) -> tuple[int, int]:
+    """Run a drain job's follow-ups of one function and queue: rows it claimed when they were written, in batches of
+    the drain's size, each taken off ``rows`` once run; stops at the deadline or when hotter work waits, leaving the
+    rest in ``rows``."""
+    runner = import_attribute(rows[0].function).leadflow_drain
+    hotter = _hotter(rows[0].queue)
+    limit = min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
+    done = batches = 0
+    while rows:
+        batch = rows[:limit]
+        runner(batch)
+        del rows[:len(batch)]  # only once run: a batch that raised is still in ``rows``, to be released
+        done, batches = done + len(batch), batches + 1
+        if rows and (time.monotonic() > deadline or _hotter_work_waits(connection, hotter)):
+            break
+    return done, batches
+
+
+def drain_followup(function: str, queue: str, pending_id: int, args: list | tuple) -> bool:
+    """Inside a drain job: note that a drained step (its row written claimed by the job, see :func:`pending_record`)
+    was committed, for this job to run after its own steps (True); outside one (the web, a command) False, and the
+    caller signals a drain."""
     followups = _followups.get()
     if followups is None:
         return False
-    followups.add((function, queue))
+    followups.add([PendingJob(pk=pending_id, function=function, args=list(args), queue=queue, attempts=0,
+                              claimed_by=followups.token)])
     return True
 
 

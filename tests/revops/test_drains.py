@@ -219,6 +219,35 @@ def test_a_new_lead_goes_through_its_whole_pipeline_in_one_worker_job(api_client
     assert not PendingJob.objects.exists()
 
 
+def test_a_drain_jobs_follow_ups_are_claimed_for_it_when_written(api_client, configured, slack, monkeypatch):
+    """The rows its steps write are claimed by the job at once: one claim statement for a lead's whole pipeline (its
+    enrichment, scored, routed, its task and message), and no other drain can take them meanwhile."""
+    from revops.base import pending
+
+    lead_id = api_client.post("/api/leads/", form(1, "k"), format="json").json()["id"]
+    claims, claimed_when_written = [], []
+    real_claim, real_run = pending.pending_claim, pending._drain_claimed
+    monkeypatch.setattr(pending, "pending_claim", lambda **kw: claims.append(kw["function"]) or real_claim(**kw))
+
+    def run(rows, *rest):
+        claimed_when_written.extend(PendingJob.objects.filter(pk__in=[r.pk for r in rows])
+                                    .values_list("function", "claimed_by"))
+        assert pending_claim(function=rows[0].function, queue=rows[0].queue, token="other", limit=10) == []
+        return real_run(rows, *rest)
+
+    monkeypatch.setattr(pending, "_drain_claimed", run)
+    assert pending_drain_job("leads.jobs.lead_enrich_job", "default") == "5 steps in 5 batches"
+
+    assert claims[0] == "leads.jobs.lead_enrich_job"
+    assert {function for function, token in claimed_when_written} == {
+        "scoring.jobs.lead_score_job", "routing.jobs.lead_route_job", "routing.jobs.task_create_job",
+        "revops.base.notifications.notification_send_job"}
+    tokens = {token for function, token in claimed_when_written}
+    assert len(tokens) == 1 and "" not in tokens
+    assert Lead.objects.get(pk=lead_id).owner_id is not None and len(slack.messages) == 1
+    assert not PendingJob.objects.exists()
+
+
 def test_follow_ups_wait_for_their_own_drain_when_hotter_work_waits(api_client, configured, slack, monkeypatch):
     """A drain on the default queue does not run its follow-ups while hot work waits: they get their own drain, queued
     behind the hot work, and nothing is left behind."""
@@ -235,6 +264,7 @@ def test_follow_ups_wait_for_their_own_drain_when_hotter_work_waits(api_client, 
 
     assert ran == ["leads.jobs.lead_enrich_job"]  # scoring (default queue) waits: hot work is said to wait
     assert ("scoring.jobs.lead_score_job", (lead_id, "ingest")) in queued("default")
+    assert PendingJob.objects.get(function="scoring.jobs.lead_score_job").claimed_by == ""  # released for its drain
     monkeypatch.undo()
     work()
     assert Lead.objects.get(pk=lead_id).owner_id is not None
@@ -247,18 +277,17 @@ def test_a_drain_that_fails_part_way_leaves_its_follow_ups_to_their_own_drains(a
     from revops.base import pending
 
     lead_id = api_client.post("/api/leads/", form(1, "x"), format="json").json()["id"]
-    real, calls = pending._drain, []
+    calls = []
 
-    def failing_on_the_follow_up(function, queue, *rest):
-        calls.append(function)
-        if len(calls) == 2:
-            raise RuntimeError("the worker lost its database")
-        return real(function, queue, *rest)
+    def failing_on_the_follow_up(rows, *rest):
+        calls.append([row.function for row in rows])
+        raise RuntimeError("the worker lost its database")
 
-    monkeypatch.setattr(pending, "_drain", failing_on_the_follow_up)
+    monkeypatch.setattr(pending, "_drain_claimed", failing_on_the_follow_up)
     with pytest.raises(RuntimeError):
         pending_drain_job("leads.jobs.lead_enrich_job", "default")
-    assert calls == ["leads.jobs.lead_enrich_job", "scoring.jobs.lead_score_job"]
+    assert calls == [["scoring.jobs.lead_score_job"]]
+    assert PendingJob.objects.get(function="scoring.jobs.lead_score_job").claimed_by == ""  # released
     assert ("scoring.jobs.lead_score_job", (lead_id, "ingest")) in queued("default")  # its drain is queued again
     monkeypatch.undo()
     work()

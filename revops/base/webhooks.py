@@ -36,6 +36,7 @@ from .choices import AutomationOutcome, Channel, WebhookDeliveryStatus, Workflow
 from .jobs import enqueue_after_commit, periodic_job, pipeline_job
 from .jobscope import job_memo
 from .notifications import notification_queue
+from .public_http import public_session
 from .roles import ROLE_REVOPS_ADMIN
 from .webhook_models import WebhookDelivery, WebhookSubscription, webhook_url_problem
 
@@ -158,8 +159,11 @@ def _post(delivery: WebhookDelivery, subscription: WebhookSubscription) -> tuple
     timeout = float(settings.LEADFLOW_WEBHOOK_TIMEOUT)
     started = time.monotonic()
     try:
-        response = requests.post(subscription.url, data=delivery.body.encode(), headers=headers,
-                                 timeout=(min(timeout, 3.0), timeout), allow_redirects=False)
+        # Unless private receivers are allowed, the connected address is checked again: the host's DNS answer may
+        # have changed since the check above (revops/base/public_http.py).
+        with public_session() if not settings.LEADFLOW_WEBHOOK_ALLOW_PRIVATE else requests.Session() as session:
+            response = session.post(subscription.url, data=delivery.body.encode(), headers=headers,
+                                    timeout=(min(timeout, 3.0), timeout), allow_redirects=False)
     except requests.RequestException as exc:
         return None, int((time.monotonic() - started) * 1000), f"unreachable: {type(exc).__name__}: {exc}"[:500]
     return response.status_code, int((time.monotonic() - started) * 1000), ""

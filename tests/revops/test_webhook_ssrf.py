@@ -60,3 +60,51 @@ def test_a_delivery_to_a_host_re_pointed_at_a_private_address_is_not_sent(settin
     assert delivery.status != WebhookDeliveryStatus.DELIVERED
     assert "private, loopback or reserved" in delivery.last_error
     assert subscription.pk
+
+
+@pytest.fixture
+def rebinding_host(monkeypatch):
+    """A host whose DNS answer changes after the first look: public for the check, the loopback receiver after."""
+    import socket
+
+    real, answers = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "hooks.rebinding.test":
+            return real(host, port, *args, **kwargs)
+        address = "93.184.215.14" if not answers else "127.0.0.1"
+        answers.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_host_re_pointed_between_the_check_and_the_connection_gets_nothing(settings, rebinding_host,
+                                                                              allow_private):
+    """DNS rebinding: the check before the delivery sees a public address, the connection is then made to the
+    install's own network. The connected address is checked too: nothing is sent, the delivery says why. (With
+    private receivers allowed the same delivery reaches the receiver: the check is what stops it.)"""
+    from tests.webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    try:
+        port = receiver.server.server_address[1]
+        WebhookSubscription.objects.create(name="CRM", url=f"http://hooks.rebinding.test:{port}/hooks",
+                                           events=[WebhookEvent.LEAD_CREATED])
+        [delivery_id] = webhook_event_emit(event_type=WebhookEvent.LEAD_CREATED, data={"id": 1})
+        settings.LEADFLOW_WEBHOOK_ALLOW_PRIVATE = allow_private
+        if allow_private:
+            rebinding_host.append("(no check: private receivers allowed)")  # the connection's look: the loopback
+        webhook_delivery_send(delivery_id=delivery_id)
+    finally:
+        receiver.stop()
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if allow_private:
+        assert delivery.status == WebhookDeliveryStatus.DELIVERED and len(receiver.received) == 1
+        return
+    assert rebinding_host == ["93.184.215.14", "127.0.0.1"]  # checked public, then connected to the loopback
+    assert receiver.received == []
+    assert delivery.status != WebhookDeliveryStatus.DELIVERED
+    assert "connected to 127.0.0.1, a private, loopback or reserved address" in delivery.last_error

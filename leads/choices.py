@@ -113,3 +113,12 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class Band(models.TextChoices):
+    """A lead's score band (scoring sets it from the active model's thresholds; ``scoring.choices`` re-exports it)."""
+
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from .choices import (
     CLOSED_STAGES,
+    Band,
     Consent,
     EnrichmentStatus,
     ImportStatus,
@@ -112,7 +113,7 @@ class Lead(models.Model):
     engagement_score = models.IntegerField(null=True, blank=True)
     predicted_probability = models.FloatField(null=True, blank=True)
     score = models.IntegerField(null=True, blank=True, db_index=True)
-    band = models.CharField(max_length=2, blank=True)
+    band = models.CharField(max_length=2, blank=True, choices=Band.choices)
     score_reasons = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 

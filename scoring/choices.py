@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from leads.choices import Band as Band  # the band lives on the lead; scoring sets it
+
 
 class ModelStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -45,11 +47,6 @@ class DecayMode(models.TextChoices):
     STEP = "step", "Step (% off every N days)"
 
 
-class Band(models.TextChoices):
-    A = "A", "A"
-    B = "B", "B"
-    C = "C", "C"
-    D = "D", "D"
 
 
 class TriggerKind(models.TextChoices):

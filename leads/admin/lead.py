@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from revops.base.automation import automation_log_for
+from revops.base.boundary_forms import BoundaryModelForm
 from revops.base.history_admin import ReadableHistoryAdmin
 from revops.base.presentation import json_html, reasons_html
 from revops.base.scoping import ScopedAdminMixin
@@ -74,9 +75,10 @@ class MergedFilter(admin.SimpleListFilter):
         return queryset.filter(merged_into__isnull=True)
 
 
-class LeadAdminForm(forms.ModelForm):
+class LeadAdminForm(BoundaryModelForm):
     """A country typed by hand is an ISO code and an industry a canonical one of the vocabulary, as ingest stores
-    them (ingest normalizes and flags what it cannot place; a person editing is told at once)."""
+    them (ingest normalizes and flags what it cannot place; a person editing is told at once); every text and the
+    custom attributes pass the API's input boundary (``revops.base.boundary_forms``)."""
 
     class Meta:
         model = Lead
@@ -231,6 +233,7 @@ class LeadEventAdmin(ScopedAdminMixin, ReadableHistoryAdmin):
 
 @admin.register(Account)
 class AccountAdmin(ReadableHistoryAdmin):
+    form = BoundaryModelForm  # the same input boundary as the API
     list_display = ("name", "domain", "industry", "employees", "country", "owner")
     search_fields = ("name", "domain")
     raw_id_fields = ("owner",)

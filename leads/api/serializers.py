@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from revops.base.boundary import BoundaryError, attributes_check, json_clean, key_clean, text_clean
 
+from ..choices import Band
 from ..filtersets import MAX_ID
 from ..models import Lead, LeadEvent
 from ..normalize import INPUT_COLUMNS
@@ -81,6 +82,8 @@ class BulkResultSerializer(serializers.Serializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
+    band = serializers.ChoiceField(choices=[("", "not scored yet"), *Band.choices], read_only=True,
+                                  help_text="The score band, A (best) to D; empty before the lead's first scoring.")
     reasons = serializers.JSONField(source="score_reasons")
     external_ids = serializers.SerializerMethodField()
 

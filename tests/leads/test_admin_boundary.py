@@ -12,25 +12,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leads.models import Account, Lead
+from tests.admin_forms import change_form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def change_form_data(client, lead: Lead) -> dict:
-    """What the admin's change form of ``lead`` posts back unchanged (its inline formsets included)."""
-    page = client.get(f"/admin/leads/lead/{lead.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() if form[name].value() is not None else "" for name in form.fields}
-    data["custom"] = json.dumps(lead.custom)
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
-            data[f"{management.prefix}-{key}"] = management[key].value()
-        for inline_form in formset.formset.forms:
-            for name in inline_form.fields:
-                value = inline_form[name].value()
-                data[inline_form.add_prefix(name)] = "" if value is None else value
-    return data
 
 
 @pytest.fixture
@@ -40,7 +24,7 @@ def lead(client, revops_admin) -> Lead:
 
 
 def post(client, lead: Lead, **changes):
-    data = change_form_data(client, lead)
+    data = change_form_data(client, f"/admin/leads/lead/{lead.pk}/change/")
     data.update(changes)
     return client.post(f"/admin/leads/lead/{lead.pk}/change/", data)
 

@@ -14,6 +14,7 @@ from leads.services import lead_ingest, lead_transition, lead_update
 from routing.choices import TaskStatus
 from routing.models import RoutingDecision, Task
 from routing.services import lead_tasks_follow_merge, task_create_for_decision
+from tests.admin_forms import change_form_data
 from tests.routing.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -74,21 +75,8 @@ def test_the_admin_change_form_goes_through_the_lifecycle(client, reps, revops_a
     lead = make_lead(owner=reps[0].user, first_name="Ann")
     _open_task(lead, reps[0].user)
     client.force_login(revops_admin)
-    page = client.get(f"/admin/leads/lead/{lead.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() if form[name].value() is not None else "" for name in form.fields}
+    data = change_form_data(client, f"/admin/leads/lead/{lead.pk}/change/")
     data.update({"outcome": "won", "deal_value": "1000"})
-    for prefix in ("sourcerecord_set", "events", "routing_decisions", "tasks"):
-        for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
-            data[f"{prefix}-{key}"] = "0"
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
-            data[f"{management.prefix}-{key}"] = management[key].value()
-        for inline_form in formset.formset.forms:
-            for name in inline_form.fields:
-                value = inline_form[name].value()
-                data[inline_form.add_prefix(name)] = "" if value is None else value
     response = client.post(f"/admin/leads/lead/{lead.pk}/change/", data)
     assert response.status_code == 302, getattr(response, "context", None) and response.context["errors"]
     lead.refresh_from_db()

@@ -214,8 +214,9 @@ class SentReport(models.Model):
 class ErasureRecord(models.Model):
     """One person's erasure request (``person_erase``): who asked, when, and how many rows of what were anonymised.
 
-    Holds no personal data: the e-mail only as a SHA-256 hash (``revops/base/privacy.py`` ``email_hash``), so a
-    repeated request is recognised and a stale import of the same address is refused.
+    Holds no personal data: the e-mail only as a keyed hash (HMAC-SHA256 with the install's own key,
+    ``revops/base/privacy.py`` ``email_hash``), so a repeated request is recognised and a stale import of the same
+    address is refused.
     """
 
     email_hash = models.CharField(max_length=64, db_index=True)
@@ -232,6 +233,17 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"erasure #{self.pk} ({len(self.lead_ids)} lead(s))"
+
+
+class InstallSecret(models.Model):
+    """A random value made once per install (by its migration), kept in the database beside the data it protects, so
+    it outlives a change of ``SECRET_KEY``: the key of the erasure e-mail hash (``revops/base/privacy.py``)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.CharField(max_length=128)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SummaryMark(models.Model):

@@ -1,17 +1,19 @@
 """Privacy helpers every layer may use: the e-mail hash an erasure is remembered by, and the refusal of a stale
 record of an erased person.
 
-``person_erase`` (``revops/top/privacy/``) anonymises a person and keeps only ``email_hash`` in its
-``ErasureRecord``. Ingest (one record and bulk) asks ``erased_emails``: a record with that e-mail is refused
-unless it carries a fresh ``opt_in`` consent, so an old CSV or a stale sync cannot bring the person back, while the
-person signing up again can.
+``person_erase`` (``revops/top/privacy/``) anonymises a person and keeps only ``email_hash`` (keyed with the
+install's own key) in its ``ErasureRecord``. Ingest (one record and bulk) asks ``erased_emails``: a record with that
+e-mail is refused unless it carries a fresh ``opt_in`` consent, so an old CSV or a stale sync cannot bring the person
+back, while the person signing up again can.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 
-from .models import ErasureRecord
+from .models import ErasureRecord, InstallSecret
 
 OPT_IN = "opt_in"  # leads.choices.Consent.OPT_IN (the base imports no app)
 
@@ -21,9 +23,35 @@ def email_normalized(email: str) -> str:
     return "".join(str(email or "").split()).lower()
 
 
+ERASURE_KEY = "erasure-email-key"
+_keys: dict[str, bytes] = {}
+
+
+def erasure_key() -> bytes:
+    """The install's key of the erasure hash: made by migration ``revops 0017`` (or here, once, on a database
+    that lacks it), read once per process."""
+    key = _keys.get(ERASURE_KEY)
+    if key is None:
+        row, _ = InstallSecret.objects.get_or_create(name=ERASURE_KEY, defaults={"value": secrets.token_hex(32)})
+        key = _keys.setdefault(ERASURE_KEY, row.value.encode())
+    return key
+
+
 def email_hash(email: str) -> str:
-    """SHA-256 of the normalized e-mail: what an erasure keeps instead of the address."""
+    """HMAC-SHA256 of the normalized e-mail with the install's own key: what an erasure keeps instead of the address.
+    Keyed per install, so a table of hashes of known addresses made for one install says nothing about another's."""
+    return hmac.new(erasure_key(), email_normalized(email).encode(), hashlib.sha256).hexdigest()
+
+
+def email_hash_unkeyed(email: str) -> str:
+    """The hash of erasures recorded before the install had its key (a fixed prefix, the same on every install):
+    still matched, so a person erased then stays erased."""
     return hashlib.sha256(f"leadflow-erasure:{email_normalized(email)}".encode()).hexdigest()
+
+
+def email_hashes(email: str) -> list[str]:
+    """Every hash an erasure of ``email`` may be recorded under (the keyed one first)."""
+    return [email_hash(email), email_hash_unkeyed(email)]
 
 
 ERASED_REFUSAL = "this person's data was erased on request; only a record with consent opt_in creates them again"
@@ -33,8 +61,8 @@ def erased_emails(records: list[dict]) -> set[str]:
     """The e-mails of normalized inbound records that must be refused: erased on request, and the record brings no
     fresh opt-in (one query for a whole batch). The caller still accepts one whose person came back (a live lead
     with the e-mail exists: they signed up again)."""
-    candidates = {email_hash(r["email"]): r["email"] for r in records
-                  if r.get("email") and r.get("consent") != OPT_IN}
+    candidates = {digest: r["email"] for r in records if r.get("email") and r.get("consent") != OPT_IN
+                  for digest in email_hashes(r["email"])}
     if not candidates:
         return set()
     known = ErasureRecord.objects.filter(email_hash__in=list(candidates)).values_list("email_hash", flat=True)

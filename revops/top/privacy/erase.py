@@ -23,7 +23,7 @@ A second request finds nothing personal left: it changes nothing and its record 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
@@ -37,7 +37,7 @@ from leads.choices import Consent
 from leads.models import Lead, LeadImport
 from leads.writes import leads_history_record
 from revops.base.models import ApiIdempotencyKey, AutomationLog, ErasureRecord, Notification, WebhookDelivery
-from revops.base.privacy import email_hash, email_normalized
+from revops.base.privacy import email_hash, email_hashes, email_normalized
 from revops.top.dashboard_facts import lead_facts_rebuild_leads
 
 from .import_files import import_files_scrub
@@ -74,10 +74,11 @@ class ErasureResult:
     lead_ids: list[int]
     counts: dict[str, int]
     repeat: bool
+    hashes: list[str] = field(default_factory=list)  # every hash an earlier erasure of the e-mail may carry
 
     @property
     def message(self) -> str:
-        if self.repeat and ErasureRecord.objects.filter(email_hash=self.record.email_hash,
+        if self.repeat and ErasureRecord.objects.filter(email_hash__in=self.hashes or [self.record.email_hash],
                                                         pk__lt=self.record.pk).exists():
             return "already erased: nothing personal was left, nothing changed"
         if self.repeat:
@@ -235,4 +236,4 @@ def person_erase(*, email: str, user=None, via: str = "api") -> ErasureResult:
             counts = {**counts, "leads.LeadImport file rows dropped": dropped}
             record.counts = counts
             record.save(update_fields=["counts"])
-    return ErasureResult(record=record, lead_ids=lead_ids, counts=counts, repeat=repeat)
+    return ErasureResult(record=record, lead_ids=lead_ids, counts=counts, repeat=repeat, hashes=email_hashes(address))

@@ -15,14 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import NothingToDo, durable_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
 from .dedup.scan import dedup_scan_run
 from .models import LeadImport
 from .selectors import leads_due_for_reenrichment
-from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped, leads_enrich, stage_summary_refresh
+from .services import lead_enrich, lead_enrichment_failed, lead_enrichment_skipped, leads_enrich
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +92,6 @@ def dedup_scan_job() -> str:
     return f"{report.pairs_found} pairs found, {report.reviews_opened} new reviews, {report.seconds:.1f} s"
 
 
-@periodic_job(workflow=Workflow.STAGE_SUMMARY)
-def stage_summary_refresh_job() -> str:
-    """Every minute: the funnel summary catches up with the lead history (the dashboards then read little)."""
-    report = stage_summary_refresh()
-    result = f"{report.keys} leads summarised, settled at history row {report.settled_id}"
-    return result if report.keys else NothingToDo(result)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Each job checks its workflow's kill switch when it runs; the schedule itself nev
 
 from rq import cron
 
-from leads.jobs import dedup_scan_job, leads_reenrich_job, stage_summary_refresh_job
+from leads.jobs import dedup_scan_job, leads_reenrich_job
 from revops.base.jobs import pending_jobs_sweep_job
 from revops.base.maintenance import database_statistics_job
 from revops.base.notifications import notifications_sweep_job
@@ -15,7 +15,6 @@ from revops.top.dashboard_facts import lead_facts_refresh_job
 from revops.top.health_alerts import workflow_health_check_job
 from revops.top.reports_delivery import scoring_report_job, weekly_review_job
 from routing.jobs import (
-    first_assignments_refresh_job,
     nurture_steps_send_job,
     reps_digest_job,
     stage_slas_check_job,
@@ -44,10 +43,8 @@ cron.register(scoring_report_job, "default", cron="0 * * * *", name="daily scori
               job_timeout=1800)
 cron.register(weekly_review_job, "default", cron="0 * * * *", name="weekly performance review (Monday 07:00 local)",
               job_timeout=1800)
-cron.register(stage_summary_refresh_job, "default", interval=60, name="funnel summary from the lead history",
-              job_timeout=1800)
-cron.register(first_assignments_refresh_job, "default", interval=60, name="first assignments from the decisions",
-              job_timeout=1800)
-cron.register(lead_facts_refresh_job, "default", interval=60, name="dashboards' lead facts from the lead history",
+# One job keeps every dashboard summary: the funnel summary and the first assignments first, then the lead facts,
+# the follow-up days and the experiments' summary (revops/top/dashboard_facts.py lead_facts_refresh).
+cron.register(lead_facts_refresh_job, "default", interval=60, name="dashboards' summaries from the lead history",
               job_timeout=1800)
 cron.register(webhook_deliveries_due_job, "default", interval=60, name="webhook deliveries due for an attempt")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leads.choices import Stage
 from revops.base.choices import Workflow
-from revops.base.jobs import NothingToDo, batch_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.notifications import notifications_send_schedule
 
 from .selectors import (
@@ -30,7 +30,6 @@ from .selectors import (
 )
 from .services import (
     TRIGGER_TASKS,
-    first_assignments_refresh,
     lead_nurture_enroll,
     lead_reengage,
     lead_route,
@@ -333,12 +332,6 @@ def leads_nurture_enroll_batch_job(lead_ids: list[int]) -> str:
     return f"{leads_nurture_enroll(lead_ids=lead_ids)} of {len(lead_ids)} leads enrolled"
 
 
-@periodic_job(workflow=Workflow.STAGE_SUMMARY)
-def first_assignments_refresh_job() -> str:
-    """Every minute: the first-assignment summary catches up with the routing decisions (speed-to-lead)."""
-    report = first_assignments_refresh()
-    result = f"{report.keys} leads summarised, settled at decision {report.settled_id}"
-    return result if report.keys else NothingToDo(result)
 
 
 @periodic_job(workflow=Workflow.NURTURE)

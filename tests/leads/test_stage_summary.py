@@ -1,6 +1,7 @@
 """The funnel summary kept from the lead history (leads/services/stage_summary.py): what it holds for a hand-made
 history, that a refresh only reads what is new and is idempotent, that rows too young to settle are read again, that
-the SQL history copies of the hot paths are seen like model saves, and the minute job behind its kill switch."""
+the SQL history copies of the hot paths are seen like model saves (the dashboards' minute job that keeps it:
+tests/revops/test_summaries_minute_job.py)."""
 
 from datetime import timedelta
 
@@ -10,15 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.jobs import stage_summary_refresh_job
 from leads.models import Lead
 from leads.services import stage_summary_rebuild, stage_summary_refresh
 from leads.stage_models import StageMove, StageReach
 from leads.writes import leads_history_record_all
-from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.db.summary import SETTLE_SECONDS
-from revops.base.models import AutomationLog, SummaryMark
-from revops.base.switches import workflow_switch_set
+from revops.base.models import SummaryMark
 
 pytestmark = pytest.mark.django_db
 
@@ -100,16 +98,6 @@ def test_rebuild_starts_over_and_gives_the_same_summary():
     call_command("stage_summary", "--rebuild", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert sorted(StageMove.objects.values_list("lead_id", "at", "rank_before", "rank_now")) == before
     assert stage_summary_rebuild().keys == 2
-
-
-def test_the_minute_job_refreshes_and_obeys_its_kill_switch():
-    lead = make("k@x.example", "engaged")
-    workflow_switch_set(workflow=Workflow.STAGE_SUMMARY, enabled=False, note="testing")
-    assert stage_summary_refresh_job() == "skipped" and not StageReach.objects.exists()
-    workflow_switch_set(workflow=Workflow.STAGE_SUMMARY, enabled=True)
-    assert "1 leads summarised" in stage_summary_refresh_job()
-    assert StageReach.objects.get(lead=lead).engaged_at is not None
-    assert AutomationLog.objects.filter(workflow=Workflow.STAGE_SUMMARY, outcome=AutomationOutcome.DONE).exists()
 
 
 def test_nothing_new_is_answered_by_reads_without_a_write_transaction():

@@ -332,8 +332,6 @@ def leads_nurture_enroll_batch_job(lead_ids: list[int]) -> str:
     return f"{leads_nurture_enroll(lead_ids=lead_ids)} of {len(lead_ids)} leads enrolled"
 
 
-
-
 @periodic_job(workflow=Workflow.NURTURE)
 def nurture_steps_send_job() -> str:
     """Every 10 minutes: the nurture steps due, e-mailed through the outbox as one batch (kill switch: nurture

@@ -363,12 +363,17 @@ def _hotter(queue: str) -> list[str]:
     return list(PIPELINE_QUEUES[:PIPELINE_QUEUES.index(queue)]) if queue in PIPELINE_QUEUES else []
 
 
+def _batch_limit(queue: str) -> tuple[list[str], int]:
+    """The queues hotter than ``queue`` and the steps a drain of it runs at a time before it looks at them."""
+    hotter = _hotter(queue)
+    return hotter, min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
+
+
 def _drain(function: str, queue: str, connection, deadline: float) -> tuple[int, int]:
     """Claim and run the waiting steps of one function on one queue (see :func:`pending_drain_job`)."""
     runner = import_attribute(function).leadflow_drain
     token = uuid.uuid4().hex[:16]
-    hotter = _hotter(queue)
-    limit = min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
+    hotter, limit = _batch_limit(queue)
     claimed = batches = 0
     while True:
         rows = pending_claim(function=function, queue=queue, token=token, limit=limit)
@@ -394,8 +399,7 @@ def _drain_claimed(rows: list[PendingJob], connection, deadline: float) -> tuple
     the drain's size, each taken off ``rows`` once run; stops at the deadline or when hotter work waits, leaving the
     rest in ``rows``."""
     runner = import_attribute(rows[0].function).leadflow_drain
-    hotter = _hotter(rows[0].queue)
-    limit = min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
+    hotter, limit = _batch_limit(rows[0].queue)
     done = batches = 0
     while rows:
         batch = rows[:limit]

@@ -9,6 +9,7 @@ back, while the person signing up again can.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,17 +25,14 @@ def email_normalized(email: str) -> str:
 
 
 ERASURE_KEY = "erasure-email-key"
-_keys: dict[str, bytes] = {}
 
 
+@functools.cache
 def erasure_key() -> bytes:
     """The install's key of the erasure hash: made by migration ``revops 0017`` (or here, once, on a database
     that lacks it), read once per process."""
-    key = _keys.get(ERASURE_KEY)
-    if key is None:
-        row, _ = InstallSecret.objects.get_or_create(name=ERASURE_KEY, defaults={"value": secrets.token_hex(32)})
-        key = _keys.setdefault(ERASURE_KEY, row.value.encode())
-    return key
+    row, _ = InstallSecret.objects.get_or_create(name=ERASURE_KEY, defaults={"value": secrets.token_hex(32)})
+    return row.value.encode()
 
 
 def email_hash(email: str) -> str:

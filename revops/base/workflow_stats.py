@@ -2,8 +2,7 @@
 
 One upsert statement per run, or per drain job for all the workflows it ran (``INSERT … ON CONFLICT … DO UPDATE``,
 on SQLite and PostgreSQL alike), so the counter costs no read and never loses an increment to a race between two
-workers. The workflow-health page and its rate
-alerts (``revops/top/health_*.py``) read it.
+workers. The workflow-health page and its rate alerts (``revops/top/health_*.py``) read it.
 """
 
 from __future__ import annotations

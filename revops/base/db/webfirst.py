@@ -48,8 +48,12 @@ def _lock_file(path: str) -> int:
         files = _local.files = {}
     fd = files.get(path)
     if fd is None:
-        fd = files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = files[path] = _open(path)
     return fd
+
+
+def _open(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 @contextlib.contextmanager
@@ -66,7 +70,7 @@ def web_writes() -> Iterator[None]:
 
     def begin_first(execute, sql, params, many, context):
         if not held and sql.startswith("BEGIN"):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _open(path)
             held.append(fd)
             fcntl.flock(fd, fcntl.LOCK_SH)
         return execute(sql, params, many, context)

@@ -23,7 +23,7 @@ A second request finds nothing personal left: it changes nothing and its record 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
@@ -74,12 +74,11 @@ class ErasureResult:
     lead_ids: list[int]
     counts: dict[str, int]
     repeat: bool
-    hashes: list[str] = field(default_factory=list)  # every hash an earlier erasure of the e-mail may carry
+    hashes: list[str]  # every hash an earlier erasure of the e-mail may carry (``email_hashes``)
 
     @property
     def message(self) -> str:
-        if self.repeat and ErasureRecord.objects.filter(email_hash__in=self.hashes or [self.record.email_hash],
-                                                        pk__lt=self.record.pk).exists():
+        if self.repeat and ErasureRecord.objects.filter(email_hash__in=self.hashes, pk__lt=self.record.pk).exists():
             return "already erased: nothing personal was left, nothing changed"
         if self.repeat:
             return "nothing stored about this e-mail, nothing changed"

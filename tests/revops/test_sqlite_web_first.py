@@ -48,17 +48,43 @@ def test_a_worker_waits_while_a_web_request_writes_and_goes_on_once_it_ends(tmp_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_request_holds_the_lock_from_its_first_write_transaction_to_its_end(tmp_path, monkeypatch):
+def test_a_request_holds_the_lock_from_each_write_transactions_begin_to_its_commit(tmp_path, monkeypatch):
     path = str(tmp_path / "db.sqlite3.writers")
     monkeypatch.setattr(webfirst, "_lock_path", lambda settings_dict: path)
+    seen_inside = []
 
     with web_writes():
         Lead.objects.filter(email="nobody@example.com").exists()  # a read takes nothing
         assert waited_by_a_worker(path, 0.1) < 0.05
         with transaction.atomic():
             Lead.objects.create(email="first@example.com", country="US")
-        assert waited_by_a_worker(path, 0.1) >= 0.1  # held after the commit too, until the request ends
+            seen_inside.append(waited_by_a_worker(path, 0.1))
+            transaction.on_commit(lambda: seen_inside.append(waited_by_a_worker(path, 0.1)))
+        assert seen_inside[0] >= 0.1  # held while the transaction writes
+        assert seen_inside[1] < 0.05  # released at its commit, before the callbacks it registered
+        assert waited_by_a_worker(path, 0.1) < 0.05  # the answer's serialisation holds nothing
+        with transaction.atomic():  # the request's next write transaction takes it again
+            Lead.objects.create(email="second@example.com", country="US")
+            assert waited_by_a_worker(path, 0.1) >= 0.1
+        assert waited_by_a_worker(path, 0.1) < 0.05
     assert waited_by_a_worker(path, 0.1) < 0.05
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_keeps_the_lock_to_the_end_of_the_request(tmp_path, monkeypatch):
+    path = str(tmp_path / "db.sqlite3.writers")
+    monkeypatch.setattr(webfirst, "_lock_path", lambda settings_dict: path)
+
+    with web_writes():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Lead.objects.create(email="gone@example.com", country="US")
+            raise RuntimeError("the request fails")
+        assert waited_by_a_worker(path, 0.1) >= 0.1  # no commit released it: held until the request ends
+        with transaction.atomic():
+            Lead.objects.create(email="kept@example.com", country="US")
+        assert waited_by_a_worker(path, 0.1) >= 0.1
+    assert waited_by_a_worker(path, 0.1) < 0.05
+    assert list(Lead.objects.values_list("email", flat=True)) == ["kept@example.com"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,8 +5,8 @@ load the workers, which start their next transaction the moment the last one end
 a web request sleeps. So the two take turns through a lock file beside the database (``<database>.writers``,
 ``flock``):
 
-- a web request holds it *shared* from the start of its first write transaction to the end of the request
-  (``web_writes``, run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
+- a web request holds it *shared* from the start of a write transaction (``BEGIN``) to its commit (``web_writes``,
+  run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
 - a worker, before it begins a write transaction, waits while any web request holds it — polling every millisecond,
   at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on anyway, so a stream of requests never stalls the
   pipeline) — and takes nothing: it only looks (``worker_yields``, installed by ``revops.base.worker``).
@@ -58,29 +58,40 @@ def _open(path: str) -> int:
 
 @contextlib.contextmanager
 def web_writes() -> Iterator[None]:
-    """Hold the lock file shared from this request's first write transaction (``BEGIN``) to its end.
+    """Hold the lock file shared while this request writes: from a write transaction's ``BEGIN`` to its commit.
 
-    The file is opened for the request and closed after it (closing releases the lock): a server with a thread per
-    request (runserver) keeps no descriptor behind."""
+    Taken again at the request's next ``BEGIN``; a transaction that rolls back keeps it to the end of the request.
+    What a request does after its commit (the answer's serialisation, the jobs it queues) does not hold the workers
+    back. The file is opened per transaction and closed after it (closing releases the lock): a server with a
+    thread per request (runserver) keeps no descriptor behind."""
     path = _lock_path(connection.settings_dict) if settings.LEADFLOW_SQLITE_WORKER_YIELD_MS > 0 else None
     if path is None:
         yield
         return
-    held: list[int] = []
+    held: list[int] = []  # the open lock file, while one is held
+    armed: list[bool] = []  # the release is registered with this transaction's commit
+
+    def release() -> None:
+        while held:
+            os.close(held.pop())
+        armed.clear()
 
     def begin_first(execute, sql, params, many, context):
-        if not held and sql.startswith("BEGIN"):
-            fd = _open(path)
-            held.append(fd)
-            fcntl.flock(fd, fcntl.LOCK_SH)
+        if sql.startswith("BEGIN"):
+            if not held:
+                fd = _open(path)
+                held.append(fd)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+        elif held and not armed and context["connection"].in_atomic_block:
+            armed.append(True)
+            context["connection"].on_commit(release)  # before the callbacks the transaction registers later
         return execute(sql, params, many, context)
 
     try:
         with connection.execute_wrapper(begin_first):
             yield
     finally:
-        for fd in held:
-            os.close(fd)
+        release()
 
 
 def web_writers_wait(path: str, *, max_seconds: float) -> float:

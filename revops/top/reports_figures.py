@@ -87,20 +87,45 @@ def daily_scoring_figures(day: date, *, user=None) -> dict:
             "reasons": top_reasons(changes)}
 
 
+# Reasons whose label is about one lead ("predicted win probability 62 %", "3 smaller reasons"): shown under one label.
+GROUP_LABELS = {
+    "predicted_win": "predicted win probability (the predictive model's points)",
+    "other_reasons": "smaller reasons, added up",
+    "rounding": "rounding of decayed points",
+}
+# Reasons whose code is shared and whose label names what they are (the predictive model's features): grouped by
+# code and label, each feature on its own row.
+BY_LABEL = ("predicts_up", "predicts_down")
+FEATURE_SIDE = {"predicts_up": "raises", "predicts_down": "lowers"}
+
+
 def top_reasons(changes) -> list[dict]:
     """The reasons named most often in the score changes (code, label, times, average points): the database
-    unnests each change's JSON list of reasons and groups them by code (every change of the day, not a sample)."""
+    unnests each change's JSON list of reasons and groups them by code (every change of the day, not a sample).
+
+    A predictive feature is its own group (its code is shared by every feature: "predicts_up" / "predicts_down"),
+    labelled with the feature and the side it pushes the win probability to; a reason whose label is about one
+    lead (``GROUP_LABELS``) gets one label for its group."""
     inner, params = changes.order_by().values("reasons").query.sql_with_params()
     reasons = json_objects("c.reasons")
     code, label, points = reasons.text("code"), reasons.text("label"), reasons.number("points")
-    sql = (f"SELECT {code}, MAX({label}), COUNT(*), SUM({points}) FROM ({inner}) c CROSS JOIN {reasons.elements} "
-           f"WHERE {reasons.is_object} AND COALESCE({code}, '') <> '' GROUP BY {code} ORDER BY COUNT(*) DESC, {code} "
-           "LIMIT %s")
+    by_label = ", ".join("%s" for _ in BY_LABEL)
+    feature = f"CASE WHEN {code} IN ({by_label}) THEN COALESCE({label}, '') ELSE '' END"
+    sql = (f"SELECT {code}, {feature}, MAX({label}), COUNT(*), SUM({points}) "
+           f"FROM ({inner}) c CROSS JOIN {reasons.elements} "
+           f"WHERE {reasons.is_object} AND COALESCE({code}, '') <> '' GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, TOP])
+        cursor.execute(sql, [*BY_LABEL, *params, TOP])
         found = cursor.fetchall()
-    return [{"code": str(found_code), "label": str(found_label or found_code), "times": times,
-             "avg_points": round(float(total or 0) / times, 1)} for found_code, found_label, times, total in found]
+    return [{"code": str(found_code), "label": _reason_label(str(found_code), found_feature, found_label),
+             "times": times, "avg_points": round(float(total or 0) / times, 1)}
+            for found_code, found_feature, found_label, times, total in found]
+
+
+def _reason_label(code: str, feature: str | None, label: str | None) -> str:
+    if code in FEATURE_SIDE:
+        return f"model: {feature or 'a feature'} ({FEATURE_SIDE[code]} the win probability)"
+    return GROUP_LABELS.get(code) or str(label or code)
 
 
 def _hours(entry: dict | None) -> dict:

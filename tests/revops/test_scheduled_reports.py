@@ -218,3 +218,33 @@ def test_the_top_reasons_skip_what_is_not_a_reason(db):
         ScoreChange.objects.create(lead=lead, at=datetime.now(UTC), cause="test", reasons=reasons)
     assert top_reasons(ScoreChange.objects.all()) == [
         {"code": "vp", "label": "VP or above", "times": 2, "avg_points": 7.5}]
+
+
+def test_the_top_reasons_show_each_predictive_feature_and_one_label_for_per_lead_labels(db):
+    """The predictive model's features share two codes: each feature is its own row, named; reasons whose label is
+    about one lead (its win probability, its count of smaller reasons) are one row under one label."""
+    from leads.models import Lead
+    from revops.top.reports_figures import top_reasons
+    from scoring.models import ScoreChange
+
+    lead = Lead.objects.create(email="model@x.example")
+
+    def feature(code, label):
+        return {"code": code, "label": label, "points": 0, "kind": "predictive"}
+
+    for probability, smaller in ((62, 3), (18, 2)):
+        ScoreChange.objects.create(lead=lead, at=datetime.now(UTC), cause="test", reasons=[
+            {"code": "predicted_win", "label": f"predicted win probability {probability}%", "points": probability // 5,
+             "kind": "predictive"},
+            {"code": "other_reasons", "label": f"{smaller} smaller reasons", "points": smaller, "kind": "summary"},
+            feature("predicts_up", "industry: Technology"),
+            feature("predicts_down", "source: webinar") if probability < 50 else feature("predicts_up", "VP or above"),
+        ])
+    found = {(r["code"], r["label"]): (r["times"], r["avg_points"]) for r in top_reasons(ScoreChange.objects.all())}
+    assert found == {
+        ("predicted_win", "predicted win probability (the predictive model's points)"): (2, 7.5),
+        ("other_reasons", "smaller reasons, added up"): (2, 2.5),
+        ("predicts_up", "model: industry: Technology (raises the win probability)"): (2, 0.0),
+        ("predicts_up", "model: VP or above (raises the win probability)"): (1, 0.0),
+        ("predicts_down", "model: source: webinar (lowers the win probability)"): (1, 0.0),
+    }

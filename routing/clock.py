@@ -100,3 +100,17 @@ def next_working_morning(after: datetime, working: WorkingTime) -> datetime:
             return working.day_bounds(day)[0]
         day += timedelta(days=1)
     return after.astimezone(UTC) + timedelta(days=1)
+
+
+def working_open_at(at: datetime, working: WorkingTime) -> datetime:
+    """The first instant at or after ``at`` inside the working hours, in UTC: ``at`` itself when it is inside them,
+    else the start of the next working day's hours (weekends and public holidays skipped)."""
+    cursor = at.astimezone(UTC)
+    day = cursor.astimezone(working.zone).date() - timedelta(days=1)  # the previous local day may run past midnight
+    for _ in range(MAX_DAYS_AHEAD):
+        if working.is_working_day(day):
+            begin, close = working.day_bounds(day)
+            if cursor < close:
+                return max(begin, cursor)
+        day += timedelta(days=1)
+    return cursor

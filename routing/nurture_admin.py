@@ -34,7 +34,7 @@ class NurtureStepInline(admin.StackedInline):
 
 @admin.register(NurtureProgram)
 class NurtureProgramAdmin(ReadableHistoryAdmin):
-    list_display = ("name", "order", "active", "conditions", "steps_count", "active_enrollments")
+    list_display = ("name", "order", "active", "conditions", "send_window", "steps_count", "active_enrollments")
     list_display_links = ("name",)
     list_filter = ("active",)
     search_fields = ("name",)
@@ -42,6 +42,8 @@ class NurtureProgramAdmin(ReadableHistoryAdmin):
         (None, {"fields": ("name", "order", "active")}),
         ("Conditions (all must hold; empty ones test nothing)", {"fields": (
             "bands", "stages", "sources", "countries", "industries")}),
+        ("Send window (in the lead's time zone, from its country and state)", {"fields": (
+            "send_from_hour", "send_until_hour", "send_on_weekends")}),
     )
     inlines = [NurtureStepInline]
 
@@ -53,6 +55,10 @@ class NurtureProgramAdmin(ReadableHistoryAdmin):
     @admin.display(description="Conditions (all must hold)")
     def conditions(self, obj: NurtureProgram) -> str:
         return obj.conditions_text()
+
+    @admin.display(description="Sends")
+    def send_window(self, obj: NurtureProgram) -> str:
+        return obj.send_window_text()
 
     @admin.display(description="Steps", ordering="steps_total")
     def steps_count(self, obj: NurtureProgram) -> int:

@@ -11,6 +11,7 @@ Imported by ``routing/models.py`` (registered with the app's models); it imports
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -47,11 +48,27 @@ class NurtureProgram(models.Model):
     countries = models.CharField(max_length=500, blank=True, help_text="ISO codes, comma-separated (empty: any).")
     industries = models.CharField(max_length=500, blank=True,
                                   help_text="Canonical industries, comma-separated (empty: any).")
+    send_from_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)],
+        help_text="E-mails go out from this hour (0–23) in the lead's time zone (from its country and state; the "
+                  "company's zone when unknown). Empty, with the hour below: at any time.")
+    send_until_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text="…until this hour (1–24, not included), in the lead's time zone.")
+    send_on_weekends = models.BooleanField(
+        default=True, help_text="Off: a step due on a Saturday or Sunday (or a public holiday of the lead's "
+                                "country) waits for the next working day, in the lead's time zone.")
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(send_from_hour__isnull=True, send_until_hour__isnull=True)
+                           | Q(send_from_hour__lt=models.F("send_until_hour"))),
+                name="nurture_program_send_window"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -67,6 +84,12 @@ class NurtureProgram(models.Model):
             errors["countries"] = f"not ISO 3166 alpha-2 country codes: {', '.join(bad)}"
         if self.industries and (bad := industry_problems(split_csv(self.industries), industry_vocabulary_read())):
             errors["industries"] = "; ".join(bad)
+        if (self.send_from_hour is None) != (self.send_until_hour is None):
+            field = "send_until_hour" if self.send_until_hour is None else "send_from_hour"
+            errors[field] = "give both hours of the send window, or neither (any time)"
+        elif self.send_from_hour is not None and self.send_from_hour >= self.send_until_hour:
+            errors["send_until_hour"] = (f"the window must end after it starts ({self.send_from_hour}:00); "
+                                         "a window over midnight is not supported")
         if errors:
             raise ValidationError(errors)
 
@@ -86,6 +109,13 @@ class NurtureProgram(models.Model):
                                              ("source", self.sources, False), ("country", self.countries, True),
                                              ("industry", self.industries, False)) if value]
         return " · ".join(parts) or "any nurture lead"
+
+    def send_window_text(self) -> str:
+        """When its e-mails go out ("09:00–17:00 Mon–Fri, lead's time"; "any time")."""
+        if self.send_from_hour is None:
+            return "any time" if self.send_on_weekends else "any time Mon–Fri, lead's time"
+        days = "daily" if self.send_on_weekends else "Mon–Fri"
+        return f"{self.send_from_hour:02d}:00–{self.send_until_hour:02d}:00 {days}, lead's time"
 
 
 class NurtureStep(models.Model):

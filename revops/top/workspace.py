@@ -8,6 +8,7 @@ send the user back to the default page.
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_POST
 from leads.choices import Stage, Transition
 from leads.models import Lead
 from leads.services import events_record, lead_touch_apply, lead_transition
+from leads.timezones import lead_time_zone
 from revops.base.boundary import BoundaryError, datetime_utc
 from revops.base.presentation import changes_html, history_rows_annotate, json_html, reasons_html
 from revops.base.roles import is_revops_admin
@@ -141,8 +143,16 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         "reasons_html": reasons_html(lead.score_reasons, score=lead.score),
         "feedback_reasons": FeedbackReason.choices,
         "template": task_template_render(lead, owner_first_name=lead.owner.first_name if lead.owner else ""),
-        "now": timezone.now(), **_action_context(request),
+        "now": timezone.now(), "local_time": _lead_local_time(lead), **_action_context(request),
     })
+
+
+def _lead_local_time(lead) -> str:
+    """The lead's time now ("Mon 10:42 CST, America/Chicago"), from its country and state; empty when unknown."""
+    zone = lead_time_zone(lead.country, lead.state)
+    if not zone:
+        return ""
+    return f"{timezone.now().astimezone(zoneinfo.ZoneInfo(zone)):%a %H:%M %Z}, {zone}"
 
 
 def _back(request: HttpRequest, default: str, call, done: str) -> HttpResponse:

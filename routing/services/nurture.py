@@ -13,6 +13,10 @@ due, stop an enrollment when its lead leaves nurture.
    instead of sending; otherwise the step's e-mail goes to the outbox (one row per enrollment and step:
    ``nurture:<enrollment>:step:<step>``, so a second run sends nothing), the enrollment moves to the next step (due
    its delay after now) or completes after the last one. The caller schedules the outbox rows' sending.
+   A program with a send window (hours, working days; ``NurtureProgram.send_*``) sends in the lead's own time
+   zone (``leads.timezones.lead_time_zone``, from its country and state; the company's zone when unknown): a step
+   due outside the window waits for its next opening (``routing.clock.working_open_at``; weekends and the public
+   holidays of the lead's country skipped when the program does not send on weekends), said in the history.
 3. **Exits** as they happen: routing gives the lead an owner or another queue (``nurture_follow_routing``, in the
    decision's transaction), it re-engages (``reengagement.lead_reengage``), it is closed or merged away (receivers of
    ``lead_closed`` / ``lead_merged``), or a person stops it (admin action). Consent withdrawn later is caught at
@@ -23,8 +27,9 @@ Every change is in the enrollment's history (``automation:nurture …`` or the p
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,11 +40,13 @@ from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from leads.services.unsubscribe import unsubscribe_link
+from leads.timezones import lead_time_zone
 from revops.base.automation import automation_log
 from revops.base.choices import AutomationOutcome, Channel, Workflow
 from revops.base.notifications import notification_queue
 
 from ..choices import NurtureStatus, NurtureStopReason
+from ..clock import END_OF_DAY, WorkingTime, working_open_at
 from ..models import NurtureEnrollment, NurtureProgram, NurtureStep
 from ..selectors import decisions_nurture_moves, nurture_enrollments_due_ids, nurture_program_for
 from .task_templates import template_fill, template_values
@@ -180,10 +187,12 @@ class NurtureSendResult:
     sent: int = 0
     completed: int = 0
     stopped: int = 0
+    waiting: int = 0  # due, but outside their program's send window in the lead's time zone: moved to its opening
     notification_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.sent} steps sent, {self.completed} enrollments completed, {self.stopped} stopped"
+        text = f"{self.sent} steps sent, {self.completed} enrollments completed, {self.stopped} stopped"
+        return text + (f", {self.waiting} waiting for their send window" if self.waiting else "")
 
 
 def nurture_steps_send(*, now: datetime | None = None, limit: int = SEND_BATCH) -> NurtureSendResult:
@@ -214,6 +223,14 @@ def nurture_step_send(*, enrollment_id: int, now: datetime, result: NurtureSendR
             result.completed += 1
             return
         step = steps[0]
+        if opens_at := _send_window_wait(enrollment.program, lead, now):
+            enrollment.next_at = opens_at
+            enrollment._change_reason = (f"automation:nurture step {step.position} waits for the send window "
+                                         f"({opens_at.astimezone(_lead_zone(lead)):%a %d %b %H:%M %Z}, the lead's "
+                                         "time)")
+            enrollment.save()
+            result.waiting += 1
+            return
         notification, created = _queue_email(enrollment, step, lead)
         if created:
             enrollment.steps_sent += 1
@@ -232,6 +249,24 @@ def nurture_step_send(*, enrollment_id: int, now: datetime, result: NurtureSendR
         what = "e-mailed" if created else "was already in the outbox"
         _log(lead.pk, "nurture_step_send", f"nurture program '{enrollment.program.name}': step {step.position} {what}",
              AutomationOutcome.DONE if created else AutomationOutcome.NOOP)
+
+
+def _lead_zone(lead: Lead) -> zoneinfo.ZoneInfo:
+    zone = lead_time_zone(lead.country, lead.state)
+    return zoneinfo.ZoneInfo(zone) if zone else timezone.get_default_timezone()
+
+
+def _send_window_wait(program: NurtureProgram, lead: Lead, now: datetime) -> datetime | None:
+    """When the program's send window next opens for this lead, if it is closed at ``now`` (None: send now)."""
+    if program.send_from_hour is None and program.send_on_weekends:
+        return None
+    zone = _lead_zone(lead)
+    until = END_OF_DAY if program.send_until_hour in (None, 24) else time(program.send_until_hour)
+    working = WorkingTime(time_zone=zone.key, start=time(program.send_from_hour or 0), end=until,
+                          weekdays=frozenset(range(7 if program.send_on_weekends else 5)),
+                          country="" if program.send_on_weekends else (lead.country or ""))
+    opens_at = working_open_at(now, working)
+    return opens_at if opens_at > now else None
 
 
 def _complete(enrollment: NurtureEnrollment, now: datetime, why: str) -> None:

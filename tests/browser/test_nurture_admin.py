@@ -1,5 +1,6 @@
 """In a real browser at 1400 px and at 390 px: the RevOps admin opens the nurture programs, edits a step (an unknown
-placeholder is refused under its field, then saved), and stops an active enrollment from the enrollments list; the
+placeholder is refused under its field, then saved), sets the program's send window (half a window is refused under
+its field), and stops an active enrollment from the enrollments list; the
 sales manager sees the programs read-only and only the enrollments of their team's leads, with no "Stop" action.
 Screenshots go to $LEADFLOW_SCREENSHOTS (default: the test's temporary directory)."""
 
@@ -89,6 +90,27 @@ def test_the_revops_admin_edits_a_program_s_steps_and_stops_an_enrollment(live_s
     step = NurtureStep.objects.get(program=program, position=2)
     assert step.email_subject == "How {company} routes leads in seconds"
     assert step.history.first().history_user == revops_admin
+
+    # The send window, in the lead's time zone: half a window is refused under its field, then saved and listed.
+    page.goto(f"{base}/admin/routing/nurtureprogram/{program.pk}/change/")
+    page.fill("#id_send_from_hour", "9")
+    page.click("input[name=_save]")
+    expect(page.locator(".field-send_until_hour")).to_contain_text("give both hours of the send window, or neither")
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        assert _page_fits(page, width)
+        page.locator("fieldset", has_text="Send window").screenshot(path=str(shots / f"admin-3b-window-{width}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    program.refresh_from_db()
+    assert program.send_from_hour is None  # nothing saved
+    page.fill("#id_send_until_hour", "17")
+    page.uncheck("#id_send_on_weekends")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    program.refresh_from_db()
+    assert (program.send_from_hour, program.send_until_hour, program.send_on_weekends) == (9, 17, False)
+    _at_each_size(page, f"{base}/admin/routing/nurtureprogram/", shots, "admin-3c-programs-window")
+    assert "09:00–17:00 Mon–Fri, lead's time" in page.inner_text("#result_list")
 
     _at_each_size(page, f"{base}/admin/routing/nurtureenrollment/", shots, "admin-4-enrollments")
     rows = page.inner_text("#result_list")

@@ -1,7 +1,10 @@
 """The health endpoint, the admin pages (with history) and the rep workspace."""
 
+import zoneinfo
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.services import lead_ingest
 from routing.models import Task
@@ -67,13 +70,16 @@ def test_every_admin_page_opens_for_the_revops_admin(client, revops_admin, confi
 
 
 def test_a_rep_sees_and_completes_their_task_in_the_workspace(client, configured, inline_jobs):
-    lead = lead_ingest(data={"email": "ws@x.example", "country": "US", "first_name": "Wendy"}).lead
+    lead = lead_ingest(data={"email": "ws@x.example", "country": "US", "state": "WA", "first_name": "Wendy"}).lead
     task = Task.objects.get(lead=lead)
     client.force_login(task.assignee)
     page = client.get("/workspace/").content.decode()
     assert "Follow up Wendy" in page
     detail = client.get(f"/workspace/leads/{lead.pk}/").content.decode()
     assert "assigned to" in detail
+    their_time = timezone.now().astimezone(zoneinfo.ZoneInfo("America/Los_Angeles"))
+    assert f"their time: {their_time:%a} " in detail  # the lead's own clock, to call it in its day
+    assert f" {their_time:%Z}, America/Los_Angeles</span>" in detail
     client.post(f"/workspace/tasks/{task.pk}/done/")
     task.refresh_from_db()
     assert task.status == "done"

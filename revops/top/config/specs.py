@@ -259,7 +259,8 @@ DISQUALIFY_REASONS = Spec("disqualify_reasons", "disqualification reason", Disqu
 # A nurture program with its steps: the steps are a complete list keyed by position (as a scoring model's rules).
 NURTURE_PROGRAMS = Spec("nurture_programs", "nurture program", NurtureProgram, ("name",), (
     F("name"), F("order", always=True), F("active"), _csv("bands", upper=True), _csv("stages"), _csv("sources"),
-    _csv("countries", upper=True), _csv("industries"),
+    _csv("countries", upper=True), _csv("industries"), F("send_from_hour"), F("send_until_hour"),
+    F("send_on_weekends"),
 ))
 NURTURE_STEPS = Spec("steps", "nurture step", NurtureStep, ("position",), (
     F("position"), F("delay_days", always=True), F("email_subject", always=True), F("email_body", always=True),

@@ -224,11 +224,13 @@ def nurture_step_send(*, enrollment_id: int, now: datetime, result: NurtureSendR
             return
         step = steps[0]
         if opens_at := _send_window_wait(enrollment.program, lead, now):
+            waits = (f"step {step.position} waits for the send window "
+                     f"({opens_at.astimezone(_lead_zone(lead)):%a %d %b %H:%M %Z}, the lead's time)")
             enrollment.next_at = opens_at
-            enrollment._change_reason = (f"automation:nurture step {step.position} waits for the send window "
-                                         f"({opens_at.astimezone(_lead_zone(lead)):%a %d %b %H:%M %Z}, the lead's "
-                                         "time)")
+            enrollment._change_reason = f"automation:nurture {waits}"
             enrollment.save()
+            _log(lead.pk, "nurture_step_send", f"nurture program '{enrollment.program.name}': {waits}",
+                 AutomationOutcome.NOOP)
             result.waiting += 1
             return
         notification, created = _queue_email(enrollment, step, lead)

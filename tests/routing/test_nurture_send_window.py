@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from revops.base.models import Notification
+from revops.base.choices import AutomationOutcome
+from revops.base.models import AutomationLog, Notification
 from revops.top.config import config_export, config_import
 from routing.models import NurtureEnrollment, NurtureProgram
 from routing.services import nurture_steps_send
@@ -39,6 +40,9 @@ def test_a_step_due_before_the_window_in_the_leads_zone_waits_for_its_opening_th
     reason = enrollment.history.first().history_change_reason
     assert "step 1 waits for the send window (Mon 07 Dec 09:00 PST, the lead's time)" in reason
     assert "1 waiting for their send window" in str(early)
+    line = AutomationLog.objects.get(action="nurture_step_send", object_id=enrollment.lead_id)
+    assert line.outcome == AutomationOutcome.NOOP and "step 1 waits for the send window (Mon 07 Dec 09:00 PST" in (
+        line.detail)
 
     assert nurture_steps_send(now=MONDAY_7AM_IN_CALIFORNIA).sent == 0  # nothing due before the opening
     assert nurture_steps_send(now=NINE_IN_CALIFORNIA).sent == 1

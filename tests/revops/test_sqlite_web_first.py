@@ -119,3 +119,51 @@ def test_a_workers_transaction_begins_after_the_web_requests_writes(tmp_path, mo
         connection_created.disconnect(dispatch_uid="leadflow-worker-yields")
         if webfirst._worker_begin in connection.execute_wrappers:
             connection.execute_wrappers.remove(webfirst._worker_begin)
+
+
+def test_a_begin_waiting_for_the_write_lock_takes_it_within_milliseconds_of_its_release(tmp_path):
+    """SQLite's own busy wait sleeps up to 100 ms between tries (a lock freed after 130 ms is taken at 178 ms);
+    ``begin_waiting`` tries every millisecond, and still gives up at its bound."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from django.db import OperationalError
+
+    from revops.base.db.webfirst import begin_waiting
+
+    path = str(tmp_path / "lock.sqlite3")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x)")
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=20)
+    context = {"connection": SimpleNamespace(connection=waiter)}
+
+    def execute(sql, params, many, context):
+        try:
+            return waiter.execute(sql)
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(str(exc)) from exc
+
+    writer.execute("BEGIN IMMEDIATE")
+    released = []
+
+    def release():
+        time.sleep(0.13)
+        writer.execute("COMMIT")
+        released.append(time.monotonic())
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    begin_waiting(execute, "BEGIN IMMEDIATE", None, False, context, seconds=5)
+    taken = time.monotonic()
+    thread.join()
+    assert taken - released[0] < 0.035  # SQLite's own wait takes it about 48 ms late
+    waiter.execute("COMMIT")
+    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # its own wait set back after the tries
+
+    writer.execute("BEGIN IMMEDIATE")  # held past the bound: "database is locked", as SQLite's own wait ends
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="locked"):
+        begin_waiting(execute, "BEGIN IMMEDIATE", None, False, context, seconds=0.1)
+    assert 0.1 <= time.monotonic() - started < 1.0
+    writer.execute("COMMIT")

@@ -71,7 +71,7 @@ def test_a_request_holds_the_lock_from_each_write_transactions_begin_to_its_comm
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_transaction_keeps_the_lock_to_the_end_of_the_request(tmp_path, monkeypatch):
+def test_a_rolled_back_transaction_keeps_the_lock_until_the_requests_next_commit_or_its_end(tmp_path, monkeypatch):
     path = str(tmp_path / "db.sqlite3.writers")
     monkeypatch.setattr(webfirst, "_lock_path", lambda settings_dict: path)
 
@@ -79,11 +79,15 @@ def test_a_rolled_back_transaction_keeps_the_lock_to_the_end_of_the_request(tmp_
         with pytest.raises(RuntimeError), transaction.atomic():
             Lead.objects.create(email="gone@example.com", country="US")
             raise RuntimeError("the request fails")
-        assert waited_by_a_worker(path, 0.1) >= 0.1  # no commit released it: held until the request ends
+        assert waited_by_a_worker(path, 0.1) >= 0.1  # no commit released it
         with transaction.atomic():
             Lead.objects.create(email="kept@example.com", country="US")
+        assert waited_by_a_worker(path, 0.1) < 0.05  # the next commit did
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Lead.objects.create(email="gone-too@example.com", country="US")
+            raise RuntimeError("the request fails again")
         assert waited_by_a_worker(path, 0.1) >= 0.1
-    assert waited_by_a_worker(path, 0.1) < 0.05
+    assert waited_by_a_worker(path, 0.1) < 0.05  # the request's end did
     assert list(Lead.objects.values_list("email", flat=True)) == ["kept@example.com"]
 
 

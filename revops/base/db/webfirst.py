@@ -67,7 +67,8 @@ def _open(path: str) -> int:
 def web_writes() -> Iterator[None]:
     """Hold the lock file shared while this request writes: from a write transaction's ``BEGIN`` to its commit.
 
-    Taken again at the request's next ``BEGIN``; a transaction that rolls back keeps it to the end of the request.
+    Taken again at the request's next ``BEGIN``; a transaction that rolls back keeps it until the request's next
+    commit, or its end.
     What a request does after its commit (the answer's serialisation, the jobs it queues) does not hold the workers
     back. The file is opened per transaction and closed after it (closing releases the lock): a server with a
     thread per request (runserver) keeps no descriptor behind."""
@@ -89,6 +90,7 @@ def web_writes() -> Iterator[None]:
                 fd = _open(path)
                 held.append(fd)
                 fcntl.flock(fd, fcntl.LOCK_SH)
+            armed.clear()  # a rolled-back transaction's release went with it: this one's commit releases
             return begin_waiting(execute, sql, params, many, context,
                                  seconds=settings.LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT)
         if held and not armed and context["connection"].in_atomic_block:

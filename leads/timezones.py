@@ -12,7 +12,7 @@ import functools
 import os
 import zoneinfo
 
-import pycountry
+from .normalize.state import normalize_state
 
 US = {
     "America/New_York": "CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV",
@@ -50,26 +50,10 @@ def lead_time_zone(country: str | None, state: str | None = None) -> str | None:
         return None
     states = STATE_ZONES.get(code)
     if states and state:
-        zone = states.get(_state_code(code, state))
+        zone = states.get(normalize_state(state.strip(), code).upper())
         if zone:
             return _valid(zone)
     return _valid(MAIN_ZONES.get(code) or _country_zones().get(code))
-
-
-def _state_code(country: str, state: str) -> str:
-    text = state.strip()
-    if text.upper() in STATE_ZONES[country]:
-        return text.upper()
-    return _state_names(country).get(text.casefold(), "")
-
-
-@functools.cache
-def _state_names(country: str) -> dict[str, str]:
-    """A country's subdivision names (casefolded) → their codes without the country ("California" → "CA")."""
-    names = {}
-    for subdivision in pycountry.subdivisions.get(country_code=country) or ():
-        names[subdivision.name.casefold()] = subdivision.code.split("-", 1)[1]
-    return names
 
 
 @functools.cache

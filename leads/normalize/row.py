@@ -17,6 +17,7 @@ from .categories import normalize_consent, normalize_industry, normalize_outcome
 from .country import normalize_country_text
 from .email import email_domain, is_free_email_domain, normalize_email_text
 from .phone import parse_phone_text
+from .state import normalize_state
 from .text import clean_text
 from .title import classify_title
 from .website import normalize_website_text
@@ -211,9 +212,6 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         except BoundaryError as exc:
             errors.append(FieldError(exc.field, exc.reason))
 
-    if "state" in texts:
-        state = texts["state"]
-        values["state"] = state.upper() if len(state) == 2 and state.isalpha() else state
     if "postal_code" in texts:
         values["postal_code"] = texts["postal_code"].upper()
 
@@ -227,6 +225,8 @@ def normalize_row(row: Mapping[str, Any], *, industry_vocabulary: Mapping[str, s
         if country_error:
             flags.append(FLAG_COUNTRY_UNKNOWN)
         region = country or None
+    if "state" in texts:  # after the country: a US, Canadian or Australian state's name becomes its code
+        values["state"] = normalize_state(texts["state"], values.get("country"))
 
     email = ""
     if "email" in texts:

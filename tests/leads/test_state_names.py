@@ -1,0 +1,45 @@
+"""A US, Canadian or Australian state typed as its name is stored as its code, so territories listing codes cover
+it ("California" is in a territory of "CA, OR, WA"); elsewhere the text is kept; any text is accepted."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leads.normalize.row import normalize_row
+from leads.normalize.state import STATE_CODE_COUNTRIES, normalize_state, state_codes
+from leads.services import lead_ingest
+
+
+def test_a_state_name_becomes_its_code_in_the_three_countries():
+    assert normalize_state("California", "US") == "CA"
+    assert normalize_state("  new   YORK ", "US") == "NY"
+    assert normalize_state("Québec", "CA") == "QC"  # accents ignored
+    assert normalize_state("Western Australia", "AU") == "WA"
+    assert normalize_state("ny", None) == "NY"  # a two-letter text is upper-cased, as before
+
+
+def test_elsewhere_or_unknown_the_text_is_kept():
+    assert normalize_state("Bavaria", "DE") == "Bavaria"
+    assert normalize_state("Atlantis", "US") == "Atlantis"
+    assert normalize_state("California", None) == "California"  # no country: nothing to look it up in
+
+
+def test_the_row_and_the_stored_lead_carry_the_code(db):
+    row = normalize_row({"email": "cal@example.com", "country": "United States", "state": "California"})
+    assert row.values["state"] == "CA"
+    lead = lead_ingest(data={"email": "ore@example.com", "country": "US", "state": "Oregon"}).lead
+    lead.refresh_from_db()
+    assert lead.state == "OR"
+
+
+@given(st.text(max_size=40), st.sampled_from([*STATE_CODE_COUNTRIES, "DE", "", None]))
+def test_any_text_gives_a_known_code_or_itself(text, country):
+    result = normalize_state(text, country)
+    known = set(state_codes((country or "").upper()).values())
+    assert result in known or result in (text, text.upper())
+
+
+@pytest.mark.parametrize("country", STATE_CODE_COUNTRIES)
+def test_every_state_of_the_three_countries_has_a_two_or_three_letter_code(country):
+    codes = state_codes(country)
+    assert len(codes) >= 8 and all(2 <= len(code) <= 3 and code.isalpha() for code in codes.values())

@@ -43,3 +43,14 @@ def test_any_text_gives_a_known_code_or_itself(text, country):
 def test_every_state_of_the_three_countries_has_a_two_or_three_letter_code(country):
     codes = state_codes(country)
     assert len(codes) >= 8 and all(2 <= len(code) <= 3 and code.isalpha() for code in codes.values())
+
+
+def test_a_territory_of_state_codes_covers_a_lead_that_typed_the_states_name(db):
+    from routing.models import Territory
+    from routing.rules import CompiledTerritory
+
+    west = CompiledTerritory.of(Territory(name="US West", countries="US", states="CA, OR, WA"))
+    lead = lead_ingest(data={"email": "west@example.com", "country": "United States", "state": "california"}).lead
+    lead.refresh_from_db()
+    assert west.covers(country=lead.country, state=lead.state, postal_code="") is True
+    assert west.covers(country="US", state="california", postal_code="") is False  # the text as typed, before

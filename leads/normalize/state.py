@@ -9,9 +9,10 @@ text upper-cased.
 from __future__ import annotations
 
 import functools
-import unicodedata
 
 import pycountry
+
+from .text import strip_accents
 
 STATE_CODE_COUNTRIES = ("US", "CA", "AU")
 
@@ -35,5 +36,4 @@ def state_codes(country: str) -> dict[str, str]:
 
 
 def _key(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    return " ".join(strip_accents(text.casefold()).split())

@@ -93,10 +93,10 @@ GROUP_LABELS = {
     "other_reasons": "smaller reasons, added up",
     "rounding": "rounding of decayed points",
 }
-# Reasons whose code is shared and whose label names what they are (the predictive model's features): grouped by
-# code and label, each feature on its own row.
-BY_LABEL = ("predicts_up", "predicts_down")
+# Reasons whose code is shared and whose label names what they are (the predictive model's features, by the side
+# they push the win probability to): grouped by code and label, each feature on its own row.
 FEATURE_SIDE = {"predicts_up": "raises", "predicts_down": "lowers"}
+BY_LABEL = tuple(FEATURE_SIDE)
 
 
 def top_reasons(changes) -> list[dict]:

@@ -225,7 +225,7 @@ def nurture_step_send(*, enrollment_id: int, now: datetime, result: NurtureSendR
         step = steps[0]
         if opens_at := _send_window_wait(enrollment.program, lead, now):
             waits = (f"step {step.position} waits for the send window "
-                     f"({opens_at.astimezone(_lead_zone(lead)):%a %d %b %H:%M %Z}, the lead's time)")
+                     f"({opens_at:%a %d %b %H:%M %Z}, the lead's time)")
             enrollment.next_at = opens_at
             enrollment._change_reason = f"automation:nurture {waits}"
             enrollment.save()
@@ -259,7 +259,8 @@ def _lead_zone(lead: Lead) -> zoneinfo.ZoneInfo:
 
 
 def _send_window_wait(program: NurtureProgram, lead: Lead, now: datetime) -> datetime | None:
-    """When the program's send window next opens for this lead, if it is closed at ``now`` (None: send now)."""
+    """When the program's send window next opens for this lead, in the lead's zone, if it is closed at ``now``
+    (None: send now)."""
     if program.send_from_hour is None and program.send_on_weekends:
         return None
     zone = _lead_zone(lead)
@@ -268,7 +269,7 @@ def _send_window_wait(program: NurtureProgram, lead: Lead, now: datetime) -> dat
                           weekdays=frozenset(range(7 if program.send_on_weekends else 5)),
                           country="" if program.send_on_weekends else (lead.country or ""))
     opens_at = working_open_at(now, working)
-    return opens_at if opens_at > now else None
+    return opens_at.astimezone(zone) if opens_at > now else None
 
 
 def _complete(enrollment: NurtureEnrollment, now: datetime, why: str) -> None:

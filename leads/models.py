@@ -7,7 +7,8 @@ written by the scoring and routing layers through their services, never typed in
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
+
+from revops.base.history_records import HistoricalRecords
 
 from .choices import (
     CLOSED_STAGES,

@@ -7,7 +7,8 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from revops.base.history_records import HistoricalRecords
 
 from .normalize import INPUT_COLUMNS
 

@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
 from django.db.transaction import TransactionManagementError
-from simple_history.models import HistoricalRecords
 
 from leads.choices import Queue, Stage
 from leads.models import Lead
 from revops.base.db.sql import rows_compiled_once
+from revops.base.history_records import HistoricalRecords
 from scoring.choices import Band, ModelStatus
 from scoring.models import ScoringModel
 

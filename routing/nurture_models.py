@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from leads.choices import Stage
 from leads.models import Lead
+from revops.base.history_records import HistoricalRecords
 from scoring.choices import Band
 
 from .choices import NurtureStatus, NurtureStopReason

@@ -6,11 +6,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from leads.choices import Stage
 from leads.models import IndustryTerm, Lead
 from leads.normalize.title import SENIORITY_CHOICES
+from revops.base.history_records import HistoricalRecords
 
 from .choices import (
     DecayMode,

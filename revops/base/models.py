@@ -6,7 +6,8 @@ key (``object_type`` / ``object_id``) so the base never depends on the layers ab
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from revops.base.history_records import HistoricalRecords
 
 from .choices import AutomationOutcome, Channel, IncidentKind, NotificationStatus, ReportKind, Workflow
 

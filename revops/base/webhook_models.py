@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from revops.base.history_records import HistoricalRecords
 
 from .choices import WebhookDeliveryStatus, WebhookEvent
 

@@ -16,7 +16,8 @@ lead_changed = Signal()
 # kwargs: lead_id, event_ids (list), event_types (sorted list of the new events' types), active_before (the
 # lead's latest known activity before them: last interaction, assignment or creation), stage (after them)
 events_recorded = Signal()
-# kwargs: lead_id, enriched (bool: whether anything was added)
+# kwargs: lead_id, enriched (bool: whether anything was added), scored (bool, when the sender knows: whether the lead
+# had a score already, e.g. from a hot event that arrived before its enrichment ran)
 lead_enriched = Signal()
 # kwargs: lead_ids (list): leads a bulk import created and enriched in memory, ready to score as one batch
 leads_enriched_many = Signal()

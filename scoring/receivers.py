@@ -26,8 +26,11 @@ from .signals import predictive_model_changed, segment_config_changed
 
 
 @receiver(lead_signals.lead_enriched)
-def score_after_enrichment(sender, lead_id: int, **kwargs) -> None:
-    lead_score_schedule(lead_id, "ingest")
+def score_after_enrichment(sender, lead_id: int, enriched: bool = True, scored: bool = False, **kwargs) -> None:
+    """A new lead is scored once its enrichment ran. A lead that already has a score (a demo request arrived and was
+    scored first) is scored again only when the enrichment filled a field: nothing scoring reads changed otherwise."""
+    if enriched or not scored:
+        lead_score_schedule(lead_id, "ingest")
 
 
 @receiver(lead_signals.leads_enriched_many)

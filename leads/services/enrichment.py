@@ -25,6 +25,7 @@ from ..choices import EnrichmentStatus
 from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
 from ..normalize import normalize_country, size_band_for
 from ..quality import data_quality_score
+from ..writes import lead_save_with_history
 
 ENRICHABLE_FIELDS = ("company", "industry", "employees", "annual_revenue", "country", "state", "city")
 
@@ -219,31 +220,29 @@ def _lookup(providers: list[Provider], lead: Lead, period: str) -> tuple[dict[st
 
 
 def _apply(lead: Lead, found: dict[str, Any], failures: list[str]) -> bool:
-    """Fill the locked lead's empty fields with what was found, record the status, save it with history; returns
+    """Fill the locked lead's empty fields with what was found, record the status, write the changed fields with
+    the lead's history row (``leads.writes``: two statements, the row django-simple-history would write); returns
     whether anything was filled."""
     filled = []
     for name, value in found.items():
         if name in ENRICHABLE_FIELDS and getattr(lead, name) in (None, ""):
             setattr(lead, name, value)
             filled.append(name)
+    changed = [*filled, "enrichment_status", "enriched_at", "data_quality"]
     if "employees" in filled:
         lead.size_band = size_band_for(lead.employees)
-    if failures and not filled:
-        lead.enrichment_status = EnrichmentStatus.FAILED
+        changed.append("size_band")
+    if failures:
+        lead.enrichment_status = EnrichmentStatus.PARTIAL if filled else EnrichmentStatus.FAILED
         lead.flags = sorted(set(lead.flags) | {"needs_manual_enrichment"})
-    elif failures:
-        lead.enrichment_status = EnrichmentStatus.PARTIAL
-        lead.flags = sorted(set(lead.flags) | {"needs_manual_enrichment"})
-    elif filled:
-        lead.enrichment_status = EnrichmentStatus.DONE
+        changed.append("flags")
     else:
-        lead.enrichment_status = EnrichmentStatus.NOT_FOUND
+        lead.enrichment_status = EnrichmentStatus.DONE if filled else EnrichmentStatus.NOT_FOUND
     lead.enriched_at = timezone.now()
     lead.data_quality = data_quality_score(lead)
-    lead._change_reason = "automation:enrichment " + (
-        f"filled {', '.join(filled)}" if filled else "nothing new"
-    ) + (f"; failed: {'; '.join(failures)}" if failures else "")
-    lead.save()
+    reason = "automation:enrichment " + (f"filled {', '.join(filled)}" if filled else "nothing new") + (
+        f"; failed: {'; '.join(failures)}" if failures else "")
+    lead_save_with_history(lead, changed, reason=reason)
     return bool(filled)
 
 
@@ -259,7 +258,8 @@ def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True)
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         enriched = _apply(lead, found, failures)
         if announce:
-            signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=enriched)
+            signals.lead_enriched.send(sender=Lead, lead_id=lead_id, enriched=enriched,
+                                       scored=lead.scored_at is not None)
     return lead.enrichment_status
 
 
@@ -275,7 +275,8 @@ def leads_enrich(*, lead_ids: list[int], period: str = "initial") -> dict[str, i
     with transaction.atomic():
         for lead in Lead.objects.select_for_update().filter(pk__in=list(looked_up)).order_by("pk"):
             enriched = _apply(lead, *looked_up[lead.pk])
-            signals.lead_enriched.send(sender=Lead, lead_id=lead.pk, enriched=enriched)
+            signals.lead_enriched.send(sender=Lead, lead_id=lead.pk, enriched=enriched,
+                                       scored=lead.scored_at is not None)
             statuses[lead.enrichment_status] = statuses.get(lead.enrichment_status, 0) + 1
     return statuses
 

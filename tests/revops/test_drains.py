@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rq.job import Job
 
-from leads.models import Lead
+from leads.models import CompanyProfile, Lead
 from revops.base.jobs import PIPELINE_QUEUES, jobs_inline, pending_jobs_sweep_job
 from revops.base.models import Notification, PendingJob
 from revops.base.pending import pending_claim, pending_drain_job
@@ -128,6 +128,27 @@ def test_a_demo_request_is_not_queued_behind_a_burst_of_email_opens(api_client, 
     assert Lead.objects.get(pk=hot).score == before + 30
     assert PendingJob.objects.filter(queue="bulk").count() == 21  # the opens still wait
     work()
+    assert not PendingJob.objects.exists()
+
+
+@pytest.mark.parametrize("directory_knows_the_city", [False, True], ids=["nothing-to-add", "fills-the-city"])
+def test_a_lead_scored_by_its_demo_request_first_is_rescored_after_enrichment_only_if_it_added_something(
+        api_client, configured, monkeypatch, directory_knows_the_city):
+    data = form(1, "f")
+    if directory_knows_the_city:
+        CompanyProfile.objects.create(domain=data["email"].split("@")[1], city="Boston")
+    lead_id = api_client.post("/api/leads/", data, format="json").json()["id"]
+    api_client.post("/api/events/", {"lead": lead_id, "type": "demo_request"}, format="json")
+    runs = []
+    real = scoring_jobs.lead_score
+    monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: runs.append(kw["cause"]) or real(**kw))
+
+    work()  # the hot queue first: the demo request scores the lead before its enrichment has run
+
+    lead = Lead.objects.get(pk=lead_id)
+    assert lead.enrichment_status == ("done" if directory_knows_the_city else "not_found")
+    assert runs == (["events", "ingest"] if directory_knows_the_city else ["events"])
+    assert lead.score is not None and lead.owner_id is not None
     assert not PendingJob.objects.exists()
 
 

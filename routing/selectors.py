@@ -14,6 +14,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from leads.choices import CLOSED_STAGES, Outcome, Queue, Stage
 from leads.models import Lead, LeadEvent
+from revops.base.db.sql import rows_compiled_once
 from revops.base.scoping import scoped
 
 from .choices import NurtureStatus, RepRole, TaskKind, TaskStatus
@@ -142,8 +143,13 @@ def leads_open(queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
 
 
 def lead_waiting_for_routing(*, lead_id: int) -> bool:
-    """Whether the lead waits for routing: live, no owner, in a queue routing takes leads out of."""
-    return Lead.objects.live().filter(pk=lead_id, owner__isnull=True, queue__in=list(ROUTABLE_QUEUES)).exists()
+    """Whether the lead waits for routing: live, no owner, in a queue routing takes leads out of (asked after every
+    score: the statement is compiled once, the conditions read in Python as in ``leads_waiting_among``)."""
+    rows = rows_compiled_once("lead waiting for routing",
+                              lambda: Lead.objects.filter(pk=0).values_list("owner_id", "queue", "merged_into_id"),
+                              [lead_id])
+    return any(owner_id is None and merged_into_id is None and queue in ROUTABLE_QUEUES
+               for owner_id, queue, merged_into_id in rows)
 
 
 def leads_waiting_among(*, lead_ids: list[int]) -> list[int]:

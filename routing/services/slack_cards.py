@@ -25,10 +25,12 @@ def routing_rule_label(task: Task) -> str:
     """The rule that chose the rep (else the decision's summary; empty without a decision)."""
     if not task.decision_id:
         return ""
-    decision = RoutingDecision.objects.select_related("rule").filter(pk=task.decision_id).first()
-    if decision is None:
+    # The two columns only: a decision's row carries its whole explanation.
+    row = RoutingDecision.objects.filter(pk=task.decision_id).values_list("rule__name", "summary").first()
+    if row is None:
         return ""
-    return f"rule {decision.rule.name}" if decision.rule else decision.summary
+    rule_name, summary = row
+    return f"rule {rule_name}" if rule_name is not None else summary
 
 
 def task_card(task: Task, lead: Lead, rep: Rep | None) -> TaskCard:

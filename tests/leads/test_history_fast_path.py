@@ -6,8 +6,11 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.choices import EnrichmentStatus
+from leads.models import CompanyProfile, Lead
+from leads.quality import data_quality_score
 from leads.selectors import lead_locked
+from leads.services import lead_enrich
 from leads.writes import lead_save_with_history, leads_history_record
 from revops.base.automation import automation_user_id
 from routing.selectors import rep_open_lead_counts
@@ -85,3 +88,30 @@ def test_open_lead_count_reads_the_partial_index_on_sqlite(reps):
         cursor.execute("EXPLAIN QUERY PLAN " + sql)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "lead_open_by_owner" in plan
+
+
+def test_enrichment_writes_only_what_it_changed_with_the_history_row():
+    CompanyProfile.objects.create(domain="initech.example", name="Initech", industry="Technology", employees=420,
+                                  city="Austin")
+    lead = _lead(email="bill@initech.example", domain="initech.example", company="", employees=None,
+                 industry="Retail")
+    assert lead_enrich(lead_id=lead.pk) == EnrichmentStatus.DONE
+    stored = Lead.objects.get(pk=lead.pk)
+    assert (stored.company, stored.employees, stored.size_band, stored.city, stored.industry) == (
+        "Initech", 420, "201-1000", "Austin", "Retail")  # empty fields filled; a given one kept
+    assert stored.enriched_at is not None and stored.data_quality == data_quality_score(stored)
+    latest = stored.history.first()
+    assert latest.history_type == "~" and latest.history_user_id == automation_user_id()
+    assert latest.history_change_reason.startswith("automation:enrichment filled ")
+    assert set(latest.history_change_reason.removeprefix("automation:enrichment filled ").split(", ")) == {
+        "company", "employees", "city"}
+    assert sorted(latest.diff_against(latest.prev_record).changed_fields) == [
+        "city", "company", "data_quality", "employees", "enriched_at", "enrichment_status", "size_band"]
+
+
+def test_a_models_history_manager_class_is_built_once_and_each_manager_is_bound_to_its_instance():
+    first, second = _lead(), _lead(email="grace@example.com")
+    assert type(first.history) is type(second.history) is type(Lead.history)
+    assert first.history.instance == first and Lead.history.instance is None
+    assert [row.email for row in second.history.all()] == ["grace@example.com"]
+    assert Lead.history.filter(id=first.pk).count() == 1

@@ -12,8 +12,9 @@ from leads.choices import Stage
 from revops.base.choices import NotificationStatus
 from revops.base.models import Notification
 from revops.base.notifications import notification_queue, notification_send, notifications_sweep
-from routing.models import Task
+from routing.models import RoutingDecision, Task
 from routing.services import task_notify
+from routing.services.slack_cards import routing_rule_label
 from tests.routing.factories import make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,3 +104,19 @@ def test_the_task_message_is_block_kit_with_the_three_buttons_and_the_due_time_i
         ("task_accept", str(task.pk), "Accept"), ("task_snooze", str(task.pk), "Snooze 1 h"),
         ("task_reject", str(task.pk), "Reject")]
     assert Notification.objects.get(dedup_key=f"task:{task.pk}:assigned").blocks == blocks
+
+
+def test_the_task_message_names_the_rule_that_routed_the_lead_else_the_decisions_summary(
+        slack, inline_jobs, reps, routing_rules):
+    rita = reps[0]
+    lead = make_lead(owner=rita.user, first_name="Bo", last_name="Ray")
+    by_rule = RoutingDecision.objects.create(lead=lead, rule=routing_rules[0], rep=rita, summary="matched",
+                                             explanation={"candidates": ["x"] * 500})
+    by_hand = RoutingDecision.objects.create(lead=lead, rep=rita, summary="moved by a manager")
+    tasks = [Task.objects.create(lead=lead, assignee=rita.user, title="Follow up", dedup_key=f"r{n}",
+                                 due_at=timezone.now() + timedelta(hours=1), decision=decision)
+             for n, decision in enumerate([by_rule, by_hand, None])]
+
+    assert [routing_rule_label(task) for task in tasks] == [f"rule {routing_rules[0].name}", "moved by a manager", ""]
+    task_notify(tasks[0], lead, rita)
+    assert f"*Routed by:* rule {routing_rules[0].name}" in str(slack.messages[-1]["blocks"])

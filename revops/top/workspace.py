@@ -126,7 +126,8 @@ def _lead_for(request: HttpRequest, lead_id: int) -> Lead:
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     """The lead page: score and reasons, routing explanation, tasks with their actions, log, close, timeline."""
     lead = _lead_for(request, lead_id)
-    contact = [part for part in (lead.email, lead.phone or lead.phone_raw, lead.country) if part]
+    place = ", ".join(part for part in (lead.city, lead.state, lead.country) if part)  # "Seattle, WA, US"
+    contact = [part for part in (lead.email, lead.phone or lead.phone_raw, place) if part]
     # The admin's renderers (revops.base.presentation): reasons that add up, history changes for people, JSON as
     # small tables, the automation user by name.
     history = list(lead.history.select_related("history_user").all()[:21])

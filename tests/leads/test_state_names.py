@@ -1,10 +1,16 @@
 """A US, Canadian or Australian state typed as its name is stored as its code, so territories listing codes cover
 it ("California" is in a territory of "CA, OR, WA"); elsewhere the text is kept; any text is accepted."""
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leads.models import Lead
 from leads.normalize.row import normalize_row
 from leads.normalize.state import STATE_CODE_COUNTRIES, normalize_state, state_codes
 from leads.services import lead_ingest
@@ -54,3 +60,17 @@ def test_a_territory_of_state_codes_covers_a_lead_that_typed_the_states_name(db)
     lead.refresh_from_db()
     assert west.covers(country=lead.country, state=lead.state, postal_code="") is True
     assert west.covers(country="US", state="california", postal_code="") is False  # the text as typed, before
+
+
+def test_leads_stored_with_a_state_name_before_get_its_code_from_the_migration_with_a_history_row(db):
+    migration = importlib.import_module("leads.migrations.0017_state_names_to_codes")
+    old = [Lead.objects.create(email=f"{n}@old.example", country=country, state=state)
+           for n, (country, state) in enumerate([("US", "California"), ("US", "california "), ("CA", "Québec"),
+                                                 ("DE", "Bavaria"), ("US", "Atlantis"), ("US", "TX")])]
+    migration.state_names_to_codes(django_apps, None)
+    assert [Lead.objects.get(pk=lead.pk).state for lead in old] == ["CA", "CA", "QC", "Bavaria", "Atlantis", "TX"]
+    changed = {lead.pk for lead in old[:3]}
+    rows = Lead.history.filter(history_change_reason=migration.REASON)
+    assert {row.id: row.state for row in rows} == {old[0].pk: "CA", old[1].pk: "CA", old[2].pk: "QC"}
+    assert all(Lead.objects.get(pk=pk).history.count() == 2 for pk in changed)  # created, then the migration
+    assert ("leads", "0017_state_names_to_codes") in MigrationRecorder(connection).applied_migrations()

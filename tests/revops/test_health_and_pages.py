@@ -70,13 +70,14 @@ def test_every_admin_page_opens_for_the_revops_admin(client, revops_admin, confi
 
 
 def test_a_rep_sees_and_completes_their_task_in_the_workspace(client, configured, inline_jobs):
-    lead = lead_ingest(data={"email": "ws@x.example", "country": "US", "state": "WA", "first_name": "Wendy"}).lead
+    lead = lead_ingest(data={"email": "ws@x.example", "country": "US", "state": "Washington", "city": "Seattle",
+                             "first_name": "Wendy"}).lead
     task = Task.objects.get(lead=lead)
     client.force_login(task.assignee)
     page = client.get("/workspace/").content.decode()
     assert "Follow up Wendy" in page
     detail = client.get(f"/workspace/leads/{lead.pk}/").content.decode()
-    assert "assigned to" in detail
+    assert "assigned to" in detail and "ws@x.example · Seattle, WA, US" in detail  # where they are
     their_time = timezone.now().astimezone(zoneinfo.ZoneInfo("America/Los_Angeles"))
     assert f"their time: {their_time:%a} " in detail  # the lead's own clock, to call it in its day
     assert f" {their_time:%Z}, America/Los_Angeles</span>" in detail

@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from revops.base.db.sql import history_copy, history_copy_all
+from revops.base.db.sql import bulk_insert, history_copy, history_copy_all
 
 from .models import Lead
 
@@ -36,6 +36,14 @@ def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime,
                              created: bool = False) -> None:
     """One history row per lead with the same reason, in one statement per 500 leads (``created``: type "+")."""
     history_copy_all(Lead, lead_ids, reason=reason, now=now, user_id=user_id, history_type="+" if created else "~")
+
+
+def lead_insert_with_history(lead: Lead, *, reason: str, user=None) -> Lead:
+    """``lead.save()`` of a new lead with its history row (type "+"), in two statements: the insert prepared once per
+    model (``revops.base.db.sql.bulk_insert``, as the bulk import inserts) and the history row copied from it."""
+    bulk_insert([lead])
+    history_copy(Lead, [(lead.pk, reason)], now=lead.created_at, user_id=history_user_id(user), history_type="+")
+    return lead
 
 
 def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=None) -> None:

@@ -15,11 +15,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from revops.base.boundary import BoundaryError, datetime_utc
+from revops.base.db.sql import rows_compiled_once
 
 from .. import signals
 from ..choices import Consent, EventType, Transition
 from ..models import Lead, LeadEvent
 from ..normalize import FieldError
+from ..selectors import lead_locked
 from ..writes import lead_save_with_history
 from .lifecycle import lead_consent_withdrawn_apply, lead_transition_announce
 
@@ -78,25 +80,30 @@ def event_record(
     return events[0], bool(created)
 
 
-def _resolve_lead(lead_id: int | None, email: str) -> Lead:
-    """The lead the events belong to (a merged lead's survivor), with its id only: ``_lead_after_events`` reads the
-    whole row again, locked, inside the transaction."""
-    lead = None
-    by_id = Lead.objects.only("id", "merged_into_id")
+def _resolve_lead(lead_id: int | None, email: str) -> int:
+    """The id of the lead the events belong to (a merged lead's survivor): ``_lead_after_events`` reads the whole
+    row, locked, inside the transaction. By id, the statement is compiled once (every event posted asks it)."""
     if lead_id:
-        lead = by_id.filter(pk=lead_id).first()
-        if lead is None:
+        row = _id_and_merged_into(lead_id)
+        if row is None:
             raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
     elif email:
         normalized = " ".join(str(email).split()).lower()
-        lead = by_id.filter(email=normalized, merged_into__isnull=True).order_by("id").first()
-        if lead is None:
+        row = (Lead.objects.filter(email=normalized, merged_into__isnull=True).order_by("id")
+               .values_list("id", "merged_into_id").first())
+        if row is None:
             raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
     else:
         raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
-    while lead.merged_into_id:
-        lead = by_id.get(pk=lead.merged_into_id)
-    return lead
+    while row[1]:
+        row = _id_and_merged_into(row[1])
+    return row[0]
+
+
+def _id_and_merged_into(lead_id: int) -> tuple[int, int | None] | None:
+    rows = rows_compiled_once("lead id and merged_into",
+                              lambda: Lead.objects.filter(pk=0).values_list("id", "merged_into_id"), [lead_id])
+    return tuple(rows[0]) if rows else None
 
 
 def events_record(
@@ -107,7 +114,7 @@ def events_record(
     Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
     interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, in the transaction.
     """
-    lead = _resolve_lead(lead_id, email)
+    lead_id = _resolve_lead(lead_id, email)
     prepared = []
     for item in items:
         event_type = " ".join(str(item.get("type") or "").split()).lower()
@@ -129,19 +136,19 @@ def events_record(
                 if existing is not None:
                     result.append(existing)
                     continue
-            event = LeadEvent(lead=lead, type=event_type, occurred_at=occurred_at, properties=properties,
+            event = LeadEvent(lead_id=lead_id, type=event_type, occurred_at=occurred_at, properties=properties,
                               idempotency_key=key, source=source)
             event._change_reason = f"event from {source or 'api'}"
             event.save()
             result.append(event)
             created.append(event)
         if created:
-            _lead_after_events(lead, created)
+            _lead_after_events(lead_id, created)
     return result, created
 
 
-def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+def _lead_after_events(lead_id: int, created: list[LeadEvent]) -> None:
+    lead = lead_locked(lead_id=lead_id)
     # The latest activity known before these events (a lower bound of what re-engagement compares): a lead active
     # recently needs no re-engagement lookup (routing.jobs.lead_reengage_schedule).
     active_before = max((m for m in (lead.last_interaction_at, lead.assigned_at, lead.created_at) if m), default=None)

@@ -26,6 +26,7 @@ from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
+from ..writes import lead_insert_with_history
 from .lifecycle import (
     lead_consent_withdrawn_apply,
     lead_transition_announce,
@@ -199,9 +200,7 @@ def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: b
     lead.account = _account_for(lead.domain, lead.company)
     lead.data_quality = data_quality_score(lead)
     lead.full_clean(exclude=["account", "owner", "merged_into"])
-    lead._history_user = user
-    lead._change_reason = reason or f"ingest from {source or 'api'}"
-    lead.save()
+    lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user)
     if source and lead.external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
     if run_pipeline:

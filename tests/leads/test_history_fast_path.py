@@ -115,3 +115,25 @@ def test_a_models_history_manager_class_is_built_once_and_each_manager_is_bound_
     assert first.history.instance == first and Lead.history.instance is None
     assert [row.email for row in second.history.all()] == ["grace@example.com"]
     assert Lead.history.filter(id=first.pk).count() == 1
+
+
+def test_a_lead_created_through_the_api_has_its_created_history_row_by_the_client(api_client, integration_user):
+    response = api_client.post("/api/leads/", {"email": "new@fresh.example", "first_name": "Nia", "country": "US",
+                                              "title": "VP Sales"}, format="json")
+    assert response.status_code == 201
+    lead = Lead.objects.get(pk=response.json()["id"])
+    [created] = lead.history.filter(history_type="+")
+    assert created.history_user_id == integration_user.pk and created.history_change_reason == "ingest from api"
+    assert created.history_date == lead.created_at
+    for field in ("email", "first_name", "country", "title", "seniority", "created_at", "source", "data_quality"):
+        assert getattr(created, field) == getattr(lead, field), field
+
+
+def test_an_event_on_a_merged_lead_is_recorded_on_its_survivor(api_client):
+    survivor = _lead(email="keep@example.com")
+    merged = _lead(email="gone@example.com", merged_into=survivor)
+    response = api_client.post("/api/events/", {"lead": merged.pk, "type": "pricing_visit"}, format="json")
+    assert response.status_code == 201 and response.json()["lead"] == survivor.pk
+    assert Lead.objects.get(pk=survivor.pk).last_interaction_at is not None
+    assert api_client.post("/api/events/", {"lead": merged.pk + 999, "type": "x"}, format="json").json()[
+        "lead"] == [f"no lead with id {merged.pk + 999}"]

@@ -20,9 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
-from revops.base.db.sql import bulk_insert, history_copy, history_copy_all
+from revops.base.db.sql import history_copy, history_copy_all, row_insert_with_history, row_update_with_history
 
 from .models import Lead
 
@@ -41,9 +40,7 @@ def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime,
 def lead_insert_with_history(lead: Lead, *, reason: str, user=None) -> Lead:
     """``lead.save()`` of a new lead with its history row (type "+"), in two statements: the insert prepared once per
     model (``revops.base.db.sql.bulk_insert``, as the bulk import inserts) and the history row copied from it."""
-    bulk_insert([lead])
-    history_copy(Lead, [(lead.pk, reason)], now=lead.created_at, user_id=history_user_id(user), history_type="+")
-    return lead
+    return row_insert_with_history(lead, reason=reason, user_id=history_user_id(user))
 
 
 def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=None) -> None:
@@ -52,17 +49,7 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
     The fields' values are prepared by their model fields as ``save()`` would; ``updated_at`` and the history date
     are the current time, as ``save()`` and django-simple-history set them.
     """
-    now = timezone.now()
-    lead.updated_at = now
-    quote = connection.ops.quote_name
-    assignments, values = [], []
-    for name in [*fields, "updated_at"]:
-        field = Lead._meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")
-        values.append(field.get_db_prep_save(getattr(lead, field.attname), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {Lead._meta.db_table} SET {', '.join(assignments)} WHERE id = %s", [*values, lead.pk])
-    leads_history_record([(lead.pk, reason)], now=now, user_id=history_user_id(user))
+    row_update_with_history(lead, fields, reason=reason, user_id=history_user_id(user))
 
 
 def history_user_id(user: Any) -> int | None:

@@ -32,3 +32,10 @@ class HistoricalRecords(history_models.HistoricalRecords):
         if type(descriptor) is HistoryDescriptor:
             setattr(sender, self.manager_name, _HistoryDescriptor(
                 descriptor.model, descriptor.manager_class, descriptor.queryset_class))
+
+
+def request_user_id() -> int | None:
+    """The signed-in person behind the current request, whom django-simple-history names on the rows a save writes
+    (its middleware keeps the request); ``None`` outside a request or for an anonymous one (the automation user)."""
+    user = getattr(getattr(HistoricalRecords.context, "request", None), "user", None)
+    return user.pk if user is not None and user.is_authenticated else None

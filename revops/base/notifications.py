@@ -10,7 +10,7 @@ connection errors (``channels.slack``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -20,6 +20,8 @@ from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
 from .channels.slack import slack_client
 from .channels.teams import TeamsRefused, TeamsTransient, teams_post
 from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
+from .db.sql import row_insert_with_history, row_update_with_history, rows_compiled_once
+from .history_records import request_user_id
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
 
@@ -46,23 +48,40 @@ def notification_queue(
     Returns the notification and whether it was created now. ``send=False``: the caller sends a batch of new
     messages with one job (``notifications_send_schedule``).
     """
-    notification, created = Notification.objects.get_or_create(
-        dedup_key=dedup_key,
-        defaults={
-            "channel": channel,
-            "recipient": recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
-            "subject": subject[:200],
-            "text": text,
-            "html": html,
-            "unsubscribe_url": unsubscribe_url,
-            "blocks": blocks or [],
-            "object_type": object_type,
-            "object_id": object_id,
-        },
-    )
+    notification = _notification_by_key(dedup_key)
+    created = notification is None
+    if created:
+        notification = Notification(
+            dedup_key=dedup_key, channel=channel,
+            recipient=recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
+            subject=subject[:200], text=text, html=html, unsubscribe_url=unsubscribe_url, blocks=blocks or [],
+            object_type=object_type, object_id=object_id)
+        try:
+            with transaction.atomic():  # a savepoint: another process may have written the key meanwhile
+                row_insert_with_history(notification, reason="queued", user_id=request_user_id())
+        except IntegrityError:
+            notification, created = _notification_by_key(dedup_key), False
+            if notification is None:
+                raise
     if created and send:
         enqueue_after_commit(notification_send_job, notification.pk)
     return notification, created
+
+
+def _notification_by_key(dedup_key: str) -> Notification | None:
+    return _notification_read("dedup_key", dedup_key)
+
+
+def _notification_read(column: str, value) -> Notification | None:
+    """The outbox row whose ``column`` (its id or its key) is ``value``: every task message reads its row by key
+    when queued and by id when sent, so the statements are compiled once."""
+    placeholder = {column: 0 if column == "pk" else "?"}
+    rows = rows_compiled_once(("notification by", column), lambda: Notification.objects.filter(**placeholder),
+                              [value])
+    return Notification.from_db(connection.alias, _NOTIFICATION_ATTNAMES, rows[0]) if rows else None
+
+
+_NOTIFICATION_ATTNAMES = [f.attname for f in Notification._meta.concrete_fields]
 
 
 def notifications_send_schedule(notification_ids: list[int]) -> None:
@@ -113,7 +132,7 @@ def notification_send(*, notification_id: int) -> str:
     )
     if not claimed:
         return "noop"
-    notification = Notification.objects.get(pk=notification_id)
+    notification = _notification_read("pk", notification_id)
     if not notification.recipient:
         _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
         return "no_recipient"
@@ -125,9 +144,10 @@ def notification_send(*, notification_id: int) -> str:
     notification.sent_at = timezone.now()
     notification.last_error = ""
     notification.next_attempt_at = None
-    notification._change_reason = f"automation:notifications sent by {notification.channel}"
     with transaction.atomic():  # the row, its history and the log line: one write
-        notification.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"])
+        row_update_with_history(notification, ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"],
+                                reason=f"automation:notifications sent by {notification.channel}",
+                                user_id=request_user_id())
         automation_log(
             workflow=Workflow.NOTIFICATIONS,
             action="notification_send",

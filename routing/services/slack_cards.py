@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from revops.base.channels.slack import TaskCard
+from revops.base.db.sql import rows_compiled_once
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
@@ -25,11 +26,13 @@ def routing_rule_label(task: Task) -> str:
     """The rule that chose the rep (else the decision's summary; empty without a decision)."""
     if not task.decision_id:
         return ""
-    # The two columns only: a decision's row carries its whole explanation.
-    row = RoutingDecision.objects.filter(pk=task.decision_id).values_list("rule__name", "summary").first()
-    if row is None:
+    # Two columns only (a decision's row carries its whole explanation), compiled once: every task message asks.
+    rows = rows_compiled_once("task card rule label",
+                              lambda: RoutingDecision.objects.filter(pk=0).values_list("rule__name", "summary"),
+                              [task.decision_id])
+    if not rows:
         return ""
-    rule_name, summary = row
+    rule_name, summary = rows[0]
     return f"rule {rule_name}" if rule_name is not None else summary
 
 

@@ -7,8 +7,17 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
+from revops.base import notifications
 from revops.base.automation import automation_user_id
-from revops.base.db.sql import bulk_insert, history_copy, history_copy_all
+from revops.base.db.sql import (
+    bulk_insert,
+    history_copy,
+    history_copy_all,
+    row_insert_with_history,
+    row_update_with_history,
+)
+from revops.base.models import Notification
+from revops.base.notifications import notification_queue
 from routing.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +95,53 @@ def test_rows_compiled_once_read_what_the_queryset_reads():
         assert rows == [list(row) for row in expected] == [["page_view", when, {"url": f"/p{lead.pk}"}]]
     with pytest.raises(ValueError, match="1 parameters given, the statement has 2"):
         rows_compiled_once(("test events", "page_view"), query, [leads[0].pk])
+
+
+def _history_columns(row) -> dict:
+    return {f.attname: getattr(row, f.attname) for f in type(row)._meta.concrete_fields
+            if f.attname not in ("history_id", "history_date")}
+
+
+def test_one_rows_insert_and_update_with_history_write_what_save_and_simple_history_write(revops_admin):
+    def fresh(key):
+        return Notification(dedup_key=key, recipient="U1", text="hello", blocks=[{"type": "section"}],
+                            object_type="task", object_id=7)
+
+    by_orm = fresh("orm")
+    by_orm._history_user = revops_admin
+    by_orm._change_reason = "queued"
+    by_orm.save()
+    by_sql = row_insert_with_history(fresh("sql"), reason="queued", user_id=revops_admin.pk)
+    orm_row, sql_row = by_orm.history.get(), by_sql.history.get()
+    assert {**_history_columns(sql_row), "id": 0, "dedup_key": ""} == {
+        **_history_columns(orm_row), "id": 0, "dedup_key": "", "created_at": sql_row.created_at}
+    assert sql_row.history_type == "+" and sql_row.history_user_id == revops_admin.pk
+    assert sql_row.history_date == by_sql.created_at == Notification.objects.get(pk=by_sql.pk).created_at
+
+    by_sql.status, by_sql.sent_at, by_sql.slack_ts = "sent", timezone.now(), "1.2"
+    row_update_with_history(by_sql, ["status", "sent_at", "slack_ts"], reason="sent")
+    stored = Notification.objects.get(pk=by_sql.pk)
+    assert (stored.status, stored.slack_ts, stored.sent_at) == ("sent", "1.2", by_sql.sent_at)
+    latest = stored.history.first()
+    assert (latest.history_type, latest.history_change_reason, latest.status) == ("~", "sent", "sent")
+    assert latest.history_user_id == automation_user_id()  # no person given: the automation user
+
+
+def test_a_lead_updated_with_history_gets_its_updated_at_as_save_sets_it():
+    lead = Lead.objects.create(email="u@example.com")
+    before = lead.updated_at
+    lead.score = 5
+    row_update_with_history(lead, ["score"], reason="rescore")
+    stored = Lead.objects.get(pk=lead.pk)
+    assert stored.score == 5 and stored.updated_at == lead.updated_at > before
+
+
+def test_a_message_queued_twice_at_once_is_one_row(monkeypatch):
+    first, created = notification_queue(dedup_key="race", recipient="U1", text="one", send=False)
+    assert created
+    # Another process wrote the key between this one's read and its insert: the insert fails, the row is read.
+    monkeypatch.setattr(notifications, "_notification_by_key", lambda key, calls=[]: (
+        calls.append(key) or (None if len(calls) == 1 else Notification.objects.get(dedup_key=key))))
+    second, created = notification_queue(dedup_key="race", recipient="U2", text="two", send=False)
+    assert not created and second.pk == first.pk and second.text == "one"
+    assert Notification.objects.filter(dedup_key="race").count() == 1

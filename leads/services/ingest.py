@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from revops.base.db.instances import instance_new
+from revops.base.db.sql import row_insert_with_history, rows_compiled_once
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
@@ -26,7 +27,7 @@ from ..dedup.match import dedup_match, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
-from ..writes import lead_insert_with_history
+from ..writes import history_user_id, lead_insert_with_history
 from .lifecycle import (
     lead_consent_withdrawn_apply,
     lead_transition_announce,
@@ -80,11 +81,31 @@ def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
     return touch
 
 
-def _account_for(domain: str, company: str) -> Account | None:
+def _account_for(domain: str, company: str, user=None) -> Account | None:
+    """The domain's account, created (with its history row) for the first lead of a new domain. What
+    ``Account.objects.get_or_create`` does, with the read compiled once and the insert prepared once: every lead
+    taken one at a time asks."""
     if not domain:
         return None
-    account, _ = Account.objects.get_or_create(domain=domain, defaults={"name": company or domain})
+    account = _account_by_domain(domain)
+    if account is None:
+        account = Account(domain=domain, name=company or domain)
+        try:
+            with transaction.atomic():  # a savepoint: another request may have created it meanwhile
+                row_insert_with_history(account, reason="created for a new lead", user_id=history_user_id(user))
+        except IntegrityError:
+            account = _account_by_domain(domain)
+            if account is None:
+                raise
     return account
+
+
+def _account_by_domain(domain: str) -> Account | None:
+    rows = rows_compiled_once("account by domain", lambda: Account.objects.filter(domain="?"), [domain])
+    return Account.from_db(connection.alias, _ACCOUNT_ATTNAMES, rows[0]) if rows else None
+
+
+_ACCOUNT_ATTNAMES = [f.attname for f in Account._meta.concrete_fields]
 
 
 def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:
@@ -197,7 +218,7 @@ def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, sour
 
 def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: bool = True) -> Lead:
     lead = lead_build(values, custom, flags, source)
-    lead.account = _account_for(lead.domain, lead.company)
+    lead.account = _account_for(lead.domain, lead.company, user)
     lead.data_quality = data_quality_score(lead)
     lead.full_clean(exclude=["account", "owner", "merged_into"])
     lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user)
@@ -241,7 +262,7 @@ def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, re
         changed.add("last_touch")
     lead.flags = sorted(set(lead.flags) | set(flags))
     if lead.account_id is None and lead.domain:
-        lead.account = _account_for(lead.domain, lead.company)
+        lead.account = _account_for(lead.domain, lead.company, user)
     lead.company_key = company_key(lead.company)
     lead.data_quality = data_quality_score(lead)
     lead.full_clean(exclude=["account", "owner", "merged_into"])

@@ -33,6 +33,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
+from .db.sql import bulk_insert
 from .jobscope import job_scope
 from .models import PendingJob
 from .workflow_stats import workflow_run_counts_flush
@@ -110,9 +111,10 @@ def pending_record(*, function: str, args: list, queue: str, drained: bool = Fal
     the job's follow-up (:func:`drain_followup`)."""
     now = timezone.now()
     followups = _followups.get() if drained else None
-    row = PendingJob.objects.create(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
+    # One insert prepared once per model (revops.base.db.sql.bulk_insert): every pipeline step writes a row.
+    [row] = bulk_insert([PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
                                     claimed_by=followups.token if followups else "",
-                                    claimed_at=now if followups else None)
+                                    claimed_at=now if followups else None)])
     return row.pk
 
 

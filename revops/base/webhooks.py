@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .automation import automation_log
 from .choices import AutomationOutcome, Channel, WebhookDeliveryStatus, Workflow
+from .db.sql import rows_compiled_once
 from .jobs import enqueue_after_commit, periodic_job, pipeline_job
 from .jobscope import job_memo
 from .notifications import notification_queue
@@ -97,7 +98,18 @@ def webhook_events_emit(*, event_type: str, items: list[dict], occurred_at: date
 
 def webhook_subscriptions_active() -> list[WebhookSubscription]:
     """The active subscriptions (one query; once per drain job, ``revops.base.jobscope``)."""
-    return job_memo("webhook_subscriptions_active", lambda: list(WebhookSubscription.objects.filter(active=True)))
+    return job_memo("webhook_subscriptions_active", _subscriptions_active)
+
+
+def _subscriptions_active() -> list[WebhookSubscription]:
+    # Compiled once: outside a drain job (a web request), every new lead and event asks. All rows (an account has a
+    # handful), the active ones kept here: a condition on a boolean compiles to no parameter on some databases.
+    rows = rows_compiled_once("webhook subscriptions", lambda: WebhookSubscription.objects.all(), [])
+    subscriptions = [WebhookSubscription.from_db(connection.alias, _SUBSCRIPTION_ATTNAMES, row) for row in rows]
+    return [subscription for subscription in subscriptions if subscription.active]
+
+
+_SUBSCRIPTION_ATTNAMES = [f.attname for f in WebhookSubscription._meta.concrete_fields]
 
 
 @pipeline_job(workflow=Workflow.WEBHOOKS, object_type="webhook_delivery")

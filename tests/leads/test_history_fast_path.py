@@ -7,10 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.choices import EnrichmentStatus
-from leads.models import CompanyProfile, Lead
+from leads.models import Account, CompanyProfile, Lead
 from leads.quality import data_quality_score
 from leads.selectors import lead_locked
-from leads.services import lead_enrich
+from leads.services import ingest, lead_enrich
 from leads.writes import lead_save_with_history, leads_history_record
 from revops.base.automation import automation_user_id
 from routing.selectors import rep_open_lead_counts
@@ -137,3 +137,19 @@ def test_an_event_on_a_merged_lead_is_recorded_on_its_survivor(api_client):
     assert Lead.objects.get(pk=survivor.pk).last_interaction_at is not None
     assert api_client.post("/api/events/", {"lead": merged.pk + 999, "type": "x"}, format="json").json()[
         "lead"] == [f"no lead with id {merged.pk + 999}"]
+
+
+def test_the_first_lead_of_a_domain_creates_its_account_with_a_history_row_and_the_next_shares_it(
+        api_client, integration_user, monkeypatch):
+    first = api_client.post("/api/leads/", {"email": "a@umbrella.example", "company": "Umbrella"}, format="json")
+    account = Account.objects.get(domain="umbrella.example")
+    assert account.name == "Umbrella" and Lead.objects.get(pk=first.json()["id"]).account_id == account.pk
+    [created] = account.history.all()
+    assert created.history_type == "+" and created.history_user_id == integration_user.pk
+    # Another request created the account between this one's read and its insert: the insert fails, it is read.
+    monkeypatch.setattr(ingest, "_account_by_domain", lambda domain, calls=[]: (
+        calls.append(domain) or (None if len(calls) == 1 else Account.objects.get(domain=domain))))
+    second = api_client.post("/api/leads/", {"email": "b@umbrella.example", "company": "Umbrella Corp"},
+                             format="json")
+    assert second.status_code == 201 and Lead.objects.get(pk=second.json()["id"]).account_id == account.pk
+    assert Account.objects.filter(domain="umbrella.example").count() == 1

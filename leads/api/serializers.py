@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from revops.base.api_fields import FieldsBuiltOnce
 from revops.base.boundary import BoundaryError, attributes_check, json_clean, key_clean, text_clean
 
 from ..choices import Band
@@ -80,7 +81,7 @@ class BulkResultSerializer(serializers.Serializer):
         help_text="Possible-duplicate pairs not opened (LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD, strongest first).")
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     band = serializers.ChoiceField(choices=[("", "not scored yet"), *Band.choices], read_only=True,
                                   help_text="The score band, A (best) to D; empty before the lead's first scoring.")
@@ -143,7 +144,7 @@ class EventInputSerializer(serializers.Serializer):
         return attrs
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = LeadEvent
         fields = ["id", "lead", "type", "occurred_at", "properties", "idempotency_key", "source", "created_at"]

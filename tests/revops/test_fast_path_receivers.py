@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from django.db.models.signals import post_save
 
-from leads.models import DuplicateReview, Lead
+from leads.models import Account, DuplicateReview, Lead
+from revops.base.models import Notification, PendingJob
 from routing.models import RoutingDecision, RoutingPointer, Task
 from scoring.models import ScoreChange, ScoreTrigger
 
@@ -18,7 +19,10 @@ from scoring.models import ScoreChange, ScoreTrigger
 HISTORY = "simple_history.models.HistoricalRecords.post_save"
 FAST_PATH_MODELS = {
     Lead: {HISTORY},
+    Account: {HISTORY},
     DuplicateReview: {HISTORY},
+    Notification: {HISTORY},
+    PendingJob: set(),
     Task: {HISTORY},
     RoutingDecision: set(),
     RoutingPointer: set(),

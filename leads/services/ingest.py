@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from revops.base.db.instances import instance_new
-from revops.base.db.sql import row_insert_with_history, rows_compiled_once
+from revops.base.db.sql import instance_compiled_once, row_insert_with_history
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
@@ -101,11 +101,7 @@ def _account_for(domain: str, company: str, user=None) -> Account | None:
 
 
 def _account_by_domain(domain: str) -> Account | None:
-    rows = rows_compiled_once("account by domain", lambda: Account.objects.filter(domain="?"), [domain])
-    return Account.from_db(connection.alias, _ACCOUNT_ATTNAMES, rows[0]) if rows else None
-
-
-_ACCOUNT_ATTNAMES = [f.attname for f in Account._meta.concrete_fields]
+    return instance_compiled_once(Account, "domain", domain)
 
 
 def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:

@@ -10,7 +10,7 @@ connection errors (``channels.slack``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -20,7 +20,7 @@ from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
 from .channels.slack import slack_client
 from .channels.teams import TeamsRefused, TeamsTransient, teams_post
 from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
-from .db.sql import row_insert_with_history, row_update_with_history, rows_compiled_once
+from .db.sql import instance_compiled_once, row_insert_with_history, row_update_with_history
 from .history_records import request_user_id
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
@@ -69,19 +69,7 @@ def notification_queue(
 
 
 def _notification_by_key(dedup_key: str) -> Notification | None:
-    return _notification_read("dedup_key", dedup_key)
-
-
-def _notification_read(column: str, value) -> Notification | None:
-    """The outbox row whose ``column`` (its id or its key) is ``value``: every task message reads its row by key
-    when queued and by id when sent, so the statements are compiled once."""
-    placeholder = {column: 0 if column == "pk" else "?"}
-    rows = rows_compiled_once(("notification by", column), lambda: Notification.objects.filter(**placeholder),
-                              [value])
-    return Notification.from_db(connection.alias, _NOTIFICATION_ATTNAMES, rows[0]) if rows else None
-
-
-_NOTIFICATION_ATTNAMES = [f.attname for f in Notification._meta.concrete_fields]
+    return instance_compiled_once(Notification, "dedup_key", dedup_key)
 
 
 def notifications_send_schedule(notification_ids: list[int]) -> None:
@@ -132,7 +120,7 @@ def notification_send(*, notification_id: int) -> str:
     )
     if not claimed:
         return "noop"
-    notification = _notification_read("pk", notification_id)
+    notification = instance_compiled_once(Notification, "pk", notification_id)
     if not notification.recipient:
         _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
         return "no_recipient"

@@ -218,3 +218,22 @@ def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: s
         cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
                        f"WHERE {quote(model._meta.pk.column)} = %s", [*values, instance.pk])
     history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
+
+
+def instance_compiled_once(model: type[Model], column: str, value: Any) -> Model | None:
+    """The row of ``model`` whose unique ``column`` (``"pk"`` or a unique field) is ``value``, as an instance, or
+    ``None``: ``model.objects.filter(**{column: value}).first()`` with the statement compiled once per model and
+    column (:func:`rows_compiled_once`), for the reads every form repeats."""
+    placeholder = 0 if column == "pk" or model._meta.get_field(column).get_internal_type().endswith(
+        ("IntegerField", "AutoField")) else "?"
+    rows = rows_compiled_once(("instance by", model, column), lambda: model._base_manager.filter(
+        **{column: placeholder}), [value])
+    if not rows:
+        return None
+    attnames = _ATTNAMES.get(model)
+    if attnames is None:
+        attnames = _ATTNAMES[model] = [f.attname for f in model._meta.concrete_fields]
+    return model.from_db(connection.alias, attnames, rows[0])
+
+
+_ATTNAMES: dict[type[Model], list[str]] = {}

@@ -20,9 +20,10 @@ columns whose path differs from a lead's."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -61,10 +62,12 @@ from routing.models import Task
 from routing.services import first_assignments_rebuild, first_assignments_refresh, first_assignments_refresh_quietly
 from scoring.models import ScoreChange
 
-from .duration_days import duration_days_rebuild
+from .duration_days import duration_days_select
 from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
 from .models import DurationDay, FilterDimensions, LeadDay, LeadFacts, TaskDay
-from .task_days import task_days_insert
+from .task_days import task_days_select
+
+logger = logging.getLogger(__name__)
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
 #: group by.
@@ -121,15 +124,21 @@ def _facts_of_days(days: set[date]) -> QuerySet[LeadFacts]:
 
 def days_rebuild(days: set[date]) -> None:
     """The roll-up rows of ``days`` again from the facts, with speed-to-lead's digest and the follow-ups' roll-up
-    of them: a grouped statement each over those days' leads."""
+    of them: a grouped statement each over those days' leads, inside the caller's transaction."""
     if not days:
         return
     quote = connection.ops.quote_name
     for roll_up in (LeadDay, DurationDay, TaskDay):
         roll_up.objects.filter(day__in=days).delete()
+    with connection.cursor() as cursor:
+        for roll_up, columns, select, params in _roll_up_selects(days):
+            cursor.execute(f"INSERT INTO {quote(roll_up._meta.db_table)} "
+                           f"({', '.join(quote(c) for c in columns)}) {select}", params)
+
+
+def _roll_up_selects(days: set[date]) -> list[tuple[type, list[str], str, list]]:
+    """Per roll-up of ``days``: the model, its columns and the SQL selecting its rows from those days' facts."""
     facts = _facts_of_days(days)
-    duration_days_rebuild(facts)
-    task_days_insert(facts)
     rows = (facts.order_by()
             .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
                                                       deal_total=Sum("deal_value"))
@@ -137,9 +146,87 @@ def days_rebuild(days: set[date]) -> None:
     select, select_params = rows.query.sql_with_params()
     columns = ["day", *(f"{name}_id" if name == "owner" else name for name in DAY_DIMENSIONS), "n", "deal_n",
                "deal_sum"]
+    return [(LeadDay, columns, select, list(select_params)), (DurationDay, *duration_days_select(facts)),
+            (TaskDay, *task_days_select(facts))]
+
+
+# The days whose roll-ups wait to be rebuilt: a mark row each ("lead_day:2026-12-05"), its settled_id a version
+# raised by every write of those days' facts or follow-ups. See ``days_settle``.
+PENDING_DAY = "lead_day:"
+
+
+def days_pending_add(days: set[date]) -> None:
+    """Inside the transaction that changed the facts (or the follow-ups) of ``days``: their roll-ups wait for
+    ``days_settle``, each day's version raised."""
+    for day in days:
+        name = f"{PENDING_DAY}{day.isoformat()}"
+        if not SummaryMark.objects.filter(name=name).update(settled_id=F("settled_id") + 1):
+            SummaryMark.objects.create(name=name, settled_id=1)
+
+
+def days_settle() -> int:
+    """Rebuild the roll-ups of the days waiting for it, reading them outside a write transaction.
+
+    The roll-up of a day is grouped from all that day's facts; rebuilt in the facts' own transaction, it held
+    SQLite's one writer for a time that grows with the day's leads, every minute. Here the waiting days and their
+    versions are read, their rows are selected with no write lock, then one short transaction (under the facts'
+    lock) replaces the rows of the days whose version has not moved since and forgets them; a day written again
+    meanwhile is rebuilt in that transaction from the facts as they now are (rare: two refreshes at once).
+    Returns how many days were rebuilt."""
+    read = _days_read()
+    return _days_write(*read) if read else 0
+
+
+def _days_read() -> tuple[dict[str, int], set[date], list] | None:
+    """The waiting days with their versions, and their roll-ups' rows selected now (no write lock)."""
+    waiting = dict(SummaryMark.objects.filter(name__startswith=PENDING_DAY).values_list("name", "settled_id"))
+    if not waiting:
+        return None
+    days = {date.fromisoformat(name.removeprefix(PENDING_DAY)) for name in waiting}
+    selected = []
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(LeadDay._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-                       f"{select}", select_params)
+        for roll_up, columns, select, params in _roll_up_selects(days):
+            cursor.execute(select, params)
+            selected.append((roll_up, columns, cursor.fetchall()))
+    return waiting, days, selected
+
+
+def _days_write(waiting: dict[str, int], days: set[date], selected: list) -> int:
+    """One short transaction: the rows read of the days not written since replace theirs; a day written since is
+    rebuilt from the facts as they now are; the days are forgotten."""
+    quote = connection.ops.quote_name
+    with transaction.atomic():
+        SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()  # the facts' lock
+        now = dict(SummaryMark.objects.filter(name__in=list(waiting)).values_list("name", "settled_id"))
+        moved = {date.fromisoformat(name.removeprefix(PENDING_DAY)) for name, version in waiting.items()
+                 if now.get(name) != version}
+        settled = days - moved
+        for roll_up in (LeadDay, DurationDay, TaskDay):
+            roll_up.objects.filter(day__in=settled).delete()
+        with connection.cursor() as cursor:
+            for roll_up, columns, rows in selected:
+                rows = [row for row in rows if _as_date(row[0]) in settled]
+                if rows:
+                    cursor.executemany(f"INSERT INTO {quote(roll_up._meta.db_table)} "
+                                       f"({', '.join(quote(c) for c in columns)}) "
+                                       f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+        # Written again meanwhile (two refreshes at once; an erasure's rebuild): rebuilt here from the facts.
+        days_rebuild({date.fromisoformat(name.removeprefix(PENDING_DAY)) for name in now} & moved)
+        SummaryMark.objects.filter(name__in=list(now)).delete()
+    return len(days)
+
+
+def _as_date(value) -> date:
+    """A day as a selected row carries it (a date on PostgreSQL, ISO text on SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def days_settle_quietly() -> None:
+    """Before a page reads: settle the waiting days, or (database busy) read the roll-ups as they are."""
+    try:
+        days_settle()
+    except DatabaseError:
+        logger.warning("lead days: settling skipped, database busy", exc_info=True)
 
 
 def _rebuild(leads_sql: str, params: list) -> int:
@@ -152,7 +239,7 @@ def _rebuild(leads_sql: str, params: list) -> int:
         cursor.execute(f"DELETE FROM {table} WHERE {quote('id')} IN ({leads_sql})", params)
         cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) {select}", select_params)
         count = cursor.rowcount
-    days_rebuild(days | _days_of(leads_sql, params))
+    days_pending_add(days | _days_of(leads_sql, params))  # their roll-ups: days_settle, after this transaction
     experiment_outcomes_copy(leads_sql, params)
     return count
 
@@ -162,13 +249,11 @@ LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk=
 
 
 def _task_days_rebuild(leads_sql: str, params: list) -> int:
-    """The follow-ups' roll-up of the days the leads ``leads_sql`` selects (whose tasks changed) were created on,
-    under the facts' lock (their refresh rebuilds the same rows)."""
+    """The follow-ups' roll-up of the days the leads ``leads_sql`` selects (whose tasks changed) were created on:
+    those days wait for ``days_settle`` (under the facts' lock, as their refresh marks the same days)."""
     SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()
     days = _days_of(leads_sql, params)
-    if days:
-        TaskDay.objects.filter(day__in=days).delete()
-        task_days_insert(_facts_of_days(days))
+    days_pending_add(days)  # rebuilt by days_settle, after this transaction
     return len(days)
 
 
@@ -181,6 +266,7 @@ def task_days_refresh_quietly() -> None:
     changed (or, database busy, the roll-up as the last refresh left it)."""
     lead_facts_refresh_quietly()
     summary_refresh_quietly(TASK_DAYS)
+    days_settle_quietly()
 
 
 def lead_facts_refresh() -> SummaryReport:
@@ -189,6 +275,7 @@ def lead_facts_refresh() -> SummaryReport:
     first_assignments_refresh()
     report = summary_refresh(LEAD_FACTS)
     summary_refresh(TASK_DAYS)  # the days of the leads whose follow-ups changed
+    days_settle()  # the roll-ups of the days those two marked
     experiment_leads_refresh()  # the experiments page's summary, kept with the rest
     return report
 
@@ -203,7 +290,9 @@ def lead_facts_rebuild_leads(lead_ids: list[int]) -> int:
         # The refresh's lock: a refresh rebuilding the same leads or days at the same time would otherwise insert
         # them twice (its mark row serialises the refreshes; this takes the same row).
         SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()
-        return _rebuild(leads_sql, list(params))
+        count = _rebuild(leads_sql, list(params))
+    days_settle()
+    return count
 
 
 def lead_facts_refresh_quietly() -> None:
@@ -211,6 +300,7 @@ def lead_facts_refresh_quietly() -> None:
     stage_summary_refresh_quietly()
     first_assignments_refresh_quietly()
     summary_refresh_quietly(LEAD_FACTS)
+    days_settle_quietly()
 
 
 def lead_facts_rebuild() -> SummaryReport:
@@ -219,7 +309,8 @@ def lead_facts_rebuild() -> SummaryReport:
     stage_summary_rebuild()
     first_assignments_rebuild()
     report = summary_rebuild(LEAD_FACTS)
-    summary_settle(TASK_DAYS)  # the follow-ups' roll-up was rebuilt with the facts' days
+    summary_settle(TASK_DAYS)  # the follow-ups' roll-up is rebuilt with the facts' days
+    days_settle()
     experiment_leads_rebuild()
     return report
 

@@ -115,11 +115,8 @@ def digest_select(facts: QuerySet, by: list[str], metrics=tuple(METRICS)) -> tup
     return f"WITH t AS MATERIALIZED ({inner}) " + " UNION ALL ".join(parts), list(params)
 
 
-def duration_days_rebuild(facts: QuerySet) -> None:
-    """The digest rows of some days from ``facts``: those days' live facts, annotated with their ``day``. The caller
-    deletes the days' rows first, as it does the roll-up's."""
-    quote = connection.ops.quote_name
+def duration_days_select(facts: QuerySet) -> tuple[list[str], str, list]:
+    """The columns of the digest's rows and the SQL that selects them from ``facts``: some days' live facts,
+    annotated with their ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
     sql, params = digest_select(facts, ["day", *DIMENSIONS])
-    columns = ", ".join(quote(name) for name in ["day", *DIMENSIONS, "metric", "bucket", "hours", "n"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(DurationDay._meta.db_table)} ({columns}) {sql}", params)
+    return ["day", *DIMENSIONS, "metric", "bucket", "hours", "n"], sql, params

@@ -17,14 +17,12 @@ from django.db.models.functions import TruncDate
 from routing.choices import TaskStatus
 from routing.models import Task
 
-from .models import TaskDay
-
 DIMENSIONS = ["source", "campaign", "segment", "owner_id", "band"]
 
 
-def task_days_insert(facts: QuerySet) -> None:
-    """The roll-up rows of some days from ``facts``: those days' live lead facts, annotated with their ``day``. The
-    caller deletes the days' rows first."""
+def task_days_select(facts: QuerySet) -> tuple[list[str], str, list]:
+    """The columns of the roll-up's rows and the SQL that selects them from ``facts``: some days' live lead facts,
+    annotated with their ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
     quote = connection.ops.quote_name
     leads_sql, leads_params = facts.order_by().values("id", "day", *DIMENSIONS).query.sql_with_params()
     tasks_sql, tasks_params = (Task.objects.exclude(status=TaskStatus.CANCELLED).order_by()
@@ -32,14 +30,10 @@ def task_days_insert(facts: QuerySet) -> None:
                                .values("lead_id", "assignee_id", "status", "disposition", "due_day", "due_at",
                                        "completed_at").query.sql_with_params())
     keys = ", ".join(f"f.{quote(name)}" for name in ["day", *DIMENSIONS])
-    columns = ", ".join(quote(name) for name in ["day", *DIMENSIONS, "assignee_id", "status", "disposition",
-                                                 "due_day", "n", "on_time"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(TaskDay._meta.db_table)} ({columns}) "
-            f"SELECT {keys}, t.assignee_id, t.status, t.disposition, "
-            "CASE WHEN t.status = %s THEN t.due_day ELSE NULL END, COUNT(*), "
-            "SUM(CASE WHEN t.status = %s AND t.completed_at <= t.due_at THEN 1 ELSE 0 END) "
-            f"FROM ({leads_sql}) f INNER JOIN ({tasks_sql}) t ON t.lead_id = f.id "
-            "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
-            [TaskStatus.OPEN, TaskStatus.DONE, *leads_params, *tasks_params])
+    columns = ["day", *DIMENSIONS, "assignee_id", "status", "disposition", "due_day", "n", "on_time"]
+    sql = (f"SELECT {keys}, t.assignee_id, t.status, t.disposition, "
+           "CASE WHEN t.status = %s THEN t.due_day ELSE NULL END, COUNT(*), "
+           "SUM(CASE WHEN t.status = %s AND t.completed_at <= t.due_at THEN 1 ELSE 0 END) "
+           f"FROM ({leads_sql}) f INNER JOIN ({tasks_sql}) t ON t.lead_id = f.id "
+           "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")
+    return columns, sql, [TaskStatus.OPEN, TaskStatus.DONE, *leads_params, *tasks_params]

@@ -230,7 +230,8 @@ def days_settle_quietly() -> None:
 
 
 def _rebuild(leads_sql: str, params: list) -> int:
-    """The facts of the leads ``leads_sql`` selects, then the roll-up of the days they were and are created on."""
+    """The facts of the leads ``leads_sql`` selects; the days they were and are created on are marked for their
+    roll-up (``days_settle``, after this transaction)."""
     quote = connection.ops.quote_name
     table = quote(LeadFacts._meta.db_table)
     columns, select, select_params = _facts_select(leads_sql, params)

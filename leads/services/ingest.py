@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from revops.base.db.instances import instance_new
-from revops.base.db.sql import instance_compiled_once, row_insert_with_history
+from revops.base.db.sql import row_get_or_insert_with_history
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
@@ -87,21 +87,10 @@ def _account_for(domain: str, company: str, user=None) -> Account | None:
     taken one at a time asks."""
     if not domain:
         return None
-    account = _account_by_domain(domain)
-    if account is None:
-        account = Account(domain=domain, name=company or domain)
-        try:
-            with transaction.atomic():  # a savepoint: another request may have created it meanwhile
-                row_insert_with_history(account, reason="created for a new lead", user_id=history_user_id(user))
-        except IntegrityError:
-            account = _account_by_domain(domain)
-            if account is None:
-                raise
+    account, _ = row_get_or_insert_with_history(Account, "domain", domain,
+                                                lambda: Account(domain=domain, name=company or domain),
+                                                reason="created for a new lead", user_id=history_user_id(user))
     return account
-
-
-def _account_by_domain(domain: str) -> Account | None:
-    return instance_compiled_once(Account, "domain", domain)
 
 
 def _find_by_source_id(values: Mapping[str, Any], source: str) -> Lead | None:

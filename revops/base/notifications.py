@@ -10,7 +10,7 @@ connection errors (``channels.slack``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -20,7 +20,7 @@ from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
 from .channels.slack import slack_client
 from .channels.teams import TeamsRefused, TeamsTransient, teams_post
 from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
-from .db.sql import instance_compiled_once, row_insert_with_history, row_update_with_history
+from .db.sql import instance_compiled_once, row_get_or_insert_with_history, row_update_with_history
 from .history_records import request_user_id
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import Notification
@@ -48,28 +48,16 @@ def notification_queue(
     Returns the notification and whether it was created now. ``send=False``: the caller sends a batch of new
     messages with one job (``notifications_send_schedule``).
     """
-    notification = _notification_by_key(dedup_key)
-    created = notification is None
-    if created:
-        notification = Notification(
+    notification, created = row_get_or_insert_with_history(
+        Notification, "dedup_key", dedup_key, lambda: Notification(
             dedup_key=dedup_key, channel=channel,
             recipient=recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
             subject=subject[:200], text=text, html=html, unsubscribe_url=unsubscribe_url, blocks=blocks or [],
-            object_type=object_type, object_id=object_id)
-        try:
-            with transaction.atomic():  # a savepoint: another process may have written the key meanwhile
-                row_insert_with_history(notification, reason="queued", user_id=request_user_id())
-        except IntegrityError:
-            notification, created = _notification_by_key(dedup_key), False
-            if notification is None:
-                raise
+            object_type=object_type, object_id=object_id),
+        reason="queued", user_id=request_user_id())
     if created and send:
         enqueue_after_commit(notification_send_job, notification.pk)
     return notification, created
-
-
-def _notification_by_key(dedup_key: str) -> Notification | None:
-    return instance_compiled_once(Notification, "dedup_key", dedup_key)
 
 
 def notifications_send_schedule(notification_ids: list[int]) -> None:

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from .automation import automation_log
 from .choices import AutomationOutcome, Channel, WebhookDeliveryStatus, Workflow
-from .db.sql import rows_compiled_once
+from .db.sql import model_attnames, rows_compiled_once
 from .jobs import enqueue_after_commit, periodic_job, pipeline_job
 from .jobscope import job_memo
 from .notifications import notification_queue
@@ -105,11 +105,10 @@ def _subscriptions_active() -> list[WebhookSubscription]:
     # Compiled once: outside a drain job (a web request), every new lead and event asks. All rows (an account has a
     # handful), the active ones kept here: a condition on a boolean compiles to no parameter on some databases.
     rows = rows_compiled_once("webhook subscriptions", lambda: WebhookSubscription.objects.all(), [])
-    subscriptions = [WebhookSubscription.from_db(connection.alias, _SUBSCRIPTION_ATTNAMES, row) for row in rows]
+    columns = model_attnames(WebhookSubscription)
+    subscriptions = [WebhookSubscription.from_db(connection.alias, columns, row) for row in rows]
     return [subscription for subscription in subscriptions if subscription.active]
 
-
-_SUBSCRIPTION_ATTNAMES = [f.attname for f in WebhookSubscription._meta.concrete_fields]
 
 
 @pipeline_job(workflow=Workflow.WEBHOOKS, object_type="webhook_delivery")

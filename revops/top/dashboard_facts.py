@@ -20,10 +20,9 @@ columns whose path differs from a lead's."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, time, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -51,6 +50,7 @@ from revops.base.choices import Workflow
 from revops.base.db.summary import (
     Summary,
     SummaryReport,
+    refresh_quietly_once,
     summary_rebuild,
     summary_refresh,
     summary_refresh_quietly,
@@ -66,8 +66,6 @@ from .duration_days import duration_days_select
 from .experiment_summary import experiment_leads_rebuild, experiment_leads_refresh, experiment_outcomes_copy
 from .models import DurationDay, FilterDimensions, LeadDay, LeadFacts, TaskDay
 from .task_days import task_days_select
-
-logger = logging.getLogger(__name__)
 
 #: The roll-up's dimensions (revops/top/models.py LeadDay): every dashboard filter and what the counted figures
 #: group by.
@@ -128,12 +126,16 @@ def days_rebuild(days: set[date]) -> None:
     if not days:
         return
     quote = connection.ops.quote_name
-    for roll_up in (LeadDay, DurationDay, TaskDay):
-        roll_up.objects.filter(day__in=days).delete()
+    _roll_ups_delete(days)
     with connection.cursor() as cursor:
         for roll_up, columns, select, params in _roll_up_selects(days):
             cursor.execute(f"INSERT INTO {quote(roll_up._meta.db_table)} "
                            f"({', '.join(quote(c) for c in columns)}) {select}", params)
+
+
+def _roll_ups_delete(days: set[date]) -> None:
+    for roll_up in (LeadDay, DurationDay, TaskDay):
+        roll_up.objects.filter(day__in=days).delete()
 
 
 def _roll_up_selects(days: set[date]) -> list[tuple[type, list[str], str, list]]:
@@ -153,6 +155,10 @@ def _roll_up_selects(days: set[date]) -> list[tuple[type, list[str], str, list]]
 # The days whose roll-ups wait to be rebuilt: a mark row each ("lead_day:2026-12-05"), its settled_id a version
 # raised by every write of those days' facts or follow-ups. See ``days_settle``.
 PENDING_DAY = "lead_day:"
+
+
+def _pending_day(name: str) -> date:
+    return date.fromisoformat(name.removeprefix(PENDING_DAY))
 
 
 def days_pending_add(days: set[date]) -> None:
@@ -182,7 +188,7 @@ def _days_read() -> tuple[dict[str, int], set[date], list] | None:
     waiting = dict(SummaryMark.objects.filter(name__startswith=PENDING_DAY).values_list("name", "settled_id"))
     if not waiting:
         return None
-    days = {date.fromisoformat(name.removeprefix(PENDING_DAY)) for name in waiting}
+    days = {_pending_day(name) for name in waiting}
     selected = []
     with connection.cursor() as cursor:
         for roll_up, columns, select, params in _roll_up_selects(days):
@@ -198,11 +204,9 @@ def _days_write(waiting: dict[str, int], days: set[date], selected: list) -> int
     with transaction.atomic():
         SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()  # the facts' lock
         now = dict(SummaryMark.objects.filter(name__in=list(waiting)).values_list("name", "settled_id"))
-        moved = {date.fromisoformat(name.removeprefix(PENDING_DAY)) for name, version in waiting.items()
-                 if now.get(name) != version}
+        moved = {_pending_day(name) for name, version in waiting.items() if now.get(name) != version}
         settled = days - moved
-        for roll_up in (LeadDay, DurationDay, TaskDay):
-            roll_up.objects.filter(day__in=settled).delete()
+        _roll_ups_delete(settled)
         with connection.cursor() as cursor:
             for roll_up, columns, rows in selected:
                 rows = [row for row in rows if _as_date(row[0]) in settled]
@@ -211,7 +215,7 @@ def _days_write(waiting: dict[str, int], days: set[date], selected: list) -> int
                                        f"({', '.join(quote(c) for c in columns)}) "
                                        f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
         # Written again meanwhile (two refreshes at once; an erasure's rebuild): rebuilt here from the facts.
-        days_rebuild({date.fromisoformat(name.removeprefix(PENDING_DAY)) for name in now} & moved)
+        days_rebuild({_pending_day(name) for name in now} & moved)
         SummaryMark.objects.filter(name__in=list(now)).delete()
     return len(days)
 
@@ -222,11 +226,9 @@ def _as_date(value) -> date:
 
 
 def days_settle_quietly() -> None:
-    """Before a page reads: settle the waiting days, or (database busy) read the roll-ups as they are."""
-    try:
-        days_settle()
-    except DatabaseError:
-        logger.warning("lead days: settling skipped, database busy", exc_info=True)
+    """Before a page reads: settle the waiting days, or (database busy) read the roll-ups as they are; once per page
+    (``summaries_refreshed_once``), so every figure reads the same roll-ups."""
+    refresh_quietly_once("lead days", days_settle)
 
 
 def _rebuild(leads_sql: str, params: list) -> int:
@@ -267,7 +269,7 @@ def task_days_refresh_quietly() -> None:
     changed (or, database busy, the roll-up as the last refresh left it)."""
     lead_facts_refresh_quietly()
     summary_refresh_quietly(TASK_DAYS)
-    days_settle_quietly()
+    refresh_quietly_once("lead days after task days", days_settle)  # the days the follow-ups' refresh marked
 
 
 def lead_facts_refresh() -> SummaryReport:

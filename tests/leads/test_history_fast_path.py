@@ -10,10 +10,11 @@ from leads.choices import EnrichmentStatus
 from leads.models import Account, CompanyProfile, Lead
 from leads.quality import data_quality_score
 from leads.selectors import lead_locked
-from leads.services import ingest, lead_enrich
+from leads.services import lead_enrich
 from leads.writes import lead_save_with_history, leads_history_record
 from revops.base.automation import automation_user_id
 from routing.selectors import rep_open_lead_counts
+from tests.races import first_read_misses
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +148,7 @@ def test_the_first_lead_of_a_domain_creates_its_account_with_a_history_row_and_t
     [created] = account.history.all()
     assert created.history_type == "+" and created.history_user_id == integration_user.pk
     # Another request created the account between this one's read and its insert: the insert fails, it is read.
-    monkeypatch.setattr(ingest, "_account_by_domain", lambda domain, calls=[]: (
-        calls.append(domain) or (None if len(calls) == 1 else Account.objects.get(domain=domain))))
+    first_read_misses(monkeypatch, Account)
     second = api_client.post("/api/leads/", {"email": "b@umbrella.example", "company": "Umbrella Corp"},
                              format="json")
     assert second.status_code == 201 and Lead.objects.get(pk=second.json()["id"]).account_id == account.pk

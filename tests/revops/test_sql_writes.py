@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
-from revops.base import notifications
 from revops.base.automation import automation_user_id
 from revops.base.db.sql import (
     bulk_insert,
@@ -19,6 +18,7 @@ from revops.base.db.sql import (
 from revops.base.models import Notification
 from revops.base.notifications import notification_queue
 from routing.models import Task
+from tests.races import first_read_misses
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +140,8 @@ def test_a_message_queued_twice_at_once_is_one_row(monkeypatch):
     first, created = notification_queue(dedup_key="race", recipient="U1", text="one", send=False)
     assert created
     # Another process wrote the key between this one's read and its insert: the insert fails, the row is read.
-    monkeypatch.setattr(notifications, "_notification_by_key", lambda key, calls=[]: (
-        calls.append(key) or (None if len(calls) == 1 else Notification.objects.get(dedup_key=key))))
+    first_read_misses(monkeypatch, Notification)
     second, created = notification_queue(dedup_key="race", recipient="U2", text="two", send=False)
     assert not created and second.pk == first.pk and second.text == "one"
     assert Notification.objects.filter(dedup_key="race").count() == 1
+

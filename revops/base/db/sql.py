@@ -23,10 +23,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
@@ -220,6 +220,25 @@ def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: s
     history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
 
 
+def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, build: Callable[[], Model], *,
+                                   reason: str, user_id: int | None = None) -> tuple[Model, bool]:
+    """``model.objects.get_or_create`` by a unique ``column`` for the per-form paths: the row read by a statement
+    compiled once; else ``build()`` inserted with its history row (:func:`row_insert_with_history`) in a savepoint,
+    and when another process inserted the same value meanwhile, that row. Returns (row, created)."""
+    found = instance_compiled_once(model, column, value)
+    if found is not None:
+        return found, False
+    instance = build()
+    try:
+        with transaction.atomic():  # a savepoint: the unique column may have been written meanwhile
+            return row_insert_with_history(instance, reason=reason, user_id=user_id), True
+    except IntegrityError:
+        found = instance_compiled_once(model, column, value)
+        if found is None:
+            raise
+        return found, False
+
+
 def instance_compiled_once(model: type[Model], column: str, value: Any) -> Model | None:
     """The row of ``model`` whose unique ``column`` (``"pk"`` or a unique field) is ``value``, as an instance, or
     ``None``: ``model.objects.filter(**{column: value}).first()`` with the statement compiled once per model and
@@ -228,12 +247,11 @@ def instance_compiled_once(model: type[Model], column: str, value: Any) -> Model
         ("IntegerField", "AutoField")) else "?"
     rows = rows_compiled_once(("instance by", model, column), lambda: model._base_manager.filter(
         **{column: placeholder}), [value])
-    if not rows:
-        return None
-    attnames = _ATTNAMES.get(model)
-    if attnames is None:
-        attnames = _ATTNAMES[model] = [f.attname for f in model._meta.concrete_fields]
-    return model.from_db(connection.alias, attnames, rows[0])
+    return model.from_db(connection.alias, model_attnames(model), rows[0]) if rows else None
 
 
-_ATTNAMES: dict[type[Model], list[str]] = {}
+@cache
+def model_attnames(model: type[Model]) -> list[str]:
+    """The attribute names of ``model``'s columns in the order a query of the whole model selects them (what
+    ``Model.from_db`` takes with a row from :func:`rows_compiled_once`)."""
+    return [f.attname for f in model._meta.concrete_fields]

@@ -95,15 +95,21 @@ def summary_refresh_quietly(summary: Summary) -> None:
     """The refresh a page runs before it reads: if the database is busy (SQLite's write lock held by a worker), the
     page shows the summary as of the last refresh instead of failing; the minute job catches up. Inside
     ``summaries_refreshed_once`` a summary already refreshed there is not read again."""
+    refresh_quietly_once(summary.name, lambda: summary_refresh(summary))
+
+
+def refresh_quietly_once(name: str, refresh: Callable[[], object]) -> None:
+    """Run ``refresh`` (a summary's, or another step that keeps summaries, named ``name``) unless it already ran
+    inside this ``summaries_refreshed_once`` block; a busy database is logged and the page reads what is there."""
     done = _refreshed_once.get()
-    if done is not None and summary.name in done:
+    if done is not None and name in done:
         return
     try:
-        summary_refresh(summary)
+        refresh()
     except DatabaseError:
-        logger.warning("summary %s: refresh skipped, database busy", summary.name, exc_info=True)
+        logger.warning("summary %s: refresh skipped, database busy", name, exc_info=True)
     if done is not None:
-        done.add(summary.name)
+        done.add(name)
 
 
 def summary_rebuild(summary: Summary) -> SummaryReport:

@@ -3,8 +3,9 @@
 Every path that changes a lead's stage writes a history row (a model save through django-simple-history, or the SQL
 copies of leads/writes.py for the hot and bulk paths), so reading the history is the one place that sees them all.
 A refresh (revops/base/db/summary.py: a mark, rows read again until they settle) finds the leads with history rows
-after the mark and rebuilds their ``StageReach`` row and their ``StageMove`` rows from their whole history in four
-statements, whatever their number; each move carries, per stage, the lead's previous crossing into it.
+after the mark and rebuilds their ``StageReach`` row and their ``StageMove`` rows from their whole history in two
+selects, whatever their number, read before the short transaction that replaces their rows; each move carries, per
+stage, the lead's previous crossing into it.
 
 Runs every minute (RQ cron, kill switch "Funnel summary") and before a dashboard reads the funnel, so the figures are
 current; ``stage_summary_rebuild`` starts over (``manage.py stage_summary --rebuild``; the demo does it after it
@@ -12,9 +13,20 @@ moves its history back in time)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import connection
 
-from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
+from revops.base.db.summary import (
+    Summary,
+    SummaryReport,
+    SummaryTable,
+    summary_rebuild,
+    summary_refresh,
+    summary_refresh_quietly,
+    tables_prepare,
+    tables_rebuild,
+)
 
 from ..models import Lead
 from ..stage_models import FUNNEL_STAGES, PREVIOUS_COLUMNS, REACHED_COLUMNS, StageMove, StageReach
@@ -30,42 +42,42 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _rebuild(leads_sql: str, params: list) -> int:
-    """Rebuild the summary rows of the leads ``leads_sql`` selects from their whole history; returns their number."""
-    history = _table(Lead.history.model)
+def _reach_select(leads_sql: str, params: list) -> tuple[str, list]:
+    """Per lead: its first history row's time and the first time it reached each funnel stage."""
     rank = stage_rank_sql("h.stage")
     reached = ", ".join(f"MIN(CASE WHEN {rank} >= {index} THEN h.history_date END)"
                         for index in range(1, len(FUNNEL_STAGES)))
-    lead_column = connection.ops.quote_name("lead_id")
+    return (f"SELECT h.id, MIN(h.history_date), {reached} FROM {_table(Lead.history.model)} h "
+            f"WHERE h.id IN ({leads_sql}) GROUP BY h.id", params)
+
+
+def _moves_select(leads_sql: str, params: list) -> tuple[str, list]:
+    """Per lead: each history row that changed its funnel rank, with per stage the lead's previous crossing into it
+    (see StageMove.previous_engaged_at)."""
+    rank = stage_rank_sql("h.stage")
     ranks = range(1, len(FUNNEL_STAGES))
-    # Per stage, the lead's latest earlier move that crossed into it (see StageMove.previous_engaged_at).
     previous = ", ".join(f"MAX(CASE WHEN m.rank_before < {k} AND m.rank_now >= {k} THEN m.at END) OVER earlier AS p{k}"
                          for k in ranks)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {_table(StageReach)} WHERE {lead_column} IN ({leads_sql})", params)
-        cursor.execute(f"DELETE FROM {_table(StageMove)} WHERE {lead_column} IN ({leads_sql})", params)
-        cursor.execute(
-            f"INSERT INTO {_table(StageReach)} ({lead_column}, first_at, {', '.join(REACHED_COLUMNS)}) "
-            f"SELECT h.id, MIN(h.history_date), {reached} FROM {history} h WHERE h.id IN ({leads_sql}) GROUP BY h.id",
-            params)
-        count = cursor.rowcount
-        cursor.execute(
-            f"INSERT INTO {_table(StageMove)} ({lead_column}, at, rank_before, rank_now, {', '.join(PREVIOUS_COLUMNS)})"
-            f" SELECT c.lead_id, c.at, c.rank_before, c.rank_now, {', '.join(f'c.p{k}' for k in ranks)} FROM ("
-            f"SELECT m.*, {previous} FROM ("
-            f"SELECT h.id AS lead_id, h.history_date AS at, h.history_id AS row_id, {rank} AS rank_now, "
-            f"COALESCE(LAG({rank}) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), -1) AS rank_before "
-            f"FROM {history} h WHERE h.id IN ({leads_sql})) m "
-            "WINDOW earlier AS (PARTITION BY m.lead_id ORDER BY m.at, m.row_id "
-            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) c WHERE c.rank_now <> c.rank_before "
-            # a deleted lead's moves go with it (its history stays): every figure over the moves counts live rows
-            f"AND EXISTS (SELECT 1 FROM {_table(Lead)} l WHERE l.id = c.lead_id)",
-            params)
-    return count
+    return (
+        f"SELECT c.lead_id, c.at, c.rank_before, c.rank_now, {', '.join(f'c.p{k}' for k in ranks)} FROM ("
+        f"SELECT m.*, {previous} FROM ("
+        f"SELECT h.id AS lead_id, h.history_date AS at, h.history_id AS row_id, {rank} AS rank_now, "
+        f"COALESCE(LAG({rank}) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), -1) AS rank_before "
+        f"FROM {_table(Lead.history.model)} h WHERE h.id IN ({leads_sql})) m "
+        "WINDOW earlier AS (PARTITION BY m.lead_id ORDER BY m.at, m.row_id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) c WHERE c.rank_now <> c.rank_before "
+        # a deleted lead's moves go with it (its history stays): every figure over the moves counts live rows
+        f"AND EXISTS (SELECT 1 FROM {_table(Lead)} l WHERE l.id = c.lead_id)", params)
 
+
+#: The summary's two tables, rebuilt per lead from its whole history (the reach row first: one per lead).
+TABLES = (SummaryTable(StageReach, "lead_id", ("lead_id", "first_at", *REACHED_COLUMNS), _reach_select),
+          SummaryTable(StageMove, "lead_id", ("lead_id", "at", "rank_before", "rank_now", *PREVIOUS_COLUMNS),
+                       _moves_select))
 
 STAGE_SUMMARY = Summary(name="stage_summary", source=Lead.history.model, key="id", pk="history_id",
-                        date="history_date", rebuild=_rebuild, tables=(StageReach, StageMove))
+                        date="history_date", rebuild=partial(tables_rebuild, TABLES), tables=(StageReach, StageMove),
+                        prepare=partial(tables_prepare, TABLES))
 
 
 def stage_summary_refresh() -> SummaryReport:

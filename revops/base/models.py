@@ -248,7 +248,8 @@ class InstallSecret(models.Model):
 
 
 class SummaryMark(models.Model):
-    """How far a summary table has read its source (revops/base/db/summary.py): every row up to ``settled_id``."""
+    """How far a summary table has read its source (revops/base/db/summary.py): every row up to ``settled_id``;
+    ``refreshed_at``: when its rows were last written (by a refresh, or for some keys outside one)."""
 
     name = models.CharField(max_length=50, primary_key=True)
     settled_id = models.BigIntegerField(default=0)

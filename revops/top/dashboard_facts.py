@@ -20,6 +20,7 @@ columns whose path differs from a lead's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
@@ -45,16 +46,20 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.services import stage_summary_rebuild, stage_summary_refresh, stage_summary_refresh_quietly
+from leads.services.stage_summary import STAGE_SUMMARY
 from leads.stage_models import REACHED_COLUMNS
 from revops.base.choices import Workflow
 from revops.base.db.summary import (
     Summary,
     SummaryReport,
+    SummaryTable,
     refresh_quietly_once,
     summary_rebuild,
     summary_refresh,
     summary_refresh_quietly,
     summary_settle,
+    tables_prepare,
+    tables_rebuild,
 )
 from revops.base.jobs import NothingToDo, periodic_job
 from revops.base.models import SummaryMark
@@ -73,6 +78,7 @@ DAY_DIMENSIONS = ["source", "campaign", "segment", "owner", "band", "stage", "ou
 FIRSTS = ["first_at", *REACHED_COLUMNS]  # copied from the funnel summary
 _COPIED = ["source", "campaign", "owner_id", "band", "stage", "outcome", "score", "predicted_probability",
            "deal_value", "closed_at", "queue", "queue_reason", "assigned_at", "first_touched_at"]
+FACTS_COLUMNS = ("id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS, "reached")
 
 
 def lead_segment():
@@ -97,9 +103,8 @@ def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
     select = (Lead.objects.filter(id__in=RawSQL(leads_sql, params)).order_by("created_at", "id").annotate(**derived)
               .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
                            *(f"reached_{column}" for column in FIRSTS), "reached_rank"))
-    columns = ["id", "merged", "created_at", *_COPIED, "segment", "first_assigned_at", *FIRSTS, "reached"]
     sql, select_params = select.query.sql_with_params()
-    return columns, sql, select_params
+    return list(FACTS_COLUMNS), sql, select_params
 
 
 def _days_of(leads_sql: str, params: list) -> set[date]:
@@ -231,24 +236,43 @@ def days_settle_quietly() -> None:
     refresh_quietly_once("lead days", days_settle)
 
 
+def _facts_rows_select(leads_sql: str, params: list) -> tuple[str, list]:
+    _columns, select, select_params = _facts_select(leads_sql, params)
+    return select, list(select_params)
+
+
+FACTS_TABLE = SummaryTable(LeadFacts, "id", FACTS_COLUMNS, _facts_rows_select)
+
+
 def _rebuild(leads_sql: str, params: list) -> int:
-    """The facts of the leads ``leads_sql`` selects; the days they were and are created on are marked for their
-    roll-up (``days_settle``, after this transaction)."""
-    quote = connection.ops.quote_name
-    table = quote(LeadFacts._meta.db_table)
-    columns, select, select_params = _facts_select(leads_sql, params)
+    """The facts of the leads ``leads_sql`` selects, in the refresh's transaction."""
+    return _written(leads_sql, params, lambda: tables_rebuild((FACTS_TABLE,), leads_sql, params))
+
+
+def _prepare(leads_sql: str, params: list) -> Callable[[], int]:
+    """The facts of the leads ``leads_sql`` selects, read now; written by the function returned."""
+    write = tables_prepare((FACTS_TABLE,), leads_sql, params)
+    return lambda: _written(leads_sql, params, write)
+
+
+def _written(leads_sql: str, params: list, write: Callable[[], int]) -> int:
+    """``write`` replaces the facts of the leads ``leads_sql`` selects; the days they were and are created on are
+    marked for their roll-up (``days_settle``, after this transaction), and their experiments' outcomes copied."""
     days = _days_of(leads_sql, params)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {quote('id')} IN ({leads_sql})", params)
-        cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) {select}", select_params)
-        count = cursor.rowcount
+    count = write()
     days_pending_add(days | _days_of(leads_sql, params))  # their roll-ups: days_settle, after this transaction
     experiment_outcomes_copy(leads_sql, params)
     return count
 
 
+def _stage_summary_settled() -> int:
+    """How far the funnel summary, which the facts copy and which reads the same history, has settled."""
+    return SummaryMark.objects.filter(name=STAGE_SUMMARY.name).values_list("settled_id", flat=True).first() or 0
+
+
 LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
-                     rebuild=_rebuild, tables=(LeadFacts, LeadDay, DurationDay, TaskDay))
+                     rebuild=_rebuild, tables=(LeadFacts, LeadDay, DurationDay, TaskDay), prepare=_prepare,
+                     copies_upto=_stage_summary_settled)
 
 
 def _task_days_rebuild(leads_sql: str, params: list) -> int:
@@ -291,8 +315,9 @@ def lead_facts_rebuild_leads(lead_ids: list[int]) -> int:
     leads_sql, params = Lead.objects.filter(pk__in=lead_ids).values("id").query.sql_with_params()
     with transaction.atomic():
         # The refresh's lock: a refresh rebuilding the same leads or days at the same time would otherwise insert
-        # them twice (its mark row serialises the refreshes; this takes the same row).
-        SummaryMark.objects.select_for_update().filter(name=LEAD_FACTS.name).first()
+        # them twice (its mark row serialises the refreshes; this takes the same row). Its time moves: a refresh
+        # that read its rows before this then rebuilds in its transaction instead of writing what it read.
+        SummaryMark.objects.filter(name=LEAD_FACTS.name).update(refreshed_at=timezone.now())
         count = _rebuild(leads_sql, list(params))
     days_settle()
     return count

@@ -4,26 +4,35 @@ of searching its decisions. Refreshed every minute with the funnel summary and b
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import connection
 
-from revops.base.db.summary import Summary, SummaryReport, summary_rebuild, summary_refresh, summary_refresh_quietly
+from revops.base.db.summary import (
+    Summary,
+    SummaryReport,
+    SummaryTable,
+    summary_rebuild,
+    summary_refresh,
+    summary_refresh_quietly,
+    tables_prepare,
+    tables_rebuild,
+)
 
 from ..models import FirstAssignment, RoutingDecision
 
 
-def _rebuild(leads_sql: str, params: list) -> int:
-    quote = connection.ops.quote_name
-    summary, decisions = quote(FirstAssignment._meta.db_table), quote(RoutingDecision._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {summary} WHERE {quote('lead_id')} IN ({leads_sql})", params)
-        cursor.execute(
-            f"INSERT INTO {summary} ({quote('lead_id')}, at) SELECT d.lead_id, MIN(d.created_at) FROM {decisions} d "
+def _select(leads_sql: str, params: list) -> tuple[str, list]:
+    decisions = connection.ops.quote_name(RoutingDecision._meta.db_table)
+    return (f"SELECT d.lead_id, MIN(d.created_at) FROM {decisions} d "
             f"WHERE d.owner_id IS NOT NULL AND d.lead_id IN ({leads_sql}) GROUP BY d.lead_id", params)
-        return cursor.rowcount
 
+
+TABLES = (SummaryTable(FirstAssignment, "lead_id", ("lead_id", "at"), _select),)
 
 FIRST_ASSIGNMENTS = Summary(name="first_assignments", source=RoutingDecision, key="lead_id", pk="id",
-                            date="created_at", rebuild=_rebuild, tables=(FirstAssignment,))
+                            date="created_at", rebuild=partial(tables_rebuild, TABLES), tables=(FirstAssignment,),
+                            prepare=partial(tables_prepare, TABLES))
 
 
 def first_assignments_refresh() -> SummaryReport:

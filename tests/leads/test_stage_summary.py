@@ -15,7 +15,7 @@ from leads.models import Lead
 from leads.services import stage_summary_rebuild, stage_summary_refresh
 from leads.stage_models import StageMove, StageReach
 from leads.writes import leads_history_record_all
-from revops.base.db.summary import SETTLE_SECONDS
+from revops.base.db.summary import SETTLE_SECONDS, settle_seconds
 from revops.base.models import SummaryMark
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,9 @@ def test_a_refresh_reads_only_the_new_rows_and_a_second_one_changes_nothing():
     assert StageReach.objects.get(lead=second).mql_at is not None
 
 
-def test_rows_too_young_to_settle_are_read_again_so_a_late_commit_is_not_missed():
+def test_rows_too_young_to_settle_are_read_again_so_a_late_commit_is_not_missed(monkeypatch):
+    # The window PostgreSQL has (a transaction may commit a lower id late), tried on both databases.
+    monkeypatch.setattr("revops.base.db.summary.settle_seconds", lambda: SETTLE_SECONDS)
     lead = make("late@x.example", "engaged")
     stage_summary_refresh()
     young = Lead.history.filter(history_date__gte=timezone.now() - timedelta(seconds=SETTLE_SECONDS))
@@ -78,6 +80,19 @@ def test_rows_too_young_to_settle_are_read_again_so_a_late_commit_is_not_missed(
     Lead.history.filter(id=lead.pk, stage="engaged").update(stage="mql")
     assert stage_summary_refresh().keys == 1
     assert StageReach.objects.get(lead=lead).mql_at is not None
+
+
+def test_on_sqlite_a_row_read_is_final_and_the_mark_settles_at_the_last_row():
+    """SQLite has one writer at a time and ids that only grow: no row can commit below one already read, so a
+    refresh does not read the last minute again (on PostgreSQL it does, as above)."""
+    make("now@x.example", "engaged")
+    report = stage_summary_refresh()
+    last = Lead.history.order_by("-history_id").first().history_id
+    if connection.vendor == "sqlite":
+        assert settle_seconds() == 0 and report.settled_id == last
+        assert stage_summary_refresh().keys == 0
+    else:
+        assert settle_seconds() == SETTLE_SECONDS and report.settled_id < last
 
 
 def test_history_written_in_sql_by_the_bulk_paths_is_summarised():

@@ -5,13 +5,20 @@ derived: per key (a lead) its rows are rebuilt from all of that key's source row
 harmless. :func:`summary_refresh` finds the keys with source rows after the mark and hands the SQL selecting them to
 the summary's rebuild, in one transaction (the mark row locked: two refreshes never interleave). The mark only
 settles on source rows older than ``SETTLE_SECONDS``; younger rows are read again next time, because on PostgreSQL a
-transaction that commits late can hold a lower id than rows already read. The work is in proportion to what changed,
-so a dashboard can refresh before it reads, and a minute job keeps that small."""
+transaction that commits late can hold a lower id than rows already read (SQLite has one writer at a time and ids
+that only grow: a row read there is final, see :func:`settle_seconds`). The work is in proportion to what changed,
+so a dashboard can refresh before it reads, and a minute job keeps that small.
+
+A summary made of :class:`SummaryTable` parts is refreshed in two steps (:func:`summary_refresh`): its rows are
+selected with no write transaction, then one short transaction deletes the keys' old rows and inserts those, if the
+mark has not moved meanwhile. On SQLite every write waits for the one writer: a minute's rebuild selected inside the
+transaction held the web's and the workers' writes for the whole of its reading (0.8 s at 10,000 leads)."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -24,6 +31,12 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 60
+
+
+def settle_seconds() -> int:
+    """How young a source row is read again by the next refresh: a minute on PostgreSQL (a transaction may commit a
+    lower id late); none on SQLite, whose writes are serialised and whose ids only grow."""
+    return 0 if connection.vendor == "sqlite" else SETTLE_SECONDS
 
 
 @dataclass
@@ -45,36 +58,149 @@ class Summary:
     date: str
     rebuild: Callable[[str, list], int]
     tables: tuple[type[Model], ...]
+    #: Optional: given (SQL selecting the keys, its parameters), selects the summary's rows now and returns the
+    #: function that writes them (run in the refresh's short transaction; returns how many keys it rebuilt).
+    prepare: Callable[[str, list], Callable[[], int]] | None = None
+    #: Optional: the row of the source up to which the summaries this one copies from have settled (a summary of the
+    #: same source, refreshed just before): this one settles no further, so a row written between the two refreshes
+    #: is read again by both, and the copy is never older than what it copies.
+    copies_upto: Callable[[], int] | None = None
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """One table of a summary: the rows of some keys are deleted by ``key`` and selected again by ``select`` (given the
+    keys' SQL and parameters: a SELECT of the rows in ``columns`` order, and its parameters)."""
+
+    model: type[Model]
+    key: str
+    columns: tuple[str, ...]
+    select: Callable[[str, list], tuple[str, list]]
+
+
+def tables_rebuild(tables: Sequence[SummaryTable], keys_sql: str, params: list) -> int:
+    """The tables' rows of the keys again, in the caller's transaction (``INSERT ... SELECT``); returns how many rows
+    the first table has for them (one per key)."""
+    counts = []
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(_delete_sql(table, keys_sql), params)
+        for table in tables:
+            select, select_params = table.select(keys_sql, params)
+            cursor.execute(f"{_insert_sql(table)} {select}", select_params)
+            counts.append(cursor.rowcount)
+    return counts[0]
+
+
+def tables_prepare(tables: Sequence[SummaryTable], keys_sql: str, params: list) -> Callable[[], int]:
+    """The tables' rows of the keys selected now; the returned function replaces the keys' rows with them."""
+    selected = []
+    with connection.cursor() as cursor:
+        for table in tables:
+            select, select_params = table.select(keys_sql, params)
+            cursor.execute(select, select_params)
+            selected.append((table, cursor.fetchall()))
+
+    def write() -> int:
+        with connection.cursor() as cursor:
+            for table, _rows in selected:
+                cursor.execute(_delete_sql(table, keys_sql), params)
+            for table, rows in selected:
+                if rows:
+                    values = f"VALUES ({', '.join(['%s'] * len(table.columns))})"
+                    cursor.executemany(f"{_insert_sql(table)} {values}", rows)
+        return len(selected[0][1])
+
+    return write
+
+
+def _delete_sql(table: SummaryTable, keys_sql: str) -> str:
+    quote = connection.ops.quote_name
+    return f"DELETE FROM {quote(table.model._meta.db_table)} WHERE {quote(table.key)} IN ({keys_sql})"
+
+
+def _insert_sql(table: SummaryTable) -> str:
+    quote = connection.ops.quote_name
+    return f"INSERT INTO {quote(table.model._meta.db_table)} ({', '.join(quote(c) for c in table.columns)})"
+
+
+def keys_in_sql(keys: Sequence[int]) -> tuple[str, list]:
+    """SQL selecting these integer keys, with one parameter however many they are (SQLite caps a statement's)."""
+    if connection.vendor == "postgresql":
+        return "SELECT unnest(%s::bigint[])", [list(keys)]
+    return "SELECT value FROM json_each(%s)", [json.dumps(list(keys))]
 
 
 def summary_refresh(summary: Summary) -> SummaryReport:
     from ..models import SummaryMark
 
-    source = summary.source
-    quote = connection.ops.quote_name
     # Nothing new: answered by two reads, without a write transaction (on SQLite that would take the write lock).
-    last = source._base_manager.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
-    settled = SummaryMark.objects.filter(name=summary.name).values_list("settled_id", flat=True).first()
-    if settled is not None and last <= settled:
-        return SummaryReport(keys=0, settled_id=settled)
+    last = _last_id(summary)
+    mark = SummaryMark.objects.filter(name=summary.name).values_list("settled_id", "refreshed_at").first()
+    if mark is not None and last <= mark[0]:
+        return SummaryReport(keys=0, settled_id=mark[0])
+    if mark is not None and summary.prepare is not None:
+        report = _refresh_prepared(summary, mark, last)
+        if report is not None:
+            return report
     with transaction.atomic():
-        mark = SummaryMark.objects.select_for_update().filter(name=summary.name).first()
-        if mark is None:
-            mark = SummaryMark.objects.create(name=summary.name)
-        last = source._base_manager.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
-        if last <= mark.settled_id:
-            return SummaryReport(keys=0, settled_id=mark.settled_id)
-        young = (source._base_manager.filter(**{f"{summary.pk}__gt": mark.settled_id,
-                                               f"{summary.date}__gte": timezone.now() - timedelta(
-                                                   seconds=SETTLE_SECONDS)})
-                 .order_by(summary.pk).values_list(summary.pk, flat=True).first())
-        keys_sql = (f"SELECT DISTINCT s.{quote(summary.key)} FROM {quote(source._meta.db_table)} s "
-                    f"WHERE s.{quote(summary.pk)} > %s AND s.{quote(summary.pk)} <= %s")
-        rebuilt = summary.rebuild(keys_sql, [mark.settled_id, last])
-        mark.settled_id = last if young is None else young - 1
-        mark.refreshed_at = timezone.now()
-        mark.save(update_fields=["settled_id", "refreshed_at"])
-    return SummaryReport(keys=rebuilt, settled_id=mark.settled_id)
+        locked = SummaryMark.objects.select_for_update().filter(name=summary.name).first()
+        if locked is None:
+            locked = SummaryMark.objects.create(name=summary.name)
+        last = _last_id(summary)
+        if last <= locked.settled_id:
+            return SummaryReport(keys=0, settled_id=locked.settled_id)
+        settled_id = _settles_at(summary, locked.settled_id, last)
+        rebuilt = summary.rebuild(_keys_sql(summary), [locked.settled_id, last])
+        locked.settled_id = settled_id
+        locked.refreshed_at = timezone.now()
+        locked.save(update_fields=["settled_id", "refreshed_at"])
+    return SummaryReport(keys=rebuilt, settled_id=locked.settled_id)
+
+
+def _refresh_prepared(summary: Summary, mark: tuple, last: int) -> SummaryReport | None:
+    """The keys and their rows read with no write transaction, then written in a short one if the mark (its settled
+    row and its time) has not moved meanwhile; ``None`` when it has (another refresh or a rebuild wrote): the caller
+    then rebuilds inside its transaction."""
+    from ..models import SummaryMark
+
+    settled_id = _settles_at(summary, mark[0], last)
+    with connection.cursor() as cursor:
+        cursor.execute(_keys_sql(summary), [mark[0], last])
+        keys = [row[0] for row in cursor.fetchall()]
+    write = summary.prepare(*keys_in_sql(keys))
+    with transaction.atomic():
+        now = (SummaryMark.objects.select_for_update().filter(name=summary.name)
+               .values_list("settled_id", "refreshed_at").first())
+        if now != mark:
+            return None
+        rebuilt = write()
+        SummaryMark.objects.filter(name=summary.name).update(settled_id=settled_id, refreshed_at=timezone.now())
+    return SummaryReport(keys=rebuilt, settled_id=settled_id)
+
+
+def _last_id(summary: Summary) -> int:
+    return summary.source._base_manager.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
+
+
+def _settles_at(summary: Summary, settled_id: int, last: int) -> int:
+    """Where the mark settles after reading the rows up to ``last``: before the first row too young to be final."""
+    if summary.copies_upto is not None:
+        last = min(last, summary.copies_upto())
+    seconds = settle_seconds()
+    if not seconds:
+        return last
+    since = timezone.now() - timedelta(seconds=seconds)
+    young = (summary.source._base_manager.filter(**{f"{summary.pk}__gt": settled_id, f"{summary.date}__gte": since})
+             .order_by(summary.pk).values_list(summary.pk, flat=True).first())
+    return last if young is None else min(last, young - 1)
+
+
+def _keys_sql(summary: Summary) -> str:
+    """The keys with source rows in a range of ids (the mark, the last row read)."""
+    quote = connection.ops.quote_name
+    return (f"SELECT DISTINCT s.{quote(summary.key)} FROM {quote(summary.source._meta.db_table)} s "
+            f"WHERE s.{quote(summary.pk)} > %s AND s.{quote(summary.pk)} <= %s")
 
 
 _refreshed_once: ContextVar[set[str] | None] = ContextVar("leadflow_summaries_refreshed", default=None)
@@ -128,10 +254,7 @@ def summary_settle(summary: Summary) -> None:
     rebuilt with the facts): rows younger than ``SETTLE_SECONDS`` are still read again next time."""
     from ..models import SummaryMark
 
-    source = summary.source._base_manager
     with transaction.atomic():
-        young = (source.filter(**{f"{summary.date}__gte": timezone.now() - timedelta(seconds=SETTLE_SECONDS)})
-                 .order_by(summary.pk).values_list(summary.pk, flat=True).first())
-        last = source.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
+        last = _last_id(summary)
         SummaryMark.objects.update_or_create(name=summary.name, defaults={
-            "settled_id": last if young is None else young - 1, "refreshed_at": timezone.now()})
+            "settled_id": _settles_at(summary, 0, last), "refreshed_at": timezone.now()})

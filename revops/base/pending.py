@@ -237,11 +237,22 @@ def pending_jobs_sweep(*, now: datetime | None = None, retry=None) -> str:
     for row in drained:
         if not row.claimed_by:
             row.attempts += 1
-    for row in rows:
-        row.due_at = now + _sweep_after(row.attempts)
-    PendingJob.objects.bulk_update(rows, ["due_at", "attempts"])
+    _sweep_times_set(rows, now=now)
     return (f"{enqueued} pending jobs enqueued again, {len(alive_ids)} still queued or running, "
             f"{drains} drains queued ({len(groups) - drains} already queued)")
+
+
+def _sweep_times_set(rows: list[PendingJob], *, now: datetime) -> None:
+    """Each swept row's attempts and its next due time (doubling per attempt): one ``UPDATE`` per attempt count and
+    500 rows. A backlog of thousands of rows (a queue working through a burst) was a ``bulk_update`` that built a
+    ``CASE`` per row, for over a second, holding SQLite's one writer every minute."""
+    by_attempts: dict[int, list[int]] = {}
+    for row in rows:
+        by_attempts.setdefault(row.attempts, []).append(row.pk)
+    for attempts, ids in sorted(by_attempts.items()):
+        for start in range(0, len(ids), 500):
+            PendingJob.objects.filter(pk__in=ids[start:start + 500]).update(
+                attempts=attempts, due_at=now + _sweep_after(attempts))
 
 
 # --- Drains: one RQ job runs many waiting steps of one function ------------------------------------------------

@@ -314,3 +314,31 @@ def test_a_drain_that_fails_part_way_leaves_its_follow_ups_to_their_own_drains(a
     work()
     assert Lead.objects.get(pk=lead_id).owner_id is not None and len(slack.messages) == 1
     assert not PendingJob.objects.exists()
+
+
+def test_a_backlog_is_swept_in_a_few_statements_each_row_with_its_own_backoff(settings):
+    """A queue working through a burst leaves thousands of rows past their due time: the sweep signals their drain
+    and sets each row's attempts and next due time (doubling per attempt) with one UPDATE per attempt count and 500
+    rows, not one CASE per row (that held SQLite's one writer for over a second every minute)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from revops.base.pending import _sweep_after, pending_jobs_sweep
+
+    django_rq.get_connection("default").flushdb()
+    past = timezone.now() - timedelta(minutes=5)
+    rows = [PendingJob(function="leads.jobs.lead_enrich_job", args=[n], queue="default", due_at=past,
+                       attempts=n % 3, claimed_by="busy" if n % 7 == 0 else "",
+                       claimed_at=timezone.now() if n % 7 == 0 else None) for n in range(1_200)]
+    PendingJob.objects.bulk_create(rows)
+    before = {row.pk: (row.attempts, row.claimed_by) for row in PendingJob.objects.all()}
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as captured:
+        assert "1 drains queued" in pending_jobs_sweep(now=now)
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) <= 1 + 4 * 3, len(updates)  # the claims' expiry, then per attempt count ≤ 3 chunks of 500
+    assert not any("CASE" in sql for sql in updates)
+    for pk, attempts, due_at in PendingJob.objects.values_list("pk", "attempts", "due_at"):
+        old, claimed = before[pk]
+        expected = old if claimed else old + 1
+        assert attempts == expected and due_at == now + _sweep_after(expected), (pk, old, claimed, attempts)

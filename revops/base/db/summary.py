@@ -251,7 +251,7 @@ def summary_rebuild(summary: Summary) -> SummaryReport:
 
 def summary_settle(summary: Summary) -> None:
     """Mark the source read up to now without rebuilding (another rebuild has just covered it, e.g. a roll-up
-    rebuilt with the facts): rows younger than ``SETTLE_SECONDS`` are still read again next time."""
+    rebuilt with the facts): rows too young to be final (:func:`settle_seconds`) are still read again next time."""
     from ..models import SummaryMark
 
     with transaction.atomic():

@@ -108,10 +108,33 @@ def _one_form(base: str, token: str, n: int, tag: str, started: float) -> dict:
             "api": time.time() - started}
 
 
-def sustained(base: str, token: str, rate: float, seconds: float, tag: str) -> list[dict]:
-    """Forms at ``rate`` per second for ``seconds``, each on its own thread when due (a pool of 64)."""
+DEPTH_EVERY = 10.0  # seconds between two readings of the steps waiting (the health page's count)
+
+
+def depth_sampled(base: str, stop: threading.Event, samples: list[int]) -> None:
+    """Every ``DEPTH_EVERY`` seconds until ``stop``: the pipeline steps waiting, as an operator reads them
+    (``GET /health/``, ``checks.pending_jobs.count``); a failed reading is -1."""
+    while not stop.wait(DEPTH_EVERY):
+        try:
+            with urllib.request.urlopen(f"{base}/health/", timeout=10) as response:  # noqa: S310 - local server
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # 503 while a component is down still carries the count
+            body = json.loads(exc.read() or b"{}")
+        except (OSError, ValueError):
+            body = {}
+        samples.append(int(((body.get("checks") or {}).get("pending_jobs") or {}).get("count", -1)))
+
+
+def sustained(base: str, token: str, rate: float, seconds: float, tag: str,
+              depth: list[int] | None = None) -> list[dict]:
+    """Forms at ``rate`` per second for ``seconds``, each on its own thread when due (a pool of 64); with ``depth``,
+    the steps waiting are read into it every ``DEPTH_EVERY`` seconds while the forms are posted."""
     results: list[dict] = []
     lock = threading.Lock()
+    stop = threading.Event()
+    sampler = threading.Thread(target=depth_sampled, args=(base, stop, depth), daemon=True)
+    if depth is not None:
+        sampler.start()
     with ThreadPoolExecutor(max_workers=64) as pool:
         futures = []
         start = time.perf_counter()
@@ -120,10 +143,13 @@ def sustained(base: str, token: str, rate: float, seconds: float, tag: str) -> l
             if delay > 0:
                 time.sleep(delay)
             futures.append(pool.submit(one_form, base, token, n, tag))
+        stop.set()
         for future in futures:
             outcome = future.result()
             with lock:
                 results.append(outcome)
+    if depth is not None:
+        sampler.join()
     return results
 
 
@@ -256,8 +282,9 @@ def measurements(quick: bool, rates: tuple[int, ...], seconds: float, database_u
     with serving(database_url) as (base, token, env):
         rows = []
         for rate in rates:
-            forms = sustained(base, token, rate, seconds, f"r{rate}")
-            rows.append((rate, measure(env, forms, wait_seconds=120)))
+            depth: list[int] = []
+            forms = sustained(base, token, rate, seconds, f"r{rate}", depth)
+            rows.append((rate, {**measure(env, forms, wait_seconds=120), "depth": depth}))
         events = (2000 if quick else 20000) if burst_events is None else burst_events
         burst_result = burst(base, token, env, events) if events else None  # --burst-events 0: the rates alone
     return {"rates": rows, "burst": burst_result}
@@ -293,6 +320,7 @@ def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: floa
         "| accept → Slack p50 / p99 ms | not placed within 120 s | pending steps left | API errors |",
         "|---|---:|---:|---|---|---|---:|---:|---|",
     ]
+    depths = []
     for database, result in results.items():
         if not result or "error" in result:
             lines.append(f"| {database} | not run: {(result or {}).get('error', 'no server')[-200:]!r} |")
@@ -301,6 +329,11 @@ def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: floa
             lines.append(f"| {database} | {rate} | {len(m['api'])} | {p(m['api'], 50)} / {p(m['api'], 99)} | "
                          f"{p(m['task'], 50)} / {p(m['task'], 99)} | {p(m['slack'], 50)} / {p(m['slack'], 99)} | "
                          f"{m['missing']} | {m['pending']} | {_errors(m['errors'])} |")
+            if m.get("depth"):
+                depths.append(f"- {database}, {rate} forms/s: {', '.join(f'{n:,}' for n in m['depth'])}")
+    if depths:
+        lines += ["", f"Steps waiting while the forms were posted (`/health/`, every {DEPTH_EVERY:.0f} s): flat "
+                  "when the pipeline keeps up.", "", *depths]
     lines += [
         "",
         "### A burst of engagement events with demo requests during it",

@@ -87,8 +87,8 @@ def lead_segment():
                     .order_by("-at", "-id").values("model__segment")[:1])
 
 
-def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
-    """The facts of the leads ``leads_sql`` selects, as (columns, SELECT, parameters)."""
+def _facts_select(leads_sql: str, params: list) -> tuple[str, list]:
+    """The facts of the leads ``leads_sql`` selects, in ``FACTS_COLUMNS`` order: (SELECT, parameters)."""
     derived = {
         "merged": ExpressionWrapper(Q(merged_into__isnull=False), output_field=BooleanField()),
         "segment_name": Coalesce(lead_segment(), Value("")),
@@ -104,7 +104,7 @@ def _facts_select(leads_sql: str, params: list) -> tuple[list[str], str, tuple]:
               .values_list("id", "merged", "created_at", *_COPIED, "segment_name", "first_assigned",
                            *(f"reached_{column}" for column in FIRSTS), "reached_rank"))
     sql, select_params = select.query.sql_with_params()
-    return list(FACTS_COLUMNS), sql, select_params
+    return sql, list(select_params)
 
 
 def _days_of(leads_sql: str, params: list) -> set[date]:
@@ -236,12 +236,7 @@ def days_settle_quietly() -> None:
     refresh_quietly_once("lead days", days_settle)
 
 
-def _facts_rows_select(leads_sql: str, params: list) -> tuple[str, list]:
-    _columns, select, select_params = _facts_select(leads_sql, params)
-    return select, list(select_params)
-
-
-FACTS_TABLE = SummaryTable(LeadFacts, "id", FACTS_COLUMNS, _facts_rows_select)
+FACTS_TABLE = SummaryTable(LeadFacts, "id", FACTS_COLUMNS, _facts_select)
 
 
 def _rebuild(leads_sql: str, params: list) -> int:
@@ -265,14 +260,9 @@ def _written(leads_sql: str, params: list, write: Callable[[], int]) -> int:
     return count
 
 
-def _stage_summary_settled() -> int:
-    """How far the funnel summary, which the facts copy and which reads the same history, has settled."""
-    return SummaryMark.objects.filter(name=STAGE_SUMMARY.name).values_list("settled_id", flat=True).first() or 0
-
-
 LEAD_FACTS = Summary(name="lead_facts", source=Lead.history.model, key="id", pk="history_id", date="history_date",
                      rebuild=_rebuild, tables=(LeadFacts, LeadDay, DurationDay, TaskDay), prepare=_prepare,
-                     copies_upto=_stage_summary_settled)
+                     copies=STAGE_SUMMARY)
 
 
 def _task_days_rebuild(leads_sql: str, params: list) -> int:

@@ -61,10 +61,10 @@ class Summary:
     #: Optional: given (SQL selecting the keys, its parameters), selects the summary's rows now and returns the
     #: function that writes them (run in the refresh's short transaction; returns how many keys it rebuilt).
     prepare: Callable[[str, list], Callable[[], int]] | None = None
-    #: Optional: the row of the source up to which the summaries this one copies from have settled (a summary of the
-    #: same source, refreshed just before): this one settles no further, so a row written between the two refreshes
-    #: is read again by both, and the copy is never older than what it copies.
-    copies_upto: Callable[[], int] | None = None
+    #: Optional: a summary of the same source, refreshed just before, that this one copies from: this one settles no
+    #: further than its mark, so a row written between the two refreshes is read again by both, and the copy is
+    #: never older than what it copies.
+    copies: Summary | None = None
 
 
 @dataclass(frozen=True)
@@ -179,14 +179,20 @@ def _refresh_prepared(summary: Summary, mark: tuple, last: int) -> SummaryReport
     return SummaryReport(keys=rebuilt, settled_id=settled_id)
 
 
+def _settled_id(summary: Summary) -> int:
+    from ..models import SummaryMark
+
+    return SummaryMark.objects.filter(name=summary.name).values_list("settled_id", flat=True).first() or 0
+
+
 def _last_id(summary: Summary) -> int:
     return summary.source._base_manager.order_by(f"-{summary.pk}").values_list(summary.pk, flat=True).first() or 0
 
 
 def _settles_at(summary: Summary, settled_id: int, last: int) -> int:
     """Where the mark settles after reading the rows up to ``last``: before the first row too young to be final."""
-    if summary.copies_upto is not None:
-        last = min(last, summary.copies_upto())
+    if summary.copies is not None:
+        last = min(last, _settled_id(summary.copies))
     seconds = settle_seconds()
     if not seconds:
         return last

@@ -334,7 +334,9 @@ def pending_drain_job(function: str, queue: str) -> str:
     queues first. With an idle queue the batch is one step: no added latency.
 
     Follow-ups: the drained steps the finished steps scheduled (a new lead's enrichment schedules its scoring, which
-    schedules its routing, then its task and its message) are run by this job too, hottest queue first. Their rows
+    schedules its routing, then its task and its message) are run by this job too, after each claimed batch and
+    before the next claim (a batch goes through the whole pipeline first, so under load a step's latency is that of
+    one batch, not of every batch the deadline allows), hottest queue first. Their rows
     were written claimed by this job (:class:`DrainFollowUps`), so the next step starts without a claim, a round trip
     through Redis or a worker's bookkeeping. Until the deadline, or while no hotter work waits than the follow-up's
     queue; what is left then is released and gets its drain signalled as usual. A job killed part-way leaves only
@@ -343,25 +345,34 @@ def pending_drain_job(function: str, queue: str) -> str:
     connection = rq_queue(queue).connection
     connection.delete(_drain_flag(function, queue))
     deadline = time.monotonic() + settings.LEADFLOW_DRAIN_SECONDS
-    running: list[PendingJob] = []
     with _drain_job() as followups:
         try:
-            claimed, batches = _drain(function, queue, connection, deadline)
-            while followups.rows:
-                step = min(followups.rows, key=_hottest_first)
-                if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
-                    break
-                running = followups.rows.pop(step)
-                more, more_batches = _drain_claimed(running, connection, deadline)
-                followups.add(running)  # what the deadline or hotter work left
-                running = []
-                claimed, batches = claimed + more, batches + more_batches
+            claimed, batches = _drain(function, queue, connection, deadline, followups)
         except BaseException:
-            followups.add(running)
             _followups_signal(followups, quietly=True)  # the steps already committed still get their drains
             raise
     _followups_signal(followups)  # the deadline came or hotter work waits: their own drains
     return f"{claimed} steps in {batches} batches"
+
+
+def _followups_run(followups: DrainFollowUps, connection, deadline: float) -> tuple[int, int]:
+    """Run a drain job's follow-ups, hottest queue first, until there are none, the deadline has passed or hotter
+    work waits than the next one's queue; what is left stays in ``followups``. Returns steps and batches run."""
+    done = batches = 0
+    running: list[PendingJob] = []
+    try:
+        while followups.rows:
+            step = min(followups.rows, key=_hottest_first)
+            if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
+                break
+            running = followups.rows.pop(step)
+            more, more_batches = _drain_claimed(running, connection, deadline)
+            followups.add(running)  # what the deadline or hotter work left
+            running = []
+            done, batches = done + more, batches + more_batches
+    finally:
+        followups.add(running)  # a batch that raised: released with the rest
+    return done, batches
 
 
 def _followups_signal(followups: DrainFollowUps, *, quietly: bool = False) -> None:
@@ -411,8 +422,11 @@ def _batch_limit(queue: str) -> tuple[list[str], int]:
     return hotter, min(settings.LEADFLOW_DRAIN_BATCH, YIELD_EVERY) if hotter else settings.LEADFLOW_DRAIN_BATCH
 
 
-def _drain(function: str, queue: str, connection, deadline: float) -> tuple[int, int]:
-    """Claim and run the waiting steps of one function on one queue (see :func:`pending_drain_job`)."""
+def _drain(function: str, queue: str, connection, deadline: float,
+           followups: DrainFollowUps) -> tuple[int, int]:
+    """Claim and run the waiting steps of one function on one queue, each claimed batch followed by the steps it
+    scheduled (its follow-ups: a lead's scoring, routing, task and message) before the next claim, so a batch goes
+    through the whole pipeline before more of the first step is taken (see :func:`pending_drain_job`)."""
     runner = import_attribute(function).leadflow_drain
     token = uuid.uuid4().hex[:16]
     hotter, limit = _batch_limit(queue)
@@ -424,6 +438,8 @@ def _drain(function: str, queue: str, connection, deadline: float) -> tuple[int,
         claimed += len(rows)
         batches += 1
         outcome = runner(rows)
+        more, more_batches = _followups_run(followups, connection, deadline)
+        claimed, batches = claimed + more, batches + more_batches
         if outcome.get("retrying"):
             break  # the rows given back wait for their retry's own (delayed) drain, not for this loop
         if len(rows) < limit:

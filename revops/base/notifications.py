@@ -89,9 +89,41 @@ def _notification_failed(pk: int, workflow: str, message: str) -> None:
     )
 
 
-@pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notification_failed)
+def notifications_send_drained(steps: list[tuple]) -> None:
+    """A drain's outbox messages: what ``notification_send`` does for each, with one claim and one write at the end.
+
+    Steps: claim the pending ones (pending → sending) in one short transaction; send each through its channel,
+    outside any transaction (the write lock never waits for Slack); record every sent one (row, history and log
+    line) in one transaction. A message its channel refuses for good is recorded failed as one alone is. A transient
+    failure puts its message back to pending, as one alone does; once the sent ones are recorded the batch raises
+    TransientError and the drain runs its steps one by one: the sent and failed ones find nothing to do ("noop"),
+    the others are sent again under their own retry policy."""
+    ids = [notification_id for notification_id, *_ in steps]
+    with transaction.atomic():
+        claimed = list(Notification.objects.select_for_update().filter(pk__in=ids, status=NotificationStatus.PENDING)
+                       .values_list("pk", flat=True))
+        Notification.objects.filter(pk__in=claimed).update(status=NotificationStatus.SENDING,
+                                                           attempts=F("attempts") + 1)
+    sent: list[Notification] = []
+    transient: list[str] = []
+    for notification in Notification.objects.filter(pk__in=claimed).order_by("pk"):
+        try:
+            if _deliver(notification) == "sent":
+                sent.append(notification)
+        except TransientError as exc:
+            transient.append(str(exc))
+    with transaction.atomic():
+        for notification in sent:
+            _record_sent(notification)
+    if transient:
+        raise TransientError(f"{len(transient)} of {len(claimed)} messages could not be sent yet: {transient[0]}")
+
+
+@pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notification_failed,
+              batch=notifications_send_drained, batch_atomic=False)
 def notification_send_job(notification_id: int) -> str:
-    """Send one outbox message (kill switch: notifications)."""
+    """Send one outbox message (kill switch: notifications); a drain sends its messages together
+    (``notifications_send_drained``)."""
     return notification_send(notification_id=notification_id)
 
 
@@ -109,30 +141,41 @@ def notification_send(*, notification_id: int) -> str:
     if not claimed:
         return "noop"
     notification = instance_compiled_once(Notification, "pk", notification_id)
+    outcome = _deliver(notification)
+    if outcome != "sent":
+        return outcome
+    with transaction.atomic():  # the row, its history and the log line: one write
+        _record_sent(notification)
+    return "sent"
+
+
+def _deliver(notification: Notification) -> str:
+    """Send a claimed message through its channel (parked without a recipient); its outcome. A transient failure
+    puts it back to pending and raises TransientError; a permanent one records it failed."""
     if not notification.recipient:
         _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
         return "no_recipient"
     sender = {Channel.EMAIL: _send_email, Channel.TEAMS: _send_teams}.get(notification.channel, _send_slack)
-    outcome = sender(notification)
-    if outcome != "sent":
-        return outcome
+    return sender(notification)
+
+
+def _record_sent(notification: Notification) -> None:
+    """A sent message: its row, its history and the log line (inside the caller's transaction)."""
     notification.status = NotificationStatus.SENT
     notification.sent_at = timezone.now()
     notification.last_error = ""
     notification.next_attempt_at = None
-    with transaction.atomic():  # the row, its history and the log line: one write
-        row_update_with_history(notification, ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"],
-                                reason=f"automation:notifications sent by {notification.channel}",
-                                user_id=request_user_id())
-        automation_log(
-            workflow=Workflow.NOTIFICATIONS,
-            action="notification_send",
-            outcome=AutomationOutcome.DONE,
-            object_type="notification",
-            object_id=notification.pk,
-            detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
-        )
-    return "sent"
+    row_update_with_history(notification, ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"],
+                            reason=f"automation:notifications sent by {notification.channel}",
+                            user_id=request_user_id())
+    automation_log(
+        workflow=Workflow.NOTIFICATIONS,
+        action="notification_send",
+        outcome=AutomationOutcome.DONE,
+        object_type="notification",
+        object_id=notification.pk,
+        detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
+    )
 
 
 def slack_failure(exc: BaseException) -> tuple[bool, str]:

@@ -1,0 +1,72 @@
+"""A drain's outbox messages are sent together: one claim, each message posted once over real HTTP to the Slack
+stand-in, the sent ones recorded in one write; a message Slack turns away for now is sent again on its own."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from revops.base.choices import AutomationOutcome, NotificationStatus
+from revops.base.models import AutomationLog, Notification, PendingJob
+from revops.base.notifications import notification_queue
+from revops.base.pending import pending_drain_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEND = "revops.base.notifications.notification_send_job"
+
+
+def queue_messages(count: int) -> list[int]:
+    with transaction.atomic():  # committed together: the drain finds them all waiting
+        return [notification_queue(dedup_key=f"drained-{n}", recipient=f"U{n}", text=f"message {n}")[0].pk
+                for n in range(count)]
+
+
+def claims(queries) -> int:
+    return sum(1 for q in queries if q["sql"].startswith('UPDATE "revops_notification" SET "status"')
+               and '"attempts"' in q["sql"])
+
+
+def test_a_drain_claims_its_messages_at_once_and_sends_each_once(slack):
+    ids = queue_messages(5)
+
+    with CaptureQueriesContext(connection) as captured:
+        pending_drain_job(SEND, "default")
+
+    assert claims(captured.captured_queries) == 1  # one by one: one claim per message
+    assert sorted(m["text"] for m in slack.messages) == [f"message {n}" for n in range(5)]
+    for notification in Notification.objects.filter(pk__in=ids):
+        assert notification.status == NotificationStatus.SENT and notification.attempts == 1
+        assert notification.sent_at is not None and notification.slack_ts
+        assert notification.history.filter(history_change_reason__contains="sent by slack").exists()
+    assert AutomationLog.objects.filter(action="notification_send", outcome=AutomationOutcome.DONE,
+                                        object_id__in=ids).count() == 5
+    assert not PendingJob.objects.exists()
+
+
+def test_a_message_slack_turns_away_for_now_is_sent_again_on_its_own_and_the_others_once(slack):
+    ids = queue_messages(4)
+    slack.fail_with, slack.fail_times = "ratelimited", 1  # the first post of the batch: {"ok": false}
+
+    pending_drain_job(SEND, "default")
+
+    texts = [m["text"] for m in slack.messages]
+    assert sorted(texts) == [f"message {n}" for n in range(4)]  # each posted once in the end
+    notifications = Notification.objects.filter(pk__in=ids).order_by("pk")
+    assert [n.status for n in notifications] == [NotificationStatus.SENT] * 4
+    assert sorted(n.attempts for n in notifications) == [1, 1, 1, 2]  # the turned-away one was claimed twice
+    assert AutomationLog.objects.filter(action="notification_send", outcome=AutomationOutcome.RETRY).exists()
+    assert not PendingJob.objects.exists()
+
+
+def test_a_message_refused_for_good_is_failed_and_the_rest_of_the_batch_sent(slack):
+    ids = queue_messages(3)
+    slack.fail_with, slack.fail_times = "channel_not_found", 1
+
+    pending_drain_job(SEND, "default")
+
+    statuses = sorted(Notification.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert statuses == sorted([NotificationStatus.FAILED, NotificationStatus.SENT, NotificationStatus.SENT])
+    failed = Notification.objects.get(pk__in=ids, status=NotificationStatus.FAILED)
+    assert "channel_not_found" in failed.last_error
+    assert len(slack.messages) == 2
+    assert not PendingJob.objects.exists()

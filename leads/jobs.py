@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import durable_job, enqueue_after_commit, job_hurry, periodic_job, pipeline_job
+from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
@@ -56,13 +56,6 @@ def lead_enrich_job(lead_id: int) -> str:
 def lead_enrich_schedule(lead_id: int) -> None:
     """Enrich a new lead once the current transaction commits (at once outside one)."""
     enqueue_after_commit(lead_enrich_job, lead_id)
-
-
-def lead_enrich_hurry(lead_id: int) -> bool:
-    """A hot event came for a new lead whose enrichment still waits: move the enrichment to the hot queue, so the lead
-    is enriched, then scored and routed, ahead of the default queue's backlog. True when it waits there now; False
-    when it is running or done (the caller scores the lead itself)."""
-    return job_hurry(lead_enrich_job, lead_id, queue="hot")
 
 
 @pipeline_job(workflow=Workflow.RE_ENRICHMENT, object_type="lead", on_failure=lead_enrichment_failed)

@@ -8,10 +8,8 @@ from django.dispatch import receiver
 
 from leads import signals as lead_signals
 from leads.choices import HOT_EVENT_TYPES
-from leads.jobs import lead_enrich_hurry
 from leads.services import SCORING_INPUT_FIELDS
 from revops.base.choices import Workflow
-from revops.base.jobs import running_queue
 from revops.base.signals import workflow_resumed
 
 from .jobs import (
@@ -30,14 +28,8 @@ from .signals import predictive_model_changed, segment_config_changed
 @receiver(lead_signals.lead_enriched)
 def score_after_enrichment(sender, lead_id: int, enriched: bool = True, scored: bool = False, **kwargs) -> None:
     """A new lead is scored once its enrichment ran. A lead that already has a score (a demo request arrived and was
-    scored first) is scored again only when the enrichment filled a field: nothing scoring reads changed otherwise.
-
-    An enrichment run on the hot queue was moved there by a hot event (``score_after_events``), which left the
-    lead's scoring to it: the lead is scored for its events (cause ``events``, as the event's own rescore would
-    have been: the hot trigger counts it), whatever the enrichment found."""
-    if running_queue() == "hot":
-        lead_score_schedule(lead_id, "events")
-    elif enriched or not scored:
+    scored first) is scored again only when the enrichment filled a field: nothing scoring reads changed otherwise."""
+    if enriched or not scored:
         lead_score_schedule(lead_id, "ingest")
 
 
@@ -48,14 +40,8 @@ def score_batch_after_bulk_import(sender, lead_ids: list[int], **kwargs) -> None
 
 @receiver(lead_signals.events_recorded)
 def score_after_events(sender, lead_id: int, event_types=(), **kwargs) -> None:
-    """Hot events (a demo request) are rescored first; routine engagement (opens, clicks, views) waits in bulk.
-
-    A hot event for a new lead whose enrichment still waits moves the enrichment to the hot queue instead: the lead
-    is enriched first and then scored (and routed) with its firmographics, rather than routed before them while its
-    enrichment waits behind the default queue."""
+    """Hot events (a demo request) are rescored first; routine engagement (opens, clicks, views) waits in bulk."""
     hot = bool(set(event_types) & HOT_EVENT_TYPES)
-    if hot and lead_enrich_hurry(lead_id):
-        return
     lead_score_schedule(lead_id, "events", queue="hot" if hot else "bulk")
 
 

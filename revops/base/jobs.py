@@ -44,7 +44,6 @@ from .pending import (
     pending_done,
     pending_done_many,
     pending_enqueue,
-    pending_hurry,
     pending_jobs_sweep,
     pending_record,
     pending_release,
@@ -121,19 +120,6 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str | None
     queue = queue or _queue_ctx.get()
     pending_id = _pending_record(func, args, queue)
     transaction.on_commit(functools.partial(_enqueue_pending, func, args, queue, pending_id))
-
-
-def job_hurry(func: Callable[..., Any], object_id: int, *, queue: str = "hot") -> bool:
-    """Move the waiting step ``func(object_id)`` to the hotter ``queue`` in the caller's transaction (a demo request
-    for a lead whose enrichment still waits behind the default queue); True when it waits there now, False when no
-    step waits (see ``revops.base.pending.pending_hurry``)."""
-    return pending_hurry(function=function_path(func), object_id=object_id, queue=queue)
-
-
-def running_queue() -> str:
-    """The queue of the step running now, as it passes it on to the steps it schedules (``FOLLOW_UP_QUEUE``);
-    ``default`` outside a drained step."""
-    return _queue_ctx.get()
 
 
 def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:

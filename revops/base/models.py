@@ -148,14 +148,11 @@ class PendingJob(models.Model):
                                   help_text="The drain running this step now (empty: waiting).")
     claimed_at = models.DateTimeField(null=True, blank=True)
     run_after = models.DateTimeField(null=True, blank=True, help_text="Retry not before this time (a drain's retry).")
-    object_id = models.BigIntegerField(null=True, blank=True,
-                                       help_text="The object the step is for (its first argument, a primary key).")
 
     class Meta:
         ordering = ["due_at", "id"]
         verbose_name = "pending pipeline job"
-        indexes = [models.Index(fields=["function", "queue", "claimed_by", "id"], name="pending_drain_idx"),
-                   models.Index(fields=["object_id", "function"], name="pending_object_idx")]
+        indexes = [models.Index(fields=["function", "queue", "claimed_by", "id"], name="pending_drain_idx")]
 
     def __str__(self) -> str:
         return f"{self.function}{tuple(self.args)}"

@@ -15,7 +15,6 @@ decides whether the work was already done), so a second run of finished work cha
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 import sqlite3
 import time
@@ -27,7 +26,7 @@ from datetime import datetime, timedelta
 import django_rq
 import redis.exceptions
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from rq import Queue
@@ -115,36 +114,8 @@ def pending_record(*, function: str, args: list, queue: str, drained: bool = Fal
     # One insert prepared once per model (revops.base.db.sql.bulk_insert): every pipeline step writes a row.
     [row] = bulk_insert([PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
                                     claimed_by=followups.token if followups else "",
-                                    claimed_at=now if followups else None, object_id=_object_id(args))])
+                                    claimed_at=now if followups else None)])
     return row.pk
-
-
-def _object_id(args: list | tuple) -> int | None:
-    """The primary key a step is for: its first argument, when that is one (every one-object pipeline step's is)."""
-    first = args[0] if args else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None
-
-
-def pending_hurry(*, function: str, object_id: int, queue: str) -> bool:
-    """Move one object's waiting step of ``function`` to the hotter ``queue``, inside the caller's transaction; its
-    drain is signalled after commit. True when the step waits there now (moved now or before); False when none
-    waits (it is running, has run, or was never scheduled): the caller then does without it.
-
-    Only a waiting step moves (a claimed one is running). A row written before ``object_id`` existed has none and
-    is not found: it runs where it waits."""
-    waiting = PendingJob.objects.filter(object_id=object_id, function=function, claimed_by="")
-    cooler = PIPELINE_QUEUES[PIPELINE_QUEUES.index(queue) + 1:] if queue in PIPELINE_QUEUES else ()
-    if waiting.filter(queue__in=cooler).update(queue=queue):
-        transaction.on_commit(functools.partial(_hurried_signal, function, queue))
-        return True
-    return waiting.filter(queue=queue).exists()
-
-
-def _hurried_signal(function: str, queue: str) -> None:
-    try:
-        drain_signal(function, queue)
-    except REDIS_ERRORS:  # the row waits on the hotter queue; the sweeper enqueues it when Redis is back
-        logger.warning("Redis unreachable: the hurried %s waits for the sweeper", function)
 
 
 def pending_done(pending_id: int | None) -> None:

@@ -66,9 +66,7 @@ def test_micro_batches_give_the_same_owners_scores_tasks_and_messages_as_one_by_
     settings.LEADFLOW_DRAIN_BATCH = 1  # one step per claim: the one-by-one path
     one_by_one = post_forms(api_client, "a", count)
     steps = len(queued())
-    assert steps == count  # each form waits as enrichment; a demo request moved its lead's to the hot queue
-    assert {step for step, _ in queued("hot")} == {"leads.jobs.lead_enrich_job"}
-    assert len(queued("hot")) == count // 2
+    assert steps == count + count // 2  # each form waits as enrichment, every other one also as a hot rescore
     work()
     assert max(drain_batch_sizes()) == 1
     assert not PendingJob.objects.exists()
@@ -140,11 +138,7 @@ def test_a_lead_scored_by_its_demo_request_first_is_rescored_after_enrichment_on
     if directory_knows_the_city:
         CompanyProfile.objects.create(domain=data["email"].split("@")[1], city="Boston")
     lead_id = api_client.post("/api/leads/", data, format="json").json()["id"]
-    enrichment = PendingJob.objects.filter(function="leads.jobs.lead_enrich_job", object_id=lead_id)
-    enrichment.update(claimed_by="running")  # a drain runs the enrichment when the demo request comes: not moved
     api_client.post("/api/events/", {"lead": lead_id, "type": "demo_request"}, format="json")
-    assert enrichment.get().queue == "default"
-    enrichment.update(claimed_by="")  # (the drain given back, for the burst worker below)
     runs = []
     real = scoring_jobs.lead_score
     monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: runs.append(kw["cause"]) or real(**kw))
@@ -155,56 +149,6 @@ def test_a_lead_scored_by_its_demo_request_first_is_rescored_after_enrichment_on
     assert lead.enrichment_status == ("done" if directory_knows_the_city else "not_found")
     assert runs == (["events", "ingest"] if directory_knows_the_city else ["events"])
     assert lead.score is not None and lead.owner_id is not None
-    assert not PendingJob.objects.exists()
-
-
-@pytest.mark.parametrize("directory_knows_the_company", [False, True], ids=["nothing-to-add", "fills-the-size"])
-def test_a_demo_request_moves_its_new_leads_waiting_enrichment_to_the_hot_queue_which_then_scores_it_once(
-        api_client, configured, monkeypatch, directory_knows_the_company):
-    data = {**form(1, "h"), "employees": ""}
-    if directory_knows_the_company:
-        CompanyProfile.objects.create(domain=data["email"].split("@")[1], city="Boston", employees=120)
-    lead_id = api_client.post("/api/leads/", data, format="json").json()["id"]
-    assert queued() == [("leads.jobs.lead_enrich_job", (lead_id,))]
-    assert queued("hot") == []
-
-    assert api_client.post("/api/events/", {"lead": lead_id, "type": "demo_request"},
-                           format="json").status_code == 201
-
-    # The enrichment moved to the hot queue; the demo request's own rescore is left to it.
-    assert queued("hot") == [("leads.jobs.lead_enrich_job", (lead_id,))]
-    assert queued("default") == []
-    runs = []
-    real = scoring_jobs.lead_score
-    monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: runs.append(
-        (kw["cause"], Lead.objects.get(pk=kw["lead_id"]).enrichment_status)) or real(**kw))
-    work()
-
-    lead = Lead.objects.get(pk=lead_id)
-    status = "done" if directory_knows_the_company else "not_found"
-    assert runs == [("events", status)]  # scored once, after its enrichment, for its events
-    assert lead.enrichment_status == status
-    assert lead.employees == (120 if directory_knows_the_company else None)
-    assert lead.score is not None and lead.owner_id is not None
-    assert Task.objects.filter(lead=lead).exists()
-    assert not PendingJob.objects.exists()
-
-
-def test_a_demo_request_for_a_lead_already_scored_while_its_enrichment_waits_still_earns_the_hot_trigger(
-        api_client, configured):
-    from scoring.models import ScoreTrigger
-
-    lead_id = api_client.post("/api/leads/", form(2, "t"), format="json").json()["id"]
-    api_client.post("/api/events/", {"lead": lead_id, "type": "email_open"}, format="json")
-    pending_drain_job("scoring.jobs.lead_score_job", "bulk")  # the open scored it; the enrichment still waits
-    assert Lead.objects.get(pk=lead_id).score is not None
-    assert queued() == [("leads.jobs.lead_enrich_job", (lead_id,))]
-
-    api_client.post("/api/events/", {"lead": lead_id, "type": "demo_request"}, format="json")
-    assert queued("hot") == [("leads.jobs.lead_enrich_job", (lead_id,))]
-    work()
-
-    assert ScoreTrigger.objects.filter(lead_id=lead_id, kind="hot").exists()  # scored for its events: hot counts
     assert not PendingJob.objects.exists()
 
 

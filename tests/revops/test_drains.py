@@ -342,3 +342,23 @@ def test_a_backlog_is_swept_in_a_few_statements_each_row_with_its_own_backoff(se
         old, claimed = before[pk]
         expected = old if claimed else old + 1
         assert attempts == expected and due_at == now + _sweep_after(expected), (pk, old, claimed, attempts)
+
+
+def test_a_drain_takes_each_claimed_batch_through_its_follow_ups_before_claiming_the_next(
+        api_client, configured, monkeypatch, settings):
+    settings.LEADFLOW_DRAIN_BATCH = 2  # claims of two new leads' enrichments
+    ids = [api_client.post("/api/leads/", form(n, "d"), format="json").json()["id"] for n in range(4)]
+    calls = []
+    import leads.jobs as lead_jobs
+    real_enrich, real_score = lead_jobs.leads_enrich, scoring_jobs.lead_score
+    monkeypatch.setattr(lead_jobs, "leads_enrich", lambda **kw: calls.append(("enrich", sorted(kw["lead_ids"])))
+                        or real_enrich(**kw))
+    monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: calls.append(("score", kw["lead_id"]))
+                        or real_score(**kw))
+
+    pending_drain_job("leads.jobs.lead_enrich_job", "default")
+
+    assert [c for c in calls if c[0] == "enrich"] == [("enrich", ids[:2]), ("enrich", ids[2:])]
+    second_claim = calls.index(("enrich", ids[2:]))
+    assert {c[1] for c in calls[:second_claim] if c[0] == "score"} == set(ids[:2])  # the first two scored first
+    assert Lead.objects.filter(pk__in=ids, score__isnull=False).count() == 4

@@ -97,7 +97,8 @@ def notifications_send_drained(steps: list[tuple]) -> None:
     line) in one transaction. A message its channel refuses for good is recorded failed as one alone is. A transient
     failure puts its message back to pending, as one alone does; once the sent ones are recorded the batch raises
     TransientError and the drain runs its steps one by one: the sent and failed ones find nothing to do ("noop"),
-    the others are sent again under their own retry policy."""
+    the others are sent again under their own retry policy. A send that breaks unexpectedly does the same after the
+    sent ones are recorded and the messages not tried yet are pending again (none stays "sending")."""
     ids = [notification_id for notification_id, *_ in steps]
     with transaction.atomic():
         claimed = list(Notification.objects.select_for_update().filter(pk__in=ids, status=NotificationStatus.PENDING)
@@ -106,15 +107,22 @@ def notifications_send_drained(steps: list[tuple]) -> None:
                                                            attempts=F("attempts") + 1)
     sent: list[Notification] = []
     transient: list[str] = []
-    for notification in Notification.objects.filter(pk__in=claimed).order_by("pk"):
-        try:
-            if _deliver(notification) == "sent":
-                sent.append(notification)
-        except TransientError as exc:
-            transient.append(str(exc))
-    with transaction.atomic():
-        for notification in sent:
-            _record_sent(notification)
+    waiting = list(Notification.objects.filter(pk__in=claimed).order_by("pk"))
+    try:
+        while waiting:
+            notification = waiting[0]
+            try:
+                if _deliver(notification) == "sent":
+                    sent.append(notification)
+            except TransientError as exc:
+                transient.append(str(exc))
+            waiting.pop(0)
+    finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
+        with transaction.atomic():
+            for notification in sent:
+                _record_sent(notification)
+            Notification.objects.filter(pk__in=[n.pk for n in waiting], status=NotificationStatus.SENDING).update(
+                status=NotificationStatus.PENDING)
     if transient:
         raise TransientError(f"{len(transient)} of {len(claimed)} messages could not be sent yet: {transient[0]}")
 

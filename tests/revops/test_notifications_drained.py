@@ -70,3 +70,28 @@ def test_a_message_refused_for_good_is_failed_and_the_rest_of_the_batch_sent(sla
     assert "channel_not_found" in failed.last_error
     assert len(slack.messages) == 2
     assert not PendingJob.objects.exists()
+
+
+def test_a_send_that_breaks_unexpectedly_keeps_the_sent_ones_recorded_and_sends_the_rest_once(slack, monkeypatch):
+    from revops.base import notifications
+
+    ids = queue_messages(4)
+    real = notifications._send_slack
+    broken = []
+
+    def send(notification):
+        if notification.text == "message 1" and not broken:
+            broken.append(notification.pk)
+            raise RuntimeError("the channel's client broke")
+        return real(notification)
+
+    monkeypatch.setattr(notifications, "_send_slack", send)
+    pending_drain_job(SEND, "default")
+
+    assert sorted(m["text"] for m in slack.messages) == [f"message {n}" for n in range(4)]  # none twice
+    # The one sent before the break was recorded then (not sent again); the broken one and the one not tried yet
+    # went back to pending and were sent by the one-by-one run.
+    assert list(Notification.objects.filter(pk__in=ids).order_by("pk").values_list("status", flat=True)) == \
+        [NotificationStatus.SENT] * 4
+    assert Notification.objects.get(pk=broken[0]).attempts == 2
+    assert not PendingJob.objects.exists()

@@ -101,13 +101,15 @@ def notifications_send_drained(steps: list[tuple]) -> None:
     sent ones are recorded and the messages not tried yet are pending again (none stays "sending")."""
     ids = [notification_id for notification_id, *_ in steps]
     with transaction.atomic():
-        claimed = list(Notification.objects.select_for_update().filter(pk__in=ids, status=NotificationStatus.PENDING)
-                       .values_list("pk", flat=True))
-        Notification.objects.filter(pk__in=claimed).update(status=NotificationStatus.SENDING,
-                                                           attempts=F("attempts") + 1)
+        waiting = list(Notification.objects.select_for_update().filter(pk__in=ids, status=NotificationStatus.PENDING)
+                       .order_by("pk"))
+        Notification.objects.filter(pk__in=[n.pk for n in waiting]).update(status=NotificationStatus.SENDING,
+                                                                           attempts=F("attempts") + 1)
+    for notification in waiting:  # as the claim left the rows: read once, not again after it
+        notification.status, notification.attempts = NotificationStatus.SENDING, notification.attempts + 1
+    claimed = len(waiting)
     sent: list[Notification] = []
     transient: list[str] = []
-    waiting = list(Notification.objects.filter(pk__in=claimed).order_by("pk"))
     try:
         while waiting:
             notification = waiting[0]
@@ -124,7 +126,7 @@ def notifications_send_drained(steps: list[tuple]) -> None:
             Notification.objects.filter(pk__in=[n.pk for n in waiting], status=NotificationStatus.SENDING).update(
                 status=NotificationStatus.PENDING)
     if transient:
-        raise TransientError(f"{len(transient)} of {len(claimed)} messages could not be sent yet: {transient[0]}")
+        raise TransientError(f"{len(transient)} of {claimed} messages could not be sent yet: {transient[0]}")
 
 
 @pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notification_failed,

@@ -32,11 +32,16 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit -q -c pyproject.toml -r revops leads scoring routing
 
+# The suite runs in TEST_PROCESSES processes (pytest-xdist; `auto`: one per core), a test file's tests together in
+# one of them; TEST_PROCESSES=0 runs it in this process alone.
+TEST_PROCESSES ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
+
 test-sqlite: install browser
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-postgres: install browser
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python -m pytest
+	$(BIN)/python scripts/with_postgres.py -- $(PYTEST)
 
 test: lint test-sqlite test-postgres
 

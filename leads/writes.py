@@ -20,10 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from simple_history.models import HistoricalRecords
 
 from revops.base.db.sql import history_copy, history_copy_all, row_insert_with_history, row_update_with_history
 
-from .models import Lead
+from .models import Lead, LeadEvent
 
 
 def leads_history_record(rows: Iterable[tuple[int, str]], *, now: datetime, user_id: int | None = None) -> None:
@@ -50,6 +51,13 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
     are the current time, as ``save()`` and django-simple-history set them.
     """
     row_update_with_history(lead, fields, reason=reason, user_id=history_user_id(user))
+
+
+def event_insert_with_history(event: LeadEvent, *, reason: str) -> LeadEvent:
+    """``event.save()`` of a new event with its history row (type "+"), in two statements (every event the API takes
+    is written here). The history row names the person behind the request, as ``save()`` would."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    return row_insert_with_history(event, reason=reason, user_id=history_user_id(getattr(request, "user", None)))
 
 
 def history_user_id(user: Any) -> int | None:

@@ -286,7 +286,7 @@ LEADFLOW_REENGAGE_AFTER_DAYS = int(os.environ.get("LEADFLOW_REENGAGE_AFTER_DAYS"
 # --- REST API -------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "revops.base.apiclasses.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

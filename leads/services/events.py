@@ -22,7 +22,7 @@ from ..choices import Consent, EventType, Transition
 from ..models import Lead, LeadEvent
 from ..normalize import FieldError
 from ..selectors import lead_locked
-from ..writes import lead_save_with_history
+from ..writes import event_insert_with_history, lead_save_with_history
 from .lifecycle import lead_consent_withdrawn_apply, lead_transition_announce
 
 
@@ -138,8 +138,7 @@ def events_record(
                     continue
             event = LeadEvent(lead_id=lead_id, type=event_type, occurred_at=occurred_at, properties=properties,
                               idempotency_key=key, source=source)
-            event._change_reason = f"event from {source or 'api'}"
-            event.save()
+            event_insert_with_history(event, reason=f"event from {source or 'api'}")
             result.append(event)
             created.append(event)
         if created:

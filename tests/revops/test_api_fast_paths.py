@@ -1,0 +1,146 @@
+"""The API's answers written without copying the serializers' fields, and the token read in a statement compiled
+once (revops/base/api_fields.py, revops/base/apiclasses.py): the same output and the same refusals as DRF's own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from leads.api.serializers import EventSerializer, LeadSerializer
+from leads.choices import Band, Consent, Stage
+from leads.models import Lead, LeadEvent, SourceRecord
+from revops.base.api_fields import FieldsBuiltOnce, _output_plan
+from routing.api.serializers import RoutedLeadSerializer
+
+pytestmark = pytest.mark.django_db
+
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
+moment = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+lead_values = st.fixed_dictionaries({
+    "first_name": text, "company": text, "email": st.emails().map(str.lower), "title": text,
+    "employees": st.none() | st.integers(0, 2_000_000),
+    "annual_revenue": st.none() | st.decimals(0, 10**9, places=2, allow_nan=False),
+    "deal_value": st.none() | st.decimals(0, 10**7, places=2, allow_nan=False),
+    "custom": st.dictionaries(st.text(max_size=8), st.none() | st.integers() | text, max_size=3),
+    "score": st.none() | st.integers(-100, 200), "predicted_probability": st.none() | st.floats(0, 1),
+    "band": st.sampled_from(["", *Band.values]), "stage": st.sampled_from(Stage.values),
+    "consent": st.sampled_from(Consent.values), "assigned_at": st.none() | moment,
+    "last_interaction_at": st.none() | moment,
+})
+
+
+def _as_drf_writes(serializer, instance) -> dict:
+    """The output as DRF's ``Serializer.to_representation`` writes it (over the instance's own bound copies)."""
+    return serializers.Serializer.to_representation(serializer, instance)
+
+
+def test_the_api_s_serializers_take_the_path_without_copies():
+    for serializer_class in (LeadSerializer, RoutedLeadSerializer, EventSerializer):
+        plan = _output_plan(serializer_class)
+        assert [name for name, _, _ in plan] == serializer_class.Meta.fields
+    methods = {name for name, _, method in _output_plan(RoutedLeadSerializer) if method}
+    assert methods == {"owner", "external_ids", "routing"}
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                            HealthCheck.too_slow])
+@given(values=lead_values, owned=st.booleans(), merged=st.booleans(), records=st.integers(0, 2),
+       routed_later=st.booleans())
+def test_a_lead_is_written_out_as_drf_writes_it(values, owned, merged, records, routed_later):
+    owner = User.objects.get_or_create(username="owner", defaults={"first_name": "Ola", "last_name": "Owner",
+                                                                   "email": "ola@example.com"})[0]
+    survivor = Lead.objects.create(email=f"survivor-{Lead.objects.count()}@example.com") if merged else None
+    lead = Lead.objects.create(owner=owner if owned else None, merged_into=survivor, **values)
+    for n in range(records):
+        SourceRecord.objects.create(lead=lead, source=f"crm{n}", external_id=f"x-{lead.pk}-{n}")
+    lead = Lead.objects.select_related("owner").prefetch_related("source_records").get(pk=lead.pk)
+    for serializer_class in (LeadSerializer, RoutedLeadSerializer):
+        serializer = serializer_class(lead, context={"routed_later": routed_later})
+        assert serializer.data == _as_drf_writes(serializer_class(lead, context={"routed_later": routed_later}), lead)
+    event = LeadEvent.objects.create(lead=lead, type="page_view", occurred_at=values["assigned_at"] or
+                                     datetime(2026, 1, 1, tzinfo=UTC), properties=values["custom"])
+    assert EventSerializer(event).data == _as_drf_writes(EventSerializer(event), event)
+
+
+def test_a_list_answer_is_written_out_as_drf_writes_it(revops_admin):
+    for n in range(3):
+        Lead.objects.create(email=f"l{n}@example.com", score=10 * n, deal_value=Decimal("12.50"))
+    client = APIClient()
+    client.force_authenticate(revops_admin)
+    body = client.get("/api/leads/").json()
+    leads = {lead.pk: lead for lead in Lead.objects.all()}
+    for item in body["results"]:
+        expected = _as_drf_writes(RoutedLeadSerializer(leads[item["id"]], context={}), leads[item["id"]])
+        assert item["deal_value"] == expected["deal_value"] and item["created_at"] == expected["created_at"]
+        assert item["owner"] is None and item["score"] == expected["score"]
+
+
+class _Nested(FieldsBuiltOnce, serializers.ModelSerializer):
+    survivor = LeadSerializer(source="merged_into", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", "email", "survivor"]
+
+
+def test_a_serializer_with_a_nested_one_writes_its_output_as_drf_does():
+    assert _output_plan(_Nested) == []
+    survivor = Lead.objects.create(email="s@example.com")
+    lead = Lead.objects.create(email="m@example.com", merged_into=survivor)
+    data = _Nested(lead).data
+    assert data["survivor"]["email"] == "s@example.com" and data == _as_drf_writes(_Nested(lead), lead)
+
+
+def test_the_token_is_read_on_every_request_and_refused_as_drf_refuses_it(revops_admin):
+    token = Token.objects.create(user=revops_admin)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/leads/").status_code == 200
+
+    revops_admin.is_active = False
+    revops_admin.save()
+    answer = client.get("/api/leads/")
+    assert answer.status_code == 401 and answer.json()["detail"] == "User inactive or deleted."
+
+    revops_admin.is_active = True
+    revops_admin.save()
+    assert client.get("/api/leads/").status_code == 200
+    token.delete()  # revoked: refused on the next request, no copy of it kept
+    answer = client.get("/api/leads/")
+    assert answer.status_code == 401 and answer.json()["detail"] == "Invalid token."
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert client.get("/api/leads/").json()["detail"] == "Invalid token."
+
+
+def test_the_authenticated_request_carries_the_user_and_the_token(integration_user):
+    from revops.base.apiclasses import TokenAuthentication
+
+    token = Token.objects.create(user=integration_user)
+    user, auth = TokenAuthentication().authenticate_credentials(token.key)
+    assert user == integration_user and user.username == "integrator" and user.is_authenticated
+    assert auth == token and auth.user is user and auth.created == token.created
+
+
+def test_a_posted_event_s_history_row_names_the_client_as_save_would(integration_user):
+    lead = Lead.objects.create(email="evented@example.com")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=integration_user).key}")
+    answer = client.post("/api/events/", {"lead": lead.pk, "type": "pricing_visit", "properties": {"page": "/p"},
+                                          "source": "site"}, format="json")
+    assert answer.status_code == 201
+    event = LeadEvent.objects.get(pk=answer.json()["id"])
+    [row] = LeadEvent.history.filter(id=event.pk)
+    assert (row.history_type, row.history_change_reason, row.history_user_id) == ("+", "event from site",
+                                                                                  integration_user.pk)
+    assert (row.lead_id, row.type, row.properties, row.source, row.occurred_at, row.created_at) == (
+        lead.pk, "pricing_visit", {"page": "/p"}, "site", event.occurred_at, event.created_at)
+    assert row.history_date == event.created_at

@@ -21,9 +21,18 @@ from rest_framework import relations, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-# Fields whose output needs the serializer they are bound to (its context or its own fields): written as DRF does.
+# Fields whose output needs the serializer they are bound to (its context: the request for a URL; or a nested
+# serializer's): a class with one writes as DRF does.
 _BOUND_TO_THEIR_SERIALIZER = (serializers.BaseSerializer, relations.HyperlinkedRelatedField,
-                              serializers.HyperlinkedIdentityField)
+                              serializers.HyperlinkedIdentityField, serializers.FileField)
+
+
+def _needs_its_serializer(field) -> bool:
+    """The field, or the child it writes each item with (a list, a dict, a to-many relation), reads its serializer."""
+    if isinstance(field, _BOUND_TO_THEIR_SERIALIZER) or field.source == "*":
+        return True
+    child = getattr(field, "child", None) or getattr(field, "child_relation", None)
+    return child is not None and _needs_its_serializer(child)
 
 
 class FieldsBuiltOnce:
@@ -64,7 +73,7 @@ def _output_plan(serializer_class) -> list[tuple[str, object, str | None]]:
     for field in serializer_class()._readable_fields:
         if isinstance(field, serializers.SerializerMethodField):
             plan.append((field.field_name, field, field.method_name))
-        elif isinstance(field, _BOUND_TO_THEIR_SERIALIZER) or field.source == "*":
+        elif _needs_its_serializer(field):
             return []
         else:
             plan.append((field.field_name, field, None))

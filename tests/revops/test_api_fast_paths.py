@@ -92,8 +92,19 @@ class _Nested(FieldsBuiltOnce, serializers.ModelSerializer):
         fields = ["id", "email", "survivor"]
 
 
+class _WithURLs(FieldsBuiltOnce, serializers.Serializer):
+    id = serializers.IntegerField()
+    files = serializers.ListField(child=serializers.FileField(), required=False)
+
+
+class _Plain(FieldsBuiltOnce, serializers.Serializer):
+    id = serializers.IntegerField()
+    tags = serializers.ListField(child=serializers.CharField())
+
+
 def test_a_serializer_with_a_nested_one_writes_its_output_as_drf_does():
-    assert _output_plan(_Nested) == []
+    assert _output_plan(_Nested) == [] and _output_plan(_WithURLs) == []  # a file's URL needs the request
+    assert [name for name, _, _ in _output_plan(_Plain)] == ["id", "tags"]
     survivor = Lead.objects.create(email="s@example.com")
     lead = Lead.objects.create(email="m@example.com", merged_into=survivor)
     data = _Nested(lead).data

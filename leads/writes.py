@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from simple_history.models import HistoricalRecords
 
 from revops.base.db.sql import history_copy, history_copy_all, row_insert_with_history, row_update_with_history
+from revops.base.history_records import request_user_id
 
 from .models import Lead, LeadEvent
 
@@ -56,8 +56,7 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
 def event_insert_with_history(event: LeadEvent, *, reason: str) -> LeadEvent:
     """``event.save()`` of a new event with its history row (type "+"), in two statements (every event the API takes
     is written here). The history row names the person behind the request, as ``save()`` would."""
-    request = getattr(HistoricalRecords.context, "request", None)
-    return row_insert_with_history(event, reason=reason, user_id=history_user_id(getattr(request, "user", None)))
+    return row_insert_with_history(event, reason=reason, user_id=request_user_id())
 
 
 def history_user_id(user: Any) -> int | None:

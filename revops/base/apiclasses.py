@@ -29,18 +29,16 @@ class TokenAuthentication(authentication.TokenAuthentication):
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
-        from .db.sql import rows_compiled_once
+        from .db.sql import model_attnames, rows_compiled_once
 
         rows = rows_compiled_once("api token with its user",
                                   lambda: Token.objects.select_related("user").filter(key=""), [key])
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token_fields = [f.attname for f in Token._meta.concrete_fields]
-        user_model = get_user_model()
+        token_fields, user_model = model_attnames(Token), get_user_model()
         row = rows[0]
         token = Token.from_db(connection.alias, token_fields, row[:len(token_fields)])
-        user = user_model.from_db(connection.alias, [f.attname for f in user_model._meta.concrete_fields],
-                                  row[len(token_fields):])
+        user = user_model.from_db(connection.alias, model_attnames(user_model), row[len(token_fields):])
         token.user = user
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))

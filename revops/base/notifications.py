@@ -107,26 +107,25 @@ def notifications_send_drained(steps: list[tuple]) -> None:
                                                                            attempts=F("attempts") + 1)
     for notification in waiting:  # as the claim left the rows: read once, not again after it
         notification.status, notification.attempts = NotificationStatus.SENDING, notification.attempts + 1
-    claimed = len(waiting)
     sent: list[Notification] = []
     transient: list[str] = []
+    tried = 0  # the messages whose send returned (sent, failed or turned away for now)
     try:
-        while waiting:
-            notification = waiting[0]
+        for notification in waiting:
             try:
                 if _deliver(notification) == "sent":
                     sent.append(notification)
             except TransientError as exc:
                 transient.append(str(exc))
-            waiting.pop(0)
+            tried += 1
     finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
         with transaction.atomic():
             for notification in sent:
                 _record_sent(notification)
-            Notification.objects.filter(pk__in=[n.pk for n in waiting], status=NotificationStatus.SENDING).update(
-                status=NotificationStatus.PENDING)
+            Notification.objects.filter(pk__in=[n.pk for n in waiting[tried:]],
+                                        status=NotificationStatus.SENDING).update(status=NotificationStatus.PENDING)
     if transient:
-        raise TransientError(f"{len(transient)} of {claimed} messages could not be sent yet: {transient[0]}")
+        raise TransientError(f"{len(transient)} of {len(waiting)} messages could not be sent yet: {transient[0]}")
 
 
 @pipeline_job(workflow=Workflow.NOTIFICATIONS, object_type="notification", on_failure=_notification_failed,

@@ -171,3 +171,74 @@ def test_a_begin_waiting_for_the_write_lock_takes_it_within_milliseconds_of_its_
         begin_waiting(execute, "BEGIN IMMEDIATE", None, False, context, seconds=0.1)
     assert 0.1 <= time.monotonic() - started < 1.0
     writer.execute("COMMIT")
+
+
+def test_only_a_write_outside_a_transaction_counts_as_an_autocommit_write():
+    from types import SimpleNamespace
+
+    from revops.base.db.webfirst import autocommit_write
+
+    outside, inside = SimpleNamespace(in_atomic_block=False), SimpleNamespace(in_atomic_block=True)
+    for sql in ("UPDATE t SET x = 1", "  insert into t values (1)", "DELETE FROM t", "REPLACE INTO t VALUES (1)"):
+        assert autocommit_write(sql, outside)
+        assert not autocommit_write(sql, inside)  # its transaction's BEGIN already waited
+    for sql in ("SELECT 1", "PRAGMA busy_timeout = 0", "BEGIN IMMEDIATE", "SAVEPOINT s1"):
+        assert not autocommit_write(sql, outside)
+
+
+def test_a_workers_write_outside_a_transaction_waits_like_a_begin(tmp_path, monkeypatch, settings):
+    """A drain's claim (one UPDATE, no transaction of its own) waits for the web requests writing, then for SQLite's
+    write lock by trying every millisecond: SQLite's own busy wait would take a lock freed after 130 ms at 178 ms."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from django.db import OperationalError
+
+    settings.LEADFLOW_SQLITE_WORKER_YIELD_MS = 150
+    settings.LEADFLOW_SQLITE_BUSY_TIMEOUT = 5
+    path = str(tmp_path / "lock.sqlite3")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("INSERT INTO t VALUES (0)")
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=20)
+    context = {"connection": SimpleNamespace(connection=waiter, in_atomic_block=False,
+                                             settings_dict={"ENGINE": "django.db.backends.sqlite3", "NAME": path})}
+
+    def execute(sql, params, many, context):
+        try:
+            return waiter.execute(sql)
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(str(exc)) from exc
+
+    def hold_web_lock():
+        fd = webfirst._lock_file(path + ".writers")
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return fd
+
+    holder = []
+    thread = threading.Thread(target=lambda: holder.append(hold_web_lock()))
+    thread.start()
+    thread.join()
+    started = time.monotonic()
+    webfirst._worker_begin(execute, "UPDATE t SET x = 1", None, False, context)
+    assert time.monotonic() - started >= 0.15  # after the web request (up to the bound)
+    fcntl.flock(holder[0], fcntl.LOCK_UN)
+
+    writer.execute("BEGIN IMMEDIATE")
+    released = []
+
+    def release():
+        time.sleep(0.13)
+        writer.execute("UPDATE t SET x = 3")
+        writer.execute("COMMIT")
+        released.append(time.monotonic())
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    webfirst._worker_begin(execute, "UPDATE t SET x = x + 1", None, False, context)
+    taken = time.monotonic()
+    thread.join()
+    assert taken - released[0] < 0.035
+    assert waiter.execute("SELECT x FROM t").fetchone()[0] == 4  # written once, after the other writer's commit
+    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 5000

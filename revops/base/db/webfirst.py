@@ -7,13 +7,15 @@ a web request sleeps. So the two take turns through a lock file beside the datab
 
 - a web request holds it *shared* from the start of a write transaction (``BEGIN``) to its commit (``web_writes``,
   run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
-- a worker, before it begins a write transaction, waits while any web request holds it — polling every millisecond,
+- a worker, before it begins a write transaction (or writes outside one: a drain's claim), waits while any web
+  request holds it — polling every millisecond,
   at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on anyway, so a stream of requests never stalls the
   pipeline) — and takes nothing: it only looks (``worker_yields``, installed by ``revops.base.worker``).
 
 The worker's transaction that already runs is never interrupted: a web request waits at most for that one.
 
-Both wait for SQLite's write lock at ``BEGIN`` by trying again every millisecond (``begin_waiting``), within the same
+Both wait for SQLite's write lock at ``BEGIN`` (a worker also at a write outside a transaction) by trying again
+every millisecond (``begin_waiting``), within the same
 bounds as before (``LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT`` for the web, ``LEADFLOW_SQLITE_BUSY_TIMEOUT`` for workers):
 SQLite's own busy wait sleeps longer and longer between tries (up to 100 ms a try), so a lock freed just after a
 try was taken up to 100 ms later while the one writer stood idle. Nothing changes on PostgreSQL, in tests (an
@@ -106,11 +108,13 @@ def web_writes() -> Iterator[None]:
 
 
 def begin_waiting(execute, sql, params, many, context, *, seconds: float):
-    """Run a ``BEGIN`` (``IMMEDIATE``: it takes SQLite's write lock), trying again every ``POLL_SECONDS`` while
-    another connection writes, for at most ``seconds`` (then SQLite's "database is locked", as its own wait gives).
+    """Run a ``BEGIN`` (``IMMEDIATE``: it takes SQLite's write lock) or a write outside a transaction, trying again
+    every ``POLL_SECONDS`` while another connection writes, for at most ``seconds`` (then SQLite's "database is
+    locked", as its own wait gives).
 
     SQLite's busy wait is switched off for the tries and set back to ``seconds`` after them. A ``BEGIN`` that fails
-    leaves no transaction open, so trying again is safe."""
+    leaves no transaction open, and a statement that fails on the lock has written nothing, so trying again is
+    safe."""
     raw = context["connection"].connection
     deadline = time.monotonic() + seconds
     raw.execute("PRAGMA busy_timeout = 0")
@@ -143,8 +147,20 @@ def web_writers_wait(path: str, *, max_seconds: float) -> float:
         return time.monotonic() - started
 
 
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def autocommit_write(sql: str, connection) -> bool:
+    """A statement that writes outside a transaction: SQLite takes its write lock for that statement alone (a
+    drain's claim of its rows, a counter's upsert)."""
+    return not connection.in_atomic_block and sql.lstrip()[:7].upper().startswith(WRITE_STATEMENTS)
+
+
 def _worker_begin(execute, sql, params, many, context):
-    if sql.startswith("BEGIN"):
+    if sql.startswith("BEGIN") or autocommit_write(sql, context["connection"]):
+        # A statement that writes outside a transaction waits for the write lock as a BEGIN does: after the web's
+        # writers, trying every millisecond (SQLite's own busy wait sleeps up to 100 ms a try while the lock is
+        # free); one that failed on the lock wrote nothing, so trying again is safe.
         path = _lock_path(context["connection"].settings_dict)
         if path is not None:
             web_writers_wait(path, max_seconds=settings.LEADFLOW_SQLITE_WORKER_YIELD_MS / 1000)

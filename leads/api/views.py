@@ -126,9 +126,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request, *args, **kwargs):  # kwargs: a format suffix (/api/leads.json) passes ``format``
         data = LeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():  # one request, one transaction: an error later writes nothing
-            result = lead_ingest(data=data.validated_data, source=data.validated_data.get("source") or "api",
-                                 user=request.user)
+        # One transaction, lead_ingest's own: the record is normalized and checked before it begins (on SQLite the
+        # BEGIN takes the one write lock), and nothing after it writes.
+        result = lead_ingest(data=data.validated_data, source=data.validated_data.get("source") or "api",
+                             user=request.user)
         if result.action == "rejected":
             return Response(_errors(result.errors), status=status.HTTP_400_BAD_REQUEST)
         serializer = self.get_serializer(result.lead)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -132,6 +133,9 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         # A stale record of a person erased on request (an old file, a sync): they come back only by opting in.
         return IngestResult(action="rejected", errors=[FieldError("email", ERASED_REFUSAL)],
                             flags=list(normalized.flags))
+    # The new lead is built and checked before the transaction: on SQLite its BEGIN takes the one write lock, which
+    # then covers only the reads that decide (same source id, duplicates) and the writes.
+    draft = _lead_draft(values, normalized.custom, normalized.flags, effective_source)
     with transaction.atomic():
         existing = _find_by_source_id(values, effective_source)
         if existing is not None:
@@ -139,8 +143,7 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                                             user, reason or "ingest: same source and external id")
             return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule="same_source_id")
         match, uncertain = dedup_match(values)
-        lead = _lead_create(values, normalized.custom, normalized.flags, effective_source, user, reason,
-                            run_pipeline=match is None and pipeline)
+        lead = _lead_create(draft, effective_source, user, reason, run_pipeline=match is None and pipeline)
         if match is not None:
             lead_merge(survivor_id=match.lead.pk, merged_id=lead.pk, rule=match.rule, similarity=match.similarity,
                        user=user)
@@ -201,11 +204,29 @@ def lead_build(values: Mapping[str, Any], custom: Mapping[str, str], flags, sour
     return lead
 
 
-def _lead_create(values, custom, flags, source, user, reason, *, run_pipeline: bool = True) -> Lead:
+@dataclass
+class _Draft:
+    """A new lead built from a record, not saved; ``invalid``: what its ``full_clean`` raised, raised again only if
+    the record does become a new lead (a record that updates a lead by its source id never needed it)."""
+    lead: Lead
+    invalid: Exception | None = None
+
+
+def _lead_draft(values, custom, flags, source) -> _Draft:
     lead = lead_build(values, custom, flags, source)
-    lead.account = _account_for(lead.domain, lead.company, user)
     lead.data_quality = data_quality_score(lead)
-    lead.full_clean(exclude=["account", "owner", "merged_into"])
+    try:
+        lead.full_clean(exclude=["account", "owner", "merged_into"])
+    except ValidationError as exc:
+        return _Draft(lead, exc)
+    return _Draft(lead)
+
+
+def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = True) -> Lead:
+    if draft.invalid is not None:
+        raise draft.invalid
+    lead = draft.lead
+    lead.account = _account_for(lead.domain, lead.company, user)
     lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user)
     if source and lead.external_id:
         SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})

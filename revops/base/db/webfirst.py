@@ -8,15 +8,15 @@ a web request sleeps. So the two take turns through a lock file beside the datab
 - a web request holds it *shared* from the start of a write transaction (``BEGIN``) to its commit (``web_writes``,
   run by ``revops.base.db.busy.SqliteWebBusyMiddleware``); many requests hold it at once;
 - a worker, before it begins a write transaction (or writes outside one: a drain's claim), waits while any web
-  request holds it — polling every millisecond,
-  at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on anyway, so a stream of requests never stalls the
-  pipeline) — and takes nothing: it only looks (``worker_yields``, installed by ``revops.base.worker``).
+  request holds it — polling every millisecond, at most ``LEADFLOW_SQLITE_WORKER_YIELD_MS`` (then it goes on
+  anyway, so a stream of requests never stalls the pipeline) — and takes nothing: it only looks (``worker_yields``,
+  installed by ``revops.base.worker``).
 
 The worker's transaction that already runs is never interrupted: a web request waits at most for that one.
 
 Both wait for SQLite's write lock at ``BEGIN`` (a worker also at a write outside a transaction) by trying again
-every millisecond (``begin_waiting``), within the same
-bounds as before (``LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT`` for the web, ``LEADFLOW_SQLITE_BUSY_TIMEOUT`` for workers):
+every millisecond (``begin_waiting``), within the same bounds as before (``LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT`` for
+the web, ``LEADFLOW_SQLITE_BUSY_TIMEOUT`` for workers):
 SQLite's own busy wait sleeps longer and longer between tries (up to 100 ms a try), so a lock freed just after a
 try was taken up to 100 ms later while the one writer stood idle. Nothing changes on PostgreSQL, in tests (an
 in-memory database) or with ``LEADFLOW_SQLITE_WORKER_YIELD_MS=0``.

@@ -97,12 +97,14 @@ def one_form(base: str, token: str, n: int, tag: str, due: float | None = None) 
     try:
         return _one_form(base, token, n, tag, due)
     except urllib.error.HTTPError as exc:  # counted: an answer the client got instead of its 201
-        return {"error": f"HTTP {exc.code}", "api": time.time() - due, "due": due, "done": time.time()}
+        error = f"HTTP {exc.code}"
     except OSError as exc:
-        return {"error": type(exc).__name__, "api": time.time() - due, "due": due, "done": time.time()}
+        error = type(exc).__name__
+    done = time.time()
+    return {"error": error, "api": done - due, "due": due, "done": done}
 
 
-def _one_form(base: str, token: str, n: int, tag: str, started: float) -> dict:
+def _one_form(base: str, token: str, n: int, tag: str, due: float) -> dict:
     lead = post(f"{base}/api/leads/", token, {
         "first_name": f"Form{n}", "last_name": f"Tester{tag}", "email": f"form{n}@bench{n}-{tag}.example",
         "company": f"Bench {n} {tag}", "title": "VP Sales", "country": "United States", "state": "NY",
@@ -110,7 +112,7 @@ def _one_form(base: str, token: str, n: int, tag: str, started: float) -> dict:
     accepted = time.time()
     post(f"{base}/api/events/", token, {"lead": lead["id"], "type": "demo_request"})
     done = time.time()
-    return {"email": f"form{n}@bench{n}-{tag}.example", "accepted": accepted, "api": done - started, "due": started,
+    return {"email": f"form{n}@bench{n}-{tag}.example", "accepted": accepted, "api": done - due, "due": due,
             "done": done}
 
 

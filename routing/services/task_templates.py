@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
-
 from leads.models import Lead
+from revops.base.jobscope import job_memo
 
 from ..models import TEMPLATE_FIELDS, TaskTemplate
 
@@ -28,9 +27,10 @@ class RenderedTemplate:
 
 
 def task_template_for(*, source: str, band: str, stage: str) -> TaskTemplate | None:
-    """The most specific active template for the kind of lead (source counts most, then band, then stage)."""
-    candidates = TaskTemplate.objects.filter(Q(source=source or "") | Q(source=""), Q(band=band or "") | Q(band=""),
-                                             Q(stage=stage or "") | Q(stage=""), active=True)
+    """The most specific active template for the kind of lead (source counts most, then band, then stage). The
+    active templates are read once per drain job (``revops.base.jobscope``), every time outside one."""
+    candidates = [t for t in job_memo("task_templates_active", lambda: list(TaskTemplate.objects.filter(active=True)))
+                  if t.source in (source or "", "") and t.band in (band or "", "") and t.stage in (stage or "", "")]
     return max(candidates, key=lambda t: (bool(t.source), bool(t.band), bool(t.stage), -t.pk), default=None)
 
 

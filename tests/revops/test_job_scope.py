@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from revops.base.choices import Workflow
 from revops.base.jobscope import job_scope
-from revops.base.models import WebhookSubscription, WorkflowHourlyStat
+from revops.base.models import WebhookSubscription, WorkflowHourlyStat, WorkflowSwitch
 from revops.base.switches import workflow_enabled, workflow_switch_set
 from revops.base.webhooks import webhook_subscriptions_active
 from revops.base.workflow_stats import workflow_run_count, workflow_run_counts_flush
@@ -30,6 +30,22 @@ def test_a_switch_is_read_once_per_job_and_every_time_outside_one():
         workflow_switch_set(workflow=Workflow.SCORING, enabled=False)  # flipped by this job: read again
         assert workflow_enabled(Workflow.SCORING) is False
     assert workflow_enabled(Workflow.SCORING) is False
+
+
+def test_every_workflow_s_switch_is_one_read_per_job():
+    workflow_switch_set(workflow=Workflow.ROUTING, enabled=False)
+    workflows = [Workflow.ENRICHMENT, Workflow.SCORING, Workflow.ROUTING, Workflow.TASKS, Workflow.NOTIFICATIONS]
+    with job_scope():
+        with CaptureQueriesContext(connection) as captured:
+            enabled = {workflow: workflow_enabled(workflow) for workflow in workflows}
+        assert len(captured.captured_queries) == 1
+        assert enabled == {**dict.fromkeys(workflows, True), Workflow.ROUTING: False}  # no row: on
+        workflow_switch_set(workflow=Workflow.TASKS, enabled=False)  # another switch flipped by this job
+        assert workflow_enabled(Workflow.TASKS) is False and workflow_enabled(Workflow.ROUTING) is False
+        WorkflowSwitch.objects.filter(workflow=Workflow.ROUTING).update(enabled=True)  # flipped elsewhere
+        assert workflow_enabled(Workflow.ROUTING) is False  # this job read it already
+    with job_scope():  # the next job reads them again
+        assert workflow_enabled(Workflow.ROUTING) is True and workflow_enabled(Workflow.TASKS) is False
 
 
 def test_subscriptions_are_read_once_per_job():

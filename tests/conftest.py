@@ -82,6 +82,7 @@ def _redis(redis_server, settings):
     settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 60} for name in PIPELINE_QUEUES}
     settings.REDIS_URL = url
     settings.LEADFLOW_JOB_RETRY_INTERVALS = [0]
+    settings.LEADFLOW_DRAIN_LINGER_MS = 0  # a burst worker drains back to back: no waiting (tests/revops/test_drains)
     import django_rq
 
     django_rq.get_connection("default").flushdb()

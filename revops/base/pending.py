@@ -340,7 +340,7 @@ def drain_linger(function: str, queue: str) -> float:
 
     Each drain costs the same whatever its size (the job, its claim, a transaction per step, the kill switches
     read), several times what one more lead in its batch costs: under a steady stream of forms, a drain that waits
-    a tenth of a second runs the steps committed meanwhile with its own, and the workers keep up with more forms
+    a fifth of a second runs the steps committed meanwhile with its own, and the workers keep up with more forms
     on the same cores. The drain flag stays set while it waits, so those commits queue no other drain. An idle
     queue's step (nothing drained in the last second) runs at once."""
     wait = settings.LEADFLOW_DRAIN_LINGER_MS

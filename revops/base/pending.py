@@ -342,7 +342,8 @@ def drain_linger(function: str, queue: str) -> float:
     read), several times what one more lead in its batch costs: under a steady stream of forms, a drain that waits
     a fifth of a second runs the steps committed meanwhile with its own, and the workers keep up with more forms
     on the same cores. The drain flag stays set while it waits, so those commits queue no other drain. An idle
-    queue's step (nothing drained in the last second) runs at once."""
+    queue's step (nothing drained in the last second) runs at once, and so does a backlog's (a whole claim's worth
+    of steps waits already: the continuation of a drain that yielded to hotter work, a queue catching up)."""
     wait = settings.LEADFLOW_DRAIN_LINGER_MS
     lately = _drained_lately.get((function, queue))
     if wait <= 0 or not lately:
@@ -350,7 +351,16 @@ def drain_linger(function: str, queue: str) -> float:
     since = time.monotonic() - 1.0
     while lately and lately[0][0] < since:
         lately.popleft()
-    return wait / 1000 if sum(steps for _, steps in lately) >= settings.LEADFLOW_DRAIN_LINGER_STEPS else 0.0
+    if sum(steps for _, steps in lately) < settings.LEADFLOW_DRAIN_LINGER_STEPS:
+        return 0.0
+    return 0.0 if _full_batch_waits(function, queue) else wait / 1000
+
+
+def _full_batch_waits(function: str, queue: str) -> bool:
+    """Whether a whole claim's worth of steps waits already (a backlog: waiting would only add to it)."""
+    limit = _batch_limit(queue)[1]
+    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
+    return PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")[:limit].count() >= limit
 
 
 def _followups_run(followups: DrainFollowUps, connection, deadline: float) -> tuple[int, int]:

@@ -7,6 +7,7 @@ from collections import deque
 
 import django_rq
 import pytest
+from django.utils import timezone
 from rq.job import Job
 
 from leads.jobs import lead_enrich_job
@@ -47,6 +48,19 @@ def test_a_drain_waits_only_when_its_steps_keep_coming(lately, settings):
     lately[ENRICH] = deque([(now - 1.5, 50), (now - 0.1, 2)])
     assert pending.drain_linger(*ENRICH) == 0  # the 50 are older than a second: forgotten
     assert list(lately[ENRICH]) == [(now - 0.1, 2)]
+
+
+def test_a_backlog_s_drain_claims_at_once(lately):
+    lately[ENRICH] = deque([(time.monotonic(), 30)])
+    limit = pending.YIELD_EVERY  # a default-queue drain's claim (the hot queue is hotter)
+    rows = [PendingJob(function=ENRICH[0], args=[n], queue="default", due_at=timezone.now()) for n in range(limit)]
+    PendingJob.objects.bulk_create(rows[:-1])
+    assert pending.drain_linger(*ENRICH) == pytest.approx(0.1)  # one short of a claim: worth waiting for more
+    PendingJob.objects.create(function=ENRICH[0], args=[limit], queue="default", due_at=timezone.now(),
+                              claimed_by="another drain")
+    assert pending.drain_linger(*ENRICH) == pytest.approx(0.1)  # claimed rows do not count
+    PendingJob.objects.bulk_create(rows[-1:])
+    assert pending.drain_linger(*ENRICH) == 0  # a whole claim waits: no reason to wait
 
 
 def test_forms_committed_while_a_drain_waits_join_its_batch_and_queue_no_other_drain(

@@ -50,7 +50,6 @@ print(Token.objects.get_or_create(user=User.objects.get(username="admin"))[0].ke
 
 RESULTS = """
 import contextlib
-import functools
 import json
 from leads.models import Lead
 from revops.base.models import Notification, PendingJob

@@ -338,7 +338,7 @@ def drain_linger(function: str, queue: str) -> float:
     of the same function and queue claimed at least ``LEADFLOW_DRAIN_LINGER_STEPS`` steps in the last second (their
     own, not their follow-ups), else 0.
 
-    Each drain costs the same whatever its size (the job, its claim, a transaction per step, the kill switches
+    A drain costs about the same whatever its size (the job, its claim, a transaction per step, the kill switches
     read), several times what one more lead in its batch costs: under a steady stream of forms, a drain that waits
     a fifth of a second runs the steps committed meanwhile with its own, and the workers keep up with more forms
     on the same cores. The drain flag stays set while it waits, so those commits queue no other drain. An idle

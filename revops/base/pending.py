@@ -162,11 +162,15 @@ def pending_claim(*, function: str, queue: str, token: str, limit: int) -> list[
     return sorted(rows, key=lambda row: row.pk)
 
 
+def _waiting(function: str, queue: str):
+    """The rows of one job function on one queue a drain may claim now: not claimed, not held back for a retry."""
+    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
+    return PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")
+
+
 def _pending_claim_in_three(*, function: str, queue: str, token: str, limit: int) -> list[PendingJob]:
     """The claim for a SQLite older than 3.35: the waiting ids, the conditional UPDATE, the rows won read back."""
-    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
-    ids = list(PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")
-               .order_by("id").values_list("pk", flat=True)[:limit])
+    ids = list(_waiting(function, queue).order_by("id").values_list("pk", flat=True)[:limit])
     if not ids:
         return []
     PendingJob.objects.filter(pk__in=ids, claimed_by="").update(claimed_by=token, claimed_at=timezone.now())
@@ -359,8 +363,7 @@ def drain_linger(function: str, queue: str) -> float:
 def _full_batch_waits(function: str, queue: str) -> bool:
     """Whether a whole claim's worth of steps waits already (a backlog: waiting would only add to it)."""
     limit = _batch_limit(queue)[1]
-    ready = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
-    return PendingJob.objects.filter(ready, function=function, queue=queue, claimed_by="")[:limit].count() >= limit
+    return _waiting(function, queue)[:limit].count() >= limit
 
 
 def _followups_run(followups: DrainFollowUps, connection, deadline: float) -> tuple[int, int]:

@@ -107,6 +107,9 @@ class LeadSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return {"id": obj.owner_id, "email": obj.owner.email, "name": obj.owner.get_full_name()}
 
     def get_external_ids(self, obj: Lead) -> list[str]:
+        known = self.context.get("external_ids")  # a lead the request just created: no need to read them back
+        if known is not None:
+            return known
         return [f"{r.source}:{r.external_id}" for r in obj.source_records.all()]
 
 

@@ -135,6 +135,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer = self.get_serializer(result.lead)
         # A lead created by this request is routed after its commit, by a worker: nothing to look up yet.
         serializer.context["routed_later"] = result.action == "created" and not jobs_run_inline()
+        serializer.context["external_ids"] = result.external_ids
         body = serializer.data
         body["action"] = result.action
         return Response(body, status=status.HTTP_201_CREATED if result.action == "created" else status.HTTP_200_OK)

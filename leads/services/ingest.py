@@ -73,6 +73,8 @@ class IngestResult:
     rule: str = ""
     reviews_skipped: int = 0  # uncertain candidates left out by LEADFLOW_DEDUP_MAX_PAIRS_PER_LEAD (weakest first)
     reviews_opened: int = 0
+    # A lead this call created: its source ids ("source:external id"), known without reading them back.
+    external_ids: list[str] | None = None
 
 
 def _touch(values: Mapping[str, Any], at: datetime) -> dict[str, str]:
@@ -143,7 +145,8 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                                             user, reason or "ingest: same source and external id")
             return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule="same_source_id")
         match, uncertain = dedup_match(values)
-        lead = _lead_create(draft, effective_source, user, reason, run_pipeline=match is None and pipeline)
+        lead, external_ids = _lead_create(draft, effective_source, user, reason,
+                                          run_pipeline=match is None and pipeline)
         if match is not None:
             lead_merge(survivor_id=match.lead.pk, merged_id=lead.pk, rule=match.rule, similarity=match.similarity,
                        user=user)
@@ -161,8 +164,9 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         ]
         if opened:
             return IngestResult(action="review", lead=lead, flags=list(normalized.flags), rule=opened[0].rule,
-                                reviews_skipped=skipped, reviews_opened=len(opened))
-        return IngestResult(action="created", lead=lead, flags=list(normalized.flags), reviews_skipped=skipped)
+                                reviews_skipped=skipped, reviews_opened=len(opened), external_ids=external_ids)
+        return IngestResult(action="created", lead=lead, flags=list(normalized.flags), reviews_skipped=skipped,
+                            external_ids=external_ids)
 
 
 def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:
@@ -222,18 +226,23 @@ def _lead_draft(values, custom, flags, source) -> _Draft:
     return _Draft(lead)
 
 
-def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = True) -> Lead:
+def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = True) -> tuple[Lead, list[str]]:
+    """Store the drafted lead; returns it and its source ids (the one just recorded, if it is the lead's)."""
     if draft.invalid is not None:
         raise draft.invalid
     lead = draft.lead
     lead.account = _account_for(lead.domain, lead.company, user)
     lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user)
+    external_ids = []
     if source and lead.external_id:
-        SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id, defaults={"lead": lead})
+        record, _ = SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id,
+                                                       defaults={"lead": lead})
+        if record.lead_id == lead.pk:  # another lead's record (a concurrent request) is not this lead's
+            external_ids.append(f"{source}:{lead.external_id}")
     if run_pipeline:
         # The receiver of lead_created schedules the enrichment job, the first step of the lead's pipeline.
         signals.lead_created.send(sender=Lead, lead_id=lead.pk)
-    return lead
+    return lead, external_ids
 
 
 def _lead_update_from_record(lead: Lead, values, custom, flags, source, user, reason) -> Lead:

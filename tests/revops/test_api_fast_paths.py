@@ -156,3 +156,35 @@ def test_a_posted_event_s_history_row_names_the_client_as_save_would(integration
     assert (row.lead_id, row.type, row.properties, row.source, row.occurred_at, row.created_at) == (
         lead.pk, "pricing_visit", {"page": "/p"}, "site", event.occurred_at, event.created_at)
     assert row.history_date == event.created_at
+
+
+def _source_record_reads(queries) -> int:
+    return sum(1 for q in queries if q["sql"].lstrip().upper().startswith("SELECT") and "leads_sourcerecord" in q["sql"]
+               and "INSERT" not in q["sql"].upper())
+
+
+def test_a_created_lead_s_answer_names_its_source_id_without_reading_it_back(integration_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=integration_user).key}")
+    body = {"email": "sourced@example.com", "first_name": "Sam", "source": "site", "external_id": "F-1"}
+    with CaptureQueriesContext(connection) as created:
+        answer = client.post("/api/leads/", body, format="json")
+    assert answer.status_code == 201 and answer.json()["action"] == "created"
+    assert answer.json()["external_ids"] == ["site:F-1"]
+    # Two reads before the write (the same source id looked up, get_or_create's own); the answer reads none.
+    assert _source_record_reads(created.captured_queries) == 2
+    lead = Lead.objects.get(pk=answer.json()["id"])
+    assert [f"{r.source}:{r.external_id}" for r in lead.source_records.all()] == ["site:F-1"]
+
+    SourceRecord.objects.create(lead=lead, source="crm", external_id="C-9")
+    with CaptureQueriesContext(connection) as updated:  # same source id: the lead is updated and read back
+        again = client.post("/api/leads/", {**body, "title": "CTO"}, format="json")
+    assert again.status_code == 200 and again.json()["action"] == "updated"
+    assert sorted(again.json()["external_ids"]) == ["crm:C-9", "site:F-1"]
+    assert _source_record_reads(updated.captured_queries) == 3  # the lookup, then the answer's read of both
+
+    plain = client.post("/api/leads/", {"email": "unsourced@example.com", "first_name": "Una"}, format="json")
+    assert plain.status_code == 201 and plain.json()["external_ids"] == []

@@ -25,8 +25,10 @@ from .services import (
 def leads_score_drained(steps: list[tuple]) -> None:
     """A drain's rescoring steps (one per lead, coalesced) in the drain's one transaction, each lead through the
     per-lead scorer: its statements are compiled once and it keeps what only it does per lead (history row of every
-    change, hot and high-intent triggers, ``lead_scored`` for each lead, so a lead waiting for routing is routed)."""
-    for lead_id, *rest in steps:
+    change, hot and high-intent triggers, ``lead_scored`` for each lead, so a lead waiting for routing is routed).
+    In ascending lead id: each locks its lead until the transaction ends, and every batch that locks several leads
+    takes them in that order, so two workers never wait on each other (PostgreSQL's deadlock)."""
+    for lead_id, *rest in sorted(steps, key=lambda step: step[0]):
         lead_score(lead_id=lead_id, cause=rest[0] if rest else "rescore")
 
 

@@ -95,9 +95,11 @@ def tasks_create_for_decisions(*, decision_ids: list[int], digest: bool = True) 
         decisions = list(RoutingDecision.objects.filter(pk__in=decision_ids, undone_at__isnull=True,
                                                         owner__isnull=False).order_by("pk")
                          .values_list("pk", "lead_id", "owner_id", "rep_id"))
+        # Locked in ascending id, as every batch that locks several leads does: two workers never wait on each other.
         leads = {row["id"]: row for row in Lead.objects.select_for_update().filter(pk__in=[d[1] for d in decisions])
-                 .values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone", "company",
-                         "score", "source", "outcome", "merged_into_id", "title", "industry", "country", "consent")}
+                 .order_by("pk").values("id", "owner_id", "band", "stage", "first_name", "last_name", "email", "phone",
+                                        "company", "score", "source", "outcome", "merged_into_id", "title", "industry",
+                                        "country", "consent")}
         reps = Rep.objects.select_related("team", "user").in_bulk({d[3] for d in decisions if d[3]})
         keys = {d[0]: f"follow_up:decision:{d[0]}" for d in decisions}
         existing = set(Task.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))

@@ -1,0 +1,39 @@
+"""Batches that lock several leads take them in ascending id, so two workers never wait on each other (on
+PostgreSQL two batches locking the same leads in different orders deadlocked, each losing a second)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leads.services import leads_import_bulk
+from revops.base.jobs import jobs_inline
+from routing.models import RoutingDecision, Task
+from routing.services import tasks_create_for_decisions
+from scoring import jobs as scoring_jobs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_drained_scoring_batch_scores_its_leads_in_ascending_id(monkeypatch):
+    scored = []
+    monkeypatch.setattr(scoring_jobs, "lead_score", lambda *, lead_id, cause: scored.append((lead_id, cause)))
+    scoring_jobs.leads_score_drained([(9, "event"), (3,), (5, "ingest")])
+    assert scored == [(3, "rescore"), (5, "ingest"), (9, "event")]
+
+
+def test_the_follow_up_tasks_of_a_batch_lock_their_leads_in_ascending_id(configured):
+    rows = [(n + 2, {"email": f"order{n}@firm{n}.example", "first_name": f"Ord{n}", "country": "US",
+                     "title": "VP Sales", "employees": "300", "industry": "SaaS"}) for n in range(4)]
+    with jobs_inline():
+        leads_import_bulk(rows, source="csv", batch_size=10)
+    Task.objects.all().delete()
+    decisions = list(RoutingDecision.objects.order_by("-pk").values_list("pk", flat=True))
+    assert len(decisions) == 4
+    with CaptureQueriesContext(connection) as queries:
+        tasks = tasks_create_for_decisions(decision_ids=decisions, digest=False)
+    assert len(tasks) == 4
+    locks = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('SELECT "leads_lead"."id" AS "id", "leads_lead"."owner_id"')]
+    assert len(locks) == 1
+    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""  # SQLite locks the whole database instead
+    assert locks[0].endswith('ORDER BY "leads_lead"."id" ASC' + locked)

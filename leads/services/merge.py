@@ -149,7 +149,7 @@ def lead_merge(
         raise MergeError("a lead cannot be merged into itself")
     with transaction.atomic():
         locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(
-            pk__in=sorted([survivor_id, merged_id]))}
+            pk__in=[survivor_id, merged_id]).order_by("pk")}
         survivor, merged = locked.get(survivor_id), locked.get(merged_id)
         if survivor is None or merged is None:
             raise MergeError("one of the two leads no longer exists")
@@ -196,7 +196,7 @@ def lead_merge_undo(*, merge_id: int, user=None) -> MergeLog:
         if log.undone_at:
             return log
         locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(
-            pk__in=sorted([log.survivor_id, log.merged_id]))}
+            pk__in=[log.survivor_id, log.merged_id]).order_by("pk")}
         survivor, merged = locked[log.survivor_id], locked[log.merged_id]
         if merged.merged_into_id != survivor.pk:
             raise MergeError(f"lead #{merged.pk} is no longer merged into #{survivor.pk}")

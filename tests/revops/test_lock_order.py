@@ -37,3 +37,20 @@ def test_the_follow_up_tasks_of_a_batch_lock_their_leads_in_ascending_id(configu
     assert len(locks) == 1
     locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""  # SQLite locks the whole database instead
     assert locks[0].endswith('ORDER BY "leads_lead"."id" ASC' + locked)
+
+
+def test_a_merge_and_its_undo_lock_both_leads_in_ascending_id():
+    from leads.models import Lead
+    from leads.services import lead_merge, lead_merge_undo
+
+    older = Lead.objects.create(email="older@example.com", first_name="Old")
+    newer = Lead.objects.create(email="newer@example.com", first_name="New")
+    with CaptureQueriesContext(connection) as merging:
+        log = lead_merge(survivor_id=newer.pk, merged_id=older.pk, rule="manual")  # the survivor has the higher id
+    with CaptureQueriesContext(connection) as undoing:
+        lead_merge_undo(merge_id=log.pk)
+    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    for queries in (merging, undoing):
+        [lock] = [q["sql"] for q in queries.captured_queries
+                  if q["sql"].startswith('SELECT "leads_lead"."id"') and ' IN (' in q["sql"]]
+        assert lock.endswith('ORDER BY "leads_lead"."id" ASC' + locked)

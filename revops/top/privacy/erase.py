@@ -215,7 +215,7 @@ def person_erase(*, email: str, user=None, via: str = "api") -> ErasureResult:
         raise ValueError("email is required")
     with transaction.atomic():
         lead_ids = person_lead_ids(address)
-        list(Lead.objects.select_for_update().filter(pk__in=lead_ids).values_list("pk", flat=True))
+        list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
         needles = person_needles(lead_ids, address)
         scrubber = Scrubber(needles)
         counts = _erase_rows(lead_ids, needles, scrubber) if lead_ids else {}

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import Stage
+from leads.selectors import leads_locked_in_order
 from revops.base.choices import Workflow
 from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.notifications import notifications_send_schedule
@@ -75,10 +76,14 @@ def tasks_create_batch_failed(decision_ids: list[int], workflow: str, message: s
 
 def leads_route_drained(steps: list[tuple]) -> None:
     """Route a drain's waiting leads set-based (``leads_route_many``), one call per cause, each assignment announced
-    on its own so every lead gets its own follow-up task and message, as ``lead_route_job`` does."""
+    on its own so every lead gets its own follow-up task and message, as ``lead_route_job`` does. Steps of several
+    causes: all their leads are locked first, in ascending id (each call locks its own in that order, one cause
+    after the other)."""
     by_cause: dict[str, list[int]] = {}
     for lead_id, *rest in steps:
         by_cause.setdefault(rest[0] if rest else "new lead", []).append(lead_id)
+    if len(by_cause) > 1:
+        leads_locked_in_order(lead_ids=[lead_id for lead_id, *_ in steps])
     for cause, lead_ids in by_cause.items():
         leads_route_many(lead_ids=lead_ids, cause=cause, announce_each=True)
 

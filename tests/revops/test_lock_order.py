@@ -54,3 +54,28 @@ def test_a_merge_and_its_undo_lock_both_leads_in_ascending_id():
         [lock] = [q["sql"] for q in queries.captured_queries
                   if q["sql"].startswith('SELECT "leads_lead"."id"') and ' IN (' in q["sql"]]
         assert lock.endswith('ORDER BY "leads_lead"."id" ASC' + locked)
+
+
+def test_a_routing_batch_of_several_causes_locks_all_its_leads_first_in_ascending_id(monkeypatch):
+    from django.db import transaction
+
+    from leads.models import Lead
+    from routing import jobs as routing_jobs
+
+    leads = [Lead.objects.create(email=f"cause{n}@example.com") for n in range(3)]
+    routed = []
+    monkeypatch.setattr(routing_jobs, "leads_route_many",
+                        lambda *, lead_ids, cause, announce_each: routed.append((cause, lead_ids)))
+    steps = [(leads[2].pk, "new lead"), (leads[0].pk, "rescore"), (leads[1].pk, "new lead")]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        routing_jobs.leads_route_drained(steps)
+    assert routed == [("new lead", [leads[2].pk, leads[1].pk]), ("rescore", [leads[0].pk])]
+    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    [lock] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "leads_lead"."id"')]
+    assert lock.endswith("ORDER BY 1 ASC" + locked)  # values_list("pk"): the one column, by position
+    for lead in leads:
+        assert str(lead.pk) in lock
+
+    with CaptureQueriesContext(connection) as one_cause, transaction.atomic():
+        routing_jobs.leads_route_drained([(leads[1].pk,), (leads[0].pk,)])  # one cause: its call locks in order
+    assert not [q for q in one_cause.captured_queries if q["sql"].startswith('SELECT "leads_lead"."id"')]

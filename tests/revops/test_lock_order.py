@@ -1,6 +1,8 @@
 """Batches that lock several leads take them in ascending id, so two workers never wait on each other (on
 PostgreSQL two batches locking the same leads in different orders deadlocked, each losing a second)."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -73,8 +75,8 @@ def test_a_routing_batch_of_several_causes_locks_all_its_leads_first_in_ascendin
     locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     [lock] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "leads_lead"."id"')]
     assert lock.endswith("ORDER BY 1 ASC" + locked)  # values_list("pk"): the one column, by position
-    for lead in leads:
-        assert str(lead.pk) in lock
+    [listed] = re.findall(r"IN \(([^)]*)\)", lock)
+    assert sorted(int(pk) for pk in listed.split(",")) == sorted(lead.pk for lead in leads)
 
     with CaptureQueriesContext(connection) as one_cause, transaction.atomic():
         routing_jobs.leads_route_drained([(leads[1].pk,), (leads[0].pk,)])  # one cause: its call locks in order

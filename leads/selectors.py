@@ -50,12 +50,12 @@ def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -
     return [Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows]
 
 
-def leads_locked_in_order(*, lead_ids: list[int]) -> list[int]:
+def leads_locked_in_order(*, lead_ids: list[int]) -> None:
     """Lock these leads until the transaction ends, in ascending id (the order every batch takes them in, so two
-    workers never wait on each other); returns the ids that exist."""
+    workers never wait on each other)."""
     if not connection.in_atomic_block:
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    return list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
+    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
 
 
 def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:

@@ -4,16 +4,24 @@ PostgreSQL two batches locking the same leads in different orders deadlocked, ea
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from leads.services import leads_import_bulk
+from leads.models import Lead
+from leads.services import lead_merge, lead_merge_undo, leads_import_bulk
 from revops.base.jobs import jobs_inline
+from routing import jobs as routing_jobs
 from routing.models import RoutingDecision, Task
 from routing.services import tasks_create_for_decisions
 from scoring import jobs as scoring_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _locked_in_order(sql: str, order_by: str = '"leads_lead"."id"') -> bool:
+    """Whether a lock statement orders by ``order_by`` (ascending); SQLite locks the whole database instead of rows,
+    so only PostgreSQL's statement ends with FOR UPDATE."""
+    return sql.endswith(f"ORDER BY {order_by} ASC" + (" FOR UPDATE" if connection.vendor == "postgresql" else ""))
 
 
 def test_a_drained_scoring_batch_scores_its_leads_in_ascending_id(monkeypatch):
@@ -37,33 +45,23 @@ def test_the_follow_up_tasks_of_a_batch_lock_their_leads_in_ascending_id(configu
     locks = [q["sql"] for q in queries.captured_queries
              if q["sql"].startswith('SELECT "leads_lead"."id" AS "id", "leads_lead"."owner_id"')]
     assert len(locks) == 1
-    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""  # SQLite locks the whole database instead
-    assert locks[0].endswith('ORDER BY "leads_lead"."id" ASC' + locked)
+    assert _locked_in_order(locks[0])
 
 
 def test_a_merge_and_its_undo_lock_both_leads_in_ascending_id():
-    from leads.models import Lead
-    from leads.services import lead_merge, lead_merge_undo
-
     older = Lead.objects.create(email="older@example.com", first_name="Old")
     newer = Lead.objects.create(email="newer@example.com", first_name="New")
     with CaptureQueriesContext(connection) as merging:
         log = lead_merge(survivor_id=newer.pk, merged_id=older.pk, rule="manual")  # the survivor has the higher id
     with CaptureQueriesContext(connection) as undoing:
         lead_merge_undo(merge_id=log.pk)
-    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     for queries in (merging, undoing):
         [lock] = [q["sql"] for q in queries.captured_queries
                   if q["sql"].startswith('SELECT "leads_lead"."id"') and ' IN (' in q["sql"]]
-        assert lock.endswith('ORDER BY "leads_lead"."id" ASC' + locked)
+        assert _locked_in_order(lock)
 
 
 def test_a_routing_batch_of_several_causes_locks_all_its_leads_first_in_ascending_id(monkeypatch):
-    from django.db import transaction
-
-    from leads.models import Lead
-    from routing import jobs as routing_jobs
-
     leads = [Lead.objects.create(email=f"cause{n}@example.com") for n in range(3)]
     routed = []
     monkeypatch.setattr(routing_jobs, "leads_route_many",
@@ -72,9 +70,8 @@ def test_a_routing_batch_of_several_causes_locks_all_its_leads_first_in_ascendin
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         routing_jobs.leads_route_drained(steps)
     assert routed == [("new lead", [leads[2].pk, leads[1].pk]), ("rescore", [leads[0].pk])]
-    locked = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     [lock] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "leads_lead"."id"')]
-    assert lock.endswith("ORDER BY 1 ASC" + locked)  # values_list("pk"): the one column, by position
+    assert _locked_in_order(lock, "1")  # values_list("pk"): the one column, by position
     [listed] = re.findall(r"IN \(([^)]*)\)", lock)
     assert sorted(int(pk) for pk in listed.split(",")) == sorted(lead.pk for lead in leads)
 

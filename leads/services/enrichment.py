@@ -28,6 +28,8 @@ from ..quality import data_quality_score
 from ..writes import lead_save_with_history
 
 ENRICHABLE_FIELDS = ("company", "industry", "employees", "annual_revenue", "country", "state", "city")
+# What a provider reads of a lead to look it up (a batch reads only these before its locked read of whole leads).
+LOOKUP_FIELDS = ("pk", "domain", "email", "company")
 
 
 class EnrichmentError(Exception):
@@ -55,7 +57,15 @@ class CompanyDirectoryProvider:
     def lookup(self, lead: Lead, period: str = "initial") -> EnrichmentResult:
         if not lead.domain:
             return EnrichmentResult(self.name)
-        profile = CompanyProfile.objects.filter(domain=lead.domain).first()
+        return self._result(CompanyProfile.objects.filter(domain=lead.domain).first())
+
+    def lookup_many(self, leads: list[Lead], period: str = "initial") -> dict[int, EnrichmentResult]:
+        """What :meth:`lookup` finds for each lead (by primary key), the directory read in one query."""
+        domains = {lead.domain for lead in leads if lead.domain}
+        profiles = {profile.domain: profile for profile in CompanyProfile.objects.filter(domain__in=domains)}
+        return {lead.pk: self._result(profiles.get(lead.domain) if lead.domain else None) for lead in leads}
+
+    def _result(self, profile: CompanyProfile | None) -> EnrichmentResult:
         if profile is None:
             return EnrichmentResult(self.name)
         found = {
@@ -219,6 +229,26 @@ def _lookup(providers: list[Provider], lead: Lead, period: str) -> tuple[dict[st
     return found, failures
 
 
+def _lookup_many(providers: list[Provider], leads: list[Lead], period: str
+                 ) -> dict[int, tuple[dict[str, Any], list[str]]]:
+    """:func:`_lookup` for each lead of a batch (by primary key): a provider that can answer for many at once
+    (``lookup_many``, the company directory: one query) does, the others are asked lead by lead."""
+    looked_up: dict[int, tuple[dict[str, Any], list[str]]] = {lead.pk: ({}, []) for lead in leads}
+    for provider in providers:
+        many = getattr(provider, "lookup_many", None)
+        if many is None:
+            for lead in leads:
+                found, failures = _lookup([provider], lead, period)
+                looked_up[lead.pk][1].extend(failures)
+                for name, value in found.items():
+                    looked_up[lead.pk][0].setdefault(name, value)
+            continue
+        for pk, result in many(leads, period).items():
+            for name, value in result.found.items():
+                looked_up[pk][0].setdefault(name, value)
+    return looked_up
+
+
 def _apply(lead: Lead, found: dict[str, Any], failures: list[str]) -> bool:
     """Fill the locked lead's empty fields with what was found, record the status, write the changed fields with
     the lead's history row (``leads.writes``: two statements, the row django-simple-history would write); returns
@@ -269,8 +299,7 @@ def leads_enrich(*, lead_ids: list[int], period: str = "initial") -> dict[str, i
     own, so it goes on through the pipeline as it would alone. The look-ups (remote providers) run before the
     transaction, as for one lead. Returns how many leads ended in each status."""
     providers = enrichment_providers()
-    leads = Lead.objects.in_bulk(lead_ids)
-    looked_up = {pk: _lookup(providers, lead, period) for pk, lead in leads.items()}
+    looked_up = _lookup_many(providers, list(Lead.objects.filter(pk__in=lead_ids).only(*LOOKUP_FIELDS)), period)
     statuses: dict[str, int] = {}
     with transaction.atomic():
         for lead in Lead.objects.select_for_update().filter(pk__in=list(looked_up)).order_by("pk"):

@@ -37,6 +37,7 @@ from .db.memory import batch_gc
 from .pending import (
     PENDING_META,
     REDIS_ERRORS,
+    ScheduledSteps,
     drain_enqueue,
     drain_followup,
     drain_signal,
@@ -64,6 +65,8 @@ _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pen
 # go to the default queue, because a lead that crossed a threshold must not wait behind the rest of the burst.
 _queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
+# Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
+_scheduled: contextvars.ContextVar[ScheduledSteps | None] = contextvars.ContextVar("leadflow_scheduled", default=None)
 _enqueue_failures = {"count": 0, "warned_at": 0.0}
 _enqueue_failures_lock = threading.Lock()
 
@@ -118,16 +121,43 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str | None
     enqueued on its own.
     """
     queue = queue or _queue_ctx.get()
+    scheduled = _scheduled.get()
+    if scheduled is not None and transaction.get_connection().in_atomic_block:
+        step = _AfterCommit(func, args, queue)  # a set-based batch writes its steps' rows together before commit
+        scheduled.add(step)
+        transaction.on_commit(step)
+        return
     pending_id = _pending_record(func, args, queue)
     transaction.on_commit(functools.partial(_enqueue_pending, func, args, queue, pending_id))
 
 
 def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:
+    _job_checked(func)
+    return pending_record(function=function_path(func), args=list(args), queue=queue,
+                          drained=getattr(func, "leadflow_drain", None) is not None)
+
+
+def _job_checked(func: Callable[..., Any]) -> None:
     if not getattr(func, "leadflow_job", False):
         raise TypeError(f"{function_path(func)} is not a Leadflow job (wrap it with pipeline_job, batch_job or "
                         "periodic_job, which finish its pending row)")
-    return pending_record(function=function_path(func), args=list(args), queue=queue,
-                          drained=getattr(func, "leadflow_drain", None) is not None)
+
+
+class _AfterCommit:
+    """A step scheduled inside a set-based batch's transaction: its pending row is written with the batch's others
+    (``ScheduledSteps.write``), and after the commit it is handed on as ``enqueue_after_commit`` hands one on."""
+
+    __slots__ = ("func", "args", "queue", "function", "drained", "pending_id")
+
+    def __init__(self, func: Callable[..., Any], args: tuple, queue: str) -> None:
+        _job_checked(func)
+        self.func, self.args, self.queue, self.pending_id = func, args, queue, None
+        self.function, self.drained = function_path(func), getattr(func, "leadflow_drain", None) is not None
+
+    def __call__(self) -> None:
+        if self.pending_id is None:  # committed without its batch's write (not expected): its row is written now
+            self.pending_id = _pending_record(self.func, self.args, self.queue)
+        _enqueue_pending(self.func, self.args, self.queue, self.pending_id)
 
 
 def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_id: int) -> None:
@@ -309,9 +339,13 @@ class _BatchStep:
             return False  # one by one: each step is recorded as skipped and its on_skip hook runs
         queue_token = _queue_ctx.set(FOLLOW_UP_QUEUE.get(queue, "default"))
         pending_token = _pending_ctx.set(None)
+        scheduled = ScheduledSteps() if self.atomic else None
+        scheduled_token = _scheduled.set(scheduled)
         try:
             with transaction.atomic() if self.atomic else contextlib.nullcontext(), batch_gc():
                 self.body(steps)
+                if scheduled is not None:
+                    scheduled.write()  # the pending rows of the steps it scheduled, in its transaction
                 pending_done_many(pending_ids)  # in the batch's transaction when it has one
         except Exception as exc:  # noqa: BLE001 - the one-by-one path records each step's own failure
             logger.warning("%s/%s: a micro-batch of %d failed (%s: %s); its steps run one by one", self.workflow,
@@ -322,6 +356,7 @@ class _BatchStep:
                                   f"one by one\n\n{traceback.format_exc()}")
             return False
         finally:
+            _scheduled.reset(scheduled_token)
             _pending_ctx.reset(pending_token)
             _queue_ctx.reset(queue_token)
         workflow_run_count(workflow=self.workflow, runs=len(steps))  # the workflow-health page counts each step

@@ -10,7 +10,7 @@ connection errors (``channels.slack``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -20,10 +20,17 @@ from .channels.email import PERMANENT_SMTP_ERRORS, EmailTransient, email_send
 from .channels.slack import slack_client
 from .channels.teams import TeamsRefused, TeamsTransient, teams_post
 from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
-from .db.sql import instance_compiled_once, row_get_or_insert_with_history, row_update_with_history
+from .db.sql import (
+    bulk_insert,
+    history_copy,
+    history_copy_all,
+    instance_compiled_once,
+    row_get_or_insert_with_history,
+    row_update_with_history,
+)
 from .history_records import request_user_id
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
-from .models import Notification
+from .models import AutomationLog, Notification
 
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
@@ -49,15 +56,61 @@ def notification_queue(
     messages with one job (``notifications_send_schedule``).
     """
     notification, created = row_get_or_insert_with_history(
-        Notification, "dedup_key", dedup_key, lambda: Notification(
-            dedup_key=dedup_key, channel=channel,
-            recipient=recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
-            subject=subject[:200], text=text, html=html, unsubscribe_url=unsubscribe_url, blocks=blocks or [],
-            object_type=object_type, object_id=object_id),
+        Notification, "dedup_key", dedup_key, lambda: _notification_new(
+            dedup_key=dedup_key, recipient=recipient, text=text, object_type=object_type, object_id=object_id,
+            blocks=blocks, channel=channel, subject=subject, html=html, unsubscribe_url=unsubscribe_url),
         reason="queued", user_id=request_user_id())
     if created and send:
         enqueue_after_commit(notification_send_job, notification.pk)
     return notification, created
+
+
+def _notification_new(*, dedup_key: str, recipient: str, text: str, object_type: str = "",
+                      object_id: int | None = None, send: bool = True, blocks: list[dict] | dict | None = None,
+                      channel: str = Channel.SLACK, subject: str = "", html: str = "",
+                      unsubscribe_url: str = "") -> Notification:
+    return Notification(
+        dedup_key=dedup_key, channel=channel,
+        recipient=recipient or (settings.SLACK_DEFAULT_CHANNEL if channel == Channel.SLACK else ""),
+        subject=subject[:200], text=text, html=html, unsubscribe_url=unsubscribe_url, blocks=blocks or [],
+        object_type=object_type, object_id=object_id)
+
+
+def notifications_queue_many(messages: list[dict]) -> list[tuple[int, bool]]:
+    """:func:`notification_queue` for several messages (each its keyword arguments): (id, created now) for each,
+    in order. The keys are read in one query and the new rows written in one insert with their history rows in one
+    more (one message alone goes through :func:`notification_queue`). A key given twice is queued once; when
+    another process queued one of the keys meanwhile, the messages are queued one by one."""
+    if len(messages) <= 1:
+        return [(notification.pk, created) for notification, created in
+                (notification_queue(**message) for message in messages)]
+    keys = [message["dedup_key"] for message in messages]
+    known = _queued_keys(keys)
+    new: dict[str, Notification] = {}
+    for message in messages:
+        if message["dedup_key"] not in known and message["dedup_key"] not in new:
+            new[message["dedup_key"]] = _notification_new(**message)
+    try:
+        with transaction.atomic():  # a savepoint: a key may have been queued meanwhile
+            created = bulk_insert(list(new.values()))
+            if created:
+                history_copy_all(Notification, [row.pk for row in created], reason="queued",
+                                 now=created[0].created_at, user_id=request_user_id(), history_type="+")
+    except IntegrityError:
+        return [(notification.pk, was_created) for notification, was_created in
+                (notification_queue(**message) for message in messages)]
+    results = []
+    for message in messages:
+        key = message["dedup_key"]
+        row = new.pop(key, None)
+        if row is None:  # there already, or given twice
+            results.append((known[key], False))
+            continue
+        known[key] = row.pk
+        results.append((row.pk, True))
+        if message.get("send", True):
+            enqueue_after_commit(notification_send_job, row.pk)
+    return results
 
 
 def notifications_send_schedule(notification_ids: list[int]) -> None:
@@ -120,8 +173,7 @@ def notifications_send_drained(steps: list[tuple]) -> None:
             tried += 1
     finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
         with transaction.atomic():
-            for notification in sent:
-                _record_sent(notification)
+            _record_sent_many(sent)
             Notification.objects.filter(pk__in=[n.pk for n in waiting[tried:]],
                                         status=NotificationStatus.SENDING).update(status=NotificationStatus.PENDING)
     if transient:
@@ -185,6 +237,37 @@ def _record_sent(notification: Notification) -> None:
         object_id=notification.pk,
         detail=f"sent by {notification.channel} to {notification.recipient[:100]}",
     )
+
+
+def _queued_keys(keys: list[str]) -> dict[str, int]:
+    """The outbox rows of these keys that exist: key → id."""
+    return dict(Notification.objects.filter(dedup_key__in=keys).values_list("dedup_key", "pk"))
+
+
+def _record_sent_many(notifications: list[Notification]) -> None:
+    """:func:`_record_sent` for a drain's sent messages: their rows in one prepared update, their history rows
+    and log lines each in one more (inside the caller's transaction)."""
+    if len(notifications) <= 1:
+        for notification in notifications:
+            _record_sent(notification)
+        return
+    now = timezone.now()
+    when = connection.ops.adapt_datetimefield_value(now)
+    quote = connection.ops.quote_name
+    for notification in notifications:
+        notification.status, notification.sent_at = NotificationStatus.SENT, now
+        notification.last_error, notification.next_attempt_at = "", None
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Notification._meta.db_table)} SET status = %s, sent_at = %s, last_error = '', "
+            "next_attempt_at = NULL, slack_ts = %s WHERE id = %s",
+            [(NotificationStatus.SENT, when, notification.slack_ts, notification.pk) for notification in notifications])
+    history_copy(Notification, [(notification.pk, f"automation:notifications sent by {notification.channel}")
+                                for notification in notifications], now=now, user_id=request_user_id())
+    bulk_insert([AutomationLog(workflow=Workflow.NOTIFICATIONS, action="notification_send",
+                               outcome=AutomationOutcome.DONE, object_type="notification", object_id=notification.pk,
+                               detail=f"sent by {notification.channel} to {notification.recipient[:100]}")
+                 for notification in notifications])
 
 
 def slack_failure(exc: BaseException) -> tuple[bool, str]:

@@ -112,13 +112,49 @@ def pending_record(*, function: str, args: list, queue: str, drained: bool = Fal
 
     ``drained``: a step run by drains. Written by a drain job's step, the row is claimed by that job at once: it is
     the job's follow-up (:func:`drain_followup`)."""
+    return pending_record_many(function=function, args_list=[args], queue=queue, drained=drained)[0]
+
+
+def pending_record_many(*, function: str, args_list: list[list], queue: str, drained: bool = False) -> list[int]:
+    """:func:`pending_record` for several steps of one job function and queue, in one insert; their ids in order."""
     now = timezone.now()
     followups = _followups.get() if drained else None
     # One insert prepared once per model (revops.base.db.sql.bulk_insert): every pipeline step writes a row.
-    [row] = bulk_insert([PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
-                                    claimed_by=followups.token if followups else "",
-                                    claimed_at=now if followups else None)])
-    return row.pk
+    rows = bulk_insert([PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
+                                   claimed_by=followups.token if followups else "",
+                                   claimed_at=now if followups else None) for args in args_list])
+    return [row.pk for row in rows]
+
+
+class ScheduledSteps:
+    """The pipeline steps a set-based batch schedules inside its transaction (``revops.base.jobs._BatchStep``),
+    their pending rows written together just before that transaction commits (:meth:`write`): one insert per job
+    function and queue instead of one per step.
+
+    Each step is also the callback ``transaction.on_commit`` runs after the commit (it hands the step on with its
+    row's id). A step scheduled inside a savepoint that rolled back has lost its callback: it gets no row either.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list = []
+
+    def add(self, step) -> None:
+        """``step``: has ``function``, ``args``, ``queue``, ``drained``; :meth:`write` sets its ``pending_id``."""
+        self.steps.append(step)
+
+    def write(self) -> None:
+        """Write the pending rows of the steps whose after-commit callback is still registered, in order."""
+        live = {id(callback) for _, callback, *_ in connection.run_on_commit}
+        groups: dict[tuple[str, str, bool], list] = {}
+        for step in self.steps:
+            if id(step) in live:
+                groups.setdefault((step.function, step.queue, step.drained), []).append(step)
+        self.steps = []
+        for (function, queue, drained), steps in groups.items():
+            ids = pending_record_many(function=function, args_list=[list(step.args) for step in steps], queue=queue,
+                                      drained=drained)
+            for step, pending_id in zip(steps, ids, strict=True):
+                step.pending_id = pending_id
 
 
 def pending_done(pending_id: int | None) -> None:

@@ -18,7 +18,7 @@ from leads.models import Lead
 from revops.base.channels.slack import TaskCard, task_blocks
 from revops.base.channels.teams import teams_card
 from revops.base.choices import Channel
-from revops.base.notifications import notification_queue
+from revops.base.notifications import notifications_queue_many
 
 from ..choices import NotifyChannel
 from ..models import Rep, Task, split_csv
@@ -61,21 +61,40 @@ def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bo
     """Queue the task message on each of the rep's channels. Returns the first channel's new outbox row id (the
     caller may send it with a batch: ``send=False``); the other channels' rows are sent by their own jobs.
     ``headline`` replaces the card's "New lead for you" (a re-engaged lead is not new)."""
+    return _first_created(notifications_queue_many(task_messages(task, lead, rep, text=text, send=send,
+                                                                 headline=headline)))
+
+
+def task_messages(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bool = True,
+                  headline: str = "") -> list[dict]:
+    """The outbox messages :func:`task_deliver` queues (a batch queues many tasks' at once:
+    ``notifications_queue_many``)."""
     card = task_card(task, lead, rep)
     if headline:
         card = dataclasses.replace(card, headline=headline)
-    return card_deliver(card, rep_destinations(rep), key=f"task:{task.pk}:assigned", text=text, object_id=task.pk,
-                        send=send)
+    return card_messages(card, rep_destinations(rep), key=f"task:{task.pk}:assigned", text=text, object_id=task.pk,
+                         send=send)
 
 
 def card_deliver(card: TaskCard, destinations: list[tuple[str, str]], *, key: str, text: str,
                  object_id: int | None, send: bool = True, buttons: bool = True) -> int | None:
-    """Queue one message about a task on each destination, in each channel's form: Slack text with Block Kit (the
-    Accept / Snooze / Reject buttons when ``buttons``), a Teams card, an e-mail (text and HTML) — the same facts.
+    """Queue one message about a task on each destination (:func:`card_messages`). Returns the first row's id when
+    it was created now (``send=False`` leaves it to the caller's batch; the others are always sent)."""
+    return _first_created(notifications_queue_many(card_messages(card, destinations, key=key, text=text,
+                                                                 object_id=object_id, send=send, buttons=buttons)))
 
-    The first destination's row has ``key`` (the dedup key), the others ``key:channel:n``. Returns the first row's
-    id when it was created now (``send=False`` leaves it to the caller's batch; the others are always sent)."""
-    first: int | None = None
+
+def _first_created(queued: list[tuple[int, bool]]) -> int | None:
+    return queued[0][0] if queued and queued[0][1] else None
+
+
+def card_messages(card: TaskCard, destinations: list[tuple[str, str]], *, key: str, text: str,
+                  object_id: int | None, send: bool = True, buttons: bool = True) -> list[dict]:
+    """One outbox message about a task for each destination, in each channel's form: Slack text with Block Kit
+    (the Accept / Snooze / Reject buttons when ``buttons``), a Teams card, an e-mail (text and HTML) — the same
+    facts. The first destination's message has ``key`` (the dedup key), the others ``key:channel:n``; only the
+    first follows ``send`` (the others are always sent)."""
+    messages = []
     for n, (channel, recipient) in enumerate(destinations):
         extra: dict = {}
         body = text
@@ -86,9 +105,6 @@ def card_deliver(card: TaskCard, destinations: list[tuple[str, str]], *, key: st
         else:
             body, html = email_parts(card)
             extra = {"subject": card.headline, "html": html}
-        notification, created = notification_queue(
-            dedup_key=key if n == 0 else f"{key}:{channel}:{n}", recipient=recipient, text=body,
-            object_type="task", object_id=object_id, send=send or n > 0, channel=channel, **extra)
-        if n == 0 and created:
-            first = notification.pk
-    return first
+        messages.append(dict(dedup_key=key if n == 0 else f"{key}:{channel}:{n}", recipient=recipient, text=body,
+                             object_type="task", object_id=object_id, send=send or n > 0, channel=channel, **extra))
+    return messages

@@ -25,11 +25,11 @@ from leads.models import Lead
 from revops.base.channels.slack import TaskCard, list_blocks
 from revops.base.choices import Channel
 from revops.base.escaping import slack_escape as esc
-from revops.base.notifications import notification_queue
+from revops.base.notifications import notification_queue, notifications_queue_many
 
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
-from .delivery import card_deliver, rep_destinations, task_deliver
+from .delivery import card_deliver, rep_destinations, task_deliver, task_messages
 from .slack_cards import task_card
 
 # A digest lists this many leads; the others are counted.
@@ -51,6 +51,17 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
     Returns the new outbox row's id (None when it existed already, or the lead may not be contacted)."""
     if not outreach_allowed(lead):
         return None
+    return task_deliver(task, lead, rep, text=_task_text(task, lead, rep), send=send)
+
+
+def tasks_notify(tasks: list[tuple[Task, Lead, Rep | None]]) -> None:
+    """:func:`task_notify` for each (task, lead, rep) of a batch, their outbox rows written together
+    (``notifications_queue_many``)."""
+    notifications_queue_many([message for task, lead, rep in tasks if outreach_allowed(lead)
+                              for message in task_messages(task, lead, rep, text=_task_text(task, lead, rep))])
+
+
+def _task_text(task: Task, lead: Lead, rep: Rep | None) -> str:
     reasons = ", ".join(f"{esc(r['label'])} ({r['points']:+d})" for r in lead.score_reasons[:3] if r.get("points"))
     name = esc(lead.full_name or lead.email)
     due = _local(task.due_at, rep)
@@ -58,12 +69,11 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
     link = _lead_link(lead.pk)
     who = name + (f", {esc(lead.title)}" if lead.title else "") + (f" at {esc(lead.company)}" if lead.company else "")
     score = lead.score if lead.score is not None else "-"
-    text = (
+    return (
         f"New lead for you: {who}. Score {score} (band {lead.band or '-'}, {lead.get_stage_display()})."
         + (f" Why: {reasons}." if reasons else "")
         + f" Priority {priority}. Follow up by {due}: {link}"
     )
-    return task_deliver(task, lead, rep, text=text, send=send)
 
 
 def tasks_digest_notify(tasks: list[Task], rep: Rep | None, leads: dict[int, dict[str, Any]]) -> int | None:

@@ -24,7 +24,7 @@ from revops.base.notifications import notifications_send_schedule
 from ..choices import TaskKind, TaskStatus
 from ..models import Rep, RoutingDecision, Task, TaskTemplate
 from ..signals import follow_up_needed, lead_routed
-from .messages import task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
+from .messages import task_moved_notify, task_notify, tasks_digest_notify, tasks_notify, trigger_task_notify
 from .sla import due_at_for, sla_minutes_for
 from .task_templates import task_template_for, template_fill, template_values
 
@@ -145,8 +145,7 @@ def tasks_create_for_decisions(*, decision_ids: list[int], digest: bool = True) 
             history_copy_all(Task, task_ids, reason=reason, now=now, history_type="+")
         if not digest:
             lead_rows = Lead.objects.in_bulk([task.lead_id for task in created])
-            for task in created:
-                task_notify(task, lead_rows[task.lead_id], task_reps[task.dedup_key])
+            tasks_notify([(task, lead_rows[task.lead_id], task_reps[task.dedup_key]) for task in created])
             return created
         by_rep: dict[int, list[Task]] = {}
         for task in created:

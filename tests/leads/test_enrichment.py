@@ -6,12 +6,14 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.choices import EnrichmentStatus
 from leads.models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
 from leads.selectors import leads_due_for_reenrichment
-from leads.services import lead_enrich, lead_ingest
+from leads.services import lead_enrich, lead_ingest, leads_enrich
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +130,42 @@ def test_reenrichment_picks_old_incomplete_leads_only():
     Lead.objects.filter(pk__in=[incomplete.pk, complete.pk]).update(created_at=old, enriched_at=old)
     assert leads_due_for_reenrichment() == [incomplete.pk]
     assert recent.pk not in leads_due_for_reenrichment()
+
+
+def _enriched_state(lead_ids):
+    return [Lead.objects.filter(pk=pk).values("company", "industry", "employees", "country", "enrichment_status",
+                                              "flags").get() for pk in lead_ids]
+
+
+def _batch_leads():
+    CompanyProfile.objects.create(domain="acme.example", name="Acme", industry="Retail", employees=80, country="US")
+    CompanyProfile.objects.create(domain="big.example", name="Big", industry="Technology", employees=900)
+    rows = [{"email": "a@acme.example", "industry": "Technology"}, {"email": "b@big.example"},
+            {"email": "c@unknown.example"}, {"first_name": "No", "last_name": "Domain", "phone": "+1 415 555 0100"}]
+    return [lead_ingest(data=row).lead.pk for row in rows]
+
+
+def test_a_batch_enriches_each_lead_as_one_alone_would_with_one_directory_read():
+    lead_ids = _batch_leads()
+    for pk in lead_ids:
+        lead_enrich(lead_id=pk, announce=False)
+    one_by_one = _enriched_state(lead_ids)
+    Lead.objects.filter(pk__in=lead_ids).update(company="", industry="", employees=None, country="",
+                                                enrichment_status=EnrichmentStatus.PENDING)
+    Lead.objects.filter(pk=lead_ids[0]).update(industry="Technology")
+    with CaptureQueriesContext(connection) as queries:
+        statuses = leads_enrich(lead_ids=lead_ids)
+    assert _enriched_state(lead_ids) == one_by_one
+    assert statuses == {EnrichmentStatus.DONE: 2, EnrichmentStatus.NOT_FOUND: 2}
+    directory_reads = [q["sql"] for q in queries.captured_queries if "leads_companyprofile" in q["sql"]]
+    assert len(directory_reads) == 1
+
+
+def test_a_batch_asks_a_remote_provider_about_each_lead_and_notes_its_failures(api, http_provider):
+    EnrichmentProvider.objects.create(name="Directory", kind=EnrichmentProvider.KIND_DIRECTORY)
+    lead_ids = _batch_leads()
+    api.status = 503
+    statuses = leads_enrich(lead_ids=lead_ids[:3])
+    assert statuses == {EnrichmentStatus.PARTIAL: 2, EnrichmentStatus.FAILED: 1}  # the directory filled two
+    assert len(api.calls) == 6  # each lead asked, each retried once
+    assert all("needs_manual_enrichment" in state["flags"] for state in _enriched_state(lead_ids[:3]))

@@ -33,11 +33,16 @@ def test_a_drain_claims_its_messages_at_once_and_sends_each_once(slack):
         pending_drain_job(SEND, "default")
 
     assert claims(captured.captured_queries) == 1  # one by one: one claim per message
+    records = [q["sql"] for q in captured.captured_queries if "sent_at = " in q["sql"]]
+    assert len(records) == 1 and records[0].startswith("5 times")  # one prepared statement for the sent ones
     assert sorted(m["text"] for m in slack.messages) == [f"message {n}" for n in range(5)]
-    for notification in Notification.objects.filter(pk__in=ids):
+    sent = list(Notification.objects.filter(pk__in=ids))
+    assert len({notification.slack_ts for notification in sent}) == 5  # each row has its own message's ts
+    for notification in sent:
         assert notification.status == NotificationStatus.SENT and notification.attempts == 1
         assert notification.sent_at is not None and notification.slack_ts
-        assert notification.history.filter(history_change_reason__contains="sent by slack").exists()
+        assert notification.history.filter(history_change_reason__contains="sent by slack",
+                                           history_type="~", status=NotificationStatus.SENT).count() == 1
     assert AutomationLog.objects.filter(action="notification_send", outcome=AutomationOutcome.DONE,
                                         object_id__in=ids).count() == 5
     assert not PendingJob.objects.exists()

@@ -21,7 +21,13 @@ from typing import Any
 
 from django.db import connection
 
-from revops.base.db.sql import history_copy, history_copy_all, row_insert_with_history, row_update_with_history
+from revops.base.db.sql import (
+    history_copy,
+    history_copy_all,
+    row_insert_with_history,
+    row_update_with_history,
+    rows_update_with_history,
+)
 from revops.base.history_records import request_user_id
 
 from .models import Lead, LeadEvent
@@ -51,6 +57,12 @@ def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=N
     are the current time, as ``save()`` and django-simple-history set them.
     """
     row_update_with_history(lead, fields, reason=reason, user_id=history_user_id(user))
+
+
+def leads_save_with_history(leads: list[Lead], fields: list[str], *, reasons: list[str]) -> None:
+    """:func:`lead_save_with_history` for several leads (the same fields, a reason each, by automation): the update
+    and the history rows each prepared once for all of them."""
+    rows_update_with_history(leads, fields, reasons=reasons)
 
 
 def event_insert_with_history(event: LeadEvent, *, reason: str) -> LeadEvent:

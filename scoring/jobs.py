@@ -17,19 +17,19 @@ from .services import (
     leads_cold_check,
     leads_decay,
     leads_rescore_bulk,
+    leads_score_each,
     leads_score_many,
     predictive_retrain,
 )
 
 
 def leads_score_drained(steps: list[tuple]) -> None:
-    """A drain's rescoring steps (one per lead, coalesced) in the drain's one transaction, each lead through the
-    per-lead scorer: its statements are compiled once and it keeps what only it does per lead (history row of every
-    change, hot and high-intent triggers, ``lead_scored`` for each lead, so a lead waiting for routing is routed).
-    In ascending lead id: each locks its lead until the transaction ends, and every batch that locks several leads
+    """A drain's rescoring steps (one per lead, coalesced) in the drain's one transaction: what the per-lead scorer
+    does for each (history row of every change, hot and high-intent triggers, ``lead_scored`` for each lead, so a
+    lead waiting for routing is routed), with the leads read, written and logged together (``leads_score_each``).
+    In ascending lead id: each lead is locked until the transaction ends, and every batch that locks several leads
     takes them in that order, so two workers never wait on each other (PostgreSQL's deadlock)."""
-    for lead_id, *rest in sorted(steps, key=lambda step: step[0]):
-        lead_score(lead_id=lead_id, cause=rest[0] if rest else "rescore")
+    leads_score_each(steps=[(lead_id, rest[0] if rest else "rescore") for lead_id, *rest in steps])
 
 
 @pipeline_job(workflow=Workflow.SCORING, object_type="lead", on_failure=lead_score_failed, coalesce=True,

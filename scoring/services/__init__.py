@@ -29,7 +29,14 @@ from .governance import (
     scoring_model_new_version,
     scoring_model_rollback,
 )
-from .lead_scoring import change_reason, lead_events_for_scoring, lead_score, lead_score_failed, lead_values
+from .lead_scoring import (
+    change_reason,
+    lead_events_for_scoring,
+    lead_score,
+    lead_score_failed,
+    lead_values,
+    leads_score_each,
+)
 from .predictions import predictions_for
 from .triggers import crossings, lead_triggers_after_score, leads_cold_check, trigger_fire
 
@@ -37,7 +44,8 @@ __all__ = [
     "BulkSummary", "PredictiveError", "change_reason", "scoring_model_default_ensure", "crossings",
     "experiment_start", "experiment_stop",
     "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_triggers_after_score", "lead_values",
-    "leads_cold_check", "leads_decay", "leads_rescore_bulk", "leads_rescore_needed", "leads_score_many",
+    "leads_cold_check", "leads_decay", "leads_rescore_bulk", "leads_rescore_needed", "leads_score_each",
+    "leads_score_many",
     "predictions_for", "predictive_activate", "predictive_retrain", "predictive_rollback", "predictive_train",
     "score_feedback_create", "scoring_model_activate", "scoring_model_new_version", "scoring_model_rollback",
     "training_set", "trigger_fire",

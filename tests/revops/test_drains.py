@@ -350,11 +350,11 @@ def test_a_drain_takes_each_claimed_batch_through_its_follow_ups_before_claiming
     ids = [api_client.post("/api/leads/", form(n, "d"), format="json").json()["id"] for n in range(4)]
     calls = []
     import leads.jobs as lead_jobs
-    real_enrich, real_score = lead_jobs.leads_enrich, scoring_jobs.lead_score
+    real_enrich, real_score = lead_jobs.leads_enrich, scoring_jobs.leads_score_each
     monkeypatch.setattr(lead_jobs, "leads_enrich", lambda **kw: calls.append(("enrich", sorted(kw["lead_ids"])))
                         or real_enrich(**kw))
-    monkeypatch.setattr(scoring_jobs, "lead_score", lambda **kw: calls.append(("score", kw["lead_id"]))
-                        or real_score(**kw))
+    monkeypatch.setattr(scoring_jobs, "leads_score_each", lambda **kw: calls.extend(
+        ("score", lead_id) for lead_id, _ in kw["steps"]) or real_score(**kw))
 
     pending_drain_job("leads.jobs.lead_enrich_job", "default")
 

@@ -24,11 +24,17 @@ def _locked_in_order(sql: str, order_by: str = '"leads_lead"."id"') -> bool:
     return sql.endswith(f"ORDER BY {order_by} ASC" + (" FOR UPDATE" if connection.vendor == "postgresql" else ""))
 
 
-def test_a_drained_scoring_batch_scores_its_leads_in_ascending_id(monkeypatch):
-    scored = []
-    monkeypatch.setattr(scoring_jobs, "lead_score", lambda *, lead_id, cause: scored.append((lead_id, cause)))
-    scoring_jobs.leads_score_drained([(9, "event"), (3,), (5, "ingest")])
-    assert scored == [(3, "rescore"), (5, "ingest"), (9, "event")]
+def test_a_drained_scoring_batch_scores_its_leads_in_ascending_id(configured):
+    ids = [Lead.objects.create(email=f"order{n}@firm{n}.example", title="VP Sales", country="US").pk for n in range(3)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        scoring_jobs.leads_score_drained([(ids[2], "event"), (ids[0],), (ids[1], "ingest")])
+    locks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "leads_lead"."id"')
+             and "leads_lead" in q["sql"].split(" FROM ")[1][:15]]
+    assert len(locks) == 1 and _locked_in_order(locks[0])
+    assert sorted(int(n) for n in re.findall(r"IN \(([\d, ]+)\)", locks[0])[0].split(", ")) == ids
+    causes = dict(Lead.history.filter(id__in=ids, history_type="~").values_list("id", "history_change_reason"))
+    assert [causes[pk].split(")")[0] for pk in ids] == ["automation:scoring (rescore", "automation:scoring (ingest",
+                                                        "automation:scoring (event"]
 
 
 def test_the_follow_up_tasks_of_a_batch_lock_their_leads_in_ascending_id(configured):

@@ -202,22 +202,44 @@ def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: s
     now is, dated now, ``user_id`` or the automation user."""
     model = type(instance)
     now = timezone.now()
-    names = list(dict.fromkeys(fields))
-    for field in model._meta.concrete_fields:
+    statement, names = _update_plan(model, tuple(dict.fromkeys(fields)))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _update_values(instance, names, now))
+    history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
+
+
+def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], *, reasons: Sequence[str],
+                             user_id: int | None = None) -> None:
+    """:func:`row_update_with_history` for several rows of one model, the same fields each (``reasons``: one per
+    row): the update prepared once for all of them, their history rows likewise."""
+    if not instances:
+        return
+    model = type(instances[0])
+    now = timezone.now()
+    statement, names = _update_plan(model, tuple(dict.fromkeys(fields)))
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, [_update_values(instance, names, now) for instance in instances])
+    history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
+                 now=now, user_id=user_id)
+
+
+@lru_cache(maxsize=256)
+def _update_plan(model: type[Model], fields: tuple[str, ...]) -> tuple[str, list]:
+    """The ``UPDATE`` of these fields (and every ``auto_now`` field) by primary key, and the fields it sets."""
+    names = list(fields) + [f.name for f in model._meta.concrete_fields
+                            if getattr(f, "auto_now", False) and f.name not in fields]
+    targets = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in targets)
+    return (f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s",
+            targets)
+
+
+def _update_values(instance: Model, targets: list, now: datetime) -> list[Any]:
+    for field in targets:
         if getattr(field, "auto_now", False):
             setattr(instance, field.attname, now)
-            if field.name not in names:
-                names.append(field.name)
-    quote = connection.ops.quote_name
-    assignments, values = [], []
-    for name in names:
-        field = model._meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")
-        values.append(field.get_db_prep_save(getattr(instance, field.attname), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
-                       f"WHERE {quote(model._meta.pk.column)} = %s", [*values, instance.pk])
-    history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
+    return [*(field.get_db_prep_save(getattr(instance, field.attname), connection) for field in targets), instance.pk]
 
 
 def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, build: Callable[[], Model], *,

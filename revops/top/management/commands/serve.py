@@ -87,8 +87,7 @@ def web_command(web: str, addr: str, debug_off: bool, web_workers: int, env: dic
         # runserver prints them.
         return [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", addr, "--workers", str(max(1, web_workers)),
                 "--graceful-timeout", "10", "--timeout", "120", "--chdir", str(settings.BASE_DIR),
-                "--log-level", "warning", "--access-logfile", "-",
-                "--access-logformat", '%(t)s "%(r)s" %(s)s %(B)s %(M)sms']
+                "--log-level", "warning", "--access-logfile", "-", "--logger-class", "revops.access_log.AccessLog"]
     return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", addr, "--noreload",
             *(["--insecure"] if debug_off else [])]
 

@@ -4,7 +4,9 @@ slack-sdk's WebClient talks to it through ``SLACK_API_URL``. Tests read ``messag
 ``calls`` (every method: chat.update, chat.postEphemeral, views.open, …) to see what was sent, and can make it:
 - answer Slack-style errors (HTTP 200, ``{"ok": false}``) with ``fail_with`` / ``fail_times``;
 - answer at the HTTP level with ``http_failures``, a list consumed one per request: ``("429", seconds)`` is a
-  real 429 with ``Retry-After``, ``("500",)`` a 500, ``("timeout", seconds)`` an answer that comes too late.
+  real 429 with ``Retry-After``, ``("500",)`` a 500, ``("timeout", seconds)`` an answer that comes too late;
+- close a kept-alive connection after its answer without saying so (``hang_up_after_answer``), as a server does
+  with a connection left idle. It speaks HTTP/1.1 and counts the connections it was given (``connections``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class SlackStandIn:
         self.messages: list[dict] = []
         self.calls: list[dict] = []
         self.requests_seen = 0
+        self.connections = 0  # TCP connections the clients opened
+        self.hang_up_after_answer = False  # close each connection after answering, without saying so (idle close)
         self.fail_with: str | None = None
         self.fail_times = 0
         self.http_failures: list[tuple] = []
@@ -31,6 +35,13 @@ class SlackStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Slack's API
+
+            def setup(self) -> None:
+                super().setup()
+                with standin._lock:
+                    standin.connections += 1
+
             def log_message(self, *args) -> None:
                 pass
 
@@ -43,6 +54,8 @@ class SlackStandIn:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
+                if standin.hang_up_after_answer:
+                    self.close_connection = True
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
                 length = int(self.headers.get("Content-Length", 0))

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from ..escaping import slack_escape
+from .slack_http import KeptAliveWebClient
 
 # Action ids of the task message's buttons and the reject modal's callback id (the interactivity view reads them).
 ACTION_ACCEPT, ACTION_SNOOZE, ACTION_REJECT = "task_accept", "task_snooze", "task_reject"
@@ -35,8 +36,8 @@ def slack_client() -> WebClient | None:
     if not settings.SLACK_BOT_TOKEN:
         return None
     base_url = settings.SLACK_API_URL if settings.SLACK_API_URL.endswith("/") else settings.SLACK_API_URL + "/"
-    client = WebClient(token=settings.SLACK_BOT_TOKEN, base_url=base_url,
-                       timeout=float(getattr(settings, "SLACK_TIMEOUT", 10)))
+    client = KeptAliveWebClient(token=settings.SLACK_BOT_TOKEN, base_url=base_url,
+                                timeout=float(getattr(settings, "SLACK_TIMEOUT", 10)))
     retries = slack_retries()
     client.retry_handlers = [
         RateLimitErrorRetryHandler(max_retry_count=retries),

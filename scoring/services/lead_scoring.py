@@ -1,4 +1,5 @@
-"""Score one lead: record the change, fire its triggers, announce it. The per-lead path of the pipeline."""
+"""Score one lead: record the change, fire its triggers, announce it. The per-lead path of the pipeline, and its
+drained micro-batch (``leads_score_each``: the same steps for each lead, the reads and writes made together)."""
 
 from __future__ import annotations
 

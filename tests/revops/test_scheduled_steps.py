@@ -4,11 +4,12 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from revops.base import jobs
 from revops.base.choices import Workflow
 from revops.base.jobs import _BatchStep, enqueue_after_commit
 from revops.base.models import PendingJob
 from revops.base.notifications import notification_send_job
-from revops.base.pending import function_path
+from revops.base.pending import ScheduledSteps, function_path
 from scoring.jobs import lead_score_job
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,17 @@ def test_a_failed_batch_writes_no_row_for_what_it_scheduled(django_capture_on_co
         assert not batch([(1,), (2,)], "hot", [])
     assert not PendingJob.objects.exists()
     assert not [callback for callback in callbacks if hasattr(callback, "pending_id")]
+
+
+def test_a_step_committed_without_its_batchs_write_writes_its_own_row(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        token = jobs._scheduled.set(ScheduledSteps())  # a batch that never writes its steps' rows
+        try:
+            enqueue_after_commit(lead_score_job, 7, "rescore")
+        finally:
+            jobs._scheduled.reset(token)
+    assert not PendingJob.objects.exists()
+    [step] = [callback for callback in callbacks if hasattr(callback, "pending_id")]
+    with jobs.jobs_inline():
+        step()  # after the commit: its row is written then, and the step runs (here inline: lead 7 does not exist)
+    assert step.pending_id is not None

@@ -8,12 +8,17 @@ from revops.base.channels import slack_http
 from revops.base.channels.slack import slack_client
 
 
+def _fresh(slack) -> None:
+    """Forget a kept connection to the stand-in's address (a port the system gave an earlier stand-in)."""
+    slack_http._forget("http", slack.url.split("/")[2])
+
+
 def _post(n: int) -> str:
     return slack_client().chat_postMessage(channel="U1", text=f"message {n}")["ts"]
 
 
 def test_messages_one_after_the_other_share_one_connection(slack):
-    slack_http._forget("http", slack.url.split("/")[2])
+    _fresh(slack)
     for n in range(5):
         assert _post(n)
     assert [m["text"] for m in slack.messages] == [f"message {n}" for n in range(5)]
@@ -21,7 +26,7 @@ def test_messages_one_after_the_other_share_one_connection(slack):
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_message_sent_once(slack):
-    slack_http._forget("http", slack.url.split("/")[2])
+    _fresh(slack)
     slack.hang_up_after_answer = True  # each answer's connection is closed behind the client's back
     client = slack_client()
     client.retry_handlers = []  # no handler's retry: the client itself sends again on a new connection
@@ -33,7 +38,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_message_s
 
 
 def test_a_forked_process_opens_its_own_connection(slack, monkeypatch):
-    slack_http._forget("http", slack.url.split("/")[2])
+    _fresh(slack)
     _post(0)
     monkeypatch.setattr(slack_http.os, "getpid", lambda: -1)  # as a child forked from this process sees it
     _post(1)

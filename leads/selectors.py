@@ -53,17 +53,20 @@ def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -
 def leads_locked(*, lead_ids: list[int]) -> dict[int, Lead]:
     """The leads with these ids, locked until the transaction ends in ascending id (the order every batch takes them
     in), by id: :func:`lead_locked` for a batch, in one statement."""
-    if not connection.in_atomic_block:
-        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    return {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")}
+    return {lead.pk: lead for lead in _locking_in_order(lead_ids)}
 
 
 def leads_locked_in_order(*, lead_ids: list[int]) -> None:
     """Lock these leads until the transaction ends, in ascending id (the order every batch takes them in, so two
     workers never wait on each other)."""
+    list(_locking_in_order(lead_ids).values_list("pk", flat=True))
+
+
+def _locking_in_order(lead_ids: list[int]):
+    """The locking query of these leads in ascending id (SQLite's backend skips Django's own transaction check)."""
     if not connection.in_atomic_block:
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
+    return Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
 
 
 def leads_due_for_reenrichment(*, now=None, limit: int = 1000) -> list[int]:

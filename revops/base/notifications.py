@@ -10,7 +10,7 @@ connection errors (``channels.slack``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -22,16 +22,18 @@ from .channels.teams import TeamsRefused, TeamsTransient, teams_post
 from .choices import AutomationOutcome, Channel, NotificationStatus, Workflow
 from .db.sql import (
     bulk_insert,
-    history_copy,
     history_copy_all,
     instance_compiled_once,
     row_get_or_insert_with_history,
     row_update_with_history,
+    rows_update_with_history,
 )
 from .history_records import request_user_id
 from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import AutomationLog, Notification
 
+# What recording a sent message writes (its row's other columns stay as they are).
+SENT_FIELDS = ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"]
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 
@@ -226,9 +228,8 @@ def _record_sent(notification: Notification) -> None:
     notification.sent_at = timezone.now()
     notification.last_error = ""
     notification.next_attempt_at = None
-    row_update_with_history(notification, ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"],
-                            reason=f"automation:notifications sent by {notification.channel}",
-                            user_id=request_user_id())
+    row_update_with_history(notification, SENT_FIELDS, user_id=request_user_id(),
+                            reason=f"automation:notifications sent by {notification.channel}")
     automation_log(
         workflow=Workflow.NOTIFICATIONS,
         action="notification_send",
@@ -245,25 +246,18 @@ def _queued_keys(keys: list[str]) -> dict[str, int]:
 
 
 def _record_sent_many(notifications: list[Notification]) -> None:
-    """:func:`_record_sent` for a drain's sent messages: their rows in one prepared update, their history rows
-    and log lines each in one more (inside the caller's transaction)."""
+    """:func:`_record_sent` for a drain's sent messages: their rows and their history rows each by one prepared
+    statement (``rows_update_with_history``), their log lines in one insert (inside the caller's transaction)."""
     if len(notifications) <= 1:
         for notification in notifications:
             _record_sent(notification)
         return
     now = timezone.now()
-    when = connection.ops.adapt_datetimefield_value(now)
-    quote = connection.ops.quote_name
     for notification in notifications:
         notification.status, notification.sent_at = NotificationStatus.SENT, now
         notification.last_error, notification.next_attempt_at = "", None
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(Notification._meta.db_table)} SET status = %s, sent_at = %s, last_error = '', "
-            "next_attempt_at = NULL, slack_ts = %s WHERE id = %s",
-            [(NotificationStatus.SENT, when, notification.slack_ts, notification.pk) for notification in notifications])
-    history_copy(Notification, [(notification.pk, f"automation:notifications sent by {notification.channel}")
-                                for notification in notifications], now=now, user_id=request_user_id())
+    rows_update_with_history(notifications, SENT_FIELDS, user_id=request_user_id(),
+                             reasons=[f"automation:notifications sent by {n.channel}" for n in notifications])
     bulk_insert([AutomationLog(workflow=Workflow.NOTIFICATIONS, action="notification_send",
                                outcome=AutomationOutcome.DONE, object_type="notification", object_id=notification.pk,
                                detail=f"sent by {notification.channel} to {notification.recipient[:100]}")

@@ -33,7 +33,7 @@ def test_a_drain_claims_its_messages_at_once_and_sends_each_once(slack):
         pending_drain_job(SEND, "default")
 
     assert claims(captured.captured_queries) == 1  # one by one: one claim per message
-    records = [q["sql"] for q in captured.captured_queries if "sent_at = " in q["sql"]]
+    records = [q["sql"] for q in captured.captured_queries if '"sent_at" = ' in q["sql"]]
     assert len(records) == 1 and records[0].startswith("5 times")  # one prepared statement for the sent ones
     assert sorted(m["text"] for m in slack.messages) == [f"message {n}" for n in range(5)]
     sent = list(Notification.objects.filter(pk__in=ids))

@@ -202,9 +202,9 @@ def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: s
     now is, dated now, ``user_id`` or the automation user."""
     model = type(instance)
     now = timezone.now()
-    statement, names = _update_plan(model, tuple(dict.fromkeys(fields)))
+    statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
     with connection.cursor() as cursor:
-        cursor.execute(statement, _update_values(instance, names, now))
+        cursor.execute(statement, _update_values(instance, targets, now))
     history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
 
 
@@ -216,9 +216,9 @@ def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], 
         return
     model = type(instances[0])
     now = timezone.now()
-    statement, names = _update_plan(model, tuple(dict.fromkeys(fields)))
+    statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
     with connection.cursor() as cursor:
-        cursor.executemany(statement, [_update_values(instance, names, now) for instance in instances])
+        cursor.executemany(statement, [_update_values(instance, targets, now) for instance in instances])
     history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
                  now=now, user_id=user_id)
 

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from urllib.request import Request
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackRequestError
 
 _local = threading.local()
 # The failures of a request sent on a reused connection that mean the server had closed it while idle.
@@ -65,22 +64,24 @@ class KeptAliveWebClient(WebClient):
             return super()._perform_urllib_http_request_internal(url, req)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = dict(req.header_items())
-        for attempt in (1, 2):
+        resent = False
+        while True:
             connection = _connection(parts.scheme, parts.netloc, self.timeout, self.ssl)
             reused = connection.sock is not None
             try:
                 connection.request("POST", path, body=req.data, headers=headers)
                 response = connection.getresponse()
                 body = response.read()
+                break
             except (OSError, http.client.HTTPException) as exc:  # as urlopen: a URLError
                 _forget(parts.scheme, parts.netloc)
-                if reused and attempt == 1 and isinstance(exc, _STALE):
-                    continue  # closed by the server while idle: the request was never read
+                if reused and not resent and isinstance(exc, _STALE):
+                    resent = True  # closed by the server while idle: the request was never read
+                    continue
                 raise URLError(exc) from exc
-            if response.will_close:
-                _forget(parts.scheme, parts.netloc)
-            if response.status >= 400:
-                raise HTTPError(url, response.status, response.reason, response.headers, io.BytesIO(body))
-            charset = response.headers.get_content_charset() or "utf-8"
-            return {"status": response.status, "headers": response.headers, "body": body.decode(charset)}
-        raise SlackRequestError(f"could not send a request to {parts.netloc}")  # not reached: the loop returns
+        if response.will_close:
+            _forget(parts.scheme, parts.netloc)
+        if response.status >= 400:
+            raise HTTPError(url, response.status, response.reason, response.headers, io.BytesIO(body))
+        charset = response.headers.get_content_charset() or "utf-8"
+        return {"status": response.status, "headers": response.headers, "body": body.decode(charset)}

@@ -200,25 +200,24 @@ def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: s
     The values are prepared by their model fields as ``save()`` prepares them; every ``auto_now`` field (an
     ``updated_at``) is set to the current time and written too, as ``save()`` does; the history row is the row as it
     now is, dated now, ``user_id`` or the automation user."""
-    model = type(instance)
-    now = timezone.now()
-    statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
-    with connection.cursor() as cursor:
-        cursor.execute(statement, _update_values(instance, targets, now))
-    history_copy(model, [(instance.pk, reason)], now=now, user_id=user_id)
+    rows_update_with_history([instance], fields, reasons=[reason], user_id=user_id)
 
 
 def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], *, reasons: Sequence[str],
                              user_id: int | None = None) -> None:
     """:func:`row_update_with_history` for several rows of one model, the same fields each (``reasons``: one per
-    row): the update prepared once for all of them, their history rows likewise."""
+    row): the update prepared once for all of them (one row: a plain statement), their history rows likewise."""
     if not instances:
         return
     model = type(instances[0])
     now = timezone.now()
     statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
+    values = [_update_values(instance, targets, now) for instance in instances]
     with connection.cursor() as cursor:
-        cursor.executemany(statement, [_update_values(instance, targets, now) for instance in instances])
+        if len(values) == 1:
+            cursor.execute(statement, values[0])
+        else:
+            cursor.executemany(statement, values)
     history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
                  now=now, user_id=user_id)
 

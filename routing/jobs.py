@@ -39,6 +39,8 @@ from .services import (
     lead_trigger_task,
     leads_nurture_enroll,
     leads_route_many,
+    leads_stage_handoff_many,
+    leads_trigger_tasks,
     nurture_steps_send,
     reengage_after_days,
     rep_leads_reroute,
@@ -93,6 +95,17 @@ def tasks_create_drained(steps: list[tuple]) -> None:
     tasks_create_for_decisions(decision_ids=[decision_id for decision_id, *_ in steps], digest=False)
 
 
+def leads_stage_handoff_drained(steps: list[tuple]) -> None:
+    """Hand a drain's SQL leads from their SDRs to the SQL rules set-based (``leads_stage_handoff_many``): the same
+    decisions, cancelled tasks and per-lead follow-up tasks and messages as ``lead_stage_handoff_job``."""
+    leads_stage_handoff_many(lead_ids=[lead_id for lead_id, *_ in steps])
+
+
+def leads_trigger_tasks_drained(steps: list[tuple]) -> None:
+    """A drain's trigger tasks in one insert, each with its own message (``leads_trigger_tasks``)."""
+    leads_trigger_tasks(triggers=[(lead_id, kind, trigger_id, detail) for lead_id, kind, trigger_id, detail in steps])
+
+
 # --- Jobs ---------------------------------------------------------------------------------------------------------
 
 
@@ -116,7 +129,8 @@ def tasks_create_batch_job(decision_ids: list[int]) -> str:
     return f"{len(tasks_create_for_decisions(decision_ids=decision_ids))} tasks"
 
 
-@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed, one_transaction=True)
+@pipeline_job(workflow=Workflow.ROUTING, object_type="lead", on_failure=lead_route_failed,
+              batch=leads_stage_handoff_drained, one_transaction=True)
 def lead_stage_handoff_job(lead_id: int) -> str:
     """Hand a lead that became SQL from its SDR to the SQL rules (kill switch: routing)."""
     outcome = lead_stage_handoff(lead_id=lead_id)
@@ -186,7 +200,7 @@ def lead_reengage_schedule(*, lead_id: int, event_ids: list[int], active_before:
     return True
 
 
-@pipeline_job(workflow=Workflow.TASKS, object_type="lead", one_transaction=True)
+@pipeline_job(workflow=Workflow.TASKS, object_type="lead", batch=leads_trigger_tasks_drained, one_transaction=True)
 def lead_trigger_task_job(lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> str:
     """A scoring trigger on an owned lead: a hot-lead or re-engagement task (kill switch: tasks)."""
     task = lead_trigger_task(lead_id=lead_id, kind=kind, trigger_id=trigger_id, detail=detail)

@@ -45,7 +45,7 @@ from .first_assignment import (
     first_assignments_refresh_quietly,
 )
 from .governance import PREVIEW_MAX_LEADS, PreviewRow, RoutingPreview, routing_preview, routing_rules_activate
-from .handoff import CAUSE_STAGE_HANDOFF, lead_stage_handoff
+from .handoff import CAUSE_STAGE_HANDOFF, lead_stage_handoff, leads_stage_handoff_many
 from .messages import task_escalation_notify, task_moved_notify, task_notify, tasks_digest_notify, trigger_task_notify
 from .nurture import (
     NurtureSendResult,
@@ -99,6 +99,7 @@ from .tasks import (
     lead_tasks_follow_merge,
     lead_tasks_follow_unmerge,
     lead_trigger_task,
+    leads_trigger_tasks,
     task_create_for_decision,
     tasks_create_for_decisions,
 )
@@ -117,7 +118,8 @@ __all__ = [
     "PreviewRow", "ReassignResult", "RebalanceResult", "RerouteResult", "RouteManyResult", "RouteOutcome",
     "RoutingPreview", "UndoResult", "lead_route", "lead_route_failed", "lead_routing_state", "lead_stage_handoff",
     "lead_tasks_follow_merge", "lead_tasks_follow_unmerge", "lead_trigger_task", "leads_reassign", "leads_reroute",
-    "leads_route_many", "rep_leads_reroute", "rep_unavailable_reason", "routing_decisions_undo", "routing_preview",
+    "leads_route_many", "leads_stage_handoff_many", "leads_trigger_tasks",
+    "rep_leads_reroute", "rep_unavailable_reason", "routing_decisions_undo", "routing_preview",
     "routing_rebalance", "routing_rules_activate", "sla_minutes_for", "task_complete", "task_create_for_decision",
     "task_escalation_notify", "task_moved_notify", "task_notify", "tasks_create_for_decisions",
     "tasks_digest_notify", "tasks_escalate_overdue", "territory_leads_reroute", "territory_leads_reroute_request",

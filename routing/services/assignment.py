@@ -13,6 +13,7 @@ the follow-up task.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,7 @@ from ..rules import CompiledRule, RuleSet, routing_rule_set
 from ..selectors import ROUTABLE_QUEUES
 from ..signals import follow_up_needed, follow_ups_needed, lead_routed, leads_routed_many
 from .pools import BatchPoolSource, Choice, Pools, PoolSource, choose_from_chain
-from .tasks import tasks_cancel_open
+from .tasks import tasks_cancel_open, tasks_cancel_open_many
 
 # A decision lists this many rules tried in full; further rules that did not match are counted by the condition
 # that failed (and their ids kept), so a decision under hundreds of rules stays a few kilobytes.
@@ -290,11 +291,27 @@ def leads_route_many(*, lead_ids: list[int], cause: str = "new lead", announce_e
     return result
 
 
-def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce_each: bool = False) -> None:
+def leads_reroute_chunk(chunk: list[int], cause: str, result: RouteManyResult, *, keep: Callable[[_LeadRow], bool],
+                        announce_each: bool = True) -> None:
+    """:func:`leads_route_many`'s chunk for leads that have an owner (``lead_route(force=True,
+    keep_current_owner=True)`` set-based: the stage hand-off's drain): the leads ``keep`` accepts (after their
+    lock) are routed again; an owner still eligible in the chosen pool keeps the lead (no decision); a lead that
+    moves has its previous owner's open tasks cancelled. The caller holds the transaction."""
+    _route_chunk(chunk, cause, result, announce_each, keep=keep)
+
+
+def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce_each: bool = False,
+                 keep: Callable[[_LeadRow], bool] | None = None) -> None:
+    """Route a chunk of leads in the caller's transaction. Without ``keep``: the leads waiting for routing. With it
+    (a forced re-route keeping current owners): the leads it accepts; each lead's current owner's count leaves it
+    while it is chosen for, as ``Pools.load`` leaves it out for one lead."""
     now = timezone.now()
     rows = Lead.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list(*ROUTING_LEAD_FIELDS)
-    leads = [lead for lead in map(_LeadRow, rows)
-             if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
+    if keep is None:
+        leads = [lead for lead in map(_LeadRow, rows)
+                 if not lead.merged_into_id and not lead.owner_id and lead.queue in ROUTABLE_QUEUES]
+    else:
+        leads = [lead for lead in map(_LeadRow, rows) if not lead.merged_into_id and keep(lead)]
     result.considered += len(leads)
     rule_set = routing_rule_set()
     tried = [_try_rules(lead, rule_set, now) for lead in leads]
@@ -309,18 +326,27 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce
     updates: list[tuple] = []
     adapt = connection.ops.adapt_datetimefield_value
     now_value = adapt(now)
+    moved: list[tuple[int, int, str, dict]] = []  # (lead, previous owner, cancel reason, explanation)
     for attempt in tried:
         lead, rule = attempt.lead, attempt.matched.rule if attempt.matched else None
-        owner_rep, queue, summary = _act(rule, rule_set, attempt, False, source)
-        if owner_rep is None and queue == lead.queue and lead.queue_reason == summary:
+        counted = keep is not None and source.owner_left(lead)
+        owner_rep, queue, summary = _act(rule, rule_set, attempt, keep is not None, source)
+        owner_id = owner_rep.user_id if owner_rep else None
+        if keep is not None and owner_id == lead.owner_id and queue == lead.queue:
+            source.owner_kept(lead, counted)
+            result.unchanged += 1
+            continue
+        if keep is None and owner_rep is None and queue == lead.queue and lead.queue_reason == summary:
             result.unchanged += 1
             continue
         if owner_rep is not None:
             source.assigned(owner_rep)
         attempt.explanation["before"] = lead_routing_state(lead)
+        if lead.owner_id and lead.owner_id != owner_id:
+            moved.append((lead.pk, lead.owner_id, f"lead moved ({cause}): {summary}", attempt.explanation))
         decisions.append(instance_new(RoutingDecision, dict(
             lead_id=lead.pk, rule=rule, rep_id=owner_rep.pk if owner_rep else None,
-            owner_id=owner_rep.user_id if owner_rep else None, previous_owner_id=None, previous_queue=lead.queue,
+            owner_id=owner_id, previous_owner_id=lead.owner_id, previous_queue=lead.queue,
             queue=queue, strategy=rule.strategy if rule and rule.action == RuleAction.ASSIGN_TEAM else "",
             summary=summary[:500], explanation=attempt.explanation, cause=cause[:100],
         )))
@@ -330,6 +356,10 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce
     source.flush()
     if not decisions:
         return
+    if moved:  # after the leads, reps and pointers: the lock order of one decision
+        cancelled = tasks_cancel_open_many([(lead_id, owner_id, reason) for lead_id, owner_id, reason, _ in moved])
+        for lead_id, _, _, explanation in moved:
+            explanation["cancelled_tasks"] = cancelled.get(lead_id, [])
     bulk_insert(decisions)
     leads_assignments_write(updates)
     by_reason: dict[str, list[int]] = {}

@@ -132,6 +132,18 @@ def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
     task_deliver(task, lead, rep, text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}", headline=title)
 
 
+def trigger_tasks_notify(tasks: list[tuple[Task, Lead, str]]) -> None:
+    """:func:`trigger_task_notify` for each (task, lead, title) of a batch: the owners read in one query, the outbox
+    rows written together (``notifications_queue_many``)."""
+    tasks = [(task, lead, title) for task, lead, title in tasks if outreach_allowed(lead)]
+    reps = {rep.user_id: rep for rep in Rep.objects.select_related("team", "user")
+            .filter(user_id__in={lead.owner_id for _, lead, _ in tasks})}
+    notifications_queue_many([
+        message for task, lead, title in tasks
+        for message in task_messages(task, lead, reps.get(lead.owner_id),
+                                     text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}", headline=title)])
+
+
 def task_escalation_notify(task: Task, *, now: datetime) -> None:
     """An overdue task, to the assignee's team manager on the manager's channels (``notify_via``), or else the
     team's Slack channel.

@@ -40,6 +40,7 @@ from revops.base.escaping import slack_escape as esc
 from ..choices import NurtureStopReason, TaskKind
 from ..models import Task
 from ..selectors import REENGAGE_TASK_KEY, REP_LOGGED_EVENT_SOURCE, ROUTABLE_QUEUES, lead_reengage_state
+from ..writes import task_get_or_create
 from .assignment import lead_route
 from .delivery import task_deliver
 from .messages import _lead_link
@@ -136,15 +137,14 @@ def _route(lead: Lead, why: str) -> str:
 def _task_for_rep(lead: Lead, why: str, now: datetime, event_id: int) -> Task:
     """The rep's re-engage task (keyed by the newest event: a retried job finds it) and its message."""
     rep = rep_for_user(lead.owner_id)
-    task, created = Task.objects.get_or_create(
-        dedup_key=f"{REENGAGE_TASK_KEY}{lead.pk}:event:{event_id}",
-        defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": TaskKind.RE_ENGAGE,
-                  "title": f"Re-engaged: {lead} is active again"[:255],
-                  "due_at": min(now + timedelta(hours=4), tomorrow_morning_for(rep=rep, now=now))},
+    task, created = task_get_or_create(
+        f"{REENGAGE_TASK_KEY}{lead.pk}:event:{event_id}",
+        {"lead": lead, "assignee_id": lead.owner_id, "kind": TaskKind.RE_ENGAGE,
+         "title": f"Re-engaged: {lead} is active again"[:255],
+         "due_at": min(now + timedelta(hours=4), tomorrow_morning_for(rep=rep, now=now))},
+        reason=f"automation:re_engagement {why}",
     )
     if created:
-        task._change_reason = f"automation:re_engagement {why}"[:1000]
-        task.save(update_fields=[])
         task_deliver(task, lead, rep, headline=f"Re-engaged: {lead.full_name or lead.email}",
                      text=f"{esc(lead)} is active again ({esc(why)}): {_lead_link(lead.pk)}")
     return task

@@ -39,6 +39,7 @@ from ..choices import Disposition, TaskStatus
 from ..models import DisqualifyReason, Task
 from ..scoping import tasks_visible_to
 from ..signals import task_completed
+from ..writes import task_get_or_create
 from .sla import rep_for_user, tomorrow_morning_for
 
 SNOOZE_CHOICES = ("1h", "tomorrow", "until")
@@ -176,17 +177,13 @@ def _retry_after_no_answer(task: Task, actor, now: datetime) -> Task | None:
         outreach_skipped(lead_ids=[lead.pk], what="no-answer retry task", workflow=Workflow.TASKS)
         return None
     root = task.dedup_key.split(":retry:")[0]
-    retry, created = Task.objects.get_or_create(
-        dedup_key=f"{root}:retry:{task.attempt + 1}",
-        defaults={"lead_id": task.lead_id, "assignee_id": task.assignee_id, "decision_id": task.decision_id,
-                  "kind": task.kind, "title": task.title,
-                  "attempt": task.attempt + 1,
-                  "due_at": tomorrow_morning_for(rep=rep_for_user(task.assignee_id), now=now)},
+    retry, _ = task_get_or_create(
+        f"{root}:retry:{task.attempt + 1}",
+        {"lead_id": task.lead_id, "assignee_id": task.assignee_id, "decision_id": task.decision_id,
+         "kind": task.kind, "title": task.title, "attempt": task.attempt + 1,
+         "due_at": tomorrow_morning_for(rep=rep_for_user(task.assignee_id), now=now)},
+        reason=f"no answer on task #{task.pk}: attempt {task.attempt + 1} a working day later", user=actor,
     )
-    if created:
-        retry._history_user = actor
-        retry._change_reason = f"no answer on task #{task.pk}: attempt {task.attempt + 1} a working day later"
-        retry.save(update_fields=[])
     return retry
 
 

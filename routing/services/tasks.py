@@ -18,13 +18,21 @@ from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from revops.base.choices import Workflow
 from revops.base.db.instances import instance_new
-from revops.base.db.sql import bulk_insert, history_copy_all
+from revops.base.db.sql import bulk_insert, history_copy, history_copy_all, rows_update_with_history
 from revops.base.notifications import notifications_send_schedule
 
 from ..choices import TaskKind, TaskStatus
 from ..models import Rep, RoutingDecision, Task, TaskTemplate
 from ..signals import follow_up_needed, lead_routed
-from .messages import task_moved_notify, task_notify, tasks_digest_notify, tasks_notify, trigger_task_notify
+from ..writes import task_get_or_create
+from .messages import (
+    task_moved_notify,
+    task_notify,
+    tasks_digest_notify,
+    tasks_notify,
+    trigger_task_notify,
+    trigger_tasks_notify,
+)
 from .sla import due_at_for, sla_minutes_for
 from .task_templates import task_template_for, template_fill, template_values
 
@@ -67,17 +75,13 @@ def task_create_for_decision(*, decision_id: int) -> Task | None:
         template = task_template_for(source=lead.source, band=lead.band, stage=lead.stage)
         title = (template_fill(template.title, template_values(lead, decision.owner.first_name))[:255] if template
                  else _follow_up_title(name, lead.company))
-        task, created = Task.objects.get_or_create(
-            dedup_key=f"follow_up:decision:{decision.pk}",
-            defaults={
-                "lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
-                "title": title,
-                "due_at": due_at_for(minutes=minutes, rep=decision.rep),
-            },
+        task, created = task_get_or_create(
+            f"follow_up:decision:{decision.pk}",
+            {"lead": lead, "assignee": decision.owner, "decision": decision, "kind": TaskKind.FOLLOW_UP,
+             "title": title, "due_at": due_at_for(minutes=minutes, rep=decision.rep)},
+            reason=_follow_up_reason(minutes, lead.band),
         )
         if created:
-            task._change_reason = _follow_up_reason(minutes, lead.band)
-            task.save(update_fields=[])
             task_notify(task, lead, decision.rep)
     return task
 
@@ -160,6 +164,10 @@ def tasks_create_for_decisions(*, decision_ids: list[int], digest: bool = True) 
 # --- Trigger tasks ------------------------------------------------------------------------------------------------
 
 
+def _trigger_title(text: str, detail: dict | None, lead: Lead) -> str:
+    return text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
+
+
 def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> Task | None:
     """A hot / high-intent / cold trigger on an owned lead: one task for the owner (per trigger) and a message.
 
@@ -176,17 +184,57 @@ def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict 
         if not outreach_allowed(lead):
             outreach_skipped(lead_ids=[lead.pk], what=f"{kind} trigger task", workflow=Workflow.TASKS)
             return None
-        title = text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
-        task, created = Task.objects.get_or_create(
-            dedup_key=f"trigger:{trigger_id}",
-            defaults={"lead": lead, "assignee_id": lead.owner_id, "kind": task_kind, "title": title[:255],
-                      "due_at": timezone.now() + due_in},
+        title = _trigger_title(text, detail, lead)
+        task, created = task_get_or_create(
+            f"trigger:{trigger_id}",
+            {"lead": lead, "assignee_id": lead.owner_id, "kind": task_kind, "title": title[:255],
+             "due_at": timezone.now() + due_in},
+            reason=f"automation:tasks {kind} trigger #{trigger_id}",
         )
         if created:
-            task._change_reason = f"automation:tasks {kind} trigger #{trigger_id}"
-            task.save(update_fields=[])
             trigger_task_notify(task, lead, title=title)
     return task
+
+
+def leads_trigger_tasks(*, triggers: list[tuple[int, str, int, dict | None]]) -> list[Task]:
+    """:func:`lead_trigger_task` for a drain's triggers, each (lead id, kind, trigger id, detail), in one
+    transaction: the leads locked in one statement (ascending id), the same checks, the new tasks in one insert with
+    their history rows, and each task's own message (its owner's channels) queued together. A trigger whose task
+    exists already gets none again."""
+    triggers = [trigger for trigger in triggers if trigger[1] in TRIGGER_TASKS]
+    if not triggers:
+        return []
+    with transaction.atomic():
+        leads = {lead.pk: lead for lead in Lead.objects.select_for_update()
+                 .filter(pk__in={trigger[0] for trigger in triggers}).order_by("pk")}
+        keys = {f"trigger:{trigger_id}" for _, _, trigger_id, _ in triggers}
+        seen = set(Task.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+        now = timezone.now()
+        tasks, titles, no_outreach = [], {}, {}
+        for lead_id, kind, trigger_id, detail in triggers:
+            lead = leads.get(lead_id)
+            key = f"trigger:{trigger_id}"
+            if lead is None or lead.owner_id is None or lead.merged_into_id or lead_is_closed(lead) or key in seen:
+                continue
+            if not outreach_allowed(lead):
+                no_outreach.setdefault(kind, []).append(lead_id)
+                continue
+            seen.add(key)
+            task_kind, due_in, text = TRIGGER_TASKS[kind]
+            title = _trigger_title(text, detail, lead)
+            task = instance_new(Task, dict(lead_id=lead_id, assignee_id=lead.owner_id, kind=task_kind,
+                                           title=title[:255], due_at=now + due_in, dedup_key=key))
+            task._change_reason = f"automation:tasks {kind} trigger #{trigger_id}"
+            tasks.append(task)
+            titles[key] = title
+        for kind, lead_ids in no_outreach.items():
+            outreach_skipped(lead_ids=lead_ids, what=f"{kind} trigger task", workflow=Workflow.TASKS)
+        if not tasks:
+            return []
+        created = bulk_insert(tasks)
+        history_copy(Task, [(task.pk, task._change_reason) for task in created], now=now, history_type="+")
+        trigger_tasks_notify([(task, leads[task.lead_id], titles[task.dedup_key]) for task in created])
+    return created
 
 
 # --- Open tasks that follow a lead --------------------------------------------------------------------------------
@@ -207,6 +255,23 @@ def lead_tasks_close(*, lead_id: int, reason: str, user_id: int | None = None) -
             :1000]
         task.save(update_fields=["status", "completed_at", "outcome_note"])
         cancelled.append(task.pk)
+    return cancelled
+
+
+def tasks_cancel_open_many(moves: list[tuple[int, int, str]]) -> dict[int, list[int]]:
+    """:func:`tasks_cancel_open` for a batch's leads (automation, no user): ``moves`` are (lead id, previous owner's
+    user id, reason); the tasks are locked in one statement (ascending id) and written with their history rows in
+    one more. Returns the cancelled task ids by lead."""
+    owners = {lead_id: (assignee_id, reason) for lead_id, assignee_id, reason in moves}
+    tasks = [task for task in Task.objects.select_for_update().filter(lead_id__in=owners, status=TaskStatus.OPEN)
+             .order_by("pk") if task.assignee_id == owners[task.lead_id][0]]
+    cancelled: dict[int, list[int]] = {}
+    for task in sorted(tasks, key=lambda task: (task.due_at, task.pk)):  # listed as one lead's are (Task's order)
+        task.status = TaskStatus.CANCELLED
+        task.outcome_note = owners[task.lead_id][1][:500]
+        cancelled.setdefault(task.lead_id, []).append(task.pk)
+    rows_update_with_history(tasks, ["status", "outcome_note"],
+                             reasons=[f"automation:routing {owners[task.lead_id][1]}"[:1000] for task in tasks])
     return cancelled
 
 

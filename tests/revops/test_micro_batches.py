@@ -61,23 +61,31 @@ def post_events(api_client, lead_id: int, events: list[tuple[str, dict]]) -> Non
         assert response.status_code == 201, response.content
 
 
-def run_input(api_client) -> list[int]:
-    """Post the forms and first events, let the workers place them; then the second wave of events."""
+def run_waves(api_client, forms: list[dict], first: list[list[tuple[str, dict]]],
+              second: list[list[tuple[str, dict]]]) -> list[int]:
+    """Post the forms, each with its first events, and let the workers place them; then each lead's second wave
+    of events."""
     ids = []
-    for n in range(COUNT):
-        response = api_client.post("/api/leads/", form(n), format="json")
+    for data, events in zip(forms, first, strict=True):
+        response = api_client.post("/api/leads/", data, format="json")
         assert response.status_code == 201, response.content
         ids.append(response.json()["id"])
-        post_events(api_client, ids[-1], FIRST_EVENTS[n % len(FIRST_EVENTS)])
+        post_events(api_client, ids[-1], events)
     work()
-    for n, lead_id in enumerate(ids):
-        post_events(api_client, lead_id, SECOND_EVENTS.get(n % 6, []))
+    for lead_id, events in zip(ids, second, strict=True):
+        post_events(api_client, lead_id, events)
     work()
     assert not PendingJob.objects.exists()
     return ids
 
 
-def _plain(text: str, lead: Lead) -> str:
+def run_input(api_client) -> list[int]:
+    return run_waves(api_client, [form(n) for n in range(COUNT)],
+                     [FIRST_EVENTS[n % len(FIRST_EVENTS)] for n in range(COUNT)],
+                     [SECOND_EVENTS.get(n % 6, []) for n in range(COUNT)])
+
+
+def plain(text: str, lead: Lead) -> str:
     """A message without what differs between two runs: the person, ids, links and clock times."""
     for value in (lead.first_name, lead.last_name, lead.company, lead.email, lead.email.split("@")[0]):
         text = text.replace(value, "…")
@@ -91,7 +99,7 @@ def outcome(ids: list[int]) -> list[tuple]:
         lead = Lead.objects.select_related("owner").get(pk=lead_id)
         tasks = list(Task.objects.filter(lead=lead).select_related("assignee").order_by("kind", "title"))
         messages = sorted(
-            (n.channel, n.recipient, _plain(n.text, lead))
+            (n.channel, n.recipient, plain(n.text, lead))
             for n in Notification.objects.filter(object_type="task", object_id__in=[t.pk for t in tasks]))
         decisions = [(d.owner.username if d.owner else None, d.queue, d.summary, d.cause)
                      for d in RoutingDecision.objects.filter(lead=lead).select_related("owner").order_by("pk")]
@@ -100,7 +108,7 @@ def outcome(ids: list[int]) -> list[tuple]:
             lead.owner.username if lead.owner else None, lead.score, lead.fit_score, lead.engagement_score,
             lead.band, lead.stage, lead.score_reasons, lead.queue, lead.queue_reason, lead.enrichment_status,
             decisions, triggers,
-            [(t.kind, t.assignee.username if t.assignee else None, _plain(t.title, lead), t.status) for t in tasks],
+            [(t.kind, t.assignee.username if t.assignee else None, plain(t.title, lead), t.status) for t in tasks],
             messages,
         ))
     return rows

@@ -2,10 +2,10 @@
 
 Each form is what a website's demo-request form sends: `POST /api/leads/` and then `POST /api/events/`
 (`demo_request`). Measured per form: the API's answer time (both requests), accept → follow-up task (the task row's
-`created_at` minus the moment the lead's POST returned) and accept → Slack (the outbox row's `sent_at`, the Slack
-stand-in of the test suite answering over HTTP). `serve` runs as in `make run` (SQLite, the WAL checkpointer, two
-SimpleWorkers) with a Valkey server of the benchmark's own, and the demo's configuration (territories, teams, reps,
-rules, scoring model).
+`created_at` minus the moment the lead's POST returned) and accept → Slack (the outbox row's `sent_at`: the moment
+the Slack stand-in of the test suite, answering over HTTP, took the message). `serve` runs as in `make run` (SQLite,
+the WAL checkpointer, two SimpleWorkers) with a Valkey server of the benchmark's own, and the demo's configuration
+(territories, teams, reps, rules, scoring model).
 
 `python bench/bench_latency.py [--quick]`; `run(quick)` returns a Markdown section.
 """

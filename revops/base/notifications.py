@@ -219,13 +219,17 @@ def _deliver(notification: Notification) -> str:
         _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
         return "no_recipient"
     sender = {Channel.EMAIL: _send_email, Channel.TEAMS: _send_teams}.get(notification.channel, _send_slack)
-    return sender(notification)
+    outcome = sender(notification)
+    if outcome == "sent":
+        notification.sent_at = timezone.now()  # when its channel took it, not when the record is written
+    return outcome
 
 
 def _record_sent(notification: Notification) -> None:
-    """A sent message: its row, its history and the log line (inside the caller's transaction)."""
+    """A sent message: its row, its history and the log line (inside the caller's transaction); ``sent_at`` is when
+    its channel took it (``_deliver``)."""
     notification.status = NotificationStatus.SENT
-    notification.sent_at = timezone.now()
+    notification.sent_at = notification.sent_at or timezone.now()
     notification.last_error = ""
     notification.next_attempt_at = None
     row_update_with_history(notification, SENT_FIELDS, user_id=request_user_id(),
@@ -253,8 +257,8 @@ def _record_sent_many(notifications: list[Notification]) -> None:
             _record_sent(notification)
         return
     now = timezone.now()
-    for notification in notifications:
-        notification.status, notification.sent_at = NotificationStatus.SENT, now
+    for notification in notifications:  # each sent when its channel took it (``_deliver``)
+        notification.status, notification.sent_at = NotificationStatus.SENT, notification.sent_at or now
         notification.last_error, notification.next_attempt_at = "", None
     rows_update_with_history(notifications, SENT_FIELDS, user_id=request_user_id(),
                              reasons=[f"automation:notifications sent by {n.channel}" for n in notifications])

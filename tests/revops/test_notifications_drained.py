@@ -1,10 +1,13 @@
 """A drain's outbox messages are sent together: one claim, each message posted once over real HTTP to the Slack
 stand-in, the sent ones recorded in one write; a message Slack turns away for now is sent again on its own."""
 
+import time
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from revops.base import notifications
 from revops.base.choices import AutomationOutcome, NotificationStatus
 from revops.base.models import AutomationLog, Notification, PendingJob
 from revops.base.notifications import notification_queue
@@ -46,6 +49,30 @@ def test_a_drain_claims_its_messages_at_once_and_sends_each_once(slack):
     assert AutomationLog.objects.filter(action="notification_send", outcome=AutomationOutcome.DONE,
                                         object_id__in=ids).count() == 5
     assert not PendingJob.objects.exists()
+
+
+def test_each_message_of_a_drain_is_dated_when_slack_took_it_not_when_the_batch_was_recorded(slack, monkeypatch):
+    """``sent_at`` is the moment each post returned (Slack's own ``ts`` of the message is from the same moment);
+    the batch's record, written after the last post, does not move it."""
+    deliver = notifications._deliver
+
+    def slow_deliver(notification):  # 30 ms between posts: the batch's last post is 120 ms after its first
+        time.sleep(0.03)
+        return deliver(notification)
+
+    monkeypatch.setattr(notifications, "_deliver", slow_deliver)
+    ids = queue_messages(5)
+
+    pending_drain_job(SEND, "default")
+
+    sent = list(Notification.objects.filter(pk__in=ids).order_by("sent_at"))
+    assert [n.status for n in sent] == [NotificationStatus.SENT] * 5
+    times = [n.sent_at.timestamp() for n in sent]
+    assert all(later - earlier >= 0.025 for earlier, later in zip(times, times[1:], strict=False))
+    for notification in sent:
+        assert abs(notification.sent_at.timestamp() - float(notification.slack_ts)) < 0.02
+        assert notification.history.get(history_type="~", status=NotificationStatus.SENT).sent_at == \
+            notification.sent_at
 
 
 def test_a_message_slack_turns_away_for_now_is_sent_again_on_its_own_and_the_others_once(slack):

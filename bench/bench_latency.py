@@ -216,6 +216,8 @@ def serving(database_url: str | None):
     stand-in; yields (base URL, API token, environment, a reading of the CPU each part has used so far:
     ``bench.cpu``). ``database_url`` None: a temporary SQLite file."""
     slack = SlackStandIn().start()
+    # Slack's round trip over the internet (`--slack-latency-ms`): the stand-in answers each call this much later.
+    slack.latency = float(os.environ.get("BENCH_SLACK_LATENCY_MS", "0")) / 1000
     valkey = ValkeyServer()  # its own, not the persistent one of `make run`
     valkey.start()
     port = free_port()
@@ -421,7 +423,10 @@ if __name__ == "__main__":
     parser.add_argument("--json", action="store_true", help="measure on DATABASE_URL and print the figures as JSON")
     parser.add_argument("--burst-events", type=int, help="with --json: the burst's events (default 2,000 with --quick, "
                                                          "else 20,000; 0: none); --rates none measures the burst alone")
+    parser.add_argument("--slack-latency-ms", type=float, default=0,
+                        help="the Slack stand-in answers each call this many milliseconds late (Slack's round trip)")
     options = parser.parse_args()
+    os.environ["BENCH_SLACK_LATENCY_MS"] = str(options.slack_latency_ms)
     chosen = (() if options.rates == "none" else tuple(int(r) for r in options.rates.split(","))) \
         if options.rates else None
     if options.json:

@@ -242,6 +242,9 @@ LEADFLOW_DRAIN_LINGER_MS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_MS", "200")
 LEADFLOW_DRAIN_LINGER_STEPS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_STEPS", "10"))
 # Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
 LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))
+# A drain's outbox messages to different recipients are posted at once in this many threads per worker process
+# (one recipient's stay in order); 1: one after the other.
+LEADFLOW_SEND_THREADS = int(os.environ.get("LEADFLOW_SEND_THREADS", "8"))
 # Workers run at this CPU niceness so the web process answers first under load (revops.base.worker).
 LEADFLOW_WORKER_NICE = int(os.environ.get("LEADFLOW_WORKER_NICE", "10"))
 

@@ -6,7 +6,9 @@ slack-sdk's WebClient talks to it through ``SLACK_API_URL``. Tests read ``messag
 - answer at the HTTP level with ``http_failures``, a list consumed one per request: ``("429", seconds)`` is a
   real 429 with ``Retry-After``, ``("500",)`` a 500, ``("timeout", seconds)`` an answer that comes too late;
 - close a kept-alive connection after its answer without saying so (``hang_up_after_answer``), as a server does
-  with a connection left idle. It speaks HTTP/1.1 and counts the connections it was given (``connections``).
+  with a connection left idle;
+- answer each call ``latency`` seconds after it arrived (Slack's round trip over the internet; 0 by default).
+It speaks HTTP/1.1 and counts the connections it was given (``connections``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ class SlackStandIn:
         self.calls: list[dict] = []
         self.requests_seen = 0
         self.connections = 0  # TCP connections the clients opened
-        self.hang_up_after_answer = False  # close each connection after answering, without saying so (idle close)
+        self.hang_up_after_answer = False
+        self.latency = 0.0  # close each connection after answering, without saying so (idle close)
         self.fail_with: str | None = None
         self.fail_times = 0
         self.http_failures: list[tuple] = []
@@ -67,6 +70,8 @@ class SlackStandIn:
                     body = json.loads(raw or "{}")
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
+                if standin.latency:
+                    time.sleep(standin.latency)
                 auth = self.headers.get("Authorization", "")
                 method = self.path.rsplit("/", 1)[-1]
                 with standin._lock:

@@ -7,7 +7,12 @@ URL comes from ``SLACK_API_URL`` and whose retry handlers wait out a 429's ``Ret
 connection errors (``channels.slack``).
 """
 
-from datetime import timedelta
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -147,9 +152,10 @@ def _notification_failed(pk: int, workflow: str, message: str) -> None:
 def notifications_send_drained(steps: list[tuple]) -> None:
     """A drain's outbox messages: what ``notification_send`` does for each, with one claim and one write at the end.
 
-    Steps: claim the pending ones (pending → sending) in one short transaction; send each through its channel,
-    outside any transaction (the write lock never waits for Slack); record every sent one (row, history and log
-    line) in one transaction. A message its channel refuses for good is recorded failed as one alone is. A transient
+    Steps: claim the pending ones (pending → sending) in one short transaction; post each through its channel,
+    outside any transaction (the write lock never waits for Slack), each recipient's messages in order and
+    different recipients' at once (``_posts``); record every sent one (row, history and log line) in one
+    transaction. A message its channel refuses for good is recorded failed as one alone is. A transient
     failure puts its message back to pending, as one alone does; once the sent ones are recorded the batch raises
     TransientError and the drain runs its steps one by one: the sent and failed ones find nothing to do ("noop"),
     the others are sent again under their own retry policy. A send that breaks unexpectedly does the same after the
@@ -164,20 +170,24 @@ def notifications_send_drained(steps: list[tuple]) -> None:
         notification.status, notification.attempts = NotificationStatus.SENDING, notification.attempts + 1
     sent: list[Notification] = []
     transient: list[str] = []
-    tried = 0  # the messages whose send returned (sent, failed or turned away for now)
+    broke: BaseException | None = None
     try:
-        for notification in waiting:
+        for notification, post in zip(waiting, _posts(waiting), strict=True):
+            if not isinstance(post, _Post):  # not tried, or its post broke unexpectedly: it waits
+                broke = broke or post
+                continue
             try:
-                if _deliver(notification) == "sent":
+                if _delivered(notification, post) == "sent":
                     sent.append(notification)
             except TransientError as exc:
                 transient.append(str(exc))
-            tried += 1
     finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
         with transaction.atomic():
             _record_sent_many(sent)
-            Notification.objects.filter(pk__in=[n.pk for n in waiting[tried:]],
+            Notification.objects.filter(pk__in=[n.pk for n in waiting],
                                         status=NotificationStatus.SENDING).update(status=NotificationStatus.PENDING)
+    if broke is not None:
+        raise broke
     if transient:
         raise TransientError(f"{len(transient)} of {len(waiting)} messages could not be sent yet: {transient[0]}")
 
@@ -212,17 +222,84 @@ def notification_send(*, notification_id: int) -> str:
     return "sent"
 
 
+def _posts(notifications: list[Notification]) -> list[_Post | BaseException | None]:
+    """Post a drain's messages, no database: one recipient's one after the other, in order, and different
+    recipients' at once in ``LEADFLOW_SEND_THREADS`` threads (a post to Slack takes a round trip over the internet;
+    one after the other, a drain of 25 messages would take seconds). For each message what posting gave; an
+    unexpected error in its place (its recipient's later messages: None, not tried)."""
+    results: list[_Post | BaseException | None] = [None] * len(notifications)
+    by_recipient: dict[tuple[str, str], list[int]] = {}
+    for index, notification in enumerate(notifications):
+        by_recipient.setdefault((notification.channel, notification.recipient), []).append(index)
+
+    def post_in_order(indexes: list[int]) -> None:
+        for index in indexes:
+            try:
+                results[index] = _post(notifications[index])
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, which records what was sent first
+                results[index] = exc
+                return
+
+    if len(by_recipient) > 1 and settings.LEADFLOW_SEND_THREADS > 1:
+        list(_send_pool().map(post_in_order, by_recipient.values()))
+    else:
+        for indexes in by_recipient.values():
+            post_in_order(indexes)
+    return results
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """This process's posting threads (each keeps its own connection to Slack open: ``KeptAliveWebClient``)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(max_workers=settings.LEADFLOW_SEND_THREADS,
+                                                 thread_name_prefix="outbox-post"))
+    return _pool[1]
+
+
 def _deliver(notification: Notification) -> str:
     """Send a claimed message through its channel (parked without a recipient); its outcome. A transient failure
     puts it back to pending and raises TransientError; a permanent one records it failed."""
+    return _delivered(notification, _post(notification))
+
+
+@dataclass(frozen=True)
+class _Post:
+    """What posting one message gave: ``sent`` (with Slack's ``ts`` and the moment its channel took it),
+    ``transient``, ``failed``, ``no_recipient`` or ``not_configured`` (with the error to record)."""
+
+    outcome: str
+    error: str = ""
+    slack_ts: str = ""
+    at: datetime | None = None
+
+
+def _post(notification: Notification) -> _Post:
+    """Post a claimed message through its channel: the network half of a send, no database (the drain's posts run
+    in threads)."""
     if not notification.recipient:
-        _finish(notification, NotificationStatus.NO_RECIPIENT, f"no {notification.get_channel_display()} recipient")
-        return "no_recipient"
+        return _Post("no_recipient", f"no {notification.get_channel_display()} recipient")
     sender = {Channel.EMAIL: _send_email, Channel.TEAMS: _send_teams}.get(notification.channel, _send_slack)
-    outcome = sender(notification)
-    if outcome == "sent":
-        notification.sent_at = timezone.now()  # when its channel took it, not when the record is written
-    return outcome
+    return sender(notification)
+
+
+def _delivered(notification: Notification, post: _Post) -> str:
+    """Record what posting gave, the database half of a send (in the caller's thread): a sent message carries its
+    ``ts`` and the moment its channel took it (recorded by the caller); a transient failure puts the row back to
+    pending and raises TransientError; a permanent one records it with its status."""
+    if post.outcome == "sent":
+        notification.slack_ts, notification.sent_at = post.slack_ts, post.at
+    elif post.outcome == "transient":
+        _release(notification, post.error)
+        raise TransientError(post.error)
+    else:
+        status = {"failed": NotificationStatus.FAILED, "no_recipient": NotificationStatus.NO_RECIPIENT,
+                  "not_configured": NotificationStatus.NOT_CONFIGURED}[post.outcome]
+        _finish(notification, status, post.error)
+    return post.outcome
 
 
 def _record_sent(notification: Notification) -> None:
@@ -278,48 +355,38 @@ def slack_failure(exc: BaseException) -> tuple[bool, str]:
     return True, f"Slack unreachable: {exc}"
 
 
-def _send_slack(notification: Notification) -> str:
+def _send_slack(notification: Notification) -> _Post:
     client = slack_client()
     if client is None:
-        _finish(notification, NotificationStatus.NOT_CONFIGURED, "SLACK_BOT_TOKEN is not set")
-        return "not_configured"
+        return _Post("not_configured", "SLACK_BOT_TOKEN is not set")
     try:
         response = client.chat_postMessage(channel=notification.recipient, text=notification.text,
                                            blocks=notification.blocks or None)
     except (SlackClientError, OSError) as exc:
         transient, message = slack_failure(exc)
-        if transient:
-            _release(notification, message)
-            raise TransientError(message) from exc
-        _finish(notification, NotificationStatus.FAILED, message)
-        return "failed"
-    notification.slack_ts = str(response.get("ts", ""))
-    return "sent"
+        return _Post("transient" if transient else "failed", message)
+    return _Post("sent", slack_ts=str(response.get("ts", "")), at=timezone.now())
 
 
-def _send_email(notification: Notification) -> str:
+def _send_email(notification: Notification) -> _Post:
     try:
         email_send(to=notification.recipient, subject=notification.subject, text=notification.text,
                    html=notification.html, unsubscribe_url=notification.unsubscribe_url)
     except EmailTransient as exc:
-        _release(notification, f"mail server: {exc}")
-        raise TransientError(f"mail server: {exc}") from exc
+        return _Post("transient", f"mail server: {exc}")
     except PERMANENT_SMTP_ERRORS as exc:
-        _finish(notification, NotificationStatus.FAILED, f"mail server refused: {exc}")
-        return "failed"
-    return "sent"
+        return _Post("failed", f"mail server refused: {exc}")
+    return _Post("sent", at=timezone.now())
 
 
-def _send_teams(notification: Notification) -> str:
+def _send_teams(notification: Notification) -> _Post:
     try:
         teams_post(url=notification.recipient, card=notification.blocks or {"text": notification.text})
     except TeamsTransient as exc:
-        _release(notification, str(exc))
-        raise TransientError(str(exc)) from exc
+        return _Post("transient", str(exc))
     except TeamsRefused as exc:
-        _finish(notification, NotificationStatus.FAILED, str(exc))
-        return "failed"
-    return "sent"
+        return _Post("failed", str(exc))
+    return _Post("sent", at=timezone.now())
 
 
 def _finish(notification: Notification, status: str, error: str) -> None:

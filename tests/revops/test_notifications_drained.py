@@ -51,28 +51,55 @@ def test_a_drain_claims_its_messages_at_once_and_sends_each_once(slack):
     assert not PendingJob.objects.exists()
 
 
-def test_each_message_of_a_drain_is_dated_when_slack_took_it_not_when_the_batch_was_recorded(slack, monkeypatch):
+def test_each_message_of_a_drain_is_dated_when_slack_took_it_not_when_the_batch_was_recorded(slack):
     """``sent_at`` is the moment each post returned (Slack's own ``ts`` of the message is from the same moment);
     the batch's record, written after the last post, does not move it."""
-    deliver = notifications._deliver
-
-    def slow_deliver(notification):  # 30 ms between posts: the batch's last post is 120 ms after its first
-        time.sleep(0.03)
-        return deliver(notification)
-
-    monkeypatch.setattr(notifications, "_deliver", slow_deliver)
-    ids = queue_messages(5)
+    slack.latency = 0.03  # one recipient's messages go one after the other: 30 ms apart
+    with transaction.atomic():
+        ids = [notification_queue(dedup_key=f"one-{n}", recipient="U1", text=f"message {n}")[0].pk for n in range(5)]
 
     pending_drain_job(SEND, "default")
 
-    sent = list(Notification.objects.filter(pk__in=ids).order_by("sent_at"))
+    assert [m["text"] for m in slack.messages] == [f"message {n}" for n in range(5)]  # in order
+    sent = list(Notification.objects.filter(pk__in=ids).order_by("pk"))
     assert [n.status for n in sent] == [NotificationStatus.SENT] * 5
     times = [n.sent_at.timestamp() for n in sent]
     assert all(later - earlier >= 0.025 for earlier, later in zip(times, times[1:], strict=False))
     for notification in sent:
-        assert abs(notification.sent_at.timestamp() - float(notification.slack_ts)) < 0.02
+        assert abs(notification.sent_at.timestamp() - float(notification.slack_ts)) < 0.03
         assert notification.history.get(history_type="~", status=NotificationStatus.SENT).sent_at == \
             notification.sent_at
+
+
+def test_a_drain_posts_to_different_recipients_at_once_and_to_one_recipient_in_order(slack, settings):
+    slack.latency = 0.2  # a slow round trip to Slack
+    settings.LEADFLOW_SEND_THREADS = 8
+    with transaction.atomic():
+        ids = [notification_queue(dedup_key=f"r-{n}", recipient=f"U{n % 8}", text=f"{n % 8}:{n // 8}")[0].pk
+               for n in range(16)]  # 8 recipients, two messages each
+
+    started = time.monotonic()
+    pending_drain_job(SEND, "default")
+    took = time.monotonic() - started
+
+    assert Notification.objects.filter(pk__in=ids, status=NotificationStatus.SENT).count() == 16
+    assert took < 1.6  # two round trips and the database, not sixteen round trips (3.2 s)
+    for recipient in range(8):  # each recipient's two messages arrived in the order they were queued
+        assert [m["text"] for m in slack.messages if m["channel"] == f"U{recipient}"] == [f"{recipient}:0",
+                                                                                        f"{recipient}:1"]
+    assert AutomationLog.objects.filter(action="notification_send", object_id__in=ids).count() == 16
+
+
+def test_one_thread_posts_one_after_the_other(slack, settings):
+    slack.latency = 0.05
+    settings.LEADFLOW_SEND_THREADS = 1
+    ids = queue_messages(4)
+
+    started = time.monotonic()
+    pending_drain_job(SEND, "default")
+
+    assert time.monotonic() - started >= 0.2
+    assert Notification.objects.filter(pk__in=ids, status=NotificationStatus.SENT).count() == 4
 
 
 def test_a_message_slack_turns_away_for_now_is_sent_again_on_its_own_and_the_others_once(slack):
@@ -105,8 +132,6 @@ def test_a_message_refused_for_good_is_failed_and_the_rest_of_the_batch_sent(sla
 
 
 def test_a_send_that_breaks_unexpectedly_keeps_the_sent_ones_recorded_and_sends_the_rest_once(slack, monkeypatch):
-    from revops.base import notifications
-
     ids = queue_messages(4)
     real = notifications._send_slack
     broken = []

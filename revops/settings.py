@@ -238,7 +238,7 @@ LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
 # Under load a drain waits this long before it claims, so the steps committed meanwhile join its micro-batch (0:
 # never): when this worker drained at least LEADFLOW_DRAIN_LINGER_STEPS steps of the same kind in the last second
 # (revops.base.pending.drain_linger). An idle queue's step runs at once.
-LEADFLOW_DRAIN_LINGER_MS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_MS", "200"))
+LEADFLOW_DRAIN_LINGER_MS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_MS", "100"))
 LEADFLOW_DRAIN_LINGER_STEPS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_STEPS", "10"))
 # Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
 LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))

@@ -304,9 +304,8 @@ def _delivered(notification: Notification, post: _Post) -> str:
 
 def _record_sent(notification: Notification) -> None:
     """A sent message: its row, its history and the log line (inside the caller's transaction); ``sent_at`` is when
-    its channel took it (``_post``)."""
+    its channel took it, set by ``_delivered``."""
     notification.status = NotificationStatus.SENT
-    notification.sent_at = notification.sent_at or timezone.now()
     notification.last_error = ""
     notification.next_attempt_at = None
     row_update_with_history(notification, SENT_FIELDS, user_id=request_user_id(),
@@ -333,9 +332,8 @@ def _record_sent_many(notifications: list[Notification]) -> None:
         for notification in notifications:
             _record_sent(notification)
         return
-    now = timezone.now()
-    for notification in notifications:  # each sent when its channel took it (``_post``)
-        notification.status, notification.sent_at = NotificationStatus.SENT, notification.sent_at or now
+    for notification in notifications:  # ``sent_at``: when its channel took it (``_delivered``)
+        notification.status = NotificationStatus.SENT
         notification.last_error, notification.next_attempt_at = "", None
     rows_update_with_history(notifications, SENT_FIELDS, user_id=request_user_id(),
                              reasons=[f"automation:notifications sent by {n.channel}" for n in notifications])

@@ -329,11 +329,11 @@ def _route_chunk(chunk: list[int], cause: str, result: RouteManyResult, announce
     moved: list[tuple[int, int, str, dict]] = []  # (lead, previous owner, cancel reason, explanation)
     for attempt in tried:
         lead, rule = attempt.lead, attempt.matched.rule if attempt.matched else None
-        counted = keep is not None and source.owner_left(lead)
+        lowered = source.owner_left(lead) if keep is not None else None
         owner_rep, queue, summary = _act(rule, rule_set, attempt, keep is not None, source)
         owner_id = owner_rep.user_id if owner_rep else None
         if keep is not None and owner_id == lead.owner_id and queue == lead.queue:
-            source.owner_kept(lead, counted)
+            source.owner_kept(lowered)
             result.unchanged += 1
             continue
         if keep is None and owner_rep is None and queue == lead.queue and lead.queue_reason == summary:

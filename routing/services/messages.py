@@ -126,10 +126,7 @@ def task_moved_notify(task: Task, lead: Lead, decision: RoutingDecision, *, reci
 
 def trigger_task_notify(task: Task, lead: Lead, *, title: str) -> None:
     """The owner of a lead a trigger fired on hears of the task it created, on their channels (``notify_via``)."""
-    if not outreach_allowed(lead):
-        return
-    rep = Rep.objects.select_related("team", "user").filter(user_id=lead.owner_id).first()
-    task_deliver(task, lead, rep, text=f"{esc(title)}. Score {lead.score}. {_lead_link(lead.pk)}", headline=title)
+    trigger_tasks_notify([(task, lead, title)])
 
 
 def trigger_tasks_notify(tasks: list[tuple[Task, Lead, str]]) -> None:

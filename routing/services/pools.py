@@ -152,23 +152,22 @@ class BatchPoolSource(PoolSource):
             pools.today[rep.pk] = pools.today.get(rep.pk, 0) + 1
             pools.week[rep.pk] = pools.week.get(rep.pk, 0) + 1
 
-    def owner_left(self, lead) -> bool:
+    def owner_left(self, lead) -> int | None:
         """A lead of the batch is routed again (``keep_current_owner``): its current owner's load leaves it out
-        while it is chosen for, as ``Pools.load`` leaves it out for one lead. True when a count was lowered."""
+        while it is chosen for, as ``Pools.load`` leaves it out for one lead. The rep whose count was lowered."""
         if not lead.owner_id or not counts_against_capacity(lead):
-            return False
+            return None
         pools = self._pools
         rep = next((rep for rep in pools.reps if rep.user_id == lead.owner_id), None)
         if rep is None or rep.pk not in pools.open_counts:
-            return False
+            return None
         pools.open_counts[rep.pk] = max(0, pools.open_counts[rep.pk] - 1)
-        return True
+        return rep.pk
 
-    def owner_kept(self, lead, counted: bool) -> None:
-        """The lead stayed with its owner (no decision): their load counts it again."""
-        if counted:
-            rep = next(rep for rep in self._pools.reps if rep.user_id == lead.owner_id)
-            self._pools.open_counts[rep.pk] += 1
+    def owner_kept(self, rep_id: int | None) -> None:
+        """The lead stayed with its owner (no decision): the load ``owner_left`` lowered counts it again."""
+        if rep_id is not None:
+            self._pools.open_counts[rep_id] += 1
 
     def flush(self) -> None:
         for pointer in self._pointers.values():

@@ -119,13 +119,30 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _facts_of_days(days: set[date]) -> QuerySet[LeadFacts]:
+    """The live facts created on ``days``, annotated with their ``day``."""
+    return (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(min(days)),
+                                     created_at__lt=day_start(max(days) + timedelta(days=1)))
+            .annotate(day=TruncDate("created_at")).filter(day__in=days))
+
+
 def _facts_of_day(day: date) -> QuerySet[LeadFacts]:
     """The live facts created on ``day``, annotated with it: selected by the range of their creation time, the day
-    a constant. ``TruncDate`` would convert every row's time to the day in the settings' time zone — on SQLite a
-    Python function per row, three quarters of the roll-up's time, and a roll-up reads all of a day's facts."""
+    a constant (``TruncDate`` converts every row's time to its day in the settings' time zone: on SQLite a Python
+    function per row, three quarters of a roll-up's time)."""
     return (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(day),
                                      created_at__lt=day_start(day + timedelta(days=1)))
             .annotate(day=Value(day, output_field=DateField())))
+
+
+def _facts_groups(days: set[date]) -> list[QuerySet[LeadFacts]]:
+    """The facts of ``days`` in the groups their roll-ups are selected by: today and yesterday each on its own, the
+    day a constant (the minute's refresh settles today again and again while it fills: a statement per day costs
+    little against reading its thousands of facts); the other days together, by ``TruncDate`` (a rebuild or the
+    nightly decay settles hundreds of days, most of them small: one statement, not three per day)."""
+    recent = {day for day in days if day >= timezone.localdate() - timedelta(days=1)}
+    groups = [_facts_of_day(day) for day in sorted(recent)]
+    return groups + ([_facts_of_days(days - recent)] if days - recent else [])
 
 
 def days_rebuild(days: set[date]) -> None:
@@ -147,12 +164,12 @@ def _roll_ups_delete(days: set[date]) -> None:
 
 
 def _roll_up_selects(days: set[date]) -> list[tuple[type, list[str], str, list]]:
-    """Per day of ``days`` and roll-up: the model, its columns and the SQL selecting its rows from the day's facts."""
+    """Per group of ``days`` (``_facts_groups``) and roll-up: the model, its columns and the SQL selecting its rows
+    from those days' facts."""
     columns = ["day", *(f"{name}_id" if name == "owner" else name for name in DAY_DIMENSIONS), "n", "deal_n",
                "deal_sum"]
     selects = []
-    for day in sorted(days):
-        facts = _facts_of_day(day)
+    for facts in _facts_groups(days):
         rows = (facts.order_by()
                 .values("day", *DAY_DIMENSIONS).annotate(leads=Count("id"), deals=Count("deal_value"),
                                                           deal_total=Sum("deal_value"))

@@ -116,7 +116,7 @@ def digest_select(facts: QuerySet, by: list[str], metrics=tuple(METRICS)) -> tup
 
 
 def duration_days_select(facts: QuerySet) -> tuple[list[str], str, list]:
-    """The columns of the digest's rows and the SQL that selects them from ``facts``: one day's live facts,
-    annotated with the ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
+    """The columns of the digest's rows and the SQL that selects them from ``facts``: some days' live facts,
+    annotated with their ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
     sql, params = digest_select(facts, ["day", *DIMENSIONS])
     return ["day", *DIMENSIONS, "metric", "bucket", "hours", "n"], sql, params

@@ -21,8 +21,8 @@ DIMENSIONS = ["source", "campaign", "segment", "owner_id", "band"]
 
 
 def task_days_select(facts: QuerySet) -> tuple[list[str], str, list]:
-    """The columns of the roll-up's rows and the SQL that selects them from ``facts``: one day's live lead facts,
-    annotated with the ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
+    """The columns of the roll-up's rows and the SQL that selects them from ``facts``: some days' live lead facts,
+    annotated with their ``day`` (``dashboard_facts.days_rebuild`` inserts them, ``days_settle`` reads them)."""
     quote = connection.ops.quote_name
     leads_sql, leads_params = facts.order_by().values("id", "day", *DIMENSIONS).query.sql_with_params()
     tasks_sql, tasks_params = (Task.objects.exclude(status=TaskStatus.CANCELLED).order_by()

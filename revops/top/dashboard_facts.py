@@ -119,20 +119,22 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _facts_created(first: date, last: date) -> QuerySet[LeadFacts]:
+    """The live facts created from the start of ``first`` to the end of ``last`` (the settings' time zone)."""
+    return LeadFacts.objects.filter(merged=False, created_at__gte=day_start(first),
+                                    created_at__lt=day_start(last + timedelta(days=1)))
+
+
 def _facts_of_days(days: set[date]) -> QuerySet[LeadFacts]:
     """The live facts created on ``days``, annotated with their ``day``."""
-    return (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(min(days)),
-                                     created_at__lt=day_start(max(days) + timedelta(days=1)))
-            .annotate(day=TruncDate("created_at")).filter(day__in=days))
+    return _facts_created(min(days), max(days)).annotate(day=TruncDate("created_at")).filter(day__in=days)
 
 
 def _facts_of_day(day: date) -> QuerySet[LeadFacts]:
     """The live facts created on ``day``, annotated with it: selected by the range of their creation time, the day
     a constant (``TruncDate`` converts every row's time to its day in the settings' time zone: on SQLite a Python
     function per row, three quarters of a roll-up's time)."""
-    return (LeadFacts.objects.filter(merged=False, created_at__gte=day_start(day),
-                                     created_at__lt=day_start(day + timedelta(days=1)))
-            .annotate(day=Value(day, output_field=DateField())))
+    return _facts_created(day, day).annotate(day=Value(day, output_field=DateField()))
 
 
 def _facts_groups(days: set[date]) -> list[QuerySet[LeadFacts]]:

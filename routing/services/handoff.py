@@ -3,6 +3,8 @@ leads set-based."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db import transaction
 
 from leads.choices import Stage
@@ -35,14 +37,12 @@ def leads_stage_handoff_many(*, lead_ids: list[int]) -> RouteManyResult:
     (still SQL, still owned by an SDR, not merged), the same decisions, cancelled tasks, history and messages, each
     choice seeing the loads and round-robin turns of the ones before it (``leads_reroute_chunk``)."""
     result = RouteManyResult()
-    sdr_users: set[int] | None = None
 
-    def sdr_owned_sql(lead) -> bool:  # asked after the leads' lock, as one lead's hand-off asks
-        nonlocal sdr_users
-        if sdr_users is None:
-            sdr_users = set(Rep.objects.filter(role=RepRole.SDR).values_list("user_id", flat=True))
-        return lead.stage == Stage.SQL and lead.owner_id in sdr_users
+    @cache
+    def sdr_users() -> set[int]:  # read at the first lead asked about: after the leads' lock, as one lead's hand-off
+        return set(Rep.objects.filter(role=RepRole.SDR).values_list("user_id", flat=True))
 
     with transaction.atomic():
-        leads_reroute_chunk(sorted(set(lead_ids)), CAUSE_STAGE_HANDOFF, result, keep=sdr_owned_sql)
+        leads_reroute_chunk(sorted(set(lead_ids)), CAUSE_STAGE_HANDOFF, result,
+                            keep=lambda lead: lead.stage == Stage.SQL and lead.owner_id in sdr_users())
     return result

@@ -247,6 +247,8 @@ LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTIO
 LEADFLOW_SEND_THREADS = int(os.environ.get("LEADFLOW_SEND_THREADS", "8"))
 # Workers run at this CPU niceness so the web process answers first under load (revops.base.worker).
 LEADFLOW_WORKER_NICE = int(os.environ.get("LEADFLOW_WORKER_NICE", "10"))
+# What a worker loads before its first job (the base cannot import the apps; revops/top/warm_up.py can).
+LEADFLOW_WARM_UP = "revops.top.warm_up.process_warm_up"
 
 # --- Slack ----------------------------------------------------------------------------------------------------
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")

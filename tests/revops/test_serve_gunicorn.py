@@ -55,3 +55,24 @@ def test_a_web_process_loads_the_views_and_the_country_names_before_its_first_re
     importlib.reload(revops.wsgi)
     assert country._country_table.cache_info().currsize == 1
     assert callable(revops.wsgi.application)
+
+
+def test_a_pipeline_worker_loads_the_country_names_before_its_first_job(settings):
+    """``PipelineWorker`` warms up as the web does (``LEADFLOW_WARM_UP``): a CSV import's first batch does not build
+    the country-name table; without the setting nothing is loaded."""
+    from django_rq import get_connection
+
+    from leads.normalize import country
+    from revops.base.worker import PipelineWorker
+
+    settings.LEADFLOW_WORKER_NICE = 0  # the test process keeps its priority
+    settings.LEADFLOW_SQLITE_WORKER_YIELD_MS = 0  # and its connections
+    connection = get_connection("default")
+    settings.LEADFLOW_WARM_UP = ""
+    country._country_table.cache_clear()
+    country.normalize_country_text.cache_clear()  # as in a new process: no spelling looked up yet
+    PipelineWorker(["default"], connection=connection)
+    assert country._country_table.cache_info().currsize == 0
+    settings.LEADFLOW_WARM_UP = "revops.top.warm_up.process_warm_up"
+    PipelineWorker(["default"], connection=connection)
+    assert country._country_table.cache_info().currsize == 1

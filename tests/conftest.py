@@ -216,3 +216,18 @@ def pytest_configure(config):
     # A deliberately slow password hash protects real accounts; test users only need one that works (a world of
     # eight users took seconds to set up). Processes a test starts keep the real hashers.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    config.addinivalue_line(
+        "markers", "own_sqlite_file: the test starts its own processes on a SQLite file of its own, whatever database "
+                   "the suite runs on; it runs in the SQLite suite only (the same test twice otherwise)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """``own_sqlite_file`` tests are skipped when the suite runs on another database: they never touch it, so
+    `make test`'s PostgreSQL run would repeat the SQLite run's (server starts, concurrent writers on a file: about
+    two minutes of the suite)."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    skip = pytest.mark.skip(reason="runs on a SQLite file of its own: in the SQLite suite")
+    for item in items:
+        if item.get_closest_marker("own_sqlite_file"):
+            item.add_marker(skip)

@@ -114,6 +114,7 @@ def test_ten_concurrent_requests_with_one_key_create_one_lead(integration_user, 
     assert ApiIdempotencyKey.objects.get().status_code == 201
 
 
+@pytest.mark.own_sqlite_file
 def test_ten_concurrent_requests_with_one_key_create_one_lead_on_a_sqlite_file(tmp_path, settings):
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     run = subprocess.run([sys.executable, "-m", "tests.idempotency_race", str(tmp_path), "lead"], env=env,

@@ -37,6 +37,7 @@ def test_concurrent_events_with_one_key_all_answer_the_first_event(mode, integra
     _assert_all_answers_are_the_first_event(answers, LeadEvent.objects.count())
 
 
+@pytest.mark.own_sqlite_file
 @pytest.mark.parametrize("mode", ["header", "body"])
 def test_concurrent_events_with_one_key_all_answer_the_first_event_on_a_sqlite_file(mode, tmp_path, settings):
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}

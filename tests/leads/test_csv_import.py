@@ -337,6 +337,7 @@ def test_import_leads_fails_with_the_reason_on_a_file_level_error(tmp_path):
         call_command("import_leads", str(tmp_path / "missing.csv"))
 
 
+@pytest.mark.own_sqlite_file
 def test_import_leads_exits_0_with_row_errors_and_1_on_a_file_level_error(tmp_path):
     good = csv_file(tmp_path, "email\nbroken\n", "rows.csv")
     bad = csv_file(tmp_path, "name\nAnn\n", "bad.csv")

@@ -16,6 +16,7 @@ from tests.revops.test_serve_shutdown import _get, start_serve
 ROOT = Path(settings.BASE_DIR)
 
 
+@pytest.mark.own_sqlite_file
 def test_gunicorn_serves_the_pages_and_static_files_and_stops_on_ctrl_c(tmp_path):
     serve, base = start_serve(tmp_path, 18950 + os.getpid() % 40, "--web-workers", "2")
     try:

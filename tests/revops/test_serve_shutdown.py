@@ -54,6 +54,7 @@ def start_serve(tmp_path, port: int, *args: str) -> tuple[subprocess.Popen, str]
     pytest.fail(f"the web server did not come up:\n{output}")
 
 
+@pytest.mark.own_sqlite_file
 def test_ctrl_c_stops_everything_quietly_with_redis_last(tmp_path):
     serve, base = start_serve(tmp_path, 18700 + os.getpid() % 200, "--web", "runserver")
     try:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 READ_PRAGMAS = """
@@ -31,6 +33,7 @@ def _pragmas(tmp_path, **env: str) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.own_sqlite_file
 def test_a_sqlite_database_is_read_through_a_memory_map_by_default(tmp_path):
     journal, synchronous, cache, mmap = _pragmas(tmp_path)
     assert (journal, synchronous) == ("wal", "1")  # NORMAL
@@ -38,6 +41,7 @@ def test_a_sqlite_database_is_read_through_a_memory_map_by_default(tmp_path):
     assert int(mmap) > 1024 * 1024 * 1024  # 2 GB asked; SQLite caps it just under
 
 
+@pytest.mark.own_sqlite_file
 def test_the_memory_map_and_the_cache_follow_their_settings(tmp_path):
     _, _, cache, mmap = _pragmas(tmp_path, SQLITE_MMAP_MB="0", SQLITE_CACHE_MB="16")
     assert (cache, mmap) == (str(-16 * 1024), "0")

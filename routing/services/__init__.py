@@ -9,8 +9,9 @@
 - ``reassign``: manual reassignment with a reason, and undo of routing changes;
 - ``rebalance``: even out a team's open leads;
 - ``governance``: preview a rule set with drafts on recent leads, activate drafts;
-- ``tasks``: follow-up tasks of assignments (one or a batch), trigger tasks, tasks following a lead, the open
-  tasks of a closed lead cancelled;
+- ``tasks``: follow-up tasks of assignments (one or a batch), tasks following a lead, the open tasks of a closed
+  lead cancelled;
+- ``triggers``: scoring's triggers' tasks (hot, high intent, cold) for the owner after a due hand-off;
 - ``sla``: due times (``SlaPolicy`` over band, stage and source, in the rep's working time) and the escalation of
   overdue tasks;
 - ``task_actions``: what a person does with a task, with an explicit actor (complete with a disposition, snooze,
@@ -94,15 +95,13 @@ from .task_actions import (
 )
 from .task_templates import RenderedTemplate, task_template_for, task_template_render, template_fill
 from .tasks import (
-    TRIGGER_TASKS,
     lead_tasks_close,
     lead_tasks_follow_merge,
     lead_tasks_follow_unmerge,
-    lead_trigger_task,
-    leads_trigger_tasks,
     task_create_for_decision,
     tasks_create_for_decisions,
 )
+from .triggers import TRIGGER_TASKS, lead_trigger_task, leads_trigger_tasks
 
 __all__ = [
     "NurtureSendResult", "lead_nurture_enroll", "lead_nurture_stop", "lead_nurture_stop_closed",

@@ -1,12 +1,10 @@
-"""Tasks: the follow-up task of an assignment (one, or a batch's with one digest per rep), trigger tasks (hot, high
-intent, cold), the open tasks of a closed lead cancelled, and the open tasks that follow a lead: cancelled or moved
+"""Tasks: the follow-up task of an assignment (one, or a batch's with one digest per rep), the open tasks of a closed
+lead cancelled, and the open tasks that follow a lead: cancelled or moved
 when its owner changes, moved with a merge and back on its undo.
 The Slack texts are in messages.py, the due times in sla.py.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -18,7 +16,7 @@ from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
 from revops.base.choices import Workflow
 from revops.base.db.instances import instance_new
-from revops.base.db.sql import bulk_insert, history_copy, history_copy_all, rows_update_with_history
+from revops.base.db.sql import bulk_insert, history_copy_all, rows_update_with_history
 from revops.base.notifications import notifications_send_schedule
 
 from ..choices import TaskKind, TaskStatus
@@ -30,18 +28,9 @@ from .messages import (
     task_notify,
     tasks_digest_notify,
     tasks_notify,
-    trigger_task_notify,
-    trigger_tasks_notify,
 )
 from .sla import due_at_for, sla_minutes_for
 from .task_templates import task_template_for, template_fill, template_values
-
-# What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
-TRIGGER_TASKS = {
-    "hot": (TaskKind.HOT_LEAD, timedelta(minutes=15), "Hot lead: {points} in a short time. Call now"),
-    "high_intent": (TaskKind.HOT_LEAD, timedelta(minutes=15), "High intent (repeated pricing visits). Call now"),
-    "cold": (TaskKind.RE_ENGAGE, timedelta(days=3), "Gone cold: re-engage"),
-}
 
 
 def _follow_up_title(name: str, company: str) -> str:
@@ -158,82 +147,6 @@ def tasks_create_for_decisions(*, decision_ids: list[int], digest: bool = True) 
         digests = [tasks_digest_notify(rep_tasks, task_reps[rep_tasks[0].dedup_key], leads)
                    for rep_tasks in by_rep.values()]
         notifications_send_schedule([pk for pk in digests if pk is not None])
-    return created
-
-
-# --- Trigger tasks ------------------------------------------------------------------------------------------------
-
-
-def _trigger_title(text: str, detail: dict | None, lead: Lead) -> str:
-    return text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
-
-
-def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> Task | None:
-    """A hot / high-intent / cold trigger on an owned lead: one task for the owner (per trigger) and a message.
-
-    Nothing for a lead with no owner (routing places it), or one that may not be contacted (opted out,
-    suppressed): outreach checks consent.
-    """
-    if kind not in TRIGGER_TASKS:
-        return None
-    task_kind, due_in, text = TRIGGER_TASKS[kind]
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None or lead.owner_id is None or lead.merged_into_id or lead_is_closed(lead):
-            return None
-        if not outreach_allowed(lead):
-            outreach_skipped(lead_ids=[lead.pk], what=f"{kind} trigger task", workflow=Workflow.TASKS)
-            return None
-        title = _trigger_title(text, detail, lead)
-        task, created = task_get_or_create(
-            f"trigger:{trigger_id}",
-            {"lead": lead, "assignee_id": lead.owner_id, "kind": task_kind, "title": title[:255],
-             "due_at": timezone.now() + due_in},
-            reason=f"automation:tasks {kind} trigger #{trigger_id}",
-        )
-        if created:
-            trigger_task_notify(task, lead, title=title)
-    return task
-
-
-def leads_trigger_tasks(*, triggers: list[tuple[int, str, int, dict | None]]) -> list[Task]:
-    """:func:`lead_trigger_task` for a drain's triggers, each (lead id, kind, trigger id, detail), in one
-    transaction: the leads locked in one statement (ascending id), the same checks, the new tasks in one insert with
-    their history rows, and each task's own message (its owner's channels) queued together. A trigger whose task
-    exists already gets none again."""
-    triggers = [trigger for trigger in triggers if trigger[1] in TRIGGER_TASKS]
-    if not triggers:
-        return []
-    with transaction.atomic():
-        leads = {lead.pk: lead for lead in Lead.objects.select_for_update()
-                 .filter(pk__in={trigger[0] for trigger in triggers}).order_by("pk")}
-        keys = {f"trigger:{trigger_id}" for _, _, trigger_id, _ in triggers}
-        seen = set(Task.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
-        now = timezone.now()
-        tasks, titles, no_outreach = [], {}, {}
-        for lead_id, kind, trigger_id, detail in triggers:
-            lead = leads.get(lead_id)
-            key = f"trigger:{trigger_id}"
-            if lead is None or lead.owner_id is None or lead.merged_into_id or lead_is_closed(lead) or key in seen:
-                continue
-            if not outreach_allowed(lead):
-                no_outreach.setdefault(kind, []).append(lead_id)
-                continue
-            seen.add(key)
-            task_kind, due_in, text = TRIGGER_TASKS[kind]
-            title = _trigger_title(text, detail, lead)
-            task = instance_new(Task, dict(lead_id=lead_id, assignee_id=lead.owner_id, kind=task_kind,
-                                           title=title[:255], due_at=now + due_in, dedup_key=key))
-            task._change_reason = f"automation:tasks {kind} trigger #{trigger_id}"
-            tasks.append(task)
-            titles[key] = title
-        for kind, lead_ids in no_outreach.items():
-            outreach_skipped(lead_ids=lead_ids, what=f"{kind} trigger task", workflow=Workflow.TASKS)
-        if not tasks:
-            return []
-        created = bulk_insert(tasks)
-        history_copy(Task, [(task.pk, task._change_reason) for task in created], now=now, history_type="+")
-        trigger_tasks_notify([(task, leads[task.lead_id], titles[task.dedup_key]) for task in created])
     return created
 
 

@@ -3,7 +3,8 @@
 An SDR/AE organisation: MQLs go to the SDRs (paid-search MQLs to an SDR seconded to the AE team), SQLs to the AE
 team, the rest to nurture. A first wave of forms places the leads; a second wave of events makes many SDR-owned
 leads SQL at once (hand-offs, hot triggers, an unsubscribed lead's skipped task). The same input runs once with
-drains of one step and once batched; owners, decisions, cancelled tasks, new tasks, history and messages match.
+drains of one step and once batched; owners, decisions, cancelled tasks, new tasks, history and messages match. A
+hot trigger on a lead handed to sales goes to its new owner (routing/services/triggers.py).
 """
 
 import uuid
@@ -141,5 +142,6 @@ def test_handoffs_and_trigger_tasks_in_micro_batches_match_one_by_one(api_client
     assert not any(d[4] == "stage handoff" for row in kept for d in row[4])  # the seconded SDR kept their leads
     hot_tasks = [t for row in expected for t in row[6] if t[0] == "hot_lead"]
     assert hot_tasks and any(t[1].startswith("ae") for t in hot_tasks)
+    assert all(t[3] == "open" for t in hot_tasks)  # no SDR got a hot-lead task a hand-off then cancelled
     opted_out = [row for n, row in enumerate(expected) if n % 8 == 5]
     assert all(not any(t[0] == "hot_lead" and t[3] == "open" for t in row[6]) for row in opted_out)

@@ -26,7 +26,8 @@ from routing.services.messages import (
     trigger_task_notify,
 )
 from routing.services.sla import tasks_escalate_overdue
-from routing.services.tasks import lead_trigger_task, task_create_for_decision, tasks_create_for_decisions
+from routing.services.tasks import task_create_for_decision, tasks_create_for_decisions
+from routing.services.triggers import lead_trigger_task
 from tests.routing.factories import make_lead
 
 pytestmark = pytest.mark.django_db

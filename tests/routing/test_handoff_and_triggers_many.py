@@ -6,6 +6,7 @@ import pytest
 from leads.models import Lead
 from revops.base.choices import AutomationOutcome, Workflow
 from revops.base.models import AutomationLog, Notification
+from revops.base.switches import workflow_switch_set
 from routing.choices import RepRole, TaskKind, TaskStatus
 from routing.models import RoutingDecision, Task, Team
 from routing.services import lead_stage_handoff, lead_trigger_task, leads_stage_handoff_many, leads_trigger_tasks
@@ -121,3 +122,40 @@ def test_trigger_tasks_in_a_batch_are_those_one_by_one_creates(org, settings):
     assert (single.kind, single.assignee_id, single.title.split(":")[0], single.history.get().history_change_reason
             .replace("201", "#")) == (batched.kind, batched.assignee_id, batched.title.split(":")[0],
                                       batched.history.get().history_change_reason.replace("202", "#"))
+
+
+@pytest.mark.parametrize("path", ["one", "batch"])
+def test_a_trigger_before_its_leads_handoff_goes_to_the_owner_after_the_handoff(org, path, revops_admin):
+    """The hot trigger's step runs before the hand-off's (routing/services/triggers.py): it makes the hand-off first,
+    so the AE gets the hot-lead task and the SDR gets nothing to cancel; the hand-off's own step is then a no-op. A
+    seconded SDR in the SQL pool keeps the lead and gets the task; with routing switched off the SDR gets it now."""
+
+    def fire(lead, trigger_id):
+        if path == "one":
+            return [lead_trigger_task(lead_id=lead.pk, kind="hot", trigger_id=trigger_id, detail={"points": 40})]
+        return leads_trigger_tasks(triggers=[(lead.pk, "hot", trigger_id, {"points": 40})])
+
+    sdr, seconded = org["sdr"], org["seconded"]
+    handed = make_lead(stage="sql", owner=sdr.user, first_name="Hana")
+    sdr_task = _open_task(handed, sdr)
+    [hot] = fire(handed, 301)
+
+    handed.refresh_from_db()
+    assert handed.owner in {ae.user for ae in org["aes"]} | {seconded.user}
+    assert (hot.assignee, hot.kind) == (handed.owner, TaskKind.HOT_LEAD)
+    assert not Task.objects.filter(assignee=sdr.user, kind=TaskKind.HOT_LEAD).exists()
+    sdr_task.refresh_from_db()
+    assert sdr_task.status == TaskStatus.CANCELLED  # the SDR's follow-up, as every hand-off cancels it
+    decision = RoutingDecision.objects.get(lead=handed)
+    assert (decision.cause, decision.previous_owner) == ("stage handoff", sdr.user)
+    assert lead_stage_handoff(lead_id=handed.pk).action == "noop"  # the hand-off's own step: nothing left
+    assert RoutingDecision.objects.filter(lead=handed).count() == 1
+
+    kept = make_lead(stage="sql", owner=seconded.user)
+    [kept_task] = fire(kept, 302)
+    assert kept_task.assignee == seconded.user and not RoutingDecision.objects.filter(lead=kept).exists()
+
+    workflow_switch_set(workflow=Workflow.ROUTING, enabled=False, user=revops_admin, note="test")
+    waiting = make_lead(stage="sql", owner=sdr.user)
+    [waiting_task] = fire(waiting, 303)
+    assert waiting_task.assignee == sdr.user and not RoutingDecision.objects.filter(lead=waiting).exists()

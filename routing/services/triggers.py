@@ -32,16 +32,25 @@ from ..writes import task_get_or_create
 from .handoff import lead_stage_handoff, leads_stage_handoff_many
 from .messages import trigger_task_notify, trigger_tasks_notify
 
-# What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text).
+# What the owner is asked to do when scoring fires a trigger on one of their leads: (task kind, due in, text). The
+# text's fields come from the trigger's detail (scoring/services/triggers.py): a hot trigger's net points gained and
+# its window, a high-intent trigger's intent rule.
 TRIGGER_TASKS = {
-    "hot": (TaskKind.HOT_LEAD, timedelta(minutes=15), "Hot lead: {points} in a short time. Call now"),
-    "high_intent": (TaskKind.HOT_LEAD, timedelta(minutes=15), "High intent (repeated pricing visits). Call now"),
+    "hot": (TaskKind.HOT_LEAD, timedelta(minutes=15), "Hot lead: {points} in {window}. Call now"),
+    "high_intent": (TaskKind.HOT_LEAD, timedelta(minutes=15), "High intent ({intent}). Call now"),
     "cold": (TaskKind.RE_ENGAGE, timedelta(days=3), "Gone cold: re-engage"),
 }
 
 
 def _trigger_title(text: str, detail: dict | None, lead: Lead) -> str:
-    return text.format(points=(detail or {}).get("points", "many points")) + f": {lead.full_name or lead.email}"
+    """The task's title from its trigger's detail, with the lead's name: "Hot lead: +45 points in 24 h. Call now:
+    Sam Probe"; a detail without a figure reads "many points", "a short time", "repeated visits"."""
+    detail = detail or {}
+    gained, hours = detail.get("gained"), detail.get("window_hours")
+    points = f"+{gained} points" if isinstance(gained, int) else "many points"
+    window = f"{hours} h" if isinstance(hours, int) and hours > 0 else "a short time"
+    intent = str(detail.get("label") or "repeated visits").lower()
+    return text.format(points=points, window=window, intent=intent) + f": {lead.full_name or lead.email}"
 
 
 def _handoffs_due(lead_ids: list[int]) -> list[int]:

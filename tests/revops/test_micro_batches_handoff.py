@@ -7,6 +7,7 @@ drains of one step and once batched; owners, decisions, cancelled tasks, new tas
 hot trigger on a lead handed to sales goes to its new owner (routing/services/triggers.py).
 """
 
+import re
 import uuid
 
 import django_rq
@@ -143,5 +144,8 @@ def test_handoffs_and_trigger_tasks_in_micro_batches_match_one_by_one(api_client
     hot_tasks = [t for row in expected for t in row[6] if t[0] == "hot_lead"]
     assert hot_tasks and any(t[1].startswith("ae") for t in hot_tasks)
     assert all(t[3] == "open" for t in hot_tasks)  # no SDR got a hot-lead task a hand-off then cancelled
+    hot_titles = [t[2] for t in hot_tasks if t[2].startswith("Hot lead")]
+    assert hot_titles and all(re.match(r"Hot lead: \+\d+ points in \d+ h\. Call now: ", title)  # the trigger's
+                              for title in hot_titles)  # figures, not "many points"
     opted_out = [row for n, row in enumerate(expected) if n % 8 == 5]
     assert all(not any(t[0] == "hot_lead" and t[3] == "open" for t in row[6]) for row in opted_out)

@@ -15,6 +15,8 @@ from .factories import make_lead, make_reps, team_rule
 
 pytestmark = pytest.mark.django_db
 
+HOT = {"gained": 40, "window_hours": 24}  # a hot trigger's detail as scoring/services/triggers.py fires it
+
 
 @pytest.fixture
 def org(db):
@@ -95,8 +97,10 @@ def test_trigger_tasks_in_a_batch_are_those_one_by_one_creates(org, settings):
     unowned = make_lead(stage="sql")
     closed = make_lead(stage="sql", owner=org["aes"][0].user, outcome="lost")
     opted_out = make_lead(stage="sql", owner=org["aes"][0].user, consent="opt_out")
-    triggers = [(owned[0].pk, "hot", 101, {"points": 40}), (owned[1].pk, "high_intent", 102, {}),
-                (owned[2].pk, "cold", 103, {}), (owned[0].pk, "hot", 101, {"points": 40}),  # the same trigger twice
+    hot_detail = {"gained": 40, "window_hours": 24, "score": 80}  # as scoring/services/triggers.py fires it
+    triggers = [(owned[0].pk, "hot", 101, hot_detail), (owned[1].pk, "high_intent", 102,
+                                                        {"rule": "pricing", "label": "Repeated pricing visits"}),
+                (owned[2].pk, "cold", 103, {}), (owned[0].pk, "hot", 101, hot_detail),  # the same trigger twice
                 (unowned.pk, "hot", 104, {}), (closed.pk, "hot", 105, {}), (opted_out.pk, "hot", 106, {}),
                 (owned[1].pk, "crossing", 107, {})]  # a kind with no task
 
@@ -105,7 +109,8 @@ def test_trigger_tasks_in_a_batch_are_those_one_by_one_creates(org, settings):
     assert sorted(task.dedup_key for task in created) == ["trigger:101", "trigger:102", "trigger:103"]
     hot = Task.objects.get(dedup_key="trigger:101")
     assert (hot.kind, hot.assignee, hot.lead_id) == (TaskKind.HOT_LEAD, org["aes"][0].user, owned[0].pk)
-    assert hot.title == "Hot lead: 40 in a short time. Call now: Ann0"
+    assert hot.title == "Hot lead: +40 points in 24 h. Call now: Ann0"
+    assert Task.objects.get(dedup_key="trigger:102").title == "High intent (repeated pricing visits). Call now: Ann1"
     assert Task.objects.get(dedup_key="trigger:103").kind == TaskKind.RE_ENGAGE
     assert hot.history.get().history_change_reason == "automation:tasks hot trigger #101"
     assert Notification.objects.filter(object_type="task", object_id__in=[t.pk for t in created]).count() == 3
@@ -117,8 +122,8 @@ def test_trigger_tasks_in_a_batch_are_those_one_by_one_creates(org, settings):
     assert AutomationLog.objects.filter(outcome=AutomationOutcome.NOOP, object_id=opted_out.pk).count() == 2
 
     # The one-lead service gives the same task for the same trigger on another lead.
-    single = lead_trigger_task(lead_id=owned[2].pk, kind="hot", trigger_id=201, detail={"points": 40})
-    batched = leads_trigger_tasks(triggers=[(owned[0].pk, "hot", 202, {"points": 40})])[0]
+    single = lead_trigger_task(lead_id=owned[2].pk, kind="hot", trigger_id=201, detail=hot_detail)
+    batched = leads_trigger_tasks(triggers=[(owned[0].pk, "hot", 202, hot_detail)])[0]
     assert (single.kind, single.assignee_id, single.title.split(":")[0], single.history.get().history_change_reason
             .replace("201", "#")) == (batched.kind, batched.assignee_id, batched.title.split(":")[0],
                                       batched.history.get().history_change_reason.replace("202", "#"))
@@ -132,8 +137,8 @@ def test_a_trigger_before_its_leads_handoff_goes_to_the_owner_after_the_handoff(
 
     def fire(lead, trigger_id):
         if path == "one":
-            return [lead_trigger_task(lead_id=lead.pk, kind="hot", trigger_id=trigger_id, detail={"points": 40})]
-        return leads_trigger_tasks(triggers=[(lead.pk, "hot", trigger_id, {"points": 40})])
+            return [lead_trigger_task(lead_id=lead.pk, kind="hot", trigger_id=trigger_id, detail=HOT)]
+        return leads_trigger_tasks(triggers=[(lead.pk, "hot", trigger_id, HOT)])
 
     sdr, seconded = org["sdr"], org["seconded"]
     handed = make_lead(stage="sql", owner=sdr.user, first_name="Hana")

@@ -26,7 +26,7 @@ def test_a_trigger_task_reaches_a_rep_who_chose_email_by_email(reps):
     rita.notify_via = "email"
     rita.save()
     lead = make_lead(owner=rita.user, first_name="Ann", last_name="Lee")
-    task = lead_trigger_task(lead_id=lead.pk, kind="hot", trigger_id=1, detail={"points": 40})
+    task = lead_trigger_task(lead_id=lead.pk, kind="hot", trigger_id=1, detail={"gained": 40, "window_hours": 24})
     assert task is not None
     [row] = Notification.objects.filter(object_type="task", object_id=task.pk)
     assert (row.channel, row.recipient) == (Channel.EMAIL, rita.user.email)

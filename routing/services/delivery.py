@@ -66,10 +66,10 @@ def task_deliver(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bo
 
 
 def task_messages(task: Task, lead: Lead, rep: Rep | None, *, text: str, send: bool = True,
-                  headline: str = "") -> list[dict]:
+                  headline: str = "", rule: str | None = None) -> list[dict]:
     """The outbox messages :func:`task_deliver` queues (a batch queues many tasks' at once:
-    ``notifications_queue_many``)."""
-    card = task_card(task, lead, rep)
+    ``notifications_queue_many``, with their rules' labels read together: ``rule``)."""
+    card = task_card(task, lead, rep, rule=rule)
     if headline:
         card = dataclasses.replace(card, headline=headline)
     return card_messages(card, rep_destinations(rep), key=f"task:{task.pk}:assigned", text=text, object_id=task.pk,

@@ -30,7 +30,7 @@ from revops.base.notifications import notification_queue, notifications_queue_ma
 from ..models import Rep, RoutingDecision, Task
 from ..priority import task_priority
 from .delivery import card_deliver, rep_destinations, task_deliver, task_messages
-from .slack_cards import task_card
+from .slack_cards import routing_rule_labels, task_card
 
 # A digest lists this many leads; the others are counted.
 DIGEST_LINES = 10
@@ -57,8 +57,11 @@ def task_notify(task: Task, lead: Lead, rep: Rep | None, *, send: bool = True) -
 def tasks_notify(tasks: list[tuple[Task, Lead, Rep | None]]) -> None:
     """:func:`task_notify` for each (task, lead, rep) of a batch, their outbox rows written together
     (``notifications_queue_many``)."""
-    notifications_queue_many([message for task, lead, rep in tasks if outreach_allowed(lead)
-                              for message in task_messages(task, lead, rep, text=_task_text(task, lead, rep))])
+    tasks = [(task, lead, rep) for task, lead, rep in tasks if outreach_allowed(lead)]
+    rules = routing_rule_labels([task.decision_id for task, _, _ in tasks if task.decision_id])
+    notifications_queue_many([message for task, lead, rep in tasks
+                              for message in task_messages(task, lead, rep, text=_task_text(task, lead, rep),
+                                                           rule=rules.get(task.decision_id, ""))])
 
 
 def _task_text(task: Task, lead: Lead, rep: Rep | None) -> str:

@@ -32,11 +32,26 @@ def routing_rule_label(task: Task) -> str:
                               [task.decision_id])
     if not rows:
         return ""
-    rule_name, summary = rows[0]
+    return _rule_label(*rows[0])
+
+
+def routing_rule_labels(decision_ids: list[int]) -> dict[int, str]:
+    """:func:`routing_rule_label` of many tasks' decisions in one query (a drain's batch of task messages), by
+    decision id."""
+    if not decision_ids:
+        return {}
+    rows = RoutingDecision.objects.filter(pk__in=set(decision_ids)).order_by().values_list("pk", "rule__name",
+                                                                                          "summary")
+    return {pk: _rule_label(rule_name, summary) for pk, rule_name, summary in rows}
+
+
+def _rule_label(rule_name: str | None, summary: str) -> str:
     return f"rule {rule_name}" if rule_name is not None else summary
 
 
-def task_card(task: Task, lead: Lead, rep: Rep | None) -> TaskCard:
+def task_card(task: Task, lead: Lead, rep: Rep | None, *, rule: str | None = None) -> TaskCard:
+    """The card of a task's message; ``rule``: its routing rule's label when the caller read it already (a batch,
+    ``routing_rule_labels``), else read here."""
     name = lead.full_name or lead.email
     who = ", ".join(filter(None, [lead.title, lead.company]))
     reasons = [f"{r['label']} ({r['points']:+d})" for r in (lead.score_reasons or [])[:3] if r.get("points")]
@@ -48,7 +63,7 @@ def task_card(task: Task, lead: Lead, rep: Rep | None) -> TaskCard:
         who=who or lead.email,
         score=score,
         reasons=reasons,
-        rule=routing_rule_label(task),
+        rule=routing_rule_label(task) if rule is None else rule,
         due=due_for_rep(task, rep),
         priority=str(priority),
         link=f"{settings.LEADFLOW_BASE_URL}/workspace/leads/{lead.pk}/",

@@ -25,6 +25,7 @@ from .selectors import (
     leads_sql_owned_by_sdr_ids,
     leads_unrouted_ids,
     leads_waiting_among,
+    placement_waiting_for_routing,
     rep_id_of_user,
     rep_leads_reroute_needed,
     reps_inactive_with_open_leads_ids,
@@ -215,9 +216,12 @@ def lead_route_schedule(lead_id: int, cause: str) -> None:
     enqueue_after_commit(lead_route_job, lead_id, cause)
 
 
-def lead_route_if_waiting_schedule(*, lead_id: int, cause: str) -> bool:
-    """Schedule routing when the lead is waiting for it (no owner, not in review); True when scheduled."""
-    waiting = lead_waiting_for_routing(lead_id=lead_id)
+def lead_route_if_waiting_schedule(*, lead_id: int, cause: str,
+                                   placement: tuple[int | None, str, int | None] | None = None) -> bool:
+    """Schedule routing when the lead is waiting for it (no owner, not in review); True when scheduled.
+    ``placement``: the lead's (owner_id, queue, merged_into_id) as its caller holds it locked (no query)."""
+    waiting = (lead_waiting_for_routing(lead_id=lead_id) if placement is None
+               else placement_waiting_for_routing(*placement))
     if waiting:
         lead_route_schedule(lead_id, cause)
     return waiting
@@ -230,12 +234,14 @@ def lead_data_arrived_schedule(*, lead_id: int, fields) -> bool:
     return lead_route_if_waiting_schedule(lead_id=lead_id, cause="data arrived")
 
 
-def lead_after_scoring_schedule(*, lead_id: int, old_stage: str | None, new_stage: str | None) -> str:
+def lead_after_scoring_schedule(*, lead_id: int, old_stage: str | None, new_stage: str | None,
+                                placement: tuple[int | None, str, int | None] | None = None) -> str:
     """After a score: route a lead that waits for routing; hand a lead an SDR owns that just became SQL to sales.
+    ``placement``: the scored lead's (owner_id, queue, merged_into_id), as the scorer holds it locked.
 
     Returns what was scheduled: ``route``, ``handoff`` or ``""``.
     """
-    if lead_route_if_waiting_schedule(lead_id=lead_id, cause="scored"):
+    if lead_route_if_waiting_schedule(lead_id=lead_id, cause="scored", placement=placement):
         return "route"
     if new_stage == Stage.SQL and old_stage != Stage.SQL:
         if lead_owned_by_sdr(lead_id=lead_id):

@@ -46,8 +46,8 @@ from .signals import follow_up_needed, follow_ups_needed, lead_routed, leads_rou
 
 
 @receiver(lead_scored)
-def route_after_scoring(sender, lead_id: int, old_stage=None, new_stage=None, **kwargs) -> None:
-    lead_after_scoring_schedule(lead_id=lead_id, old_stage=old_stage, new_stage=new_stage)
+def route_after_scoring(sender, lead_id: int, old_stage=None, new_stage=None, placement=None, **kwargs) -> None:
+    lead_after_scoring_schedule(lead_id=lead_id, old_stage=old_stage, new_stage=new_stage, placement=placement)
 
 
 @receiver(leads_scored_many)

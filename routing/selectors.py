@@ -148,8 +148,12 @@ def lead_waiting_for_routing(*, lead_id: int) -> bool:
     rows = rows_compiled_once("lead waiting for routing",
                               lambda: Lead.objects.filter(pk=0).values_list("owner_id", "queue", "merged_into_id"),
                               [lead_id])
-    return any(owner_id is None and merged_into_id is None and queue in ROUTABLE_QUEUES
-               for owner_id, queue, merged_into_id in rows)
+    return any(placement_waiting_for_routing(*row) for row in rows)
+
+
+def placement_waiting_for_routing(owner_id: int | None, queue: str, merged_into_id: int | None) -> bool:
+    """Whether a lead so placed waits for routing: live, no owner, in a queue routing takes leads out of."""
+    return owner_id is None and merged_into_id is None and queue in ROUTABLE_QUEUES
 
 
 def leads_waiting_among(*, lead_ids: list[int]) -> list[int]:

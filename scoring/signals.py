@@ -4,7 +4,9 @@ only: the receivers are ``scoring.receivers`` and those of the layers above."""
 
 from django.dispatch import Signal
 
-# kwargs: lead_id, changed (bool), old_stage, new_stage, old_score, new_score
+# kwargs: lead_id, changed (bool), old_stage, new_stage, old_score, new_score; from the per-lead scorer also
+# placement: the lead's (owner_id, queue, merged_into_id) as scored, locked (routing needs no query to know whether it
+# waits for routing)
 lead_scored = Signal()
 # A batch of leads was scored together (a bulk import's): kwargs lead_ids (list), stage_moves ({lead_id: (old
 # stage, new stage)} for the leads whose stage changed). Sent instead of one lead_scored per lead.

@@ -25,7 +25,7 @@ from ..choices import EnrichmentStatus
 from ..models import CompanyProfile, EnrichmentProvider, EnrichmentRequest, Lead
 from ..normalize import normalize_country, size_band_for
 from ..quality import data_quality_score
-from ..writes import lead_save_with_history
+from ..writes import lead_save_with_history, leads_save_with_history
 
 ENRICHABLE_FIELDS = ("company", "industry", "employees", "annual_revenue", "country", "state", "city")
 # What a provider reads of a lead to look it up (a batch reads only these before its locked read of whole leads).
@@ -253,6 +253,14 @@ def _apply(lead: Lead, found: dict[str, Any], failures: list[str]) -> bool:
     """Fill the locked lead's empty fields with what was found, record the status, write the changed fields with
     the lead's history row (``leads.writes``: two statements, the row django-simple-history would write); returns
     whether anything was filled."""
+    changed, reason, filled = _applied(lead, found, failures)
+    lead_save_with_history(lead, changed, reason=reason)
+    return filled
+
+
+def _applied(lead: Lead, found: dict[str, Any], failures: list[str]) -> tuple[list[str], str, bool]:
+    """What :func:`_apply` sets on the lead, in memory: the fields to write, the history reason, whether anything
+    was filled."""
     filled = []
     for name, value in found.items():
         if name in ENRICHABLE_FIELDS and getattr(lead, name) in (None, ""):
@@ -272,8 +280,7 @@ def _apply(lead: Lead, found: dict[str, Any], failures: list[str]) -> bool:
     lead.data_quality = data_quality_score(lead)
     reason = "automation:enrichment " + (f"filled {', '.join(filled)}" if filled else "nothing new") + (
         f"; failed: {'; '.join(failures)}" if failures else "")
-    lead_save_with_history(lead, changed, reason=reason)
-    return bool(filled)
+    return changed, reason, bool(filled)
 
 
 def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True) -> str:
@@ -295,15 +302,24 @@ def lead_enrich(*, lead_id: int, period: str = "initial", announce: bool = True)
 
 def leads_enrich(*, lead_ids: list[int], period: str = "initial") -> dict[str, int]:
     """Enrich a drained micro-batch of leads: what ``lead_enrich`` does for each, with the providers read once,
-    the leads read in one query and written in one transaction; each lead is announced (``lead_enriched``) on its
+    the leads read in one query and written in one transaction (the leads that changed the same fields by one update
+    and one history insert: ``leads_save_with_history``); each lead is announced (``lead_enriched``) on its
     own, so it goes on through the pipeline as it would alone. The look-ups (remote providers) run before the
     transaction, as for one lead. Returns how many leads ended in each status."""
     providers = enrichment_providers()
     looked_up = _lookup_many(providers, list(Lead.objects.filter(pk__in=lead_ids).only(*LOOKUP_FIELDS)), period)
     statuses: dict[str, int] = {}
     with transaction.atomic():
-        for lead in Lead.objects.select_for_update().filter(pk__in=list(looked_up)).order_by("pk"):
-            enriched = _apply(lead, *looked_up[lead.pk])
+        leads = list(Lead.objects.select_for_update().filter(pk__in=list(looked_up)).order_by("pk"))
+        applied = [(lead, *_applied(lead, *looked_up[lead.pk])) for lead in leads]
+        # The leads that changed the same fields are written together: one update and one history insert each set.
+        by_fields: dict[tuple[str, ...], list[tuple[Lead, str]]] = {}
+        for lead, changed, reason, _ in applied:
+            by_fields.setdefault(tuple(changed), []).append((lead, reason))
+        for fields, written in by_fields.items():
+            leads_save_with_history([lead for lead, _ in written], list(fields),
+                                    reasons=[reason for _, reason in written])
+        for lead, _, _, enriched in applied:
             signals.lead_enriched.send(sender=Lead, lead_id=lead.pk, enriched=enriched,
                                        scored=lead.scored_at is not None)
             statuses[lead.enrichment_status] = statuses.get(lead.enrichment_status, 0) + 1

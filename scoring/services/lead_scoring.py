@@ -144,8 +144,10 @@ def _announced(scoring: _Scoring, now: datetime) -> None:
     lead_triggers_after_score(lead=scoring.lead, model=scoring.model, old_stage=scoring.old_stage, result=result,
                               delta=delta if scoring.changed else 0, cause=scoring.cause, now=now,
                               first_score=scoring.old_score is None)
-    lead_scored.send(sender=Lead, lead_id=scoring.lead.pk, changed=scoring.changed, old_stage=scoring.old_stage,
-                     new_stage=result.stage, old_score=scoring.old_score, new_score=result.score)
+    lead = scoring.lead
+    lead_scored.send(sender=Lead, lead_id=lead.pk, changed=scoring.changed, old_stage=scoring.old_stage,
+                     new_stage=result.stage, old_score=scoring.old_score, new_score=result.score,
+                     placement=(lead.owner_id, lead.queue, lead.merged_into_id))
 
 
 def lead_score(*, lead_id: int, cause: str = "rescore", now: datetime | None = None) -> ScoreResult:

@@ -159,6 +159,13 @@ def test_a_batch_enriches_each_lead_as_one_alone_would_with_one_directory_read()
     assert statuses == {EnrichmentStatus.DONE: 2, EnrichmentStatus.NOT_FOUND: 2}
     directory_reads = [q["sql"] for q in queries.captured_queries if "leads_companyprofile" in q["sql"]]
     assert len(directory_reads) == 1
+    # The two leads found nothing, so changed the same fields: written by one statement (one prepared update for
+    # both), not one each; the two filled ones changed different fields.
+    updates = [q["sql"] for q in queries.captured_queries if 'UPDATE "leads_lead"' in q["sql"]]
+    assert len(updates) == 3 and sum(sql.startswith("2 times: ") for sql in updates) == 1
+    reasons = [Lead.objects.get(pk=pk).history.first().history_change_reason for pk in lead_ids]
+    assert reasons[2] == reasons[3] == "automation:enrichment nothing new" and reasons[1].startswith(
+        "automation:enrichment filled ")
 
 
 def test_a_batch_asks_a_remote_provider_about_each_lead_and_notes_its_failures(api, http_provider):

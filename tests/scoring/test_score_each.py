@@ -103,6 +103,24 @@ def test_a_batch_reads_and_writes_its_leads_together(scoring_model):
     assert sum(1 for sql in statements if 'FROM "leads_leadevent"' in sql) == 1
     assert sum(1 for sql in statements if sql.startswith('INSERT INTO "scoring_scorechange"')) == 1
     assert sum(1 for sql in statements if "UPDATE" in sql and '"score_reasons" = ' in sql) == 1
+    # Routing asks nothing more of each lead: whether it waits for routing comes with ``lead_scored`` (placement).
+    assert not any(sql.startswith('SELECT "leads_lead"."owner_id"') for sql in statements)
+
+
+def test_lead_scored_says_where_the_lead_stands_as_routing_would_read_it(scoring_model, configured):
+    """The placement ``lead_scored`` carries (owner, queue, merged into) gives routing's answer to "does it wait for
+    routing?" without a query: the same as reading the lead."""
+    from routing.selectors import lead_waiting_for_routing, placement_waiting_for_routing
+
+    steps = _leads(scoring_model)
+    Lead.objects.filter(pk=steps[0][0]).update(owner=configured["reps"][0].user)
+    Lead.objects.filter(pk=steps[1][0]).update(queue="review")
+    said = _run(lambda steps: leads_score_each(steps=steps, now=NOW), steps)["announced"]
+    assert [kw["placement"] for kw in said] == list(Lead.objects.filter(pk__in=[pk for pk, _ in steps])
+                                                    .order_by("pk").values_list("owner_id", "queue", "merged_into_id"))
+    answers = [(placement_waiting_for_routing(*kw["placement"]), lead_waiting_for_routing(lead_id=kw["lead_id"]))
+               for kw in said]
+    assert all(a == b for a, b in answers) and {a for a, _ in answers} == {True, False}
 
 
 def test_a_batch_counts_each_leads_newest_events_only(scoring_model, monkeypatch):

@@ -21,11 +21,11 @@ from revops.base.db.sql import bulk_insert, rows_compiled_once
 
 from ..engine import CompiledModel, EventView, PredictionView, ScoreResult, score_lead
 from ..loaders import EVENTS_CONSIDERED
-from ..models import SCORABLE_FIELDS, ScoreChange, ScoringModel
+from ..models import SCORABLE_FIELDS, ScoreChange, ScoreTrigger, ScoringModel
 from ..selectors import SegmentConfig, config_for
 from ..signals import lead_scored
 from .predictions import predictions_for
-from .triggers import lead_triggers_after_score
+from .triggers import lead_triggers_earned, triggers_fire_many
 
 
 def lead_values(lead: Lead) -> dict[str, Any]:
@@ -139,12 +139,20 @@ def _scored(scoring: _Scoring, events: list[EventView], now: datetime) -> None:
 def _announced(scoring: _Scoring, now: datetime) -> None:
     """Fire the triggers the change earns (its ScoreChange row written already: hot counts it), send
     ``lead_scored`` (also when nothing changed, so a lead that was never routed is routed)."""
+    triggers_fire_many(_earned(scoring, now))
+    _scored_announced(scoring)
+
+
+def _earned(scoring: _Scoring, now: datetime) -> list[ScoreTrigger]:
     result = scoring.result
     delta = result.score - (scoring.old_score or 0)
-    lead_triggers_after_score(lead=scoring.lead, model=scoring.model, old_stage=scoring.old_stage, result=result,
-                              delta=delta if scoring.changed else 0, cause=scoring.cause, now=now,
-                              first_score=scoring.old_score is None)
-    lead = scoring.lead
+    return lead_triggers_earned(lead=scoring.lead, model=scoring.model, old_stage=scoring.old_stage, result=result,
+                                delta=delta if scoring.changed else 0, cause=scoring.cause, now=now,
+                                first_score=scoring.old_score is None)
+
+
+def _scored_announced(scoring: _Scoring) -> None:
+    lead, result = scoring.lead, scoring.result
     lead_scored.send(sender=Lead, lead_id=lead.pk, changed=scoring.changed, old_stage=scoring.old_stage,
                      new_stage=result.stage, old_score=scoring.old_score, new_score=result.score,
                      placement=(lead.owner_id, lead.queue, lead.merged_into_id))
@@ -175,7 +183,8 @@ def leads_score_each(*, steps: list[tuple[int, str]], now: datetime | None = Non
     lead id: the same scores, history rows, ScoreChange rows, triggers and ``lead_scored`` for each lead, with the
     leads locked in one statement, their events read in one per set of event types, the changed leads and their
     history rows written by one prepared statement each and their ScoreChange rows in one insert (before the
-    triggers, which count them). A lead that is gone raises ``Lead.DoesNotExist``, as ``lead_score`` does."""
+    triggers, which count them), the triggers of all the leads in one insert, then ``lead_scored`` for each. A lead
+    that is gone raises ``Lead.DoesNotExist``, as ``lead_score`` does."""
     now = now or timezone.now()
     steps = sorted(steps)
     with transaction.atomic():
@@ -191,8 +200,9 @@ def leads_score_each(*, steps: list[tuple[int, str]], now: datetime | None = Non
         leads_save_with_history([scoring.lead for scoring in changed], SCORE_FIELDS,
                                 reasons=[scoring.reason for scoring in changed])
         bulk_insert([scoring.change for scoring in changed])
+        triggers_fire_many([trigger for scoring in scorings for trigger in _earned(scoring, now)])
         for scoring in scorings:
-            _announced(scoring, now)
+            _scored_announced(scoring)
 
 
 def leads_events_for_scoring(scorings: list[_Scoring]) -> dict[int, list[EventView]]:

@@ -103,7 +103,15 @@ def _eligible(lead: Lead, stage: str) -> bool:
 
 def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
                               cause: str, now: datetime, first_score: bool = False) -> list[ScoreTrigger]:
-    """The triggers one scoring earns: crossings of the stage change, hot, high intent.
+    """Fire the triggers one scoring earns (:func:`lead_triggers_earned`); returns the new ones."""
+    return triggers_fire_many(lead_triggers_earned(lead=lead, model=model, old_stage=old_stage, result=result,
+                                                   delta=delta, cause=cause, now=now, first_score=first_score))
+
+
+def lead_triggers_earned(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
+                         cause: str, now: datetime, first_score: bool = False) -> list[ScoreTrigger]:
+    """The triggers one scoring earns, unsaved (a batch fires its leads' together: ``triggers_fire_many``):
+    crossings of the stage change, hot, high intent.
 
     Hot: the net points the lead's own events added (ScoreChange deltas of cause "events") within the model's hot
     window reach ``hot_points`` (0 switches hot off); a lead's first score does not count. High intent: an intent
@@ -120,7 +128,7 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
     for kind in crossings(old_stage, result.stage):
         add(kind, day_key(now), detail)
     if not _eligible(lead, result.stage):
-        return triggers_fire_many(pending)
+        return pending
     if delta > 0 and not first_score and cause in HOT_CAUSES and model.hot_points > 0:
         since = now - timedelta(hours=model.hot_window_hours)
         # Net, not only the rises: points that came and went again (an event undone) are no burst of interest.
@@ -133,7 +141,7 @@ def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str
         if hit["at"] >= now - timedelta(hours=hit["hours"]):
             add(TriggerKind.HIGH_INTENT, f"{hit['code']}:{day_key(hit['at'])}",
                 {**detail, "rule": hit["code"], "label": hit["label"], "at": hit["at"].isoformat()})
-    return triggers_fire_many(pending)
+    return pending
 
 
 def leads_cold_check(*, now: datetime | None = None, chunk_size: int = 50_000) -> str:

@@ -103,6 +103,7 @@ def test_a_batch_reads_and_writes_its_leads_together(scoring_model):
     assert sum(1 for sql in statements if 'FROM "leads_leadevent"' in sql) == 1
     assert sum(1 for sql in statements if sql.startswith('INSERT INTO "scoring_scorechange"')) == 1
     assert sum(1 for sql in statements if "UPDATE" in sql and '"score_reasons" = ' in sql) == 1
+    assert sum(1 for sql in statements if sql.startswith("INSERT INTO scoring_scoretrigger")) == 1  # all leads'
     # Routing asks nothing more of each lead: whether it waits for routing comes with ``lead_scored`` (placement).
     assert not any(sql.startswith('SELECT "leads_lead"."owner_id"') for sql in statements)
 

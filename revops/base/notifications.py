@@ -38,6 +38,9 @@ from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import AutomationLog, Notification
 
 # What recording a sent message writes (its row's other columns stay as they are).
+# A post's outcome that ends its message for good, and the status it records.
+REFUSED = {"failed": NotificationStatus.FAILED, "no_recipient": NotificationStatus.NO_RECIPIENT,
+           "not_configured": NotificationStatus.NOT_CONFIGURED}
 SENT_FIELDS = ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"]
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
@@ -169,12 +172,16 @@ def notifications_send_drained(steps: list[tuple]) -> None:
     for notification in waiting:  # as the claim left the rows: read once, not again after it
         notification.status, notification.attempts = NotificationStatus.SENDING, notification.attempts + 1
     sent: list[Notification] = []
+    refused: list[tuple[Notification, str, str]] = []  # refused for good: (row, status, error)
     transient: list[str] = []
     broke: BaseException | None = None
     try:
         for notification, post in zip(waiting, _posts(waiting), strict=True):
             if not isinstance(post, _Post):  # not tried, or its post broke unexpectedly: it waits
                 broke = broke or post
+                continue
+            if post.outcome in REFUSED:
+                refused.append((notification, REFUSED[post.outcome], post.error))
                 continue
             try:
                 if _delivered(notification, post) == "sent":
@@ -184,6 +191,7 @@ def notifications_send_drained(steps: list[tuple]) -> None:
     finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
         with transaction.atomic():
             _record_sent_many(sent)
+            _record_refused_many(refused)
             Notification.objects.filter(pk__in=[n.pk for n in waiting],
                                         status=NotificationStatus.SENDING).update(status=NotificationStatus.PENDING)
     if broke is not None:
@@ -296,9 +304,7 @@ def _delivered(notification: Notification, post: _Post) -> str:
         _release(notification, post.error)
         raise TransientError(post.error)
     else:
-        status = {"failed": NotificationStatus.FAILED, "no_recipient": NotificationStatus.NO_RECIPIENT,
-                  "not_configured": NotificationStatus.NOT_CONFIGURED}[post.outcome]
-        _finish(notification, status, post.error)
+        _finish(notification, REFUSED[post.outcome], post.error)
     return post.outcome
 
 
@@ -387,11 +393,22 @@ def _send_teams(notification: Notification) -> _Post:
     return _Post("sent", at=timezone.now())
 
 
+def _record_refused_many(refused: list[tuple[Notification, str, str]]) -> None:
+    """:func:`_finish` for a drain's messages refused for good (failed, no recipient, Slack not configured): their
+    rows and history rows each by one prepared statement (inside the caller's transaction)."""
+    for notification, status, error in refused:
+        notification.status, notification.last_error = status, error
+    rows_update_with_history([notification for notification, _, _ in refused], ["status", "last_error"],
+                             reasons=[f"automation:notifications {status}" for _, status, _ in refused],
+                             user_id=request_user_id())
+
+
 def _finish(notification: Notification, status: str, error: str) -> None:
+    """A message refused for good: its status and error with its history row (by automation, as a sent one's)."""
     notification.status = status
     notification.last_error = error
-    notification._change_reason = f"automation:notifications {status}"
-    notification.save()
+    row_update_with_history(notification, ["status", "last_error"], reason=f"automation:notifications {status}",
+                            user_id=request_user_id())
 
 
 def _release(notification: Notification, error: str) -> None:

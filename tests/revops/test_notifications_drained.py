@@ -152,3 +152,29 @@ def test_a_send_that_breaks_unexpectedly_keeps_the_sent_ones_recorded_and_sends_
         [NotificationStatus.SENT] * 4
     assert Notification.objects.get(pk=broken[0]).attempts == 2
     assert not PendingJob.objects.exists()
+
+
+def test_messages_slack_is_not_configured_for_are_recorded_together_as_one_alone_is(settings):
+    """With no Slack token (a fresh install, the demo) every message of a drain is parked "not configured": the rows
+    and their history rows by one prepared statement each, the same row and history as a message sent alone."""
+    settings.SLACK_BOT_TOKEN = ""
+    ids = queue_messages(4)
+
+    with CaptureQueriesContext(connection) as captured:
+        pending_drain_job(SEND, "default")
+
+    records = [q["sql"] for q in captured.captured_queries
+               if q["sql"].split(": ", 1)[-1].startswith('UPDATE "revops_notification" SET "status"')
+               and '"last_error" = ' in q["sql"]]
+    assert len(records) == 1 and records[0].startswith("4 times")  # one statement for the four, not one each
+    assert not PendingJob.objects.exists()
+    alone = notification_queue(dedup_key="alone", recipient="U9", text="alone")[0]
+    notifications.notification_send(notification_id=alone.pk)
+    rows = list(Notification.objects.filter(pk__in=[*ids, alone.pk]))
+    assert {(n.status, n.last_error, n.attempts) for n in rows} == {
+        (NotificationStatus.NOT_CONFIGURED, rows[0].last_error, 1)} and rows[0].last_error
+    history = {n.pk: list(n.history.values_list("history_type", "history_change_reason", "status", "history_user"))
+               for n in rows}
+    assert len({tuple(h) for h in history.values()}) == 1  # each as the one sent alone
+    assert history[alone.pk][0][:3] == ("~", "automation:notifications not_configured",
+                                        NotificationStatus.NOT_CONFIGURED)

@@ -38,10 +38,10 @@ from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
 from .models import AutomationLog, Notification
 
 # What recording a sent message writes (its row's other columns stay as they are).
+SENT_FIELDS = ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"]
 # A post's outcome that ends its message for good, and the status it records.
 REFUSED = {"failed": NotificationStatus.FAILED, "no_recipient": NotificationStatus.NO_RECIPIENT,
            "not_configured": NotificationStatus.NOT_CONFIGURED}
-SENT_FIELDS = ["status", "sent_at", "last_error", "next_attempt_at", "slack_ts"]
 # Slack errors that mean "try again later" rather than "this message can never be delivered".
 TRANSIENT_SLACK_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 

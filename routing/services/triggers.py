@@ -101,15 +101,15 @@ def leads_trigger_tasks(*, triggers: list[tuple[int, str, int, dict | None]]) ->
     triggers = [trigger for trigger in triggers if trigger[1] in TRIGGER_TASKS]
     if not triggers:
         return []
-    lead_ids = sorted({trigger[0] for trigger in triggers})
+    trigger_leads = sorted({trigger[0] for trigger in triggers})
     with transaction.atomic():
-        due = _handoffs_due(lead_ids)
+        due = _handoffs_due(trigger_leads)
         if due:
             # All the triggers' leads locked first, in ascending id, as every batch locks them; then the hand-offs.
-            list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk"))
+            list(Lead.objects.select_for_update().filter(pk__in=trigger_leads).order_by("pk").values_list("pk"))
             leads_stage_handoff_many(lead_ids=due)
-        leads = {lead.pk: lead for lead in Lead.objects.select_for_update()
-                 .filter(pk__in={trigger[0] for trigger in triggers}).order_by("pk")}
+        leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=trigger_leads)
+                 .order_by("pk")}
         keys = {f"trigger:{trigger_id}" for _, _, trigger_id, _ in triggers}
         seen = set(Task.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
         now = timezone.now()

@@ -7,12 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
 application = get_wsgi_application()
 
+# The views and the country names, loaded before the first request (revops/top/warm_up.py).
+from revops.top.warm_up import process_warm_up  # noqa: E402 - after the application is set up
 
-def warm_up() -> None:
-    """Load the views and the country names before the first request (``revops.top.warm_up``)."""
-    from revops.top.warm_up import process_warm_up
-
-    process_warm_up()
-
-
-warm_up()
+process_warm_up()

@@ -202,10 +202,14 @@ def leads_sdr_owned_among(*, lead_ids: list[int]) -> list[int]:
     return [pk for pk, owner_id, merged_into_id in rows if owner_id in sdr_user_ids and merged_into_id is None]
 
 
-def leads_sql_owned_by_sdr_ids() -> list[int]:
-    """Open SQL leads still owned by an SDR (hand-offs routing skipped while off)."""
+def leads_sql_owned_by_sdr_ids(*, among: list[int] | None = None) -> list[int]:
+    """Open SQL leads still owned by an SDR, in ascending id: the hand-offs due (all of them: those routing skipped
+    while off; ``among``: of those leads only)."""
     sdr_users = Rep.objects.filter(role=RepRole.SDR).values("user_id")
-    return list(leads_open().filter(stage=Stage.SQL, owner_id__in=sdr_users).values_list("pk", flat=True))
+    leads = leads_open().filter(stage=Stage.SQL, owner_id__in=sdr_users)
+    if among is not None:
+        leads = leads.filter(pk__in=among)
+    return list(leads.order_by("pk").values_list("pk", flat=True))
 
 
 def reps_inactive_with_open_leads_ids() -> list[int]:

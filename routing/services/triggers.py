@@ -17,7 +17,6 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from leads.choices import Stage
 from leads.consent import outreach_allowed, outreach_skipped
 from leads.models import Lead
 from leads.services.lifecycle import lead_is_closed
@@ -26,8 +25,9 @@ from revops.base.db.instances import instance_new
 from revops.base.db.sql import bulk_insert, history_copy
 from revops.base.switches import workflow_enabled
 
-from ..choices import RepRole, TaskKind
-from ..models import Rep, Task
+from ..choices import TaskKind
+from ..models import Task
+from ..selectors import leads_sql_owned_by_sdr_ids
 from ..writes import task_get_or_create
 from .handoff import lead_stage_handoff, leads_stage_handoff_many
 from .messages import trigger_task_notify, trigger_tasks_notify
@@ -54,13 +54,11 @@ def _trigger_title(text: str, detail: dict | None, lead: Lead) -> str:
 
 
 def _handoffs_due(lead_ids: list[int]) -> list[int]:
-    """The leads whose hand-off is due now: SQL, owned by an SDR, routing on (switched off, the hand-off waits for
-    routing's catch-up and the owner of the moment gets the task)."""
+    """The leads whose hand-off is due now (``leads_sql_owned_by_sdr_ids``), routing on (switched off, the hand-off
+    waits for routing's catch-up and the owner of the moment gets the task)."""
     if not lead_ids or not workflow_enabled(Workflow.ROUTING):
         return []
-    sdrs = Rep.objects.filter(role=RepRole.SDR).values("user_id")
-    return sorted(Lead.objects.filter(pk__in=lead_ids, stage=Stage.SQL, merged_into__isnull=True, owner_id__in=sdrs)
-                  .values_list("pk", flat=True))
+    return leads_sql_owned_by_sdr_ids(among=lead_ids)
 
 
 def lead_trigger_task(*, lead_id: int, kind: str, trigger_id: int, detail: dict | None = None) -> Task | None:

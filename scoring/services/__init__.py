@@ -38,12 +38,12 @@ from .lead_scoring import (
     leads_score_each,
 )
 from .predictions import predictions_for
-from .triggers import crossings, lead_triggers_after_score, leads_cold_check, trigger_fire
+from .triggers import crossings, lead_triggers_earned, leads_cold_check, trigger_fire
 
 __all__ = [
     "BulkSummary", "PredictiveError", "change_reason", "scoring_model_default_ensure", "crossings",
     "experiment_start", "experiment_stop",
-    "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_triggers_after_score", "lead_values",
+    "lead_events_for_scoring", "lead_score", "lead_score_failed", "lead_triggers_earned", "lead_values",
     "leads_cold_check", "leads_decay", "leads_rescore_bulk", "leads_rescore_needed", "leads_score_each",
     "leads_score_many",
     "predictions_for", "predictive_activate", "predictive_retrain", "predictive_rollback", "predictive_train",

@@ -101,16 +101,10 @@ def _eligible(lead: Lead, stage: str) -> bool:
     return stage in TRIGGER_STAGES and outreach_allowed({"consent": lead.consent, "stage": stage})
 
 
-def lead_triggers_after_score(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
-                              cause: str, now: datetime, first_score: bool = False) -> list[ScoreTrigger]:
-    """Fire the triggers one scoring earns (:func:`lead_triggers_earned`); returns the new ones."""
-    return triggers_fire_many(lead_triggers_earned(lead=lead, model=model, old_stage=old_stage, result=result,
-                                                   delta=delta, cause=cause, now=now, first_score=first_score))
-
-
 def lead_triggers_earned(*, lead: Lead, model: ScoringModel, old_stage: str, result: ScoreResult, delta: int,
                          cause: str, now: datetime, first_score: bool = False) -> list[ScoreTrigger]:
-    """The triggers one scoring earns, unsaved (a batch fires its leads' together: ``triggers_fire_many``):
+    """The triggers one scoring earns, unsaved (``triggers_fire_many`` fires them: one lead's, or a batch's leads'
+    together):
     crossings of the stage change, hot, high intent.
 
     Hot: the net points the lead's own events added (ScoreChange deltas of cause "events") within the model's hot

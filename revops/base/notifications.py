@@ -394,8 +394,8 @@ def _send_teams(notification: Notification) -> _Post:
 
 
 def _record_refused_many(refused: list[tuple[Notification, str, str]]) -> None:
-    """:func:`_finish` for a drain's messages refused for good (failed, no recipient, Slack not configured): their
-    rows and history rows each by one prepared statement (inside the caller's transaction)."""
+    """Messages refused for good (failed, no recipient, Slack not configured), a drain's or one (``_finish``): their
+    status and error, the rows and history rows each by one prepared statement (inside the caller's transaction)."""
     for notification, status, error in refused:
         notification.status, notification.last_error = status, error
     rows_update_with_history([notification for notification, _, _ in refused], ["status", "last_error"],
@@ -405,10 +405,7 @@ def _record_refused_many(refused: list[tuple[Notification, str, str]]) -> None:
 
 def _finish(notification: Notification, status: str, error: str) -> None:
     """A message refused for good: its status and error with its history row (by automation, as a sent one's)."""
-    notification.status = status
-    notification.last_error = error
-    row_update_with_history(notification, ["status", "last_error"], reason=f"automation:notifications {status}",
-                            user_id=request_user_id())
+    _record_refused_many([(notification, status, error)])
 
 
 def _release(notification: Notification, error: str) -> None:

@@ -240,6 +240,9 @@ LEADFLOW_DRAIN_SECONDS = float(os.environ.get("LEADFLOW_DRAIN_SECONDS", "1.0"))
 # (revops.base.pending.drain_linger). An idle queue's step runs at once.
 LEADFLOW_DRAIN_LINGER_MS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_MS", "100"))
 LEADFLOW_DRAIN_LINGER_STEPS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_STEPS", "10"))
+# A step committed by the web (or a command) signals its drain in Redis at most once per this many ms per process and
+# step kind, and once more after the last one held back (revops/base/pace.py); 0: every commit signals.
+LEADFLOW_DRAIN_SIGNAL_EVERY_MS = int(os.environ.get("LEADFLOW_DRAIN_SIGNAL_EVERY_MS", "50"))
 # Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
 LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))
 # A drain's outbox messages to different recipients are posted at once in this many threads per worker process
@@ -321,6 +324,9 @@ REST_FRAMEWORK = {
     ],
 }
 # Throttles (DRF rate strings, e.g. "1000/minute"; empty: no limit). Counted in the process's cache.
+# Each web process keeps an API token it has read, with its user, this many seconds (0: read on every request); a
+# token deleted or a user changed elsewhere takes effect within this time (at once in the process that changed it).
+LEADFLOW_API_TOKEN_CACHE_SECONDS = float(os.environ.get("LEADFLOW_API_TOKEN_CACHE_SECONDS", "5"))
 LEADFLOW_API_RATE_CLIENT = os.environ.get("LEADFLOW_API_RATE_CLIENT", "1000/minute")
 LEADFLOW_API_RATE_ANONYMOUS = os.environ.get("LEADFLOW_API_RATE_ANONYMOUS", "60/minute")
 LEADFLOW_API_MAX_PAGE_SIZE = int(os.environ.get("LEADFLOW_API_MAX_PAGE_SIZE", "500"))

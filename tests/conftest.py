@@ -14,7 +14,9 @@ from rest_framework.authtoken.models import Token
 
 from leads.models import IndustryTerm
 from leads.services import industry_vocabulary_clear
+from revops.base.apiclasses import api_tokens_forget
 from revops.base.jobs import PIPELINE_QUEUES, jobs_inline
+from revops.base.redis_handoff import drain_signal_paced
 from revops.base.roles import ROLE_INTEGRATION, ROLE_REVOPS_ADMIN, ROLE_SALES_MANAGER, ROLE_SALES_REP
 from routing.choices import RepRole, RuleAction, Strategy
 from routing.models import Rep, RoutingRule, Team, Territory
@@ -73,6 +75,7 @@ def _configuration_read_afresh():
     scoring_config_clear()
     routing_rules_cache_clear()
     industry_vocabulary_clear()
+    api_tokens_forget()  # the API tokens each process keeps a few seconds (revops.base.apiclasses)
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +88,10 @@ def _redis(redis_server, settings):
     settings.LEADFLOW_DRAIN_LINGER_MS = 0  # a burst worker drains back to back: no waiting (tests/revops/test_drains)
     import django_rq
 
+    drain_signal_paced.cancel()  # no drain signal held back by the last test lands in this one's Redis
     django_rq.get_connection("default").flushdb()
     yield
+    drain_signal_paced.cancel()
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ pagination, throttles and the filter backend. Kept apart from ``revops.base.api`
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -21,28 +23,55 @@ MAX_QUERY_INT = 2**63 - 1
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's token authentication, reading the token with its user on every request as DRF does, in a statement
-    compiled once per process (``revops.base.db.sql.rows_compiled_once``): building the query was most of the
-    authentication's cost, about 0.5 ms of every API request (docs/benchmarks.md)."""
+    """DRF's token authentication, the token read with its user in a statement compiled once per process
+    (``revops.base.db.sql.rows_compiled_once``: building the query was most of the authentication's cost), and kept
+    by the process for ``LEADFLOW_API_TOKEN_CACHE_SECONDS`` (an integration posting forms sends the same token
+    hundreds of times a second; the read was a statement of every request). A token deleted, or a user saved (made
+    inactive) or given other groups or permissions, is forgotten at once by the process that did it
+    (``api_tokens_forget``, revops/base/receivers.py) and by every other process within that time."""
 
     def authenticate_credentials(self, key):
-        from django.contrib.auth import get_user_model
-        from rest_framework.authtoken.models import Token
-
-        from .db.sql import model_attnames, rows_compiled_once
-
-        rows = rows_compiled_once("api token with its user",
-                                  lambda: Token.objects.select_related("user").filter(key=""), [key])
-        if not rows:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token_fields, user_model = model_attnames(Token), get_user_model()
-        row = rows[0]
-        token = Token.from_db(connection.alias, token_fields, row[:len(token_fields)])
-        user = user_model.from_db(connection.alias, model_attnames(user_model), row[len(token_fields):])
-        token.user = user
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        seconds = settings.LEADFLOW_API_TOKEN_CACHE_SECONDS
+        if seconds > 0:
+            kept = _tokens.get(key)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1], kept[2]
+        user, token = _token_read(key)
+        if seconds > 0:
+            if len(_tokens) >= MAX_TOKENS_KEPT:
+                _tokens.clear()
+            _tokens[key] = (time.monotonic() + seconds, user, token)
         return user, token
+
+
+MAX_TOKENS_KEPT = 1000
+# API token -> (kept until, its user, the token), per process.
+_tokens: dict[str, tuple[float, object, object]] = {}
+
+
+def api_tokens_forget(**kwargs) -> None:
+    """Forget every token this process keeps (a receiver: a token deleted, a user or a role's permissions changed)."""
+    _tokens.clear()
+
+
+def _token_read(key: str):
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from .db.sql import model_attnames, rows_compiled_once
+
+    rows = rows_compiled_once("api token with its user",
+                              lambda: Token.objects.select_related("user").filter(key=""), [key])
+    if not rows:
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+    token_fields, user_model = model_attnames(Token), get_user_model()
+    row = rows[0]
+    token = Token.from_db(connection.alias, token_fields, row[:len(token_fields)])
+    user = user_model.from_db(connection.alias, model_attnames(user_model), row[len(token_fields):])
+    token.user = user
+    if not user.is_active:
+        raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+    return user, token
 
 
 class BoundedJSONParser(JSONParser):

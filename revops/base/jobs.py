@@ -19,8 +19,6 @@ import contextlib
 import contextvars
 import functools
 import logging
-import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +38,6 @@ from .pending import (
     ScheduledSteps,
     drain_enqueue,
     drain_followup,
-    drain_signal,
     function_path,
     pending_done,
     pending_done_many,
@@ -50,6 +47,9 @@ from .pending import (
     pending_release,
 )
 from .pending import PIPELINE_QUEUES as PIPELINE_QUEUES  # re-exported: the queues, hottest first
+from .redis_handoff import drain_signal_paced, enqueue_failed
+from .redis_handoff import jobs_left_pending as jobs_left_pending  # re-exported for the commands
+from .redis_handoff import jobs_left_pending_notice as jobs_left_pending_notice
 from .switches import workflow_enabled
 from .workflow_stats import workflow_run_count, workflow_run_counted
 
@@ -67,8 +67,6 @@ _queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_q
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
 # Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
 _scheduled: contextvars.ContextVar[ScheduledSteps | None] = contextvars.ContextVar("leadflow_scheduled", default=None)
-_enqueue_failures = {"count": 0, "warned_at": 0.0}
-_enqueue_failures_lock = threading.Lock()
 
 
 class TransientError(Exception):
@@ -172,41 +170,12 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
     try:
         if getattr(func, "leadflow_drain", None) is not None:
             if not drain_followup(function_path(func), queue, pending_id, args):
-                drain_signal(function_path(func), queue)
+                drain_signal_paced((function_path(func), queue))
         else:
             retry = None if getattr(func, "leadflow_no_retry", False) else job_retry()
             pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=retry)
     except REDIS_ERRORS as exc:
-        _enqueue_failed(function_path(func), exc)
-
-
-def _enqueue_failed(path: str, exc: BaseException) -> None:
-    """Count the failure and warn in one line (at most once a minute): the write committed, the job waits."""
-    with _enqueue_failures_lock:
-        _enqueue_failures["count"] += 1
-        warn = time.monotonic() - _enqueue_failures["warned_at"] > 60
-        if warn:
-            _enqueue_failures["warned_at"] = time.monotonic()
-    if warn:
-        logger.warning("Redis unreachable (%s): %s and later jobs stay pending; the sweeper enqueues them when "
-                       "Redis is back", type(exc).__name__, path)
-
-
-def jobs_left_pending() -> int:
-    """How many jobs this process could not hand to Redis (they wait in the pending table for the sweeper)."""
-    return _enqueue_failures["count"]
-
-
-def jobs_left_pending_notice(*, since: int = 0) -> str:
-    """One line for a management command to print when Redis was unreachable while it ran, else an empty string.
-
-    ``since``: :func:`jobs_left_pending` when the command started.
-    """
-    count = jobs_left_pending() - since
-    if count <= 0:
-        return ""
-    return (f"Redis was unreachable: {count} follow-up job{'s' if count != 1 else ''} left pending; the sweeper runs "
-            "them once Redis is back.")
+        enqueue_failed(function_path(func), exc)
 
 
 def _claim_pending_id() -> int | None:

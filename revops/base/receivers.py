@@ -1,10 +1,13 @@
 """Receivers of the base layer."""
 
-from django.db.models.signals import post_migrate
+from django.contrib.auth.models import Group, User
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
+from rest_framework.authtoken.models import Token
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
+from .apiclasses import api_tokens_forget
 from .automation import automation_user_ensure, automation_user_id
 from .choices import Workflow
 from .notifications import notifications_resend_pending
@@ -45,3 +48,11 @@ def name_the_automation_user(sender, instance, history_instance, **kwargs) -> No
     if user is not None and user.is_authenticated:
         return
     history_instance.history_user_id = automation_user_id()
+
+
+# The API tokens a process keeps (revops.base.apiclasses) are forgotten when what they stand for changes here.
+for _model in (Token, User):
+    post_delete.connect(api_tokens_forget, sender=_model, dispatch_uid=f"api_tokens_forget_delete_{_model.__name__}")
+post_save.connect(api_tokens_forget, sender=User, dispatch_uid="api_tokens_forget_user_saved")
+for _through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+    m2m_changed.connect(api_tokens_forget, sender=_through, dispatch_uid=f"api_tokens_forget_{_through.__name__}")

@@ -64,7 +64,9 @@ def test_a_backlog_s_drain_claims_at_once(lately):
 
 
 def test_forms_committed_while_a_drain_waits_join_its_batch_and_queue_no_other_drain(
-        api_client, configured, slack, lately, monkeypatch):
+        api_client, configured, slack, lately, monkeypatch, settings):
+    # Each form signals its drain (not paced: a signal held back would queue a drain after the wait, finding nothing).
+    settings.LEADFLOW_DRAIN_SIGNAL_EVERY_MS = 0
     real_sleep = time.sleep
     posted: list[int] = []
     queue = django_rq.get_queue("default")

@@ -82,13 +82,14 @@ def test_flush_sends_what_is_held_and_cancel_drops_it():
 
 def test_a_process_that_exits_sends_its_held_call_first(tmp_path: Path):
     out = tmp_path / "sent.txt"
-    code = (
-        "import sys; sys.path.insert(0, %r)\n"
-        "from revops.base.pace import Paced\n"
-        "out = open(%r, 'a')\n"
-        "paced = Paced(lambda key: (out.write(key + '\\n'), out.flush()), lambda: 0.3)\n"
-        "paced('lead'); paced('lead'); paced('lead')\n"
-    ) % (str(Path(__file__).resolve().parents[2]), str(out))
+    root = str(Path(__file__).resolve().parents[2])
+    code = "\n".join([
+        f"import sys; sys.path.insert(0, {root!r})",
+        "from revops.base.pace import Paced",
+        f"out = open({str(out)!r}, 'a')",
+        "paced = Paced(lambda key: (out.write(key + '\\n'), out.flush()), lambda: 0.3)",
+        "paced('lead'); paced('lead'); paced('lead')",
+    ])
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
     assert out.read_text().splitlines() == ["lead", "lead"]
 

@@ -13,6 +13,7 @@ from rq import SimpleWorker
 from revops.base.jobs import PIPELINE_QUEUES
 from revops.base.models import PendingJob
 from revops.base.pending import function_path, pending_drain_job
+from revops.base.redis_handoff import drain_signal_paced
 
 DRAIN = function_path(pending_drain_job)
 
@@ -33,7 +34,10 @@ def queued(queue: str | None = None) -> list[tuple[str, tuple]]:
 
 
 def work(*, with_scheduler: bool = False, max_jobs: int | None = None) -> int:
-    """A burst worker over every pipeline queue, hottest first; returns how many jobs it ran."""
+    """A burst worker over every pipeline queue, hottest first; returns how many jobs it ran. The drain signals this
+    process holds back (``revops.base.pace``) are sent first, as their timer would a moment later: what the test
+    committed is queued."""
+    drain_signal_paced.flush()
     queues = [django_rq.get_queue(name) for name in PIPELINE_QUEUES]
 
     def done() -> int:

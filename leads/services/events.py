@@ -80,23 +80,43 @@ def event_record(
     return events[0], bool(created)
 
 
-def _resolve_lead(lead_id: int | None, email: str) -> int:
-    """The id of the lead the events belong to (a merged lead's survivor): ``_lead_after_events`` reads the whole
-    row, locked, inside the transaction. By id, the statement is compiled once (every event posted asks it)."""
-    if lead_id:
-        row = _id_and_merged_into(lead_id)
-        if row is None:
-            raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
-    elif email:
+class _Merged(Exception):
+    """The lead locked for the events was merged: the transaction rolls back (its lock released) and the events go
+    to the survivor instead."""
+
+    def __init__(self, merged_into_id: int) -> None:
+        super().__init__(merged_into_id)
+        self.merged_into_id = merged_into_id
+
+
+def _lead_locked_live(lead_id: int | None, email: str) -> Lead:
+    """The lead the events belong to, locked until the transaction ends; raises ``_Merged`` for a merged lead.
+
+    By id (every event the API takes) one statement, compiled once, reads the row locked and says whether the lead
+    exists and whether it was merged. A merged lead is not kept locked while its survivor is locked after it (a merge's
+    undo locks both in ascending id): the caller's transaction rolls back and runs again for the survivor."""
+    if not lead_id:
         normalized = " ".join(str(email).split()).lower()
-        row = (Lead.objects.filter(email=normalized, merged_into__isnull=True).order_by("id")
-               .values_list("id", "merged_into_id").first())
-        if row is None:
+        lead_id = (Lead.objects.filter(email=normalized, merged_into__isnull=True).order_by("id")
+                   .values_list("id", flat=True).first())
+        if lead_id is None:
             raise LeadInputError([FieldError("email", f"no lead with e-mail {normalized}")])
-    else:
-        raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
-    while row[1]:
+    try:
+        lead = lead_locked(lead_id=lead_id)
+    except Lead.DoesNotExist:
+        raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")]) from None
+    if lead.merged_into_id is not None:
+        raise _Merged(lead.merged_into_id)
+    return lead
+
+
+def _survivor_id(lead_id: int) -> int:
+    """The lead a merged lead's chain of merges ends at (read without a lock)."""
+    row = _id_and_merged_into(lead_id)
+    while row is not None and row[1]:
         row = _id_and_merged_into(row[1])
+    if row is None:
+        raise LeadInputError([FieldError("lead", f"no lead with id {lead_id}")])
     return row[0]
 
 
@@ -113,8 +133,10 @@ def events_record(
 
     Redelivered events (known idempotency key) are returned as they are. New events update the lead's last
     interaction; an unsubscribe opts the lead out at once. ``events_recorded`` is sent once, in the transaction.
+    The lead is locked first (its events and its row are written under that lock); the items are checked before.
     """
-    lead_id = _resolve_lead(lead_id, email)
+    if not (lead_id or email):
+        raise LeadInputError([FieldError("lead", "give the lead id or its e-mail")])
     prepared = []
     for item in items:
         event_type = " ".join(str(item.get("type") or "").split()).lower()
@@ -128,26 +150,35 @@ def events_record(
         key = (item.get("idempotency_key") or None) and str(item["idempotency_key"])[:200]
         prepared.append((event_type, _parse_occurred_at(item.get("occurred_at")), dict(properties), key,
                          str(item.get("source") or "")[:100]))
+    for _ in range(3):
+        try:
+            return _events_write(lead_id, email, prepared)
+        except _Merged as merged:  # rolled back, nothing written: the events go to the survivor
+            lead_id, email = _survivor_id(merged.merged_into_id), ""
+    return _events_write(lead_id, email, prepared)
+
+
+def _events_write(lead_id: int | None, email: str, prepared: list[tuple]) -> tuple[list[LeadEvent], list[LeadEvent]]:
     result, created = [], []
     with transaction.atomic():
+        lead = _lead_locked_live(lead_id, email)
         for event_type, occurred_at, properties, key, source in prepared:
             if key:
                 existing = LeadEvent.objects.filter(idempotency_key=key).first()
                 if existing is not None:
                     result.append(existing)
                     continue
-            event = LeadEvent(lead_id=lead_id, type=event_type, occurred_at=occurred_at, properties=properties,
+            event = LeadEvent(lead_id=lead.pk, type=event_type, occurred_at=occurred_at, properties=properties,
                               idempotency_key=key, source=source)
             event_insert_with_history(event, reason=f"event from {source or 'api'}")
             result.append(event)
             created.append(event)
         if created:
-            _lead_after_events(lead_id, created)
+            _lead_after_events(lead, created)
     return result, created
 
 
-def _lead_after_events(lead_id: int, created: list[LeadEvent]) -> None:
-    lead = lead_locked(lead_id=lead_id)
+def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
     # The latest activity known before these events (a lower bound of what re-engagement compares): a lead active
     # recently needs no re-engagement lookup (routing.jobs.lead_reengage_schedule).
     active_before = max((m for m in (lead.last_interaction_at, lead.assigned_at, lead.created_at) if m), default=None)

@@ -140,6 +140,30 @@ def test_an_event_on_a_merged_lead_is_recorded_on_its_survivor(api_client):
         "lead"] == [f"no lead with id {merged.pk + 999}"]
 
 
+def test_an_event_posted_by_lead_id_reads_the_lead_once_locked(api_client):
+    lead = _lead(email="once@example.com")
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.post("/api/events/", {"lead": lead.pk, "type": "pricing_visit"}, format="json")
+    assert response.status_code == 201
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and 'FROM "leads_lead"' in q["sql"]]
+    assert len(reads) == 1  # exists, merged or not, and the row to update: one statement
+
+
+def test_an_event_on_a_lead_merged_twice_is_recorded_on_the_last_survivor_with_nothing_left_on_the_others(
+        api_client):
+    survivor = _lead(email="last@example.com")
+    middle = _lead(email="middle@example.com", merged_into=survivor)
+    first = _lead(email="first@example.com", merged_into=middle)
+    response = api_client.post("/api/events/", {"lead": first.pk, "type": "pricing_visit"}, format="json")
+    assert response.status_code == 201 and response.json()["lead"] == survivor.pk
+    assert Lead.objects.get(pk=survivor.pk).last_interaction_at is not None
+    assert Lead.objects.get(pk=first.pk).last_interaction_at is None
+    assert not first.events.exists() and not middle.events.exists()
+    by_email = api_client.post("/api/events/", {"email": "LAST@example.com", "type": "x"}, format="json")
+    assert by_email.status_code == 201 and by_email.json()["lead"] == survivor.pk
+
+
 def test_the_first_lead_of_a_domain_creates_its_account_with_a_history_row_and_the_next_shares_it(
         api_client, integration_user, monkeypatch):
     first = api_client.post("/api/leads/", {"email": "a@umbrella.example", "company": "Umbrella"}, format="json")

@@ -120,8 +120,9 @@ DATABASES = {
 LEADFLOW_SQLITE_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_BUSY_TIMEOUT", "20"))
 LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT = float(os.environ.get("LEADFLOW_SQLITE_WEB_BUSY_TIMEOUT", "2"))
 # SQLite: at most how long (milliseconds) a worker's next write transaction waits for the web requests writing now
-# (revops/base/db/webfirst.py); 0 turns the turn-taking off.
-LEADFLOW_SQLITE_WORKER_YIELD_MS = float(os.environ.get("LEADFLOW_SQLITE_WORKER_YIELD_MS", "200"))
+# (revops/base/db/webfirst.py); 0 turns the turn-taking off. Short: at 100 forms a second the web writes most of the
+# time, and a longer wait (200 ms) held the pipeline back until its steps piled up (docs/benchmarks.md).
+LEADFLOW_SQLITE_WORKER_YIELD_MS = float(os.environ.get("LEADFLOW_SQLITE_WORKER_YIELD_MS", "40"))
 LEADFLOW_BUSY_RETRY_AFTER = int(os.environ.get("LEADFLOW_BUSY_RETRY_AFTER", "1"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker write the same file without "database is locked".

@@ -80,6 +80,9 @@ def event_record(
     return events[0], bool(created)
 
 
+MERGED_RETRIES = 3  # times the events follow a lead merged while they were recorded
+
+
 class _Merged(Exception):
     """The lead locked for the events was merged: the transaction rolls back (its lock released) and the events go
     to the survivor instead."""
@@ -150,12 +153,16 @@ def events_record(
         key = (item.get("idempotency_key") or None) and str(item["idempotency_key"])[:200]
         prepared.append((event_type, _parse_occurred_at(item.get("occurred_at")), dict(properties), key,
                          str(item.get("source") or "")[:100]))
-    for _ in range(3):
+    retries = MERGED_RETRIES
+    while True:
         try:
             return _events_write(lead_id, email, prepared)
         except _Merged as merged:  # rolled back, nothing written: the events go to the survivor
+            if retries == 0:  # merged again each time it was read: a clear error, not a 500
+                raise LeadInputError([FieldError("lead", "was merged while its events were recorded; post them "
+                                                         "again")]) from None
+            retries -= 1
             lead_id, email = _survivor_id(merged.merged_into_id), ""
-    return _events_write(lead_id, email, prepared)
 
 
 def _events_write(lead_id: int | None, email: str, prepared: list[tuple]) -> tuple[list[LeadEvent], list[LeadEvent]]:

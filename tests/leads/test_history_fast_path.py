@@ -164,6 +164,24 @@ def test_an_event_on_a_lead_merged_twice_is_recorded_on_the_last_survivor_with_n
     assert by_email.status_code == 201 and by_email.json()["lead"] == survivor.pk
 
 
+def test_a_lead_merged_again_each_time_its_events_are_recorded_answers_400_with_nothing_written(
+        api_client, monkeypatch):
+    from leads.services import events
+
+    survivor = _lead(email="moving@example.com")
+    tries = []
+
+    def merged_again(lead_id, email):
+        tries.append(lead_id)
+        raise events._Merged(survivor.pk)
+
+    monkeypatch.setattr(events, "_lead_locked_live", merged_again)
+    response = api_client.post("/api/events/", {"lead": survivor.pk, "type": "pricing_visit"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["lead"] == ["was merged while its events were recorded; post them again"]
+    assert len(tries) == events.MERGED_RETRIES + 1 and not survivor.events.exists()
+
+
 def test_the_first_lead_of_a_domain_creates_its_account_with_a_history_row_and_the_next_shares_it(
         api_client, integration_user, monkeypatch):
     first = api_client.post("/api/leads/", {"email": "a@umbrella.example", "company": "Umbrella"}, format="json")

@@ -37,6 +37,18 @@ def test_concurrent_events_with_one_key_all_answer_the_first_event(mode, integra
     _assert_all_answers_are_the_first_event(answers, LeadEvent.objects.count())
 
 
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="in-memory SQLite: one writer, no row locks to order")
+def test_concurrent_events_of_one_lead_without_a_key_are_each_recorded(integration_user, configured):
+    """Ten events of one lead at once: each locks the lead first, then writes (no deadlock, no lost update)."""
+    lead = Lead.objects.create(email="race@x.example")
+    token = Token.objects.create(user=integration_user).key
+    answers = concurrent_event_posts(token, mode="none")
+    assert sorted(status for status, _body in answers) == [201] * 10, answers
+    assert LeadEvent.objects.filter(lead=lead).count() == 10
+    updates = Lead.objects.get(pk=lead.pk).history.filter(history_change_reason__startswith="automation:events")
+    assert updates.count() == 10
+
+
 @pytest.mark.own_sqlite_file
 @pytest.mark.parametrize("mode", ["header", "body"])
 def test_concurrent_events_with_one_key_all_answer_the_first_event_on_a_sqlite_file(mode, tmp_path, settings):

@@ -324,10 +324,10 @@ REST_FRAMEWORK = {
         "revops.base.apiclasses.AnonymousRateThrottle",
     ],
 }
-# Throttles (DRF rate strings, e.g. "1000/minute"; empty: no limit). Counted in the process's cache.
 # Each web process keeps an API token it has read, with its user, this many seconds (0: read on every request); a
 # token deleted or a user changed elsewhere takes effect within this time (at once in the process that changed it).
 LEADFLOW_API_TOKEN_CACHE_SECONDS = float(os.environ.get("LEADFLOW_API_TOKEN_CACHE_SECONDS", "5"))
+# Throttles (DRF rate strings, e.g. "1000/minute"; empty: no limit). Counted in the process's cache.
 LEADFLOW_API_RATE_CLIENT = os.environ.get("LEADFLOW_API_RATE_CLIENT", "1000/minute")
 LEADFLOW_API_RATE_ANONYMOUS = os.environ.get("LEADFLOW_API_RATE_ANONYMOUS", "60/minute")
 LEADFLOW_API_MAX_PAGE_SIZE = int(os.environ.get("LEADFLOW_API_MAX_PAGE_SIZE", "500"))

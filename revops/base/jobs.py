@@ -38,6 +38,7 @@ from .pending import (
     ScheduledSteps,
     drain_enqueue,
     drain_followup,
+    drain_signal,
     function_path,
     pending_done,
     pending_done_many,
@@ -170,7 +171,10 @@ def _enqueue_pending(func: Callable[..., Any], args: tuple, queue: str, pending_
     try:
         if getattr(func, "leadflow_drain", None) is not None:
             if not drain_followup(function_path(func), queue, pending_id, args):
-                drain_signal_paced((function_path(func), queue))
+                if get_current_job() is not None:  # a worker's job signals at once: pacing is the web's and commands'
+                    drain_signal(function_path(func), queue)
+                else:
+                    drain_signal_paced((function_path(func), queue))
         else:
             retry = None if getattr(func, "leadflow_no_retry", False) else job_retry()
             pending_enqueue(function=func, args=args, queue=queue, pending_id=pending_id, retry=retry)

@@ -130,3 +130,16 @@ def test_a_trailing_signal_with_redis_down_leaves_the_step_to_the_sweeper(api_cl
     drain_signal_paced.flush()  # the trailing signal, now: Redis refuses it, counted (and warned once a minute)
     assert jobs_left_pending() == refused + 1
     assert PendingJob.objects.filter(function=ENRICH).count() == 2  # both wait: the first drain, the sweeper
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LEADFLOW_DRAIN_SIGNAL_EVERY_MS=60_000)
+def test_a_worker_job_signals_its_drain_at_once_however_recently_one_was_sent(monkeypatch):
+    from revops.base import jobs
+
+    sent = []
+    monkeypatch.setattr(jobs, "drain_signal", lambda function, queue: sent.append((function, queue)))
+    drain_signal_paced((ENRICH, "default"))  # a signal a moment ago: the web's next one would be held for a minute
+    monkeypatch.setattr(jobs, "get_current_job", lambda: object())  # inside an RQ job on a worker
+    jobs._enqueue_pending(lead_enrich_job, (1,), "default", 1)
+    assert sent == [(ENRICH, "default")]

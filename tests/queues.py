@@ -47,3 +47,13 @@ def work(*, with_scheduler: bool = False, max_jobs: int | None = None) -> int:
     SimpleWorker(queues, connection=queues[0].connection).work(burst=True, with_scheduler=with_scheduler,
                                                                max_jobs=max_jobs)
     return done() - before
+
+
+def steps_in_a_fixed_order(settings) -> None:
+    """For a test that compares two runs of the same input (one-by-one against batched): the steps run in an order
+    that does not depend on the machine's speed. A drain past ``LEADFLOW_DRAIN_SECONDS`` hands its follow-ups to
+    drains of their own, which run after other waiting work (a slow moment of a loaded machine changed the order of
+    the hand-offs, and the round-robin owners with it); and each commit signals its drain at once, so no timer
+    decides when a drain is queued (``LEADFLOW_DRAIN_SIGNAL_EVERY_MS``)."""
+    settings.LEADFLOW_DRAIN_SECONDS = 120
+    settings.LEADFLOW_DRAIN_SIGNAL_EVERY_MS = 0

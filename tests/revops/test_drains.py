@@ -18,7 +18,7 @@ from revops.base.models import Notification, PendingJob
 from revops.base.pending import pending_claim, pending_drain_job
 from routing.models import Task
 from scoring import jobs as scoring_jobs
-from tests.queues import queued, work
+from tests.queues import queued, steps_in_a_fixed_order, work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,6 +63,7 @@ def outcome(ids: list[int]) -> list[tuple]:
 def test_micro_batches_give_the_same_owners_scores_tasks_and_messages_as_one_by_one(
         api_client, configured, slack, settings):
     count = 12  # a multiple of the pool's size: the round-robin pointer ends where it started
+    steps_in_a_fixed_order(settings)
     settings.LEADFLOW_DRAIN_BATCH = 1  # one step per claim: the one-by-one path
     one_by_one = post_forms(api_client, "a", count)
     steps = len(queued())

@@ -16,7 +16,7 @@ from revops.base.switches import workflow_switch_set
 from routing import jobs as routing_jobs
 from routing.models import RoutingDecision, Task
 from scoring.models import ScoreTrigger
-from tests.queues import work
+from tests.queues import steps_in_a_fixed_order, work
 from tests.revops.test_drains import drain_batch_sizes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,6 +115,7 @@ def outcome(ids: list[int]) -> list[tuple]:
 
 
 def test_micro_batches_give_the_same_results_as_one_by_one(api_client, configured, slack, settings):
+    steps_in_a_fixed_order(settings)
     settings.LEADFLOW_DRAIN_BATCH = 1  # one step per claim: the one-by-one bodies
     one_by_one = run_input(api_client)
     assert max(drain_batch_sizes()) == 1

@@ -19,6 +19,7 @@ from routing import jobs as routing_jobs
 from routing.choices import RepRole, RuleAction
 from routing.models import RoutingDecision, RoutingRule, Task, Team
 from scoring.models import ScoreTrigger
+from tests.queues import steps_in_a_fixed_order
 from tests.revops.test_drains import drain_batch_sizes
 from tests.revops.test_micro_batches import plain, run_waves
 from tests.routing.factories import make_reps, team_rule
@@ -112,6 +113,7 @@ def test_handoffs_and_trigger_tasks_in_micro_batches_match_one_by_one(api_client
     monkeypatch.setattr(routing_jobs, "leads_stage_handoff_many", handoffs)
     monkeypatch.setattr(routing_jobs, "leads_trigger_tasks", triggers)
 
+    steps_in_a_fixed_order(settings)
     settings.LEADFLOW_DRAIN_BATCH = 1  # one step per claim: the one-by-one bodies
     one_by_one = run_input(api_client)
     assert max(drain_batch_sizes()) == 1 and batches == {"handoff": [], "trigger": []}

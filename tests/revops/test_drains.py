@@ -226,9 +226,10 @@ def test_a_drain_whose_claim_came_back_short_does_not_claim_again(api_client, co
     assert not PendingJob.objects.exists()
 
 
-def test_a_new_lead_goes_through_its_whole_pipeline_in_one_worker_job(api_client, configured, slack):
+def test_a_new_lead_goes_through_its_whole_pipeline_in_one_worker_job(api_client, configured, slack, settings):
     """The drain of the lead's enrichment runs the steps that follow it (scoring, routing, the task, the message),
     from their committed pending rows, without a worker job per step."""
+    settings.LEADFLOW_DRAIN_SECONDS = 120  # within its time, however slow the machine
     lead_id = api_client.post("/api/leads/", form(1, "f"), format="json").json()["id"]
     assert [step for step, _ in queued()] == ["leads.jobs.lead_enrich_job"]
 
@@ -241,9 +242,11 @@ def test_a_new_lead_goes_through_its_whole_pipeline_in_one_worker_job(api_client
     assert not PendingJob.objects.exists()
 
 
-def test_a_drain_jobs_follow_ups_are_claimed_for_it_when_written(api_client, configured, slack, monkeypatch):
+def test_a_drain_jobs_follow_ups_are_claimed_for_it_when_written(api_client, configured, slack, monkeypatch,
+                                                                 settings):
     """The rows its steps write are claimed by the job at once: one claim statement for a lead's whole pipeline (its
     enrichment, scored, routed, its task and message), and no other drain can take them meanwhile."""
+    settings.LEADFLOW_DRAIN_SECONDS = 120  # within its time, however slow the machine
     from revops.base import pending
 
     lead_id = api_client.post("/api/leads/", form(1, "k"), format="json").json()["id"]
@@ -348,6 +351,7 @@ def test_a_backlog_is_swept_in_a_few_statements_each_row_with_its_own_backoff(se
 def test_a_drain_takes_each_claimed_batch_through_its_follow_ups_before_claiming_the_next(
         api_client, configured, monkeypatch, settings):
     settings.LEADFLOW_DRAIN_BATCH = 2  # claims of two new leads' enrichments
+    settings.LEADFLOW_DRAIN_SECONDS = 120  # within its time, however slow the machine
     ids = [api_client.post("/api/leads/", form(n, "d"), format="json").json()["id"] for n in range(4)]
     calls = []
     import leads.jobs as lead_jobs

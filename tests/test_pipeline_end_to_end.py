@@ -23,7 +23,8 @@ def run_worker() -> int:
     return work()
 
 
-def test_it_scores_routes_tasks_and_announces_a_posted_lead_once(api_client, configured, slack):
+def test_it_scores_routes_tasks_and_announces_a_posted_lead_once(api_client, configured, slack, settings):
+    settings.LEADFLOW_DRAIN_SECONDS = 120  # one drain job within its time, however slow the machine
     response = api_client.post("/api/leads/", LEAD, format="json")
     assert response.status_code == 201, response.content
     lead_id = response.json()["id"]

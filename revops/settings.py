@@ -246,6 +246,9 @@ LEADFLOW_DRAIN_LINGER_STEPS = int(os.environ.get("LEADFLOW_DRAIN_LINGER_STEPS", 
 LEADFLOW_DRAIN_SIGNAL_EVERY_MS = int(os.environ.get("LEADFLOW_DRAIN_SIGNAL_EVERY_MS", "50"))
 # Steps of a drained micro-batch run set-based in one transaction (revops.base.jobs.drain_rows).
 LEADFLOW_DRAIN_TRANSACTION_STEPS = int(os.environ.get("LEADFLOW_DRAIN_TRANSACTION_STEPS", "25"))
+# On SQLite a drain runs its database-only steps (scoring, routing, tasks) one after the other in one write
+# transaction, committed once it has lasted this many ms (revops/base/drain_chain.py); 0: a transaction per step.
+LEADFLOW_DRAIN_CHAIN_MS = int(os.environ.get("LEADFLOW_DRAIN_CHAIN_MS", "60"))
 # A drain's outbox messages to different recipients are posted at once in this many threads per worker process
 # (one recipient's stay in order); 1: one after the other.
 LEADFLOW_SEND_THREADS = int(os.environ.get("LEADFLOW_SEND_THREADS", "8"))

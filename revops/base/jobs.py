@@ -67,6 +67,9 @@ _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pen
 _queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
 # Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
+# Inside a set-based body that writes in its own transaction: its steps' pending rows, until batch_steps_done.
+_batch_pending: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("leadflow_batch_pending",
+                                                                                 default=None)
 _scheduled: contextvars.ContextVar[ScheduledSteps | None] = contextvars.ContextVar("leadflow_scheduled", default=None)
 
 
@@ -126,8 +129,9 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str | None
         scheduled.add(step)
         transaction.on_commit(step)
         return
-    pending_id = _pending_record(func, args, queue)
-    transaction.on_commit(functools.partial(_enqueue_pending, func, args, queue, pending_id))
+    step = _AfterCommit(func, args, queue)
+    step.pending_id = _pending_record(func, args, queue)
+    transaction.on_commit(step)
 
 
 def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:
@@ -143,8 +147,9 @@ def _job_checked(func: Callable[..., Any]) -> None:
 
 
 class _AfterCommit:
-    """A step scheduled inside a set-based batch's transaction: its pending row is written with the batch's others
-    (``ScheduledSteps.write``), and after the commit it is handed on as ``enqueue_after_commit`` hands one on."""
+    """A step scheduled in a transaction, handed on after the commit (``_enqueue_pending``). Inside a set-based
+    batch its pending row is written with the batch's others (``ScheduledSteps.write``); else at once. A drain's
+    chain hands its drained steps on before the commit (``revops.base.drain_chain.Chain.collect``)."""
 
     __slots__ = ("func", "args", "queue", "function", "drained", "pending_id")
 
@@ -267,6 +272,7 @@ def pipeline_job(
 
         run = workflow_run_counted(workflow, run)  # the hourly counter of the workflow-health page
         wrapper.leadflow_job = True
+        wrapper.leadflow_one_transaction = one_transaction  # a drain may chain it (revops.base.drain_chain)
         wrapper.leadflow_drain = functools.partial(drain_rows, run, coalesce,
                                                    batch=_BatchStep(batch, workflow, action, object_type, batch_atomic)
                                                    if batch is not None else None,
@@ -314,12 +320,14 @@ class _BatchStep:
         pending_token = _pending_ctx.set(None)
         scheduled = ScheduledSteps() if self.atomic else None
         scheduled_token = _scheduled.set(scheduled)
+        left = list(pending_ids)
+        left_token = _batch_pending.set(None if self.atomic else left)
         try:
             with transaction.atomic() if self.atomic else contextlib.nullcontext(), batch_gc():
                 self.body(steps)
                 if scheduled is not None:
                     scheduled.write()  # the pending rows of the steps it scheduled, in its transaction
-                pending_done_many(pending_ids)  # in the batch's transaction when it has one
+                pending_done_many(left)  # in the batch's transaction when it has one (else: batch_steps_done)
         except Exception as exc:  # noqa: BLE001 - the one-by-one path records each step's own failure
             logger.warning("%s/%s: a micro-batch of %d failed (%s: %s); its steps run one by one", self.workflow,
                            self.action, len(steps), type(exc).__name__, exc)
@@ -329,11 +337,22 @@ class _BatchStep:
                                   f"one by one\n\n{traceback.format_exc()}")
             return False
         finally:
+            _batch_pending.reset(left_token)
             _scheduled.reset(scheduled_token)
             _pending_ctx.reset(pending_token)
             _queue_ctx.reset(queue_token)
         workflow_run_count(workflow=self.workflow, runs=len(steps))  # the workflow-health page counts each step
         return True
+
+
+def batch_steps_done() -> None:
+    """In a set-based body with transactions of its own (``batch_atomic=False``), inside its last one, once it
+    knows it will not raise: its steps' pending rows are deleted in that transaction (one write fewer a batch; on
+    SQLite each write of a worker first waits for the web's)."""
+    left = _batch_pending.get()
+    if left:
+        pending_done_many(left)
+        left.clear()
 
 
 def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _BatchStep | None = None,
@@ -391,7 +410,8 @@ def drain_rows(run: Callable[..., Any], coalesce: bool, rows: list, *, batch: _B
             intervals = settings.LEADFLOW_JOB_RETRY_INTERVALS or [0]
             delay = intervals[min(attempts, len(intervals) - 1)]
             pending_release(group_ids, delay_seconds=delay)
-            drain_enqueue(first.function, first.queue, delay_seconds=delay)
+            # After the commit: inside a drain's chain the rows are given back only when it commits.
+            transaction.on_commit(functools.partial(drain_enqueue, first.function, first.queue, delay_seconds=delay))
             outcome["retrying"] += 1
             continue
         finally:

@@ -34,7 +34,7 @@ from .db.sql import (
     rows_update_with_history,
 )
 from .history_records import request_user_id
-from .jobs import TransientError, batch_job, enqueue_after_commit, pipeline_job
+from .jobs import TransientError, batch_job, batch_steps_done, enqueue_after_commit, pipeline_job
 from .models import AutomationLog, Notification
 
 # What recording a sent message writes (its row's other columns stay as they are).
@@ -175,6 +175,7 @@ def notifications_send_drained(steps: list[tuple]) -> None:
     refused: list[tuple[Notification, str, str]] = []  # refused for good: (row, status, error)
     transient: list[str] = []
     broke: BaseException | None = None
+    posted = False
     try:
         for notification, post in zip(waiting, _posts(waiting), strict=True):
             if not isinstance(post, _Post):  # not tried, or its post broke unexpectedly: it waits
@@ -188,12 +189,15 @@ def notifications_send_drained(steps: list[tuple]) -> None:
                     sent.append(notification)
             except TransientError as exc:
                 transient.append(str(exc))
+        posted = True
     finally:  # also when a send broke unexpectedly: what was sent is recorded (never sent twice), the rest waits
         with transaction.atomic():
             _record_sent_many(sent)
             _record_refused_many(refused)
             Notification.objects.filter(pk__in=[n.pk for n in waiting],
                                         status=NotificationStatus.SENDING).update(status=NotificationStatus.PENDING)
+            if posted and broke is None and not transient:
+                batch_steps_done()  # the drain's pending rows of these steps, in this same write
     if broke is not None:
         raise broke
     if transient:

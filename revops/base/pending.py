@@ -35,6 +35,7 @@ from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
 from .db.sql import bulk_insert
+from .drain_chain import Chain, chain_allows, chain_transaction
 from .jobscope import job_scope
 from .models import PendingJob
 from .workflow_stats import workflow_run_counts_flush
@@ -71,6 +72,13 @@ class DrainFollowUps:
     def add(self, rows: list[PendingJob]) -> None:
         for row in rows:
             self.rows.setdefault((row.function, row.queue), []).append(row)
+
+    def discard(self, pending_ids: set[int]) -> None:
+        """Forget these follow-ups (a chain's, rolled back with it: :mod:`revops.base.drain_chain`)."""
+        for step, rows in list(self.rows.items()):
+            rows[:] = [row for row in rows if row.pk not in pending_ids]
+            if not rows:
+                del self.rows[step]
 
 
 # Inside a drain job: its follow-ups (see DrainFollowUps).
@@ -402,9 +410,13 @@ def _full_batch_waits(function: str, queue: str) -> bool:
     return _waiting(function, queue)[:limit].count() >= limit
 
 
-def _followups_run(followups: DrainFollowUps, connection, deadline: float) -> tuple[int, int]:
+def _followups_run(followups: DrainFollowUps, connection, deadline: float,
+                   chain: Chain | None = None) -> tuple[int, int]:
     """Run a drain job's follow-ups, hottest queue first, until there are none, the deadline has passed or hotter
-    work waits than the next one's queue; what is left stays in ``followups``. Returns steps and batches run."""
+    work waits than the next one's queue; what is left stays in ``followups``. Returns steps and batches run.
+
+    On SQLite the steps that only touch the database run in chains (:mod:`revops.base.drain_chain`): inside one
+    (``chain``), until the next step may not join it."""
     done = batches = 0
     running: list[PendingJob] = []
     try:
@@ -412,10 +424,18 @@ def _followups_run(followups: DrainFollowUps, connection, deadline: float) -> tu
             step = min(followups.rows, key=_hottest_first)
             if time.monotonic() > deadline or _hotter_work_waits(connection, _hotter(step[1])):
                 break
-            running = followups.rows.pop(step)
-            more, more_batches = _drain_claimed(running, connection, deadline)
-            followups.add(running)  # what the deadline or hotter work left
-            running = []
+            if chain is not None and not (chain.open() and chain_allows(step[0])):
+                break  # the chain commits; the caller goes on
+            if chain is None and chain_allows(step[0]):
+                with chain_transaction(followups) as inner:
+                    more, more_batches = _followups_run(followups, connection, deadline, inner)
+            else:
+                running = followups.rows.pop(step)
+                more, more_batches = _drain_claimed(running, connection, deadline)
+                followups.add(running)  # what the deadline or hotter work left
+                running = []
+                if chain is not None:
+                    chain.collect()  # what it scheduled: run next, in this transaction
             done, batches = done + more, batches + more_batches
     finally:
         followups.add(running)  # a batch that raised: released with the rest
@@ -480,13 +500,25 @@ def _drain(function: str, queue: str, connection, deadline: float,
     hotter, limit = _batch_limit(queue)
     claimed = batches = own = 0
     while True:
-        rows = pending_claim(function=function, queue=queue, token=token, limit=limit)
+        if chain_allows(function):
+            # SQLite: the claim, the batch and the database-only steps after it in one write transaction (one wait
+            # for the web's writes instead of one per statement); read first, so an empty claim takes no lock.
+            if not _waiting(function, queue).exists():
+                break
+            with chain_transaction(followups) as chain:
+                rows = pending_claim(function=function, queue=queue, token=token, limit=limit)
+                outcome = runner(rows) if rows else {}
+                chain.collect()
+                more, more_batches = _followups_run(followups, connection, deadline, chain)
+            claimed, batches = claimed + more, batches + more_batches
+        else:
+            rows = pending_claim(function=function, queue=queue, token=token, limit=limit)
+            outcome = runner(rows) if rows else {}
         if not rows:
             break
         claimed += len(rows)
         own += len(rows)
         batches += 1
-        outcome = runner(rows)
         more, more_batches = _followups_run(followups, connection, deadline)
         claimed, batches = claimed + more, batches + more_batches
         if outcome.get("retrying"):

@@ -33,11 +33,17 @@ from .models import PendingJob
 
 
 def chain_allows(function: str) -> bool:
-    """Whether a step of ``function`` may run in a chain here: SQLite, chains switched on, not inside another
-    transaction, and a step that only touches the database."""
+    """Whether a step of ``function`` may run in a chain: SQLite, chains switched on, and a step that only touches
+    the database."""
     if connection.vendor != "sqlite" or settings.LEADFLOW_DRAIN_CHAIN_MS <= 0:
         return False
     return getattr(import_attribute(function), "leadflow_one_transaction", False)
+
+
+def chain_may_begin(function: str) -> bool:
+    """Whether a chain may begin with a step of ``function``: one it allows, outside any transaction (a drain run
+    inside someone else's transaction keeps a savepoint per step, as before)."""
+    return not connection.in_atomic_block and chain_allows(function)
 
 
 class Chain:

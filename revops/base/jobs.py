@@ -66,10 +66,10 @@ _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pen
 # go to the default queue, because a lead that crossed a threshold must not wait behind the rest of the burst.
 _queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
-# Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
 # Inside a set-based body that writes in its own transaction: its steps' pending rows, until batch_steps_done.
 _batch_pending: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("leadflow_batch_pending",
                                                                                  default=None)
+# Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
 _scheduled: contextvars.ContextVar[ScheduledSteps | None] = contextvars.ContextVar("leadflow_scheduled", default=None)
 
 

@@ -35,7 +35,7 @@ from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
 from .db.sql import bulk_insert
-from .drain_chain import Chain, chain_allows, chain_transaction
+from .drain_chain import Chain, chain_allows, chain_may_begin, chain_transaction
 from .jobscope import job_scope
 from .models import PendingJob
 from .workflow_stats import workflow_run_counts_flush
@@ -426,7 +426,7 @@ def _followups_run(followups: DrainFollowUps, connection, deadline: float,
                 break
             if chain is not None and not (chain.open() and chain_allows(step[0])):
                 break  # the chain commits; the caller goes on
-            if chain is None and chain_allows(step[0]):
+            if chain is None and chain_may_begin(step[0]):
                 with chain_transaction(followups) as inner:
                     more, more_batches = _followups_run(followups, connection, deadline, inner)
             else:
@@ -500,7 +500,7 @@ def _drain(function: str, queue: str, connection, deadline: float,
     hotter, limit = _batch_limit(queue)
     claimed = batches = own = 0
     while True:
-        if chain_allows(function):
+        if chain_may_begin(function):
             # SQLite: the claim, the batch and the database-only steps after it in one write transaction (one wait
             # for the web's writes instead of one per statement); read first, so an empty claim takes no lock.
             if not _waiting(function, queue).exists():

@@ -29,8 +29,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from rq.utils import import_attribute
 
-from .models import PendingJob
-
 
 def chain_allows(function: str) -> bool:
     """Whether a step of ``function`` may run in a chain: SQLite, chains switched on, and a step that only touches
@@ -64,8 +62,7 @@ class Chain:
         for entry in connection.run_on_commit:
             step = entry[1]
             if getattr(step, "drained", False) and getattr(step, "pending_id", None) is not None:
-                self.followups.add([PendingJob(pk=step.pending_id, function=step.function, args=list(step.args),
-                                               queue=step.queue, attempts=0, claimed_by=self.followups.token)])
+                self.followups.add_step(step.function, step.queue, step.pending_id, step.args)
                 self.collected.add(step.pending_id)
             else:
                 kept.append(entry)

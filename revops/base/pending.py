@@ -73,6 +73,11 @@ class DrainFollowUps:
         for row in rows:
             self.rows.setdefault((row.function, row.queue), []).append(row)
 
+    def add_step(self, function: str, queue: str, pending_id: int, args: list | tuple) -> None:
+        """A drained step whose row its own step wrote claimed by this job (see :func:`pending_record`)."""
+        self.add([PendingJob(pk=pending_id, function=function, args=list(args), queue=queue, attempts=0,
+                             claimed_by=self.token)])
+
     def discard(self, pending_ids: set[int]) -> None:
         """Forget these follow-ups (a chain's, rolled back with it: :mod:`revops.base.drain_chain`)."""
         for step, rows in list(self.rows.items()):
@@ -557,8 +562,7 @@ def drain_followup(function: str, queue: str, pending_id: int, args: list | tupl
     followups = _followups.get()
     if followups is None:
         return False
-    followups.add([PendingJob(pk=pending_id, function=function, args=list(args), queue=queue, attempts=0,
-                              claimed_by=followups.token)])
+    followups.add_step(function, queue, pending_id, args)
     return True
 
 

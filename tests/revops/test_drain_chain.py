@@ -7,6 +7,7 @@ import django_rq
 import pytest
 from django.db import connection, transaction
 
+from revops.base.drain_chain import chain_transaction
 from revops.base.jobs import enqueue_after_commit
 from revops.base.models import PendingJob
 from revops.base.notifications import notification_queue
@@ -61,7 +62,6 @@ def test_chained_drains_give_the_same_owners_scores_tasks_and_messages_in_fewer_
 def test_a_chain_that_rolls_back_forgets_the_follow_ups_it_collected(settings):
     if connection.vendor != "sqlite":
         pytest.skip("chains are SQLite's")
-    from revops.base.drain_chain import chain_transaction
 
     with _drain_job() as followups:
         with pytest.raises(RuntimeError), chain_transaction(followups) as chain:

@@ -50,6 +50,32 @@ def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -
     return [Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows]
 
 
+def leads_live_matching_together(lookups: list[tuple[str, str, bool, int]]) -> list[list[Lead]]:
+    """``leads_live_matching`` for each ``(column, value, newest_first, limit)``, in one statement where the database
+    takes a UNION ALL of ordered, limited look-ups (PostgreSQL: one round trip for the duplicate check's up to four
+    instead of one each; SQLite runs each alone, in-process). The results are exactly the separate look-ups': a
+    lead found by one look-up and also matching another's column belongs to that one's answer only if it is among
+    its own first ``limit`` in its order, which are all in the union."""
+    if len(lookups) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return [leads_live_matching(column, value, newest_first=newest_first, limit=limit)
+                for column, value, newest_first, limit in lookups]
+
+    def build():
+        parts = [Lead.objects.live().filter(**{column: "?"}).order_by("-id" if newest_first else "id")[:limit]
+                 for column, _, newest_first, limit in lookups]
+        return parts[0].union(*parts[1:], all=True)
+
+    shape = tuple((column, newest_first, limit) for column, _, newest_first, limit in lookups)
+    rows = rows_compiled_once(("live matching together", shape), build, [value for _, value, _, _ in lookups])
+    found = {lead.pk: lead for lead in (Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows)}
+    answers = []
+    for column, value, newest_first, limit in lookups:
+        same = sorted((lead for lead in found.values() if getattr(lead, column) == value),
+                      key=lambda lead: lead.pk, reverse=newest_first)
+        answers.append(same[:limit])
+    return answers
+
+
 def leads_locked(*, lead_ids: list[int]) -> dict[int, Lead]:
     """The leads with these ids, locked until the transaction ends in ascending id (the order every batch takes them
     in), by id: :func:`lead_locked` for a batch, in one statement."""

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from ..choices import MatchRule
 from ..models import Lead
-from ..selectors import leads_live_matching
+from ..selectors import leads_live_matching_together
 from .keys import company_key
 from .names import is_free_email_domain, name_similarity
 
@@ -49,24 +49,31 @@ class Match:
 
 def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match | None, list[Match]]:
     """The certain match of normalized values (or None) and the uncertain candidates for review."""
-    def matching(column: str, value: str, *, newest_first: bool, limit: int) -> list[Lead]:
-        if exclude_id is None:  # the API's and the import's case: a statement compiled once (leads/selectors.py)
-            return leads_live_matching(column, value, newest_first=newest_first, limit=limit)
-        live = Lead.objects.live().exclude(pk=exclude_id).filter(**{column: value})
-        return list(live.order_by("-id" if newest_first else "id")[:limit])
-
     email = values.get("email") or ""
-    if email:
-        found = matching("email", email, newest_first=False, limit=1)
-        if found:
-            return Match(found[0], MatchRule.EMAIL, 100.0, True), []
+    phone = values.get("phone") or ""
     first, last = values.get("first_name") or "", values.get("last_name") or ""
+    domain = values.get("domain") or ""
+    key = company_key(values.get("company") or "")
+    lookups = []  # (column, value, newest first, limit), in the order the rules read them
+    if email:
+        lookups.append(("email", email, False, 1))
+    if phone:
+        lookups.append(("phone", phone, True, CANDIDATES_PER_KEY))
+    if first or last:
+        # Two indexed look-ups (an OR of two columns defeats the indexes on some databases).
+        if domain and not is_free_email_domain(domain):
+            lookups.append(("domain", domain, True, CANDIDATES_PER_KEY))
+        if key:
+            lookups.append(("company_key", key, True, CANDIDATES_PER_KEY))
+    found = dict(zip([column for column, *_ in lookups], _matching(lookups, exclude_id), strict=True))
+
+    if found.get("email"):
+        return Match(found["email"][0], MatchRule.EMAIL, 100.0, True), []
     threshold = name_threshold()
     uncertain: list[Match] = []
-    phone = values.get("phone") or ""
     if phone:
         best: Match | None = None
-        for lead in matching("phone", phone, newest_first=True, limit=CANDIDATES_PER_KEY):
+        for lead in found["phone"]:
             similarity = name_similarity(first, last, lead.first_name, lead.last_name)
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = Match(lead, MatchRule.PHONE_NAME, similarity, True)
@@ -74,25 +81,25 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
                 uncertain.append(Match(lead, MatchRule.PHONE_ONLY, similarity, False))
         if best is not None:
             return best, []
-    domain = values.get("domain") or ""
-    key = company_key(values.get("company") or "")
-    if first or last:
-        # Two indexed look-ups (an OR of two columns defeats the indexes on some databases).
-        lookups = []
-        if domain and not is_free_email_domain(domain):
-            lookups.append(("domain", domain))
-        if key:
-            lookups.append(("company_key", key))
-        seen = {m.lead.pk for m in uncertain}
-        for column, value in lookups:
-            for lead in matching(column, value, newest_first=True, limit=CANDIDATES_PER_KEY):
-                if lead.pk in seen:
-                    continue
-                seen.add(lead.pk)
-                similarity = name_similarity(first, last, lead.first_name, lead.last_name)
-                if similarity >= threshold:
-                    same_domain = bool(domain) and lead.domain == domain
-                    rule = MatchRule.NAME_DOMAIN if same_domain else MatchRule.NAME_COMPANY
-                    uncertain.append(Match(lead, rule, similarity, False))
+    seen = {m.lead.pk for m in uncertain}
+    for column in ("domain", "company_key"):
+        for lead in found.get(column, ()):
+            if lead.pk in seen:
+                continue
+            seen.add(lead.pk)
+            similarity = name_similarity(first, last, lead.first_name, lead.last_name)
+            if similarity >= threshold:
+                same_domain = bool(domain) and lead.domain == domain
+                rule = MatchRule.NAME_DOMAIN if same_domain else MatchRule.NAME_COMPANY
+                uncertain.append(Match(lead, rule, similarity, False))
     return None, uncertain
 
+
+def _matching(lookups: list[tuple[str, str, bool, int]], exclude_id: int | None) -> list[list[Lead]]:
+    """Each look-up's live leads. The API's and the import's case (no lead to leave out) asks them together in one
+    statement compiled once (leads/selectors.py); a stored lead's re-check leaves itself out, one query each."""
+    if exclude_id is None:
+        return leads_live_matching_together(lookups)
+    live = Lead.objects.live().exclude(pk=exclude_id)
+    return [list(live.filter(**{column: value}).order_by("-id" if newest_first else "id")[:limit])
+            for column, value, newest_first, limit in lookups]

@@ -38,7 +38,7 @@ class Account(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["domain", "owner"])  # read by id and date only
 
     class Meta:
         ordering = ["name"]
@@ -62,15 +62,15 @@ class Lead(models.Model):
     # Identity and profile
     first_name = models.CharField(max_length=255, blank=True)
     last_name = models.CharField(max_length=255, blank=True)
-    email = models.CharField(max_length=255, blank=True, db_index=True)
-    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="E.164")
+    email = models.CharField(max_length=255, blank=True)  # indexed in Meta.indexes, as phone, domain and company_key
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164")
     phone_raw = models.CharField(max_length=255, blank=True, help_text="As received, when it could not be parsed.")
     company = models.CharField(max_length=255, blank=True)
-    company_key = models.CharField(max_length=255, blank=True, db_index=True,
+    company_key = models.CharField(max_length=255, blank=True,
                                    help_text="Lower-case company name without legal suffixes, for matching.")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     website = models.CharField(max_length=255, blank=True)
-    domain = models.CharField(max_length=255, blank=True, db_index=True)
+    domain = models.CharField(max_length=255, blank=True)
     title = models.CharField(max_length=255, blank=True)
     seniority = models.CharField(max_length=20, blank=True)
     department = models.CharField(max_length=20, blank=True)
@@ -109,7 +109,7 @@ class Lead(models.Model):
     enriched_at = models.DateTimeField(null=True, blank=True)
 
     # Written by the scoring layer
-    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW, db_index=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
     fit_score = models.IntegerField(null=True, blank=True)
     engagement_score = models.IntegerField(null=True, blank=True)
     predicted_probability = models.FloatField(null=True, blank=True)
@@ -154,6 +154,15 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The duplicate check's equality look-ups and the stage filters. Declared here rather than with
+            # db_index=True, which on PostgreSQL adds a second, pattern-matching index per text column (for LIKE
+            # 'prefix%', which nothing here asks): five more indexes for every insert and every routing or scoring
+            # update of a lead to write (docs/benchmarks.md, twenty-sixth stop).
+            models.Index(fields=["email"], name="lead_email"),
+            models.Index(fields=["phone"], name="lead_phone"),
+            models.Index(fields=["domain"], name="lead_domain"),
+            models.Index(fields=["company_key"], name="lead_company_key"),
+            models.Index(fields=["stage"], name="lead_stage"),
             models.Index(fields=["owner", "stage"]),
             models.Index(fields=["merged_into"], name="lead_merged_into", condition=Q(merged_into__isnull=False)),
             # The leads that count against a rep's capacity, counted on every routing decision (an index-only
@@ -211,7 +220,7 @@ class LeadEvent(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     source = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["lead", "type", "idempotency_key"])  # read by id and date only
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

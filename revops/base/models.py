@@ -53,7 +53,7 @@ class Notification(models.Model):
     object_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["dedup_key"])  # read by id and date only
 
     class Meta:
         ordering = ["-created_at"]

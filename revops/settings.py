@@ -152,16 +152,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # per connection (psycopg prepares it from its fifth run) instead of parsed and planned every time: PostgreSQL's
     # share of a form's CPU (docs/benchmarks.md). DATABASE_SERVER_SIDE_BINDING=false: Django's client-side binding.
     options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
-    # psycopg prepares a statement the second time a connection runs it (its own default: the sixth). Its cache of
-    # statements seen holds the last 100, and the web and the pipeline run more distinct statements than that, so
-    # at the default most were parsed and planned on every run: at 1, PostgreSQL's CPU a form halved and the web's
-    # and workers' fell by a fifth (docs/benchmarks.md, twenty-sixth stop).
-    options.setdefault("prepare_threshold", int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "1")))
-    # A prepared statement is still planned for its own parameters each time: a generic plan, chosen once for any
-    # value, can be wrong for a skewed column (an e-mail left blank, one rep's thousands of leads) and stays wrong.
-    LEADFLOW_PG_PLAN_CACHE_MODE = os.environ.get("LEADFLOW_PG_PLAN_CACHE_MODE", "force_custom_plan")
-    if LEADFLOW_PG_PLAN_CACHE_MODE:
-        options["options"] = f"{options.get('options', '')} -c plan_cache_mode={LEADFLOW_PG_PLAN_CACHE_MODE}".strip()
     if not env_bool("LEADFLOW_PG_JIT", False):
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     # The memory a sort or hash may use before it spills to disk: the dashboards sort a period's durations (a third

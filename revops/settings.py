@@ -152,6 +152,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # per connection (psycopg prepares it from its fifth run) instead of parsed and planned every time: PostgreSQL's
     # share of a form's CPU (docs/benchmarks.md). DATABASE_SERVER_SIDE_BINDING=false: Django's client-side binding.
     options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
+    # Django turns psycopg's prepared statements off unless asked (for connection poolers in transaction mode), so
+    # server-side binding alone parsed and planned every statement every time. psycopg prepares a statement on its
+    # sixth run on a connection: PostgreSQL's CPU a form fell from about 6.3 to 3.9 ms (docs/benchmarks.md,
+    # twenty-sixth stop). DATABASE_PREPARE_THRESHOLD empty: never prepare (a pooler that cannot keep them).
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+    options.setdefault("prepare_threshold", int(threshold) if threshold.strip() else None)
     if not env_bool("LEADFLOW_PG_JIT", False):
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     # The memory a sort or hash may use before it spills to disk: the dashboards sort a period's durations (a third

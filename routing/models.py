@@ -411,9 +411,8 @@ class RoutingDecision(models.Model):
                                   related_name="+", db_index=False)
     updated_at = models.DateTimeField(auto_now=True, help_text="Set on creation and on undo (the warehouse feed).")
     # Set on save: the routing report counts a lead once per rule and per rep without sorting (decision_repeats.py).
-    previous_same_rule_at = models.DateTimeField(
-        null=True, blank=True, editable=False,
-        help_text="When this lead's previous standing decision by the same rule (or by none) was made.")
+    previous_same_rule_at = models.DateTimeField(null=True, blank=True, editable=False, help_text=(
+        "When this lead's previous standing decision by the same rule (or by none) was made."))
     previous_same_owner_at = models.DateTimeField(
         null=True, blank=True, editable=False,
         help_text="When this lead was last given to the same owner by a standing decision (empty: never, or no owner).")
@@ -502,11 +501,8 @@ class Task(models.Model):
     dedup_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # History is read by the task's id and by date (the privacy export and erasure, the admin's history page):
-    # the task's own indexes copied there were written with every history row and never read.
-    history = HistoricalRecords(excluded_fields=["updated_at"],
-                                no_db_index=["lead", "merged_from", "assignee", "decision", "due_at", "status",
-                                             "reassign_requested_at", "dedup_key"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=[  # history is read by id and date only
+        "lead", "merged_from", "assignee", "decision", "due_at", "status", "reassign_requested_at", "dedup_key"])
 
     class Meta:
         ordering = ["due_at", "id"]

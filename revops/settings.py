@@ -148,9 +148,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # (many FILTERed counts over a cohort) spent seconds compiling and milliseconds running. Off by default
     # (docs/benchmarks.md: the speed page 20 s → 5 s at 100k leads); LEADFLOW_PG_JIT=true turns it back on.
     options = DATABASES["default"].setdefault("OPTIONS", {})
-    # Parameters bound by the server (psycopg 3), so a statement the pipeline runs again and again is prepared once
-    # per connection (psycopg prepares it from its fifth run) instead of parsed and planned every time: PostgreSQL's
-    # share of a form's CPU (docs/benchmarks.md). DATABASE_SERVER_SIDE_BINDING=false: Django's client-side binding.
+    # Parameters bound by the server (psycopg 3), which prepared statements need (below).
+    # DATABASE_SERVER_SIDE_BINDING=false: Django's client-side binding, and nothing is prepared.
     options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
     # Django turns psycopg's prepared statements off unless asked (for connection poolers in transaction mode), so
     # server-side binding alone parsed and planned every statement every time. psycopg prepares a statement on its

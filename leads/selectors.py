@@ -44,10 +44,20 @@ def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -
     """The live leads whose ``column`` equals ``value`` (by id, newest first or oldest first, at most ``limit``), the
     statement compiled once per column, order and limit: the duplicate check runs these on every lead the API takes,
     and compiling a 56-column query cost more than running it."""
-    order = "-id" if newest_first else "id"
-    rows = rows_compiled_once(("live matching", column, order, limit),
-                              lambda: Lead.objects.live().filter(**{column: "?"}).order_by(order)[:limit], [value])
+    rows = rows_compiled_once(("live matching", column, newest_first, limit),
+                              lambda: _matching_query(column, "?", newest_first, limit), [value])
     return [Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows]
+
+
+def leads_live_matching_except(column: str, value, *, newest_first: bool, limit: int, exclude_id: int) -> list[Lead]:
+    """``leads_live_matching`` leaving one lead out (a stored lead's re-check): an ordinary query."""
+    return list(_matching_query(column, value, newest_first, limit, Lead.objects.live().exclude(pk=exclude_id)))
+
+
+def _matching_query(column: str, value, newest_first: bool, limit: int, leads=None):
+    """The live leads whose ``column`` equals ``value``, by id (newest or oldest first), at most ``limit``."""
+    leads = Lead.objects.live() if leads is None else leads
+    return leads.filter(**{column: value}).order_by("-id" if newest_first else "id")[:limit]
 
 
 def leads_live_matching_together(lookups: list[tuple[str, str, bool, int]]) -> list[list[Lead]]:
@@ -61,8 +71,7 @@ def leads_live_matching_together(lookups: list[tuple[str, str, bool, int]]) -> l
                 for column, value, newest_first, limit in lookups]
 
     def build():
-        parts = [Lead.objects.live().filter(**{column: "?"}).order_by("-id" if newest_first else "id")[:limit]
-                 for column, _, newest_first, limit in lookups]
+        parts = [_matching_query(column, "?", newest_first, limit) for column, _, newest_first, limit in lookups]
         return parts[0].union(*parts[1:], all=True)
 
     shape = tuple((column, newest_first, limit) for column, _, newest_first, limit in lookups)

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 
 from ..choices import MatchRule
 from ..models import Lead
-from ..selectors import leads_live_matching_together
+from ..selectors import leads_live_matching, leads_live_matching_except, leads_live_matching_together
 from .keys import company_key
 from .names import is_free_email_domain, name_similarity
 
@@ -65,9 +66,9 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
             lookups.append(("domain", domain, True, CANDIDATES_PER_KEY))
         if key:
             lookups.append(("company_key", key, True, CANDIDATES_PER_KEY))
-    found = dict(zip([column for column, *_ in lookups], _matching(lookups, exclude_id), strict=True))
+    found = _Answers(lookups, exclude_id)
 
-    if found.get("email"):
+    if email and found["email"]:
         return Match(found["email"][0], MatchRule.EMAIL, 100.0, True), []
     threshold = name_threshold()
     uncertain: list[Match] = []
@@ -83,7 +84,7 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
             return best, []
     seen = {m.lead.pk for m in uncertain}
     for column in ("domain", "company_key"):
-        for lead in found.get(column, ()):
+        for lead in found[column] if column in found.asked else ():
             if lead.pk in seen:
                 continue
             seen.add(lead.pk)
@@ -95,11 +96,24 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
     return None, uncertain
 
 
-def _matching(lookups: list[tuple[str, str, bool, int]], exclude_id: int | None) -> list[list[Lead]]:
-    """Each look-up's live leads. The API's and the import's case (no lead to leave out) asks them together in one
-    statement compiled once (leads/selectors.py); a stored lead's re-check leaves itself out, one query each."""
-    if exclude_id is None:
-        return leads_live_matching_together(lookups)
-    live = Lead.objects.live().exclude(pk=exclude_id)
-    return [list(live.filter(**{column: value}).order_by("-id" if newest_first else "id")[:limit])
-            for column, value, newest_first, limit in lookups]
+class _Answers(dict):
+    """Each look-up's live leads, by column. Where the database takes a UNION ALL of them and no lead is left out
+    (the API's and the import's case), all in one statement compiled once (leads/selectors.py); otherwise each when
+    first read, so a certain e-mail match asks nothing more (SQLite, in-process; a stored lead's re-check)."""
+
+    def __init__(self, lookups: list[tuple[str, str, bool, int]], exclude_id: int | None) -> None:
+        super().__init__()
+        self.asked = {lookup[0]: lookup for lookup in lookups}
+        self.exclude_id = exclude_id
+        if exclude_id is None and len(lookups) > 1 and connection.features.supports_slicing_ordering_in_compound:
+            self.update(zip(self.asked, leads_live_matching_together(lookups), strict=True))
+
+    def __missing__(self, column: str) -> list[Lead]:
+        _, value, newest_first, limit = self.asked[column]
+        if self.exclude_id is None:
+            answer = leads_live_matching(column, value, newest_first=newest_first, limit=limit)
+        else:
+            answer = leads_live_matching_except(column, value, newest_first=newest_first, limit=limit,
+                                                exclude_id=self.exclude_id)
+        self[column] = answer
+        return answer

@@ -145,3 +145,36 @@ def test_a_message_queued_twice_at_once_is_one_row(monkeypatch):
     assert not created and second.pk == first.pk and second.text == "one"
     assert Notification.objects.filter(dedup_key="race").count() == 1
 
+
+
+def test_rows_with_every_kind_of_value_and_none_are_inserted_in_order():
+    """Many rows at once (PostgreSQL: one array a column, UNNEST): each row's values stored, keys in order, a column
+    that is empty in every row included."""
+    leads = [_lead(n, phone="" if n % 2 else "+14155550100", website="" if n < 9 else "https://x.example")
+             for n in range(1, 12)]
+    for lead in leads:
+        lead.employees = None  # a column empty in every row
+    leads[2].custom = {}
+    bulk_insert(leads)
+    assert [lead.pk for lead in leads] == sorted(lead.pk for lead in leads)
+    stored = {lead.pk: lead for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])}
+    for lead in leads:
+        row = stored[lead.pk]
+        assert (row.email, row.phone, row.website, row.custom, row.employees, row.annual_revenue, row.closed_at) == (
+            lead.email, lead.phone, lead.website, lead.custom, None, Decimal("1234.50"), lead.closed_at)
+
+
+def test_a_writes_history_rows_are_written_by_the_same_statement_on_postgresql(revops_admin):
+    """On PostgreSQL a row and its history row go as one statement (one round trip); SQLite takes two."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as inserted:
+        lead = row_insert_with_history(_lead(1), reason="new", user_id=revops_admin.pk)
+    with CaptureQueriesContext(connection) as updated:
+        lead.score = 99
+        row_update_with_history(lead, ["score"], reason="rescored")
+    expected = 1 if connection.vendor == "postgresql" else 2
+    assert (len(inserted), len(updated)) == (expected, expected)
+    history = list(lead.history.order_by("history_id").values_list("history_type", "history_change_reason", "score"))
+    assert history == [("+", "new", 1), ("~", "rescored", 99)]

@@ -10,8 +10,9 @@ the whole pipeline those two were half of the time. These helpers write the same
   as the database's parameter limit allows; the primary keys are set on the instances.
 * :func:`history_copy` / :func:`history_copy_all` — the history row django-simple-history writes on a save (every
   tracked column, date, reason, user, type), copied from the stored row with ``INSERT ... SELECT``.
-* :func:`row_insert_with_history` / :func:`row_update_with_history` — one row's ``save()`` and its history row in
-  two statements, for the per-object hot paths (a lead, a notification).
+* :func:`row_insert_with_history` / :func:`row_update_with_history` — one row's ``save()`` and its history row, for
+  the per-object hot paths (a lead, a notification): one statement on PostgreSQL (a data-modifying ``WITH``), two
+  on SQLite.
 
 Nothing in Leadflow listens to ``post_save`` of the models written this way apart from the history itself; the
 layers announce their changes with their own signals.
@@ -72,8 +73,59 @@ def _insert_plan(model: type[Model]) -> tuple:
         # would return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is
         # prepared.
         prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
-        _INSERT_PLANS[key] = (fields, stamped, columns, rows_per_statement, prepare)
+        _INSERT_PLANS[key] = (fields, stamped, columns, rows_per_statement, prepare, _unnest_insert(model, fields))
     return _INSERT_PLANS[key]
+
+
+def _unnest_insert(model: type[Model], fields: list) -> str | None:
+    """PostgreSQL: the insert of any number of rows as one statement text, each column one array parameter
+    (``INSERT ... SELECT * FROM UNNEST(...)``, as Django's ``bulk_create`` does there). The same text whatever the
+    number of rows, so psycopg converts it once and PostgreSQL prepares it, where ``VALUES`` lists of every length
+    were new statements, converted, parsed and planned each time. None elsewhere, or for a column type Django would
+    not unnest either."""
+    if connection.vendor != "postgresql":
+        return None
+    types = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field
+        db_type = field.db_type(connection)
+        if target.get_internal_type() not in connection.data_types or not db_type:
+            return None
+        types.append(db_type.split("(")[0])  # varchar[], not varchar(50)[]: no truncation here
+    quote = connection.ops.quote_name
+    arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT * FROM UNNEST({arrays}) RETURNING {quote(model._meta.pk.column)}")
+
+
+def _row_params(obj: Model, stamped: list, prepare: list, stamps: dict, stamps_now: dict) -> list[Any]:
+    """One row's column values, prepared as ``save()`` prepares them (``auto_now``/``auto_now_add`` set once for the
+    whole insert: ``stamps_now``; equal datetimes prepared once: ``stamps``)."""
+    for field in stamped:  # one timestamp for the whole insert (pre_save would take one per row)
+        if field.attname in stamps_now:
+            setattr(obj, field.attname, stamps_now[field.attname])
+        else:
+            stamps_now[field.attname] = field.pre_save(obj, add=True)
+    params: list[Any] = []
+    for attname, prep, plain in prepare:
+        value = getattr(obj, attname)
+        if value is None or type(value) in plain:
+            params.append(value)
+        elif type(value) is datetime:  # a batch's rows share their timestamps: prepared once each
+            key = (attname, value)
+            prepared = stamps.get(key)
+            if prepared is None:
+                prepared = stamps[key] = prep(value, connection)
+            params.append(prepared)
+        else:
+            params.append(prep(value, connection))
+    return params
+
+
+def _mark_stored(obj: Model, pk: Any) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def bulk_insert(objs: Sequence[Model]) -> list[Model]:
@@ -82,39 +134,23 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
         return []
     model = type(objs[0])
     meta = model._meta
-    fields, stamped, columns, rows_per_statement, prepare = _insert_plan(model)
+    fields, stamped, columns, rows_per_statement, prepare, unnest = _insert_plan(model)
     quote = connection.ops.quote_name
     stamps: dict[tuple[str, datetime], Any] = {}
     stamps_now: dict[str, Any] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]
-            params: list[Any] = []
-            for obj in chunk:
-                for field in stamped:  # one timestamp for the whole insert (pre_save would take one per row)
-                    if field.attname in stamps_now:
-                        setattr(obj, field.attname, stamps_now[field.attname])
-                    else:
-                        stamps_now[field.attname] = field.pre_save(obj, add=True)
-                for attname, prep, plain in prepare:
-                    value = getattr(obj, attname)
-                    if value is None or type(value) in plain:
-                        params.append(value)
-                    elif type(value) is datetime:  # a batch's rows share their timestamps: prepared once each
-                        key = (attname, value)
-                        prepared = stamps.get(key)
-                        if prepared is None:
-                            prepared = stamps[key] = prep(value, connection)
-                        params.append(prepared)
-                    else:
-                        params.append(prep(value, connection))
-            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "
-                           f"RETURNING {quote(meta.pk.column)}", params)
+            rows = [_row_params(obj, stamped, prepare, stamps, stamps_now) for obj in chunk]
+            if unnest and len(chunk) > 1:
+                cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])
+            else:
+                row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+                cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                               f"{', '.join([row] * len(chunk))} RETURNING {quote(meta.pk.column)}",
+                               [value for params in rows for value in params])
             for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
+                _mark_stored(obj, pk)
     return list(objs)
 
 
@@ -147,15 +183,28 @@ def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Seq
 
 
 @lru_cache(maxsize=256)
-def _insert_select(model: type[Model], history_type: str, where: str) -> str:
-    # Cached: the statement depends on its arguments only, and django-simple-history's ``model.history`` builds a
-    # new manager class on every access (a third of a millisecond, on the per-lead write paths).
+def _history_insert(model: type[Model], history_type: str, source: str) -> str:
+    """``INSERT INTO`` the model's history table ``SELECT`` every tracked column ``FROM source`` (the table, or on
+    PostgreSQL the rows a data-modifying ``WITH`` returns), with the date, reason and user as three parameters.
+
+    Cached: the statement depends on its arguments only, and django-simple-history's ``model.history`` builds a
+    new manager class on every access (a third of a millisecond, on the per-lead write paths)."""
     history = model.history.model
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in history.tracked_fields)
     return (f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, history_change_reason, "
-            f"history_type, history_user_id) SELECT {columns}, %s, %s, '{history_type}', %s "
-            f"FROM {quote(model._meta.db_table)} WHERE {where}")
+            f"history_type, history_user_id) SELECT {columns}, %s, %s, '{history_type}', %s FROM {source}")
+
+
+def _insert_select(model: type[Model], history_type: str, where: str) -> str:
+    return _history_insert(model, history_type, f"{connection.ops.quote_name(model._meta.db_table)} WHERE {where}")
+
+
+def _one_statement() -> bool:
+    """Whether a write and its history row go to the database as one statement (PostgreSQL: a data-modifying
+    ``WITH``, one round trip instead of two; each round trip costs both processes CPU). SQLite has no
+    data-modifying ``WITH`` and runs in the process: two statements there cost no round trip."""
+    return connection.vendor == "postgresql"
 
 
 def history_copy(model: type[Model], rows: Iterable[tuple[int, str]], *, now: datetime, user_id: int | None = None,
@@ -179,23 +228,54 @@ def history_copy_all(model: type[Model], pks: Sequence[int], *, reason: str, now
     with connection.cursor() as cursor:
         for start in range(0, len(pks), 500):
             chunk = list(pks[start:start + 500])
+            if connection.vendor == "postgresql":  # one statement text for any number of rows: prepared
+                cursor.execute(_insert_select(model, history_type, f"{pk_column} = ANY(%s)"),
+                               [when, reason[:1000], user_id, chunk])
+                continue
             where = f"{pk_column} IN ({', '.join(['%s'] * len(chunk))})"
             cursor.execute(_insert_select(model, history_type, where), [when, reason[:1000], user_id, *chunk])
 
 
 def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None = None) -> Model:
     """``instance.save()`` of a new row with the history row django-simple-history writes for it (type "+", dated
-    as the row's creation when it has a ``created_at``), in two statements: :func:`bulk_insert` and
-    :func:`history_copy`."""
-    bulk_insert([instance])
-    when = getattr(instance, "created_at", None) or timezone.now()
-    history_copy(type(instance), [(instance.pk, reason)], now=when, user_id=user_id, history_type="+")
+    as the row's creation when it has a ``created_at``): on PostgreSQL in one statement, else :func:`bulk_insert`
+    and :func:`history_copy`."""
+    if not _one_statement():
+        bulk_insert([instance])
+        when = getattr(instance, "created_at", None) or timezone.now()
+        history_copy(type(instance), [(instance.pk, reason)], now=when, user_id=user_id, history_type="+")
+        return instance
+    _insert_with_history(instance, reason=reason, user_id=user_id, on_conflict_nothing=False)
     return instance
+
+
+def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, on_conflict_nothing: bool) -> bool:
+    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement; ``on_conflict_nothing``:
+    a row that would break a unique constraint is not written (nor its history). Whether it was written."""
+    model = type(instance)
+    meta = model._meta
+    fields, stamped, columns, _rows, prepare, _unnest = _insert_plan(model)
+    params = _row_params(instance, stamped, prepare, {}, {})
+    when = getattr(instance, "created_at", None) or timezone.now()
+    quote = connection.ops.quote_name
+    conflict = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
+    values = ", ".join(["%s"] * len(fields))
+    statement = (f"WITH new AS (INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}){conflict} "
+                 f"RETURNING *) {_history_insert(model, '+', 'new')} RETURNING {quote(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, connection.ops.adapt_datetimefield_value(when), reason[:1000],
+                                   history_user_id_or_automation(user_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    _mark_stored(instance, row[0])
+    return True
 
 
 def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: str,
                             user_id: int | None = None) -> None:
-    """``instance.save(update_fields=fields)`` with its history row (type "~"), in two statements.
+    """``instance.save(update_fields=fields)`` with its history row (type "~"): one statement on PostgreSQL, two on
+    SQLite.
 
     The values are prepared by their model fields as ``save()`` prepares them; every ``auto_now`` field (an
     ``updated_at``) is set to the current time and written too, as ``save()`` does; the history row is the row as it
@@ -213,13 +293,20 @@ def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], 
     now = timezone.now()
     statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
     values = [_update_values(instance, targets, now) for instance in instances]
+    if _one_statement():  # the update and its history rows in one statement a row
+        when = connection.ops.adapt_datetimefield_value(now)
+        user = history_user_id_or_automation(user_id)
+        history = _history_insert(model, "~", "changed")
+        statement = f"WITH changed AS ({statement} RETURNING *) {history}"
+        values = [[*row, when, reason[:1000], user] for row, reason in zip(values, reasons, strict=True)]
     with connection.cursor() as cursor:
         if len(values) == 1:
             cursor.execute(statement, values[0])
         else:
             cursor.executemany(statement, values)
-    history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
-                 now=now, user_id=user_id)
+    if not _one_statement():
+        history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
+                     now=now, user_id=user_id)
 
 
 @lru_cache(maxsize=256)
@@ -244,12 +331,20 @@ def _update_values(instance: Model, targets: list, now: datetime) -> list[Any]:
 def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, build: Callable[[], Model], *,
                                    reason: str, user_id: int | None = None) -> tuple[Model, bool]:
     """``model.objects.get_or_create`` by a unique ``column`` for the per-form paths: the row read by a statement
-    compiled once; else ``build()`` inserted with its history row (:func:`row_insert_with_history`) in a savepoint,
-    and when another process inserted the same value meanwhile, that row. Returns (row, created)."""
+    compiled once; else ``build()`` inserted with its history row, and when another process inserted the same value
+    meanwhile, that row (PostgreSQL: one statement that skips a taken value, ``ON CONFLICT DO NOTHING``; SQLite: the
+    insert in a savepoint). Returns (row, created)."""
     found = instance_compiled_once(model, column, value)
     if found is not None:
         return found, False
     instance = build()
+    if _one_statement():  # no savepoint: a row another process wrote meanwhile is skipped, then read
+        if _insert_with_history(instance, reason=reason, user_id=user_id, on_conflict_nothing=True):
+            return instance, True
+        found = instance_compiled_once(model, column, value)
+        if found is None:
+            raise IntegrityError(f"{model.__name__}: a unique value of the new row is taken ({column} is not)")
+        return found, False
     try:
         with transaction.atomic():  # a savepoint: the unique column may have been written meanwhile
             return row_insert_with_history(instance, reason=reason, user_id=user_id), True

@@ -164,6 +164,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     LEADFLOW_PG_WORK_MEM = os.environ.get("LEADFLOW_PG_WORK_MEM", "32MB")
     if LEADFLOW_PG_WORK_MEM:
         options["options"] = f"{options.get('options', '')} -c work_mem={LEADFLOW_PG_WORK_MEM}".strip()
+    # Django's backend with a health check that reads the connection's socket instead of asking the server
+    # (revops/base/db/postgresql/base.py): a persistent connection is checked before each request reuses it.
+    DATABASES["default"]["ENGINE"] = "revops.base.db.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -148,7 +148,7 @@ def test_a_message_queued_twice_at_once_is_one_row(monkeypatch):
 
 
 def test_rows_with_every_kind_of_value_and_none_are_inserted_in_order():
-    """Many rows at once (PostgreSQL: one array a column, UNNEST): each row's values stored, keys in order, a column
+    """Many rows at once: each row's values stored, keys in order, a column
     that is empty in every row included."""
     leads = [_lead(n, phone="" if n % 2 else "+14155550100", website="" if n < 9 else "https://x.example")
              for n in range(1, 12)]

@@ -73,29 +73,9 @@ def _insert_plan(model: type[Model]) -> tuple:
         # would return for it anyway); anything else (dates, JSON, decimals, a number in a text field...) is
         # prepared.
         prepare = [(f.attname, _preparer(f), _PLAIN.get(f.get_internal_type(), ())) for f in fields]
-        _INSERT_PLANS[key] = (fields, stamped, columns, rows_per_statement, prepare, _unnest_insert(model, fields))
+        _INSERT_PLANS[key] = (fields, stamped, columns, rows_per_statement, prepare)
     return _INSERT_PLANS[key]
 
-
-def _unnest_insert(model: type[Model], fields: list) -> str | None:
-    """PostgreSQL: the insert of any number of rows as one statement text, each column one array parameter
-    (``INSERT ... SELECT * FROM UNNEST(...)``, as Django's ``bulk_create`` does there). The same text whatever the
-    number of rows, so psycopg converts it once and PostgreSQL prepares it, where ``VALUES`` lists of every length
-    were new statements, converted, parsed and planned each time. None elsewhere, or for a column type Django would
-    not unnest either."""
-    if connection.vendor != "postgresql":
-        return None
-    types = []
-    for field in fields:
-        target = field.target_field if field.is_relation else field
-        db_type = field.db_type(connection)
-        if target.get_internal_type() not in connection.data_types or not db_type:
-            return None
-        types.append(db_type.split("(")[0])  # varchar[], not varchar(50)[]: no truncation here
-    quote = connection.ops.quote_name
-    arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"SELECT * FROM UNNEST({arrays}) RETURNING {quote(model._meta.pk.column)}")
 
 
 def _row_params(obj: Model, stamped: list, prepare: list, stamps: dict, stamps_now: dict) -> list[Any]:
@@ -134,21 +114,19 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
         return []
     model = type(objs[0])
     meta = model._meta
-    fields, stamped, columns, rows_per_statement, prepare, unnest = _insert_plan(model)
+    fields, stamped, columns, rows_per_statement, prepare = _insert_plan(model)
     quote = connection.ops.quote_name
     stamps: dict[tuple[str, datetime], Any] = {}
     stamps_now: dict[str, Any] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
             chunk = objs[start:start + rows_per_statement]
-            rows = [_row_params(obj, stamped, prepare, stamps, stamps_now) for obj in chunk]
-            if unnest and len(chunk) > 1:
-                cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])
-            else:
-                row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-                cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
-                               f"{', '.join([row] * len(chunk))} RETURNING {quote(meta.pk.column)}",
-                               [value for params in rows for value in params])
+            params: list[Any] = []
+            for obj in chunk:
+                params += _row_params(obj, stamped, prepare, stamps, stamps_now)
+            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "
+                           f"RETURNING {quote(meta.pk.column)}", params)
             for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
                 _mark_stored(obj, pk)
     return list(objs)
@@ -254,7 +232,7 @@ def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, o
     a row that would break a unique constraint is not written (nor its history). Whether it was written."""
     model = type(instance)
     meta = model._meta
-    fields, stamped, columns, _rows, prepare, _unnest = _insert_plan(model)
+    fields, stamped, columns, _rows, prepare = _insert_plan(model)
     params = _row_params(instance, stamped, prepare, {}, {})
     when = getattr(instance, "created_at", None) or timezone.now()
     quote = connection.ops.quote_name

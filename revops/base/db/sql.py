@@ -77,7 +77,6 @@ def _insert_plan(model: type[Model]) -> tuple:
     return _INSERT_PLANS[key]
 
 
-
 def _row_params(obj: Model, stamped: list, prepare: list, stamps: dict, stamps_now: dict) -> list[Any]:
     """One row's column values, prepared as ``save()`` prepares them (``auto_now``/``auto_now_add`` set once for the
     whole insert: ``stamps_now``; equal datetimes prepared once: ``stamps``)."""

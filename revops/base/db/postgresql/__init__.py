@@ -1,1 +1,2 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip (``base.DatabaseWrapper.is_usable``)."""
+"""Django's PostgreSQL backend with a health check that costs no round trip on an idle connection
+(``base.DatabaseWrapper.is_usable``)."""

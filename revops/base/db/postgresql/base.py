@@ -1,8 +1,9 @@
 """Django's PostgreSQL backend, with a health check that asks the connection's socket before it asks the server.
 
 With ``CONN_HEALTH_CHECKS`` Django checks a persistent connection before each request reuses it: ``SELECT 1``, a
-round trip a request — two a website form, about 8 % of the web processes' CPU in a profile at 60 forms a second
-(``docs/benchmarks.md``, twenty-seventh stop). An idle connection has nothing to
+round trip a request — two a website form, about 8 % of the web processes' CPU in a profile at 60 forms a second,
+part of which a later profile found on the request's first statement instead (``docs/benchmarks.md``,
+twenty-seventh stop). An idle connection has nothing to
 read: a server that ended the session (a restart, ``pg_terminate_backend``, an idle timeout) has sent its notice
 and closed the socket, which makes it readable. So the check is: the connection open and idle, the socket with
 nothing to read — usable, no round trip; anything else — Django's ``SELECT 1``, which settles it (a notification

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Run every benchmark (bench/bench_*.py) and write docs/benchmarks.md with the machine and the date.
 
-`python bench/run.py [--quick] [NAME ...]`: each module's `run(quick)` returns a Markdown section.
+`python bench/run.py [--quick] [NAME ...]`: each module's `run(quick)` returns a Markdown section (a `## ` heading
+and its tables). The file keeps what was written in it by hand: a section no benchmark wrote this time stays as it
+is, and a rewritten section keeps its `### ` subsections that the new text does not have (the measured history of
+earlier runs), after the new text.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +38,42 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         pass
     return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()} on {platform.system()}"
+
+
+def _sections(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text before the first ``## `` heading, and each ``## `` section as (heading line, whole text)."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    head, sections = parts[0], []
+    for part in parts[1:]:
+        sections.append((part.split("\n", 1)[0].strip(), part))
+    return head, sections
+
+
+def _subsections(section: str) -> list[tuple[str, str]]:
+    """Each ``### `` subsection of a section as (heading line, whole text)."""
+    parts = re.split(r"(?m)^(?=### )", section)
+    return [(part.split("\n", 1)[0].strip(), part) for part in parts[1:]]
+
+
+def merged(old: str, header: str, new_sections: list[str]) -> str:
+    """The new file: ``header``, then the old file's sections in their order with each one a benchmark wrote this
+    time replaced by the new text plus the old ``### `` subsections the new text lacks; then new sections the old file
+    did not have."""
+    _old_head, old_sections = _sections(old)
+    fresh = {}
+    for text in new_sections:
+        for heading, section in _sections(text)[1] or [(text.split("\n", 1)[0].strip(), text)]:
+            fresh[heading] = section
+    out = []
+    for heading, section in old_sections:
+        if heading not in fresh:
+            out.append(section.rstrip("\n") + "\n")
+            continue
+        new = fresh.pop(heading)
+        kept = [sub for title, sub in _subsections(section) if title not in new]
+        out.append("\n".join([new.rstrip("\n") + "\n", *(sub.rstrip("\n") + "\n" for sub in kept)]))
+    out.extend(section.rstrip("\n") + "\n" for section in fresh.values())
+    return header + "\n".join(out)
 
 
 def run_one(path: Path, quick: bool) -> str:
@@ -73,7 +113,9 @@ def main() -> int:
         + ("**Quick run: reduced sizes, not the targets.**\n\n" if args.quick else "")
         + "Each benchmark runs in its own process; sizes and targets are in each table.\n\n"
     )
-    (ROOT / "docs" / "benchmarks.md").write_text(header + "\n".join(sections))
+    target = ROOT / "docs" / "benchmarks.md"
+    old = target.read_text() if target.exists() else ""
+    target.write_text(merged(old, header, sections))
     print("wrote docs/benchmarks.md")
     return 1 if any("FAILED" in s for s in sections) else 0
 

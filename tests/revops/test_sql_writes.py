@@ -164,7 +164,7 @@ def test_rows_with_every_kind_of_value_and_none_are_inserted_in_order():
             lead.email, lead.phone, lead.website, lead.custom, None, Decimal("1234.50"), lead.closed_at)
 
 
-def test_a_writes_history_rows_are_written_by_the_same_statement_on_postgresql(revops_admin):
+def test_a_write_and_its_history_row_are_one_statement_on_postgresql(revops_admin):
     """On PostgreSQL a row and its history row go as one statement (one round trip); SQLite takes two."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

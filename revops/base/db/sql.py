@@ -101,6 +101,14 @@ def _row_params(obj: Model, stamped: list, prepare: list, stamps: dict, stamps_n
     return params
 
 
+def _values_insert(model: type[Model], rows: int) -> str:
+    """``INSERT INTO`` the model's table its columns (all but the primary key) ``VALUES`` ``rows`` rows of
+    placeholders, in :func:`_insert_plan`'s column order."""
+    fields, _stamped, columns, _rows, _prepare = _insert_plan(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"
+
+
 def _mark_stored(obj: Model, pk: Any) -> None:
     obj.pk = pk
     obj._state.adding = False
@@ -113,7 +121,7 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
         return []
     model = type(objs[0])
     meta = model._meta
-    fields, stamped, columns, rows_per_statement, prepare = _insert_plan(model)
+    _fields, stamped, _columns, rows_per_statement, prepare = _insert_plan(model)
     quote = connection.ops.quote_name
     stamps: dict[tuple[str, datetime], Any] = {}
     stamps_now: dict[str, Any] = {}
@@ -123,9 +131,7 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
             params: list[Any] = []
             for obj in chunk:
                 params += _row_params(obj, stamped, prepare, stamps, stamps_now)
-            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "
-                           f"RETURNING {quote(meta.pk.column)}", params)
+            cursor.execute(f"{_values_insert(model, len(chunk))} RETURNING {quote(meta.pk.column)}", params)
             for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
                 _mark_stored(obj, pk)
     return list(objs)
@@ -231,14 +237,12 @@ def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, o
     a row that would break a unique constraint is not written (nor its history). Whether it was written."""
     model = type(instance)
     meta = model._meta
-    fields, stamped, columns, _rows, prepare = _insert_plan(model)
+    _fields, stamped, _columns, _rows, prepare = _insert_plan(model)
     params = _row_params(instance, stamped, prepare, {}, {})
     when = getattr(instance, "created_at", None) or timezone.now()
-    quote = connection.ops.quote_name
     conflict = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
-    values = ", ".join(["%s"] * len(fields))
-    statement = (f"WITH new AS (INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}){conflict} "
-                 f"RETURNING *) {_history_insert(model, '+', 'new')} RETURNING {quote(meta.pk.column)}")
+    statement = (f"WITH new AS ({_values_insert(model, 1)}{conflict} RETURNING *) {_history_insert(model, '+', 'new')} "
+                 f"RETURNING {connection.ops.quote_name(meta.pk.column)}")
     with connection.cursor() as cursor:
         cursor.execute(statement, [*params, connection.ops.adapt_datetimefield_value(when), reason[:1000],
                                    history_user_id_or_automation(user_id)])
@@ -270,7 +274,8 @@ def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], 
     now = timezone.now()
     statement, targets = _update_plan(model, tuple(dict.fromkeys(fields)))
     values = [_update_values(instance, targets, now) for instance in instances]
-    if _one_statement():  # the update and its history rows in one statement a row
+    one_statement = _one_statement()
+    if one_statement:  # the update and its history rows in one statement a row
         when = connection.ops.adapt_datetimefield_value(now)
         user = history_user_id_or_automation(user_id)
         history = _history_insert(model, "~", "changed")
@@ -281,7 +286,7 @@ def rows_update_with_history(instances: Sequence[Model], fields: Iterable[str], 
             cursor.execute(statement, values[0])
         else:
             cursor.executemany(statement, values)
-    if not _one_statement():
+    if not one_statement:
         history_copy(model, [(instance.pk, reason) for instance, reason in zip(instances, reasons, strict=True)],
                      now=now, user_id=user_id)
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from revops.base.api_fields import FieldsBuiltOnce
+from revops.base.api_fields import FieldsBuiltOnce, InputFieldsBoundOnce
 from revops.base.boundary import BoundaryError, attributes_check, json_clean, key_clean, text_clean
 
 from ..choices import Band
@@ -113,7 +113,7 @@ class LeadSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return [f"{r.source}:{r.external_id}" for r in obj.source_records.all()]
 
 
-class EventInputSerializer(serializers.Serializer):
+class EventInputSerializer(InputFieldsBoundOnce, serializers.Serializer):
     lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                     help_text="The lead's id; or give its e-mail.")
     email = serializers.CharField(required=False, max_length=255, help_text="The lead's e-mail; or give its id.")

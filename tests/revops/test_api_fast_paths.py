@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from leads.api.serializers import EventSerializer, LeadSerializer
+from leads.api.serializers import EventInputSerializer, EventSerializer, LeadSerializer
 from leads.choices import Band, Consent, Stage
 from leads.models import Lead, LeadEvent, SourceRecord
 from revops.base.api_fields import FieldsBuiltOnce, _output_plan
@@ -188,3 +188,40 @@ def test_a_created_lead_s_answer_names_its_source_id_without_reading_it_back(int
 
     plain = client.post("/api/leads/", {"email": "unsourced@example.com", "first_name": "Una"}, format="json")
     assert plain.status_code == 201 and plain.json()["external_ids"] == []
+
+
+class _EventInputAsDrf(EventInputSerializer):
+    """The event input serializer with DRF's own fields: copied and bound for every instance."""
+
+    fields = serializers.Serializer.__dict__["fields"]
+
+
+event_inputs = st.fixed_dictionaries({}, optional={
+    "lead": st.none() | st.integers(-5, 2**63) | text, "email": st.none() | text | st.emails(),
+    "type": st.none() | text | st.sampled_from(["demo_request", "pricing_visit", "x" * 51]),
+    "occurred_at": st.none() | text | moment.map(datetime.isoformat), "properties": st.none() | text | st.dictionaries(
+        text, st.none() | st.integers() | text, max_size=3), "idempotency_key": text, "source": st.none() | text,
+})
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(body=event_inputs)
+def test_an_event_input_is_read_as_drf_reads_it(body):
+    """The event API validates with fields bound once per class (revops/base/api_fields.py InputFieldsBoundOnce):
+    the same validated data and the same errors as DRF's fields copied for the instance, one input after another."""
+    shared, own = EventInputSerializer(data=body), _EventInputAsDrf(data=body)
+    assert shared.is_valid() == own.is_valid()
+    assert shared.errors == own.errors
+    assert (shared.validated_data if not shared.errors else None) == (own.validated_data if not own.errors else None)
+    assert EventInputSerializer().fields is EventInputSerializer().fields  # bound once: no copies per instance
+    assert "fields" not in vars(own) or vars(own)["fields"] is not EventInputSerializer().fields
+
+
+def test_an_event_input_given_a_context_or_made_partial_binds_its_own_fields():
+    shared = EventInputSerializer().fields
+    assert EventInputSerializer(context={"request": None}).fields is not shared
+    partial = EventInputSerializer(data={"email": "a@b.example"}, partial=True)
+    assert partial.fields is not shared and partial.is_valid(), partial.errors  # partial: no type asked
+    assert partial.validated_data == {"email": "a@b.example"}
+    whole = EventInputSerializer(data={"email": "a@b.example"})
+    assert not whole.is_valid() and set(whole.errors) == {"type"}

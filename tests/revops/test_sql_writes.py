@@ -12,6 +12,7 @@ from revops.base.db.sql import (
     bulk_insert,
     history_copy,
     history_copy_all,
+    row_get_or_insert_with_history,
     row_insert_with_history,
     row_update_with_history,
 )
@@ -178,3 +179,78 @@ def test_a_write_and_its_history_row_are_one_statement_on_postgresql(revops_admi
     assert (len(inserted), len(updated)) == (expected, expected)
     history = list(lead.history.order_by("history_id").values_list("history_type", "history_change_reason", "score"))
     assert history == [("+", "new", 1), ("~", "rescored", 99)]
+
+
+def _message(key: str, text: str) -> Notification:
+    return Notification(dedup_key=key, channel="slack", recipient="U1", text=text, blocks=[{"type": "section"}])
+
+
+def test_get_or_insert_creates_once_then_reads_the_stored_row_as_the_orm_reads_it(revops_admin):
+    """A new value: the row and its history row written; the same value again: the stored row (its JSON parsed, as
+    the ORM reads it), nothing written. On PostgreSQL each is one statement (the insert skips a taken value and the
+    same statement reads the stored row); SQLite reads first, then inserts in a savepoint."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        created, was_created = row_get_or_insert_with_history(Notification, "dedup_key", "k1",
+                                                              lambda: _message("k1", "one"), reason="queued",
+                                                              user_id=revops_admin.pk)
+    with CaptureQueriesContext(connection) as second:
+        found, found_created = row_get_or_insert_with_history(Notification, "dedup_key", "k1",
+                                                              lambda: _message("k1", "two"), reason="queued")
+    assert was_created and not found_created and found.pk == created.pk
+    orm = Notification.objects.get(pk=created.pk)
+    assert [getattr(found, f.attname) for f in Notification._meta.concrete_fields] == [
+        getattr(orm, f.attname) for f in Notification._meta.concrete_fields]
+    assert found.blocks == [{"type": "section"}] and found.text == "one" and not found._state.adding
+    assert list(Notification.history.filter(id=created.pk).values_list("history_type", "history_change_reason",
+                                                                        "history_user_id")) == [
+        ("+", "queued", revops_admin.pk)]
+    if connection.vendor == "postgresql":
+        assert (len(first), len(second)) == (1, 1)
+    else:
+        assert len(second) == 1  # the read finds it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_or_insert_reads_a_value_another_transaction_committed_while_the_insert_waited(monkeypatch):
+    """PostgreSQL: another transaction inserts the value and commits while this insert waits on its row; the
+    statement's own read (its snapshot older than that commit) finds nothing, so the row is read again: one row,
+    returned as found, no error and no history row of this side."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the insert that waits on another transaction's row is PostgreSQL's")
+    from revops.base.db import sql
+
+    inserted, release = threading.Event(), threading.Event()
+    reads_again, read = [], sql.instance_compiled_once
+    monkeypatch.setattr(sql, "instance_compiled_once", lambda *args: reads_again.append(args) or read(*args))
+
+    def other() -> None:
+        try:
+            with transaction.atomic():
+                row_insert_with_history(_message("race-2", "theirs"), reason="theirs")
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert inserted.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while this side's insert waits on the same key
+    started = time.monotonic()
+    found, created = row_get_or_insert_with_history(Notification, "dedup_key", "race-2",
+                                                    lambda: _message("race-2", "ours"), reason="ours")
+    thread.join(10)
+    assert time.monotonic() - started >= 0.4  # it did wait for the other transaction
+    assert not created and found.text == "theirs" and found.pk
+    assert reads_again == [(Notification, "dedup_key", "race-2")]
+    assert Notification.objects.filter(dedup_key="race-2").count() == 1
+    assert list(Notification.history.filter(dedup_key="race-2").values_list("history_change_reason", flat=True)) == [
+        "theirs"]

@@ -228,29 +228,27 @@ def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None
         when = getattr(instance, "created_at", None) or timezone.now()
         history_copy(type(instance), [(instance.pk, reason)], now=when, user_id=user_id, history_type="+")
         return instance
-    _insert_with_history(instance, reason=reason, user_id=user_id, on_conflict_nothing=False)
+    _insert_with_history(instance, reason=reason, user_id=user_id)
     return instance
 
 
-def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, on_conflict_nothing: bool) -> bool:
-    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement; ``on_conflict_nothing``:
-    a row that would break a unique constraint is not written (nor its history). Whether it was written."""
+def _insert_with_history(instance: Model, *, reason: str, user_id: int | None) -> None:
+    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement."""
     model = type(instance)
-    meta = model._meta
-    _fields, stamped, _columns, _rows, prepare = _insert_plan(model)
+    statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *) {_history_insert(model, '+', 'new')} "
+                 f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _insert_with_history_params(instance, reason, user_id))
+        _mark_stored(instance, cursor.fetchone()[0])
+
+
+def _insert_with_history_params(instance: Model, reason: str, user_id: int | None) -> list[Any]:
+    """The new row's values (``auto_now`` fields stamped), then its history row's date, reason and user."""
+    _fields, stamped, _columns, _rows, prepare = _insert_plan(type(instance))
     params = _row_params(instance, stamped, prepare, {}, {})
     when = getattr(instance, "created_at", None) or timezone.now()
-    conflict = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
-    statement = (f"WITH new AS ({_values_insert(model, 1)}{conflict} RETURNING *) {_history_insert(model, '+', 'new')} "
-                 f"RETURNING {connection.ops.quote_name(meta.pk.column)}")
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, connection.ops.adapt_datetimefield_value(when), reason[:1000],
-                                   history_user_id_or_automation(user_id)])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    _mark_stored(instance, row[0])
-    return True
+    return [*params, connection.ops.adapt_datetimefield_value(when), reason[:1000],
+            history_user_id_or_automation(user_id)]
 
 
 def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: str,
@@ -316,17 +314,19 @@ def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, 
     compiled once; else ``build()`` inserted with its history row, and when another process inserted the same value
     meanwhile, that row (PostgreSQL: one statement that skips a taken value, ``ON CONFLICT DO NOTHING``; SQLite: the
     insert in a savepoint). Returns (row, created)."""
+    if _one_statement():  # the insert and the read in one statement: no savepoint, one round trip either way
+        instance = build()
+        found, created = _get_or_insert_with_history(instance, column, value, reason=reason, user_id=user_id)
+        if found is not None:
+            return found, created
+        found = instance_compiled_once(model, column, value)  # inserted meanwhile by a transaction we waited for
+        if found is None:
+            raise IntegrityError(f"{model.__name__}: a unique value of the new row is taken ({column} is not)")
+        return found, False
     found = instance_compiled_once(model, column, value)
     if found is not None:
         return found, False
     instance = build()
-    if _one_statement():  # no savepoint: a row another process wrote meanwhile is skipped, then read
-        if _insert_with_history(instance, reason=reason, user_id=user_id, on_conflict_nothing=True):
-            return instance, True
-        found = instance_compiled_once(model, column, value)
-        if found is None:
-            raise IntegrityError(f"{model.__name__}: a unique value of the new row is taken ({column} is not)")
-        return found, False
     try:
         with transaction.atomic():  # a savepoint: the unique column may have been written meanwhile
             return row_insert_with_history(instance, reason=reason, user_id=user_id), True
@@ -335,6 +335,47 @@ def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, 
         if found is None:
             raise
         return found, False
+
+
+def _get_or_insert_with_history(instance: Model, column: str, value: Any, *, reason: str,
+                                user_id: int | None) -> tuple[Model | None, bool]:
+    """PostgreSQL: ``instance`` inserted with its history row unless a row breaks a unique constraint (``ON
+    CONFLICT DO NOTHING``), and in the same statement the row already stored with ``column`` = ``value``: (the new
+    instance, True), (the stored row, False), or (None, False) when neither — a transaction that inserted the value
+    after this statement's snapshot committed while the insert waited for it (read it again) or another unique
+    column is taken. A row that exists costs a sequence number and no write."""
+    model = type(instance)
+    quote = connection.ops.quote_name
+    concrete = model._meta.concrete_fields
+    columns = ", ".join(quote(f.column) for f in concrete)
+    statement = (f"WITH new AS ({_values_insert(model, 1)} ON CONFLICT DO NOTHING RETURNING *), "
+                 f"history AS ({_history_insert(model, '+', 'new')}) "
+                 f"SELECT true, {columns} FROM new UNION ALL SELECT false, {columns} FROM "
+                 f"{quote(model._meta.db_table)} WHERE {quote(model._meta.get_field(column).column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*_insert_with_history_params(instance, reason, user_id), value])
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    if row[0]:
+        _mark_stored(instance, row[1 + concrete.index(model._meta.pk)])
+        return instance, True
+    values = list(row[1:])
+    for position, (functions, expression) in _row_converters(model):
+        for function in functions:
+            values[position] = function(values[position], expression, connection)
+    return model.from_db(connection.alias, model_attnames(model), values), False
+
+
+def _row_converters(model: type[Model]) -> list:
+    """The converters Django applies to a row of all ``model``'s columns in field order (a JSON column's text
+    parsed...), as :func:`rows_compiled_once` applies them."""
+    key = ("row converters", model, connection.alias, connection.vendor)
+    if key not in _COMPILED:
+        compiler = model._base_manager.all().query.get_compiler(connection.alias)
+        compiler.setup_query()
+        _COMPILED[key] = list(compiler.get_converters([column for column, _, _ in compiler.select]).items())
+    return _COMPILED[key]
 
 
 def instance_compiled_once(model: type[Model], column: str, value: Any) -> Model | None:

@@ -9,6 +9,14 @@ and closed the socket, which makes it readable. So the check is: the connection 
 nothing to read — usable, no round trip; anything else — Django's ``SELECT 1``, which settles it (a notification
 that arrived on the socket passes, a closed session fails and the connection is opened anew).
 
+And psycopg keeps the conversion of a statement's text (its ``%s`` placeholders found and numbered, a regular
+expression over the whole text) only for texts up to 4,096 characters with at most 50 parameters: the per-form
+statements longer than that — the dedup look-up's union of the lead's columns, a new lead and its history row in
+one statement (55 parameters), a drain's multi-row inserts — were parsed again on every run (about 0.3 ms for the
+look-up's 6,700 characters). The limits are raised here (:data:`CACHED_STATEMENT_LENGTH`,
+:data:`CACHED_STATEMENT_PARAMS`); psycopg's cache stays a least-recently-used one of 128 texts, so a one-off text
+still costs nothing more than its parse. A bulk import's inserts of hundreds of rows stay above the limits.
+
 ``revops/settings.py`` selects this backend for a PostgreSQL ``DATABASE_URL``; everything else is Django's.
 """
 
@@ -19,7 +27,15 @@ import select
 from django.db.backends.postgresql import base
 
 if base.is_psycopg3:
-    from psycopg import pq
+    from psycopg import _queries, pq
+
+# Statement texts whose placeholder conversion psycopg keeps (module docstring). psycopg is pinned
+# (pyproject.toml); tests/revops/test_postgres_prepared.py fails if these names move.
+CACHED_STATEMENT_LENGTH = 16_384
+CACHED_STATEMENT_PARAMS = 256
+if base.is_psycopg3:
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, CACHED_STATEMENT_LENGTH)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, CACHED_STATEMENT_PARAMS)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -72,3 +72,38 @@ def test_the_duplicate_check_is_one_statement_where_the_database_takes_a_union()
     values["email"] = "ann@acme.example"
     certain, uncertain = dedup_match(values)
     assert (certain.lead.email, certain.rule, uncertain) == ("ann@acme.example", MatchRule.EMAIL, [])
+
+
+@pytest.mark.django_db
+def test_a_look_up_prepared_before_the_table_was_analyzed_reads_the_column_s_index():
+    """PostgreSQL: the look-ups' plan made once and kept (a prepared statement's generic plan) while the table's
+    statistics still say it is empty — a fresh database, before autovacuum's first ANALYZE — reads each column's
+    index, not the whole primary key filtering on the value (which grows with every lead stored)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    from revops.base.db.sql import _COMPILED, bulk_insert
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'leads_lead'")
+        assert cursor.fetchone()[0] <= 0  # never analyzed: what a fresh database's planner sees
+    bulk_insert([Lead(first_name="Ann", email=f"a{n}@x{n}.example", domain=f"x{n}.example", company_key=f"x{n}")
+                 for n in range(3000)])
+    lookups = [("email", "a7@x7.example", False, 1), ("domain", "x7.example", True, 3),
+               ("company_key", "x7", True, 3)]
+    answers = leads_live_matching_together(lookups)
+    assert [[lead.email for lead in answer] for answer in answers] == [["a7@x7.example"]] * 3
+    [sql] = [plan[0] for key, plan in _COMPILED.items() if key[0] == ("live matching together", tuple(
+        (column, newest, limit) for column, _, newest, limit in lookups)) and key[2] == "postgresql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        numbered = sql
+        for n in range(1, 4):
+            numbered = numbered.replace("%s", f"${n}", 1)
+        cursor.execute(f"PREPARE matching_generic AS {numbered}")
+        try:
+            cursor.execute("EXPLAIN EXECUTE matching_generic('a7@x7.example', 'x7.example', 'x7')")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE matching_generic")
+    assert "leads_lead_pkey" not in plan, plan
+    assert plan.count("Index Scan using lead_") == 3, plan

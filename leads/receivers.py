@@ -47,7 +47,10 @@ def default_vocabulary_after_migrate(sender, app_config=None, **kwargs) -> None:
 @receiver(check_request_enabled)
 def cors_allow_webform_origin(sender, request, **kwargs) -> bool:
     """CORS for a website form: the browser's origin is allowed only for the form named in the URL, when it is on
-    that form's list (django-cors-headers asks only for paths matching ``CORS_URLS_REGEX``)."""
+    that form's list. django-cors-headers asks on every request whose path does not match ``CORS_URLS_REGEX`` (is
+    CORS on for it?) and, on the form's path, whether the origin is allowed: any other path answers no at once."""
     match = WEBFORM_PATH.match(request.path)
+    if match is None:
+        return False
     origin = request.headers.get("Origin", "")
-    return bool(match and origin and webform_origin_allowed(key=match["key"], origin=origin))
+    return bool(origin and webform_origin_allowed(key=match["key"], origin=origin))

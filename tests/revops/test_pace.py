@@ -143,3 +143,63 @@ def test_a_worker_job_signals_its_drain_at_once_however_recently_one_was_sent(mo
     monkeypatch.setattr(jobs, "get_current_job", lambda: object())  # inside an RQ job on a worker
     jobs._enqueue_pending(lead_enrich_job, (1,), "default", 1)
     assert sent == [(ENRICH, "default")]
+
+
+def test_one_timer_thread_sends_the_trailing_calls_of_every_interval_and_key():
+    """A busy process holds a call of each key in nearly every interval: one thread sends them all (starting a
+    thread per held interval cost more CPU than the signal), and ends once nothing is held."""
+    threads: set[int] = set()
+    sent: list[str] = []
+
+    def send(key) -> None:
+        sent.append(key)
+        threads.add(threading.get_ident())
+
+    paced = Paced(send, lambda: 0.05)
+    caller = threading.get_ident()
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:
+        paced("lead")
+        paced("event")
+        time.sleep(0.01)
+    time.sleep(0.15)
+    trailing = threads - {caller}
+    assert len(trailing) == 1
+    assert sent.count("lead") >= 8 and sent.count("event") >= 8  # about one every 50 ms each
+    time.sleep(0.2)
+    assert paced._thread is None  # nothing held for an interval: the timer ended
+
+
+def test_a_trailing_call_that_raises_is_logged_and_the_next_ones_still_go(caplog):
+    sent: list[str] = []
+
+    def send(key) -> None:
+        sent.append(key)
+        if key == "bad" and sent.count("bad") == 2:  # its trailing call, on the timer's thread
+            raise RuntimeError("Redis said no")
+
+    paced = Paced(send, lambda: 0.05)
+    paced("bad"), paced("good"), paced("bad"), paced("good")
+    time.sleep(0.2)
+    assert sent.count("bad") == 2 and sent.count("good") == 2
+    assert "paced call 'bad' failed" in caplog.text
+
+
+def test_a_forked_child_sends_its_own_held_calls(tmp_path: Path):
+    """After a fork (gunicorn's and RQ's processes) the child has no timer thread: it starts its own."""
+    out = tmp_path / "sent.txt"
+    root = str(Path(__file__).resolve().parents[2])
+    code = "\n".join([
+        f"import os, sys, time; sys.path.insert(0, {root!r})",
+        "from revops.base.pace import Paced",
+        f"out = open({str(out)!r}, 'a')",
+        "paced = Paced(lambda key: (out.write(f'{key} {os.getpid()}\\n'), out.flush()), lambda: 0.2)",
+        "paced('parent'); paced('parent')",  # the parent's timer thread is running when it forks
+        "pid = os.fork()",
+        "if pid == 0:",
+        "    paced('child'); paced('child'); time.sleep(0.5); os._exit(0)",
+        "os.waitpid(pid, 0)",
+    ])
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    lines = out.read_text().splitlines()
+    assert sorted(line.split()[0] for line in lines) == ["child", "child", "parent", "parent"]

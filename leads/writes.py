@@ -24,6 +24,7 @@ from django.db import connection
 from revops.base.db.sql import (
     history_copy,
     history_copy_all,
+    row_insert_and_update_with_history,
     row_insert_with_history,
     row_update_with_history,
     rows_update_with_history,
@@ -69,6 +70,15 @@ def event_insert_with_history(event: LeadEvent, *, reason: str) -> LeadEvent:
     """``event.save()`` of a new event with its history row (type "+"), in two statements (every event the API takes
     is written here). The history row names the person behind the request, as ``save()`` would."""
     return row_insert_with_history(event, reason=reason, user_id=request_user_id())
+
+
+def event_insert_with_lead_update(event: LeadEvent, *, reason: str, lead: Lead, fields: list[str],
+                                  lead_reason: str) -> LeadEvent:
+    """:func:`event_insert_with_history` and :func:`lead_save_with_history` (by automation) of the event's lead:
+    on PostgreSQL one statement for the event, the lead and their history rows (every event the API takes)."""
+    row_insert_and_update_with_history(event, reason=reason, user_id=request_user_id(), changed=lead, fields=fields,
+                                       changed_reason=lead_reason)
+    return event
 
 
 def history_user_id(user: Any) -> int | None:

@@ -22,7 +22,7 @@ from ..choices import Consent, EventType, Transition
 from ..models import Lead, LeadEvent
 from ..normalize import FieldError
 from ..selectors import lead_locked
-from ..writes import event_insert_with_history, lead_save_with_history
+from ..writes import event_insert_with_history, event_insert_with_lead_update, lead_save_with_history
 from .lifecycle import lead_consent_withdrawn_apply, lead_transition_announce
 
 
@@ -177,12 +177,18 @@ def _events_write(lead_id: int | None, email: str, prepared: list[tuple]) -> tup
                     continue
             event = LeadEvent(lead_id=lead.pk, type=event_type, occurred_at=occurred_at, properties=properties,
                               idempotency_key=key, source=source)
-            event_insert_with_history(event, reason=f"event from {source or 'api'}")
+            if len(prepared) > 1 or event_type == EventType.UNSUBSCRIBE:
+                event_insert_with_history(event, reason=_event_reason(event))
+            # else: the request's one event is written with its lead's update (_lead_after_events)
             result.append(event)
             created.append(event)
         if created:
             _lead_after_events(lead, created)
     return result, created
+
+
+def _event_reason(event: LeadEvent) -> str:
+    return f"event from {event.source or 'api'}"
 
 
 def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
@@ -201,9 +207,13 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         suppressed = lead_consent_withdrawn_apply(lead)
         update += ["consent", "stage"] if suppressed else ["consent"]
         reasons.append("unsubscribed: consent withdrawn, suppressed")
-    # The lead's row and its history row in two statements (leads/writes.py), as the pipeline's hot paths write them.
-    lead_save_with_history(lead, [name for name in update if name != "updated_at"],
-                           reason="automation:events " + "; ".join(reasons))
+    fields, reason = [name for name in update if name != "updated_at"], "automation:events " + "; ".join(reasons)
+    unsaved = [event for event in created if event.pk is None]
+    if unsaved:  # one new event (not an unsubscribe): it and the lead's row, with their history rows, in one statement
+        [event] = unsaved
+        event_insert_with_lead_update(event, reason=_event_reason(event), lead=lead, fields=fields, lead_reason=reason)
+    else:
+        lead_save_with_history(lead, fields, reason=reason)
     if suppressed:
         # A suppression closes the lead as the lifecycle's does: its open tasks are cancelled and its nurture stops,
         # in this transaction, so no rep calls a person who has just withdrawn consent.

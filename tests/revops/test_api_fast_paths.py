@@ -158,6 +158,44 @@ def test_a_posted_event_s_history_row_names_the_client_as_save_would(integration
     assert row.history_date == event.created_at
 
 
+def test_a_posted_event_and_its_lead_s_update_are_one_statement_on_postgresql(integration_user):
+    """The request's one event and its lead's last interaction (with both history rows) go together: on PostgreSQL
+    one statement; the lead's history row as ``lead_save_with_history`` writes it (by automation, after the event's
+    own row); an unsubscribe or several events take the statements one by one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from revops.base.automation import automation_user_id
+
+    lead = Lead.objects.create(email="together@example.com")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=integration_user).key}")
+    with CaptureQueriesContext(connection) as posted:
+        answer = client.post("/api/events/", {"lead": lead.pk, "type": "demo_request", "source": "site"},
+                             format="json")
+    assert answer.status_code == 201
+    event = LeadEvent.objects.get(pk=answer.json()["id"])
+    lead.refresh_from_db()
+    assert lead.last_interaction_at == event.occurred_at
+    latest = lead.history.order_by("-history_id").first()
+    assert (latest.history_type, latest.history_change_reason, latest.history_user_id) == (
+        "~", "automation:events 1 new event(s)", automation_user_id())
+    assert latest.last_interaction_at == lead.last_interaction_at
+    assert latest.history_date == lead.updated_at >= event.created_at
+    writes = [q["sql"] for q in posted.captured_queries if '"leads_leadevent"' in q["sql"] and "INSERT" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and 'UPDATE "leads_lead"' in writes[0] and '"leads_historicallead"' in writes[0]
+    else:
+        assert not any('UPDATE "leads_lead"' in sql for sql in writes)
+
+    with CaptureQueriesContext(connection) as unsubscribed:
+        assert client.post("/api/events/", {"lead": lead.pk, "type": "unsubscribe"}, format="json").status_code == 201
+    assert not any('UPDATE "leads_lead"' in q["sql"] and '"leads_leadevent"' in q["sql"]
+                   for q in unsubscribed.captured_queries)
+    lead.refresh_from_db()
+    assert lead.consent == "opt_out"
+
+
 def _source_record_reads(queries) -> int:
     return sum(1 for q in queries
                if q["sql"].lstrip().upper().startswith("SELECT") and "leads_sourcerecord" in q["sql"])

@@ -13,6 +13,7 @@ from revops.base.db.sql import (
     history_copy,
     history_copy_all,
     row_get_or_insert_with_history,
+    row_insert_and_update_with_history,
     row_insert_with_history,
     row_update_with_history,
 )
@@ -254,3 +255,34 @@ def test_get_or_insert_reads_a_value_another_transaction_committed_while_the_ins
     assert Notification.objects.filter(dedup_key="race-2").count() == 1
     assert list(Notification.history.filter(dedup_key="race-2").values_list("history_change_reason", flat=True)) == [
         "theirs"]
+
+
+def test_an_insert_and_an_update_together_write_what_the_two_calls_write(revops_admin):
+    """A new row of one model and an update of another's row, with their history rows: one statement on
+    PostgreSQL, the two calls on SQLite; the rows and history rows as those calls (and so ``save()``) write them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import LeadEvent
+
+    lead = row_insert_with_history(_lead(7), reason="new")
+    event = LeadEvent(lead_id=lead.pk, type="pricing_visit", occurred_at=timezone.now(), properties={"p": 1},
+                      source="site")
+    lead.last_interaction_at = event.occurred_at
+    with CaptureQueriesContext(connection) as together:
+        row_insert_and_update_with_history(event, reason="event from site", user_id=revops_admin.pk, changed=lead,
+                                           fields=["last_interaction_at"], changed_reason="touched")
+    assert len(together) == (1 if connection.vendor == "postgresql" else 4)
+    stored = LeadEvent.objects.get(pk=event.pk)
+    assert (stored.lead_id, stored.type, stored.properties, stored.source, stored.created_at) == (
+        lead.pk, "pricing_visit", {"p": 1}, "site", event.created_at)
+    [event_row] = LeadEvent.history.filter(id=event.pk)
+    assert (event_row.history_type, event_row.history_change_reason, event_row.history_user_id,
+            event_row.history_date) == ("+", "event from site", revops_admin.pk, event.created_at)
+    lead_rows = list(lead.history.order_by("history_id"))
+    assert [(row.history_type, row.history_change_reason) for row in lead_rows] == [("+", "new"), ("~", "touched")]
+    changed = Lead.objects.get(pk=lead.pk)
+    assert (changed.last_interaction_at, changed.updated_at) == (event.occurred_at, lead.updated_at)
+    assert lead_rows[1].history_user_id == automation_user_id()
+    assert lead_rows[1].history_date == changed.updated_at >= event.created_at
+    assert (lead_rows[1].last_interaction_at, lead_rows[1].score) == (event.occurred_at, 7)

@@ -251,6 +251,33 @@ def _insert_with_history_params(instance: Model, reason: str, user_id: int | Non
             history_user_id_or_automation(user_id)]
 
 
+def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int | None, changed: Model,
+                                       fields: Iterable[str], changed_reason: str,
+                                       changed_user_id: int | None = None) -> None:
+    """:func:`row_insert_with_history` of ``new``, then :func:`row_update_with_history` of ``changed``'s ``fields``
+    (a new event and its lead's last interaction): on PostgreSQL one statement for both rows and both history rows
+    (one round trip instead of two), on SQLite the two calls. The same rows and history rows either way."""
+    if not _one_statement():
+        row_insert_with_history(new, reason=reason, user_id=user_id)
+        row_update_with_history(changed, fields, reason=changed_reason, user_id=changed_user_id)
+        return
+    model, other = type(new), type(changed)
+    inserted = _insert_with_history_params(new, reason, user_id)
+    now = timezone.now()  # after the new row's stamps, as when the update followed the insert
+    update, targets = _update_plan(other, tuple(dict.fromkeys(fields)))
+    statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
+                 f"new_history AS ({_history_insert(model, '+', 'new')}), "
+                 f"changed AS ({update} RETURNING *), "
+                 f"changed_history AS ({_history_insert(other, '~', 'changed')}) "
+                 f"SELECT {connection.ops.quote_name(model._meta.pk.column)} FROM new")
+    params = [*inserted, *_update_values(changed, targets, now),
+              connection.ops.adapt_datetimefield_value(now), changed_reason[:1000],
+              history_user_id_or_automation(changed_user_id)]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        _mark_stored(new, cursor.fetchone()[0])
+
+
 def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: str,
                             user_id: int | None = None) -> None:
     """``instance.save(update_fields=fields)`` with its history row (type "~"): one statement on PostgreSQL, two on

@@ -80,18 +80,25 @@ def test_flush_sends_what_is_held_and_cancel_drops_it():
     assert paced("a") is True  # forgotten: at once
 
 
-def test_a_process_that_exits_sends_its_held_call_first(tmp_path: Path):
+def _sent_by_a_process(tmp_path: Path, every: float, *lines: str) -> list[str]:
+    """Run ``lines`` in a new Python process with ``paced``, a Paced that writes each key it sends and the sending
+    process's id to a file; the lines written."""
     out = tmp_path / "sent.txt"
     root = str(Path(__file__).resolve().parents[2])
     code = "\n".join([
-        f"import sys; sys.path.insert(0, {root!r})",
+        f"import os, sys, time; sys.path.insert(0, {root!r})",
         "from revops.base.pace import Paced",
         f"out = open({str(out)!r}, 'a')",
-        "paced = Paced(lambda key: (out.write(key + '\\n'), out.flush()), lambda: 0.3)",
-        "paced('lead'); paced('lead'); paced('lead')",
+        f"paced = Paced(lambda key: (out.write(f'{{key}} {{os.getpid()}}\\n'), out.flush()), lambda: {every})",
+        *lines,
     ])
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
-    assert out.read_text().splitlines() == ["lead", "lead"]
+    return out.read_text().splitlines()
+
+
+def test_a_process_that_exits_sends_its_held_call_first(tmp_path: Path):
+    lines = _sent_by_a_process(tmp_path, 0.3, "paced('lead'); paced('lead'); paced('lead')")
+    assert [line.split()[0] for line in lines] == ["lead", "lead"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -187,19 +194,13 @@ def test_a_trailing_call_that_raises_is_logged_and_the_next_ones_still_go(caplog
 
 def test_a_forked_child_sends_its_own_held_calls(tmp_path: Path):
     """After a fork (gunicorn's and RQ's processes) the child has no timer thread: it starts its own."""
-    out = tmp_path / "sent.txt"
-    root = str(Path(__file__).resolve().parents[2])
-    code = "\n".join([
-        f"import os, sys, time; sys.path.insert(0, {root!r})",
-        "from revops.base.pace import Paced",
-        f"out = open({str(out)!r}, 'a')",
-        "paced = Paced(lambda key: (out.write(f'{key} {os.getpid()}\\n'), out.flush()), lambda: 0.2)",
+    lines = _sent_by_a_process(
+        tmp_path, 0.2,
         "paced('parent'); paced('parent')",  # the parent's timer thread is running when it forks
         "pid = os.fork()",
         "if pid == 0:",
         "    paced('child'); paced('child'); time.sleep(0.5); os._exit(0)",
         "os.waitpid(pid, 0)",
-    ])
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
-    lines = out.read_text().splitlines()
+    )
     assert sorted(line.split()[0] for line in lines) == ["child", "child", "parent", "parent"]
+    assert len({line.split()[1] for line in lines}) == 2  # each process sent its own

@@ -337,10 +337,11 @@ def _update_values(instance: Model, targets: list, now: datetime) -> list[Any]:
 
 def row_get_or_insert_with_history(model: type[Model], column: str, value: Any, build: Callable[[], Model], *,
                                    reason: str, user_id: int | None = None) -> tuple[Model, bool]:
-    """``model.objects.get_or_create`` by a unique ``column`` for the per-form paths: the row read by a statement
-    compiled once; else ``build()`` inserted with its history row, and when another process inserted the same value
-    meanwhile, that row (PostgreSQL: one statement that skips a taken value, ``ON CONFLICT DO NOTHING``; SQLite: the
-    insert in a savepoint). Returns (row, created)."""
+    """``model.objects.get_or_create`` by a unique ``column`` for the per-form paths: the stored row, else
+    ``build()`` inserted with its history row, and when another process inserted the same value meanwhile, that row.
+    PostgreSQL: one statement, the insert skipping a taken value (``ON CONFLICT DO NOTHING``) and the stored row read
+    in it (``build()`` is called either way); SQLite: the row read by a statement compiled once, else the insert in a
+    savepoint. Returns (row, created)."""
     if _one_statement():  # the insert and the read in one statement: no savepoint, one round trip either way
         instance = build()
         found, created = _get_or_insert_with_history(instance, column, value, reason=reason, user_id=user_id)

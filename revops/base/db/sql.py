@@ -150,19 +150,27 @@ def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Seq
     if plan is None:
         compiler = build().query.get_compiler(connection.alias)
         sql, compiled_params = compiler.as_sql()
-        converters = list(compiler.get_converters([column for column, _, _ in compiler.select]).items())
-        plan = _COMPILED[cache_key] = (sql, len(compiled_params), converters)
+        plan = _COMPILED[cache_key] = (sql, len(compiled_params), _converters(compiler))
     sql, count, converters = plan
     if len(params) != count:
         raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        rows = [list(row) for row in cursor.fetchall()]
-    for row in rows:
-        for position, (functions, expression) in converters:
-            for function in functions:
-                row[position] = function(row[position], expression, connection)
-    return rows
+        return [_converted(row, converters) for row in cursor.fetchall()]
+
+
+def _converters(compiler) -> list:
+    """The converters Django applies to the values of a compiled query's rows, by position."""
+    return list(compiler.get_converters([column for column, _, _ in compiler.select]).items())
+
+
+def _converted(row: Sequence[Any], converters: list) -> list[Any]:
+    """A row's values through ``converters`` (:func:`_converters`), as Django reads them."""
+    values = list(row)
+    for position, (functions, expression) in converters:
+        for function in functions:
+            values[position] = function(values[position], expression, connection)
+    return values
 
 
 @lru_cache(maxsize=256)
@@ -388,21 +396,16 @@ def _get_or_insert_with_history(instance: Model, column: str, value: Any, *, rea
     if row[0]:
         _mark_stored(instance, row[1 + concrete.index(model._meta.pk)])
         return instance, True
-    values = list(row[1:])
-    for position, (functions, expression) in _row_converters(model):
-        for function in functions:
-            values[position] = function(values[position], expression, connection)
-    return model.from_db(connection.alias, model_attnames(model), values), False
+    return model.from_db(connection.alias, model_attnames(model), _converted(row[1:], _row_converters(model))), False
 
 
 def _row_converters(model: type[Model]) -> list:
-    """The converters Django applies to a row of all ``model``'s columns in field order (a JSON column's text
-    parsed...), as :func:`rows_compiled_once` applies them."""
+    """The converters of a row of all ``model``'s columns in field order (a JSON column's text parsed...)."""
     key = ("row converters", model, connection.alias, connection.vendor)
     if key not in _COMPILED:
         compiler = model._base_manager.all().query.get_compiler(connection.alias)
         compiler.setup_query()
-        _COMPILED[key] = list(compiler.get_converters([column for column, _, _ in compiler.select]).items())
+        _COMPILED[key] = _converters(compiler)
     return _COMPILED[key]
 
 

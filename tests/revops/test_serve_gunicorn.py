@@ -2,9 +2,11 @@
 (static files through WhiteNoise, the styled 404, the API's refusal), and Ctrl-C stops it and everything else
 quietly. Static files are also served by the WSGI application itself, whatever server runs it."""
 
+import gc
 import os
 import signal
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -75,5 +77,36 @@ def test_a_pipeline_worker_loads_the_country_names_before_its_first_job(settings
     PipelineWorker(["default"], connection=connection)
     assert country._country_table.cache_info().currsize == 0
     settings.LEADFLOW_WARM_UP = "revops.top.warm_up.process_warm_up"
-    PipelineWorker(["default"], connection=connection)
+    try:
+        PipelineWorker(["default"], connection=connection)
+    finally:
+        gc.unfreeze()  # the test process's objects go back to the collector
     assert country._country_table.cache_info().currsize == 1
+
+
+def test_a_warmed_up_process_keeps_what_it_loaded_out_of_the_collectors_passes():
+    """After the warm-up the objects a process loaded are frozen (``gc.freeze``): the collector's passes no longer
+    walk them; garbage left before it is collected first, not frozen."""
+    from revops.top.warm_up import process_warm_up
+
+    class Cycle:
+        pass
+
+    gc.unfreeze()
+    garbage = Cycle()
+    garbage.me = garbage  # only the collector frees a cycle
+    collected = []
+    ref = weakref.ref(garbage, collected.append)
+    del garbage
+    kept = ["loaded before the warm-up"]
+    try:
+        process_warm_up()
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+        assert ref() is None and collected  # collected before the freeze
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # a collection leaves the frozen objects where they are
+        assert gc.is_tracked(kept) and not any(o is kept for o in gc.get_objects())  # not walked by a pass
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0

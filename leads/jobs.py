@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job, step_row_for_new
+from revops.base.models import PendingJob
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
@@ -56,6 +57,12 @@ def lead_enrich_job(lead_id: int) -> str:
 def lead_enrich_schedule(lead_id: int) -> None:
     """Enrich a new lead once the current transaction commits (at once outside one)."""
     enqueue_after_commit(lead_enrich_job, lead_id)
+
+
+def lead_enrich_step_row() -> PendingJob | None:
+    """The pending row of :func:`lead_enrich_schedule` for a lead about to be inserted, for its insert's statement
+    (``revops.base.jobs.step_row_for_new``)."""
+    return step_row_for_new(lead_enrich_job)
 
 
 @pipeline_job(workflow=Workflow.RE_ENRICHMENT, object_type="lead", on_failure=lead_enrichment_failed)

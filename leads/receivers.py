@@ -12,7 +12,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from . import signals
-from .jobs import lead_enrich_schedule, lead_import_schedule
+from .jobs import lead_enrich_schedule, lead_enrich_step_row, lead_import_schedule
 from .models import IndustryTerm
 from .selectors import webform_origin_allowed
 from .services import industry_vocabulary_clear, industry_vocabulary_defaults_ensure
@@ -30,6 +30,13 @@ def forget_vocabulary(sender, **kwargs) -> None:
 def enrich_new_lead(sender, lead_id: int, **kwargs) -> None:
     """A new lead's pipeline starts with its enrichment."""
     lead_enrich_schedule(lead_id)
+
+
+@receiver(signals.lead_creating)
+def enrichment_row_with_new_lead(sender, **kwargs):
+    """The pending row of the enrichment ``enrich_new_lead`` schedules, for the new lead's insert to write (or None:
+    written as usual)."""
+    return lead_enrich_step_row()
 
 
 @receiver(signals.lead_import_confirmed)

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from revops.base.db.sql import (
     history_copy,
@@ -45,10 +46,12 @@ def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime,
     history_copy_all(Lead, lead_ids, reason=reason, now=now, user_id=user_id, history_type="+" if created else "~")
 
 
-def lead_insert_with_history(lead: Lead, *, reason: str, user=None) -> Lead:
-    """``lead.save()`` of a new lead with its history row (type "+"), in two statements: the insert prepared once per
-    model (``revops.base.db.sql.bulk_insert``, as the bulk import inserts) and the history row copied from it."""
-    return row_insert_with_history(lead, reason=reason, user_id=history_user_id(user))
+def lead_insert_with_history(lead: Lead, *, reason: str, user=None, step: Model | None = None) -> Lead:
+    """``lead.save()`` of a new lead with its history row (type "+"): one statement on PostgreSQL, two on SQLite.
+    ``step``: the pending row of the lead's first pipeline step (``revops.base.jobs.step_row_for_new``, PostgreSQL),
+    written in the same statement with the lead's id as its arguments."""
+    return row_insert_with_history(lead, reason=reason, user_id=history_user_id(user), follower=step,
+                                   follower_field="args")
 
 
 def lead_save_with_history(lead: Lead, fields: list[str], *, reason: str, user=None) -> None:
@@ -73,11 +76,12 @@ def event_insert_with_history(event: LeadEvent, *, reason: str) -> LeadEvent:
 
 
 def event_insert_with_lead_update(event: LeadEvent, *, reason: str, lead: Lead, fields: list[str],
-                                  lead_reason: str) -> LeadEvent:
+                                  lead_reason: str, step: Model | None = None) -> LeadEvent:
     """:func:`event_insert_with_history` and :func:`lead_save_with_history` (by automation) of the event's lead:
-    on PostgreSQL one statement for the event, the lead and their history rows (every event the API takes)."""
+    on PostgreSQL one statement for the event, the lead and their history rows (every event the API takes), and
+    ``step``: the pending row of the step that follows (``revops.base.jobs.step_row``)."""
     row_insert_and_update_with_history(event, reason=reason, user_id=request_user_id(), changed=lead, fields=fields,
-                                       changed_reason=lead_reason)
+                                       changed_reason=lead_reason, follower=step)
     return event
 
 

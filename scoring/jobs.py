@@ -8,7 +8,8 @@ from django.db import transaction
 
 from leads.models import Lead
 from revops.base.choices import Workflow
-from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
+from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job, step_row
+from revops.base.models import PendingJob
 
 from .models import PredictiveModel, ScoringModel
 from .services import (
@@ -87,6 +88,11 @@ def predictive_retrain_job() -> str:
 def lead_score_schedule(lead_id: int, cause: str, *, queue: str | None = None) -> None:
     """Score the lead after the current transaction commits (on ``queue``: see ``enqueue_after_commit``)."""
     enqueue_after_commit(lead_score_job, lead_id, cause, queue=queue)
+
+
+def lead_score_step_row(lead_id: int, cause: str, *, queue: str | None = None) -> PendingJob | None:
+    """The pending row of :func:`lead_score_schedule`, for the write it follows to insert (``step_row``)."""
+    return step_row(lead_score_job, lead_id, cause, queue=queue)
 
 
 def leads_score_many_schedule(lead_ids: list[int], cause: str) -> None:

@@ -14,6 +14,7 @@ from revops.base.signals import workflow_resumed
 
 from .jobs import (
     lead_score_schedule,
+    lead_score_step_row,
     leads_score_many_schedule,
     leads_score_unscored_schedule,
     predictive_rescore_schedule,
@@ -38,11 +39,21 @@ def score_batch_after_bulk_import(sender, lead_ids: list[int], **kwargs) -> None
     leads_score_many_schedule(lead_ids, "ingest")
 
 
+def _events_queue(event_types) -> str:
+    """Hot events (a demo request) are rescored first; routine engagement (opens, clicks, views) waits in bulk."""
+    return "hot" if set(event_types) & HOT_EVENT_TYPES else "bulk"
+
+
 @receiver(lead_signals.events_recorded)
 def score_after_events(sender, lead_id: int, event_types=(), **kwargs) -> None:
-    """Hot events (a demo request) are rescored first; routine engagement (opens, clicks, views) waits in bulk."""
-    hot = bool(set(event_types) & HOT_EVENT_TYPES)
-    lead_score_schedule(lead_id, "events", queue="hot" if hot else "bulk")
+    lead_score_schedule(lead_id, "events", queue=_events_queue(event_types))
+
+
+@receiver(lead_signals.events_recording)
+def score_row_with_events(sender, lead_id: int, event_types=(), **kwargs):
+    """The pending row of the rescoring ``score_after_events`` schedules, for the events' statement to write (or
+    None: written as usual)."""
+    return lead_score_step_row(lead_id, "events", queue=_events_queue(event_types))
 
 
 @receiver(lead_signals.lead_changed)

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from revops.base.boundary import BoundaryError, datetime_utc
 from revops.base.db.sql import rows_compiled_once
+from revops.base.jobs import steps_written
 
 from .. import signals
 from ..choices import Consent, EventType, Transition
@@ -209,9 +210,16 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         reasons.append("unsubscribed: consent withdrawn, suppressed")
     fields, reason = [name for name in update if name != "updated_at"], "automation:events " + "; ".join(reasons)
     unsaved = [event for event in created if event.pk is None]
+    event_types = sorted({e.type for e in created})
+    step = None
     if unsaved:  # one new event (not an unsubscribe): it and the lead's row, with their history rows, in one statement
         [event] = unsaved
-        event_insert_with_lead_update(event, reason=_event_reason(event), lead=lead, fields=fields, lead_reason=reason)
+        # with the pending row of the step that follows, where the database can (scoring's receiver)
+        step = next((row for _, row in signals.events_recording.send(sender=LeadEvent, lead_id=lead.pk,
+                                                                     event_types=event_types) if row is not None),
+                    None)
+        event_insert_with_lead_update(event, reason=_event_reason(event), lead=lead, fields=fields, lead_reason=reason,
+                                      step=step)
     else:
         lead_save_with_history(lead, fields, reason=reason)
     if suppressed:
@@ -219,7 +227,7 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
         # in this transaction, so no rep calls a person who has just withdrawn consent.
         lead_transition_announce(lead, to=Transition.SUPPRESSED, reason="unsubscribed: consent withdrawn")
     lead_id, event_ids = lead.pk, [e.pk for e in created]
-    signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids,
-                                 event_types=sorted({e.type for e in created}), active_before=active_before,
-                                 stage=lead.stage)
+    with steps_written([step]):
+        signals.events_recorded.send(sender=LeadEvent, lead_id=lead_id, event_ids=event_ids, event_types=event_types,
+                                     active_before=active_before, stage=lead.stage)
 

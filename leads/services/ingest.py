@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import row_get_or_insert_with_history
+from revops.base.jobs import steps_written
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
 
 from .. import signals
@@ -232,7 +233,10 @@ def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = Tr
         raise draft.invalid
     lead = draft.lead
     lead.account = _account_for(lead.domain, lead.company, user)
-    lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user)
+    # The first pipeline step's pending row, written with the lead where the database can (leads.receivers).
+    step = next((row for _, row in signals.lead_creating.send(sender=Lead) if row is not None),
+                None) if run_pipeline else None
+    lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user, step=step)
     external_ids = []
     if source and lead.external_id:
         record, _ = SourceRecord.objects.get_or_create(source=source, external_id=lead.external_id,
@@ -240,8 +244,10 @@ def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = Tr
         if record.lead_id == lead.pk:  # another lead's record (a concurrent request) is not this lead's
             external_ids.append(f"{source}:{lead.external_id}")
     if run_pipeline:
-        # The receiver of lead_created schedules the enrichment job, the first step of the lead's pipeline.
-        signals.lead_created.send(sender=Lead, lead_id=lead.pk)
+        # The receiver of lead_created schedules the enrichment job, the first step of the lead's pipeline (its row
+        # written already when step is set).
+        with steps_written([step]):
+            signals.lead_created.send(sender=Lead, lead_id=lead.pk)
     return lead, external_ids
 
 

@@ -130,13 +130,20 @@ def pending_record(*, function: str, args: list, queue: str, drained: bool = Fal
 
 def pending_record_many(*, function: str, args_list: list[list], queue: str, drained: bool = False) -> list[int]:
     """:func:`pending_record` for several steps of one job function and queue, in one insert; their ids in order."""
+    # One insert prepared once per model (revops.base.db.sql.bulk_insert): every pipeline step writes a row.
+    rows = bulk_insert(pending_rows_unsaved(function=function, args_list=args_list, queue=queue, drained=drained))
+    return [row.pk for row in rows]
+
+
+def pending_rows_unsaved(*, function: str, args_list: list[list], queue: str, drained: bool = False
+                         ) -> list[PendingJob]:
+    """The rows :func:`pending_record_many` writes, not yet saved (one is written in another insert's statement by
+    ``revops.base.jobs.step_row_for_new``)."""
     now = timezone.now()
     followups = _followups.get() if drained else None
-    # One insert prepared once per model (revops.base.db.sql.bulk_insert): every pipeline step writes a row.
-    rows = bulk_insert([PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
-                                   claimed_by=followups.token if followups else "",
-                                   claimed_at=now if followups else None) for args in args_list])
-    return [row.pk for row in rows]
+    return [PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),
+                       claimed_by=followups.token if followups else "", claimed_at=now if followups else None)
+            for args in args_list]
 
 
 class ScheduledSteps:

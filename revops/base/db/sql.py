@@ -227,27 +227,72 @@ def history_copy_all(model: type[Model], pks: Sequence[int], *, reason: str, now
             cursor.execute(_insert_select(model, history_type, where), [when, reason[:1000], user_id, *chunk])
 
 
-def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None = None) -> Model:
+def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None = None,
+                            follower: Model | None = None, follower_field: str = "") -> Model:
     """``instance.save()`` of a new row with the history row django-simple-history writes for it (type "+", dated
     as the row's creation when it has a ``created_at``): on PostgreSQL in one statement, else :func:`bulk_insert`
-    and :func:`history_copy`."""
+    and :func:`history_copy`.
+
+    ``follower`` (PostgreSQL only: :func:`one_statement_writes`): a new row of another model written in the same
+    statement, its JSON field ``follower_field`` the list ``[the new row's id]`` (a pipeline step's pending row whose
+    job takes the new row's id: ``revops.base.jobs.step_row_for_new``); its primary key and that field are set."""
+    if follower is not None and not _one_statement():
+        raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
     if not _one_statement():
         bulk_insert([instance])
         when = getattr(instance, "created_at", None) or timezone.now()
         history_copy(type(instance), [(instance.pk, reason)], now=when, user_id=user_id, history_type="+")
         return instance
-    _insert_with_history(instance, reason=reason, user_id=user_id)
+    _insert_with_history(instance, reason=reason, user_id=user_id, follower=follower, follower_field=follower_field)
     return instance
 
 
-def _insert_with_history(instance: Model, *, reason: str, user_id: int | None) -> None:
-    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement."""
+def one_statement_writes() -> bool:
+    """Whether this database writes a row, its history row and a follower in one statement (PostgreSQL)."""
+    return _one_statement()
+
+
+def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, follower: Model | None = None,
+                         follower_field: str = "") -> None:
+    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement, with ``follower``'s row."""
     model = type(instance)
-    statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *) {_history_insert(model, '+', 'new')} "
-                 f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    params = _insert_with_history_params(instance, reason, user_id)
+    if follower is None:
+        statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *) {_history_insert(model, '+', 'new')} "
+                     f"RETURNING {pk}")
+    else:
+        follows, follower_params = _follower_insert(follower, follower_field, f"new.{pk}")
+        statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
+                     f"new_history AS ({_history_insert(model, '+', 'new')}), follower AS ({follows}) "
+                     f"SELECT new.{pk}, follower.id FROM new, follower")
+        params += follower_params
     with connection.cursor() as cursor:
-        cursor.execute(statement, _insert_with_history_params(instance, reason, user_id))
-        _mark_stored(instance, cursor.fetchone()[0])
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    _mark_stored(instance, row[0])
+    if follower is not None:
+        _mark_stored(follower, row[1])
+        setattr(follower, follower._meta.get_field(follower_field).attname, [instance.pk])
+
+
+def _follower_insert(follower: Model, field_name: str, new_id: str) -> tuple[str, list[Any]]:
+    """``INSERT`` ``follower``'s row ``SELECT``-ing its values once for the new row of the ``WITH`` (its JSON field
+    ``field_name``, if one is named, the list ``[new_id]``), returning its id; and the statement's parameters."""
+    fields, stamped, columns, _rows, prepare = _insert_plan(type(follower))
+    values = _row_params(follower, stamped, prepare, {}, {})
+    select, params = [], []
+    for field, value in zip(fields, values, strict=True):
+        if field.name == field_name:
+            select.append(f"jsonb_build_array({new_id})")
+        else:
+            select.append("%s")
+            params.append(value)
+    if field_name and len(params) == len(values):
+        raise ValueError(f"{type(follower).__name__} has no field {field_name!r}")
+    table = connection.ops.quote_name(follower._meta.db_table)
+    pk = connection.ops.quote_name(follower._meta.pk.column)
+    return f"INSERT INTO {table} ({columns}) SELECT {', '.join(select)} FROM new RETURNING {pk} AS id", params
 
 
 def _insert_with_history_params(instance: Model, reason: str, user_id: int | None) -> list[Any]:
@@ -261,10 +306,15 @@ def _insert_with_history_params(instance: Model, reason: str, user_id: int | Non
 
 def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int | None, changed: Model,
                                        fields: Iterable[str], changed_reason: str,
-                                       changed_user_id: int | None = None) -> None:
+                                       changed_user_id: int | None = None, follower: Model | None = None) -> None:
     """:func:`row_insert_with_history` of ``new``, then :func:`row_update_with_history` of ``changed``'s ``fields``
     (a new event and its lead's last interaction): on PostgreSQL one statement for both rows and both history rows
-    (one round trip instead of two), on SQLite the two calls. The same rows and history rows either way."""
+    (one round trip instead of two), on SQLite the two calls. The same rows and history rows either way.
+
+    ``follower`` (PostgreSQL only): a new row of another model, its values as they are (a pipeline step's pending
+    row: ``revops.base.jobs.step_row``), written in the same statement; its primary key is set."""
+    if follower is not None and not _one_statement():
+        raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
     if not _one_statement():
         row_insert_with_history(new, reason=reason, user_id=user_id)
         row_update_with_history(changed, fields, reason=changed_reason, user_id=changed_user_id)
@@ -276,14 +326,23 @@ def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int 
     statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
                  f"new_history AS ({_history_insert(model, '+', 'new')}), "
                  f"changed AS ({update} RETURNING *), "
-                 f"changed_history AS ({_history_insert(other, '~', 'changed')}) "
-                 f"SELECT {connection.ops.quote_name(model._meta.pk.column)} FROM new")
+                 f"changed_history AS ({_history_insert(other, '~', 'changed')}) ")
     params = [*inserted, *_update_values(changed, targets, now),
               connection.ops.adapt_datetimefield_value(now), changed_reason[:1000],
               history_user_id_or_automation(changed_user_id)]
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    if follower is None:
+        statement += f"SELECT {pk} FROM new"
+    else:
+        follows, follower_params = _follower_insert(follower, "", "")
+        statement = f"{statement[:-1]}, follower AS ({follows}) SELECT new.{pk}, follower.id FROM new, follower"
+        params += follower_params
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        _mark_stored(new, cursor.fetchone()[0])
+        row = cursor.fetchone()
+    _mark_stored(new, row[0])
+    if follower is not None:
+        _mark_stored(follower, row[1])
 
 
 def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: str,

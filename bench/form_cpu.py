@@ -76,6 +76,9 @@ def main() -> int:
         for n in range(20):  # connections opened, statements prepared, caches filled
             form(n, "warm")
         work()
+        from revops.top.warm_up import process_warm_up
+
+        process_warm_up()  # as serve's web processes and workers do before their first request or job
         port = connection.settings_dict.get("PORT") or ""
         postgres = connection.vendor == "postgresql" and bool(port)
         database_before = postgres_cluster_cpu(str(port)) if postgres else 0.0

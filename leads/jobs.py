@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.base.choices import Workflow
-from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job, step_row_for_new
+from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.models import PendingJob
+from revops.base.step_rows import step_row_for_new
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from leads.models import Lead
 from revops.base.choices import Workflow
-from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job, step_row
+from revops.base.jobs import batch_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.models import PendingJob
+from revops.base.step_rows import step_row
 
 from .models import PredictiveModel, ScoringModel
 from .services import (

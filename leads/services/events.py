@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from revops.base.boundary import BoundaryError, datetime_utc
 from revops.base.db.sql import rows_compiled_once
-from revops.base.jobs import steps_written
+from revops.base.step_rows import steps_written
 
 from .. import signals
 from ..choices import Consent, EventType, Transition

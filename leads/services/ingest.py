@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import row_get_or_insert_with_history
-from revops.base.jobs import steps_written
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
+from revops.base.step_rows import steps_written
 
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome, Transition

@@ -32,8 +32,6 @@ from rq import Retry, get_current_job
 from .automation import automation_log
 from .choices import AutomationOutcome, Workflow
 from .db.memory import batch_gc
-from .db.sql import one_statement_writes
-from .models import PendingJob
 from .pending import (
     PENDING_META,
     REDIS_ERRORS,
@@ -48,12 +46,13 @@ from .pending import (
     pending_jobs_sweep,
     pending_record,
     pending_release,
-    pending_rows_unsaved,
 )
 from .pending import PIPELINE_QUEUES as PIPELINE_QUEUES  # re-exported: the queues, hottest first
 from .redis_handoff import drain_signal_paced, enqueue_failed
 from .redis_handoff import jobs_left_pending as jobs_left_pending  # re-exported for the commands
 from .redis_handoff import jobs_left_pending_notice as jobs_left_pending_notice
+from .step_rows import _queue_ctx, _scheduled, _written
+from .step_rows import job_checked as _job_checked
 from .switches import workflow_enabled
 from .workflow_stats import workflow_run_count, workflow_run_counted
 
@@ -64,19 +63,10 @@ _UNSET = object()
 # The pending row of the job about to run in this context: an id for an inline run, None inside a job's body (a job
 # called directly from another job owns no row), unset on a worker (the id is then in the RQ job's meta).
 _pending_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("leadflow_pending_job", default=_UNSET)
-# The queue a job scheduled now goes to when its caller names none: a step run by a drain passes its own priority on
-# to the steps it schedules (a demo request's routing and task stay hot); the follow-ups of bulk engagement rescoring
-# go to the default queue, because a lead that crossed a threshold must not wait behind the rest of the burst.
-_queue_ctx: contextvars.ContextVar[str] = contextvars.ContextVar("leadflow_job_queue", default="default")
 FOLLOW_UP_QUEUE = {"hot": "hot", "default": "default", "bulk": "default"}
 # Inside a set-based body that writes in its own transaction: its steps' pending rows, until batch_steps_done.
 _batch_pending: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("leadflow_batch_pending",
                                                                                  default=None)
-# Inside a set-based batch's transaction: the steps it schedules, their pending rows written together at its end.
-_scheduled: contextvars.ContextVar[ScheduledSteps | None] = contextvars.ContextVar("leadflow_scheduled", default=None)
-# Steps whose pending rows are written already (``steps_written``): (function path, args, queue) → row id.
-_written: contextvars.ContextVar[dict | None] = contextvars.ContextVar("leadflow_steps_written", default=None)
-
 
 class TransientError(Exception):
     """A failure worth retrying (a remote service busy or unreachable)."""
@@ -141,51 +131,10 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str | None
     transaction.on_commit(step)
 
 
-def step_row_for_new(func: Callable[..., Any], *, queue: str | None = None) -> PendingJob | None:
-    """The pending row of ``func(<the id of a row about to be inserted>)``, not yet saved, for that insert to write
-    in its own statement (``revops.base.db.sql.row_insert_with_history``'s ``follower``; the database fills in the
-    id): one statement fewer for each new lead a request stores. None where the step's row is written as usual:
-    SQLite, and inside a set-based batch (which writes its steps' rows together).
-
-    After the insert, the step is scheduled as usual (``enqueue_after_commit``) inside :func:`steps_written`, which
-    hands it this row instead of writing another; a row nobody takes is a step the sweeper runs later, and jobs are
-    idempotent."""
-    return step_row(func, queue=queue)
-
-
-def step_row(func: Callable[..., Any], *args: Any, queue: str | None = None) -> PendingJob | None:
-    """The pending row of ``func(*args)``, not yet saved, for a write the step follows to insert in its own statement
-    (``revops.base.db.sql.row_insert_and_update_with_history``'s ``follower``: a new event and its lead); None
-    where it is written as usual. Then as :func:`step_row_for_new`."""
-    if not one_statement_writes() or _scheduled.get() is not None:
-        return None
-    _job_checked(func)
-    return pending_rows_unsaved(function=function_path(func), args_list=[list(args)], queue=queue or _queue_ctx.get(),
-                                drained=getattr(func, "leadflow_drain", None) is not None)[0]
-
-
-@contextmanager
-def steps_written(rows: list[PendingJob | None]) -> Iterator[None]:
-    """Inside: ``enqueue_after_commit`` of a step whose row is one of ``rows`` (saved, by :func:`step_row_for_new`)
-    takes that row's id instead of writing a row."""
-    written = {(row.function, tuple(row.args), row.queue): row.pk for row in rows if row is not None and row.pk}
-    token = _written.set(written or None)
-    try:
-        yield
-    finally:
-        _written.reset(token)
-
-
 def _pending_record(func: Callable[..., Any], args: tuple, queue: str) -> int:
     _job_checked(func)
     return pending_record(function=function_path(func), args=list(args), queue=queue,
                           drained=getattr(func, "leadflow_drain", None) is not None)
-
-
-def _job_checked(func: Callable[..., Any]) -> None:
-    if not getattr(func, "leadflow_job", False):
-        raise TypeError(f"{function_path(func)} is not a Leadflow job (wrap it with pipeline_job, batch_job or "
-                        "periodic_job, which finish its pending row)")
 
 
 class _AfterCommit:

@@ -10,9 +10,9 @@ from leads.jobs import lead_enrich_job
 from leads.models import Lead
 from leads.services import lead_ingest
 from leads.writes import lead_insert_with_history
-from revops.base.jobs import step_row_for_new, steps_written
 from revops.base.models import PendingJob
 from revops.base.pending import function_path
+from revops.base.step_rows import step_row_for_new, steps_written
 from tests.queues import queued, work
 
 ENRICH = function_path(lead_enrich_job)
@@ -78,8 +78,8 @@ def test_a_step_row_is_taken_by_its_own_step_only(django_capture_on_commit_callb
 
 @pytest.mark.django_db
 def test_a_set_based_batch_writes_its_steps_rows_together_not_with_each_lead():
-    from revops.base.jobs import _scheduled
     from revops.base.pending import ScheduledSteps
+    from revops.base.step_rows import _scheduled
 
     token = _scheduled.set(ScheduledSteps())
     try:

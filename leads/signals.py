@@ -1,7 +1,9 @@
 """Signals the lead layer sends. Higher layers receive them; this layer never imports them.
 
 Every signal is sent inside the transaction of the write it announces, with primary keys only; receivers only
-schedule (the job's pending row commits with the write; the job is enqueued after commit). The lead layer's own
+schedule (the job's pending row commits with the write; the job is enqueued after commit). Two are sent just before
+their write (``lead_creating``, ``events_recording``): a receiver returns the pending row of the step it will schedule
+when the write is announced, and on PostgreSQL the write stores that row in its own statement. The lead layer's own
 receivers (``leads.receivers``) take some of them further: ``lead_created`` schedules the new lead's enrichment,
 ``lead_import_confirmed`` the import job.
 """

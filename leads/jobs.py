@@ -62,7 +62,7 @@ def lead_enrich_schedule(lead_id: int) -> None:
 
 def lead_enrich_step_row() -> PendingJob | None:
     """The pending row of :func:`lead_enrich_schedule` for a lead about to be inserted, for its insert's statement
-    (``revops.base.jobs.step_row_for_new``)."""
+    (``revops.base.step_rows.step_row_for_new``)."""
     return step_row_for_new(lead_enrich_job)
 
 

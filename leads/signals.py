@@ -14,8 +14,9 @@ from django.dispatch import Signal
 # import enriches in memory are announced with leads_enriched_many instead)
 lead_created = Signal()
 # no kwargs: a new lead is about to be inserted and will be announced with lead_created; a receiver may return the
-# unsaved pending row of the step lead_created will schedule with the lead's id (revops.base.jobs.step_row_for_new),
-# which the lead's own insert then writes in its statement (one statement fewer a new lead on PostgreSQL)
+# unsaved pending row of the step lead_created will schedule with the lead's id
+# (revops.base.step_rows.step_row_for_new), which the lead's own insert then writes in its statement (one statement
+# fewer a new lead on PostgreSQL)
 lead_creating = Signal()
 # kwargs: lead_id, fields (set of changed field names)
 lead_changed = Signal()
@@ -24,7 +25,7 @@ lead_changed = Signal()
 events_recorded = Signal()
 # kwargs: lead_id, event_types (sorted list): one new event of the lead is about to be written with the lead's update
 # and announced with events_recorded; a receiver may return the unsaved pending row of the step events_recorded will
-# schedule (revops.base.jobs.step_row), which that statement then writes too
+# schedule (revops.base.step_rows.step_row), which that statement then writes too
 events_recording = Signal()
 # kwargs: lead_id, enriched (bool: whether anything was added), scored (bool, when the sender knows: whether the lead
 # had a score already, e.g. from a hot event that arrived before its enrichment ran)

@@ -48,8 +48,8 @@ def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime,
 
 def lead_insert_with_history(lead: Lead, *, reason: str, user=None, step: Model | None = None) -> Lead:
     """``lead.save()`` of a new lead with its history row (type "+"): one statement on PostgreSQL, two on SQLite.
-    ``step``: the pending row of the lead's first pipeline step (``revops.base.jobs.step_row_for_new``, PostgreSQL),
-    written in the same statement with the lead's id as its arguments."""
+    ``step``: the pending row of the lead's first pipeline step (``revops.base.step_rows.step_row_for_new``,
+    PostgreSQL), written in the same statement with the lead's id as its arguments."""
     return row_insert_with_history(lead, reason=reason, user_id=history_user_id(user), follower=step,
                                    follower_field="args")
 
@@ -79,7 +79,7 @@ def event_insert_with_lead_update(event: LeadEvent, *, reason: str, lead: Lead, 
                                   lead_reason: str, step: Model | None = None) -> LeadEvent:
     """:func:`event_insert_with_history` and :func:`lead_save_with_history` (by automation) of the event's lead:
     on PostgreSQL one statement for the event, the lead and their history rows (every event the API takes), and
-    ``step``: the pending row of the step that follows (``revops.base.jobs.step_row``)."""
+    ``step``: the pending row of the step that follows (``revops.base.step_rows.step_row``)."""
     row_insert_and_update_with_history(event, reason=reason, user_id=request_user_id(), changed=lead, fields=fields,
                                        changed_reason=lead_reason, follower=step)
     return event

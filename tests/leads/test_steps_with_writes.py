@@ -1,5 +1,5 @@
 """The step that follows a web request's write: a new lead's enrichment, an API event's rescoring. On PostgreSQL its
-pending row is written in the write's own statement (``revops.base.jobs.step_row_for_new`` and ``step_row``), on
+pending row is written in the write's own statement (``revops.base.step_rows.step_row_for_new`` and ``step_row``), on
 SQLite by an insert of its own; the same row, the same pipeline either way."""
 
 import pytest

@@ -235,7 +235,7 @@ def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None
 
     ``follower`` (PostgreSQL only: :func:`one_statement_writes`): a new row of another model written in the same
     statement, its JSON field ``follower_field`` the list ``[the new row's id]`` (a pipeline step's pending row whose
-    job takes the new row's id: ``revops.base.jobs.step_row_for_new``); its primary key and that field are set."""
+    job takes the new row's id: ``revops.base.step_rows.step_row_for_new``); its primary key and that field are set."""
     if follower is not None and not _one_statement():
         raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
     if not _one_statement():
@@ -312,7 +312,7 @@ def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int 
     (one round trip instead of two), on SQLite the two calls. The same rows and history rows either way.
 
     ``follower`` (PostgreSQL only): a new row of another model, its values as they are (a pipeline step's pending
-    row: ``revops.base.jobs.step_row``), written in the same statement; its primary key is set."""
+    row: ``revops.base.step_rows.step_row``), written in the same statement; its primary key is set."""
     if follower is not None and not _one_statement():
         raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
     if not _one_statement():
@@ -326,16 +326,16 @@ def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int 
     statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
                  f"new_history AS ({_history_insert(model, '+', 'new')}), "
                  f"changed AS ({update} RETURNING *), "
-                 f"changed_history AS ({_history_insert(other, '~', 'changed')}) ")
+                 f"changed_history AS ({_history_insert(other, '~', 'changed')})")
     params = [*inserted, *_update_values(changed, targets, now),
               connection.ops.adapt_datetimefield_value(now), changed_reason[:1000],
               history_user_id_or_automation(changed_user_id)]
     pk = connection.ops.quote_name(model._meta.pk.column)
     if follower is None:
-        statement += f"SELECT {pk} FROM new"
+        statement += f" SELECT {pk} FROM new"
     else:
         follows, follower_params = _follower_insert(follower, "", "")
-        statement = f"{statement[:-1]}, follower AS ({follows}) SELECT new.{pk}, follower.id FROM new, follower"
+        statement += f", follower AS ({follows}) SELECT new.{pk}, follower.id FROM new, follower"
         params += follower_params
     with connection.cursor() as cursor:
         cursor.execute(statement, params)

@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from revops.base.boundary import BoundaryError, datetime_utc
 from revops.base.db.sql import rows_compiled_once
-from revops.base.step_rows import steps_written
+from revops.base.step_rows import step_row_offered, steps_written
 
 from .. import signals
 from ..choices import Consent, EventType, Transition
@@ -215,9 +215,7 @@ def _lead_after_events(lead: Lead, created: list[LeadEvent]) -> None:
     if unsaved:  # one new event (not an unsubscribe): it and the lead's row, with their history rows, in one statement
         [event] = unsaved
         # with the pending row of the step that follows, where the database can (scoring's receiver)
-        step = next((row for _, row in signals.events_recording.send(sender=LeadEvent, lead_id=lead.pk,
-                                                                     event_types=event_types) if row is not None),
-                    None)
+        step = step_row_offered(signals.events_recording, sender=LeadEvent, lead_id=lead.pk, event_types=event_types)
         event_insert_with_lead_update(event, reason=_event_reason(event), lead=lead, fields=fields, lead_reason=reason,
                                       step=step)
     else:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import row_get_or_insert_with_history
 from revops.base.privacy import ERASED_REFUSAL, erased_emails
-from revops.base.step_rows import steps_written
+from revops.base.step_rows import step_row_offered, steps_written
 
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome, Transition
@@ -234,8 +234,7 @@ def _lead_create(draft: _Draft, source, user, reason, *, run_pipeline: bool = Tr
     lead = draft.lead
     lead.account = _account_for(lead.domain, lead.company, user)
     # The first pipeline step's pending row, written with the lead where the database can (leads.receivers).
-    step = next((row for _, row in signals.lead_creating.send(sender=Lead) if row is not None),
-                None) if run_pipeline else None
+    step = step_row_offered(signals.lead_creating, sender=Lead) if run_pipeline else None
     lead_insert_with_history(lead, reason=reason or f"ingest from {source or 'api'}", user=user, step=step)
     external_ids = []
     if source and lead.external_id:

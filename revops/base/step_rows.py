@@ -56,6 +56,12 @@ def step_row(func: Callable[..., Any], *args: Any, queue: str | None = None) -> 
                                 drained=getattr(func, "leadflow_drain", None) is not None)[0]
 
 
+def step_row_offered(signal, **kwargs) -> PendingJob | None:
+    """The row the first receiver of ``signal`` (sent now, before the write) offers for the write to carry, if any:
+    one follower per statement; another receiver's step writes its own row, as without one."""
+    return next((row for _, row in signal.send(**kwargs) if row is not None), None)
+
+
 @contextmanager
 def steps_written(rows: list[PendingJob | None]) -> Iterator[None]:
     """Inside: ``enqueue_after_commit`` of a step whose row is one of ``rows`` (saved, by :func:`step_row_for_new`)

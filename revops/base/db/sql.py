@@ -236,14 +236,14 @@ def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None
     ``follower`` (PostgreSQL only: :func:`one_statement_writes`): a new row of another model written in the same
     statement, its JSON field ``follower_field`` the list ``[the new row's id]`` (a pipeline step's pending row whose
     job takes the new row's id: ``revops.base.step_rows.step_row_for_new``); its primary key and that field are set."""
-    if follower is not None and not _one_statement():
-        raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
+    _follower_allowed(follower)
     if not _one_statement():
         bulk_insert([instance])
         when = getattr(instance, "created_at", None) or timezone.now()
         history_copy(type(instance), [(instance.pk, reason)], now=when, user_id=user_id, history_type="+")
         return instance
-    _insert_with_history(instance, reason=reason, user_id=user_id, follower=follower, follower_field=follower_field)
+    _new_rows_stored(_new_with_history(type(instance)), _insert_with_history_params(instance, reason, user_id),
+                     instance, follower, follower_field)
     return instance
 
 
@@ -252,28 +252,36 @@ def one_statement_writes() -> bool:
     return _one_statement()
 
 
-def _insert_with_history(instance: Model, *, reason: str, user_id: int | None, follower: Model | None = None,
-                         follower_field: str = "") -> None:
-    """PostgreSQL: insert ``instance`` and its history row (type "+") in one statement, with ``follower``'s row."""
-    model = type(instance)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    params = _insert_with_history_params(instance, reason, user_id)
+def _new_with_history(model: type[Model]) -> str:
+    """``WITH new AS`` (one new row of ``model``) ``, new_history AS`` (its history row): the start of a statement
+    whose parameters begin with :func:`_insert_with_history_params`."""
+    history = _history_insert(model, "+", "new")
+    return f"WITH new AS ({_values_insert(model, 1)} RETURNING *), new_history AS ({history})"
+
+
+def _follower_allowed(follower: Model | None) -> None:
+    if follower is not None and not _one_statement():
+        raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
+
+
+def _new_rows_stored(head: str, params: list[Any], new: Model, follower: Model | None, follower_field: str) -> None:
+    """Run the data-modifying ``WITH`` ``head`` (its ``new`` names the row ``new`` is stored as), with ``follower``'s
+    row added to it (:func:`_follower_insert`), and set the stored rows' primary keys (and the follower's field)."""
+    pk = connection.ops.quote_name(type(new)._meta.pk.column)
     if follower is None:
-        statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *) {_history_insert(model, '+', 'new')} "
-                     f"RETURNING {pk}")
+        statement = f"{head} SELECT {pk} FROM new"
     else:
         follows, follower_params = _follower_insert(follower, follower_field, f"new.{pk}")
-        statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
-                     f"new_history AS ({_history_insert(model, '+', 'new')}), follower AS ({follows}) "
-                     f"SELECT new.{pk}, follower.id FROM new, follower")
-        params += follower_params
+        statement = f"{head}, follower AS ({follows}) SELECT new.{pk}, follower.id FROM new, follower"
+        params = [*params, *follower_params]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
-    _mark_stored(instance, row[0])
+    _mark_stored(new, row[0])
     if follower is not None:
         _mark_stored(follower, row[1])
-        setattr(follower, follower._meta.get_field(follower_field).attname, [instance.pk])
+        if follower_field:
+            setattr(follower, follower._meta.get_field(follower_field).attname, [new.pk])
 
 
 def _follower_insert(follower: Model, field_name: str, new_id: str) -> tuple[str, list[Any]]:
@@ -313,8 +321,7 @@ def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int 
 
     ``follower`` (PostgreSQL only): a new row of another model, its values as they are (a pipeline step's pending
     row: ``revops.base.step_rows.step_row``), written in the same statement; its primary key is set."""
-    if follower is not None and not _one_statement():
-        raise ValueError("a follower row is written in the insert's statement on PostgreSQL only")
+    _follower_allowed(follower)
     if not _one_statement():
         row_insert_with_history(new, reason=reason, user_id=user_id)
         row_update_with_history(changed, fields, reason=changed_reason, user_id=changed_user_id)
@@ -323,26 +330,12 @@ def row_insert_and_update_with_history(new: Model, *, reason: str, user_id: int 
     inserted = _insert_with_history_params(new, reason, user_id)
     now = timezone.now()  # after the new row's stamps, as when the update followed the insert
     update, targets = _update_plan(other, tuple(dict.fromkeys(fields)))
-    statement = (f"WITH new AS ({_values_insert(model, 1)} RETURNING *), "
-                 f"new_history AS ({_history_insert(model, '+', 'new')}), "
-                 f"changed AS ({update} RETURNING *), "
+    statement = (f"{_new_with_history(model)}, changed AS ({update} RETURNING *), "
                  f"changed_history AS ({_history_insert(other, '~', 'changed')})")
     params = [*inserted, *_update_values(changed, targets, now),
               connection.ops.adapt_datetimefield_value(now), changed_reason[:1000],
               history_user_id_or_automation(changed_user_id)]
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    if follower is None:
-        statement += f" SELECT {pk} FROM new"
-    else:
-        follows, follower_params = _follower_insert(follower, "", "")
-        statement += f", follower AS ({follows}) SELECT new.{pk}, follower.id FROM new, follower"
-        params += follower_params
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        row = cursor.fetchone()
-    _mark_stored(new, row[0])
-    if follower is not None:
-        _mark_stored(follower, row[1])
+    _new_rows_stored(statement, params, new, follower, "")
 
 
 def row_update_with_history(instance: Model, fields: Iterable[str], *, reason: str,

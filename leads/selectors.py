@@ -9,7 +9,8 @@ from django.db.models.expressions import RawSQL
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from revops.base.db.sql import rows_compiled_once
+from revops.base.db.sql import rows_compiled_once, rows_compiled_once_and_branch
+from revops.base.models import ErasureRecord
 
 from .consent import outreach_allowed
 from .models import Lead, WebForm
@@ -79,13 +80,43 @@ def leads_live_matching_together(lookups: list[tuple[str, str, bool, int]]) -> l
     if len(lookups) < 2 or not connection.features.supports_slicing_ordering_in_compound:
         return [leads_live_matching(column, value, newest_first=newest_first, limit=limit)
                 for column, value, newest_first, limit in lookups]
+    rows = rows_compiled_once(_together_key(lookups), lambda: _together(lookups), [v for _, v, _, _ in lookups])
+    return _answers(lookups, rows)
 
-    def build():
-        parts = [_matching_query(column, "?", newest_first, limit) for column, _, newest_first, limit in lookups]
-        return parts[0].union(*parts[1:], all=True)
 
-    shape = tuple((column, newest_first, limit) for column, _, newest_first, limit in lookups)
-    rows = rows_compiled_once(("live matching together", shape), build, [value for _, value, _, _ in lookups])
+def leads_live_matching_and_erasures(lookups: list[tuple[str, str, bool, int]],
+                                     hashes: list[str]) -> tuple[list[list[Lead]], set[str]]:
+    """``leads_live_matching_together`` (one look-up or more) and which of ``hashes`` (an e-mail's,
+    ``revops.base.privacy.erasure_hashes_to_check``) an erasure on request is recorded under, in the same statement:
+    the API's duplicate check answers its erasure check too (PostgreSQL only, where the look-ups run together)."""
+    branch = _ERASURE_BRANCH.get(len(hashes))
+    if branch is None:
+        columns = ["NULL"] * len(_LEAD_ATTNAMES)
+        columns[_LEAD_ATTNAMES.index("email")] = "email_hash"  # a text column, to carry the hash found
+        branch = _ERASURE_BRANCH[len(hashes)] = (
+            f"SELECT {', '.join(columns)} FROM {ErasureRecord._meta.db_table} "
+            f"WHERE email_hash IN ({', '.join(['%s'] * len(hashes))})")
+    rows, erasures = rows_compiled_once_and_branch(_together_key(lookups), lambda: _together(lookups),
+                                                   [v for _, v, _, _ in lookups], branch, hashes)
+    email_at = _LEAD_ATTNAMES.index("email")
+    return _answers(lookups, rows), {row[email_at] for row in erasures}
+
+
+_ERASURE_BRANCH: dict[int, str] = {}
+
+
+def _together_key(lookups) -> tuple:
+    return ("live matching together",
+            tuple((column, newest_first, limit) for column, _, newest_first, limit in lookups))
+
+
+def _together(lookups):
+    parts = [_matching_query(column, "?", newest_first, limit) for column, _, newest_first, limit in lookups]
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def _answers(lookups, rows) -> list[list[Lead]]:
+    """Each look-up's answer out of the rows of all of them."""
     found = {lead.pk: lead for lead in (Lead.from_db(connection.alias, _LEAD_ATTNAMES, row) for row in rows)}
     answers = []
     for column, value, newest_first, limit in lookups:

@@ -23,7 +23,12 @@ from django.db import connection
 
 from ..choices import MatchRule
 from ..models import Lead
-from ..selectors import leads_live_matching, leads_live_matching_except, leads_live_matching_together
+from ..selectors import (
+    leads_live_matching,
+    leads_live_matching_and_erasures,
+    leads_live_matching_except,
+    leads_live_matching_together,
+)
 from .keys import company_key
 from .names import is_free_email_domain, name_similarity
 
@@ -50,6 +55,26 @@ class Match:
 
 def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match | None, list[Match]]:
     """The certain match of normalized values (or None) and the uncertain candidates for review."""
+    return _decided(values, _lookups(values, exclude_id))
+
+
+def erasure_check_with_dedup() -> bool:
+    """Whether the database answers an inbound record's erasure check in its duplicate check's statement
+    (PostgreSQL, where the look-ups run as one UNION ALL; SQLite asks before the write transaction begins)."""
+    return connection.features.supports_slicing_ordering_in_compound
+
+
+def dedup_match_checking_erasure(values: dict, erasure_hashes: list[str]) -> tuple[Match | None, list[Match], bool]:
+    """``dedup_match`` of a record with an e-mail (:func:`erasure_check_with_dedup` databases), and in the same
+    statement whether the record must be refused: its e-mail was erased on request (an erasure is recorded under
+    one of ``erasure_hashes``) and no live lead holds it (a person who came back and signed up again is accepted)."""
+    found = _lookups(values, None, erasure_hashes)
+    refused = bool(found.erased) and not found["email"]
+    return (*_decided(values, found), refused)
+
+
+def _lookups(values: dict, exclude_id: int | None, erasure_hashes: list[str] | None = None) -> _Answers:
+    """The answers of the look-ups the rules read (asked together where the database can)."""
     email = values.get("email") or ""
     phone = values.get("phone") or ""
     first, last = values.get("first_name") or "", values.get("last_name") or ""
@@ -66,7 +91,15 @@ def dedup_match(values: dict, *, exclude_id: int | None = None) -> tuple[Match |
             lookups.append(("domain", domain, True, CANDIDATES_PER_KEY))
         if key:
             lookups.append(("company_key", key, True, CANDIDATES_PER_KEY))
-    found = _Answers(lookups, exclude_id)
+    return _Answers(lookups, exclude_id, erasure_hashes)
+
+
+def _decided(values: dict, found: _Answers) -> tuple[Match | None, list[Match]]:
+    """The rules, in their order, over the look-ups' answers."""
+    email = values.get("email") or ""
+    phone = values.get("phone") or ""
+    first, last = values.get("first_name") or "", values.get("last_name") or ""
+    domain = values.get("domain") or ""
 
     if email and found["email"]:
         return Match(found["email"][0], MatchRule.EMAIL, 100.0, True), []
@@ -101,11 +134,16 @@ class _Answers(dict):
     (the API's and the import's case), all in one statement compiled once (leads/selectors.py); otherwise each when
     first read, so a certain e-mail match asks nothing more (SQLite, in-process; a stored lead's re-check)."""
 
-    def __init__(self, lookups: list[tuple[str, str, bool, int]], exclude_id: int | None) -> None:
+    def __init__(self, lookups: list[tuple[str, str, bool, int]], exclude_id: int | None,
+                 erasure_hashes: list[str] | None = None) -> None:
         super().__init__()
         self.asked = {lookup[0]: lookup for lookup in lookups}
         self.exclude_id = exclude_id
-        if exclude_id is None and len(lookups) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        self.erased: set[str] = set()  # the erasure hashes found (asked with the look-ups)
+        if erasure_hashes:
+            answers, self.erased = leads_live_matching_and_erasures(lookups, erasure_hashes)
+            self.update(zip(self.asked, answers, strict=True))
+        elif exclude_id is None and len(lookups) > 1 and connection.features.supports_slicing_ordering_in_compound:
             self.update(zip(self.asked, leads_live_matching_together(lookups), strict=True))
 
     def __missing__(self, column: str) -> list[Lead]:

@@ -19,13 +19,13 @@ from django.utils import timezone
 
 from revops.base.db.instances import instance_new
 from revops.base.db.sql import row_get_or_insert_with_history
-from revops.base.privacy import ERASED_REFUSAL, erased_emails
+from revops.base.privacy import ERASED_REFUSAL, erased_emails, erasure_hashes_to_check
 from revops.base.step_rows import step_row_offered, steps_written
 
 from .. import signals
 from ..choices import Consent, MatchRule, Outcome, Transition
 from ..dedup.keys import company_key
-from ..dedup.match import dedup_match, review_caps
+from ..dedup.match import dedup_match, dedup_match_checking_erasure, erasure_check_with_dedup, review_caps
 from ..models import Account, Lead, SourceRecord
 from ..normalize import FieldError, normalize_row
 from ..quality import data_quality_score
@@ -115,7 +115,9 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                 pipeline: bool = True, review_limit: int | None = None) -> IngestResult:
     """Normalize one inbound record and store it: a new lead, an update, a merge, or a new lead plus review pairs.
 
-    Steps: normalize (a rejected record writes nothing); dedup rule 1 (same source and external id) updates that
+    Steps: normalize (a rejected record writes nothing); refuse the e-mail of a person erased on request unless
+    the record opts in or a live lead holds it (on PostgreSQL in the duplicate check's statement, see below); dedup
+    rule 1 (same source and external id) updates that
     lead; otherwise the record is stored as a lead and ``leads.dedup.match.dedup_match`` decides: a certain match (same
     e-mail, or same phone with a similar name) merges it into the existing lead at once, through the logged,
     undoable ``lead_merge``; uncertain candidates open review pairs and the new lead goes on through the pipeline
@@ -132,20 +134,29 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
         return IngestResult(action="rejected", errors=list(normalized.errors), flags=list(normalized.flags))
     values = normalized.values
     effective_source = values.get("source") or source
-    if erased_emails([values]) and not Lead.objects.live().filter(email=values["email"]).exists():
-        # A stale record of a person erased on request (an old file, a sync): they come back only by opting in.
-        return IngestResult(action="rejected", errors=[FieldError("email", ERASED_REFUSAL)],
-                            flags=list(normalized.flags))
+    # A stale record of a person erased on request (an old file, a sync) is refused: they come back only by opting
+    # in. On PostgreSQL the duplicate check's statement answers it (inside the transaction, before anything is
+    # written); elsewhere it is asked first.
+    erasure_hashes = erasure_hashes_to_check(values)
+    with_dedup = bool(erasure_hashes) and erasure_check_with_dedup()
+    if erasure_hashes and not with_dedup and erased_emails([values]) and not (
+            Lead.objects.live().filter(email=values["email"]).exists()):
+        return _erased_refusal(normalized)
     # The new lead is built and checked before the transaction: on SQLite its BEGIN takes the one write lock, which
     # then covers only the reads that decide (same source id, duplicates) and the writes.
     draft = _lead_draft(values, normalized.custom, normalized.flags, effective_source)
     with transaction.atomic():
+        if with_dedup:
+            match, uncertain, refused = dedup_match_checking_erasure(values, erasure_hashes)
+            if refused:
+                return _erased_refusal(normalized)
         existing = _find_by_source_id(values, effective_source)
         if existing is not None:
             lead = _lead_update_from_record(existing, values, normalized.custom, normalized.flags, effective_source,
                                             user, reason or "ingest: same source and external id")
             return IngestResult(action="updated", lead=lead, flags=list(normalized.flags), rule="same_source_id")
-        match, uncertain = dedup_match(values)
+        if not with_dedup:
+            match, uncertain = dedup_match(values)
         lead, external_ids = _lead_create(draft, effective_source, user, reason,
                                           run_pipeline=match is None and pipeline)
         if match is not None:
@@ -168,6 +179,10 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
                                 reviews_skipped=skipped, reviews_opened=len(opened), external_ids=external_ids)
         return IngestResult(action="created", lead=lead, flags=list(normalized.flags), reviews_skipped=skipped,
                             external_ids=external_ids)
+
+
+def _erased_refusal(normalized) -> IngestResult:
+    return IngestResult(action="rejected", errors=[FieldError("email", ERASED_REFUSAL)], flags=list(normalized.flags))
 
 
 def lead_ingest_predict(*, values: Mapping[str, Any], source: str = "") -> str:

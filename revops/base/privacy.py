@@ -56,12 +56,18 @@ def email_hashes(email: str) -> list[str]:
 ERASED_REFUSAL = "this person's data was erased on request; only a record with consent opt_in creates them again"
 
 
+def erasure_hashes_to_check(record: dict) -> list[str]:
+    """The hashes a normalized inbound record's e-mail is looked up under in the erasure records: none when it has
+    no e-mail or brings a fresh opt-in (a person who asked to be erased comes back only by opting in)."""
+    return email_hashes(record["email"]) if record.get("email") and record.get("consent") != OPT_IN else []
+
+
 def erased_emails(records: list[dict]) -> set[str]:
     """The e-mails of normalized inbound records that must be refused: erased on request, and the record brings no
     fresh opt-in (one query for a whole batch). The caller still accepts one whose person came back (a live lead
-    with the e-mail exists: they signed up again)."""
-    candidates = {digest: r["email"] for r in records if r.get("email") and r.get("consent") != OPT_IN
-                  for digest in email_hashes(r["email"])}
+    with the e-mail exists: they signed up again). On PostgreSQL the API's one record is checked in its duplicate
+    check's statement instead (``leads.dedup.match.dedup_match_checking_erasure``)."""
+    candidates = {digest: r["email"] for r in records for digest in erasure_hashes_to_check(r)}
     if not candidates:
         return set()
     hashes = list(candidates)

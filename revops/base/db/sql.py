@@ -145,18 +145,40 @@ def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Seq
     compiled once per ``key`` and database (``leads.selectors.lead_locked`` reads the lead it locks this way):
     ``params`` take the place of the parameters it was compiled with (same number, same order), and every value goes
     through the converters Django applies to it."""
+    sql, count, converters = _compiled(key, build)
+    if len(params) != count:
+        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return [_converted(row, converters) for row in cursor.fetchall()]
+
+
+def rows_compiled_once_and_branch(key: Hashable, build: Callable[[], QuerySet], params: Sequence[Any], branch: str,
+                                  branch_params: Sequence[Any]) -> tuple[list[list[Any]], list[tuple]]:
+    """:func:`rows_compiled_once` and, in the same statement, the rows of ``branch``: a ``SELECT`` of as many columns
+    whose first is ``NULL`` (so its rows are told apart: the queryset's first column is a primary key), read by
+    ``UNION ALL`` (PostgreSQL). Returns the queryset's rows, converted, and the branch's, as they are. One round
+    trip where two reads of unrelated tables must both be answered (``leads.selectors``: the duplicate check's
+    look-ups and the erasure check of the same e-mail)."""
+    sql, count, converters = _compiled(key, build)
+    if len(params) != count:
+        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"({sql}) UNION ALL ({branch})", [*params, *branch_params])
+        rows = cursor.fetchall()
+    return ([_converted(row, converters) for row in rows if row[0] is not None],
+            [tuple(row) for row in rows if row[0] is None])
+
+
+def _compiled(key: Hashable, build: Callable[[], QuerySet]) -> tuple[str, int, list]:
+    """The statement, its number of parameters and its converters, compiled once per ``key`` and database."""
     cache_key = (key, connection.alias, connection.vendor)
     plan = _COMPILED.get(cache_key)
     if plan is None:
         compiler = build().query.get_compiler(connection.alias)
         sql, compiled_params = compiler.as_sql()
         plan = _COMPILED[cache_key] = (sql, len(compiled_params), _converters(compiler))
-    sql, count, converters = plan
-    if len(params) != count:
-        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(params))
-        return [_converted(row, converters) for row in cursor.fetchall()]
+    return plan
 
 
 def _converters(compiler) -> list:

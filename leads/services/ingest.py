@@ -136,9 +136,11 @@ def lead_ingest(*, data: Mapping[str, Any], source: str = "", user=None, reason:
     effective_source = values.get("source") or source
     # A stale record of a person erased on request (an old file, a sync) is refused: they come back only by opting
     # in. On PostgreSQL the duplicate check's statement answers it (inside the transaction, before anything is
-    # written); elsewhere it is asked first.
+    # written) for a record without a source id; elsewhere, and for a record that may update a lead by its source id
+    # (which needs no duplicate check), it is asked first.
     erasure_hashes = erasure_hashes_to_check(values)
-    with_dedup = bool(erasure_hashes) and erasure_check_with_dedup()
+    by_source_id = bool(effective_source and values.get("external_id"))
+    with_dedup = bool(erasure_hashes) and erasure_check_with_dedup() and not by_source_id
     if erasure_hashes and not with_dedup and erased_emails([values]) and not (
             Lead.objects.live().filter(email=values["email"]).exists()):
         return _erased_refusal(normalized)

@@ -81,3 +81,18 @@ def test_an_erased_person_is_refused_and_one_who_came_back_is_merged():
     again = lead_ingest(data={"email": "eve@initech.example", "first_name": "Eve", "company": "Initech"},
                         source="crm", pipeline=False)
     assert again.action == "merged" and again.lead.pk == back.lead.pk  # a live lead holds the e-mail: accepted
+
+
+def test_a_record_with_a_source_id_is_checked_before_it_may_update_its_lead():
+    """A record that may update a lead by its source id needs no duplicate check: its erasure check is asked on its
+    own, before the transaction, and an erased person's record is refused even when the source id is known."""
+    first = lead_ingest(data={"email": "fay@initech.example", "first_name": "Fay", "external_id": "c-1"},
+                        source="crm", pipeline=False)
+    with CaptureQueriesContext(connection) as queries:
+        update = lead_ingest(data={"email": "fay@initech.example", "city": "Austin", "external_id": "c-1"},
+                             source="crm", pipeline=False)
+    assert update.action == "updated" and update.lead.pk == first.lead.pk
+    assert not [q for q in queries.captured_queries if '"leads_lead"."domain"' in q["sql"] and "UNION" in q["sql"]]
+    ErasureRecord.objects.create(email_hash=email_hash("gus@initech.example"), via="command", lead_ids=[], counts={})
+    refused = lead_ingest(data={"email": "gus@initech.example", "external_id": "c-1"}, source="crm", pipeline=False)
+    assert refused.action == "rejected" and refused.errors[0].field == "email"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from revops.base.choices import Workflow
 from revops.base.jobs import durable_job, enqueue_after_commit, periodic_job, pipeline_job
 from revops.base.models import PendingJob
-from revops.base.step_rows import step_row_for_new
+from revops.base.step_rows import step_row
 
 from .choices import ImportStatus
 from .csv import DEFAULT_SOURCE, DIRECTORY_IMPORT_SOURCE, ImportReport, import_companies_csv, import_leads_csv
@@ -62,8 +62,8 @@ def lead_enrich_schedule(lead_id: int) -> None:
 
 def lead_enrich_step_row() -> PendingJob | None:
     """The pending row of :func:`lead_enrich_schedule` for a lead about to be inserted, for its insert's statement
-    (``revops.base.step_rows.step_row_for_new``)."""
-    return step_row_for_new(lead_enrich_job)
+    (``revops.base.step_rows.step_row``: the database fills in the new lead's id)."""
+    return step_row(lead_enrich_job)
 
 
 @pipeline_job(workflow=Workflow.RE_ENRICHMENT, object_type="lead", on_failure=lead_enrichment_failed)

@@ -40,6 +40,7 @@ def lead_locked(*, lead_id: int) -> Lead:
 
 
 _LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
+_EMAIL_AT = _LEAD_ATTNAMES.index("email")  # where the erasure check's branch carries the hash it found
 
 
 def leads_live_matching(column: str, value, *, newest_first: bool, limit: int) -> list[Lead]:
@@ -92,14 +93,13 @@ def leads_live_matching_and_erasures(lookups: list[tuple[str, str, bool, int]],
     branch = _ERASURE_BRANCH.get(len(hashes))
     if branch is None:
         columns = ["NULL"] * len(_LEAD_ATTNAMES)
-        columns[_LEAD_ATTNAMES.index("email")] = "email_hash"  # a text column, to carry the hash found
+        columns[_EMAIL_AT] = "email_hash"  # a text column
         branch = _ERASURE_BRANCH[len(hashes)] = (
             f"SELECT {', '.join(columns)} FROM {ErasureRecord._meta.db_table} "
             f"WHERE email_hash IN ({', '.join(['%s'] * len(hashes))})")
     rows, erasures = rows_compiled_once_and_branch(_together_key(lookups), lambda: _together(lookups),
                                                    [v for _, v, _, _ in lookups], branch, hashes)
-    email_at = _LEAD_ATTNAMES.index("email")
-    return _answers(lookups, rows), {row[email_at] for row in erasures}
+    return _answers(lookups, rows), {row[_EMAIL_AT] for row in erasures}
 
 
 _ERASURE_BRANCH: dict[int, str] = {}

@@ -15,7 +15,7 @@ from django.dispatch import Signal
 lead_created = Signal()
 # no kwargs: a new lead is about to be inserted and will be announced with lead_created; a receiver may return the
 # unsaved pending row of the step lead_created will schedule with the lead's id
-# (revops.base.step_rows.step_row_for_new), which the lead's own insert then writes in its statement (one statement
+# (revops.base.step_rows.step_row), which the lead's own insert then writes in its statement (one statement
 # fewer a new lead on PostgreSQL)
 lead_creating = Signal()
 # kwargs: lead_id, fields (set of changed field names)

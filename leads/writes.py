@@ -48,7 +48,7 @@ def leads_history_record_all(lead_ids: list[int], *, reason: str, now: datetime,
 
 def lead_insert_with_history(lead: Lead, *, reason: str, user=None, step: Model | None = None) -> Lead:
     """``lead.save()`` of a new lead with its history row (type "+"): one statement on PostgreSQL, two on SQLite.
-    ``step``: the pending row of the lead's first pipeline step (``revops.base.step_rows.step_row_for_new``,
+    ``step``: the pending row of the lead's first pipeline step (``revops.base.step_rows.step_row``,
     PostgreSQL), written in the same statement with the lead's id as its arguments."""
     return row_insert_with_history(lead, reason=reason, user_id=history_user_id(user), follower=step,
                                    follower_field="args")

@@ -138,7 +138,7 @@ def pending_record_many(*, function: str, args_list: list[list], queue: str, dra
 def pending_rows_unsaved(*, function: str, args_list: list[list], queue: str, drained: bool = False
                          ) -> list[PendingJob]:
     """The rows :func:`pending_record_many` writes, not yet saved (one is written in another insert's statement by
-    ``revops.base.step_rows.step_row_for_new``)."""
+    ``revops.base.step_rows.step_row``)."""
     now = timezone.now()
     followups = _followups.get() if drained else None
     return [PendingJob(function=function, args=list(args), queue=queue, due_at=now + _sweep_after(0),

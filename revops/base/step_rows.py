@@ -33,22 +33,16 @@ def job_checked(func: Callable[..., Any]) -> None:
                         "periodic_job, which finish its pending row)")
 
 
-def step_row_for_new(func: Callable[..., Any], *, queue: str | None = None) -> PendingJob | None:
-    """The pending row of ``func(<the id of a row about to be inserted>)``, not yet saved, for that insert to write
-    in its own statement (``revops.base.db.sql.row_insert_with_history``'s ``follower``; the database fills in the
-    id): one statement fewer for each new lead a request stores. None where the step's row is written as usual:
-    SQLite, and inside a set-based batch (which writes its steps' rows together).
+def step_row(func: Callable[..., Any], *args: Any, queue: str | None = None) -> PendingJob | None:
+    """The pending row of ``func(*args)``, not yet saved, for the write the step follows to insert in its own
+    statement: one statement fewer a request. With no ``args``, the step of a row about to be inserted, whose id the
+    database fills in (``revops.base.db.sql.row_insert_with_history``'s ``follower``: a new lead's enrichment); with
+    them, as they are (``row_insert_and_update_with_history``'s: a new event's rescoring). None where the step's row
+    is written as usual: SQLite, and inside a set-based batch (which writes its steps' rows together).
 
-    After the insert, the step is scheduled as usual (``enqueue_after_commit``) inside :func:`steps_written`, which
+    After the write, the step is scheduled as usual (``enqueue_after_commit``) inside :func:`steps_written`, which
     hands it this row instead of writing another; a row nobody takes is a step the sweeper runs later, and jobs are
     idempotent."""
-    return step_row(func, queue=queue)
-
-
-def step_row(func: Callable[..., Any], *args: Any, queue: str | None = None) -> PendingJob | None:
-    """The pending row of ``func(*args)``, not yet saved, for a write the step follows to insert in its own statement
-    (``revops.base.db.sql.row_insert_and_update_with_history``'s ``follower``: a new event and its lead); None
-    where it is written as usual. Then as :func:`step_row_for_new`."""
     if not one_statement_writes() or _scheduled.get() is not None:
         return None
     job_checked(func)
@@ -64,7 +58,7 @@ def step_row_offered(signal, **kwargs) -> PendingJob | None:
 
 @contextmanager
 def steps_written(rows: list[PendingJob | None]) -> Iterator[None]:
-    """Inside: ``enqueue_after_commit`` of a step whose row is one of ``rows`` (saved, by :func:`step_row_for_new`)
+    """Inside: ``enqueue_after_commit`` of a step whose row is one of ``rows`` (saved, by :func:`step_row`)
     takes that row's id instead of writing a row."""
     written = {(row.function, tuple(row.args), row.queue): row.pk for row in rows if row is not None and row.pk}
     token = _written.set(written or None)

@@ -1,5 +1,5 @@
 """The step that follows a web request's write: a new lead's enrichment, an API event's rescoring. On PostgreSQL its
-pending row is written in the write's own statement (``revops.base.step_rows.step_row_for_new`` and ``step_row``), on
+pending row is written in the write's own statement (``revops.base.step_rows.step_row``), on
 SQLite by an insert of its own; the same row, the same pipeline either way."""
 
 import pytest
@@ -12,7 +12,7 @@ from leads.services import lead_ingest
 from leads.writes import lead_insert_with_history
 from revops.base.models import PendingJob
 from revops.base.pending import function_path
-from revops.base.step_rows import step_row_for_new, steps_written
+from revops.base.step_rows import step_row, steps_written
 from tests.queues import queued, work
 
 ENRICH = function_path(lead_enrich_job)
@@ -58,10 +58,10 @@ def test_a_step_row_is_taken_by_its_own_step_only(django_capture_on_commit_callb
     """The row written with the lead goes to the enrichment of that lead; a step of another lead, or of another
     function, writes its own row; a row nobody took stays for the sweeper."""
     if connection.vendor != "postgresql":
-        assert step_row_for_new(lead_enrich_job) is None  # SQLite: written as usual
+        assert step_row(lead_enrich_job) is None  # SQLite: written as usual
         return
     with django_capture_on_commit_callbacks(), transaction.atomic():
-        step = step_row_for_new(lead_enrich_job)
+        step = step_row(lead_enrich_job)
         lead = lead_insert_with_history(Lead(email="b@b.example"), reason="test", step=step)
         assert step.pk and step.args == [lead.pk]
         other = lead_insert_with_history(Lead(email="c@c.example"), reason="test")
@@ -83,7 +83,7 @@ def test_a_set_based_batch_writes_its_steps_rows_together_not_with_each_lead():
 
     token = _scheduled.set(ScheduledSteps())
     try:
-        assert step_row_for_new(lead_enrich_job) is None
+        assert step_row(lead_enrich_job) is None
     finally:
         _scheduled.reset(token)
 

@@ -145,9 +145,7 @@ def rows_compiled_once(key: Hashable, build: Callable[[], QuerySet], params: Seq
     compiled once per ``key`` and database (``leads.selectors.lead_locked`` reads the lead it locks this way):
     ``params`` take the place of the parameters it was compiled with (same number, same order), and every value goes
     through the converters Django applies to it."""
-    sql, count, converters = _compiled(key, build)
-    if len(params) != count:
-        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    sql, converters = _compiled(key, build, params)
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         return [_converted(row, converters) for row in cursor.fetchall()]
@@ -160,9 +158,7 @@ def rows_compiled_once_and_branch(key: Hashable, build: Callable[[], QuerySet], 
     ``UNION ALL`` (PostgreSQL). Returns the queryset's rows, converted, and the branch's, as they are. One round
     trip where two reads of unrelated tables must both be answered (``leads.selectors``: the duplicate check's
     look-ups and the erasure check of the same e-mail)."""
-    sql, count, converters = _compiled(key, build)
-    if len(params) != count:
-        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    sql, converters = _compiled(key, build, params)
     with connection.cursor() as cursor:
         cursor.execute(f"({sql}) UNION ALL ({branch})", [*params, *branch_params])
         rows = cursor.fetchall()
@@ -170,15 +166,19 @@ def rows_compiled_once_and_branch(key: Hashable, build: Callable[[], QuerySet], 
             [tuple(row) for row in rows if row[0] is None])
 
 
-def _compiled(key: Hashable, build: Callable[[], QuerySet]) -> tuple[str, int, list]:
-    """The statement, its number of parameters and its converters, compiled once per ``key`` and database."""
+def _compiled(key: Hashable, build: Callable[[], QuerySet], params: Sequence[Any]) -> tuple[str, list]:
+    """The statement and its converters, compiled once per ``key`` and database; ``params`` must be as many as the
+    parameters it was compiled with."""
     cache_key = (key, connection.alias, connection.vendor)
     plan = _COMPILED.get(cache_key)
     if plan is None:
         compiler = build().query.get_compiler(connection.alias)
         sql, compiled_params = compiler.as_sql()
         plan = _COMPILED[cache_key] = (sql, len(compiled_params), _converters(compiler))
-    return plan
+    sql, count, converters = plan
+    if len(params) != count:
+        raise ValueError(f"{key!r}: {len(params)} parameters given, the statement has {count}")
+    return sql, converters
 
 
 def _converters(compiler) -> list:
@@ -257,7 +257,7 @@ def row_insert_with_history(instance: Model, *, reason: str, user_id: int | None
 
     ``follower`` (PostgreSQL only: :func:`one_statement_writes`): a new row of another model written in the same
     statement, its JSON field ``follower_field`` the list ``[the new row's id]`` (a pipeline step's pending row whose
-    job takes the new row's id: ``revops.base.step_rows.step_row_for_new``); its primary key and that field are set."""
+    job takes the new row's id: ``revops.base.step_rows.step_row``); its primary key and that field are set."""
     _follower_allowed(follower)
     if not _one_statement():
         bulk_insert([instance])

@@ -105,7 +105,9 @@ def test_a_warmed_up_process_keeps_what_it_loaded_out_of_the_collectors_passes()
         assert frozen > 1000
         assert ref() is None and collected  # collected before the freeze
         gc.collect()
-        assert gc.get_freeze_count() == frozen  # a collection leaves the frozen objects where they are
+        # A collection moves no frozen object back; one whose last reference goes meanwhile (another thread's) is
+        # still freed, so the count may drop by a few.
+        assert frozen - 20 <= gc.get_freeze_count() <= frozen
         assert gc.is_tracked(kept) and not any(o is kept for o in gc.get_objects())  # not walked by a pass
     finally:
         gc.unfreeze()

@@ -86,6 +86,7 @@ def web_command(web: str, addr: str, debug_off: bool, web_workers: int, env: dic
         # Its own lines only from warnings up (not "Booting worker" per process); one request log line each, as
         # runserver prints them.
         return [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", addr, "--workers", str(max(1, web_workers)),
+                "--worker-class", "revops.web_worker.OneWokenSyncWorker",  # one idle process woken a connection
                 "--graceful-timeout", "10", "--timeout", "120", "--chdir", str(settings.BASE_DIR),
                 "--log-level", "warning", "--access-logfile", "-", "--logger-class", "revops.access_log.AccessLog"]
     return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", addr, "--noreload",

@@ -72,8 +72,10 @@ def test_a_connection_wakes_one_idle_worker_where_gunicorn_s_own_wakes_them_all(
     theirs = _switches_a_connection("sync", port + 50, 40)
     # Ours: the worker that takes the connection waits for it (and, at times, for the client's close in gunicorn's
     # graceful close); gunicorn's select also wakes the two other idle workers, which find the connection taken.
-    assert ours <= 2.5, (ours, theirs)  # about 1.2 here
-    assert theirs >= ours + 1.2, (ours, theirs)  # 3.2 to 4.2 here
+    # Measured: 1.2 against 3.2–4.2 on an idle machine, 3.0 against 5.2 with the test suite running beside it
+    # (a busy machine adds waits to both); the difference is the two other workers' wake-ups.
+    assert ours <= 4, (ours, theirs)
+    assert theirs >= ours + 1.2, (ours, theirs)
 
 
 def test_serve_runs_gunicorn_with_this_worker():

@@ -3,8 +3,8 @@
 gunicorn's sync workers share the listening socket and wait for a connection with ``select`` on it: a connection
 wakes every idle worker, one accepts it, and the others find nothing and go back to waiting (a "thundering herd").
 With three web processes that was about four wake-ups of a web process a request instead of two (gunicorn serving
-a one-line application, 200 requests a second), and 0.5 ms of the web's CPU a website form at 60 forms a second
-(docs/benchmarks.md, thirty-first stop).
+a one-line application, 200 requests a second), and 0.4–0.5 ms of the web's CPU a website form at 60 forms a second
+with three web processes, about 0.2 ms with two (``bench/web_pair.py``; docs/benchmarks.md, thirty-first stop).
 
 This worker waits with ``epoll`` instead, the listening sockets registered with ``EPOLLEXCLUSIVE`` (Linux 4.5 and
 later): the kernel wakes one of the waiting workers for a connection (or a few, when several arrive at once), and

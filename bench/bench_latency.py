@@ -223,6 +223,19 @@ def _errors(errors: list[str]) -> str:
     return ", ".join(f"{count} × {error}" for error, count in sorted(counts.items())) or "0"
 
 
+def wait_until_answering(base: str, seconds: int = 60) -> None:
+    """Wait, up to ``seconds``, until the server at ``base`` answers its health page (503 until the workers are up
+    counts: it answers)."""
+    for _ in range(seconds):
+        try:
+            urllib.request.urlopen(f"{base}/health/", timeout=2)  # noqa: S310 - loopback only
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(1)
+
+
 @contextlib.contextmanager
 def serving(database_url: str | None):
     """`manage.py serve` (2 workers) on a fresh database with the demo's configuration, its own Valkey and the Slack
@@ -246,14 +259,7 @@ def serving(database_url: str | None):
                                  start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(60):
-                try:
-                    urllib.request.urlopen(f"{base}/health/", timeout=2)  # noqa: S310 - loopback only
-                    break
-                except urllib.error.HTTPError:
-                    break  # answering (503 until the workers are up)
-                except OSError:
-                    time.sleep(1)
+            wait_until_answering(base)
             sustained(base, token, 2, 5, "warm")
             yield base, token, env, functools.partial(cpu_snapshot, serve_pid=serve.pid, redis_port=valkey.port)
         finally:

@@ -52,14 +52,8 @@ def cpu_snapshot(*, serve_pid: int, redis_port: int | None) -> dict[int, tuple[s
     it started (they run in sessions of their own, so found by parent), the Redis on ``redis_port``, PostgreSQL."""
     if not PROC.is_dir():
         return {}
-    processes = {int(entry.name): _process(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
-    processes = {pid: process for pid, process in processes.items() if process is not None}
-    serve = {serve_pid}
-    grown = True
-    while grown:  # every descendant of serve
-        more = {pid for pid, (_, parent, _) in processes.items() if parent in serve} - serve
-        serve |= more
-        grown = bool(more)
+    processes = _processes()
+    serve = _with_descendants(processes, serve_pid)
     found: dict[int, tuple[str, float]] = {}
     for pid, (command, _, seconds) in processes.items():
         part = part_of(command, pid=pid, under_serve=pid in serve, redis_port=redis_port)
@@ -68,13 +62,36 @@ def cpu_snapshot(*, serve_pid: int, redis_port: int | None) -> dict[int, tuple[s
     return found
 
 
+def _processes() -> dict[int, tuple[str, int, float]]:
+    processes = {int(entry.name): _process(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
+    return {pid: process for pid, process in processes.items() if process is not None}
+
+
+def _with_descendants(processes: dict[int, tuple[str, int, float]], root: int) -> set[int]:
+    """``root`` and every process started under it (found by parent: they may run in sessions of their own)."""
+    tree = {root}
+    grown = True
+    while grown:
+        more = {pid for pid, (_, parent, _) in processes.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return tree
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds so far of ``root`` and the processes under it (0 without /proc)."""
+    if not PROC.is_dir():
+        return 0.0
+    processes = _processes()
+    return sum(processes[pid][2] for pid in _with_descendants(processes, root) if pid in processes)
+
+
 def postgres_cluster_cpu(port: str) -> float:
     """CPU seconds so far of the PostgreSQL cluster listening on ``port`` alone (its postmaster, ``-p port``, and the
     postmaster's children): two benchmarks side by side, each with its own cluster, each count their own."""
     if not PROC.is_dir():
         return 0.0
-    processes = {int(entry.name): _process(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
-    processes = {pid: process for pid, process in processes.items() if process is not None}
+    processes = _processes()
     masters = {pid for pid, (command, _, _) in processes.items()
                if Path(command.split(" ", 1)[0]).name == "postgres" and f" -p {port} " in f"{command} "}
     return sum(seconds for pid, (_, parent, seconds) in processes.items() if pid in masters or parent in masters)

@@ -27,36 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_latency import free_port, one_form, serving, sustained  # noqa: E402
+from bench.bench_latency import free_port, one_form, serving, sustained, wait_until_answering  # noqa: E402
 from bench.common import percentile  # noqa: E402
-
-
-def _children(pid: int) -> list[int]:
-    found = [pid]
-    try:
-        for thread in os.listdir(f"/proc/{pid}/task"):
-            for child in Path(f"/proc/{pid}/task/{thread}/children").read_text().split():
-                found += _children(int(child))
-    except FileNotFoundError:
-        pass
-    return found
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in set(pids):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _serve_web_pids(port: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", f"gunicorn revops.wsgi --bind 127.0.0.1:{port}"], capture_output=True,
-                           text=True, check=False).stdout.split()
-    return [pid for master in found for pid in _children(int(master))]
+from bench.cpu import cpu_used, process_tree_cpu  # noqa: E402
 
 
 def main() -> int:
@@ -68,7 +41,7 @@ def main() -> int:
                         help="each server's processes")
     args = parser.parse_args()
     os.environ["LEADFLOW_WEB_WORKERS"] = str(args.web_workers)
-    with serving(os.environ.get("DATABASE_URL")) as (base, token, env, _cpu):
+    with serving(os.environ.get("DATABASE_URL")) as (base, token, env, cpu_snapshot):
         port = free_port()
         other = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "revops.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
@@ -77,15 +50,10 @@ def main() -> int:
             env={**env, "DATABASE_CONN_MAX_AGE": "60"}, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
         other_base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(60):
-                try:
-                    sustained(other_base, token, 2, 5, "warm-other")
-                    break
-                except OSError:
-                    time.sleep(1)
+            wait_until_answering(other_base)
+            sustained(other_base, token, 2, 5, "warm-other")
             bases = (base, other_base)
-            pids = (lambda: _serve_web_pids(int(base.rsplit(":", 1)[1])), lambda: _children(other.pid))
-            before = [_cpu_seconds(read()) for read in pids]
+            before = (cpu_snapshot(), process_tree_cpu(other.pid))
             forms = int(args.rate * args.seconds)
             with ThreadPoolExecutor(max_workers=64) as pool:
                 start, start_wall, futures = time.perf_counter(), time.time(), []
@@ -95,14 +63,14 @@ def main() -> int:
                         time.sleep(delay)
                     futures.append(pool.submit(one_form, bases[n % 2], token, n, "pair", start_wall + n / args.rate))
                 outcomes = [future.result() for future in futures]
-            after = [_cpu_seconds(read()) for read in pids]
+            web_seconds = (cpu_used(before[0], cpu_snapshot())["web"], process_tree_cpu(other.pid) - before[1])
         finally:
             other.terminate()
             other.wait(timeout=30)
     result = {"forms": forms, "errors": sum("error" in outcome for outcome in outcomes)}
     for side, name in enumerate(("serve", args.worker_class)):
         api = [outcome["api"] for n, outcome in enumerate(outcomes) if n % 2 == side and "error" not in outcome]
-        result[name] = {"web_ms": round((after[side] - before[side]) * 1000 / (forms / 2), 2),
+        result[name] = {"web_ms": round(web_seconds[side] * 1000 / (forms / 2), 2),
                         "api_p50_ms": round(percentile(api, 0.5) * 1000),
                         "api_p99_ms": round(percentile(api, 0.99) * 1000)}
     print(json.dumps(result))
